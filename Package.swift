@@ -1,0 +1,81 @@
+// swift-tools-version:6.0
+// Sluice: a PostgreSQL source and destination plugin, its Swift SDK and its host.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Sluice",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "postgres-plugin", targets: ["postgres-plugin"]),
+        .executable(name: "plugin-host", targets: ["plugin-host"]),
+        .executable(name: "sluice-bench", targets: ["sluice-bench"]),
+        .library(name: "SluiceSDK", targets: ["SluiceSDK"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // C edge: system libraries and the protoc-c output.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(
+            name: "SluiceProtoC",
+            path: "Sources/SluiceProtoC",
+            linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
+
+        // Wire format: Swift values for every protocol message, protobuf-c codec, framing.
+        .target(name: "SluiceWire", dependencies: ["SluiceProtoC"], swiftSettings: strict),
+
+        // SDK: serving the protocol as a plugin, and driving a plugin as a host.
+        .target(
+            name: "SluiceSDK",
+            dependencies: ["SluiceWire", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+
+        // PostgreSQL client: libpq, wrapped once.
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"], swiftSettings: strict),
+
+        // The PostgreSQL plugin's logic, and its executable.
+        .target(
+            name: "PostgresPlugin",
+            dependencies: ["SluiceSDK", "PostgresClient", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "postgres-plugin", dependencies: ["PostgresPlugin", "SluiceSDK"], swiftSettings: strict),
+
+        // The host harness.
+        .executableTarget(
+            name: "plugin-host",
+            dependencies: [
+                "SluiceSDK",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "plugin-host",
+            swiftSettings: strict
+        ),
+
+        // Benchmarks that print ratios against references measured in the same run.
+        .executableTarget(
+            name: "sluice-bench",
+            dependencies: ["SluiceSDK", "PostgresClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+
+        .testTarget(name: "SluiceWireTests", dependencies: ["SluiceWire"]),
+        .testTarget(name: "SluiceSDKTests", dependencies: ["SluiceSDK", "SluiceWire"]),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
+        .testTarget(name: "PostgresPluginTests", dependencies: ["SluiceSDK", "SluiceWire", "PostgresClient"]),
+    ]
+)

@@ -1,0 +1,192 @@
+/// The plugin's configuration schema.
+public struct SpecResponse: Sendable, Hashable {
+    /// A JSON Schema document; secret properties carry `"secret": true`.
+    public var configSchemaJSON: String
+    public var documentation: String
+
+    public init(configSchemaJSON: String, documentation: String = "") {
+        self.configSchemaJSON = configSchemaJSON
+        self.documentation = documentation
+    }
+}
+
+/// Asks a plugin to check a configuration.
+public struct CheckRequest: Sendable, Hashable {
+    public var configJSON: String
+    /// ``Role/unspecified`` checks every role the plugin has.
+    public var role: Role
+
+    public init(configJSON: String, role: Role = .unspecified) {
+        self.configJSON = configJSON
+        self.role = role
+    }
+}
+
+/// One named check and its outcome.
+public struct CheckResult: Sendable, Hashable {
+    public var name: String
+    public var passed: Bool
+    /// `OK`, or a stable failure code such as `AUTH_FAILED`.
+    public var code: String
+    public var message: String
+
+    public init(name: String, passed: Bool, code: String, message: String) {
+        self.name = name
+        self.passed = passed
+        self.code = code
+        self.message = message
+    }
+}
+
+/// The answer to a ``CheckRequest``.
+public struct CheckResponse: Sendable, Hashable {
+    public var passed: Bool
+    public var checks: [CheckResult]
+
+    public init(checks: [CheckResult]) {
+        self.passed = checks.allSatisfy(\.passed)
+        self.checks = checks
+    }
+
+    public init(passed: Bool, checks: [CheckResult]) {
+        self.passed = passed
+        self.checks = checks
+    }
+}
+
+/// Asks a source for its catalog.
+public struct DiscoverRequest: Sendable, Hashable {
+    public var configJSON: String
+    public init(configJSON: String) { self.configJSON = configJSON }
+}
+
+/// A set of columns with a uniqueness constraint.
+public struct UniqueKey: Sendable, Hashable {
+    public var name: String
+    public var columns: [String]
+    public init(name: String, columns: [String]) {
+        self.name = name
+        self.columns = columns
+    }
+}
+
+/// A stream a source can read.
+public struct StreamDescriptor: Sendable, Hashable {
+    public var schema: StreamSchema
+    /// `table`, `view`, `materialized_view`, `partitioned_table` or `foreign_table`.
+    public var kind: String
+    public var uniqueKeys: [UniqueKey]
+    public var cursorCandidates: [String]
+    public var syncModes: [SyncMode]
+    /// -1 when unknown.
+    public var estimatedRows: Int64
+    public var estimatedBytes: Int64
+    public var readable: Bool
+    /// How to make an unreadable stream readable (a GRANT statement).
+    public var remedy: String
+
+    public init(schema: StreamSchema, kind: String = "table", uniqueKeys: [UniqueKey] = [], cursorCandidates: [String] = [],
+                syncModes: [SyncMode] = [.fullRefresh], estimatedRows: Int64 = -1, estimatedBytes: Int64 = -1,
+                readable: Bool = true, remedy: String = "") {
+        self.schema = schema
+        self.kind = kind
+        self.uniqueKeys = uniqueKeys
+        self.cursorCandidates = cursorCandidates
+        self.syncModes = syncModes
+        self.estimatedRows = estimatedRows
+        self.estimatedBytes = estimatedBytes
+        self.readable = readable
+        self.remedy = remedy
+    }
+}
+
+/// The streams a source offers.
+public struct Catalog: Sendable, Hashable {
+    public var streams: [StreamDescriptor]
+    public init(streams: [StreamDescriptor]) { self.streams = streams }
+}
+
+/// One stream chosen for a Read or a Write.
+public struct ConfiguredStream: Sendable, Hashable {
+    public var schema: StreamSchema
+    /// Read: columns to read in this order; empty means all.
+    public var selectedColumns: [String]
+    public var syncMode: SyncMode
+    public var cursorField: String
+    /// Read: a trusted SQL boolean condition.
+    public var filter: String
+    /// Read: at most this many rows; 0 means no limit.
+    public var limit: UInt64
+    public var writeMode: WriteMode
+    /// Write: the key when it is not the schema's primary key.
+    public var keyColumns: [String]
+
+    public init(schema: StreamSchema, selectedColumns: [String] = [], syncMode: SyncMode = .fullRefresh, cursorField: String = "",
+                filter: String = "", limit: UInt64 = 0, writeMode: WriteMode = .unspecified, keyColumns: [String] = []) {
+        self.schema = schema
+        self.selectedColumns = selectedColumns
+        self.syncMode = syncMode
+        self.cursorField = cursorField
+        self.filter = filter
+        self.limit = limit
+        self.writeMode = writeMode
+        self.keyColumns = keyColumns
+    }
+}
+
+/// The streams chosen for a call.
+public struct ConfiguredCatalog: Sendable, Hashable {
+    public var streams: [ConfiguredStream]
+    public init(streams: [ConfiguredStream]) { self.streams = streams }
+}
+
+/// An opaque checkpoint, emitted by sources and acknowledged by destinations.
+public struct State: Sendable, Hashable {
+    /// Write: a host-chosen id echoed in ``StateAck``. Read: a sequence number.
+    public var id: UInt64
+    /// `nil` for a global state.
+    public var stream: StreamID?
+    public var data: [UInt8]
+
+    public init(id: UInt64, stream: StreamID?, data: [UInt8]) {
+        self.id = id
+        self.stream = stream
+        self.data = data
+    }
+}
+
+/// Starts a Read.
+public struct ReadRequest: Sendable, Hashable {
+    public var configJSON: String
+    public var catalog: ConfiguredCatalog
+    public var states: [State]
+
+    public init(configJSON: String, catalog: ConfiguredCatalog, states: [State] = []) {
+        self.configJSON = configJSON
+        self.catalog = catalog
+        self.states = states
+    }
+}
+
+/// Starts a Write.
+public struct WriteRequest: Sendable, Hashable {
+    public var configJSON: String
+    public var catalog: ConfiguredCatalog
+    public var sourceName: String
+
+    public init(configJSON: String, catalog: ConfiguredCatalog, sourceName: String = "") {
+        self.configJSON = configJSON
+        self.catalog = catalog
+        self.sourceName = sourceName
+    }
+}
+
+/// A destination's acknowledgement that the host's ``State`` with `id` is committed.
+public struct StateAck: Sendable, Hashable {
+    public var id: UInt64
+    public var stream: StreamID?
+    public init(id: UInt64, stream: StreamID?) {
+        self.id = id
+        self.stream = stream
+    }
+}

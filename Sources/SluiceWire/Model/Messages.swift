@@ -1,0 +1,32 @@
+/// Everything a host sends to a plugin: one message per frame on the plugin's stdin.
+public enum HostMessage: Sendable, Equatable {
+    case hello(Hello)
+    case getSpec
+    case check(CheckRequest)
+    case discover(DiscoverRequest)
+    case read(ReadRequest)
+    case write(WriteRequest)
+    case schema(StreamSchema)
+    case records(RecordBatch)
+    case state(State)
+    case writeEnd
+    case cancel
+    case close
+}
+
+/// Everything a plugin sends to a host: one message per frame on the plugin's stdout.
+public enum PluginMessage: Sendable, Equatable {
+    case hello(HelloReply)
+    case spec(SpecResponse)
+    case check(CheckResponse)
+    case catalog(Catalog)
+    case schema(StreamSchema)
+    case records(RecordBatch)
+    case state(State)
+    case stateAck(StateAck)
+    case streamStatus(StreamStatus)
+    case log(LogMessage)
+    case progress(Progress)
+    case summary(Summary)
+    case error(PluginError)
+}

@@ -1,0 +1,157 @@
+/// The logical type of a column; fixes which vector of a ``ColumnVector`` carries its values.
+/// See `proto/sluice/v1/records.proto` for the encoding of each kind.
+public enum TypeKind: Int32, Sendable, Hashable, CaseIterable {
+    case unspecified = 0
+    case bool = 1
+    case int16 = 2
+    case int32 = 3
+    case int64 = 4
+    case float32 = 5
+    case float64 = 6
+    case decimal = 7
+    case string = 8
+    case bytes = 9
+    case date = 10
+    case time = 11
+    case timetz = 12
+    case timestamp = 13
+    case timestamptz = 14
+    case interval = 15
+    case uuid = 16
+    case json = 17
+    case list = 18
+}
+
+/// A column's type: a kind, plus what some kinds need (list element kind, decimal precision).
+public struct LogicalType: Sendable, Hashable {
+    public var kind: TypeKind
+    /// For ``TypeKind/list``: the kind of the elements.
+    public var elementKind: TypeKind
+    /// For ``TypeKind/decimal``: declared precision and scale, 0 when unconstrained.
+    public var precision: UInt32
+    public var scale: UInt32
+    /// For ``TypeKind/string``: declared maximum length, 0 when unbounded.
+    public var maxLength: UInt32
+
+    public init(_ kind: TypeKind, elementKind: TypeKind = .unspecified, precision: UInt32 = 0, scale: UInt32 = 0, maxLength: UInt32 = 0) {
+        self.kind = kind
+        self.elementKind = elementKind
+        self.precision = precision
+        self.scale = scale
+        self.maxLength = maxLength
+    }
+
+    /// A one-dimensional list of `element`.
+    public static func list(of element: TypeKind) -> LogicalType { LogicalType(.list, elementKind: element) }
+}
+
+/// One column of a stream's schema.
+public struct Column: Sendable, Hashable {
+    public var name: String
+    public var type: LogicalType
+    public var nullable: Bool
+    /// The source system's own type name, e.g. `numeric(12,2)` or `inet`.
+    public var sourceType: String
+
+    public init(name: String, type: LogicalType, nullable: Bool = true, sourceType: String = "") {
+        self.name = name
+        self.type = type
+        self.nullable = nullable
+        self.sourceType = sourceType
+    }
+}
+
+/// Names a stream: a namespace (schema) and a name.
+public struct StreamID: Sendable, Hashable, CustomStringConvertible {
+    public var namespace: String
+    public var name: String
+
+    public init(namespace: String = "", name: String) {
+        self.namespace = namespace
+        self.name = name
+    }
+
+    public var description: String { namespace.isEmpty ? name : "\(namespace).\(name)" }
+}
+
+/// The column order of the record batches that follow for a stream.
+public struct StreamSchema: Sendable, Hashable {
+    public var stream: StreamID
+    public var columns: [Column]
+    public var primaryKey: [String]
+
+    public init(stream: StreamID, columns: [Column], primaryKey: [String] = []) {
+        self.stream = stream
+        self.columns = columns
+        self.primaryKey = primaryKey
+    }
+}
+
+/// The values of one column for every row of a batch, in the layout of `records.proto`.
+///
+/// Every vector a kind uses holds exactly `rowCount` entries (UUID: `16 * rowCount` bytes of
+/// `data`; variable-width kinds: `rowCount + 1` offsets). A null row keeps its slot.
+public struct ColumnVector: Sendable, Equatable {
+    /// LSB-first validity bitmap; empty means every row is non-null.
+    public var validity: [UInt8]
+    public var bools: [Bool]
+    public var int32s: [Int32]
+    public var int64s: [Int64]
+    public var float32s: [Float]
+    public var float64s: [Double]
+    public var data: [UInt8]
+    public var offsets: [UInt32]
+    public var intervalDays: [Int32]
+    private var childStorage: [ColumnVector]
+
+    /// For lists: the elements of every row, one after another.
+    public var child: ColumnVector? {
+        get { childStorage.first }
+        set { childStorage = newValue.map { [$0] } ?? [] }
+    }
+
+    public init(
+        validity: [UInt8] = [], bools: [Bool] = [], int32s: [Int32] = [], int64s: [Int64] = [],
+        float32s: [Float] = [], float64s: [Double] = [], data: [UInt8] = [], offsets: [UInt32] = [],
+        intervalDays: [Int32] = [], child: ColumnVector? = nil
+    ) {
+        self.validity = validity
+        self.bools = bools
+        self.int32s = int32s
+        self.int64s = int64s
+        self.float32s = float32s
+        self.float64s = float64s
+        self.data = data
+        self.offsets = offsets
+        self.intervalDays = intervalDays
+        self.childStorage = child.map { [$0] } ?? []
+    }
+
+    /// Whether row `index` holds a value (is not null).
+    @inlinable
+    public func isValid(_ index: Int) -> Bool {
+        validity.isEmpty || (validity[index >> 3] & (1 << UInt8(index & 7))) != 0
+    }
+}
+
+/// What a row does at the destination.
+public enum RowOperation: UInt8, Sendable, Hashable {
+    case upsert = 0
+    case delete = 1
+}
+
+/// Rows of one stream, one vector per column in the order of the stream's ``StreamSchema``.
+public struct RecordBatch: Sendable, Equatable {
+    public var stream: StreamID
+    public var rowCount: Int
+    public var columns: [ColumnVector]
+    /// One ``RowOperation`` raw value per row; empty means every row is an upsert.
+    public var operations: [UInt8]
+
+    public init(stream: StreamID, rowCount: Int, columns: [ColumnVector], operations: [UInt8] = []) {
+        self.stream = stream
+        self.rowCount = rowCount
+        self.columns = columns
+        self.operations = operations
+    }
+}

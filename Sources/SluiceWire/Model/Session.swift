@@ -1,0 +1,89 @@
+/// Verbosity of log messages, most severe first.
+public enum LogLevel: Int32, Sendable, Hashable, CaseIterable, Comparable {
+    case unspecified = 0
+    case error = 1
+    case warn = 2
+    case info = 3
+    case debug = 4
+    case trace = 5
+
+    public static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// A role a plugin plays.
+public enum Role: Int32, Sendable, Hashable {
+    case unspecified = 0
+    case source = 1
+    case destination = 2
+}
+
+/// How a source reads a stream.
+public enum SyncMode: Int32, Sendable, Hashable {
+    case unspecified = 0
+    case fullRefresh = 1
+    case incremental = 2
+}
+
+/// How a destination applies rows.
+public enum WriteMode: Int32, Sendable, Hashable {
+    case unspecified = 0
+    case append = 1
+    case upsert = 2
+    case updateOnly = 3
+    case mirror = 4
+    case replace = 5
+}
+
+/// The host's opening message.
+public struct Hello: Sendable, Hashable {
+    /// The default largest frame payload: 64 MiB.
+    public static let defaultMaxFrameSize: UInt32 = 64 << 20
+
+    public var minProtocolVersion: UInt32
+    public var maxProtocolVersion: UInt32
+    public var hostName: String
+    public var hostVersion: String
+    public var logLevel: LogLevel
+    /// 0 means ``defaultMaxFrameSize``.
+    public var maxFrameSize: UInt32
+
+    public init(minProtocolVersion: UInt32 = 1, maxProtocolVersion: UInt32 = 1, hostName: String, hostVersion: String,
+                logLevel: LogLevel = .info, maxFrameSize: UInt32 = 0) {
+        self.minProtocolVersion = minProtocolVersion
+        self.maxProtocolVersion = maxProtocolVersion
+        self.hostName = hostName
+        self.hostVersion = hostVersion
+        self.logLevel = logLevel
+        self.maxFrameSize = maxFrameSize
+    }
+}
+
+/// What a plugin can do.
+public struct Capabilities: Sendable, Hashable {
+    public var readModes: [SyncMode]
+    public var writeModes: [WriteMode]
+    public var features: [String]
+
+    public init(readModes: [SyncMode] = [], writeModes: [WriteMode] = [], features: [String] = []) {
+        self.readModes = readModes
+        self.writeModes = writeModes
+        self.features = features
+    }
+}
+
+/// The plugin's answer to ``Hello``.
+public struct HelloReply: Sendable, Hashable {
+    public var pluginName: String
+    public var pluginVersion: String
+    public var protocolVersion: UInt32
+    public var roles: [Role]
+    public var capabilities: Capabilities
+
+    public init(pluginName: String, pluginVersion: String, protocolVersion: UInt32, roles: [Role], capabilities: Capabilities) {
+        self.pluginName = pluginName
+        self.pluginVersion = pluginVersion
+        self.protocolVersion = protocolVersion
+        self.roles = roles
+        self.capabilities = capabilities
+    }
+}
