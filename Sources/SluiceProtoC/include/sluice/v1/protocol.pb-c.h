@@ -111,7 +111,9 @@ typedef enum _Sluice__V1__ErrorCategory {
    */
   SLUICE__V1__ERROR_CATEGORY__ERROR_CATEGORY_DATA = 4,
   /*
-   * a malformed frame or message; the session ends
+   * A malformed frame or message, or one out of place: a bug on one side. A
+   * frame that cannot be read or decoded ends the session; a well-formed
+   * message out of place ends only the call (PROTOCOL.md section 7.3).
    */
   SLUICE__V1__ERROR_CATEGORY__ERROR_CATEGORY_PROTOCOL = 5,
   /*
@@ -240,7 +242,8 @@ struct  Sluice__V1__PluginMessage
      */
     Sluice__V1__Summary *summary;
     /*
-     * Ends a failed call, or reports a protocol error before the plugin exits.
+     * Ends a failed call, or reports a protocol error (between calls, or
+     * before the plugin exits; see PROTOCOL.md section 7.3).
      */
     Sluice__V1__Error *error;
   };
@@ -269,7 +272,8 @@ struct  Sluice__V1__Hello
   Sluice__V1__LogLevel log_level;
   /*
    * The largest frame payload either side may send, in bytes; 0 means the
-   * default of 67108864 (64 MiB).
+   * default of 67108864 (64 MiB). It applies to every frame after the Hello,
+   * in both directions, HelloReply included; the Hello itself fits the default.
    */
   uint32_t max_frame_size;
 };
@@ -322,7 +326,8 @@ struct  Sluice__V1__HelloReply
 
 
 /*
- * Cancels the running Read or Write. Ignored when no call is running.
+ * Cancels the running Read or Write. Ignored at any other time (between
+ * calls, and during GetSpec, Check and Discover).
  */
 struct  Sluice__V1__Cancel
 {
@@ -398,7 +403,7 @@ struct  Sluice__V1__CheckResult
   ProtobufCMessage base;
   /*
    * Stable name, e.g. "config", "reachable", "authenticated",
-   * "server_version", "privileges".
+   * "server_version", "source_privileges", "destination_privileges".
    */
   char *name;
   protobuf_c_boolean passed;
@@ -573,7 +578,7 @@ struct  Sluice__V1__State
    */
   uint64_t id;
   /*
-   * The stream the state belongs to; empty for a global state.
+   * The stream the state belongs to; unset for a global state.
    */
   Sluice__V1__StreamId *stream;
   /*
@@ -626,6 +631,9 @@ struct  Sluice__V1__WriteEnd
      }
 
 
+/*
+ * The id and stream of the acknowledged State, echoed.
+ */
 struct  Sluice__V1__StateAck
 {
   ProtobufCMessage base;

@@ -269,7 +269,8 @@ struct  Sluice__V1__ColumnVector
 
 /*
  * Rows of one stream, one vector per column in the order of the stream's
- * last StreamSchema in this call.
+ * last StreamSchema in this call (in a Write, until one arrives for the
+ * stream, the schema of its ConfiguredStream in the WriteRequest).
  */
 struct  Sluice__V1__RecordBatch
 {
