@@ -1,0 +1,78 @@
+extension RecordBatch {
+    /// Checks every column against the schema: the right vectors for each kind, exact lengths
+    /// (row_count entries; offsets monotonic, within data; validity length; list child consistent).
+    ///
+    /// Also checks the values the protocol constrains: INT16 range, TIME and TIMETZ within a
+    /// day, DECIMAL text syntax, and the row operations. Throws ``ProtocolError/Code/invalidMessage``.
+    public func validate(against schema: StreamSchema) throws(ProtocolError) {
+        guard columns.count == schema.columns.count else {
+            throw ProtocolError(.invalidMessage, "the batch for \(stream) has \(columns.count) columns; its schema has \(schema.columns.count)")
+        }
+        try checkOperations()
+        for (vector, column) in zip(columns, schema.columns) {
+            try vector.validate(kind: column.type.kind, elementKind: column.type.elementKind, rowCount: rowCount,
+                                column: "column \"\(column.name)\" (\(column.type.label))")
+        }
+    }
+}
+
+extension ColumnVector {
+    private static let microsPerDay: Int64 = 86_400_000_000
+
+    func validate(kind: TypeKind, elementKind: TypeKind, rowCount: Int, column: String) throws(ProtocolError) {
+        guard let layout = ColumnLayout(kind: kind) else { throw columnError(column, "has no type kind") }
+        try checkValidity(rowCount: rowCount, column: column)
+        for vector in fixedWidthCounts {
+            let expected = layout.contains(vector.layout) ? rowCount : 0
+            guard vector.count == expected else {
+                throw columnError(column, "\(vector.name) has \(vector.count) entries, expected \(expected)")
+            }
+        }
+        try validateData(layout: layout, elementKind: elementKind, rowCount: rowCount, column: column)
+        try validateValues(kind: kind, rowCount: rowCount, column: column)
+    }
+
+    private func validateData(layout: ColumnLayout, elementKind: TypeKind, rowCount: Int, column: String) throws(ProtocolError) {
+        if !layout.contains(.listChild) && child != nil { throw columnError(column, "has list elements") }
+        if layout.contains(.variableData) {
+            try checkOffsets(rowCount: rowCount, end: data.count, column: column)
+        } else if layout.contains(.uuidData) {
+            guard offsets.isEmpty else { throw columnError(column, "has offsets") }
+            guard data.count == ColumnLayout.uuidSize * rowCount else {
+                throw columnError(column, "data has \(data.count) bytes; \(rowCount) UUIDs need \(ColumnLayout.uuidSize * rowCount)")
+            }
+        } else if layout.contains(.listChild) {
+            guard elementKind != .list && elementKind != .unspecified else {
+                throw columnError(column, "a list's element kind must be a scalar kind")
+            }
+            guard data.isEmpty else { throw columnError(column, "has data bytes") }
+            guard let child else { throw columnError(column, "has no list elements") }
+            try checkOffsets(rowCount: rowCount, end: nil, column: column)
+            try child.validate(kind: elementKind, elementKind: .unspecified, rowCount: Int(offsets[rowCount]), column: "\(column) elements")
+        } else {
+            guard data.isEmpty else { throw columnError(column, "has data bytes") }
+            guard offsets.isEmpty else { throw columnError(column, "has offsets") }
+        }
+    }
+
+    private func validateValues(kind: TypeKind, rowCount: Int, column: String) throws(ProtocolError) {
+        switch kind {
+        case .int16:
+            for (row, value) in int32s.enumerated() where Int16(exactly: value) == nil {
+                throw columnError(column, "row \(row) holds \(value), outside the int16 range")
+            }
+        case .time, .timetz:
+            for (row, value) in int64s.enumerated() where !(0...Self.microsPerDay).contains(value) {
+                throw columnError(column, "row \(row) holds \(value) microseconds, outside 0...\(Self.microsPerDay)")
+            }
+        case .decimal:
+            for row in 0..<rowCount where isValid(row) {
+                guard DecimalText.isValid(data[Int(offsets[row])..<Int(offsets[row + 1])]) else {
+                    throw columnError(column, "row \(row) is not canonical decimal text")
+                }
+            }
+        default:
+            break
+        }
+    }
+}
