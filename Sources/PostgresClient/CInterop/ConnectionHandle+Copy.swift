@@ -1,0 +1,141 @@
+import CLibPQ
+
+extension ConnectionHandle {
+    /// Sends `sql` and checks that it started a COPY FROM STDIN.
+    func beginCopyIn(_ sql: String) throws(PostgresError) {
+        try beginCopy(sql, expecting: PGRES_COPY_IN)
+    }
+
+    /// Sends `sql` and checks that it started a COPY TO STDOUT.
+    func beginCopyOut(_ sql: String) throws(PostgresError) {
+        try beginCopy(sql, expecting: PGRES_COPY_OUT)
+    }
+
+    /// Sends `sql` and checks that it started the COPY direction `expected`.
+    private func beginCopy(_ sql: String, expecting expected: ExecStatusType) throws(PostgresError) {
+        let conn = try open()
+        try checkStatement(sql)
+        guard let result = ResultHandle(PQexec(conn, sql)) else {
+            throw clientError(.protocolViolation, context: "libpq returned no result")
+        }
+        let status = result.status
+        if status == expected { return }
+        if status == PGRES_FATAL_ERROR { throw failure(result) }
+        _ = consume result
+        if status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH { leaveCopy(status, reason: "wrong COPY direction") }
+        let wanted = expected == PGRES_COPY_IN ? "COPY … FROM STDIN" : "COPY … TO STDOUT"
+        throw PostgresError(kind: .copyFailed, message: "the statement did not start \(wanted)", secrets: secrets)
+    }
+
+    /// Sends COPY data with `PQputCopyData`, in pieces of at most 1 GiB.
+    func putCopyData(_ bytes: [UInt8]) throws(PostgresError) {
+        let conn = try open()
+        let piece = 1 << 30
+        var start = 0
+        while start < bytes.count {
+            let end = min(start + piece, bytes.count)
+            let sent = bytes.withUnsafeBufferPointer { buffer in
+                UnsafeRawPointer(buffer.baseAddress! + start).withMemoryRebound(to: CChar.self, capacity: end - start) {
+                    PQputCopyData(conn, $0, Int32(end - start))
+                }
+            }
+            guard sent == 1 else { throw clientError(.copyFailed, context: "sending COPY data failed") }
+            start = end
+        }
+    }
+
+    /// Ends a COPY FROM STDIN, successfully or (with `abortMessage`, which the server reports
+    /// back) aborted, then reads every remaining result; returns the rows copied.
+    func endCopyIn(abortMessage: String?) throws(PostgresError) -> Int {
+        let conn = try open()
+        let ended = PQputCopyEnd(conn, abortMessage) == 1
+        let (rows, error) = drainResults()
+        if let error { throw error }
+        guard ended else { throw clientError(.copyFailed, context: "ending COPY failed") }
+        return rows
+    }
+
+    /// Appends whole COPY rows (one `PQgetCopyData` message each) to `buffer` until it holds at
+    /// least `limit` bytes or the COPY ends; true when it ended. A failure ends the COPY.
+    func readCopyRows(into buffer: inout [UInt8], limit: Int) throws(PostgresError) -> Bool {
+        let conn = try open()
+        while buffer.count < limit {
+            var row: UnsafeMutablePointer<CChar>?
+            let length = PQgetCopyData(conn, &row, 0)
+            if length > 0, let row {
+                UnsafeRawPointer(row).withMemoryRebound(to: UInt8.self, capacity: Int(length)) {
+                    buffer.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(length)))
+                }
+                PQfreemem(row)
+            } else if length == -1 {
+                return true
+            } else {
+                if let row { PQfreemem(row) }
+                let (_, error) = drainResults()
+                throw error ?? clientError(.copyFailed, context: "reading COPY data failed")
+            }
+        }
+        return false
+    }
+
+    /// Reads the results after a COPY TO STDOUT ended; returns the rows copied.
+    func finishCopyOut() throws(PostgresError) -> Int {
+        let (rows, error) = drainResults()
+        if let error { throw error }
+        return rows
+    }
+
+    /// Throws away what is left of a COPY TO STDOUT (after a cancel request) and its results.
+    func abandonCopyOut() {
+        leaveCopy(PGRES_COPY_OUT, reason: "")
+        _ = drainResults()
+    }
+
+    /// Reads results until libpq has none left, getting out of any COPY state met on the way;
+    /// returns the last affected-row count and the first error.
+    func drainResults() -> (rows: Int, error: PostgresError?) {
+        var rows = 0
+        var firstError: PostgresError?
+        var copyStatesSeen = 0
+        while let conn, let result = ResultHandle(PQgetResult(conn)) {
+            let status = result.status
+            switch status {
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
+                rows = result.affectedRows
+            case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+                _ = consume result
+                copyStatesSeen += 1
+                guard copyStatesSeen <= 3 else {
+                    finish()
+                    return (rows, firstError ?? PostgresError(kind: .connectionLost, message: "libpq could not leave COPY mode; the connection was closed", secrets: secrets))
+                }
+                leaveCopy(status, reason: "COPY abandoned by the client")
+            case PGRES_EMPTY_QUERY:
+                break
+            default:
+                if firstError == nil { firstError = failure(result) }
+            }
+        }
+        return (rows, firstError)
+    }
+
+    /// Gets libpq out of a COPY state: ends COPY IN with `reason` as abort message, reads COPY
+    /// OUT data to its end. COPY BOTH (replication only) cannot be left, so the connection is
+    /// closed.
+    func leaveCopy(_ status: ExecStatusType, reason: String) {
+        guard let conn else { return }
+        switch status {
+        case PGRES_COPY_IN:
+            _ = PQputCopyEnd(conn, reason)
+        case PGRES_COPY_OUT:
+            while true {
+                var row: UnsafeMutablePointer<CChar>?
+                let length = PQgetCopyData(conn, &row, 0)
+                if let row { PQfreemem(row) }
+                if length < 0 { break }
+            }
+        default:
+            finish()
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import CLibPQ
+
+extension ConnectionHandle {
+    /// Runs one statement with `PQexecParams`, parameters bound, results in text format.
+    func execute(_ sql: String, _ parameters: [PostgresValue]) throws(PostgresError) -> QueryResult {
+        let conn = try open()
+        try checkStatement(sql)
+        let result = try ParameterArrays.with(parameters, secrets: secrets) { count, types, values, lengths, formats in
+            PQexecParams(conn, sql, count, types, values, lengths, formats, 0)
+        }
+        return try complete(ResultHandle(result))
+    }
+
+    /// Runs one or more `;`-separated statements with `PQexec` (simple protocol, no parameters);
+    /// returns the last statement's result.
+    func executeScript(_ sql: String) throws(PostgresError) -> QueryResult {
+        let conn = try open()
+        try checkStatement(sql)
+        return try complete(ResultHandle(PQexec(conn, sql)))
+    }
+
+    /// Prepares `sql` as the named statement `name`; fails with the server's error when it
+    /// does not parse or analyse.
+    func prepare(name: String, sql: String) throws(PostgresError) {
+        let conn = try open()
+        try checkStatement(sql)
+        try checkStatement(name)
+        _ = try complete(ResultHandle(PQprepare(conn, name, sql, 0, nil)))
+    }
+
+    /// The rows of a finished command, or its error. A statement that started a COPY is ended
+    /// (the connection stays usable) and reported as ``PostgresError/Kind/copyFailed``.
+    private func complete(_ result: consuming ResultHandle?) throws(PostgresError) -> QueryResult {
+        guard let result else { throw clientError(.protocolViolation, context: "libpq returned no result") }
+        let status = result.status
+        switch status {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return result.queryResult()
+        case PGRES_FATAL_ERROR:
+            throw failure(result)
+        case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+            _ = consume result
+            leaveCopy(status, reason: "COPY is not supported by execute")
+            throw PostgresError(kind: isAlive ? .copyFailed : .connectionLost,
+                                message: "the statement started a COPY; use copyIn or copyOut", secrets: secrets)
+        default:
+            throw PostgresError(kind: .protocolViolation, message: "unexpected result status \(status.rawValue)", secrets: secrets)
+        }
+    }
+}

@@ -1,0 +1,64 @@
+/// Sends the data of a running COPY FROM STDIN; handed to the closure of
+/// ``PostgresConnection/copyIn(_:_:)``.
+public struct CopyInWriter: Sendable {
+    let connection: PostgresConnection
+
+    /// Sends `bytes` of COPY data (`PQputCopyData`). Rows may span calls; large chunks (hundreds
+    /// of kilobytes or more) keep the per-call cost low.
+    public func send(_ bytes: [UInt8]) async throws(PostgresError) {
+        guard !bytes.isEmpty else { return }
+        try await connection.run { handle throws(PostgresError) in try handle.putCopyData(bytes) }
+    }
+}
+
+extension PostgresConnection {
+    /// Runs `sql`, which must be a `COPY … FROM STDIN`, and lets `write` send its data; returns
+    /// the rows copied. When `write` throws, the COPY is aborted (`PQputCopyEnd` with an error
+    /// message, so the server rolls back what it received) and `write`'s error is rethrown.
+    nonisolated(nonsending)
+    public func copyIn(_ sql: String, _ write: (CopyInWriter) async throws -> Void) async throws -> Int {
+        try await run { handle throws(PostgresError) in try handle.beginCopyIn(sql) }
+        do {
+            try await write(CopyInWriter(connection: self))
+        } catch {
+            _ = try? await run { handle throws(PostgresError) in try handle.endCopyIn(abortMessage: "COPY aborted by the client") }
+            throw error
+        }
+        return try await run { handle throws(PostgresError) in try handle.endCopyIn(abortMessage: nil) }
+    }
+
+    /// Runs `sql`, which must be a `COPY … TO STDOUT`, and hands its data to `consume` in chunks;
+    /// returns the rows copied.
+    ///
+    /// A chunk holds whole COPY data messages, never part of one: PostgreSQL sends one per row
+    /// (in binary format the file header travels with the first row and the trailer alone), so
+    /// a parser never sees a row split across chunks. A chunk is handed over once it reaches
+    /// `chunkBytes`, and at the end, so memory stays within `chunkBytes` plus one row. When
+    /// `consume` throws, the statement is cancelled, the rest is read and dropped, and
+    /// `consume`'s error is rethrown.
+    nonisolated(nonsending)
+    public func copyOut(_ sql: String, chunkBytes: Int = 1 << 20, _ consume: ([UInt8]) async throws -> Void) async throws -> Int {
+        try await run { handle throws(PostgresError) in try handle.beginCopyOut(sql) }
+        let limit = max(1, chunkBytes)
+        while true {
+            let (chunk, ended) = try await run { handle throws(PostgresError) in
+                var chunk: [UInt8] = []
+                chunk.reserveCapacity(limit + 64 * 1024)
+                let ended = try handle.readCopyRows(into: &chunk, limit: limit)
+                return (chunk, ended)
+            }
+            do {
+                if !chunk.isEmpty { try await consume(chunk) }
+            } catch {
+                if ended {
+                    _ = try? await run { handle throws(PostgresError) in try handle.finishCopyOut() }
+                } else {
+                    cancel()
+                    _ = try? await run { handle throws(PostgresError) in handle.abandonCopyOut() }
+                }
+                throw error
+            }
+            if ended { return try await run { handle throws(PostgresError) in try handle.finishCopyOut() } }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import PostgresClient
+import Testing
+
+@Suite("COPY")
+struct CopyTests {
+    struct Abort: Error {}
+
+    @Test("COPY IN then COPY OUT round-trips text and binary format")
+    func roundTrip() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        _ = try await connection.executeScript("""
+            SET TimeZone = 'UTC';
+            CREATE TEMP TABLE src (id int, name text, data bytea, at timestamptz);
+            CREATE TEMP TABLE dst (LIKE src);
+            """)
+        var text = ""
+        for id in 1...5000 {
+            let hex = String(id % 256 + 256, radix: 16).dropFirst()
+            text += id % 7 == 0 ? "\(id)\t\\N\t\\N\t\\N\n" : "\(id)\tname \(id) ✓\t\\\\x0a0b\(hex)\t2024-01-0\(id % 9 + 1) 12:00:00+00\n"
+        }
+        let copiedIn = try await connection.copyIn("COPY src FROM STDIN") { writer in
+            let bytes = Array(text.utf8)
+            // Uneven pieces: rows span send calls.
+            var start = 0
+            while start < bytes.count {
+                let end = min(start + 65_537, bytes.count)
+                try await writer.send(Array(bytes[start..<end]))
+                start = end
+            }
+        }
+        #expect(copiedIn == 5000)
+
+        let textOut = Collector<[UInt8]>()
+        let copiedOut = try await connection.copyOut("COPY src TO STDOUT") { textOut.append($0) }
+        #expect(copiedOut == 5000)
+        #expect(String(decoding: textOut.values.joined(), as: UTF8.self) == text)
+
+        let binary = Collector<[UInt8]>()
+        #expect(try await connection.copyOut("COPY src TO STDOUT (FORMAT binary)") { binary.append($0) } == 5000)
+        let binaryIn = try await connection.copyIn("COPY dst FROM STDIN (FORMAT binary)") { writer in
+            for chunk in binary.values { try await writer.send(chunk) }
+        }
+        #expect(binaryIn == 5000)
+        let differences = try await connection.execute(
+            "SELECT count(*) FROM ((TABLE src EXCEPT ALL TABLE dst) UNION ALL (TABLE dst EXCEPT ALL TABLE src)) d")
+        #expect(differences.rows == [["0"]])
+    }
+
+    @Test("COPY OUT chunks hold whole text rows and stay near chunkBytes")
+    func textChunksAreWholeRows() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let chunkBytes = 4096
+        let chunks = Collector<[UInt8]>()
+        let rows = try await connection.copyOut("COPY (SELECT i, repeat('x', i % 200) FROM generate_series(1, 20000) i) TO STDOUT",
+                                                chunkBytes: chunkBytes) { chunks.append($0) }
+        #expect(rows == 20000)
+        let longestRow = 5 + 1 + 199 + 1
+        #expect(chunks.values.count > 100)
+        for chunk in chunks.values {
+            #expect(chunk.last == UInt8(ascii: "\n"))
+            #expect(chunk.count <= chunkBytes + longestRow)
+        }
+        let lines = String(decoding: chunks.values.joined(), as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 20000)
+        #expect(lines[199] == "200\t")
+        #expect(lines[19999] == "20000\t" + String(repeating: "x", count: 20000 % 200))
+    }
+
+    @Test("COPY OUT chunks hold whole binary tuples")
+    func binaryChunksAreWholeTuples() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let chunks = Collector<[UInt8]>()
+        let rows = try await connection.copyOut(
+            "COPY (SELECT i, repeat('y', i % 300), CASE WHEN i % 5 = 0 THEN NULL ELSE i::bigint END FROM generate_series(1, 10000) i) TO STDOUT (FORMAT binary)",
+            chunkBytes: 3000) { chunks.append($0) }
+        #expect(rows == 10000)
+        var tuples = 0
+        var sawTrailer = false
+        for (index, chunk) in chunks.values.enumerated() {
+            let parsed = try #require(BinaryCopyScan.tuples(in: chunk, withHeader: index == 0), "chunk \(index) splits a tuple")
+            tuples += parsed.tuples
+            sawTrailer = sawTrailer || parsed.trailer
+        }
+        #expect(tuples == 10000)
+        #expect(sawTrailer)
+    }
+
+    @Test("an error thrown while writing aborts the COPY and leaves no rows")
+    func abortedCopyIn() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        _ = try await connection.execute("CREATE TEMP TABLE t (x int)")
+        await #expect(throws: Abort.self) {
+            _ = try await connection.copyIn("COPY t FROM STDIN") { writer in
+                try await writer.send(Array("1\n2\n3\n".utf8))
+                throw Abort()
+            }
+        }
+        #expect(connection.isAlive)
+        #expect(try await connection.execute("SELECT count(*) FROM t").rows == [["0"]])
+    }
+
+    @Test("bad COPY data fails with the server's error")
+    func badCopyData() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        _ = try await connection.execute("CREATE TEMP TABLE t (x int)")
+        let error = await expectPostgresError {
+            _ = try await connection.copyIn("COPY t FROM STDIN") { try await $0.send(Array("1\nnot a number\n".utf8)) }
+        }
+        #expect(error?.sqlState == "22P02")
+        #expect(try await connection.execute("SELECT count(*) FROM t").rows == [["0"]])
+    }
+
+    @Test("an error thrown while consuming stops a long COPY OUT quickly")
+    func abortedCopyOut() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        await #expect(throws: Abort.self) {
+            _ = try await connection.copyOut("COPY (SELECT i, pg_sleep(0.0001) FROM generate_series(1, 1000000) i) TO STDOUT", chunkBytes: 1024) { _ in
+                throw Abort()
+            }
+        }
+        #expect(clock.now - start < .seconds(20))
+        #expect(connection.isAlive)
+        #expect(try await connection.execute("SELECT 5").rows == [["5"]])
+    }
+
+    @Test("the wrong COPY direction is refused")
+    func wrongDirection() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        _ = try await connection.execute("CREATE TEMP TABLE t (x int)")
+        let error = await expectPostgresError { _ = try await connection.copyOut("COPY t FROM STDIN") { _ in } }
+        #expect(error?.kind == .copyFailed)
+        let notCopy = await expectPostgresError { _ = try await connection.copyIn("SELECT 1") { _ in } }
+        #expect(notCopy?.kind == .copyFailed)
+        #expect(try await connection.execute("SELECT count(*) FROM t").rows == [["0"]])
+    }
+}
+
+/// Walks PostgreSQL binary COPY data (header, tuples, trailer) without trusting chunk edges.
+enum BinaryCopyScan {
+    /// The tuples in `bytes`, and whether it ends with the trailer; nil unless the bytes end
+    /// exactly at a tuple boundary.
+    static func tuples(in bytes: [UInt8], withHeader: Bool) -> (tuples: Int, trailer: Bool)? {
+        var position = 0
+        func int(_ width: Int) -> Int? {
+            guard position + width <= bytes.count else { return nil }
+            var value = 0
+            for byte in bytes[position..<position + width] { value = value << 8 | Int(byte) }
+            position += width
+            return width == 2 ? Int(Int16(truncatingIfNeeded: value)) : Int(Int32(truncatingIfNeeded: value))
+        }
+        if withHeader {
+            guard bytes.starts(with: Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00]) else { return nil }
+            position = 11
+            guard int(4) != nil, let extensionLength = int(4) else { return nil }
+            position += extensionLength
+        }
+        var tuples = 0
+        while position < bytes.count {
+            guard let fields = int(2) else { return nil }
+            if fields == -1 { return position == bytes.count ? (tuples, true) : nil }
+            for _ in 0..<fields {
+                guard let length = int(4) else { return nil }
+                if length > 0 { position += length }
+                guard position <= bytes.count else { return nil }
+            }
+            tuples += 1
+        }
+        return (tuples, false)
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import PostgresClient
+import Testing
+
+/// The test server, from the standard PG* environment variables.
+enum TestDatabase {
+    static let environment = ProcessInfo.processInfo.environment
+
+    /// A configuration for the test server; `change` adjusts it.
+    static func config(_ change: (inout ConnectionConfig) -> Void = { _ in }) -> ConnectionConfig {
+        var config = ConnectionConfig(host: environment["PGHOST"] ?? "127.0.0.1", port: environment["PGPORT"].flatMap { Int($0) },
+                                      database: environment["PGDATABASE"], user: environment["PGUSER"],
+                                      password: environment["PGPASSWORD"], applicationName: "sluice-tests")
+        change(&config)
+        return config
+    }
+
+    /// A new connection to the test server.
+    static func connect() async throws -> PostgresConnection {
+        try await PostgresConnection.connect(config())
+    }
+}
+
+/// Collects values handed over from other threads (notices, COPY chunks).
+final class Collector<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [Value] = []
+
+    /// Adds one value.
+    func append(_ value: Value) { lock.withLock { stored.append(value) } }
+
+    /// Everything collected so far.
+    var values: [Value] { lock.withLock { stored } }
+}
+
+/// Runs `body` and returns the PostgresError it throws; records an issue when it throws none.
+func expectPostgresError(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async -> PostgresError? {
+    do {
+        try await body()
+        Issue.record("expected a PostgresError, got none", sourceLocation: sourceLocation)
+    } catch let error as PostgresError {
+        return error
+    } catch {
+        Issue.record("expected a PostgresError, got \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}
+
+/// A fresh random text for names and passwords.
+func randomToken(_ prefix: String) -> String {
+    prefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+}
