@@ -1,0 +1,159 @@
+import Foundation
+import SluiceSDK
+import SluiceWire
+
+/// Turns JSON Lines (`{"_stream": "ns.name", "_op": "delete"?, "column": value, …}`) into the
+/// Write input: record batches of `batchSize` rows per stream, and a State after every
+/// `stateEvery` batches whose data names the input line it covers.
+///
+/// A bad line stops the input: the failure is kept in ``failure``, the Write is cancelled
+/// (the destination rolls back what is not acknowledged) and the input ends.
+final class BatchAssembler: @unchecked Sendable {
+    private let reader: LineReader
+    private let client: PluginClient
+    private let batchSize: Int
+    private let stateEvery: Int
+    private var streams: [StreamRows]
+    private let streamIndex: [String: Int]
+    private var row: [Value] = []
+    private var pending: [HostMessage] = []
+    private var pendingIndex = 0
+    private var batchesSinceState = 0
+    private var nextStateID: UInt64 = 1
+    private var finished = false
+    private let stateLines = LockedValue<[UInt64: Int]>([:])
+    private let failureBox = LockedValue<HostFailure?>(nil)
+
+    init(catalog: ConfiguredCatalog, reader: LineReader, client: PluginClient, batchSize: Int, stateEvery: Int) {
+        self.reader = reader
+        self.client = client
+        self.batchSize = batchSize
+        self.stateEvery = stateEvery
+        streams = catalog.streams.map { StreamRows(schema: $0.schema, capacity: min(batchSize, 65536)) }
+        streamIndex = Dictionary(catalog.streams.enumerated().map { ($0.element.schema.stream.description, $0.offset) }) { first, _ in first }
+    }
+
+    /// Why the input stopped early, if it did.
+    var failure: HostFailure? { failureBox.withLock { $0 } }
+
+    /// The input line covered by the State with `id`.
+    func line(coveredBy id: UInt64) -> Int? { stateLines.withLock { $0[id] } }
+
+    /// The next message of the Write input, or nil at its end.
+    func next() async throws -> HostMessage? {
+        while pendingIndex == pending.count {
+            pending.removeAll(keepingCapacity: true)
+            pendingIndex = 0
+            if finished { return nil }
+            do {
+                try readUntilBatch()
+            } catch let failure as HostFailure {
+                failureBox.withLock { $0 = failure }
+                finished = true
+                try await client.cancel()
+                return nil
+            }
+        }
+        defer { pendingIndex += 1 }
+        return pending[pendingIndex]
+    }
+
+    /// Reads lines until at least one message is pending or the input ended.
+    private func readUntilBatch() throws {
+        while pending.isEmpty {
+            guard let line = try reader.nextLine() else {
+                for index in streams.indices where streams[index].count > 0 { emitBatch(index) }
+                finished = true
+                return
+            }
+            if reader.buffer[line].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            let index = try appendRow(line)
+            if streams[index].count >= batchSize { emitBatch(index) }
+        }
+    }
+
+    private func emitBatch(_ index: Int) {
+        pending.append(.records(streams[index].takeBatch()))
+        batchesSinceState += 1
+        guard batchesSinceState >= stateEvery else { return }
+        batchesSinceState = 0
+        let id = nextStateID
+        nextStateID += 1
+        let line = reader.lineNumber
+        stateLines.withLock { $0[id] = line }
+        pending.append(.state(State(id: id, stream: nil, data: Array(#"{"input_line":\#(line)}"#.utf8))))
+    }
+
+    /// Parses one line into the rows of its stream; returns the stream's index.
+    private func appendRow(_ range: Range<Int>) throws -> Int {
+        let lineNumber = reader.lineNumber
+        func bad(_ message: String) -> HostFailure {
+            HostFailure(ExitCodes.config, "input line \(lineNumber): \(message)")
+        }
+        let object: [(key: String, value: JSONValue)]
+        do {
+            guard let members = try JSONParser.parse(reader.buffer, range: range).objectMembers else {
+                throw bad("expected a JSON object")
+            }
+            object = members
+        } catch let error as JSONParseError {
+            throw bad("invalid JSON: \(error)")
+        }
+        guard let streamName = object.last(where: { $0.key == "_stream" })?.value.stringValue else {
+            throw bad("missing \"_stream\" (the stream's \"namespace.name\")")
+        }
+        guard let index = streamIndex[streamName] else {
+            throw bad("stream \"\(streamName)\" is not in the catalog")
+        }
+        var operation = RowOperation.upsert
+        let columns = streams[index].columnIndex
+        let width = streams[index].schema.columns.count
+        if row.count == width {
+            for position in row.indices { row[position] = .null }
+        } else {
+            row = [Value](repeating: .null, count: width)
+        }
+        for member in object {
+            switch member.key {
+            case "_stream": continue
+            case "_op":
+                switch member.value.stringValue {
+                case "delete": operation = .delete
+                case "upsert": operation = .upsert
+                default: throw bad("\"_op\" must be \"upsert\" or \"delete\"")
+                }
+            default:
+                guard let column = columns[member.key] else {
+                    throw bad("stream \(streamName) has no column \"\(member.key)\"")
+                }
+                do {
+                    row[column] = try ValueFromJSON.value(member.value, type: streams[index].schema.columns[column].type)
+                } catch {
+                    throw bad("column \"\(member.key)\": \(error.message)")
+                }
+            }
+        }
+        do {
+            try streams[index].append(row, operation: operation)
+        } catch {
+            throw bad(error.message)
+        }
+        return index
+    }
+}
+
+/// The Write input as the SDK takes it: an async sequence pulling from a ``BatchAssembler``,
+/// so that the file is read only as fast as the plugin takes batches.
+struct WriteInput: AsyncSequence, Sendable {
+    typealias Element = HostMessage
+    let assembler: BatchAssembler
+
+    func makeAsyncIterator() -> Iterator { Iterator(assembler: assembler) }
+
+    /// Pulls the next message from the assembler.
+    struct Iterator: AsyncIteratorProtocol {
+        let assembler: BatchAssembler
+
+        mutating func next() async throws -> HostMessage? { try await assembler.next() }
+    }
+}

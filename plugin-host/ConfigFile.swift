@@ -1,0 +1,116 @@
+import Foundation
+import Yams
+
+/// A configuration file that could not be used; every problem is listed, none shows a value.
+struct ConfigFileError: Error, Sendable {
+    /// Each problem, `$.path: what is wrong` where a path applies.
+    var problems: [String]
+}
+
+/// Loads a plugin configuration from YAML or JSON (JSON is YAML), expanding `${VAR}` and
+/// `${VAR:-default}` in every string, and turns it into the JSON object sent to the plugin.
+///
+/// Unquoted YAML scalars take their YAML type (`port: ${PGPORT}` is a number) unless the
+/// plugin's schema wants a string there (`password: 12345` stays text); quoted ones are text.
+struct ConfigFile {
+    let path: String
+    let environment: [String: String]
+    /// The plugin's configuration schema, for scalar typing.
+    let schema: JSONValue
+
+    /// The configuration as JSON.
+    func load() throws(ConfigFileError) -> JSONValue {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable UTF-8 text" : "no such file"
+            throw ConfigFileError(problems: ["cannot read the configuration file \(path): \(reason)"])
+        }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigFileError(problems: ["\(path) is not valid YAML or JSON: \(Self.describe(error))"])
+        }
+        guard let root else { return .object([]) }
+        var problems: [String] = []
+        let value = convert(root, schema: schema, path: JSONPath.root, problems: &problems)
+        guard problems.isEmpty else { throw ConfigFileError(problems: problems) }
+        return value
+    }
+
+    private func convert(_ node: Node, schema: JSONValue?, path: JSONPath, problems: inout [String]) -> JSONValue {
+        switch node {
+        case .mapping(let mapping):
+            var members: [(key: String, value: JSONValue)] = []
+            for (keyNode, valueNode) in mapping {
+                guard case .scalar(let key) = keyNode else {
+                    problems.append("\(path): a key is not a plain string")
+                    continue
+                }
+                let childPath = path.appending(key: key.string)
+                members.append((key.string, convert(valueNode, schema: JSONSchemaValidator.propertySchema(schema, key.string),
+                                                    path: childPath, problems: &problems)))
+            }
+            return .object(members)
+        case .sequence(let sequence):
+            return .array(sequence.enumerated().map { index, element in
+                convert(element, schema: schema?["items"], path: path.appending(index: index), problems: &problems)
+            })
+        case .scalar(let scalar):
+            return convert(scalar, schema: schema, path: path, problems: &problems)
+        }
+    }
+
+    private func convert(_ original: Node.Scalar, schema: JSONValue?, path: JSONPath, problems: inout [String]) -> JSONValue {
+        let text: String
+        do {
+            text = try EnvironmentExpansion(environment: environment).expand(original.string)
+        } catch {
+            switch error {
+            case .unset(let name):
+                problems.append("\(path): environment variable \(name) is not set (use ${\(name):-default} for a default)")
+            case .malformed(let reason):
+                problems.append("\(path): \(reason)")
+            }
+            return .null
+        }
+        // An untagged plain scalar takes the YAML type of its expanded text; a quoted one is
+        // tagged str by the parser; an explicit tag (`!!str`) stays.
+        let explicitTag = Tag.Name(rawValue: original.tag.description)
+        var scalar = original
+        scalar.string = text
+        let tag = explicitTag == .implicit ? Resolver.default.resolveTag(of: Node.scalar(scalar)) : explicitTag
+        let typed: JSONValue
+        switch tag {
+        case .null: typed = .null
+        case .bool: typed = Bool.construct(from: scalar).map(JSONValue.bool) ?? .string(text)
+        case .int: typed = Int64.construct(from: scalar).map(JSONValue.integer) ?? .string(text)
+        case .float:
+            if case .number = (try? JSONParser.parse(text)) ?? .null {
+                typed = .number(text)
+            } else if let number = Double.construct(from: scalar), number.isFinite {
+                typed = .number(number.description)
+            } else {
+                typed = .string(text)
+            }
+        default: typed = .string(text)
+        }
+        if case .string = typed { return typed }
+        return explicitTag == .implicit && JSONSchemaValidator.wantsString(schema, not: typed) ? .string(text) : typed
+    }
+
+    /// A YAML error's kind and position, without the snippet of text (which may hold a secret).
+    private static func describe(_ error: Error) -> String {
+        guard let yaml = error as? YamlError else { return "unreadable" }
+        switch yaml {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return "\(problem) at line \(mark.line), column \(mark.column)"
+        case .reader(let problem, let offset, _, _):
+            return offset.map { "\(problem) at byte \($0)" } ?? problem
+        default:
+            return "unreadable"
+        }
+    }
+}

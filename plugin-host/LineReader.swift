@@ -1,0 +1,64 @@
+import Foundation
+
+/// Reads a file (or stdin) line by line in large chunks; each line is a range of ``buffer``,
+/// valid until the next call.
+final class LineReader {
+    /// The bytes read and not yet consumed; lines are ranges of it.
+    private(set) var buffer: [UInt8] = []
+    /// The number of the line last returned, from 1.
+    private(set) var lineNumber = 0
+    private let handle: FileHandle
+    private let name: String
+    private var start = 0
+    private var atEnd = false
+    private static let chunkSize = 1 << 20
+
+    /// Reads `path`; `nil` or `-` is stdin.
+    init(path: String?) throws {
+        guard let path, path != "-" else {
+            handle = .standardInput
+            name = "stdin"
+            return
+        }
+        guard let opened = FileHandle(forReadingAtPath: path) else {
+            throw HostFailure(ExitCodes.config, "cannot read the input file \(path): no such readable file")
+        }
+        handle = opened
+        name = path
+    }
+
+    /// The next line (without its `\n` or `\r\n`), or nil at the end of the input.
+    func nextLine() throws -> Range<Int>? {
+        var searchFrom = start
+        while true {
+            if let newline = buffer[searchFrom...].firstIndex(of: 0x0A) {
+                lineNumber += 1
+                let line = start..<(newline > start && buffer[newline - 1] == 0x0D ? newline - 1 : newline)
+                start = newline + 1
+                return line
+            }
+            if atEnd {
+                guard start < buffer.count else { return nil }
+                lineNumber += 1
+                defer { start = buffer.count }
+                return start..<buffer.count
+            }
+            if start > 0 {
+                buffer.removeFirst(start)
+                start = 0
+            }
+            searchFrom = buffer.count
+            let chunk: Data?
+            do {
+                chunk = try handle.read(upToCount: Self.chunkSize)
+            } catch {
+                throw HostFailure(ExitCodes.config, "cannot read \(name): \(error.localizedDescription)")
+            }
+            if let chunk, !chunk.isEmpty {
+                buffer.append(contentsOf: chunk)
+            } else {
+                atEnd = true
+            }
+        }
+    }
+}

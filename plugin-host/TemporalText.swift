@@ -1,0 +1,223 @@
+/// ISO-8601 text for the protocol's dates and times (proleptic Gregorian, astronomical years:
+/// year 0 is 1 BC, so 4713 BC is `-4712`), both ways.
+enum TemporalText {
+    static let microsPerDay: Int64 = 86_400_000_000
+    static let microsPerSecond: Int64 = 1_000_000
+
+    // MARK: - Civil calendar
+
+    /// Year, month, day of `days` since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+    static func civil(fromDays days: Int64) -> (year: Int64, month: Int, day: Int) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
+        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// Days since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`).
+    static func days(year: Int64, month: Int, day: Int) -> Int64 {
+        let year = month <= 2 ? year - 1 : year
+        let era = (year >= 0 ? year : year - 399) / 400
+        let yearOfEra = year - era * 400
+        let monthShifted = Int64(month > 2 ? month - 3 : month + 9)
+        let dayOfYear = (153 * monthShifted + 2) / 5 + Int64(day) - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    private static func daysInMonth(year: Int64, month: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    // MARK: - Formatting
+
+    /// `YYYY-MM-DD`, `-YYYY-MM-DD` before year 0, `infinity`/`-infinity` for the sentinels.
+    static func appendDate(_ days: Int32, to out: inout [UInt8]) {
+        if days == .max { return out.append(contentsOf: "infinity".utf8) }
+        if days == .min { return out.append(contentsOf: "-infinity".utf8) }
+        appendCivilDate(Int64(days), to: &out)
+    }
+
+    private static func appendCivilDate(_ days: Int64, to out: inout [UInt8]) {
+        let (year, month, day) = civil(fromDays: days)
+        if year < 0 { out.append(UInt8(ascii: "-")) }
+        ASCIIDigits.appendPadded(year.magnitude, width: 4, to: &out)
+        out.append(UInt8(ascii: "-"))
+        ASCIIDigits.appendPadded(UInt64(month), width: 2, to: &out)
+        out.append(UInt8(ascii: "-"))
+        ASCIIDigits.appendPadded(UInt64(day), width: 2, to: &out)
+    }
+
+    /// `HH:MM:SS.ffffff` of microseconds since midnight (`24:00:00.000000` included).
+    static func appendTime(_ micros: Int64, to out: inout [UInt8]) {
+        let seconds = micros / microsPerSecond
+        ASCIIDigits.appendPadded(UInt64(seconds / 3600), width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        ASCIIDigits.appendPadded(UInt64(seconds / 60 % 60), width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        ASCIIDigits.appendPadded(UInt64(seconds % 60), width: 2, to: &out)
+        out.append(UInt8(ascii: "."))
+        ASCIIDigits.appendPadded(UInt64(micros % microsPerSecond), width: 6, to: &out)
+    }
+
+    /// `+HH:MM` (or `+HH:MM:SS` for an offset with seconds), east of UTC.
+    static func appendOffset(_ seconds: Int32, to out: inout [UInt8]) {
+        out.append(seconds < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+        let magnitude = UInt64(seconds.magnitude)
+        ASCIIDigits.appendPadded(magnitude / 3600, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        ASCIIDigits.appendPadded(magnitude / 60 % 60, width: 2, to: &out)
+        if magnitude % 60 != 0 {
+            out.append(UInt8(ascii: ":"))
+            ASCIIDigits.appendPadded(magnitude % 60, width: 2, to: &out)
+        }
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.ffffff` (plus `Z` when `utc`), `infinity`/`-infinity` for the sentinels.
+    static func appendTimestamp(_ micros: Int64, utc: Bool, to out: inout [UInt8]) {
+        if micros == .max { return out.append(contentsOf: "infinity".utf8) }
+        if micros == .min { return out.append(contentsOf: "-infinity".utf8) }
+        let (days, remainder) = floorDivision(micros, microsPerDay)
+        appendCivilDate(days, to: &out)
+        out.append(UInt8(ascii: "T"))
+        appendTime(remainder, to: &out)
+        if utc { out.append(UInt8(ascii: "Z")) }
+    }
+
+    private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
+        let quotient = value / divisor, remainder = value % divisor
+        return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
+    }
+
+    // MARK: - Parsing
+
+    /// Days since 1970-01-01 of `[+-]YYYY-MM-DD` or `infinity`/`-infinity`.
+    static func parseDate(_ text: String) -> Int32? {
+        if text == "infinity" { return .max }
+        if text == "-infinity" { return .min }
+        var scanner = Scanner(text)
+        guard let days = scanner.date(), scanner.atEnd, let value = Int32(exactly: days), value != .max, value != .min else { return nil }
+        return value
+    }
+
+    /// Microseconds since midnight of `HH:MM:SS[.ffffff]` (up to `24:00:00`).
+    static func parseTime(_ text: String) -> Int64? {
+        var scanner = Scanner(text)
+        guard let micros = scanner.time(), scanner.atEnd else { return nil }
+        return micros
+    }
+
+    /// Local microseconds and offset (seconds east) of `HH:MM:SS[.ffffff]` plus `Z` or `±HH:MM[:SS]`.
+    static func parseTimeWithZone(_ text: String) -> (micros: Int64, offset: Int32)? {
+        var scanner = Scanner(text)
+        guard let micros = scanner.time(), let offset = scanner.offset(), scanner.atEnd else { return nil }
+        return (micros, offset)
+    }
+
+    /// Microseconds since 1970-01-01 of `YYYY-MM-DD[T ]HH:MM:SS[.ffffff]`; with `zoned`, an
+    /// optional `Z` or `±HH:MM` converts it to UTC (no zone means UTC). `infinity`/`-infinity` too.
+    static func parseTimestamp(_ text: String, zoned: Bool) -> Int64? {
+        if text == "infinity" { return .max }
+        if text == "-infinity" { return .min }
+        var scanner = Scanner(text)
+        guard let days = scanner.date() else { return nil }
+        var micros: Int64 = 0
+        if scanner.take(UInt8(ascii: "T")) || scanner.take(UInt8(ascii: " ")) {
+            guard let time = scanner.time() else { return nil }
+            micros = time
+        }
+        var offset: Int32 = 0
+        if zoned, !scanner.atEnd {
+            guard let parsed = scanner.offset() else { return nil }
+            offset = parsed
+        }
+        guard scanner.atEnd else { return nil }
+        let (dayMicros, overflowDays) = days.multipliedReportingOverflow(by: microsPerDay)
+        guard !overflowDays else { return nil }
+        let (local, overflowTime) = dayMicros.addingReportingOverflow(micros)
+        let (utc, overflowZone) = local.subtractingReportingOverflow(Int64(offset) * microsPerSecond)
+        guard !overflowTime, !overflowZone, utc != .max, utc != .min else { return nil }
+        return utc
+    }
+
+    /// Reads the parts of date and time text.
+    private struct Scanner {
+        let bytes: [UInt8]
+        var index = 0
+
+        init(_ text: String) { bytes = Array(text.utf8) }
+
+        var atEnd: Bool { index == bytes.count }
+
+        mutating func take(_ byte: UInt8) -> Bool {
+            guard index < bytes.count, bytes[index] == byte else { return false }
+            index += 1
+            return true
+        }
+
+        /// Up to `maxDigits` decimal digits (at least `minDigits`).
+        mutating func number(minDigits: Int, maxDigits: Int) -> (value: Int64, digits: Int)? {
+            var value: Int64 = 0, count = 0
+            while index < bytes.count, count < maxDigits, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+                value = value * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
+                count += 1
+                index += 1
+            }
+            return count >= minDigits ? (value, count) : nil
+        }
+
+        mutating func date() -> Int64? {
+            let negative = take(UInt8(ascii: "-"))
+            if !negative { _ = take(UInt8(ascii: "+")) }
+            guard let year = number(minDigits: 4, maxDigits: 7), take(UInt8(ascii: "-")),
+                  let month = number(minDigits: 2, maxDigits: 2), take(UInt8(ascii: "-")),
+                  let day = number(minDigits: 2, maxDigits: 2) else { return nil }
+            let signedYear = negative ? -year.value : year.value
+            guard (1...12).contains(month.value),
+                  (1...Int64(TemporalText.daysInMonth(year: signedYear, month: Int(month.value)))).contains(day.value) else { return nil }
+            return TemporalText.days(year: signedYear, month: Int(month.value), day: Int(day.value))
+        }
+
+        mutating func time() -> Int64? {
+            guard let hours = number(minDigits: 2, maxDigits: 2), take(UInt8(ascii: ":")),
+                  let minutes = number(minDigits: 2, maxDigits: 2), take(UInt8(ascii: ":")),
+                  let seconds = number(minDigits: 2, maxDigits: 2) else { return nil }
+            var fraction: Int64 = 0
+            if take(UInt8(ascii: ".")) {
+                guard let digits = number(minDigits: 1, maxDigits: 6) else { return nil }
+                fraction = digits.value
+                for _ in digits.digits..<6 { fraction *= 10 }
+            }
+            guard hours.value <= 24, minutes.value < 60, seconds.value < 60 else { return nil }
+            let micros = ((hours.value * 60 + minutes.value) * 60 + seconds.value) * TemporalText.microsPerSecond + fraction
+            return micros <= TemporalText.microsPerDay ? micros : nil
+        }
+
+        /// `Z`, or `±HH`, `±HH:MM`, `±HH:MM:SS`, as seconds east of UTC.
+        mutating func offset() -> Int32? {
+            if take(UInt8(ascii: "Z")) { return 0 }
+            let sign: Int32
+            if take(UInt8(ascii: "+")) { sign = 1 } else if take(UInt8(ascii: "-")) { sign = -1 } else { return nil }
+            guard let hours = number(minDigits: 2, maxDigits: 2), hours.value <= 15 else { return nil }
+            var seconds = Int32(hours.value) * 3600
+            if take(UInt8(ascii: ":")) {
+                guard let minutes = number(minDigits: 2, maxDigits: 2), minutes.value < 60 else { return nil }
+                seconds += Int32(minutes.value) * 60
+                if take(UInt8(ascii: ":")) {
+                    guard let extra = number(minDigits: 2, maxDigits: 2), extra.value < 60 else { return nil }
+                    seconds += Int32(extra.value)
+                }
+            }
+            return sign * seconds
+        }
+    }
+}
