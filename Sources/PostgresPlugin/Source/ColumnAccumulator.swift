@@ -1,0 +1,165 @@
+import SluiceWire
+
+/// Builds one ``ColumnVector`` from binary COPY fields, appending typed values straight into
+/// the vector that the column's kind uses.
+final class ColumnAccumulator {
+    private let decoding: FieldDecoding
+    private var vector = ColumnVector()
+    private var validity: [UInt8] = []
+    private var hasNull = false
+    private(set) var count = 0
+    private let child: ColumnAccumulator?
+
+    init(decoding: FieldDecoding) {
+        self.decoding = decoding
+        if case .array(let element) = decoding {
+            child = ColumnAccumulator(decoding: element)
+        } else {
+            child = nil
+        }
+        reset()
+    }
+
+    private func reset() {
+        vector = ColumnVector()
+        validity = []
+        hasNull = false
+        count = 0
+        switch decoding {
+        case .numeric, .raw, .jsonb, .array: vector.offsets = [0]
+        default: break
+        }
+    }
+
+    /// Appends a null row.
+    func appendNull() {
+        markValidity(false)
+        switch decoding {
+        case .bool: vector.bools.append(false)
+        case .int16, .int32, .date: vector.int32s.append(0)
+        case .int64, .time, .timestamp: vector.int64s.append(0)
+        case .float32: vector.float32s.append(0)
+        case .float64: vector.float64s.append(0)
+        case .numeric, .raw, .jsonb: vector.offsets.append(UInt32(vector.data.count))
+        case .timetz:
+            vector.int64s.append(0)
+            vector.int32s.append(0)
+        case .interval:
+            vector.int32s.append(0)
+            vector.intervalDays.append(0)
+            vector.int64s.append(0)
+        case .uuid: vector.data.append(contentsOf: repeatElement(0, count: 16))
+        case .array: vector.offsets.append(UInt32(child?.count ?? 0))
+        }
+    }
+
+    /// Appends the field `bytes[start ..< start + length]`.
+    func append(_ bytes: [UInt8], _ start: Int, _ length: Int) throws(CopyFormatError) {
+        markValidity(true)
+        switch decoding {
+        case .bool:
+            vector.bools.append(bytes[start] != 0)
+        case .int16:
+            vector.int32s.append(Int32(Int16(bitPattern: BigEndian.u16(bytes, start))))
+        case .int32:
+            vector.int32s.append(Int32(bitPattern: BigEndian.u32(bytes, start)))
+        case .int64:
+            vector.int64s.append(Int64(bitPattern: BigEndian.u64(bytes, start)))
+        case .float32:
+            vector.float32s.append(Float(bitPattern: BigEndian.u32(bytes, start)))
+        case .float64:
+            vector.float64s.append(Double(bitPattern: BigEndian.u64(bytes, start)))
+        case .numeric:
+            try NumericText.append(bytes, start, length, to: &vector.data)
+            vector.offsets.append(UInt32(vector.data.count))
+        case .raw:
+            vector.data.append(contentsOf: bytes[start ..< start + length])
+            vector.offsets.append(UInt32(vector.data.count))
+        case .jsonb:
+            if length > 0 { vector.data.append(contentsOf: bytes[start + 1 ..< start + length]) }
+            vector.offsets.append(UInt32(vector.data.count))
+        case .date:
+            let days = Int32(bitPattern: BigEndian.u32(bytes, start))
+            vector.int32s.append(days == .max || days == .min ? days : days &+ 10_957)
+        case .time:
+            vector.int64s.append(Int64(bitPattern: BigEndian.u64(bytes, start)))
+        case .timestamp:
+            let micros = Int64(bitPattern: BigEndian.u64(bytes, start))
+            vector.int64s.append(micros == .max || micros == .min ? micros : micros &+ 946_684_800_000_000)
+        case .timetz:
+            vector.int64s.append(Int64(bitPattern: BigEndian.u64(bytes, start)))
+            vector.int32s.append(0 &- Int32(bitPattern: BigEndian.u32(bytes, start + 8)))
+        case .interval:
+            vector.int64s.append(Int64(bitPattern: BigEndian.u64(bytes, start)))
+            vector.intervalDays.append(Int32(bitPattern: BigEndian.u32(bytes, start + 8)))
+            vector.int32s.append(Int32(bitPattern: BigEndian.u32(bytes, start + 12)))
+        case .uuid:
+            vector.data.append(contentsOf: bytes[start ..< start + 16])
+        case .array:
+            try appendArray(bytes, start, length)
+        }
+    }
+
+    private func appendArray(_ bytes: [UInt8], _ start: Int, _ length: Int) throws(CopyFormatError) {
+        guard let child, length >= 12 else { throw CopyFormatError(message: "array field too short") }
+        let dimensions = Int(Int32(bitPattern: BigEndian.u32(bytes, start)))
+        var position = start + 12
+        var elements = dimensions == 0 ? 0 : 1
+        for _ in 0 ..< dimensions {
+            elements *= Int(Int32(bitPattern: BigEndian.u32(bytes, position)))
+            position += 8
+        }
+        let end = start + length
+        for _ in 0 ..< elements {
+            guard position + 4 <= end else { throw CopyFormatError(message: "array element past the field") }
+            let size = Int(Int32(bitPattern: BigEndian.u32(bytes, position)))
+            position += 4
+            if size < 0 {
+                child.appendNull()
+            } else {
+                guard position + size <= end else { throw CopyFormatError(message: "array element past the field") }
+                try child.append(bytes, position, size)
+                position += size
+            }
+        }
+        vector.offsets.append(UInt32(child.count))
+    }
+
+    private func markValidity(_ valid: Bool) {
+        if count & 7 == 0 { validity.append(0) }
+        if valid {
+            validity[count >> 3] |= 1 << UInt8(count & 7)
+        } else {
+            hasNull = true
+        }
+        count += 1
+    }
+
+    /// The vector of every row appended since the last call; starts a new one.
+    func finish() -> ColumnVector {
+        var result = vector
+        result.validity = hasNull ? validity : []
+        if let child { result.child = child.finish() }
+        reset()
+        return result
+    }
+}
+
+/// A binary COPY stream that does not parse.
+struct CopyFormatError: Error, Sendable {
+    var message: String
+}
+
+/// Big-endian integer reads from a byte array.
+enum BigEndian {
+    @inline(__always)
+    static func u16(_ b: [UInt8], _ i: Int) -> UInt16 { UInt16(b[i]) << 8 | UInt16(b[i + 1]) }
+
+    @inline(__always)
+    static func u32(_ b: [UInt8], _ i: Int) -> UInt32 {
+        UInt32(b[i]) << 24 | UInt32(b[i + 1]) << 16 | UInt32(b[i + 2]) << 8 | UInt32(b[i + 3])
+    }
+
+    @inline(__always)
+    static func u64(_ b: [UInt8], _ i: Int) -> UInt64 { UInt64(u32(b, i)) << 32 | UInt64(u32(b, i + 4)) }
+}

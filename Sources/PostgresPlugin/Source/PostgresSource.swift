@@ -1,0 +1,118 @@
+import Foundation
+import PostgresClient
+import SluiceSDK
+import SluiceWire
+
+/// The source role: Discover lists readable relations; Read streams them with binary COPY
+/// inside `REPEATABLE READ READ ONLY` transactions.
+struct PostgresSource {
+    let config: PluginConfig
+    let context: CallContext
+
+    /// Every selected relation, readable or not (with the GRANT that would fix it).
+    func discover() async throws -> Catalog {
+        let connection = try await connect()
+        defer { connection.close() }
+        do {
+            let tables = try await CatalogReader(connection: connection, settings: config.source).tables()
+            return Catalog(streams: tables.map(\.descriptor))
+        } catch {
+            throw SourceErrors.map(error, stream: nil)
+        }
+    }
+
+    /// Reads every configured stream; with `snapshot: consistent` all streams share one transaction.
+    func read(_ request: ReadRequest, output: ReadOutput) async throws -> Summary {
+        let started = Date()
+        let connection = try await connect()
+        defer { connection.close() }
+        let plans: [StreamPlan]
+        do {
+            plans = try await makePlans(request, connection: connection)
+            for plan in plans where !plan.filter.isEmpty {
+                try await checkFilter(plan, connection: connection)
+            }
+        } catch {
+            throw SourceErrors.map(error, stream: nil)
+        }
+        let consistent = config.source.snapshot == "consistent"
+        let states = StateCounter()
+        var summaries: [StreamSummary] = []
+        var workers: [PostgresConnection] = []
+        defer { for worker in workers { worker.close() } }
+        if config.batch.maxConnections > 1, plans.contains(where: { $0.usesCtid && !$0.incremental }) {
+            for _ in 1 ..< config.batch.maxConnections { workers.append(try await connect()) }
+        }
+        if consistent { try await begin(connection) }
+        for plan in plans {
+            try context.checkCancellation()
+            do {
+                if !consistent { try await begin(connection) }
+                let reader = StreamReader(plan: plan, batch: config.batch, output: output, states: states, logger: context.logger)
+                summaries.append(try await reader.run(main: connection, workers: workers))
+                if !consistent { _ = try await connection.execute("COMMIT") }
+            } catch {
+                let mapped = SourceErrors.map(error, stream: plan.stream)
+                try? await output.status(StreamStatus(stream: plan.stream, status: .incomplete, message: "\(mapped)"))
+                throw mapped
+            }
+        }
+        if consistent { _ = try? await connection.execute("COMMIT") }
+        return Summary(streams: summaries, durationMicros: UInt64(max(0, Date().timeIntervalSince(started)) * 1_000_000))
+    }
+
+    private func connect() async throws -> PostgresConnection {
+        do {
+            let connection = try await PostgresConnection.connect(config.connection.connectionConfig)
+            _ = try await connection.executeScript("""
+                SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';
+                SET extra_float_digits = 3; SET max_parallel_workers_per_gather = 0; SET synchronize_seqscans = off;
+                SET application_name = 'sluice-postgres-source'
+                """)
+            return connection
+        } catch {
+            throw SourceErrors.map(error, stream: nil)
+        }
+    }
+
+    private func begin(_ connection: PostgresConnection) async throws {
+        _ = try await connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    }
+
+    /// Resolves each configured stream against the catalogs.
+    private func makePlans(_ request: ReadRequest, connection: PostgresConnection) async throws -> [StreamPlan] {
+        var settings = config.source
+        let namespaces = request.catalog.streams.map { $0.schema.stream.namespace.isEmpty ? config.connection.schema : $0.schema.stream.namespace }
+        settings.schemas = Array(Set(namespaces)).sorted()
+        settings.tables = []
+        let tables = try await CatalogReader(connection: connection, settings: settings).tables()
+        var plans: [StreamPlan] = []
+        for configured in request.catalog.streams {
+            var id = configured.schema.stream
+            if id.namespace.isEmpty { id.namespace = config.connection.schema }
+            guard let table = tables.first(where: { $0.schema == id.namespace && $0.name == id.name }) else {
+                throw PluginError(category: .config, code: "UNKNOWN_STREAM", message: "no readable relation \(id)", stream: configured.schema.stream)
+            }
+            let saved = request.states.last { $0.stream == configured.schema.stream || $0.stream == id }
+            let state = saved.flatMap { ReadState(data: $0.data) }
+            if saved != nil && state == nil {
+                context.logger.warning("stream \(id): ignoring a state this source did not write")
+            }
+            plans.append(try StreamPlan(table: table, configured: configured, state: state))
+        }
+        return plans
+    }
+
+    /// Prepares `SELECT … WHERE (filter)` so a mistake fails before anything is read.
+    private func checkFilter(_ plan: StreamPlan, connection: PostgresConnection) async throws {
+        do throws(PostgresError) {
+            _ = try await connection.execute(plan.filterCheckSQL)
+            _ = try await connection.execute("DEALLOCATE sluice_filter_check")
+        } catch {
+            guard error.kind == .server else { throw error }
+            throw PluginError(category: .config, code: "INVALID_FILTER",
+                              message: "stream \(plan.stream): the filter is not valid: \(error.message)",
+                              detail: error.sqlState.map { "SQLSTATE \($0)" } ?? "", stream: plan.stream)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import SluiceWire
+
+/// A column of a readable relation, with how it travels.
+struct SourceColumn: Sendable, Hashable {
+    var name: String
+    var notNull: Bool
+    /// `format_type` of the column's type.
+    var sourceType: String
+    var plan: TypePlan
+    var isGenerated: Bool
+
+    /// The column as the protocol describes it.
+    var column: Column {
+        Column(name: name, type: plan.type, nullable: !notNull, sourceType: sourceType)
+    }
+}
+
+/// A relation a source can read, as Discover found it.
+struct SourceTable: Sendable {
+    var oid: UInt32
+    var schema: String
+    var name: String
+    /// `pg_class.relkind`: r, v, m, p or f.
+    var relkind: String
+    var readable: Bool
+    var remedy: String
+    var columns: [SourceColumn]
+    var primaryKey: [String]
+    var uniqueKeys: [UniqueKey]
+    var cursorCandidates: [String]
+    var estimatedRows: Int64
+    var estimatedBytes: Int64
+
+    var stream: StreamID { StreamID(namespace: schema, name: name) }
+
+    /// Plain tables and materialized views have stable physical row addresses (ctid).
+    var hasCtid: Bool { relkind == "r" || relkind == "m" }
+
+    var kindName: String {
+        switch relkind {
+        case "v": "view"
+        case "m": "materialized_view"
+        case "p": "partitioned_table"
+        case "f": "foreign_table"
+        default: "table"
+        }
+    }
+
+    var descriptor: StreamDescriptor {
+        StreamDescriptor(
+            schema: StreamSchema(stream: stream, columns: columns.map(\.column), primaryKey: primaryKey),
+            kind: kindName, uniqueKeys: uniqueKeys, cursorCandidates: cursorCandidates,
+            syncModes: cursorCandidates.isEmpty ? [.fullRefresh] : [.fullRefresh, .incremental],
+            estimatedRows: estimatedRows, estimatedBytes: estimatedBytes, readable: readable, remedy: remedy)
+    }
+
+    func column(named name: String) -> SourceColumn? { columns.first { $0.name == name } }
+}

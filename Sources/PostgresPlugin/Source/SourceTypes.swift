@@ -1,0 +1,116 @@
+import SluiceWire
+
+/// How one field of a binary COPY row is decoded into a column.
+indirect enum FieldDecoding: Sendable, Hashable {
+    case bool, int16, int32, int64, float32, float64
+    /// PostgreSQL's binary numeric, written as exact decimal text.
+    case numeric
+    /// Raw bytes kept as they are (text, varchar, enum labels, json, bytea).
+    case raw
+    /// jsonb: a version byte, then the text.
+    case jsonb
+    case date, time, timetz, timestamp, interval, uuid
+    /// A binary array, flattened into a list of `element`.
+    case array(FieldDecoding)
+}
+
+/// A row of `pg_type`, as much as type mapping needs.
+struct PgType: Sendable {
+    var oid: UInt32
+    var name: String
+    /// `b` base, `d` domain, `e` enum, `c` composite, `r`/`m` ranges, `p` pseudo.
+    var typtype: String
+    var baseType: UInt32
+    var element: UInt32
+    var category: String
+    var typmod: Int32
+}
+
+/// How a PostgreSQL column travels: its logical type, the expression selected in COPY, and
+/// how the binary field is decoded.
+struct TypePlan: Sendable, Hashable {
+    var type: LogicalType
+    var decoding: FieldDecoding
+    /// Appended to the quoted column name in the SELECT (`::text` for types sent as text).
+    var cast: String
+}
+
+/// Maps PostgreSQL types (by OID, domains through their base type) to logical types.
+struct TypeMapper: Sendable {
+    let types: [UInt32: PgType]
+
+    /// The plan for a column of type `oid` with modifier `typmod`.
+    func plan(oid: UInt32, typmod: Int32) -> TypePlan {
+        let (base, mod) = resolveDomain(oid: oid, typmod: typmod)
+        guard let info = types[base] else { return TypePlan(type: LogicalType(.string), decoding: .raw, cast: "::text") }
+        if info.category == "A", info.element != 0 {
+            let (element, elementMod) = resolveDomain(oid: info.element, typmod: -1)
+            if let scalar = scalarPlan(oid: element, typmod: elementMod), scalar.type.kind != .list {
+                return TypePlan(type: .list(of: scalar.type.kind), decoding: .array(scalar.decoding),
+                                cast: scalar.cast.isEmpty ? "" : scalar.cast + "[]")
+            }
+            return TypePlan(type: .list(of: .string), decoding: .array(.raw), cast: "::text[]")
+        }
+        return scalarPlan(oid: base, typmod: mod) ?? TypePlan(type: LogicalType(.string), decoding: .raw, cast: "::text")
+    }
+
+    /// Whether a column of this type can be an incremental cursor.
+    func isCursorCandidate(_ plan: TypePlan) -> Bool {
+        [.int16, .int32, .int64, .date, .timestamp, .timestamptz].contains(plan.type.kind)
+    }
+
+    private func resolveDomain(oid: UInt32, typmod: Int32) -> (UInt32, Int32) {
+        var current = oid
+        var mod = typmod
+        var hops = 0
+        while let info = types[current], info.typtype == "d", hops < 32 {
+            if info.typmod >= 0 { mod = info.typmod }
+            current = info.baseType
+            hops += 1
+        }
+        return (current, mod)
+    }
+
+    private func scalarPlan(oid: UInt32, typmod: Int32) -> TypePlan? {
+        func plan(_ kind: TypeKind, _ decoding: FieldDecoding, cast: String = "") -> TypePlan {
+            TypePlan(type: LogicalType(kind), decoding: decoding, cast: cast)
+        }
+        switch oid {
+        case 16: return plan(.bool, .bool)
+        case 21: return plan(.int16, .int16)
+        case 23: return plan(.int32, .int32)
+        case 20: return plan(.int64, .int64)
+        case 700: return plan(.float32, .float32)
+        case 701: return plan(.float64, .float64)
+        case 1700:
+            var type = LogicalType(.decimal)
+            if typmod >= 4 {
+                type.precision = UInt32(((typmod - 4) >> 16) & 0xffff)
+                let scale = (typmod - 4) & 0x7ff
+                type.scale = scale <= 1000 ? UInt32(scale) : 0
+            }
+            return TypePlan(type: type, decoding: .numeric, cast: "")
+        case 790: return plan(.decimal, .numeric, cast: "::numeric")
+        case 25, 19: return plan(.string, .raw)
+        case 1043, 1042:
+            var type = LogicalType(.string)
+            if typmod >= 4 { type.maxLength = UInt32(typmod - 4) }
+            return TypePlan(type: type, decoding: .raw, cast: "")
+        case 17: return plan(.bytes, .raw)
+        case 1082: return plan(.date, .date)
+        case 1083: return plan(.time, .time)
+        case 1266: return plan(.timetz, .timetz)
+        case 1114: return plan(.timestamp, .timestamp)
+        case 1184: return plan(.timestamptz, .timestamp)
+        case 1186: return plan(.interval, .interval)
+        case 2950: return plan(.uuid, .uuid)
+        case 114: return plan(.json, .raw)
+        case 3802: return plan(.json, .jsonb)
+        default:
+            guard let info = types[oid] else { return nil }
+            if info.typtype == "e" { return plan(.string, .raw) }
+            if info.name == "citext" { return plan(.string, .raw, cast: "::text") }
+            return plan(.string, .raw, cast: "::text")
+        }
+    }
+}

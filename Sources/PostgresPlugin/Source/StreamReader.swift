@@ -1,0 +1,215 @@
+import Foundation
+import Logging
+import PostgresClient
+import SluiceSDK
+import SluiceWire
+
+/// Reads one stream with binary COPY, sending batches, progress and checkpoints as it goes.
+///
+/// A full refresh of a table is read by ctid: one block range per connection (the main
+/// connection plus `workers`, all in one exported snapshot) when the table is large enough.
+struct StreamReader {
+    let plan: StreamPlan
+    let batch: BatchSettings
+    let output: ReadOutput
+    let states: StateCounter
+    let logger: Logger
+
+    /// Blocks (8 kB) a range must have at least before a table is split.
+    static let minimumBlocksPerRange: Int64 = 128
+
+    /// Reads the stream on `main` (inside its read transaction) and `workers` (idle); returns its counts.
+    func run(main: PostgresConnection, workers: [PostgresConnection]) async throws -> StreamSummary {
+        let stream = plan.stream
+        try await output.send(StreamSchema(stream: stream, columns: plan.columns.map(\.column), primaryKey: plan.table.primaryKey))
+        try await output.status(StreamStatus(stream: stream, status: .started))
+        let sink = BatchSink(plan: plan, output: output, states: states)
+        if plan.usesCtid && !plan.incremental {
+            let all: [CtidRange]
+            if let resumed = plan.resumeRanges {
+                all = resumed
+            } else {
+                all = try await splitRanges(main: main, connections: 1 + workers.count)
+            }
+            await sink.start(ranges: all)
+            let ranges = all.filter { !$0.done }
+            let connections = ranges.count > 1 ? [main] + workers.prefix(ranges.count - 1) : [main]
+            if connections.count > 1 {
+                let snapshot = try await exportSnapshot(main)
+                for worker in connections.dropFirst() { try await joinSnapshot(worker, snapshot) }
+                logger.info("stream \(stream): reading \(ranges.count) block ranges on \(connections.count) connections")
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, connection) in connections.enumerated() {
+                    let assigned = ranges.enumerated().filter { $0.offset % connections.count == index }.map(\.element)
+                    group.addTask {
+                        for range in assigned { try await readSegment(connection, range: range, sink: sink) }
+                    }
+                }
+                do {
+                    try await group.waitForAll()
+                } catch {
+                    for connection in connections { connection.cancel() }
+                    throw error
+                }
+            }
+            for worker in connections.dropFirst() { _ = try await worker.execute("COMMIT") }
+        } else {
+            await sink.start(key: plan.resumeKey)
+            try await readSegment(main, range: nil, sink: sink)
+        }
+        let summary = try await sink.finish()
+        try await output.status(StreamStatus(stream: stream, status: .complete))
+        return summary
+    }
+
+    /// Splits the table's current blocks into up to `connections` ranges, the last one open-ended.
+    private func splitRanges(main: PostgresConnection, connections: Int) async throws -> [CtidRange] {
+        guard connections > 1, plan.limit == 0 else { return [CtidRange(lo: 0, hi: nil)] }
+        let blocks = try await main.execute(
+            "SELECT pg_relation_size($1::oid) / current_setting('block_size')::bigint", [.text(String(plan.table.oid))]
+        ).rows.first?[0].flatMap { Int64($0) } ?? 0
+        let count = Int64(max(1, min(Int64(connections), blocks / Self.minimumBlocksPerRange)))
+        let size = blocks / count
+        return (0 ..< count).map { index in
+            CtidRange(lo: index * size, hi: index == count - 1 ? nil : (index + 1) * size)
+        }
+    }
+
+    private func exportSnapshot(_ main: PostgresConnection) async throws -> String {
+        let id = try await main.execute("SELECT pg_export_snapshot()").rows.first?[0] ?? ""
+        // A server-made identifier (hex digits and dashes); SET TRANSACTION SNAPSHOT takes no parameters.
+        guard !id.isEmpty, id.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
+            throw PluginError(category: .system, code: "SNAPSHOT", message: "unexpected snapshot identifier from pg_export_snapshot()")
+        }
+        return id
+    }
+
+    private func joinSnapshot(_ worker: PostgresConnection, _ snapshot: String) async throws {
+        _ = try await worker.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        _ = try await worker.execute("SET TRANSACTION SNAPSHOT '\(snapshot)'")
+    }
+
+    /// One COPY: a ctid range, or the whole (filtered, ordered, resumed) stream.
+    private func readSegment(_ connection: PostgresConnection, range: CtidRange?, sink: BatchSink) async throws {
+        if let (sql, parameters) = plan.settingsSQL(range: range) {
+            _ = try await connection.execute(sql, parameters)
+        }
+        if plan.usesCtid { _ = try await connection.execute("SET LOCAL enable_indexscan = off") }
+        let decoder = CopyBatchDecoder(decodings: plan.columns.map(\.plan.decoding), keyFields: plan.keyColumns.count)
+        let maxRows = batch.batchSize, maxBytes = batch.batchSizeBytes
+        let stream = plan.stream
+        _ = try await connection.copyOut(plan.copySQL(range: range)) { chunk in
+            var position = 0
+            while position < chunk.count && !decoder.ended {
+                do throws(CopyFormatError) {
+                    position = try decoder.decode(chunk, from: position, maxRows: maxRows, maxBytes: maxBytes)
+                } catch {
+                    throw PluginError(category: .system, code: "COPY_FORMAT", message: "stream \(stream): \(error.message)", stream: stream)
+                }
+                if decoder.rows >= maxRows || decoder.bytes >= maxBytes {
+                    try await sink.send(decoder.takeBatchWithKey(stream: stream), range: range)
+                }
+            }
+        }
+        if decoder.rows > 0 { try await sink.send(decoder.takeBatchWithKey(stream: stream), range: range) }
+        if plan.usesCtid { _ = try await connection.execute("SET LOCAL enable_indexscan = on") }
+        if let range { try await sink.rangeDone(range) }
+    }
+}
+
+/// Sends the batches of one stream, from one or several connections, each followed by the
+/// checkpoint that covers it: a batch, its position and its checkpoint go out together.
+actor BatchSink {
+    private let plan: StreamPlan
+    private let output: ReadOutput
+    private let states: StateCounter
+    private var summary: StreamSummary
+    private var key: [String?]?
+    private var ranges: [CtidRange] = []
+    private var batches = 0
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(plan: StreamPlan, output: ReadOutput, states: StateCounter) {
+        self.plan = plan
+        self.output = output
+        self.states = states
+        summary = StreamSummary(stream: plan.stream)
+    }
+
+    func start(ranges: [CtidRange]) { self.ranges = ranges }
+    func start(key: [String?]?) { self.key = key }
+
+    /// Sends `batch`, then the state after its last row, with no other batch in between.
+    func send(_ batch: (RecordBatch, [String?], Int), range: CtidRange?) async throws {
+        await acquire()
+        defer { release() }
+        let (records, lastKey, bytes) = batch
+        summary.records += UInt64(records.rowCount)
+        summary.bytes += UInt64(bytes)
+        try await output.send(records)
+        batches += 1
+        if let range, let index = ranges.firstIndex(where: { $0.lo == range.lo }) {
+            ranges[index].after = lastKey.first ?? nil
+            try await output.checkpoint(states.next(stream: plan.stream, plan.state(key: [], ranges: ranges)))
+        } else if !plan.keyColumns.isEmpty {
+            key = lastKey
+            try await output.checkpoint(states.next(stream: plan.stream, plan.state(key: lastKey)))
+        }
+        if batches % 10 == 0 {
+            try await output.progress(StreamProgress(stream: plan.stream, records: summary.records, bytes: summary.bytes,
+                                               estimatedRecords: plan.table.estimatedRows))
+        }
+    }
+
+    private func acquire() async {
+        if busy {
+            await withCheckedContinuation { waiters.append($0) }
+        } else {
+            busy = true
+        }
+    }
+
+    /// Hands the turn to the next waiting sender, or frees it.
+    private func release() {
+        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+    }
+
+    /// Marks a ctid range as read to its end.
+    func rangeDone(_ range: CtidRange) async throws {
+        guard let index = ranges.firstIndex(where: { $0.lo == range.lo }) else { return }
+        ranges[index].done = true
+    }
+
+    /// Sends the final state and progress; returns the stream's counts.
+    func finish() async throws -> StreamSummary {
+        let final = plan.incremental ? plan.state(key: key ?? []) : plan.state(key: [], complete: true)
+        try await output.checkpoint(states.next(stream: plan.stream, final))
+        try await output.progress(StreamProgress(stream: plan.stream, records: summary.records, bytes: summary.bytes,
+                                           estimatedRecords: plan.table.estimatedRows))
+        return summary
+    }
+}
+
+extension CopyBatchDecoder {
+    /// The batch so far, the key of its last row, and its field bytes.
+    func takeBatchWithKey(stream: StreamID) -> (RecordBatch, [String?], Int) {
+        let bytes = self.bytes
+        return (takeBatch(stream: stream), lastKey, bytes)
+    }
+}
+
+/// Numbers the states of a Read.
+final class StateCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var last: UInt64 = 0
+
+    /// A state message for `stream` carrying `state`.
+    func next(stream: StreamID, _ state: ReadState) -> State {
+        lock.lock()
+        defer { lock.unlock() }
+        last += 1
+        return State(id: last, stream: stream, data: state.data)
+    }
+}

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import PostgresClient
+import SluiceSDK
+import SluiceWire
+
+/// `sluice-bench read`: reads the mixed table through `postgres-plugin` over the protocol and
+/// compares with `psql`'s `COPY … TO STDOUT` in the same run.
+struct ReadBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "read",
+        abstract: "Read N rows through the plugin (1 and 2 connections) and compare with psql's COPY TO STDOUT.")
+
+    @Option(help: "Rows in the benchmark table.")
+    var rows = 1_000_000
+
+    @Option(help: "Path of the postgres-plugin executable (default: next to sluice-bench).")
+    var plugin: String?
+
+    @Option(help: "Rows per record batch.")
+    var batchSize = 10_000
+
+    @Option(help: "Connection counts to measure.")
+    var connections: [Int] = [1, 2]
+
+    mutating func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let config = ConnectionConfig(connectionString: nil, host: env["PGHOST"] ?? "127.0.0.1", port: Int(env["PGPORT"] ?? "5432"),
+                                      database: env["PGDATABASE"] ?? "postgres", user: env["PGUSER"] ?? "postgres",
+                                      password: env["PGPASSWORD"], options: [:])
+        let db = try await PostgresConnection.connect(config)
+        defer { db.close() }
+        try await prepareTable(db)
+        let bytes = Double(try await db.execute("SELECT pg_relation_size('sluice_bench.read_mixed')").rows[0][0].flatMap(Int.init) ?? 0)
+        let megabytes = bytes / 1_048_576
+
+        let psqlSeconds = try timePsql()
+        print(String(format: "psql COPY TO STDOUT: %.2f s, %.0f rows/s, %.1f MB/s (table %.1f MB)",
+                     psqlSeconds, Double(rows) / psqlSeconds, megabytes / psqlSeconds, megabytes))
+        for count in connections {
+            let (seconds, received, peak) = try await timePlugin(connections: count, env: env)
+            print(String(format: "plugin, %d connection(s): %.2f s, %.0f rows/s, %.1f MB/s, ratio %.2f x psql, peak RSS %.1f MB, rows %d",
+                         count, seconds, Double(received) / seconds, megabytes / seconds, psqlSeconds / seconds,
+                         Double(peak) / 1024, received))
+        }
+    }
+
+    private func prepareTable(_ db: PostgresConnection) async throws {
+        _ = try await db.execute("CREATE SCHEMA IF NOT EXISTS sluice_bench")
+        let existing = try await db.execute("""
+            SELECT CASE WHEN to_regclass('sluice_bench.read_mixed') IS NULL THEN -1
+                   ELSE (SELECT reltuples::bigint FROM pg_class WHERE oid = 'sluice_bench.read_mixed'::regclass) END
+            """).rows[0][0].flatMap(Int.init) ?? -1
+        guard existing != rows else { return }
+        print("creating sluice_bench.read_mixed with \(rows) rows…")
+        _ = try await db.executeScript("""
+            DROP TABLE IF EXISTS sluice_bench.read_mixed;
+            CREATE TABLE sluice_bench.read_mixed (id bigint PRIMARY KEY, name text, amount numeric(12,2), score double precision,
+                active boolean, created_at timestamptz, payload jsonb, tags text[]);
+            INSERT INTO sluice_bench.read_mixed
+            SELECT g, 'name ' || g, (g % 100000) / 100.0, g * 1.5, g % 2 = 0, '2024-01-01'::timestamptz + g * interval '1 second',
+                   jsonb_build_object('k', g, 'v', 'value ' || g), ARRAY['a' || g % 10, 'b' || g % 7]
+            FROM generate_series(1, \(rows)) g;
+            VACUUM ANALYZE sluice_bench.read_mixed;
+            """)
+    }
+
+    private func timePsql() throws -> Double {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", "-X", "-q", "-c", "COPY sluice_bench.read_mixed TO STDOUT"]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        let start = Date()
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ValidationError("psql failed with status \(process.terminationStatus)") }
+        return Date().timeIntervalSince(start)
+    }
+
+    private func timePlugin(connections: Int, env: [String: String]) async throws -> (Double, Int, Int) {
+        let executable = plugin.map { URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("postgres-plugin")
+        let settings: [String: Any] = [
+            "host": env["PGHOST"] ?? "127.0.0.1", "port": Int(env["PGPORT"] ?? "5432") ?? 5432,
+            "user": env["PGUSER"] ?? "postgres", "password": env["PGPASSWORD"] ?? "", "database": env["PGDATABASE"] ?? "postgres",
+            "batch_size": batchSize, "max_connections": connections,
+        ]
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: settings), as: UTF8.self)
+        let client = try await PluginClient.launch(executable: executable, hello: Hello(hostName: "sluice-bench", hostVersion: "1"))
+        let stream = ConfiguredStream(schema: StreamSchema(stream: StreamID(namespace: "sluice_bench", name: "read_mixed"), columns: []))
+        let start = Date()
+        try await client.startRead(ReadRequest(configJSON: json, catalog: ConfiguredCatalog(streams: [stream])))
+        var schema: StreamSchema?
+        var received = 0
+        while let message = try await client.nextCallMessage() {
+            switch message {
+            case .schema(let value): schema = value
+            case .records(let batch):
+                if let schema { try batch.validate(against: schema) }
+                received += batch.rowCount
+            default: break
+            }
+            if case .summary = message { break }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let peak = Self.peakRSSKilobytes(pid: client.process.pid)
+        await client.close()
+        return (seconds, received, peak)
+    }
+
+    /// VmHWM of a running process, in kB.
+    static func peakRSSKilobytes(pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import PostgresClient
+import SluiceSDK
+import SluiceWire
+
+/// Everything one Read sent, in order.
+struct SourceReadResult {
+    var schemas: [StreamSchema] = []
+    var batches: [RecordBatch] = []
+    var states: [State] = []
+    var statuses: [StreamStatus] = []
+    var summary: Summary?
+
+    /// Every row of `stream`, decoded with its last schema.
+    func rows(_ stream: String) throws -> [[Value]] {
+        guard let schema = schemas.last(where: { $0.stream.name == stream }) else { return [] }
+        return try batches.filter { $0.stream.name == stream }.flatMap { batch in
+            try batch.validate(against: schema)
+            return batch.rows(schema: schema)
+        }
+    }
+
+    /// The last state's data as a JSON object.
+    var lastStateJSON: [String: Any] {
+        guard let data = states.last?.data else { return [:] }
+        return (try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any]) ?? [:]
+    }
+}
+
+/// Drives the real `postgres-plugin` binary as a source over the protocol, against the test server.
+enum SourceHarness {
+    /// A plugin configuration for the test server, with `overrides`.
+    static func config(_ overrides: [String: Any] = [:]) -> String {
+        let env = ProcessInfo.processInfo.environment
+        var object: [String: Any] = [
+            "host": env["PGHOST"] ?? "127.0.0.1",
+            "port": Int(env["PGPORT"] ?? "5432") ?? 5432,
+            "user": env["PGUSER"] ?? "postgres",
+            "password": env["PGPASSWORD"] ?? "",
+            "database": env["PGDATABASE"] ?? "postgres",
+        ]
+        object.merge(overrides) { $1 }
+        return String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+    }
+
+    static func launch() async throws -> PluginClient {
+        try await PluginClient.launch(executable: Binaries.postgresPlugin, hello: Hello(hostName: "source-tests", hostVersion: "1"))
+    }
+
+    /// Runs `body` with a fresh schema (a unique name, optionally with `suffix`), dropped afterwards.
+    static func withSchema<T>(_ suffix: String = "", _ body: (String, PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await TestDatabase.connect()
+        let schema = "src_" + UUID().uuidString.prefix(8).lowercased() + suffix
+        _ = try await connection.execute("CREATE SCHEMA \(SQL.quoteIdentifier(schema))")
+        do {
+            let result = try await body(schema, connection)
+            _ = try? await connection.execute("DROP SCHEMA \(SQL.quoteIdentifier(schema)) CASCADE")
+            connection.close()
+            return result
+        } catch {
+            _ = try? await connection.execute("DROP SCHEMA \(SQL.quoteIdentifier(schema)) CASCADE")
+            connection.close()
+            throw error
+        }
+    }
+
+    /// Discovers with `overrides` on the test configuration.
+    static func discover(_ overrides: [String: Any]) async throws -> Catalog {
+        let client = try await launch()
+        defer { Task { await client.close() } }
+        return try await client.discover(DiscoverRequest(configJSON: config(overrides)))
+    }
+
+    /// A configured stream for `schema.table`.
+    static func stream(_ schema: String, _ table: String, columns: [String] = [], mode: SyncMode = .fullRefresh,
+                       cursor: String = "", filter: String = "", limit: UInt64 = 0) -> ConfiguredStream {
+        ConfiguredStream(schema: StreamSchema(stream: StreamID(namespace: schema, name: table), columns: []),
+                         selectedColumns: columns, syncMode: mode, cursorField: cursor, filter: filter, limit: limit)
+    }
+
+    /// Reads `streams` to the end; a plugin Error is thrown as HostError.plugin.
+    static func read(_ streams: [ConfiguredStream], states: [State] = [], overrides: [String: Any] = [:],
+                     client: PluginClient? = nil) async throws -> SourceReadResult {
+        let plugin: PluginClient
+        if let client { plugin = client } else { plugin = try await launch() }
+        defer { if client == nil { Task { await plugin.close() } } }
+        try await plugin.startRead(ReadRequest(configJSON: config(overrides), catalog: ConfiguredCatalog(streams: streams), states: states))
+        var result = SourceReadResult()
+        while let message = try await plugin.nextCallMessage() {
+            switch message {
+            case .schema(let schema): result.schemas.append(schema)
+            case .records(let batch): result.batches.append(batch)
+            case .state(let state): result.states.append(state)
+            case .streamStatus(let status): result.statuses.append(status)
+            case .summary(let summary): result.summary = summary; return result
+            default: break
+            }
+        }
+        return result
+    }
+
+    /// The server's answer to `sql` as text rows.
+    static func query(_ connection: PostgresConnection, _ sql: String) async throws -> [[String?]] {
+        try await connection.execute(sql).rows
+    }
+}
