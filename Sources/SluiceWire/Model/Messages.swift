@@ -26,7 +26,7 @@ public enum PluginMessage: Sendable, Equatable {
     case stateAck(StateAck)
     case streamStatus(StreamStatus)
     case log(LogMessage)
-    case progress(Progress)
+    case progress(StreamProgress)
     case summary(Summary)
     case error(PluginError)
 }

@@ -31,7 +31,7 @@ public struct LogMessage: Sendable, Hashable {
 }
 
 /// Progress of a stream within a call.
-public struct Progress: Sendable, Hashable {
+public struct StreamProgress: Sendable, Hashable {
     public var stream: StreamID
     public var records: UInt64
     public var bytes: UInt64

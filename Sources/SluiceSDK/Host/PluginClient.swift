@@ -1,0 +1,186 @@
+public import Foundation
+public import SluiceWire
+
+/// Drives one plugin process over the protocol: handshake, then calls one at a time.
+///
+/// In-band Log messages go to `onLog`; everything else a call produces is returned by the
+/// call's methods. A plugin that dies is reported as ``HostError/pluginCrashed(_:stderr:)``
+/// with its exit status and the tail of its stderr.
+public final class PluginClient: @unchecked Sendable {
+    /// The spawned process.
+    public let process: PluginProcess
+    /// The plugin's handshake answer.
+    public private(set) var helloReply: HelloReply
+    private let reader: FrameReader<PluginMessage>
+    private let writer: FrameWriter
+    private let onLog: @Sendable (LogMessage) -> Void
+
+    /// Spawns `executable`, performs the handshake with `hello`, and returns a ready client.
+    public static func launch(executable: URL, arguments: [String] = [], environment: [String: String]? = nil,
+                              hello: Hello, echoStderr: Bool = false,
+                              onLog: @escaping @Sendable (LogMessage) -> Void = { _ in }) async throws(HostError) -> PluginClient {
+        let process: PluginProcess
+        do {
+            process = try PluginProcess(executable: executable, arguments: arguments, environment: environment, echoStderr: echoStderr)
+        } catch {
+            throw .spawnFailed("\(executable.path): \(error.localizedDescription)")
+        }
+        let client = PluginClient(process: process, maxFrameSize: Int(hello.maxFrameSize == 0 ? Hello.defaultMaxFrameSize : hello.maxFrameSize), onLog: onLog)
+        try await client.send(.hello(hello))
+        guard case .hello(let reply) = try await client.expectReply(to: "Hello") else {
+            throw .protocolViolation("the plugin did not answer Hello with HelloReply")
+        }
+        client.helloReply = reply
+        return client
+    }
+
+    private init(process: PluginProcess, maxFrameSize: Int, onLog: @escaping @Sendable (LogMessage) -> Void) {
+        self.process = process
+        self.onLog = onLog
+        self.reader = FrameReader(handle: process.stdoutHandle, maxFrameSize: maxFrameSize, capacity: 64,
+                                  decode: WireCodec.decodePluginMessage)
+        self.writer = FrameWriter(handle: process.stdinHandle, maxFrameSize: maxFrameSize, label: "sluice.host.output")
+        self.helloReply = HelloReply(pluginName: "", pluginVersion: "", protocolVersion: 0, roles: [], capabilities: Capabilities())
+        reader.start(name: "sluice.host.input")
+    }
+
+    // MARK: - Calls
+
+    /// GetSpec.
+    public func spec() async throws(HostError) -> SpecResponse {
+        try await send(.getSpec)
+        switch try await expectReply(to: "GetSpecRequest") {
+        case .spec(let spec): return spec
+        case .error(let error): throw .plugin(error)
+        case let other: throw .protocolViolation("GetSpecRequest was answered with \(other.name), not SpecResponse")
+        }
+    }
+
+    /// Check.
+    public func check(_ request: CheckRequest) async throws(HostError) -> CheckResponse {
+        try await send(.check(request))
+        switch try await expectReply(to: "CheckRequest") {
+        case .check(let response): return response
+        case .error(let error): throw .plugin(error)
+        case let other: throw .protocolViolation("CheckRequest was answered with \(other.name), not CheckResponse")
+        }
+    }
+
+    /// Discover.
+    public func discover(_ request: DiscoverRequest) async throws(HostError) -> Catalog {
+        try await send(.discover(request))
+        switch try await expectReply(to: "DiscoverRequest") {
+        case .catalog(let catalog): return catalog
+        case .error(let error): throw .plugin(error)
+        case let other: throw .protocolViolation("DiscoverRequest was answered with \(other.name), not Catalog")
+        }
+    }
+
+    /// Starts a Read; then call ``nextCallMessage()`` until it returns `nil`.
+    public func startRead(_ request: ReadRequest) async throws(HostError) {
+        try await send(.read(request))
+    }
+
+    /// Starts a Write; then ``send(_:)`` schemas, batches and states, and WriteEnd, while
+    /// reading replies with ``nextCallMessage()`` concurrently (or use ``write(_:input:onMessage:)``).
+    public func startWrite(_ request: WriteRequest) async throws(HostError) {
+        try await send(.write(request))
+    }
+
+    /// The next message of the running Read or Write, ending with its Summary; `nil` after it.
+    /// An Error message from the plugin is thrown as ``HostError/plugin(_:)``.
+    public func nextCallMessage() async throws(HostError) -> PluginMessage? {
+        let message = try await expectReply(to: "the running call")
+        switch message {
+        case .error(let error): throw .plugin(error)
+        default: return message
+        }
+    }
+
+    /// Runs a whole Write: sends `input` (the SDK appends WriteEnd) while handing every reply
+    /// to `onMessage`, and returns the Summary.
+    public func write<Input: AsyncSequence & Sendable>(
+        _ request: WriteRequest, input: Input,
+        onMessage: @escaping @Sendable (PluginMessage) async throws -> Void
+    ) async throws -> Summary where Input.Element == HostMessage {
+        try await startWrite(request)
+        return try await withThrowingTaskGroup(of: Summary?.self) { group in
+            group.addTask {
+                for try await message in input { try await self.send(message) }
+                try await self.send(.writeEnd)
+                return nil
+            }
+            group.addTask {
+                while let message = try await self.nextCallMessage() {
+                    if case .summary(let summary) = message { return summary }
+                    try await onMessage(message)
+                }
+                throw HostError.protocolViolation("the Write call ended without a Summary")
+            }
+            var summary: Summary?
+            do {
+                while let result = try await group.next() {
+                    if let result { summary = result }
+                }
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            guard let summary else { throw HostError.protocolViolation("the Write call ended without a Summary") }
+            return summary
+        }
+    }
+
+    /// Sends one message to the plugin.
+    public func send(_ message: HostMessage) async throws(HostError) {
+        do {
+            try await writer.send(payload: WireCodec.encode(message))
+        } catch {
+            throw await crashOr(.protocolViolation("sending \(message.name) failed: \(error.message)"))
+        }
+    }
+
+    /// Asks the plugin to cancel the running Read or Write.
+    public func cancel() async throws(HostError) {
+        try await send(.cancel)
+    }
+
+    /// Ends the session (Close, then end of input) and waits for the plugin to exit;
+    /// kills it when it does not exit within `timeout` seconds.
+    @discardableResult
+    public func close(timeout: Double = 10) async -> ExitStatus {
+        try? await send(.close)
+        process.closeInput()
+        if let status = await process.waitForExit(timeout: timeout) { return status }
+        process.send(signal: SIGKILL)
+        return await process.waitForExit()
+    }
+
+    // MARK: - Replies
+
+    private func expectReply(to what: String) async throws(HostError) -> PluginMessage {
+        while true {
+            guard let event = await reader.queue.next() else {
+                throw await crashOr(nil)
+            }
+            switch event {
+            case .message(.log(let log)):
+                onLog(log)
+            case .message(let message):
+                return message
+            case .protocolError(let error):
+                throw .protocolViolation("while waiting for the answer to \(what): \(error.description)")
+            case .readFailed(let reason):
+                throw await crashOr(.protocolViolation("reading the plugin's output failed: \(reason)"))
+            }
+        }
+    }
+
+    /// A dead plugin explains most failures; report that when it is the case.
+    private func crashOr(_ other: HostError?) async -> HostError {
+        if let status = await process.waitForExit(timeout: other == nil ? 5 : 0.2) {
+            return .pluginCrashed(status, stderr: process.stderr)
+        }
+        return other ?? .pluginCrashed(nil, stderr: process.stderr)
+    }
+}

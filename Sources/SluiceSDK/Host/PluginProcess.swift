@@ -1,0 +1,138 @@
+public import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a plugin process ended.
+public enum ExitStatus: Sendable, Hashable, CustomStringConvertible {
+    case exited(Int32)
+    case signalled(Int32)
+
+    public var description: String {
+        switch self {
+        case .exited(let code): "exited with code \(code)"
+        case .signalled(let signal): "was killed by signal \(signal)\(Self.signalName(signal).map { " (\($0))" } ?? "")"
+        }
+    }
+
+    private static func signalName(_ signal: Int32) -> String? {
+        switch signal {
+        case SIGKILL: "SIGKILL"
+        case SIGTERM: "SIGTERM"
+        case SIGSEGV: "SIGSEGV"
+        case SIGABRT: "SIGABRT"
+        case SIGINT: "SIGINT"
+        case SIGILL: "SIGILL"
+        case SIGTRAP: "SIGTRAP"
+        default: nil
+        }
+    }
+}
+
+/// A spawned plugin: its pipes, its stderr (kept as a bounded tail, optionally echoed), and
+/// its exit status.
+public final class PluginProcess: @unchecked Sendable {
+    private let process = Process()
+    /// Frames to the plugin.
+    let stdinHandle: FileHandle
+    /// Frames from the plugin.
+    let stdoutHandle: FileHandle
+    private let stderrTail = StderrTail(limit: 16 * 1024)
+    private let exited = DispatchSemaphore(value: 0)
+    private let statusBox = LockedBox<ExitStatus?>(nil)
+
+    /// Starts `executable` with `arguments`; `echoStderr` copies its stderr to ours as it comes.
+    public init(executable: URL, arguments: [String] = [], environment: [String: String]? = nil, echoStderr: Bool = false) throws {
+        signal(SIGPIPE, SIG_IGN)
+        let stdinPipe = Pipe(), stdoutPipe = Pipe(), stderrPipe = Pipe()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        process.standardInput = stdinPipe
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        stdinHandle = stdinPipe.fileHandleForWriting
+        stdoutHandle = stdoutPipe.fileHandleForReading
+        let tail = stderrTail
+        let errorHandle = stderrPipe.fileHandleForReading
+        let statusBox = self.statusBox
+        let exited = self.exited
+        process.terminationHandler = { process in
+            statusBox.value = process.terminationReason == .uncaughtSignal
+                ? .signalled(process.terminationStatus) : .exited(process.terminationStatus)
+            exited.signal()
+        }
+        try process.run()
+        let thread = Thread {
+            var reader = DescriptorReader(descriptor: errorHandle.fileDescriptor, chunkSize: 64 * 1024)
+            while let bytes = try? reader.read(), !bytes.isEmpty {
+                let data = Data(bytes)
+                tail.append(data)
+                if echoStderr { FileHandle.standardError.write(data) }
+            }
+        }
+        thread.name = "sluice.host.stderr"
+        thread.start()
+    }
+
+    /// The operating system's process id.
+    public var pid: Int32 { process.processIdentifier }
+
+    /// The last 16 KiB the plugin wrote to stderr.
+    public var stderr: String { stderrTail.text }
+
+    /// The exit status once the process ended, else `nil`.
+    public var exitStatus: ExitStatus? { statusBox.value }
+
+    /// Waits for the process to end.
+    public func waitForExit() async -> ExitStatus {
+        if let status = statusBox.value { return status }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                self.exited.wait()
+                self.exited.signal()
+                continuation.resume()
+            }
+        }
+        return statusBox.value ?? .exited(-1)
+    }
+
+    /// Waits up to `seconds` for the process to end.
+    public func waitForExit(timeout seconds: Double) async -> ExitStatus? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let status = statusBox.value { return status }
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+        return statusBox.value
+    }
+
+    /// Closes the plugin's stdin: a clean end of input.
+    public func closeInput() {
+        try? stdinHandle.close()
+    }
+
+    /// Sends a signal (SIGTERM to ask it to stop, SIGKILL to kill it).
+    public func send(signal number: Int32) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, number)
+    }
+}
+
+/// The bounded tail of a stream of bytes.
+private final class StderrTail: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes = Data()
+    private let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func append(_ data: Data) {
+        lock.withLock {
+            bytes.append(data)
+            if bytes.count > limit { bytes.removeFirst(bytes.count - limit) }
+        }
+    }
+
+    var text: String { lock.withLock { String(decoding: bytes, as: UTF8.self) } }
+}

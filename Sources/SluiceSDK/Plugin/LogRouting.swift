@@ -1,0 +1,87 @@
+import Foundation
+public import Logging
+import SluiceWire
+
+/// Sends log messages in-band (as Log frames) while a session is up, and to stderr before.
+/// Only messages at or above the host's level are sent. Messages are never re-read for
+/// secrets here: callers must not log them (the PostgreSQL client scrubs its errors).
+final class LogRouter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var writer: FrameWriter?
+    private var level: LogLevel = .info
+
+    /// The router every handler made by ``InBandLogHandler`` uses.
+    static let shared = LogRouter()
+
+    func attach(_ writer: FrameWriter, level: LogLevel) {
+        lock.withLock {
+            self.writer = writer
+            self.level = level == .unspecified ? .info : level
+        }
+    }
+
+    var currentLevel: LogLevel { lock.withLock { level } }
+
+    func emit(_ message: LogMessage) {
+        let writer: FrameWriter? = lock.withLock {
+            message.level <= level ? self.writer : nil
+        }
+        if let writer {
+            writer.post(payload: WireCodec.encode(PluginMessage.log(message)))
+        } else if !lock.withLock({ self.writer != nil }) {
+            FileHandle.standardError.write(Data("[\(message.level)] \(message.logger): \(message.message)\n".utf8))
+        }
+    }
+}
+
+/// A swift-log handler for plugins: routes messages through the session (see ``PluginMain``).
+public struct InBandLogHandler: LogHandler {
+    private let label: String
+    public var metadata: Logger.Metadata = [:]
+
+    /// A handler for loggers named `label`.
+    public init(label: String) {
+        self.label = label
+    }
+
+    public var logLevel: Logger.Level {
+        get { LogRouter.shared.currentLevel.loggerLevel }
+        set {}
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var text = "\(event.message)"
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        if !merged.isEmpty {
+            text += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
+        LogRouter.shared.emit(LogMessage(level: LogLevel(event.level), message: text, logger: label))
+    }
+}
+
+extension LogLevel {
+    init(_ level: Logger.Level) {
+        switch level {
+        case .trace: self = .trace
+        case .debug: self = .debug
+        case .info, .notice: self = .info
+        case .warning: self = .warn
+        case .error, .critical: self = .error
+        }
+    }
+
+    var loggerLevel: Logger.Level {
+        switch self {
+        case .trace: .trace
+        case .debug: .debug
+        case .info, .unspecified: .info
+        case .warn: .warning
+        case .error: .error
+        }
+    }
+}

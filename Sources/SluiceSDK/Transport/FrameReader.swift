@@ -1,0 +1,86 @@
+import Foundation
+import SluiceWire
+
+/// What a ``FrameReader`` delivers: a decoded message, or why reading stopped early.
+enum InboundEvent<Message: Sendable>: Sendable {
+    case message(Message)
+    case protocolError(ProtocolError)
+    case readFailed(String)
+}
+
+/// Reads frames from a file descriptor on a dedicated thread, decodes them, and hands them
+/// over through a bounded queue, so blocking reads never occupy Swift's cooperative threads.
+final class FrameReader<Message: Sendable>: @unchecked Sendable {
+    let queue: BoundedQueue<InboundEvent<Message>>
+    private let handle: FileHandle
+    private let lock = NSLock()
+    private var maxFrameSizeValue: Int
+    private let decode: @Sendable ([UInt8]) throws(ProtocolError) -> Message
+    /// Called on the reader thread before a message is queued; returning true consumes it.
+    private let intercept: @Sendable (Message) -> Bool
+
+    init(handle: FileHandle, maxFrameSize: Int, capacity: Int = 16,
+         decode: @escaping @Sendable ([UInt8]) throws(ProtocolError) -> Message,
+         intercept: @escaping @Sendable (Message) -> Bool = { _ in false }) {
+        self.handle = handle
+        self.maxFrameSizeValue = maxFrameSize
+        self.decode = decode
+        self.intercept = intercept
+        self.queue = BoundedQueue(capacity: capacity)
+    }
+
+    /// The largest payload accepted; the handshake may change it for the frames after it.
+    var maxFrameSize: Int {
+        get { lock.withLock { maxFrameSizeValue } }
+        set { lock.withLock { maxFrameSizeValue = newValue } }
+    }
+
+    /// Starts the reader thread.
+    func start(name: String) {
+        let thread = Thread { [self] in run() }
+        thread.name = name
+        thread.start()
+    }
+
+    private func run() {
+        var decoder = FrameDecoder(maxFrameSize: maxFrameSize)
+        var input = DescriptorReader(descriptor: handle.fileDescriptor)
+        defer { queue.finish() }
+        while true {
+            let chunk: ArraySlice<UInt8>
+            do {
+                chunk = try input.read()
+            } catch {
+                queue.put(.readFailed(error.message))
+                return
+            }
+            if chunk.isEmpty {
+                do { try decoder.finish() } catch { queue.put(.protocolError(error)) }
+                return
+            }
+            decoder.append(chunk)
+            do {
+                while true {
+                    decoder.maxFrameSize = maxFrameSize
+                    guard let payload = try decoder.nextFrame() else { break }
+                    let frameNumber = decoder.framesDecoded
+                    let message: Message
+                    do {
+                        message = try decode(payload)
+                    } catch {
+                        var located = error
+                        located.frameNumber = frameNumber
+                        located.byteOffset = decoder.nextFrameOffset - payload.count - Frame.headerSize
+                        queue.put(.protocolError(located))
+                        return
+                    }
+                    if intercept(message) { continue }
+                    guard queue.put(.message(message)) else { return }
+                }
+            } catch {
+                queue.put(.protocolError(error))
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import SluiceWire
+
+/// Writes frames to a file descriptor on a private serial queue, in order.
+/// `send` waits until the frame is written, so a slow reader slows the writer (backpressure).
+final class FrameWriter: @unchecked Sendable {
+    private let handle: FileHandle
+    private let queue: DispatchQueue
+    private let lock = NSLock()
+    private var failure: String?
+    private var maxFrameSizeValue: Int
+
+    init(handle: FileHandle, maxFrameSize: Int, label: String) {
+        self.handle = handle
+        self.maxFrameSizeValue = maxFrameSize
+        self.queue = DispatchQueue(label: label)
+    }
+
+    /// The largest payload this side may send; the handshake may change it.
+    var maxFrameSize: Int {
+        get { lock.withLock { maxFrameSizeValue } }
+        set { lock.withLock { maxFrameSizeValue = newValue } }
+    }
+
+    /// Writes one frame and waits until it is written.
+    func send(payload: [UInt8]) async throws(TransportError) {
+        try checkSize(payload)
+        let result: TransportError? = await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: self.write(payload)) }
+        }
+        if let result { throw result }
+    }
+
+    /// Queues one frame without waiting (logs from synchronous code). Errors are remembered.
+    func post(payload: [UInt8]) {
+        guard payload.count <= maxFrameSize else { return }
+        queue.async { _ = self.write(payload) }
+    }
+
+    /// Waits until every queued frame is written.
+    func flush() {
+        queue.sync {}
+    }
+
+    private func checkSize(_ payload: [UInt8]) throws(TransportError) {
+        guard payload.count <= maxFrameSize else {
+            throw TransportError("a message of \(payload.count) bytes is over the maximum frame size of \(maxFrameSize) bytes; lower the batch size")
+        }
+    }
+
+    /// Runs on `queue` only.
+    private func write(_ payload: [UInt8]) -> TransportError? {
+        if let failure { return TransportError(failure) }
+        do {
+            try handle.write(contentsOf: Frame.encode(payload))
+            return nil
+        } catch {
+            let reason = "the peer stopped reading: \(error)"
+            failure = reason
+            return TransportError(reason)
+        }
+    }
+}
+
+/// The other side of a pipe went away or a frame could not be sent.
+public struct TransportError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
