@@ -31,14 +31,19 @@ final class SessionHarness: @unchecked Sendable {
     }
 
     /// The next message the plugin sent, skipping logs; `nil` at end of output.
-    func receive() throws -> PluginMessage? {
+    /// The blocking pipe read runs off Swift's cooperative threads, so parallel tests cannot
+    /// starve the in-process servers.
+    func receive() async throws -> PluginMessage? {
         while true {
             if let payload = try decoder.nextFrame() {
                 let message = try WireCodec.decodePluginMessage(payload)
                 if case .log = message { continue }
                 return message
             }
-            let data = fromPlugin.fileHandleForReading.availableData
+            let handle = fromPlugin.fileHandleForReading
+            let data = await withCheckedContinuation { continuation in
+                DispatchQueue.global().async { continuation.resume(returning: handle.availableData) }
+            }
             guard !data.isEmpty else { return nil }
             decoder.append(data)
         }
@@ -51,9 +56,9 @@ final class SessionHarness: @unchecked Sendable {
         return outcomeBox.value
     }
 
-    func handshake() throws -> HelloReply? {
+    func handshake() async throws -> HelloReply? {
         try send(.hello(Hello(hostName: "test-host", hostVersion: "1")))
-        guard case .hello(let reply)? = try receive() else { return nil }
+        guard case .hello(let reply)? = try await receive() else { return nil }
         return reply
     }
 }
