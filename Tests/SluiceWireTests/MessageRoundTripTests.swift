@@ -100,7 +100,7 @@ struct MessageRoundTripTests {
                 .streamStatus(StreamStatus(stream: StreamID(namespace: "s", name: "t"), status: .incomplete, message: "cancelled")),
                 .log(LogMessage(level: .warn, message: "slow query ⏳", logger: "postgres.source")),
                 .log(LogMessage(level: .unspecified, message: "")),
-                .progress(Progress(stream: StreamID(name: "t"), records: 1_000_000, bytes: 1 << 40, estimatedRecords: -1)),
+                .progress(StreamProgress(stream: StreamID(name: "t"), records: 1_000_000, bytes: 1 << 40, estimatedRecords: -1)),
                 .summary(Summary(streams: [summary, StreamSummary(stream: StreamID(name: "other"))], durationMicros: 12_345)),
                 .summary(Summary(streams: [], durationMicros: 0)),
                 .error(PluginError(category: .transient, code: "CONN_FAILED", message: "connection refused", detail: "errno 111",

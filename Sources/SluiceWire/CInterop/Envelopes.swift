@@ -126,7 +126,7 @@ extension PluginMessage {
         case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_STATE_ACK: self = .stateAck(StateAck(c: try present(m.state_ack)))
         case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_STREAM_STATUS: self = .streamStatus(StreamStatus(c: try present(m.stream_status)))
         case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_LOG: self = .log(LogMessage(c: try present(m.log)))
-        case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_PROGRESS: self = .progress(Progress(c: try present(m.progress)))
+        case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_PROGRESS: self = .progress(StreamProgress(c: try present(m.progress)))
         case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_SUMMARY: self = .summary(try Summary(c: try present(m.summary)))
         case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_ERROR: self = .error(PluginError(c: try present(m.error)))
         default: throw ProtocolError(.invalidMessage, "the PluginMessage holds no message this protocol version knows")

@@ -157,7 +157,7 @@ extension LogMessage {
     }
 }
 
-extension Progress {
+extension StreamProgress {
     init(c message: UnsafeMutablePointer<Sluice__V1__Progress>) {
         let m = message.pointee
         self.init(stream: StreamID(cOrEmpty: m.stream), records: m.records, bytes: m.bytes, estimatedRecords: m.estimated_records)

@@ -212,7 +212,7 @@ extension LogMessage {
     }
 }
 
-extension Progress {
+extension StreamProgress {
     func cMessage(in arena: inout CArena) -> UnsafeMutablePointer<Sluice__V1__Progress> {
         let message = arena.message(sluice__v1__progress__init)
         message.pointee.stream = stream.cMessage(in: &arena)
