@@ -1,0 +1,106 @@
+import PostgresClient
+import SluiceWire
+
+/// The Check call: configuration, reachability, authentication, server version and the
+/// privileges each role needs, each as a named result with a stable code and, for a missing
+/// privilege, the GRANT statement that fixes it.
+struct PostgresCheck {
+    /// The oldest server version supported.
+    static let minimumServerVersion = 120000
+
+    let configJSON: String
+    let role: Role
+
+    func run() async -> CheckResponse {
+        var results: [CheckResult] = []
+        let config: PluginConfig
+        do {
+            config = try PluginConfig.parse(configJSON)
+            results.append(.init(name: "config", passed: true, code: "OK", message: "the configuration is valid"))
+        } catch {
+            results.append(.init(name: "config", passed: false, code: error.code, message: error.message))
+            return CheckResponse(checks: results + skipped(["reachable", "authenticated", "server_version"] + privilegeCheckNames))
+        }
+
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(config.connection.connectionConfig)
+        } catch {
+            results += connectionFailure(error, target: config.connection.connectionConfig.redactedDescription)
+            return CheckResponse(checks: results + skipped(["server_version"] + privilegeCheckNames))
+        }
+        defer { connection.close() }
+        results.append(.init(name: "reachable", passed: true, code: "OK", message: "connected to \(config.connection.connectionConfig.redactedDescription)"))
+        results.append(.init(name: "authenticated", passed: true, code: "OK", message: "authenticated"))
+
+        let version = connection.serverVersionNumber
+        let versionText = "\(version / 10000).\(version % 100)"
+        if version >= Self.minimumServerVersion {
+            results.append(.init(name: "server_version", passed: true, code: "OK", message: "PostgreSQL \(versionText)"))
+        } else {
+            results.append(.init(name: "server_version", passed: false, code: "UNSUPPORTED_VERSION",
+                                 message: "PostgreSQL \(versionText) is older than the supported minimum, 12"))
+        }
+
+        let privileges = PrivilegeAudit(connection: connection, config: config)
+        let roles: [Role] = role == .unspecified ? [.source, .destination] : [role]
+        for role in roles {
+            let name = role == .source ? "source_privileges" : "destination_privileges"
+            do {
+                let missing = role == .source ? try await privileges.missingForSource() : try await privileges.missingForDestination()
+                if missing.isEmpty {
+                    results.append(.init(name: name, passed: true, code: "OK", message: "every privilege the \(role == .source ? "source" : "destination") needs is granted"))
+                } else {
+                    results.append(.init(name: name, passed: false, code: "PERMISSION_DENIED",
+                                         message: missing.map { "\($0.what) is missing; fix: \($0.grant)" }.joined(separator: "\n")))
+                }
+            } catch {
+                results.append(.init(name: name, passed: false, code: "CHECK_FAILED", message: "could not read privileges: \(error)"))
+            }
+        }
+        return CheckResponse(checks: results)
+    }
+
+    private var privilegeCheckNames: [String] {
+        switch role {
+        case .source: ["source_privileges"]
+        case .destination: ["destination_privileges"]
+        default: ["source_privileges", "destination_privileges"]
+        }
+    }
+
+    private func skipped(_ names: [String]) -> [CheckResult] {
+        names.map { CheckResult(name: $0, passed: false, code: "SKIPPED", message: "skipped: an earlier check failed") }
+    }
+
+    /// Splits a connect failure into the reachable and authenticated checks.
+    private func connectionFailure(_ error: PostgresError, target: String) -> [CheckResult] {
+        let reachable: (String, String)?
+        let authenticated: (String, String)
+        switch error.kind {
+        case .dnsFailed:
+            reachable = ("DNS_FAILED", "the host name could not be resolved (\(target)): \(error.message)")
+            authenticated = ("SKIPPED", "skipped: the server was not reached")
+        case .tlsFailed:
+            reachable = ("TLS_FAILED", "the TLS handshake failed (\(target)): \(error.message)")
+            authenticated = ("SKIPPED", "skipped: the server was not reached")
+        case .authenticationFailed:
+            reachable = nil
+            authenticated = ("AUTH_FAILED", "authentication failed (\(target)): check the user name and password. \(error.message)")
+        case .unknownDatabase:
+            reachable = nil
+            authenticated = ("UNKNOWN_DATABASE", "the database does not exist (\(target)): \(error.message)")
+        default:
+            reachable = ("CONN_FAILED", "could not connect (\(target)): \(error.message)")
+            authenticated = ("SKIPPED", "skipped: the server was not reached")
+        }
+        var results: [CheckResult] = []
+        if let reachable {
+            results.append(.init(name: "reachable", passed: false, code: reachable.0, message: reachable.1))
+        } else {
+            results.append(.init(name: "reachable", passed: true, code: "OK", message: "the server answered (\(target))"))
+        }
+        results.append(.init(name: "authenticated", passed: false, code: authenticated.0, message: authenticated.1))
+        return results
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+
+/// Reads typed settings out of a JSON configuration object, collecting every problem with
+/// its JSON path instead of stopping at the first. Never echoes a value (it may be a secret).
+struct ConfigReader {
+    private let object: [String: JSONValue]
+    private let path: String
+    /// Problems found so far, each `$.path: what is wrong`.
+    private(set) var problems: [String] = []
+
+    init(object: [String: JSONValue], path: String = "$") {
+        self.object = object
+        self.path = path
+    }
+
+    /// Parses configuration text; a non-object is one problem.
+    static func parse(_ json: String) -> Result<ConfigReader, ConfigError> {
+        let text = json.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { return .success(ConfigReader(object: [:])) }
+        guard let value = try? JSONValue.parse(text) else {
+            return .failure(ConfigError(problems: ["$: the configuration is not valid JSON"]))
+        }
+        guard case .object(let object) = value else {
+            return .failure(ConfigError(problems: ["$: the configuration must be a JSON object"]))
+        }
+        return .success(ConfigReader(object: object))
+    }
+
+    func has(_ key: String) -> Bool {
+        guard let value = object[key] else { return false }
+        return value != .null
+    }
+
+    mutating func string(_ key: String) -> String? {
+        guard has(key) else { return nil }
+        guard case .string(let value)? = object[key] else { return problem(key, "expected a string") }
+        return value
+    }
+
+    mutating func string(_ key: String, default fallback: String) -> String {
+        string(key) ?? fallback
+    }
+
+    /// A string that must be one of `allowed` (after mapping `aliases`).
+    mutating func choice(_ key: String, allowed: [String], aliases: [String: String] = [:], default fallback: String) -> String {
+        guard let raw = string(key) else { return fallback }
+        let value = aliases[raw] ?? raw
+        guard allowed.contains(value) else {
+            return problem(key, "must be one of \(allowed.joined(separator: ", "))") ?? fallback
+        }
+        return value
+    }
+
+    mutating func integer(_ key: String, default fallback: Int, range: ClosedRange<Int>? = nil) -> Int {
+        guard has(key) else { return fallback }
+        let number: Int?
+        switch object[key] {
+        case .number(let value)? where value == value.rounded() && abs(value) < 1e15:
+            number = Int(value)
+        case .string(let value)?:
+            number = Int(value)
+        default:
+            number = nil
+        }
+        guard let number else { return problem(key, "expected an integer") ?? fallback }
+        if let range, !range.contains(number) {
+            return problem(key, "must be between \(range.lowerBound) and \(range.upperBound)") ?? fallback
+        }
+        return number
+    }
+
+    mutating func bool(_ key: String, default fallback: Bool) -> Bool {
+        guard has(key) else { return fallback }
+        switch object[key] {
+        case .bool(let value)?: return value
+        case .string(let value)? where value == "true" || value == "false": return value == "true"
+        default: return problem(key, "expected true or false") ?? fallback
+        }
+    }
+
+    mutating func stringArray(_ key: String) -> [String] {
+        guard has(key) else { return [] }
+        guard case .array(let values)? = object[key] else { return problem(key, "expected an array of strings") ?? [] }
+        let strings = values.compactMap { value -> String? in
+            if case .string(let text) = value { return text }
+            return nil
+        }
+        guard strings.count == values.count else { return problem(key, "expected an array of strings") ?? [] }
+        return strings
+    }
+
+    /// A nested object, read with its own reader whose problems are merged by ``merge(_:)``.
+    mutating func object(_ key: String) -> ConfigReader? {
+        guard has(key) else { return nil }
+        guard case .object(let nested)? = object[key] else { return problem(key, "expected an object") }
+        return ConfigReader(object: nested, path: "\(path).\(key)")
+    }
+
+    /// The raw value, for settings with their own shape.
+    func raw(_ key: String) -> JSONValue? { object[key] }
+
+    /// The keys present.
+    var keys: [String] { Array(object.keys) }
+
+    mutating func merge(_ other: ConfigReader) { problems += other.problems }
+
+    /// Records a problem about `key`; returns nil so callers can fall back.
+    @discardableResult
+    mutating func problem<T>(_ key: String, _ message: String) -> T? {
+        problems.append("\(path).\(key): \(message)")
+        return nil
+    }
+
+    /// A duration: seconds as a number, or text such as `60s`, `500ms`, `2m`, `1h`.
+    mutating func duration(_ key: String, default fallback: Double) -> Double {
+        guard has(key) else { return fallback }
+        if case .number(let seconds)? = object[key], seconds >= 0 { return seconds }
+        guard case .string(let text)? = object[key], let seconds = Self.parseDuration(text) else {
+            return problem(key, "expected a duration such as 60s, 500ms, 2m or a number of seconds") ?? fallback
+        }
+        return seconds
+    }
+
+    static func parseDuration(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            if let value = Double(text.dropLast(suffix.count)), value >= 0 { return value * factor }
+        }
+        return Double(text).flatMap { $0 >= 0 ? $0 : nil }
+    }
+}
+
+/// The configuration is invalid; each problem names its JSON path.
+struct ConfigError: Error, Sendable {
+    var problems: [String]
+}

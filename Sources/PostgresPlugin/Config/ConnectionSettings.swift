@@ -1,0 +1,59 @@
+import PostgresClient
+
+/// Where and as whom to connect: a libpq connection string, or discrete fields.
+struct ConnectionSettings: Sendable {
+    var connectionString: String?
+    var host: String?
+    var port: Int?
+    var database: String?
+    var user: String?
+    var password: String?
+    var sslmode: String?
+    /// The schema written to (destination) or the default schema read from.
+    var schema: String
+    var logLevel: String
+
+    static let sslmodes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+    static let logLevels = ["error", "warn", "info", "debug", "trace"]
+
+    init(_ reader: inout ConfigReader) {
+        connectionString = reader.string("connection_string")
+        host = reader.string("host")
+        port = reader.has("port") ? reader.integer("port", default: 5432, range: 1...65535) : nil
+        database = reader.string("database")
+        user = reader.string("user")
+        password = reader.string("password")
+        sslmode = reader.has("sslmode") ? reader.choice("sslmode", allowed: Self.sslmodes, default: "prefer") : nil
+        schema = reader.string("schema", default: "public")
+        logLevel = reader.choice("log_level", allowed: Self.logLevels, default: "info")
+        if connectionString == nil && host == nil && database == nil && user == nil {
+            reader.problem("connection_string", "give a connection_string or the discrete fields host, port, database, user, password") as Void?
+        }
+        if schema.isEmpty { reader.problem("schema", "must not be empty") as Void? }
+    }
+
+    /// The libpq configuration: discrete fields override what the connection string says.
+    var connectionConfig: ConnectionConfig {
+        var options: [String: String] = [:]
+        if let sslmode { options["sslmode"] = sslmode }
+        return ConnectionConfig(connectionString: connectionString, host: host, port: port, database: database,
+                                user: user, password: password, options: options)
+    }
+
+    static var schemaProperties: [String: Any] {
+        [
+            "connection_string": [
+                "type": "string", "secret": true, "writeOnly": true,
+                "description": "libpq connection string: key/value DSN (\"host=localhost port=5432 dbname=app user=sluice password=… sslmode=require\") or URI (\"postgresql://sluice:…@localhost:5432/app?sslmode=require\"). Any libpq parameter works. Discrete fields below override it.",
+            ],
+            "host": ["type": "string", "description": "Server host name, IP address, or Unix socket directory."],
+            "port": ["type": "integer", "minimum": 1, "maximum": 65535, "default": 5432, "description": "Server port."],
+            "database": ["type": "string", "description": "Database name."],
+            "user": ["type": "string", "description": "User name."],
+            "password": ["type": "string", "secret": true, "writeOnly": true, "description": "Password. Prefer ${ENV_VAR} expansion over writing it in a file."],
+            "sslmode": ["type": "string", "enum": sslmodes, "default": "prefer", "description": "libpq sslmode."],
+            "schema": ["type": "string", "default": "public", "description": "Destination: the schema tables are written to (created when missing). Source: the default schema."],
+            "log_level": ["type": "string", "enum": logLevels, "default": "info", "description": "Plugin log verbosity. No level ever logs secrets."],
+        ]
+    }
+}
