@@ -48,8 +48,8 @@ struct ReadBenchmark: AsyncParsableCommand {
     private func prepareTable(_ db: PostgresConnection) async throws {
         _ = try await db.execute("CREATE SCHEMA IF NOT EXISTS sluice_bench")
         let existing = try await db.execute("""
-            SELECT CASE WHEN to_regclass('sluice_bench.read_mixed') IS NULL THEN -1
-                   ELSE (SELECT reltuples::bigint FROM pg_class WHERE oid = 'sluice_bench.read_mixed'::regclass) END
+            SELECT coalesce((SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                             WHERE n.nspname = 'sluice_bench' AND c.relname = 'read_mixed'), -1)
             """).rows[0][0].flatMap(Int.init) ?? -1
         guard existing != rows else { return }
         print("creating sluice_bench.read_mixed with \(rows) rows…")
@@ -61,8 +61,8 @@ struct ReadBenchmark: AsyncParsableCommand {
             SELECT g, 'name ' || g, (g % 100000) / 100.0, g * 1.5, g % 2 = 0, '2024-01-01'::timestamptz + g * interval '1 second',
                    jsonb_build_object('k', g, 'v', 'value ' || g), ARRAY['a' || g % 10, 'b' || g % 7]
             FROM generate_series(1, \(rows)) g;
-            VACUUM ANALYZE sluice_bench.read_mixed;
             """)
+        _ = try await db.execute("VACUUM ANALYZE sluice_bench.read_mixed")
     }
 
     private func timePsql() throws -> Double {

@@ -1,26 +1,26 @@
 import SluiceWire
 
 /// Builds one ``ColumnVector`` from binary COPY fields, appending typed values straight into
-/// the vector that the column's kind uses.
-final class ColumnAccumulator {
+/// the vector that the column's kind uses. A value type, so the hot loop mutates it in place
+/// without runtime exclusivity checks.
+struct ColumnAccumulator {
     private let decoding: FieldDecoding
     private var vector = ColumnVector()
     private var validity: [UInt8] = []
     private var hasNull = false
     private(set) var count = 0
-    private let child: ColumnAccumulator?
+    /// For arrays: the element accumulator (zero or one).
+    private var children: [ColumnAccumulator] = []
 
     init(decoding: FieldDecoding) {
         self.decoding = decoding
         if case .array(let element) = decoding {
-            child = ColumnAccumulator(decoding: element)
-        } else {
-            child = nil
+            children = [ColumnAccumulator(decoding: element)]
         }
         reset()
     }
 
-    private func reset() {
+    private mutating func reset() {
         vector = ColumnVector()
         validity = []
         hasNull = false
@@ -32,7 +32,7 @@ final class ColumnAccumulator {
     }
 
     /// Appends a null row.
-    func appendNull() {
+    mutating func appendNull() {
         markValidity(false)
         switch decoding {
         case .bool: vector.bools.append(false)
@@ -49,12 +49,12 @@ final class ColumnAccumulator {
             vector.intervalDays.append(0)
             vector.int64s.append(0)
         case .uuid: vector.data.append(contentsOf: repeatElement(0, count: 16))
-        case .array: vector.offsets.append(UInt32(child?.count ?? 0))
+        case .array: vector.offsets.append(UInt32(children.first?.count ?? 0))
         }
     }
 
     /// Appends the field `bytes[start ..< start + length]`.
-    func append(_ bytes: [UInt8], _ start: Int, _ length: Int) throws(CopyFormatError) {
+    mutating func append(_ bytes: [UInt8], _ start: Int, _ length: Int) throws(CopyFormatError) {
         markValidity(true)
         switch decoding {
         case .bool:
@@ -100,8 +100,8 @@ final class ColumnAccumulator {
         }
     }
 
-    private func appendArray(_ bytes: [UInt8], _ start: Int, _ length: Int) throws(CopyFormatError) {
-        guard let child, length >= 12 else { throw CopyFormatError(message: "array field too short") }
+    private mutating func appendArray(_ bytes: [UInt8], _ start: Int, _ length: Int) throws(CopyFormatError) {
+        guard !children.isEmpty, length >= 12 else { throw CopyFormatError(message: "array field too short") }
         let dimensions = Int(Int32(bitPattern: BigEndian.u32(bytes, start)))
         var position = start + 12
         var elements = dimensions == 0 ? 0 : 1
@@ -115,17 +115,17 @@ final class ColumnAccumulator {
             let size = Int(Int32(bitPattern: BigEndian.u32(bytes, position)))
             position += 4
             if size < 0 {
-                child.appendNull()
+                children[0].appendNull()
             } else {
                 guard position + size <= end else { throw CopyFormatError(message: "array element past the field") }
-                try child.append(bytes, position, size)
+                try children[0].append(bytes, position, size)
                 position += size
             }
         }
-        vector.offsets.append(UInt32(child.count))
+        vector.offsets.append(UInt32(children[0].count))
     }
 
-    private func markValidity(_ valid: Bool) {
+    private mutating func markValidity(_ valid: Bool) {
         if count & 7 == 0 { validity.append(0) }
         if valid {
             validity[count >> 3] |= 1 << UInt8(count & 7)
@@ -136,10 +136,10 @@ final class ColumnAccumulator {
     }
 
     /// The vector of every row appended since the last call; starts a new one.
-    func finish() -> ColumnVector {
+    mutating func finish() -> ColumnVector {
         var result = vector
         result.validity = hasNull ? validity : []
-        if let child { result.child = child.finish() }
+        if !children.isEmpty { result.child = children[0].finish() }
         reset()
         return result
     }

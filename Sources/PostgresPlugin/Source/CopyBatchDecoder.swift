@@ -6,7 +6,7 @@ import SluiceWire
 /// are the row's checkpoint key rendered as text, of which only the last row's is kept.
 final class CopyBatchDecoder {
     private static let signature: [UInt8] = [0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00]
-    private let accumulators: [ColumnAccumulator]
+    private var accumulators: [ColumnAccumulator]
     private let keyFields: Int
     private var headerSeen = false
     private var keyRanges: [Range<Int>?]
@@ -36,17 +36,23 @@ final class CopyBatchDecoder {
             index += 19 + extensionLength
             headerSeen = true
         }
-        let columnCount = accumulators.count
+        // Work on locals: no runtime exclusivity checks on the per-field path.
+        var columns: [ColumnAccumulator] = []
+        swap(&columns, &accumulators)
+        defer { swap(&columns, &accumulators) }
+        let columnCount = columns.count, expected = columnCount + keyFields
+        var rowCount = rows, byteCount = bytes
+        var lastKeyRanges = keyRanges
         var decodedAny = false
-        while index + 2 <= chunk.count, rows < maxRows, bytes < maxBytes {
+        while index + 2 <= chunk.count, rowCount < maxRows, byteCount < maxBytes {
             let fields = Int(Int16(bitPattern: BigEndian.u16(chunk, index)))
             index += 2
             if fields == -1 {
                 ended = true
                 break
             }
-            guard fields == columnCount + keyFields else {
-                throw CopyFormatError(message: "row has \(fields) fields, expected \(columnCount + keyFields)")
+            guard fields == expected else {
+                throw CopyFormatError(message: "row has \(fields) fields, expected \(expected)")
             }
             for field in 0 ..< fields {
                 guard index + 4 <= chunk.count else { throw CopyFormatError(message: "row cut short") }
@@ -55,30 +61,36 @@ final class CopyBatchDecoder {
                 guard index + max(length, 0) <= chunk.count else { throw CopyFormatError(message: "field cut short") }
                 if field < columnCount {
                     if length < 0 {
-                        accumulators[field].appendNull()
+                        columns[field].appendNull()
                     } else {
-                        try accumulators[field].append(chunk, index, length)
+                        try columns[field].append(chunk, index, length)
                     }
                 } else {
-                    keyRanges[field - columnCount] = length < 0 ? nil : index ..< index + length
+                    lastKeyRanges[field - columnCount] = length < 0 ? nil : index ..< index + length
                 }
                 if length > 0 {
                     index += length
-                    bytes += length
+                    byteCount += length
                 }
             }
-            rows += 1
+            rowCount += 1
             decodedAny = true
         }
+        rows = rowCount
+        bytes = byteCount
+        keyRanges = lastKeyRanges
         if decodedAny && keyFields > 0 {
-            lastKey = keyRanges.map { range in range.map { String(decoding: chunk[$0], as: UTF8.self) } }
+            lastKey = lastKeyRanges.map { range in range.map { String(decoding: chunk[$0], as: UTF8.self) } }
         }
         return index
     }
 
     /// The rows decoded since the last batch, as a batch of `stream`; starts the next batch.
     func takeBatch(stream: StreamID) -> RecordBatch {
-        let batch = RecordBatch(stream: stream, rowCount: rows, columns: accumulators.map { $0.finish() })
+        var columns: [ColumnVector] = []
+        columns.reserveCapacity(accumulators.count)
+        for index in accumulators.indices { columns.append(accumulators[index].finish()) }
+        let batch = RecordBatch(stream: stream, rowCount: rows, columns: columns)
         rows = 0
         bytes = 0
         return batch
