@@ -79,7 +79,7 @@ struct SourceDiscoverTests {
             _ = try await db.executeScript("DROP OWNED BY \(role); DROP ROLE \(role)")
             let closed = try #require(catalog.streams.first { $0.schema.stream.name == "closed" })
             #expect(closed.readable == false)
-            #expect(closed.remedy == "GRANT SELECT ON \(s).closed TO \(role);")
+            #expect(closed.remedy == "GRANT SELECT ON \(SQL.quoteQualified(schema: schema, name: "closed")) TO \(SQL.quoteIdentifier(role));")
             #expect(catalog.streams.first { $0.schema.stream.name == "open" }?.readable == true)
         }
     }

@@ -199,7 +199,7 @@ struct SourceReadTests {
                         let rows = try await db.execute(
                             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE $1",
                             [.text("%COPY%\(schema)%")]).rows
-                        #expect(rows.count == 1)
+                        #expect(!rows.isEmpty)
                     }
                     if case .summary = message { break }
                 }

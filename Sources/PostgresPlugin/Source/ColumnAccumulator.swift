@@ -85,7 +85,13 @@ struct ColumnAccumulator {
             vector.int64s.append(Int64(bitPattern: BigEndian.u64(bytes, start)))
         case .timestamp:
             let micros = Int64(bitPattern: BigEndian.u64(bytes, start))
-            vector.int64s.append(micros == .max || micros == .min ? micros : micros &+ 946_684_800_000_000)
+            if micros == .max || micros == .min {
+                vector.int64s.append(micros)
+            } else {
+                let (shifted, overflow) = micros.addingReportingOverflow(946_684_800_000_000)
+                guard !overflow else { throw CopyFormatError(message: "a timestamp after 294247-01-10 does not fit the protocol's range") }
+                vector.int64s.append(shifted)
+            }
         case .timetz:
             vector.int64s.append(Int64(bitPattern: BigEndian.u64(bytes, start)))
             vector.int32s.append(0 &- Int32(bitPattern: BigEndian.u32(bytes, start + 8)))

@@ -31,8 +31,27 @@ struct PgType: Sendable {
 struct TypePlan: Sendable, Hashable {
     var type: LogicalType
     var decoding: FieldDecoding
-    /// Appended to the quoted column name in the SELECT (`::text` for types sent as text).
+    /// Appended to the quoted column name in the SELECT (`::numeric` for money), or
+    /// ``outputText`` / ``outputTextArray`` for types sent as their output-function text.
     var cast: String
+
+    /// Marks a type sent as the text of its output function (`format('%s', …)`, which unlike
+    /// some `::text` casts, e.g. inet's, renders exactly what the server prints).
+    static let outputText = "::text"
+    static let outputTextArray = "::text[]"
+
+    /// The SELECT expression for the quoted column `column`.
+    func selectExpression(_ column: String) -> String {
+        switch cast {
+        case Self.outputText:
+            return "CASE WHEN \(column) IS NULL THEN NULL ELSE format('%s', \(column)) END"
+        case Self.outputTextArray:
+            return "CASE WHEN \(column) IS NULL THEN NULL ELSE coalesce((SELECT array_agg(CASE WHEN e IS NULL THEN NULL "
+                + "ELSE format('%s', e) END ORDER BY o) FROM unnest(\(column)) WITH ORDINALITY AS u(e, o)), '{}'::text[]) END"
+        default:
+            return column + cast
+        }
+    }
 }
 
 /// Maps PostgreSQL types (by OID, domains through their base type) to logical types.

@@ -114,7 +114,7 @@ struct StreamPlan: Sendable {
     /// `COPY (SELECT …) TO STDOUT (FORMAT binary)`: the columns, then the key as text.
     /// With `range`, only that block range (after its last sent row) is read.
     func copySQL(range: CtidRange?) -> String {
-        let selectList = columns.map { SQL.quoteIdentifier($0.name) + $0.plan.cast }
+        let selectList = columns.map { $0.plan.selectExpression(SQL.quoteIdentifier($0.name)) }
             + keyColumns.indices.map { "\(keyExpression(keyColumns[$0]))::text AS _sluice_k\($0)" }
         var conditions: [String] = []
         if !filter.isEmpty { conditions.append("(\(filter))") }
