@@ -11,6 +11,7 @@ enum DecimalNormalizer {
         case "+Infinity": return "Infinity"
         default: break
         }
+        if isCanonical(text) { return text }
         var bytes = Substring(text).utf8[...]
         var negative = false
         if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
@@ -62,6 +63,27 @@ enum DecimalNormalizer {
             out.append(contentsOf: digits[integerCount...])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whether `text` is already canonical (`-?digits(.digits)?`, no superfluous leading zero,
+    /// not a negative zero): the common case, returned without rebuilding.
+    private static func isCanonical(_ text: String) -> Bool {
+        let bytes = text.utf8
+        var index = bytes.startIndex
+        if index < bytes.endIndex, bytes[index] == UInt8(ascii: "-") { bytes.formIndex(after: &index) }
+        let integerStart = index
+        while index < bytes.endIndex, isDigit(bytes[index]) { bytes.formIndex(after: &index) }
+        let integerCount = bytes.distance(from: integerStart, to: index)
+        guard integerCount > 0, integerCount == 1 || bytes[integerStart] != UInt8(ascii: "0") else { return false }
+        if index < bytes.endIndex {
+            guard bytes[index] == UInt8(ascii: ".") else { return false }
+            bytes.formIndex(after: &index)
+            let fractionStart = index
+            while index < bytes.endIndex, isDigit(bytes[index]) { bytes.formIndex(after: &index) }
+            guard index == bytes.endIndex, index > fractionStart else { return false }
+        }
+        guard bytes.first == UInt8(ascii: "-") else { return true }
+        return bytes.contains { $0 >= UInt8(ascii: "1") && $0 <= UInt8(ascii: "9") }
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

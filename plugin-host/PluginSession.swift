@@ -28,6 +28,8 @@ struct PluginSession {
                     if (log.level == .unspecified ? .info : log.level) <= level { Diagnostics.log(log) }
                 })
             client = launched
+            let interrupts = InterruptHandler(client: launched)
+            defer { interrupts.stop() }
             exitCode = try await body(PluginSession(client: launched, options: options, environment: environment))
         } catch {
             let failure = Self.failure(for: error, stderr: client?.process.stderr)

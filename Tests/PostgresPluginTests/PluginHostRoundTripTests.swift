@@ -1,0 +1,141 @@
+import Foundation
+import PostgresClient
+import Testing
+
+/// `plugin-host write` then `plugin-host read` through `postgres-plugin`: every logical type's
+/// JSON Lines form survives the trip to PostgreSQL and back unchanged.
+@Suite("plugin-host write and read round trip")
+struct PluginHostRoundTripTests {
+    /// Columns of every logical type, in the write catalog's form.
+    private static let columns: [(name: String, type: String)] = [
+        ("id", "int64"), ("flag", "bool"), ("small", "int16"), ("medium", "int32"), ("big", "int64"),
+        ("single", "float32"), ("double", "float64"), ("amount", "decimal"), ("label", "string"), ("blob", "bytes"),
+        ("day", "date"), ("clock", "time"), ("clock_tz", "timetz"), ("wall", "timestamp"), ("instant", "timestamptz"),
+        ("span", "interval"), ("ident", "uuid"), ("doc", "json"), ("numbers", "list<int32>"), ("words", "list<string>"),
+    ]
+
+    /// Rows in the canonical form `read` prints, so that reading them back gives the same text.
+    private static let rows = [
+        #"{"id":1,"flag":true,"small":-32768,"medium":2147483647,"big":9223372036854775807,"single":1.5,"double":0.1,"amount":"12345678901234567890.123456789","label":"héllo \"quoted\"\n\ttab","blob":"AAEC/w==","day":"-4712-01-01","clock":"24:00:00.000000","clock_tz":"12:34:56.000000+05:30","wall":"-0044-03-15T12:00:00.000000","instant":"2024-01-31T12:34:56.123456Z","span":{"months":14,"days":-3,"micros":14706500000},"ident":"00112233-4455-6677-8899-aabbccddeeff","doc":{"a":[1,2.5,{"b":null}]},"numbers":[1,null,3],"words":["a",null,""]}"#,
+        #"{"id":2,"flag":false,"small":32767,"medium":-2147483648,"big":-9223372036854775808,"single":"NaN","double":"-Infinity","amount":"NaN","label":"","blob":"","day":"infinity","clock":"00:00:00.000000","clock_tz":"00:00:00.000000-08:00","wall":"infinity","instant":"-infinity","span":{"months":0,"days":0,"micros":0},"ident":"ffffffff-ffff-ffff-ffff-ffffffffffff","doc":"just a string","numbers":[],"words":[]}"#,
+        #"{"id":3,"flag":null,"small":null,"medium":null,"big":null,"single":null,"double":null,"amount":null,"label":null,"blob":null,"day":null,"clock":null,"clock_tz":null,"wall":null,"instant":null,"span":null,"ident":null,"doc":null,"numbers":null,"words":null}"#,
+    ]
+
+    private let schema = "host_rt_\(UInt32.random(in: 0...UInt32.max))"
+
+    private var config: String {
+        HostFixtures.serverConfig(extra: "schema: \(schema)\nschemas: [\(schema)]\nmetadata_columns: false\n")
+    }
+
+    private func writeCatalog() throws -> String {
+        let columns = Self.columns.map { #"{"name":"\#($0.name)","type":"\#($0.type)","nullable":\#($0.name != "id")}"# }
+        return try HostFixtures.temporaryFile(#"""
+            {"streams":[{"namespace":"\#(schema)","name":"all_types","columns":[\#(columns.joined(separator: ","))],
+              "primary_key":["id"],"write_mode":"upsert"}]}
+            """#, suffix: ".json")
+    }
+
+    private func input(_ lines: [String]) throws -> String {
+        try HostFixtures.temporaryFile(lines.map { #"{"_stream":"\#(schema).all_types","# + $0.dropFirst() }.joined(separator: "\n") + "\n",
+                                       suffix: ".jsonl")
+    }
+
+    /// Rows read back, by id, without `_stream`.
+    private func readBack(configPath: String) async throws -> [Int: NSDictionary] {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("plugin-host-\(UUID().uuidString).jsonl").path
+        let catalog = try HostFixtures.temporaryFile(#"{"streams":[{"namespace":"\#(schema)","name":"all_types"}]}"#, suffix: ".json")
+        let read = try await HostFixtures.host(["read", "--plugin", Binaries.postgresPlugin.path, "--config", configPath,
+                                                "--catalog", catalog, "--output", output])
+        #expect(read.exitCode == 0, "\(read.stderr)")
+        #expect(read.stderr.contains("summary \(schema).all_types"), "\(read.stderr)")
+        var rows: [Int: NSDictionary] = [:]
+        for line in try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n") {
+            var object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(object.removeValue(forKey: "_stream") as? String == "\(schema).all_types")
+            rows[try #require(object["id"] as? Int)] = object as NSDictionary
+        }
+        return rows
+    }
+
+    /// Runs `body`, then drops the test schema whatever happened.
+    private func withSchema(_ body: () async throws -> Void) async throws {
+        let outcome: Result<Void, any Error>
+        do {
+            try await body()
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        if let connection = try? await TestDatabase.connect() {
+            _ = try? await connection.execute("DROP SCHEMA IF EXISTS \(SQL.quoteIdentifier(schema)) CASCADE")
+            connection.close()
+        }
+        try outcome.get()
+    }
+
+    @Test("every logical type written as JSON Lines reads back identically; _op delete removes a row")
+    func roundTrip() async throws {
+        try await withSchema { try await roundTripBody() }
+    }
+
+    private func roundTripBody() async throws {
+        let configPath = try HostFixtures.temporaryFile(config)
+        let catalog = try writeCatalog()
+        let write = try await HostFixtures.host(["write", "--plugin", Binaries.postgresPlugin.path, "--config", configPath,
+                                                 "--catalog", catalog, "--input", try input(Self.rows), "--batch-size", "2", "--state-every", "1"])
+        #expect(write.exitCode == 0, "\(write.stderr)")
+        #expect(write.stderr.contains("acknowledged state 1 (input through line 2)"), "\(write.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(write.stdout.utf8)) as? [String: Any])
+        #expect((summary["streams"] as? [[String: Any]])?.first?["records"] as? Int == 3, "\(write.stdout)")
+
+        let rows = try await readBack(configPath: configPath)
+        #expect(rows.count == 3)
+        for (index, line) in Self.rows.enumerated() {
+            let expected = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? NSDictionary)
+            #expect(rows[index + 1] == expected, "row \(index + 1): read \(String(describing: rows[index + 1]))")
+        }
+
+        try await statesAreKept(configPath: configPath)
+
+        let delete = try await HostFixtures.host(["write", "--plugin", Binaries.postgresPlugin.path, "--config", configPath,
+                                                  "--catalog", catalog, "--input", try input([#"{"_op":"delete","id":3}"#])])
+        #expect(delete.exitCode == 0, "\(delete.stderr)")
+        #expect(try await readBack(configPath: configPath).keys.sorted() == [1, 2])
+    }
+
+    /// `read --state` saves the source's latest state per stream, and a later read takes it back.
+    private func statesAreKept(configPath: String) async throws {
+        let statePath = FileManager.default.temporaryDirectory.appendingPathComponent("plugin-host-\(UUID().uuidString).json").path
+        for _ in 0..<2 {
+            let read = try await HostFixtures.host(["read", "--plugin", Binaries.postgresPlugin.path, "--config", configPath,
+                                                    "--state", statePath, "--output", "/dev/null"])
+            #expect(read.exitCode == 0, "\(read.stderr)")
+            let saved = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statePath))) as? [String: Any])
+            let states = try #require(saved["states"] as? [[String: Any]])
+            let stream = try #require(states.first?["stream"] as? [String: Any])
+            #expect(stream["namespace"] as? String == schema && stream["name"] as? String == "all_types")
+            #expect(states.first?["data"] is String)
+        }
+    }
+
+    @Test("a bad input line exits 65 naming the line, and the cancelled write commits nothing")
+    func badInput() async throws {
+        try await withSchema { try await badInputBody() }
+    }
+
+    private func badInputBody() async throws {
+        let configPath = try HostFixtures.temporaryFile(config)
+        let lines = [Self.rows[0], Self.rows[1], #"{"id":4,"day":"2024-02-30"}"#]
+        let write = try await HostFixtures.host(["write", "--plugin", Binaries.postgresPlugin.path, "--config", configPath,
+                                                 "--catalog", try writeCatalog(), "--input", try input(lines)])
+        #expect(write.exitCode == 65)
+        #expect(write.stderr.contains(#"input line 3: column "day": "2024-02-30" is not a date"#), "\(write.stderr)")
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let exists = try await connection.execute("SELECT to_regclass($1) IS NOT NULL", [.text("\(schema).all_types")])
+        if exists.rows.first?.first == "t" {
+            let count = try await connection.execute("SELECT count(*) FROM \(SQL.quoteQualified(schema: schema, name: "all_types"))")
+            #expect(count.rows.first?.first == "0")
+        }
+    }
+}

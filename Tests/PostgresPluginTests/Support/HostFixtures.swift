@@ -1,0 +1,31 @@
+import Foundation
+
+/// Files and runs shared by the tests that drive `plugin-host` as a process.
+enum HostFixtures {
+    /// Writes `text` to a new temporary file and returns its path.
+    static func temporaryFile(_ text: String, suffix: String = ".yaml") throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("plugin-host-\(UUID().uuidString)\(suffix)")
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    /// The test server's settings as YAML, taken from the PG* variables by `${VAR}` expansion,
+    /// followed by `extra` lines.
+    static func serverConfig(password: String = "${PGPASSWORD:-}", port: String = "${PGPORT:-5432}", extra: String = "") -> String {
+        """
+        # the test server, from the environment
+        host: ${PGHOST:-127.0.0.1}
+        port: \(port)
+        user: ${PGUSER:-postgres}
+        password: \(password)
+        database: ${PGDATABASE:-postgres}
+        sslmode: disable
+        \(extra)
+        """
+    }
+
+    /// Runs `plugin-host` with `arguments` (60 s timeout).
+    static func host(_ arguments: [String], environment: [String: String] = [:]) async throws -> CommandResult {
+        try await CommandRun.run(Binaries.pluginHost, arguments, environment: environment, timeout: 60)
+    }
+}
