@@ -1,9 +1,8 @@
-/// The exit codes of `plugin-host` (from sysexits.h where one fits).
+/// The exit codes of `plugin-host` (from sysexits.h where one fits). Usage errors exit 64,
+/// which ArgumentParser returns for parsing and validation errors.
 enum ExitCodes {
     /// The command succeeded.
     static let success: Int32 = 0
-    /// Bad command-line usage (argument parsing and validation).
-    static let usage: Int32 = 64
     /// A configuration, catalog or input file is missing, unparseable or invalid (also an unset `${VAR}`).
     static let config: Int32 = 65
     /// Check ran and at least one check failed.
