@@ -7,4 +7,4 @@ scripts/setup.sh
 eval "$(scripts/pg-server.sh start)"
 trap 'scripts/pg-server.sh stop' EXIT
 swift build --build-tests
-swift test --skip-build "$@"
+timeout 2700 swift test --skip-build "$@"

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import PostgresClient
 import SluiceSDK
 import SluiceWire
 
@@ -92,24 +93,29 @@ struct CheckTests {
     func missingPrivileges() async throws {
         let admin = try await TestDatabase.connect()
         let suffix = Int.random(in: 100_000...999_999)
-        let role = "sluice_limited_\(suffix)", schema = "sluice_priv_\(suffix)"
+        let role = "sluice_limited_\(suffix)", schema = "sluice_priv_\(suffix)", database = "sluice_priv_db_\(suffix)"
         let password = "limited-\(suffix)"
-        try await admin.executeScript("""
-            CREATE ROLE \(role) LOGIN PASSWORD '\(password)';
+        // A database of its own, so revoking TEMPORARY from PUBLIC touches no other test.
+        try await admin.execute("CREATE ROLE \(role) LOGIN PASSWORD '\(password)'")
+        try await admin.execute("CREATE DATABASE \(database)")
+        var limitedDatabase = TestDatabase.config
+        limitedDatabase.database = database
+        let owner = try await PostgresConnection.connect(limitedDatabase)
+        try await owner.executeScript("""
+            REVOKE TEMPORARY ON DATABASE \(database) FROM PUBLIC;
             CREATE SCHEMA \(schema);
             CREATE TABLE \(schema).secret_table (id int);
-            REVOKE TEMPORARY ON DATABASE "\(env["PGDATABASE"] ?? "postgres")" FROM PUBLIC;
             """)
+        owner.close()
         defer {
             Task {
-                try? await admin.executeScript("""
-                    GRANT TEMPORARY ON DATABASE "\(env["PGDATABASE"] ?? "postgres")" TO PUBLIC;
-                    DROP SCHEMA \(schema) CASCADE; DROP OWNED BY \(role); DROP ROLE \(role);
-                    """)
+                _ = try? await admin.execute("DROP DATABASE \(database) WITH (FORCE)")
+                _ = try? await admin.execute("DROP ROLE \(role)")
                 admin.close()
             }
         }
-        let response = try await check(config(["user": role, "password": password, "schema": schema, "schemas": [schema]]))
+        let response = try await check(config(["user": role, "password": password, "database": database,
+                                               "schema": schema, "schemas": [schema]]))
         #expect(!response.passed)
         let source = try #require(result(response, "source_privileges"))
         #expect(source.code == "PERMISSION_DENIED")
