@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "postgres-plugin", targets: ["postgres-plugin"]),
         .executable(name: "plugin-host", targets: ["plugin-host"]),
         .executable(name: "sluice-bench", targets: ["sluice-bench"]),
+        .executable(name: "sequence-plugin", targets: ["sequence-plugin"]),
         .library(name: "SluiceSDK", targets: ["SluiceSDK"]),
     ],
     dependencies: [
@@ -53,6 +54,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "postgres-plugin", dependencies: ["PostgresPlugin", "SluiceSDK"], swiftSettings: strict),
+
+        // An example source written with the SDK (also a test fixture for the host side).
+        .executableTarget(name: "sequence-plugin", dependencies: ["SluiceSDK"], swiftSettings: strict),
 
         // The host harness.
         .executableTarget(

@@ -14,6 +14,8 @@ enum Binaries {
 
     /// The `postgres-plugin` executable.
     static var postgresPlugin: URL { directory.appendingPathComponent("postgres-plugin") }
+    /// The SDK's example source.
+    static var sequencePlugin: URL { directory.appendingPathComponent("sequence-plugin") }
 
     private static func locate() -> URL {
         let files = FileManager.default
