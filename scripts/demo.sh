@@ -58,7 +58,7 @@ host read --config "$work/source.yaml" --output "$work/orders.jsonl" --state "$w
 wc -l "$work/orders.jsonl"
 head -n 2 "$work/orders.jsonl"
 echo "== write JSON Lines -> demo_copy.orders (upsert)"
-host discover --config "$work/source.yaml" --json > "$work/catalog.json"
+host discover --config "$work/source.yaml" > "$work/catalog.json"
 host write --config "$work/destination.yaml" --catalog "$work/catalog.json" --input "$work/orders.jsonl"
 echo "== compare source and destination"
 psql -At -c "SELECT 'source rows: ' || count(*) FROM demo.orders" \
