@@ -1,0 +1,82 @@
+import SluiceWire
+
+/// Settings of the destination role (Write).
+struct DestinationSettings: Sendable {
+    /// The write mode of streams whose configured catalog leaves it unspecified.
+    var writeMode: WriteMode
+    /// Key columns per stream name (`table` or `schema.table`), for streams without a primary key.
+    var keyColumns: [String: [String]]
+    /// `typed`: one column per field. `raw`: id uuid, emitted-at timestamptz, data jsonb.
+    var tableLayout: String
+    /// Seconds a received row may wait before it is flushed.
+    var batchTimeout: Double
+    /// `auto`, `insert` (multi-row parameterised INSERT) or `copy` (binary COPY).
+    var insertMethod: String
+    /// `safe` or `forced`.
+    var migrateMode: String
+    /// With `forced`: drop dependent objects too (DROP … CASCADE).
+    var migrateCascade: Bool
+    var createPerformanceIndexes: Bool
+    /// Adds `_sluice_synced_at`, `_sluice_source` and, without a primary key, `_sluice_row_id`.
+    var metadataColumns: Bool
+    /// `strip` (default, counted in the summary) or `fail`.
+    var nulBytes: String
+
+    static let writeModes = ["append", "upsert", "update-only", "mirror", "replace"]
+    static let writeModeAliases = ["overwrite": "upsert", "overwrite-delete-stale": "mirror"]
+
+    init(_ reader: inout ConfigReader) {
+        let mode = reader.choice("write_mode", allowed: Self.writeModes, aliases: Self.writeModeAliases, default: "append")
+        writeMode = Self.writeMode(named: mode) ?? .append
+        var keys: [String: [String]] = [:]
+        if var map = reader.object("key_columns") {
+            for table in map.keys.sorted() { keys[table] = map.stringArray(table) }
+            reader.merge(map)
+        }
+        keyColumns = keys
+        tableLayout = reader.choice("table_layout", allowed: ["typed", "raw"], default: "typed")
+        batchTimeout = reader.duration("batch_timeout", default: 60)
+        insertMethod = reader.choice("insert_method", allowed: ["auto", "insert", "copy"], default: "auto")
+        migrateMode = reader.choice("migrate_mode", allowed: ["safe", "forced"], default: "safe")
+        migrateCascade = reader.bool("migrate_cascade", default: false)
+        createPerformanceIndexes = reader.bool("create_performance_indexes", default: false)
+        metadataColumns = reader.bool("metadata_columns", default: true)
+        nulBytes = reader.choice("nul_bytes", allowed: ["strip", "fail"], default: "strip")
+    }
+
+    /// Maps a configured name (or CloudQuery alias) to a write mode.
+    static func writeMode(named name: String) -> WriteMode? {
+        switch writeModeAliases[name] ?? name {
+        case "append": .append
+        case "upsert": .upsert
+        case "update-only": .updateOnly
+        case "mirror": .mirror
+        case "replace": .replace
+        default: nil
+        }
+    }
+
+    static var schemaProperties: [String: Any] {
+        [
+            "write_mode": ["type": "string", "enum": writeModes + Array(writeModeAliases.keys).sorted(), "default": "append",
+                           "description": "Destination: default write mode of streams that don't set one: append, upsert, update-only, mirror, replace (overwrite = upsert, overwrite-delete-stale = mirror)."],
+            "key_columns": ["type": "object", "additionalProperties": ["type": "array", "items": ["type": "string"]],
+                            "description": "Destination: key columns per table (\"table\" or \"schema.table\") for upsert, update-only and mirror when the stream has no primary key."],
+            "table_layout": ["type": "string", "enum": ["typed", "raw"], "default": "typed",
+                             "description": "Destination: typed = one column per field; raw = Airbyte's layout (uuid id, emitted-at timestamptz, record as jsonb)."],
+            "batch_timeout": ["type": ["string", "number"], "default": "60s",
+                              "description": "Destination: the longest a received row waits before it is flushed (e.g. 60s, 500ms)."],
+            "insert_method": ["type": "string", "enum": ["auto", "insert", "copy"], "default": "auto",
+                              "description": "Destination: auto = binary COPY for bulk work, multi-row INSERT for small batches; insert; copy."],
+            "migrate_mode": ["type": "string", "enum": ["safe", "forced"], "default": "safe",
+                             "description": "Destination: safe = only changes that lose nothing (add nullable columns, widen types, drop NOT NULL); forced = drop and recreate tables whose schema changed otherwise."],
+            "migrate_cascade": ["type": "boolean", "default": false, "description": "Destination: with forced migration, drop dependent objects too (CASCADE)."],
+            "create_performance_indexes": ["type": "boolean", "default": false,
+                                           "description": "Destination: create indexes that speed up mirror's stale-row deletion."],
+            "metadata_columns": ["type": "boolean", "default": true,
+                                 "description": "Destination: add _sluice_synced_at, _sluice_source and, for tables without a primary key, _sluice_row_id."],
+            "nul_bytes": ["type": "string", "enum": ["strip", "fail"], "default": "strip",
+                      "description": "Destination: text values with NUL bytes (which PostgreSQL cannot store): strip them (counted in the summary) or fail the write."],
+        ]
+    }
+}

@@ -1,0 +1,84 @@
+import SluiceWire
+
+/// A value of a batch that can't be written, with where it is.
+struct RowError: Error {
+    var column: String
+    /// Zero-based row within the batch.
+    var row: Int
+    var reason: String
+}
+
+/// Encodes record batches as PostgreSQL binary COPY data, row by row straight from the
+/// column vectors, with the plan's metadata fields and, for staging, sequence and delete flag.
+struct CopyEncoder {
+    /// `PGCOPY\n\377\r\n\0`, flags, header extension length.
+    static let header: [UInt8] = Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]
+    static let trailer: [UInt8] = [0xFF, 0xFF]
+
+    let plan: WritePlan
+    let staging: Bool
+    /// The metadata fields every row ends with, encoded once.
+    private let metadataFields: [UInt8]
+    private let fieldCount: Int16
+    var fields: FieldEncoder
+
+    init(plan: WritePlan, staging: Bool, syncedAtMicros: Int64, sourceName: String, failOnNul: Bool, capacity: Int) {
+        self.plan = plan
+        self.staging = staging
+        var metadata = BinaryBuffer()
+        if plan.hasSyncedAt {
+            metadata.int32(8)
+            metadata.int64(syncedAtMicros - FieldEncoder.epochMicros)
+        }
+        if plan.hasSource {
+            let source = Array(sourceName.utf8).filter { $0 != 0 }
+            metadata.int32(Int32(source.count))
+            metadata.bytes.append(contentsOf: source)
+        }
+        metadataFields = metadata.bytes
+        fieldCount = Int16(plan.columns.count + plan.metadataColumns.count + (staging ? 2 : 0))
+        fields = FieldEncoder(capacity: capacity, failOnNul: failOnNul)
+    }
+
+    /// Takes the bytes encoded so far.
+    mutating func take() -> [UInt8] {
+        let bytes = fields.out.bytes
+        fields.out.bytes.removeAll(keepingCapacity: true)
+        return bytes
+    }
+
+    mutating func appendHeader() { fields.out.bytes.append(contentsOf: Self.header) }
+    mutating func appendTrailer() { fields.out.bytes.append(contentsOf: Self.trailer) }
+
+    /// Appends the rows of `batch` (optionally only upserts); `sequence` numbers staged rows.
+    mutating func append(_ batch: RecordBatch, sequence: inout Int64) throws(RowError) {
+        let types = plan.columns.map(\.type)
+        let isKey = plan.columns.map { plan.key.contains($0.name) }
+        let vectors = batch.columns.map(VectorReader.init)
+        let operations = batch.operations
+        let count = vectors.count
+        for row in 0..<batch.rowCount {
+            let isDelete = !operations.isEmpty && operations[row] == RowOperation.delete.rawValue
+            fields.out.int16(fieldCount)
+            for index in 0..<count {
+                if isDelete, !isKey[index] {
+                    fields.out.int32(-1)
+                    continue
+                }
+                do {
+                    try fields.field(vectors[index], row: row, type: types[index])
+                } catch {
+                    throw RowError(column: plan.schema.columns[index].name, row: row, reason: error.reason)
+                }
+            }
+            fields.out.bytes.append(contentsOf: metadataFields)
+            if staging {
+                fields.out.int32(8)
+                fields.out.int64(sequence)
+                fields.out.int32(1)
+                fields.out.bytes.append(isDelete ? 1 : 0)
+            }
+            sequence += 1
+        }
+    }
+}

@@ -1,0 +1,322 @@
+import Foundation
+import Logging
+import PostgresClient
+import SluiceSDK
+import SluiceWire
+
+/// One Write call: prepares every stream's table, buffers rows per stream, flushes each
+/// buffer in its own transaction (on rows, bytes, timeout, state and end), acknowledges a
+/// state once everything before it is committed, then finishes mirror and replace streams.
+final class DestinationSession {
+    static let maxAttempts = 3
+
+    let config: PluginConfig
+    let request: WriteRequest
+    let context: CallContext
+    private var settings: DestinationSettings { config.destination }
+    private var connection: PostgresConnection
+    /// The sync's time: every row's `_sluice_synced_at`, and mirror's cut-off.
+    let syncedAtMicros: Int64
+    private var buffers: [StreamID: StreamBuffer] = [:]
+    private var order: [StreamID] = []
+    private var stagingReady: Set<String> = []
+    private var stagingCounter = 0
+    private var bufferedBytes = 0
+    private var oldestBuffered: ContinuousClock.Instant?
+    /// States held back until the replace swaps (acknowledging earlier would let a resumed
+    /// sync skip rows that live only in a replacement table it drops).
+    private var deferredStates: [State] = []
+    private let defersStates: Bool
+
+    init(config: PluginConfig, request: WriteRequest, context: CallContext) async throws {
+        self.config = config
+        self.request = request
+        self.context = context
+        syncedAtMicros = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())
+        guard config.destination.tableLayout == "typed" else {
+            throw PluginError(category: .config, code: "UNSUPPORTED_SETTING", message: "table_layout \"raw\" is not supported yet; use \"typed\"")
+        }
+        connection = try await Self.connect(config)
+        defersStates = request.catalog.streams.contains { Self.mode(of: $0, default: config.destination.writeMode) == .replace }
+    }
+
+    private static func connect(_ config: PluginConfig) async throws -> PostgresConnection {
+        do {
+            return try await PostgresConnection.connect(config.connection.connectionConfig)
+        } catch {
+            throw PluginError(category: error.isRetryable ? .transient : .config, code: "CONNECT_FAILED",
+                              message: "could not connect to PostgreSQL: \(error.message)", retryable: error.isRetryable)
+        }
+    }
+
+    private static func mode(of stream: ConfiguredStream, default fallback: WriteMode) -> WriteMode {
+        stream.writeMode == .unspecified ? fallback : stream.writeMode
+    }
+
+    /// Runs the call to its end and returns the per-stream counts.
+    func run(input: WriteInput, output: WriteOutput) async throws -> [StreamSummary] {
+        defer { connection.close() }
+        do {
+            try await prepareCatalog()
+            let pump = EventPump(input: input)
+            try await withTaskCancellationHandler {
+                try await consume(pump, output: output)
+            } onCancel: {
+                pump.cancel()
+            }
+            try await flushAll()
+            try await finish()
+            for state in deferredStates { try await output.acknowledge(state) }
+        } catch {
+            await abandonReplacements()
+            throw error
+        }
+        return order.compactMap { buffers[$0]?.summary }
+    }
+
+    /// Handles events until WriteEnd, flushing when buffered rows wait `batch_timeout`.
+    private func consume(_ pump: EventPump, output: WriteOutput) async throws {
+        while true {
+            let deadline = oldestBuffered.map { $0 + .seconds(settings.batchTimeout) }
+            guard case .event(let next) = try await pump.next(before: deadline) else {
+                try await flushAll()
+                continue
+            }
+            guard let event = next else { return }
+            switch event {
+            case .schema(let schema):
+                try await accept(schema)
+            case .records(let batch):
+                try await receive(batch)
+            case .state(let state):
+                try await flushAll()
+                if defersStates { deferredStates.append(state) } else { try await output.acknowledge(state) }
+            }
+        }
+    }
+
+    // MARK: Tables
+
+    /// Checks every configured stream (keys, migrations) before any data moves, then creates
+    /// or migrates their tables.
+    private func prepareCatalog() async throws {
+        var actions: [TableAction] = []
+        var refusals: [PluginError] = []
+        for stream in request.catalog.streams {
+            do {
+                actions.append(try await action(for: stream.schema, configured: stream))
+            } catch let error as PluginError where error.code == "MIGRATION_REFUSED" {
+                refusals.append(error)
+            }
+        }
+        if let first = refusals.first {
+            throw PluginError(category: .config, code: "MIGRATION_REFUSED", message: refusals.map(\.message).joined(separator: "\n"),
+                              stream: refusals.count == 1 ? first.stream : nil)
+        }
+        for action in actions { try await install(action) }
+    }
+
+    private func accept(_ schema: StreamSchema) async throws {
+        if let buffer = buffers[schema.stream] {
+            guard buffer.plan.schema != schema else { return }
+            try await flush(buffer)
+        }
+        let configured = request.catalog.streams.first { $0.schema.stream == schema.stream }
+        try await install(try await action(for: schema, configured: configured))
+    }
+
+    private func action(for schema: StreamSchema, configured: ConfiguredStream?) async throws -> TableAction {
+        let mode = configured.map { Self.mode(of: $0, default: settings.writeMode) } ?? settings.writeMode
+        let key = try resolveKey(schema, configured: configured, mode: mode)
+        stagingCounter += 1
+        let manager = TableManager(connection: connection, settings: settings, schemaName: config.connection.schema)
+        return try await manager.action(for: schema, mode: mode, key: key, staging: "_sluice_stg_\(stagingCounter)",
+                                        replacementStarted: buffers[schema.stream] != nil)
+    }
+
+    private func install(_ action: TableAction) async throws {
+        try await TableManager(connection: connection, settings: settings, schemaName: config.connection.schema)
+            .apply(action)
+        if let buffer = buffers[action.plan.stream] {
+            buffer.plan = action.plan
+        } else {
+            buffers[action.plan.stream] = StreamBuffer(plan: action.plan)
+            order.append(action.plan.stream)
+        }
+    }
+
+    /// The key: the configured stream's key columns, else `key_columns` from the config, else
+    /// the primary key. Modes that need one fail here, before any data moves.
+    private func resolveKey(_ schema: StreamSchema, configured: ConfiguredStream?, mode: WriteMode) throws -> [String] {
+        var key = configured?.keyColumns ?? []
+        if key.isEmpty { key = settings.keyColumns[schema.stream.description] ?? settings.keyColumns[schema.stream.name] ?? [] }
+        if key.isEmpty { key = schema.primaryKey }
+        let names = Set(schema.columns.map(\.name))
+        if let unknown = key.first(where: { !names.contains($0) }) {
+            throw PluginError(category: .config, code: "UNKNOWN_KEY_COLUMN",
+                              message: "stream \(schema.stream): key column \"\(unknown)\" is not one of its columns", stream: schema.stream)
+        }
+        if key.isEmpty, [.upsert, .updateOnly, .mirror].contains(mode) {
+            throw PluginError(category: .config, code: "MISSING_KEY",
+                              message: "stream \(schema.stream) is written with \(Self.modeName(mode)) but has no primary key: set key_columns for it",
+                              stream: schema.stream)
+        }
+        return key
+    }
+
+    private static func modeName(_ mode: WriteMode) -> String {
+        switch mode {
+        case .upsert: "upsert"
+        case .updateOnly: "update-only"
+        case .mirror: "mirror"
+        case .replace: "replace"
+        default: "append"
+        }
+    }
+
+    // MARK: Rows
+
+    private func receive(_ batch: RecordBatch) async throws {
+        guard let buffer = buffers[batch.stream] else {
+            throw PluginError(category: .protocol, code: "UNKNOWN_STREAM", message: "records for stream \(batch.stream) before its schema", stream: batch.stream)
+        }
+        guard batch.rowCount > 0 else { return }
+        bufferedBytes += buffer.append(batch)
+        if oldestBuffered == nil { oldestBuffered = .now }
+        if buffer.rows >= config.batch.batchSize {
+            try await flush(buffer)
+        } else if bufferedBytes >= config.batch.batchSizeBytes {
+            try await flushAll()
+        }
+    }
+
+    private func flushAll() async throws {
+        for stream in order {
+            if let buffer = buffers[stream] { try await flush(buffer) }
+        }
+        oldestBuffered = nil
+    }
+
+    /// Flushes one buffer in one transaction, retrying lost connections, deadlocks and
+    /// serialization failures with backoff. A connection lost while COMMIT was in flight
+    /// leaves the outcome unknown: keyed modes retry (idempotent), append and replace fail
+    /// rather than risk committing the batch twice.
+    private func flush(_ buffer: StreamBuffer) async throws {
+        guard buffer.rows > 0 else { return }
+        var attempt = 1
+        while true {
+            var committing = false
+            let flush = Flush(connection: connection, buffer: buffer, settings: settings, syncedAtMicros: syncedAtMicros,
+                              sourceName: request.sourceName, stagingReady: stagingReady.contains(buffer.plan.staging))
+            do {
+                let result = try await flush.run(committing: &committing)
+                if flush.usesStaging { stagingReady.insert(buffer.plan.staging) }
+                buffer.summary.inserted += result.inserted
+                buffer.summary.updated += result.updated
+                buffer.summary.deleted += result.deleted
+                buffer.summary.unmatched += result.unmatched
+                buffer.summary.nulBytesStripped += result.nulBytesStripped
+                bufferedBytes -= buffer.bytes
+                buffer.committed()
+                return
+            } catch let error as PostgresError {
+                let idempotent = [.upsert, .updateOnly, .mirror].contains(buffer.plan.mode)
+                guard attempt < Self.maxAttempts, error.isRetryable, !committing || idempotent else {
+                    throw describe(error, buffer: buffer, attempts: attempt, ambiguous: committing)
+                }
+                context.logger.warning("flush of \(buffer.plan.stream) failed (\(error.sqlState ?? "no SQLSTATE")), retrying: \(error.message)")
+                try await Task.sleep(for: .milliseconds(200 * (1 << (2 * (attempt - 1)))))
+                try await reconnectIfNeeded()
+                attempt += 1
+            } catch let error as RowError {
+                throw PluginError(category: .data, code: "INVALID_VALUE",
+                                  message: "stream \(buffer.plan.stream), column \"\(error.column)\", row \(error.row + 1): \(error.reason)",
+                                  stream: buffer.plan.stream)
+            }
+        }
+    }
+
+
+    private func reconnectIfNeeded() async throws {
+        guard !connection.isAlive else { return }
+        connection.close()
+        guard config.destination.tableLayout == "typed" else {
+            throw PluginError(category: .config, code: "UNSUPPORTED_SETTING", message: "table_layout \"raw\" is not supported yet; use \"typed\"")
+        }
+        connection = try await Self.connect(config)
+        stagingReady.removeAll()
+    }
+
+    private func describe(_ error: PostgresError, buffer: StreamBuffer, attempts: Int, ambiguous: Bool) -> PluginError {
+        let first = buffer.committedRows + 1, last = buffer.committedRows + buffer.rows
+        let rows = "rows \(first)–\(last) of the stream"
+        let state = error.sqlState ?? ""
+        if state.hasPrefix("22") || state.hasPrefix("23") {
+            return PluginError(category: .data, code: "VALUE_REJECTED",
+                               message: "stream \(buffer.plan.stream): PostgreSQL rejected a value among \(rows): \(error.message)",
+                               detail: [error.detail, "SQLSTATE \(state)"].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; "),
+                               stream: buffer.plan.stream)
+        }
+        let retryable = error.isRetryable
+        let note = ambiguous ? " (the connection was lost while committing, so whether \(rows) were committed is unknown; not retried to avoid writing them twice)"
+            : retryable ? " (after \(attempts) attempts)" : ""
+        return PluginError(category: retryable ? .transient : .system, code: "WRITE_FAILED",
+                           message: "stream \(buffer.plan.stream): writing \(rows) failed: \(error.message)\(note)",
+                           detail: state.isEmpty ? "" : "SQLSTATE \(state)", retryable: retryable, stream: buffer.plan.stream)
+    }
+
+    // MARK: End of sync
+
+    /// Mirror: deletes rows this sync did not write. Replace: swaps the new tables in.
+    private func finish() async throws {
+        for stream in order {
+            guard let buffer = buffers[stream] else { continue }
+            let plan = buffer.plan
+            switch plan.mode {
+            case .mirror:
+                var cutoff = BinaryBuffer()
+                cutoff.int64(syncedAtMicros - FieldEncoder.epochMicros)
+                let column = SQL.quoteIdentifier(WritePlan.syncedAtColumn)
+                let deleted = try await connection.execute("DELETE FROM \(plan.target) WHERE \(column) IS DISTINCT FROM $1",
+                                                           [.binary(cutoff.bytes, oid: 1184)])
+                buffer.summary.deleted += UInt64(deleted.affectedRows)
+            case .replace:
+                try await swap(plan)
+            default:
+                break
+            }
+        }
+    }
+
+    private func swap(_ plan: WritePlan) async throws {
+        let old = Identifiers.shortened(plan.table + "_sluice_old")
+        let live = SQL.quoteQualified(schema: plan.schemaName, name: plan.table)
+        let cascade = settings.migrateCascade ? " CASCADE" : ""
+        _ = try await connection.execute("BEGIN")
+        do {
+            let exists = try await connection.execute("SELECT to_regclass($1) IS NOT NULL", [.text(live)])
+            if exists.rows.first?.first == "t" {
+                _ = try await connection.execute("DROP TABLE IF EXISTS \(SQL.quoteQualified(schema: plan.schemaName, name: old))\(cascade)")
+                _ = try await connection.execute("ALTER TABLE \(live) RENAME TO \(SQL.quoteIdentifier(old))")
+            }
+            _ = try await connection.execute("ALTER TABLE \(plan.target) RENAME TO \(SQL.quoteIdentifier(plan.table))")
+            if exists.rows.first?.first == "t" {
+                _ = try await connection.execute("DROP TABLE \(SQL.quoteQualified(schema: plan.schemaName, name: old))\(cascade)")
+            }
+            _ = try await connection.execute("COMMIT")
+        } catch {
+            _ = try? await connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// After a failure: drops replacement tables so the live ones stay as they were.
+    private func abandonReplacements() async {
+        guard connection.isAlive else { return }
+        _ = try? await connection.execute("ROLLBACK")
+        for stream in order {
+            guard let plan = buffers[stream]?.plan, plan.mode == .replace, plan.writeTable != plan.table else { continue }
+            _ = try? await connection.execute("DROP TABLE IF EXISTS \(plan.target)")
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import SluiceWire
+
+/// A value PostgreSQL can't take, found while encoding.
+struct FieldError: Error {
+    var reason: String
+}
+
+/// Writes column values as PostgreSQL binary fields (int32 length, -1 for null, then the
+/// body) straight from ``ColumnVector``s: the shared core of binary COPY rows and array
+/// parameters.
+struct FieldEncoder {
+    /// PostgreSQL's epoch (2000-01-01) in the protocol's units.
+    static let epochMicros: Int64 = 946_684_800_000_000
+    static let epochDays: Int32 = 10_957
+
+    var out: BinaryBuffer
+    /// Text NUL bytes removed so far (PostgreSQL can't store them).
+    var nulBytesStripped: UInt64 = 0
+    let failOnNul: Bool
+    private var digits: [Int16] = []
+
+    init(capacity: Int, failOnNul: Bool) {
+        out = BinaryBuffer(capacity: capacity)
+        self.failOnNul = failOnNul
+    }
+
+    /// Appends row `row` of `vector` (of logical type `type`) as one field.
+    @inline(__always)
+    mutating func field(_ vector: VectorReader, row: Int, type: LogicalType) throws(FieldError) {
+        guard vector.isValid(row) else { return out.int32(-1) }
+        try value(vector, row: row, kind: type.kind, elementKind: type.elementKind)
+    }
+
+    private mutating func value(_ vector: VectorReader, row: Int, kind: TypeKind, elementKind: TypeKind) throws(FieldError) {
+        switch kind {
+        case .bool:
+            out.int32(1)
+            out.bytes.append(vector.bools[row] ? 1 : 0)
+        case .int16:
+            out.int32(2)
+            out.int16(Int16(truncatingIfNeeded: vector.int32s[row]))
+        case .int32:
+            out.int32(4)
+            out.int32(vector.int32s[row])
+        case .int64:
+            out.int32(8)
+            out.int64(vector.int64s[row])
+        case .float32:
+            out.int32(4)
+            out.int32(Int32(bitPattern: vector.float32s[row].bitPattern))
+        case .float64:
+            out.int32(8)
+            out.int64(Int64(bitPattern: vector.float64s[row].bitPattern))
+        case .decimal:
+            let at = out.beginLength()
+            NumericBinary.append(slice(vector, row), to: &out, digits: &digits)
+            out.patchLength(at: at)
+        case .string, .unspecified:
+            try text(slice(vector, row))
+        case .json:
+            let at = out.beginLength()
+            out.bytes.append(1)
+            try textBody(slice(vector, row))
+            out.patchLength(at: at)
+        case .bytes:
+            let bytes = slice(vector, row)
+            out.int32(Int32(bytes.count))
+            out.bytes.append(contentsOf: bytes)
+        case .uuid:
+            out.int32(16)
+            out.bytes.append(contentsOf: vector.data[(row * 16)..<(row * 16 + 16)])
+        case .date:
+            out.int32(4)
+            let days = vector.int32s[row]
+            out.int32(days == .max || days == .min ? days : days &- Self.epochDays)
+        case .time:
+            out.int32(8)
+            out.int64(vector.int64s[row])
+        case .timetz:
+            out.int32(12)
+            out.int64(vector.int64s[row])
+            out.int32(0 &- vector.int32s[row])
+        case .timestamp, .timestamptz:
+            out.int32(8)
+            let micros = vector.int64s[row]
+            out.int64(micros == .max || micros == .min ? micros : micros &- Self.epochMicros)
+        case .interval:
+            out.int32(16)
+            out.int64(vector.int64s[row])
+            out.int32(vector.intervalDays[row])
+            out.int32(vector.int32s[row])
+        case .list:
+            guard let child = vector.child else { return out.int32(-1) }
+            let from = Int(vector.offsets[row]), to = Int(vector.offsets[row + 1])
+            let at = out.beginLength()
+            try array(child, from: from, to: to, kind: elementKind)
+            out.patchLength(at: at)
+        }
+    }
+
+    /// Appends the body of a one-dimensional array of `child` rows `from..<to`.
+    mutating func array(_ child: VectorReader, from: Int, to: Int, kind: TypeKind) throws(FieldError) {
+        let elementOID = Int32(bitPattern: PostgresTypes.oid(kind))
+        if from == to {
+            out.int32(0)
+            out.int32(0)
+            out.int32(elementOID)
+            return
+        }
+        out.int32(1)
+        out.int32(child.validity.isEmpty ? 0 : 1)
+        out.int32(elementOID)
+        out.int32(Int32(to - from))
+        out.int32(1)
+        for element in from..<to {
+            if child.isValid(element) {
+                try value(child, row: element, kind: kind, elementKind: .unspecified)
+            } else {
+                out.int32(-1)
+            }
+        }
+    }
+
+    @inline(__always)
+    private func slice(_ vector: VectorReader, _ row: Int) -> ArraySlice<UInt8> {
+        vector.data[Int(vector.offsets[row])..<Int(vector.offsets[row + 1])]
+    }
+
+    private mutating func text(_ bytes: ArraySlice<UInt8>) throws(FieldError) {
+        let at = out.beginLength()
+        try textBody(bytes)
+        out.patchLength(at: at)
+    }
+
+    /// UTF-8 text without its NUL bytes (counted), or an error when NUL bytes must fail.
+    private mutating func textBody(_ bytes: ArraySlice<UInt8>) throws(FieldError) {
+        guard bytes.contains(0) else { return out.bytes.append(contentsOf: bytes) }
+        if failOnNul { throw FieldError(reason: "text contains a NUL byte, which PostgreSQL cannot store (nul_bytes: fail)") }
+        for byte in bytes {
+            if byte == 0 { nulBytesStripped += 1 } else { out.bytes.append(byte) }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+
+/// A column as the destination table has it.
+struct ExistingColumn: Sendable, Equatable {
+    var name: String
+    var type: String
+    var notNull: Bool
+}
+
+/// A column the stream needs in the destination table.
+struct WantedColumn: Sendable, Equatable {
+    var name: String
+    var type: String
+    var nullable: Bool
+}
+
+/// What safe migration does to an existing table, and what it refuses.
+struct Migration: Sendable, Equatable {
+    /// `ALTER TABLE … <clause>` clauses that lose nothing.
+    var clauses: [String] = []
+    /// One line per change that could lose data.
+    var refusals: [String] = []
+    /// Each wanted column's type in the table once the clauses ran.
+    var finalTypes: [String: String] = [:]
+
+    /// Compares the wanted columns with the table's; `quote` quotes identifiers.
+    static func plan(wanted: [WantedColumn], existing: [ExistingColumn], keepNotNull: Set<String>,
+                     quote: (String) -> String) -> Migration {
+        var migration = Migration()
+        let byName = Dictionary(existing.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for column in wanted {
+            guard let have = byName[column.name] else {
+                migration.clauses.append("ADD COLUMN \(quote(column.name)) \(column.type)")
+                migration.finalTypes[column.name] = column.type
+                continue
+            }
+            switch TypeWidening.relation(existing: have.type, wanted: column.type) {
+            case .holds:
+                migration.finalTypes[column.name] = have.type
+            case .widen(let type):
+                migration.clauses.append("ALTER COLUMN \(quote(column.name)) TYPE \(type)")
+                migration.finalTypes[column.name] = type
+            case .refuse:
+                migration.refusals.append("column \"\(column.name)\": type \(have.type) cannot hold \(column.type) without a possible loss")
+                migration.finalTypes[column.name] = have.type
+            }
+            if column.nullable, have.notNull, !keepNotNull.contains(column.name) {
+                migration.clauses.append("ALTER COLUMN \(quote(column.name)) DROP NOT NULL")
+            }
+        }
+        let wantedNames = Set(wanted.map(\.name))
+        for column in existing where !wantedNames.contains(column.name) && column.notNull && !keepNotNull.contains(column.name) {
+            migration.clauses.append("ALTER COLUMN \(quote(column.name)) DROP NOT NULL")
+        }
+        return migration
+    }
+}
+
+/// Whether a column type already holds another type's values, can be widened to, or neither.
+enum TypeWidening: Equatable {
+    case holds
+    case widen(String)
+    case refuse
+
+    private static let integerDigits = ["smallint": 5, "integer": 10, "bigint": 19]
+
+    static func relation(existing: String, wanted: String) -> TypeWidening {
+        let have = existing.lowercased(), want = wanted.lowercased()
+        if have == want { return .holds }
+        if have.hasSuffix("[]") || want.hasSuffix("[]") { return .refuse }
+        let haveBase = PostgresTypes.base(have), wantBase = PostgresTypes.base(want)
+        if let wantDigits = integerDigits[wantBase] {
+            if let haveDigits = integerDigits[haveBase] { return haveDigits >= wantDigits ? .holds : .widen(wanted) }
+            if haveBase == "numeric" {
+                guard let (precision, scale) = numericModifiers(have) else { return .holds }
+                return precision - scale >= wantDigits ? .holds : .widen("numeric(\(wantDigits + scale),\(scale))")
+            }
+            return .refuse
+        }
+        switch (haveBase, wantBase) {
+        case ("double precision", "real"): return .holds
+        case ("real", "double precision"): return .widen(wanted)
+        case ("numeric", "numeric"):
+            guard let (havePrecision, haveScale) = numericModifiers(have) else { return .holds }
+            guard let (wantPrecision, wantScale) = numericModifiers(want) else { return .widen(wanted) }
+            let integer = max(havePrecision - haveScale, wantPrecision - wantScale), scale = max(haveScale, wantScale)
+            return integer + scale == havePrecision && scale == haveScale ? .holds : .widen("numeric(\(integer + scale),\(scale))")
+        case ("text", _) where ["text", "character varying", "character"].contains(wantBase) || PostgresTypes.keptBuiltIns.contains(wantBase):
+            return .holds
+        case ("character varying", "text"): return .widen("text")
+        case ("character varying", "character varying"):
+            guard let haveLength = modifier(have) else { return .holds }
+            guard let wantLength = modifier(want) else { return .widen(wanted) }
+            return haveLength >= wantLength ? .holds : .widen(wanted)
+        case let (a, b) where a == b && modifier(want) == nil:
+            return .widen(wanted)
+        default:
+            return .refuse
+        }
+    }
+
+    private static func numericModifiers(_ type: String) -> (Int, Int)? {
+        guard let open = type.firstIndex(of: "("), let close = type.firstIndex(of: ")") else { return nil }
+        let parts = type[type.index(after: open)..<close].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard let precision = parts.first else { return nil }
+        return (precision, parts.count > 1 ? parts[1] : 0)
+    }
+
+    private static func modifier(_ type: String) -> Int? { numericModifiers(type)?.0 }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import SluiceWire
+
+/// Which PostgreSQL type keeps each logical type exactly, and how values travel in binary COPY.
+enum PostgresTypes {
+    /// The type a new column gets: the exact type of its logical type, or the source's own
+    /// PostgreSQL type when the logical type can't express it and it is a known built-in.
+    static func columnType(for column: Column) -> String {
+        if let kept = keptSourceType(column) { return kept }
+        switch column.type.kind {
+        case .decimal where column.type.precision > 0:
+            return "numeric(\(column.type.precision),\(column.type.scale))"
+        case .string where column.type.maxLength > 0:
+            return "character varying(\(column.type.maxLength))"
+        case .list:
+            return encodedType(column.type.elementKind) + "[]"
+        default:
+            return encodedType(column.type.kind)
+        }
+    }
+
+    /// The type whose binary form a value of `kind` is sent in.
+    static func encodedType(_ kind: TypeKind) -> String {
+        switch kind {
+        case .bool: "boolean"
+        case .int16: "smallint"
+        case .int32: "integer"
+        case .int64: "bigint"
+        case .float32: "real"
+        case .float64: "double precision"
+        case .decimal: "numeric"
+        case .string, .unspecified: "text"
+        case .bytes: "bytea"
+        case .date: "date"
+        case .time: "time without time zone"
+        case .timetz: "time with time zone"
+        case .timestamp: "timestamp without time zone"
+        case .timestamptz: "timestamp with time zone"
+        case .interval: "interval"
+        case .uuid: "uuid"
+        case .json: "jsonb"
+        case .list: "text"
+        }
+    }
+
+    /// The type of a column's binary COPY data: the staging column type.
+    static func encodedType(for type: LogicalType) -> String {
+        type.kind == .list ? encodedType(type.elementKind) + "[]" : encodedType(type.kind)
+    }
+
+    /// The element type OID of `kind`'s encoded type (array headers carry it).
+    static func oid(_ kind: TypeKind) -> UInt32 {
+        switch kind {
+        case .bool: 16
+        case .int16: 21
+        case .int32: 23
+        case .int64: 20
+        case .float32: 700
+        case .float64: 701
+        case .decimal: 1700
+        case .string, .unspecified, .list: 25
+        case .bytes: 17
+        case .date: 1082
+        case .time: 1083
+        case .timetz: 1266
+        case .timestamp: 1114
+        case .timestamptz: 1184
+        case .interval: 1186
+        case .uuid: 2950
+        case .json: 3802
+        }
+    }
+
+    /// The OID of the array type whose elements are `kind`'s encoded type.
+    static func arrayOID(_ kind: TypeKind) -> UInt32 {
+        switch kind {
+        case .bool: 1000
+        case .int16: 1005
+        case .int32: 1007
+        case .int64: 1016
+        case .float32: 1021
+        case .float64: 1022
+        case .decimal: 1231
+        case .string, .unspecified, .list: 1009
+        case .bytes: 1001
+        case .date: 1182
+        case .time: 1183
+        case .timetz: 1270
+        case .timestamp: 1115
+        case .timestamptz: 1185
+        case .interval: 1187
+        case .uuid: 2951
+        case .json: 3807
+        }
+    }
+
+    /// Whether binary data of `encoded` type can go straight into a column of `target` type
+    /// (same receive function); otherwise it goes through a staging table and a cast.
+    static func binaryCompatible(encoded: String, target: String) -> Bool {
+        let encodedArray = encoded.hasSuffix("[]"), targetArray = target.hasSuffix("[]")
+        guard encodedArray == targetArray else { return false }
+        if encodedArray { return base(encoded) == base(target) }
+        return textual(base(encoded)) == textual(base(target))
+    }
+
+    /// The type name without modifiers or array brackets: `numeric(12,2)` → `numeric`,
+    /// `timestamp(3) with time zone` → `timestamp with time zone`.
+    static func base(_ type: String) -> String {
+        var name = type.hasSuffix("[]") ? String(type.dropLast(2)) : type
+        while let open = name.firstIndex(of: "("), let close = name[open...].firstIndex(of: ")") {
+            name.removeSubrange(open...close)
+        }
+        return name.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "  ", with: " ")
+    }
+
+    private static func textual(_ base: String) -> String {
+        ["text", "character varying", "character", "name"].contains(base) ? "text" : base
+    }
+
+    /// Built-in PostgreSQL types the protocol carries as text; kept when writing to PostgreSQL.
+    static let keptBuiltIns: Set<String> = [
+        "inet", "cidr", "macaddr", "macaddr8", "money", "xml", "bit", "bit varying", "varbit",
+        "tsvector", "tsquery", "point", "line", "lseg", "box", "path", "polygon", "circle", "pg_lsn",
+        "int4range", "int8range", "numrange", "tsrange", "tstzrange", "daterange",
+        "int4multirange", "int8multirange", "nummultirange", "tsmultirange", "tstzmultirange", "datemultirange",
+        "oid", "xid8", "txid_snapshot", "pg_snapshot",
+    ]
+
+    /// The source's type name when a string (or list of strings) column came from a PostgreSQL
+    /// type the logical type can't express and that type is a known built-in.
+    private static func keptSourceType(_ column: Column) -> String? {
+        let kind = column.type.kind == .list ? column.type.elementKind : column.type.kind
+        guard kind == .string, !column.sourceType.isEmpty else { return nil }
+        let source = column.sourceType.lowercased()
+        guard source.allSatisfy({ $0.isLetter || $0.isNumber || " _(),[]".contains($0) }), source.first?.isLetter == true else {
+            return nil
+        }
+        guard keptBuiltIns.contains(base(source)) else { return nil }
+        guard source.hasSuffix("[]") == (column.type.kind == .list) else { return nil }
+        return source
+    }
+}

@@ -1,0 +1,50 @@
+import SluiceWire
+
+/// A stream's rows received since its last flush, and its counts so far.
+final class StreamBuffer {
+    var plan: WritePlan
+    var batches: [RecordBatch] = []
+    var rows = 0
+    var bytes = 0
+    var hasDeletes = false
+    /// Rows of the stream committed before this buffer (for error positions).
+    var committedRows = 0
+    var summary: StreamSummary
+
+    init(plan: WritePlan) {
+        self.plan = plan
+        summary = StreamSummary(stream: plan.stream)
+    }
+
+    /// Adds a batch; returns its approximate size in bytes.
+    func append(_ batch: RecordBatch) -> Int {
+        let size = Self.approximateBytes(batch.columns) + batch.operations.count
+        batches.append(batch)
+        rows += batch.rowCount
+        bytes += size
+        if !hasDeletes, batch.operations.contains(RowOperation.delete.rawValue) { hasDeletes = true }
+        summary.records += UInt64(batch.rowCount)
+        summary.bytes += UInt64(size)
+        return size
+    }
+
+    /// Forgets the buffered rows once they are committed.
+    func committed() {
+        committedRows += rows
+        batches.removeAll()
+        rows = 0
+        bytes = 0
+        hasDeletes = false
+    }
+
+    private static func approximateBytes(_ vectors: [ColumnVector]) -> Int {
+        var total = 0
+        for vector in vectors {
+            total += vector.validity.count + vector.bools.count + vector.int32s.count * 4 + vector.int64s.count * 8
+                + vector.float32s.count * 4 + vector.float64s.count * 8 + vector.data.count + vector.offsets.count * 4
+                + vector.intervalDays.count * 4
+            if let child = vector.child { total += approximateBytes([child]) }
+        }
+        return total
+    }
+}

@@ -1,0 +1,114 @@
+import PostgresClient
+import SluiceWire
+
+/// What preparing a stream's table will do, decided before any data moves.
+struct TableAction: Sendable {
+    /// DDL statements, run in one transaction.
+    var statements: [String]
+    var plan: WritePlan
+}
+
+/// Creates and migrates destination tables.
+struct TableManager {
+    let connection: PostgresConnection
+    let settings: DestinationSettings
+    let schemaName: String
+
+    /// Decides the DDL for a stream: create, safely migrate, or (forced) recreate its table.
+    /// Throws `MIGRATION_REFUSED` listing every unsafe change in safe mode.
+    /// With `replacementStarted`, a replace stream's replacement table is migrated, not recreated.
+    func action(for schema: StreamSchema, mode: WriteMode, key sourceKey: [String], staging: String,
+                replacementStarted: Bool = false) async throws -> TableAction {
+        let table = Identifiers.shortened(schema.stream.name)
+        let wanted = schema.columns.map { WantedColumn(name: Identifiers.shortened($0.name), type: PostgresTypes.columnType(for: $0), nullable: $0.nullable) }
+        let names = wanted.map(\.name)
+        if Set(names).count != names.count {
+            throw PluginError(category: .config, code: "COLUMN_NAME_COLLISION",
+                              message: "stream \(schema.stream): two columns map to the same PostgreSQL name", stream: schema.stream)
+        }
+        let key = sourceKey.map(Identifiers.shortened)
+        let primaryKey = schema.primaryKey.map(Identifiers.shortened)
+        let hasSyncedAt = settings.metadataColumns || mode == .mirror
+        let hasSource = settings.metadataColumns
+        var metadata: [WantedColumn] = []
+        if hasSyncedAt { metadata.append(WantedColumn(name: WritePlan.syncedAtColumn, type: "timestamp with time zone", nullable: true)) }
+        if hasSource { metadata.append(WantedColumn(name: WritePlan.sourceColumn, type: "text", nullable: true)) }
+        let rowID = settings.metadataColumns && primaryKey.isEmpty
+
+        let quotedSchema = SQL.quoteIdentifier(schemaName)
+        let writeTable = mode == .replace ? Identifiers.shortened(schema.stream.name + "_sluice_tmp") : table
+        let qualified = SQL.quoteQualified(schema: schemaName, name: writeTable)
+        var statements = ["CREATE SCHEMA IF NOT EXISTS \(quotedSchema)"]
+        var finalTypes = Dictionary(wanted.map { ($0.name, $0.type) }, uniquingKeysWith: { first, _ in first })
+        let create = { (name: String) -> String in
+            self.createTable(SQL.quoteQualified(schema: self.schemaName, name: name), wanted + metadata, primaryKey: primaryKey, rowID: rowID)
+        }
+
+        if mode == .replace && !replacementStarted {
+            statements += ["DROP TABLE IF EXISTS \(qualified)", create(writeTable)]
+        } else if let existing = try await existingColumns(qualified) {
+            let migration = Migration.plan(wanted: wanted + metadata, existing: existing, keepNotNull: Set(primaryKey), quote: SQL.quoteIdentifier)
+            if migration.refusals.isEmpty {
+                if !migration.clauses.isEmpty { statements.append("ALTER TABLE \(qualified) " + migration.clauses.joined(separator: ", ")) }
+                finalTypes = migration.finalTypes
+                if rowID, !existing.contains(where: { $0.name == WritePlan.rowIDColumn }) {
+                    statements.append("ALTER TABLE \(qualified) ADD COLUMN \(SQL.quoteIdentifier(WritePlan.rowIDColumn)) uuid NOT NULL DEFAULT gen_random_uuid()")
+                }
+            } else if settings.migrateMode == "forced" {
+                statements += ["DROP TABLE \(qualified)" + (settings.migrateCascade ? " CASCADE" : ""), create(writeTable)]
+            } else {
+                throw PluginError(category: .config, code: "MIGRATION_REFUSED",
+                                  message: "table \(schemaName).\(writeTable) needs changes that could lose data; set migrate_mode to forced to drop and recreate it:\n"
+                                      + migration.refusals.map { "  - \($0)" }.joined(separator: "\n"),
+                                  stream: schema.stream)
+            }
+        } else {
+            statements.append(create(writeTable))
+        }
+        if !key.isEmpty, key != primaryKey, mode != .append {
+            let index = SQL.quoteIdentifier(Identifiers.shortened(writeTable + "_sluice_key"))
+            statements.append("CREATE UNIQUE INDEX IF NOT EXISTS \(index) ON \(SQL.quoteQualified(schema: schemaName, name: writeTable)) (\(key.map(SQL.quoteIdentifier).joined(separator: ", ")))")
+        }
+        if settings.createPerformanceIndexes, hasSyncedAt {
+            let index = SQL.quoteIdentifier(Identifiers.shortened(writeTable + "_sluice_synced_at"))
+            statements.append("CREATE INDEX IF NOT EXISTS \(index) ON \(qualified) (\(SQL.quoteIdentifier(WritePlan.syncedAtColumn)))")
+        }
+        let columns = zip(schema.columns, wanted).map { column, want in
+            WriteColumn(name: want.name, type: column.type, targetType: finalTypes[want.name] ?? want.type,
+                       encodedType: PostgresTypes.encodedType(for: column.type))
+        }
+        let plan = WritePlan(stream: schema.stream, schema: schema, mode: mode, key: key, schemaName: schemaName, table: table,
+                              writeTable: writeTable, columns: columns, hasSyncedAt: hasSyncedAt, hasSource: hasSource, staging: staging)
+        return TableAction(statements: statements, plan: plan)
+    }
+
+    /// Runs an action's DDL in one transaction.
+    func apply(_ action: TableAction) async throws {
+        _ = try await connection.execute("BEGIN")
+        do {
+            for statement in action.statements { _ = try await connection.execute(statement) }
+            _ = try await connection.execute("COMMIT")
+        } catch {
+            _ = try? await connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// The table's columns, or nil when it doesn't exist.
+    func existingColumns(_ qualified: String) async throws -> [ExistingColumn]? {
+        let exists = try await connection.execute("SELECT to_regclass($1) IS NOT NULL", [.text(qualified)])
+        guard exists.rows.first?.first == "t" else { return nil }
+        let result = try await connection.execute(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull FROM pg_attribute a "
+                + "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+            [.text(qualified)])
+        return result.rows.map { ExistingColumn(name: $0[0] ?? "", type: $0[1] ?? "", notNull: $0[2] == "t") }
+    }
+
+    private func createTable(_ qualified: String, _ columns: [WantedColumn], primaryKey: [String], rowID: Bool) -> String {
+        var definitions = columns.map { "\(SQL.quoteIdentifier($0.name)) \($0.type)" + ($0.nullable ? "" : " NOT NULL") }
+        if rowID { definitions.append("\(SQL.quoteIdentifier(WritePlan.rowIDColumn)) uuid NOT NULL DEFAULT gen_random_uuid()") }
+        if !primaryKey.isEmpty { definitions.append("PRIMARY KEY (\(primaryKey.map(SQL.quoteIdentifier).joined(separator: ", ")))") }
+        return "CREATE TABLE \(qualified) (\(definitions.joined(separator: ", ")))"
+    }
+}

@@ -1,0 +1,159 @@
+import PostgresClient
+import SluiceWire
+
+/// One stream column as written: its PostgreSQL name, the table's type for it, and the type
+/// its binary data is sent as.
+struct WriteColumn: Sendable {
+    var name: String
+    var type: LogicalType
+    var targetType: String
+    var encodedType: String
+    /// Whether values go through a staging column of `encodedType` and a cast.
+    var needsCast: Bool { !PostgresTypes.binaryCompatible(encoded: encodedType, target: targetType) }
+}
+
+/// How one stream is written: its table, columns, key, and the SQL of each flush.
+struct WritePlan: Sendable {
+    static let syncedAtColumn = "_sluice_synced_at"
+    static let sourceColumn = "_sluice_source"
+    static let rowIDColumn = "_sluice_row_id"
+    static let sequenceColumn = "_sluice_seq"
+    static let deleteColumn = "_sluice_del"
+
+    var stream: StreamID
+    var schema: StreamSchema
+    var mode: WriteMode
+    /// PostgreSQL names of the key columns; empty when the stream has no key.
+    var key: [String]
+    var schemaName: String
+    /// The table name readers see.
+    var table: String
+    /// Where flushes write: `table`, or the replacement table for `replace`.
+    var writeTable: String
+    var columns: [WriteColumn]
+    var hasSyncedAt: Bool
+    var hasSource: Bool
+    /// The session's temporary staging table for this plan.
+    var staging: String
+
+    var target: String { SQL.quoteQualified(schema: schemaName, name: writeTable) }
+    var quotedStaging: String { SQL.quoteIdentifier(staging) }
+
+    /// Every column a flush writes, metadata included, quoted.
+    var writtenColumns: [String] {
+        columns.map { SQL.quoteIdentifier($0.name) } + metadataColumns.map(SQL.quoteIdentifier)
+    }
+
+    var metadataColumns: [String] {
+        (hasSyncedAt ? [Self.syncedAtColumn] : []) + (hasSource ? [Self.sourceColumn] : [])
+    }
+
+    /// Whether binary COPY can go straight into the table.
+    var direct: Bool { !columns.contains(where: \.needsCast) }
+
+    /// Whether a list column's elements have no array-literal form (so INSERT can't carry it).
+    var hasListColumnWithoutLiteral: Bool {
+        columns.contains { $0.type.kind == .list && !FieldEncoder.listLiteralSupports($0.type.elementKind) }
+    }
+
+    var copyIntoTarget: String {
+        "COPY \(target) (\(writtenColumns.joined(separator: ", "))) FROM STDIN (FORMAT binary)"
+    }
+
+    var copyIntoStaging: String {
+        let all = writtenColumns + [Self.sequenceColumn, Self.deleteColumn].map(SQL.quoteIdentifier)
+        return "COPY \(quotedStaging) (\(all.joined(separator: ", "))) FROM STDIN (FORMAT binary)"
+    }
+
+    var createStaging: String {
+        var definitions = columns.map { "\(SQL.quoteIdentifier($0.name)) \($0.encodedType)" }
+        if hasSyncedAt { definitions.append("\(SQL.quoteIdentifier(Self.syncedAtColumn)) timestamp with time zone") }
+        if hasSource { definitions.append("\(SQL.quoteIdentifier(Self.sourceColumn)) text") }
+        definitions.append("\(SQL.quoteIdentifier(Self.sequenceColumn)) bigint")
+        definitions.append("\(SQL.quoteIdentifier(Self.deleteColumn)) boolean")
+        return "CREATE TEMPORARY TABLE IF NOT EXISTS \(quotedStaging) (\(definitions.joined(separator: ", "))) ON COMMIT DELETE ROWS"
+    }
+
+    /// The staging value of each written column, cast to the table's type where needed.
+    private func selectList(_ alias: String) -> String {
+        (columns.map { column in
+            let value = "\(alias).\(SQL.quoteIdentifier(column.name))"
+            return column.needsCast ? "CAST(\(value) AS \(column.targetType))" : value
+        } + metadataColumns.map { "\(alias).\(SQL.quoteIdentifier($0))" }).joined(separator: ", ")
+    }
+
+    private func keyValue(_ alias: String, _ name: String) -> String {
+        let value = "\(alias).\(SQL.quoteIdentifier(name))"
+        guard let column = columns.first(where: { $0.name == name }), column.needsCast else { return value }
+        return "CAST(\(value) AS \(column.targetType))"
+    }
+
+    private var keyList: String { key.map(SQL.quoteIdentifier).joined(separator: ", ") }
+
+    private func keyMatch(_ table: String, _ staged: String) -> String {
+        key.map { "\(table).\(SQL.quoteIdentifier($0)) = \(keyValue(staged, $0))" }.joined(separator: " AND ")
+    }
+
+    /// The last operation per key of the staged rows.
+    private var lastPerKey: String {
+        "SELECT DISTINCT ON (\(keyList)) * FROM \(quotedStaging) ORDER BY \(keyList), \(SQL.quoteIdentifier(Self.sequenceColumn)) DESC"
+    }
+
+    /// Appends staged rows, skipping those a later delete of the same key cancels.
+    var appendFromStaging: String {
+        let seq = SQL.quoteIdentifier(Self.sequenceColumn), del = SQL.quoteIdentifier(Self.deleteColumn)
+        var sql = "INSERT INTO \(target) (\(writtenColumns.joined(separator: ", "))) SELECT \(selectList("s")) FROM \(quotedStaging) s WHERE NOT s.\(del)"
+        if !key.isEmpty {
+            sql += " AND NOT EXISTS (SELECT 1 FROM \(quotedStaging) d WHERE d.\(del) AND d.\(seq) > s.\(seq) AND "
+                + key.map { "d.\(SQL.quoteIdentifier($0)) = s.\(SQL.quoteIdentifier($0))" }.joined(separator: " AND ") + ")"
+        }
+        return sql + " ORDER BY s.\(seq)"
+    }
+
+    /// Deletes the rows whose key's last staged operation is a delete; returns one count.
+    var deleteFromStaging: String {
+        let del = SQL.quoteIdentifier(Self.deleteColumn)
+        return "WITH d AS (DELETE FROM \(target) t USING (\(lastPerKey)) s WHERE s.\(del) AND \(keyMatch("t", "s")) RETURNING 1) SELECT count(*) FROM d"
+    }
+
+    /// Inserts or updates the last staged row of each key; returns inserted and updated counts.
+    var upsertFromStaging: String {
+        let del = SQL.quoteIdentifier(Self.deleteColumn)
+        let nonKey = writtenColumns.filter { !key.map(SQL.quoteIdentifier).contains($0) }
+        let updates = (nonKey.isEmpty ? [SQL.quoteIdentifier(key[0])] : nonKey).map { "\($0) = EXCLUDED.\($0)" }
+        return "WITH w AS (INSERT INTO \(target) AS t (\(writtenColumns.joined(separator: ", "))) SELECT \(selectList("s")) FROM (\(lastPerKey)) s WHERE NOT s.\(del) "
+            + "ON CONFLICT (\(keyList)) DO UPDATE SET \(updates.joined(separator: ", ")) RETURNING (t.xmax = 0) AS inserted) "
+            + "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w"
+    }
+
+    /// Updates rows whose key exists; returns updated and staged-row counts.
+    var updateFromStaging: String {
+        let del = SQL.quoteIdentifier(Self.deleteColumn)
+        let nonKey = columns.filter { !key.contains($0.name) }.map(\.name) + metadataColumns
+        let sets = (nonKey.isEmpty ? [key[0]] : nonKey).map { name -> String in
+            let column = columns.first { $0.name == name }
+            let value = "s.\(SQL.quoteIdentifier(name))"
+            let cast = column.map { $0.needsCast ? "CAST(\(value) AS \($0.targetType))" : value } ?? value
+            return "\(SQL.quoteIdentifier(name)) = \(cast)"
+        }
+        return "WITH s AS (SELECT * FROM (\(lastPerKey)) l WHERE NOT l.\(del)), "
+            + "u AS (UPDATE \(target) t SET \(sets.joined(separator: ", ")) FROM s WHERE \(keyMatch("t", "s")) RETURNING 1) "
+            + "SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM s)"
+    }
+
+    /// Appends rows given as one array parameter per written column.
+    var insertFromArrays: String {
+        let arrays = columns.enumerated().map { index, column in
+            "$\(index + 1)::" + (column.type.kind == .list ? "text[]" : column.encodedType + "[]")
+        }
+            + metadataColumns.enumerated().map { index, name in
+                "$\(columns.count + index + 1)::" + (name == Self.syncedAtColumn ? "timestamp with time zone[]" : "text[]")
+            }
+        let names = (0..<arrays.count).map { "c\($0)" }
+        let select = columns.enumerated().map { index, column in
+            column.needsCast || column.type.kind == .list ? "CAST(u.c\(index) AS \(column.targetType))" : "u.c\(index)"
+        } + metadataColumns.indices.map { "u.c\(columns.count + $0)" }
+        return "INSERT INTO \(target) (\(writtenColumns.joined(separator: ", "))) SELECT \(select.joined(separator: ", ")) "
+            + "FROM unnest(\(arrays.joined(separator: ", "))) AS u(\(names.joined(separator: ", ")))"
+    }
+}

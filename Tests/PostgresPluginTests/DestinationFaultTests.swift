@@ -1,0 +1,93 @@
+import Foundation
+import PostgresClient
+import SluiceSDK
+import SluiceWire
+import Testing
+
+/// State acknowledgements and lost connections.
+@Suite struct DestinationFaultTests {
+    let items = DestinationHarness.schema("items", [
+        Column(name: "id", type: LogicalType(.int64), nullable: false),
+        Column(name: "name", type: LogicalType(.string)),
+    ], primaryKey: ["id"])
+
+    func batch(_ ids: ClosedRange<Int64>) throws -> HostMessage {
+        try DestinationHarness.batch(items, ids.map { [.int64($0), .string("n\($0)")] })
+    }
+
+    /// Reads replies until a state acknowledgement.
+    func nextAck(_ client: PluginClient) async throws -> StateAck? {
+        while let message = try await client.nextCallMessage() {
+            if case .stateAck(let ack) = message { return ack }
+        }
+        return nil
+    }
+
+    @Test func stateIsAcknowledgedOnlyOnceItsRowsAreCommitted() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let client = try await DestinationHarness.launch()
+            try await client.startWrite(WriteRequest(configJSON: DestinationHarness.config(schema: schema, ["batch_size": 1_000_000]),
+                                                     catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items, writeMode: .append)])))
+            try await client.send(.schema(items))
+            try await client.send(try batch(1...500))
+            try await client.send(.state(State(id: 1, stream: nil, data: [1])))
+            #expect(try await nextAck(client)?.id == 1)
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(schema).items") == [["500"]])
+            try await client.send(try batch(501...600))
+            try await Task.sleep(for: .milliseconds(300))
+            // Not yet flushed: no state asked for it, the batch is far from batch_size.
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(schema).items") == [["500"]])
+            try await client.send(.state(State(id: 2, stream: nil, data: [2])))
+            #expect(try await nextAck(client)?.id == 2)
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(schema).items") == [["600"]])
+            try await client.send(.writeEnd)
+            while let message = try await client.nextCallMessage() { if case .summary = message { break } }
+            await client.close()
+        }
+    }
+
+    @Test func killedConnectionIsRetriedAndNothingAcknowledgedIsLost() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let application = "sluice_dest_" + schema
+            let config = DestinationHarness.config(schema: schema, ["connection_string": "application_name=\(application)", "write_mode": "append"])
+            let client = try await DestinationHarness.launch()
+            try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items)])))
+            try await client.send(.schema(items))
+            try await client.send(try batch(1...100))
+            try await client.send(.state(State(id: 1, stream: nil, data: [])))
+            #expect(try await nextAck(client)?.id == 1)
+            let killed = try await connection.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", [.text(application)])
+            #expect(killed.rows == [["1"]])
+            try await client.send(try batch(101...300))
+            try await client.send(.state(State(id: 2, stream: nil, data: [])))
+            #expect(try await nextAck(client)?.id == 2)
+            try await client.send(.writeEnd)
+            var summary: Summary?
+            while let message = try await client.nextCallMessage() { if case .summary(let s) = message { summary = s; break } }
+            await client.close()
+            #expect(summary?.streams.first?.inserted == 300)
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*), count(DISTINCT id) FROM \(schema).items") == [["300", "300"]])
+        }
+    }
+
+    @Test func rowsWaitingLongerThanBatchTimeoutAreFlushed() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let client = try await DestinationHarness.launch()
+            try await client.startWrite(WriteRequest(configJSON: DestinationHarness.config(schema: schema, ["batch_timeout": "300ms"]),
+                                                     catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items, writeMode: .append)])))
+            try await client.send(.schema(items))
+            try await client.send(try batch(1...10))
+            var count: [[String?]] = []
+            for _ in 0..<50 {
+                try await Task.sleep(for: .milliseconds(100))
+                count = (try? await DestinationHarness.rows(connection, "SELECT count(*) FROM \(schema).items")) ?? []
+                if count == [["10"]] { break }
+            }
+            #expect(count == [["10"]])
+            try await client.send(.writeEnd)
+            while let message = try await client.nextCallMessage() { if case .summary = message { break } }
+            await client.close()
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import PostgresClient
+import SluiceSDK
+import SluiceWire
+
+/// What one Write call answered.
+struct WriteOutcome {
+    var summary: Summary
+    var acks: [StateAck]
+
+    /// The counts of the stream named `name`.
+    func stream(_ name: String) -> StreamSummary? { summary.streams.first { $0.stream.name == name } }
+}
+
+/// Collects replies from a concurrent reader.
+final class ReplyLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var messages: [PluginMessage] = []
+
+    func append(_ message: PluginMessage) { lock.withLock { messages.append(message) } }
+
+    var acks: [StateAck] {
+        lock.withLock { messages.compactMap { if case .stateAck(let ack) = $0 { ack } else { nil } } }
+    }
+}
+
+/// Drives the real `postgres-plugin` binary as a destination over the protocol.
+enum DestinationHarness {
+    /// A plugin configuration writing to `schema` on the test server, with `overrides`.
+    static func config(schema: String, _ overrides: [String: Any] = [:]) -> String {
+        SourceHarness.config(["schema": schema].merging(overrides) { $1 })
+    }
+
+    static func launch() async throws -> PluginClient {
+        try await PluginClient.launch(executable: Binaries.postgresPlugin, hello: Hello(hostName: "destination-tests", hostVersion: "1"))
+    }
+
+    /// Runs one Write call sending `messages` (WriteEnd is added) and returns its outcome.
+    static func write(_ config: String, streams: [ConfiguredStream], _ messages: [HostMessage], sourceName: String = "tests") async throws -> WriteOutcome {
+        let client = try await launch()
+        let log = ReplyLog()
+        do {
+            let input = AsyncStream<HostMessage> { continuation in
+                for message in messages { continuation.yield(message) }
+                continuation.finish()
+            }
+            let summary = try await client.write(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: streams), sourceName: sourceName),
+                                                 input: input) { log.append($0) }
+            await client.close()
+            return WriteOutcome(summary: summary, acks: log.acks)
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+
+    /// A stream `name` with `columns` (name, type, nullable) and a primary key.
+    static func schema(_ name: String, _ columns: [Column], primaryKey: [String] = []) -> StreamSchema {
+        StreamSchema(stream: StreamID(name: name), columns: columns, primaryKey: primaryKey)
+    }
+
+    /// A batch of `rows` for `schema`.
+    static func batch(_ schema: StreamSchema, _ rows: [[Value]], operations: [RowOperation] = []) throws -> HostMessage {
+        var batch = try RecordBatch(schema: schema, rows: rows)
+        batch.operations = operations.map(\.rawValue)
+        return .records(batch)
+    }
+
+    /// The text rendering of `query`'s rows in UTC.
+    static func rows(_ connection: PostgresConnection, _ query: String) async throws -> [[String?]] {
+        _ = try await connection.execute("SET TimeZone = 'UTC'")
+        return try await connection.execute(query).rows
+    }
+
+    /// Runs `body` with a fresh schema name (not created), dropped afterwards.
+    static func withSchema<T>(_ body: (String, PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await TestDatabase.connect()
+        let schema = "dst_" + UUID().uuidString.prefix(8).lowercased()
+        defer { connection.close() }
+        do {
+            let result = try await body(schema, connection)
+            _ = try? await connection.execute("DROP SCHEMA IF EXISTS \(SQL.quoteIdentifier(schema)) CASCADE")
+            return result
+        } catch {
+            _ = try? await connection.execute("DROP SCHEMA IF EXISTS \(SQL.quoteIdentifier(schema)) CASCADE")
+            throw error
+        }
+    }
+}
