@@ -13,12 +13,13 @@ struct ConfigFileError: Error, Sendable {
 /// Unquoted YAML scalars take their YAML type (`port: ${PGPORT}` is a number) unless the
 /// plugin's schema wants a string there (`password: 12345` stays text); quoted ones are text.
 struct ConfigFile {
+    /// The file, or where an inline configuration comes from (for messages).
     let path: String
     let environment: [String: String]
     /// The plugin's configuration schema, for scalar typing.
     let schema: JSONValue
 
-    /// The configuration as JSON.
+    /// The configuration in the file, as JSON.
     func load() throws(ConfigFileError) -> JSONValue {
         let text: String
         do {
@@ -27,6 +28,11 @@ struct ConfigFile {
             let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable UTF-8 text" : "no such file"
             throw ConfigFileError(problems: ["cannot read the configuration file \(path): \(reason)"])
         }
+        return try load(text: text)
+    }
+
+    /// The configuration written as `text` (YAML or JSON), as JSON.
+    func load(text: String) throws(ConfigFileError) -> JSONValue {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)

@@ -9,10 +9,12 @@ enum Diagnostics {
         try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8))
     }
 
-    /// Prints an in-band plugin log as `[level] logger: message`.
-    static func log(_ log: LogMessage) {
+    /// Prints an in-band plugin log as `[level] logger: message`, or `[level] origin logger:
+    /// message` when several plugins run.
+    static func log(_ log: LogMessage, from origin: String? = nil) {
         let logger = log.logger.isEmpty ? "plugin" : log.logger
-        line("[\(ProtocolNames.label(log.level))] \(logger): \(log.message)")
+        let prefix = origin.map { "\($0) " } ?? ""
+        line("[\(ProtocolNames.label(log.level))] \(prefix)\(logger): \(log.message)")
     }
 
     /// Writes `text` and a newline to stdout.

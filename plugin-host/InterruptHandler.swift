@@ -5,14 +5,15 @@ import SluiceSDK
 import Glibc
 #endif
 
-/// SIGINT/SIGTERM while a plugin runs: the first asks the plugin to cancel the running Read or
+/// SIGINT/SIGTERM while plugins run: the first asks every plugin to cancel its running Read or
 /// Write (which rolls back what is not committed and ends the call with CANCELLED); a second
-/// kills the plugin and exits with 130.
+/// kills the plugins and exits with 130.
 final class InterruptHandler {
     private let sources: [any DispatchSourceSignal]
 
-    /// Starts handling the signals for `client`.
-    init(client: PluginClient) {
+    /// Starts handling the signals for `clients`; `onInterrupt` runs once, at the first signal,
+    /// before the plugins are asked to cancel.
+    init(clients: [PluginClient], onInterrupt: @escaping @Sendable () -> Void = {}) {
         let interrupts = LockedValue(0)
         sources = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
@@ -23,10 +24,13 @@ final class InterruptHandler {
                     return value
                 }
                 if count == 1 {
-                    Diagnostics.line("plugin-host: interrupted; cancelling the call (interrupt again to kill the plugin)")
-                    Task { try? await client.cancel() }
+                    let what = clients.count == 1 ? "the call (interrupt again to kill the plugin)"
+                                                  : "the calls (interrupt again to kill the plugins)"
+                    Diagnostics.line("plugin-host: interrupted; cancelling \(what)")
+                    onInterrupt()
+                    for client in clients { Task { try? await client.cancel() } }
                 } else {
-                    client.process.send(signal: SIGKILL)
+                    for client in clients { client.process.send(signal: SIGKILL) }
                     exit(130)
                 }
             }

@@ -26,6 +26,43 @@ struct PluginOptions: ParsableArguments {
         }
         if plugin.isEmpty { throw ValidationError("--plugin must name an executable") }
     }
+
+    /// How to start the plugin these options name.
+    var launch: PluginLaunch {
+        PluginLaunch(plugin: plugin, config: config.map(PluginConfigSource.file), logLevel: logLevel, maxFrameSize: maxFrameSize,
+                     verbose: verbose)
+    }
+}
+
+/// How to start one plugin and where its configuration comes from.
+struct PluginLaunch: Sendable {
+    /// The executable (a path, or a name looked up in PATH).
+    var plugin: String
+    /// The configuration, if any.
+    var config: PluginConfigSource?
+    /// The option naming the configuration file, for messages.
+    var configOption = "--config"
+    var logLevel: LogLevelOption
+    var maxFrameSize: UInt32?
+    var verbose: Bool
+    /// Printed before the plugin's logs and failures when several plugins run ("source"); nil for one.
+    var label: String?
+}
+
+/// Where a plugin's configuration comes from.
+enum PluginConfigSource: Sendable {
+    /// A YAML or JSON file.
+    case file(String)
+    /// YAML text written inside another file; `origin` names where (`pipeline.yaml $.source.config`).
+    case inline(yaml: String, origin: String)
+
+    /// The file, or where the inline text was written.
+    var origin: String {
+        switch self {
+        case .file(let path): path
+        case .inline(_, let origin): origin
+        }
+    }
 }
 
 /// A `--log-level` value.

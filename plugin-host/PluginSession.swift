@@ -9,45 +9,57 @@ import SluiceWire
 struct PluginSession {
     /// The running plugin.
     let client: PluginClient
-    let options: PluginOptions
+    let launch: PluginLaunch
     let environment: [String: String]
 
     /// Starts the plugin, runs `body` (which returns the exit code), and closes the session.
     static func run(_ options: PluginOptions, _ body: (PluginSession) async throws -> Int32) async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let level = options.logLevel.level
-        let hello = Hello(hostName: "plugin-host", hostVersion: PluginHost.version, logLevel: level,
-                          maxFrameSize: options.maxFrameSize ?? 0)
-        var client: PluginClient?
+        var session: PluginSession?
         var exitCode: Int32
         do {
-            let launched = try await PluginClient.launch(
-                executable: PluginLocator.locate(options.plugin, environment: environment), hello: hello,
-                echoStderr: options.verbose,
-                onLog: { log in
-                    if (log.level == .unspecified ? .info : log.level) <= level { Diagnostics.log(log) }
-                })
-            client = launched
-            let interrupts = InterruptHandler(client: launched)
+            let started = try await start(options.launch, environment: ProcessInfo.processInfo.environment)
+            session = started
+            let interrupts = InterruptHandler(clients: [started.client])
             defer { interrupts.stop() }
-            exitCode = try await body(PluginSession(client: launched, options: options, environment: environment))
+            exitCode = try await body(started)
         } catch {
-            let failure = Self.failure(for: error, stderr: client?.process.stderr)
+            let failure = Self.failure(for: error, stderr: session?.client.process.stderr)
             Diagnostics.line("plugin-host: \(failure.message)")
             exitCode = failure.exitCode
             // Stops a Read or Write the failure interrupted (ignored when no call is running).
-            try? await client?.cancel()
+            try? await session?.client.cancel()
         }
-        if let client {
-            let status = await client.close()
-            if exitCode == ExitCodes.success, status != .exited(0) {
-                Diagnostics.line("plugin-host: warning: the plugin \(status) after the session")
-            }
-        }
+        if let session { await session.close(warn: exitCode == ExitCodes.success) }
         if exitCode != ExitCodes.success { throw ExitCode(exitCode) }
     }
 
-    private static func failure(for error: any Error, stderr: String?) -> HostFailure {
+    /// Spawns the plugin and performs the handshake; its in-band logs at or above the chosen
+    /// level go to stderr (after the launch's label, if any).
+    static func start(_ launch: PluginLaunch, environment: [String: String]) async throws(HostError) -> PluginSession {
+        let level = launch.logLevel.level
+        let hello = Hello(hostName: "plugin-host", hostVersion: PluginHost.version, logLevel: level,
+                          maxFrameSize: launch.maxFrameSize ?? 0)
+        let label = launch.label
+        let client = try await PluginClient.launch(
+            executable: PluginLocator.locate(launch.plugin, environment: environment), hello: hello,
+            echoStderr: launch.verbose,
+            onLog: { log in
+                if (log.level == .unspecified ? .info : log.level) <= level { Diagnostics.log(log, from: label) }
+            })
+        return PluginSession(client: client, launch: launch, environment: environment)
+    }
+
+    /// Ends the session; with `warn`, says so on stderr when the plugin did not exit cleanly.
+    func close(warn: Bool) async {
+        let status = await client.close()
+        if warn, status != .exited(0) {
+            let who = launch.label.map { "the \($0) plugin" } ?? "the plugin"
+            Diagnostics.line("plugin-host: warning: \(who) \(status) after the session")
+        }
+    }
+
+    /// The exit code and message for a failure of a session's command.
+    static func failure(for error: any Error, stderr: String?) -> HostFailure {
         switch error {
         case let failure as HostFailure:
             return failure
@@ -86,15 +98,19 @@ struct PluginSession {
         let schema = try await configSchema()
         let value: JSONValue
         let source: String
-        if let path = options.config {
-            source = path
+        if let config = launch.config {
+            source = config.origin
+            let file = ConfigFile(path: config.origin, environment: environment, schema: schema)
             do {
-                value = try ConfigFile(path: path, environment: environment, schema: schema).load()
+                switch config {
+                case .file: value = try file.load()
+                case .inline(let yaml, _): value = try file.load(text: yaml)
+                }
             } catch {
-                throw HostFailure.config("configuration error in \(path):", error.problems)
+                throw HostFailure.config("configuration error in \(config.origin):", error.problems)
             }
         } else {
-            source = "(none given; --config FILE)"
+            source = "(none given; \(launch.configOption) FILE)"
             value = .object([])
         }
         let problems = JSONSchemaValidator(schema: schema).problems(of: value)

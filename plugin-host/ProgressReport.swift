@@ -10,8 +10,8 @@ final class ProgressReport: Sendable {
     private let throttle = LockedValue(Throttle())
     private static let interval: TimeInterval = 2
 
-    /// Prints a stream's status change.
-    func status(_ status: StreamStatus) {
+    /// Prints a stream's status change, after `origin` ("source") when several plugins run.
+    func status(_ status: StreamStatus, from origin: String? = nil) {
         let word: String
         switch status.status {
         case .started: word = "started"
@@ -19,7 +19,7 @@ final class ProgressReport: Sendable {
         case .incomplete: word = "INCOMPLETE"
         case .unspecified: word = "status unknown"
         }
-        Diagnostics.line("stream \(status.stream): \(word)\(status.message.isEmpty ? "" : ": \(status.message)")")
+        Diagnostics.line("\(origin.map { "\($0) " } ?? "")stream \(status.stream): \(word)\(status.message.isEmpty ? "" : ": \(status.message)")")
     }
 
     /// Prints `progress` unless a progress line was printed less than two seconds ago.

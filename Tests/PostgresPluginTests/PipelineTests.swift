@@ -1,0 +1,384 @@
+import Foundation
+import PostgresClient
+import Testing
+
+/// `plugin-host pipeline` with the real binaries: sources read straight into PostgreSQL
+/// destinations, states saved only once every destination committed, failures and kills
+/// leaving a state file a rerun resumes from without losing or (with upsert) duplicating rows.
+@Suite("plugin-host pipeline", .serialized)
+struct PipelineTests {
+    /// Schemas created for this test, dropped at the end.
+    private let prefix = "pipe_\(UInt32.random(in: 0...UInt32.max))"
+    private let files = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(UUID().uuidString)")
+
+    // MARK: - Fixtures
+
+    private func schema(_ name: String) -> String { "\(prefix)_\(name)" }
+
+    private func file(_ name: String, _ text: String) throws -> String {
+        try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
+        let url = files.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    private func path(_ name: String) -> String { files.appendingPathComponent(name).path }
+
+    /// A postgres-plugin configuration writing to (or reading) `schema`, without metadata columns.
+    private func postgresConfig(_ schema: String, _ extra: String = "") throws -> String {
+        try file("pg-\(schema)-\(UUID().uuidString.prefix(4)).yaml",
+                 HostFixtures.serverConfig(extra: "schema: \(schema)\nmetadata_columns: false\n\(extra)"))
+    }
+
+    private func sequenceConfig(rows: Int, batch: Int) throws -> String {
+        try file("seq-\(rows)-\(batch).json", #"{"rows": \#(rows), "batch_size": \#(batch)}"#)
+    }
+
+    private func incrementalCatalog() throws -> String {
+        try file("incremental.json", #"{"streams":[{"namespace":"example","name":"numbers","sync_mode":"incremental","cursor":"id"}]}"#)
+    }
+
+    /// The arguments of a pipeline from `source` into `destinations` (plugin, config).
+    private func arguments(source: (URL, String), destinations: [(URL, String)], _ extra: [String]) -> [String] {
+        ["pipeline", "--source", source.0.path, "--source-config", source.1]
+            + destinations.flatMap { ["--destination", $0.0.path, "--destination-config", $0.1] } + extra
+    }
+
+    private func run(_ arguments: [String], timeout: Double = 120) async throws -> CommandResult {
+        try await CommandRun.run(Binaries.pluginHost, arguments, timeout: timeout)
+    }
+
+    /// The JSON summary printed on success.
+    private func summary(_ result: CommandResult) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)")
+    }
+
+    /// Records read and written per destination of the summary's first stream.
+    private func counts(_ result: CommandResult) throws -> (read: Int, written: [Int]) {
+        let streams = try #require(try summary(result)["streams"] as? [[String: Any]])
+        let first = try #require(streams.first)
+        return (try #require(first["read"] as? Int), try #require(first["written"] as? [Int]))
+    }
+
+    /// The sequence source's saved state (its last id), or nil without a state file.
+    private func savedID(_ statePath: String) throws -> Int? {
+        guard let data = FileManager.default.contents(atPath: statePath) else { return nil }
+        let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let states = try #require(root["states"] as? [[String: Any]])
+        #expect(states.count == 1)
+        return Int(try #require(states.first?["data"] as? String))
+    }
+
+    /// `count(*)`, `count(DISTINCT id)`, `min(id)`, `max(id)` of `schema.table` (0s when it is empty).
+    private func idStats(_ connection: PostgresConnection, _ schema: String, _ table: String = "numbers") async throws -> [Int] {
+        let rows = try await connection.execute(
+            "SELECT count(*), count(DISTINCT id), coalesce(min(id), 0), coalesce(max(id), 0) FROM \(SQL.quoteQualified(schema: schema, name: table))").rows
+        return try #require(rows.first).map { Int($0 ?? "") ?? -1 }
+    }
+
+    /// Runs `body` with a superuser connection, then drops every schema of this test and the files.
+    private func withDatabase(_ body: (PostgresConnection) async throws -> Void) async throws {
+        let connection = try await TestDatabase.connect()
+        let outcome: Result<Void, any Error>
+        do {
+            try await body(connection)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        let schemas = try? await connection.execute("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)", [.text(prefix + "_")]).rows
+        for row in schemas ?? [] {
+            if let name = row.first ?? nil { _ = try? await connection.execute("DROP SCHEMA \(SQL.quoteIdentifier(name)) CASCADE") }
+        }
+        connection.close()
+        try? FileManager.default.removeItem(at: files)
+        try outcome.get()
+    }
+
+    // MARK: - Tests
+
+    @Test("sequence → PostgreSQL: every row arrives, the state holds the last id, reruns resume and upsert duplicates nothing")
+    func sequenceIntoPostgres() async throws {
+        try await withDatabase { connection in
+            let target = schema("seq")
+            let destination = (Binaries.postgresPlugin, try postgresConfig(target))
+            let statePath = path("state.json")
+            let catalog = try incrementalCatalog()
+            func pipeline(rows: Int, _ extra: [String] = ["--catalog", catalog, "--state", statePath]) async throws -> CommandResult {
+                try await run(arguments(source: (Binaries.sequencePlugin, try sequenceConfig(rows: rows, batch: 40)),
+                                        destinations: [destination], ["--write-mode", "upsert"] + extra))
+            }
+
+            let first = try await pipeline(rows: 250)
+            #expect(first.exitCode == 0, "\(first.stderr)")
+            #expect(try counts(first) == (250, [250]))
+            #expect(try savedID(statePath) == 250)
+            #expect(try await idStats(connection, target) == [250, 250, 1, 250])
+            #expect(first.stderr.contains("summary example.numbers: 250 read, 250 written to destination"), "\(first.stderr)")
+
+            // More rows at the source: the rerun reads only those after the saved state.
+            let second = try await pipeline(rows: 400)
+            #expect(second.exitCode == 0, "\(second.stderr)")
+            #expect(try counts(second) == (150, [150]))
+            #expect(try savedID(statePath) == 400)
+            #expect(try await idStats(connection, target) == [400, 400, 1, 400])
+
+            // Nothing new: nothing read, nothing written.
+            let third = try await pipeline(rows: 400)
+            #expect(third.exitCode == 0, "\(third.stderr)")
+            #expect(try counts(third).read == 0)
+            #expect(try savedID(statePath) == 400)
+
+            // A full refresh without the state delivers every row again: upsert keeps one of each.
+            let full = try await pipeline(rows: 400, [])
+            #expect(full.exitCode == 0, "\(full.stderr)")
+            #expect(try counts(full) == (400, [400]))
+            #expect(try await idStats(connection, target) == [400, 400, 1, 400])
+        }
+    }
+
+    @Test("PostgreSQL → PostgreSQL: a table is copied into another schema with identical content")
+    func postgresIntoPostgres() async throws {
+        try await withDatabase { connection in
+            let source = schema("src"), target = schema("dst")
+            let table = SQL.quoteQualified(schema: source, name: "items")
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(SQL.quoteIdentifier(source));
+                CREATE TABLE \(table) (id bigint PRIMARY KEY, name text, amount numeric(12,2), flag boolean, created timestamptz,
+                                       day date, payload jsonb, blob bytea, tags text[], ratio double precision);
+                INSERT INTO \(table)
+                SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE 'item ' || g || ' ü' END, (g * 1.25)::numeric(12,2), g % 2 = 0,
+                       timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute', date '2000-01-01' + g,
+                       jsonb_build_object('n', g, 'even', g % 2 = 0), int8send(g), ARRAY['a' || g, NULL, 'b'], g / 3.0
+                FROM generate_series(1, 5000) AS g;
+                """)
+            let result = try await run(arguments(
+                source: (Binaries.postgresPlugin, try postgresConfig(source, "schemas: [\(source)]\nbatch_size: 700\n")),
+                destinations: [(Binaries.postgresPlugin, try postgresConfig(target))],
+                ["--state", path("state.json")]))
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            #expect(try counts(result) == (5000, [5000]))
+            let copy = SQL.quoteQualified(schema: target, name: "items")
+            for (left, right) in [(table, copy), (copy, table)] {
+                let difference = try await connection.execute("SELECT count(*) FROM (SELECT * FROM \(left) EXCEPT SELECT * FROM \(right)) AS d").rows
+                #expect(difference.first?.first == "0", "rows of \(left) missing from \(right)")
+            }
+            #expect(try await idStats(connection, target, "items") == [5000, 5000, 1, 5000])
+            #expect(FileManager.default.fileExists(atPath: path("state.json")))
+        }
+    }
+
+    @Test("two destinations at once: both receive every row, and the summary counts each")
+    func twoDestinations() async throws {
+        try await withDatabase { connection in
+            let first = schema("one"), second = schema("two")
+            let statePath = path("state.json")
+            let result = try await run(arguments(
+                source: (Binaries.sequencePlugin, try sequenceConfig(rows: 3000, batch: 250)),
+                destinations: [(Binaries.postgresPlugin, try postgresConfig(first)), (Binaries.postgresPlugin, try postgresConfig(second))],
+                ["--catalog", try incrementalCatalog(), "--state", statePath, "--write-mode", "append"]))
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            #expect(try counts(result) == (3000, [3000, 3000]))
+            #expect(try savedID(statePath) == 3000)
+            for target in [first, second] {
+                #expect(try await idStats(connection, target) == [3000, 3000, 1, 3000])
+            }
+            let destinations = try #require(try summary(result)["destinations"] as? [[String: Any]])
+            #expect(destinations.count == 2)
+        }
+    }
+
+    @Test("--pipeline FILE: inline and file configurations, per-destination write modes, paths relative to the file")
+    func pipelineFile() async throws {
+        try await withDatabase { connection in
+            let inline = schema("inline"), referenced = schema("ref")
+            _ = try file("incremental.json", #"{"streams":[{"namespace":"example","name":"numbers","sync_mode":"incremental","cursor":"id"}]}"#)
+            let referencedConfig = URL(fileURLWithPath: try postgresConfig(referenced)).lastPathComponent
+            let pipeline = try file("pipeline.yaml", """
+                source:
+                  plugin: \(Binaries.sequencePlugin.path)
+                  config: {rows: 900, batch_size: 100}
+                destinations:
+                  - plugin: \(Binaries.postgresPlugin.path)
+                    config:
+                      host: ${PGHOST:-127.0.0.1}
+                      port: ${PGPORT:-5432}
+                      user: ${PGUSER:-postgres}
+                      password: ${PGPASSWORD:-}
+                      database: ${PGDATABASE:-postgres}
+                      sslmode: disable
+                      schema: \(inline)
+                      metadata_columns: false
+                    write_mode: upsert
+                  - plugin: \(Binaries.postgresPlugin.path)
+                    config: \(referencedConfig)
+                catalog: incremental.json
+                state: state.json
+                """)
+            let result = try await run(["pipeline", "--pipeline", pipeline])
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            #expect(try counts(result) == (900, [900, 900]))
+            #expect(try savedID(path("state.json")) == 900)
+            for target in [inline, referenced] {
+                #expect(try await idStats(connection, target) == [900, 900, 1, 900])
+            }
+            // Everything again, from scratch: the inline destination upserts (still one row per id); the
+            // other appends (its configured default), so its primary key refuses the rows.
+            let again = try await run(["pipeline", "--pipeline", pipeline, "--state", path("other-state.json")])
+            #expect(again.exitCode == 70, "\(again.stderr)")
+            #expect(again.stderr.contains("destination 2:") && again.stderr.contains("numbers_pkey"), "\(again.stderr)")
+            #expect(try await idStats(connection, inline) == [900, 900, 1, 900])
+            #expect(try savedID(path("state.json")) == 900)
+
+            let invalid = try file("invalid.yaml", "source: {plugin: x, extra: 1}\ndestinations: []\n")
+            let refused = try await run(["pipeline", "--pipeline", invalid])
+            #expect(refused.exitCode == 65)
+            #expect(refused.stderr.contains(#"$.source: unknown property "extra""#), "\(refused.stderr)")
+            #expect(refused.stderr.contains("$.destinations: expected a non-empty array"), "\(refused.stderr)")
+        }
+    }
+
+    @Test("a destination that fails mid-way stops the pipeline; the state never passes what every destination committed")
+    func failingDestination() async throws {
+        try await withDatabase { connection in
+            let failing = schema("fails"), healthy = schema("ok")
+            // Rows above 120 violate the check: the third batch of 50 fails.
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(SQL.quoteIdentifier(failing));
+                CREATE TABLE \(SQL.quoteQualified(schema: failing, name: "numbers"))
+                    (id bigint PRIMARY KEY, label text NOT NULL, at timestamptz, CHECK (id <= 120));
+                """)
+            let statePath = path("state.json")
+            let result = try await run(arguments(
+                source: (Binaries.sequencePlugin, try sequenceConfig(rows: 2000, batch: 50)),
+                destinations: [(Binaries.postgresPlugin, try postgresConfig(healthy)), (Binaries.postgresPlugin, try postgresConfig(failing))],
+                ["--catalog", try incrementalCatalog(), "--state", statePath, "--write-mode", "upsert"]))
+            #expect(result.exitCode == 70, "\(result.stderr)")
+            #expect(result.stderr.contains("destination 2:"), "\(result.stderr)")
+            #expect(result.stderr.contains("numbers_id_check"), "\(result.stderr)")
+            #expect(result.stdout.isEmpty)
+            let saved = try savedID(statePath) ?? 0
+            #expect(saved <= 100)
+            // Every row the state covers is committed in both destinations.
+            for target in [healthy, failing] {
+                let stats = try await idStats(connection, target)
+                #expect(stats[1] >= saved && stats[2] <= 1, "\(target): \(stats), state \(saved)")
+            }
+            #expect(try await idStats(connection, failing)[3] <= 120)
+
+            // A rerun with the same state resumes after it and stops at the same row.
+            let rerun = try await run(arguments(
+                source: (Binaries.sequencePlugin, try sequenceConfig(rows: 2000, batch: 50)),
+                destinations: [(Binaries.postgresPlugin, try postgresConfig(failing))],
+                ["--catalog", try incrementalCatalog(), "--state", statePath, "--write-mode", "upsert"]))
+            #expect(rerun.exitCode == 70, "\(rerun.stderr)")
+            #expect(try savedID(statePath) == 100)
+        }
+    }
+
+    @Test("a destination that fails before any row moves leaves no state; a plugin that dies exits 71")
+    func failuresBeforeData() async throws {
+        try await withDatabase { connection in
+            let target = schema("conflict")
+            // An existing table whose column type the safe migration refuses to change.
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(SQL.quoteIdentifier(target));
+                CREATE TABLE \(SQL.quoteQualified(schema: target, name: "numbers")) (id bigint PRIMARY KEY, label integer, at timestamptz);
+                """)
+            let statePath = path("state.json")
+            let refused = try await run(arguments(
+                source: (Binaries.sequencePlugin, try sequenceConfig(rows: 500, batch: 50)),
+                destinations: [(Binaries.postgresPlugin, try postgresConfig(target))],
+                ["--catalog", try incrementalCatalog(), "--state", statePath]))
+            #expect(refused.exitCode == 70, "\(refused.stderr)")
+            #expect(refused.stderr.contains("destination:"), "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: statePath))
+            #expect(try await idStats(connection, target) == [0, 0, 0, 0])
+
+            let crashed = try await run(arguments(
+                source: (Binaries.sequencePlugin, try sequenceConfig(rows: 500, batch: 50)),
+                destinations: [(URL(fileURLWithPath: "/bin/false"), try postgresConfig(target))],
+                ["--state", statePath]))
+            #expect(crashed.exitCode == 71, "\(crashed.stderr)")
+            #expect(crashed.stderr.contains("destination:"), "\(crashed.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: statePath))
+
+            let badConfig = try await run(arguments(
+                source: (Binaries.sequencePlugin, try file("bad.json", #"{"rows": "many"}"#)),
+                destinations: [(Binaries.postgresPlugin, try postgresConfig(target))], []))
+            #expect(badConfig.exitCode == 65, "\(badConfig.stderr)")
+            #expect(badConfig.stderr.contains("source: "), "\(badConfig.stderr)")
+        }
+    }
+
+    @Test("SIGKILL mid-way, then a rerun with the same state file: with upsert no row is missing or duplicated")
+    func killedThenResumed() async throws {
+        try await withDatabase { connection in
+            let target = schema("killed")
+            let statePath = path("state.json")
+            let rows = 400_000
+            let arguments = arguments(
+                source: (Binaries.sequencePlugin, try sequenceConfig(rows: rows, batch: 1000)),
+                destinations: [(Binaries.postgresPlugin, try postgresConfig(target))],
+                ["--catalog", try incrementalCatalog(), "--state", statePath, "--write-mode", "upsert"])
+            let host = try startHost(arguments)
+            let saved = try await waitForState(statePath, atLeast: 20_000, while: host)
+            #expect(host.isRunning, "the pipeline finished before it could be killed")
+            kill(host.processIdentifier, SIGKILL)
+            host.waitUntilExit()
+            let atKill = try savedID(statePath) ?? 0
+            #expect(atKill >= saved && atKill < rows)
+            // Give the orphaned destination time to notice the end of its input and roll back.
+            try await Task.sleep(nanoseconds: 500_000_000)
+            let committed = try await idStats(connection, target)
+            #expect(committed[0] >= atKill, "the state \(atKill) is past the \(committed[0]) committed rows")
+
+            let rerun = try await run(arguments)
+            #expect(rerun.exitCode == 0, "\(rerun.stderr)")
+            #expect(try counts(rerun).read == rows - atKill)
+            #expect(try savedID(statePath) == rows)
+            #expect(try await idStats(connection, target) == [rows, rows, 1, rows])
+        }
+    }
+
+    @Test("SIGTERM cancels every call and exits 130; the state file stays at the last acknowledged point")
+    func terminated() async throws {
+        try await withDatabase { connection in
+            let target = schema("term")
+            let statePath = path("state.json")
+            let host = try startHost(arguments(
+                source: (Binaries.sequencePlugin, try sequenceConfig(rows: 5_000_000, batch: 1000)),
+                destinations: [(Binaries.postgresPlugin, try postgresConfig(target))],
+                ["--catalog", try incrementalCatalog(), "--state", statePath, "--write-mode", "append"]))
+            _ = try await waitForState(statePath, atLeast: 10_000, while: host)
+            kill(host.processIdentifier, SIGTERM)
+            host.waitUntilExit()
+            #expect(host.terminationReason == .exit && host.terminationStatus == 130)
+            let saved = try #require(try savedID(statePath))
+            // Append: rows after the last acknowledged state were rolled back, so the table ends exactly there.
+            #expect(try await idStats(connection, target) == [saved, saved, 1, saved])
+        }
+    }
+
+    /// Starts `plugin-host` with `arguments`, its output discarded.
+    private func startHost(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = Binaries.pluginHost
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Polls the state file until it holds an id of at least `minimum` (or `process` ended, or 60 s passed).
+    private func waitForState(_ statePath: String, atLeast minimum: Int, while process: Process) async throws -> Int {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, process.isRunning {
+            if let id = try? savedID(statePath), id >= minimum { return id }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        Issue.record("the state file never reached \(minimum)")
+        return 0
+    }
+}

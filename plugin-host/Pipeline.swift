@@ -1,0 +1,109 @@
+import Foundation
+import SluiceSDK
+import SluiceWire
+
+/// A source and its destinations, started: validates every configuration, discovers the
+/// streams, runs the Read into the Writes (``PipelineRun``) and reports the outcome.
+struct Pipeline {
+    let source: PluginSession
+    let destinations: [PluginSession]
+    /// The read catalog file (`plugin-host read`'s format), if any.
+    let catalogPath: String?
+    /// The state file, if any.
+    let statePath: String?
+    /// Each destination's write mode for every stream; `.unspecified` leaves it to the destination's configuration.
+    let writeModes: [WriteMode]
+
+    /// Runs the pipeline; returns the exit code. Failures before data moves are thrown.
+    func run() async throws -> Int32 {
+        let started = Date()
+        let control = PipelineControl(clients: [source.client] + destinations.map(\.client))
+        let interrupts = InterruptHandler(clients: [source.client] + destinations.map(\.client), onInterrupt: { control.interrupt() })
+        defer { interrupts.stop() }
+
+        try checkRoles()
+        let sourceConfig = try await labelled(source) { try await source.configJSON() }
+        var destinationConfigs: [String] = []
+        for destination in destinations {
+            destinationConfigs.append(try await labelled(destination) { try await destination.configJSON() })
+        }
+        let discovered = try await labelled(source) { try await source.client.discover(DiscoverRequest(configJSON: sourceConfig)) }
+        let selection = try catalogPath.map { try ReadCatalogFile.load($0, against: discovered) } ?? ReadCatalogFile.everything(in: discovered)
+        guard !selection.streams.isEmpty else {
+            throw HostFailure(ExitCodes.config, "nothing to read: the source has no readable streams for this configuration")
+        }
+        let previous = try statePath.map(StateFile.load) ?? []
+        guard !control.interrupted else { return 130 }
+
+        let acks = AckTracker(path: statePath, previous: previous, destinations: destinations.count)
+        let sourceName = source.client.helloReply.pluginName
+        let outcome = await PipelineRun(source: source, destinations: destinations, control: control, acks: acks).run(
+            read: ReadRequest(configJSON: sourceConfig, catalog: selection, states: previous),
+            writes: destinations.indices.map { index in
+                WriteRequest(configJSON: destinationConfigs[index], catalog: Self.writeCatalog(selection, mode: writeModes[index]),
+                             sourceName: sourceName)
+            })
+
+        let kept = statePath.map { path in
+            acks.statesSaved == 0 ? " The state file \(path) was not changed."
+                : " The state file \(path) keeps the last point every destination committed (saved \(acks.statesSaved) times in this run)."
+        } ?? ""
+        if control.interrupted {
+            Diagnostics.line("plugin-host: interrupted; uncommitted data was rolled back.\(kept)")
+            return 130
+        }
+        if let failure = control.failure {
+            Diagnostics.line("plugin-host: the pipeline failed; uncommitted data was rolled back.\(kept)")
+            return failure.exitCode
+        }
+        guard let read = outcome.source else {
+            throw HostFailure(ExitCodes.pluginCrashed, "source: the Read ended without a Summary")
+        }
+        let written = try destinations.indices.map { index in
+            guard let summary = outcome.destinations[index] else {
+                throw HostFailure(ExitCodes.pluginCrashed, "\(destinations[index].launch.label ?? "destination"): the Write ended without a Summary")
+            }
+            return summary
+        }
+        let report = PipelineReport(source: source, destinations: destinations, read: read, written: written,
+                                    forwarded: outcome.forwarded, seconds: Date().timeIntervalSince(started),
+                                    statePath: statePath, statesSaved: acks.statesSaved)
+        report.printLines()
+        Diagnostics.output(JSONWriter.pretty(report.json))
+        return ExitCodes.success
+    }
+
+    /// Each plugin must have the role it plays.
+    private func checkRoles() throws {
+        let plugins = [(source, Role.source, "source")] + destinations.map { ($0, Role.destination, "destination") }
+        for (session, role, word) in plugins where !session.client.helloReply.roles.contains(role) {
+            let name = session.client.helloReply.pluginName
+            throw HostFailure(ExitCodes.config, "\(session.launch.label ?? word): \(session.launch.plugin) (\(name)) is not a \(word) plugin")
+        }
+    }
+
+    /// Runs a setup step of `session`, naming the plugin in its failure.
+    private func labelled<T>(_ session: PluginSession, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            var failure = PluginSession.failure(for: error, stderr: session.client.process.stderr)
+            if let label = session.launch.label { failure.message = "\(label): \(failure.message)" }
+            throw failure
+        }
+    }
+
+    /// The destinations' catalog: each selected stream with the columns the source will send
+    /// (its selected columns, in their order), its primary key when every key column is
+    /// selected, and `mode`.
+    static func writeCatalog(_ selection: ConfiguredCatalog, mode: WriteMode) -> ConfiguredCatalog {
+        ConfiguredCatalog(streams: selection.streams.map { stream in
+            var schema = stream.schema
+            if !stream.selectedColumns.isEmpty {
+                schema.columns = stream.selectedColumns.compactMap { name in stream.schema.columns.first { $0.name == name } }
+                if !schema.primaryKey.allSatisfy(stream.selectedColumns.contains) { schema.primaryKey = [] }
+            }
+            return ConfiguredStream(schema: schema, writeMode: mode)
+        })
+    }
+}

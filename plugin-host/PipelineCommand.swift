@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import SluiceWire
+
+/// `plugin-host pipeline`: reads a source straight into one or more destinations over the
+/// protocol, with states saved only once every destination committed the data before them.
+struct PipelineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "Read a source into one or more destinations (Read → Write), resumably.",
+        discussion: """
+            Every plugin is started and its configuration validated; the source is discovered and \
+            read (every readable stream in full refresh, or the streams of --catalog, in the `read` \
+            command's format), and each destination writes every stream with its discovered \
+            schema and primary key, in --write-mode or the destination's configured default. \
+            Schemas and batches are forwarded as they arrive, to every destination at once.
+
+            Each source State is forwarded to every destination; once all of them acknowledged \
+            it (committed everything before it), it is saved to --state (atomically). A rerun with \
+            the same state file resumes there: nothing is lost, and rows after the last saved \
+            state may arrive twice (harmless with upsert or mirror).
+
+            When a plugin fails, the others' calls are cancelled (they roll back what they have \
+            not committed) and the state file stays at the last point every destination \
+            committed. SIGINT/SIGTERM do the same and exit 130; a second one kills the plugins.
+
+            Instead of the plugin flags, --pipeline FILE describes everything in YAML or JSON: \
+            source: {plugin, config}, destinations: [{plugin, config, write_mode}], catalog, state, \
+            where config is a file path or an inline object (${VAR} expanded, validated like a \
+            --config file) and relative paths are relative to the pipeline file. --catalog, \
+            --state and --write-mode override the file's.
+
+            On success the summary is printed as JSON: per stream, records read and written by \
+            each destination, the duration and records per second. Progress goes to stderr.
+
+            \(ExitCodes.help)
+              130 interrupted (SIGINT/SIGTERM)
+            """
+    )
+
+    @Option(help: ArgumentHelp("The whole pipeline in one YAML or JSON file (instead of --source and --destination).",
+                               valueName: "file"))
+    var pipeline: String?
+
+    @Option(help: ArgumentHelp("The source plugin executable (a path, or a name looked up in PATH).", valueName: "path"))
+    var source: String?
+
+    @Option(help: ArgumentHelp("The source configuration (YAML or JSON, ${VAR} expanded).", valueName: "file"))
+    var sourceConfig: String?
+
+    @Option(help: ArgumentHelp("A destination plugin executable; repeat for several destinations.", valueName: "path"))
+    var destination: [String] = []
+
+    @Option(help: ArgumentHelp("A destination configuration, one per --destination, in the same order.", valueName: "file"))
+    var destinationConfig: [String] = []
+
+    @Option(help: ArgumentHelp("The streams to read (the `read` command's catalog); default: every readable stream, full refresh.",
+                               valueName: "file"))
+    var catalog: String?
+
+    @Option(help: ArgumentHelp("Source states to resume from, and where the acknowledged ones are saved.", valueName: "file"))
+    var state: String?
+
+    @Option(help: "The write mode of every stream in every destination (default: each destination's configured one).")
+    var writeMode: WriteModeOption?
+
+    @Option(help: "Print plugin logs at or above this level to stderr.")
+    var logLevel: LogLevelOption = .info
+
+    @Option(help: ArgumentHelp("The largest protocol frame, in bytes (default 67108864).", valueName: "bytes"))
+    var maxFrameSize: UInt32?
+
+    @Flag(help: "Also copy the plugins' raw stderr to stderr.")
+    var verbose = false
+
+    func validate() throws {
+        if pipeline != nil {
+            guard source == nil, sourceConfig == nil, destination.isEmpty, destinationConfig.isEmpty else {
+                throw ValidationError("--pipeline describes the plugins: leave out --source, --source-config, --destination and --destination-config")
+            }
+        } else {
+            guard let source, !source.isEmpty else { throw ValidationError("give --source (or --pipeline)") }
+            guard !destination.isEmpty, !destination.contains(where: \.isEmpty) else {
+                throw ValidationError("give at least one --destination (or --pipeline)")
+            }
+            guard destinationConfig.isEmpty || destinationConfig.count == destination.count else {
+                throw ValidationError("give one --destination-config per --destination (\(destination.count) destinations, \(destinationConfig.count) configurations)")
+            }
+        }
+        if let maxFrameSize, maxFrameSize < 1024 {
+            throw ValidationError("--max-frame-size must be at least 1024 bytes")
+        }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var sessions: [PluginSession] = []
+        var exitCode: Int32
+        do {
+            let plan = try self.plan(environment: environment)
+            let launches = plan.launches(logLevel: logLevel, maxFrameSize: maxFrameSize, verbose: verbose)
+            for launch in launches {
+                do {
+                    sessions.append(try await PluginSession.start(launch, environment: environment))
+                } catch {
+                    let failure = PluginSession.failure(for: error, stderr: nil)
+                    throw HostFailure(failure.exitCode, "\(launch.label ?? "plugin"): \(failure.message)")
+                }
+            }
+            let pipeline = Pipeline(source: sessions[0], destinations: Array(sessions.dropFirst()), catalogPath: catalog ?? plan.catalog,
+                                    statePath: state ?? plan.state,
+                                    writeModes: plan.destinations.map { writeMode?.mode ?? $0.writeMode })
+            exitCode = try await pipeline.run()
+        } catch {
+            let failure = PluginSession.failure(for: error, stderr: nil)
+            Diagnostics.line("plugin-host: \(failure.message)")
+            exitCode = failure.exitCode
+        }
+        let succeeded = exitCode == ExitCodes.success
+        await withTaskGroup(of: Void.self) { group in
+            for session in sessions { group.addTask { await session.close(warn: succeeded) } }
+        }
+        if !succeeded { throw ExitCode(exitCode) }
+    }
+
+    /// The plugins, from --pipeline or from the flags.
+    private func plan(environment: [String: String]) throws -> PipelineFile {
+        if let pipeline { return try PipelineFile.load(pipeline, environment: environment) }
+        return PipelineFile(
+            source: PipelineFile.Plugin(plugin: source ?? "", config: sourceConfig.map(PluginConfigSource.file)),
+            destinations: destination.enumerated().map { index, plugin in
+                PipelineFile.Plugin(plugin: plugin, config: destinationConfig.isEmpty ? nil : .file(destinationConfig[index]))
+            },
+            catalog: nil, state: nil)
+    }
+}
+
+/// A `--write-mode` value.
+struct WriteModeOption: ExpressibleByArgument, Sendable {
+    /// The protocol's write mode.
+    let mode: WriteMode
+
+    init?(argument: String) {
+        guard let mode = ProtocolNames.writeMode(named: argument), mode != .unspecified else { return nil }
+        self.mode = mode
+    }
+
+    static var allValueStrings: [String] { ["append", "upsert", "update-only", "mirror", "replace"] }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import SluiceWire
+
+/// The outcome of a successful pipeline: lines for people on stderr, and JSON for stdout:
+/// `{"streams": [{"stream", "read", "written": [per destination]}], "records_read",
+/// "duration_seconds", "records_per_second", "source": {"plugin", "summary"},
+/// "destinations": [{"plugin", "summary"}], "state_file", "states_saved"}`.
+struct PipelineReport {
+    let source: PluginSession
+    let destinations: [PluginSession]
+    let read: Summary
+    let written: [Summary]
+    let forwarded: [(stream: StreamID, records: UInt64)]
+    let seconds: Double
+    let statePath: String?
+    let statesSaved: Int
+
+    private var streams: [StreamID] {
+        var seen = Set(forwarded.map(\.stream))
+        return forwarded.map(\.stream) + read.streams.map(\.stream).filter { seen.insert($0).inserted }
+    }
+
+    private var total: UInt64 { forwarded.reduce(0) { $0 + $1.records } }
+
+    private var rate: Double { Double(total) / max(seconds, 0.001) }
+
+    private func readCount(_ stream: StreamID) -> UInt64 {
+        forwarded.first { $0.stream == stream }?.records ?? 0
+    }
+
+    private func writtenCounts(_ stream: StreamID) -> [UInt64] {
+        written.map { summary in summary.streams.first { $0.stream == stream }?.records ?? 0 }
+    }
+
+    /// One line per stream and a total, on stderr.
+    func printLines() {
+        for stream in streams {
+            let counts = zip(destinations, writtenCounts(stream)).map { "\($1) written to \($0.launch.label ?? "destination")" }
+            Diagnostics.line("summary \(stream): \(readCount(stream)) read, " + counts.joined(separator: ", "))
+        }
+        Diagnostics.line(String(format: "pipeline: %llu records in %.3f s (%.0f records/s)", total, seconds, rate))
+    }
+
+    /// The JSON summary.
+    var json: JSONValue {
+        .object([
+            ("streams", .array(streams.map { stream in
+                .object([
+                    ("stream", .string(stream.description)),
+                    ("read", .integer(readCount(stream))),
+                    ("written", .array(writtenCounts(stream).map(JSONValue.integer))),
+                ])
+            })),
+            ("records_read", .integer(total)),
+            ("duration_seconds", .number(String(format: "%.3f", seconds))),
+            ("records_per_second", .number(String(format: "%.0f", rate))),
+            ("source", .object([("plugin", .string(source.launch.plugin)), ("summary", CatalogJSON.summary(read))])),
+            ("destinations", .array(zip(destinations, written).map { destination, summary in
+                .object([("plugin", .string(destination.launch.plugin)), ("summary", CatalogJSON.summary(summary))])
+            })),
+            ("state_file", statePath.map(JSONValue.string) ?? .null),
+            ("states_saved", .integer(statesSaved)),
+        ])
+    }
+}
