@@ -19,8 +19,23 @@ final class OutputSink {
             isFile = false
             return
         }
-        guard FileManager.default.createFile(atPath: path, contents: nil), let opened = FileHandle(forWritingAtPath: path) else {
-            throw HostFailure(ExitCodes.ioError, "cannot create the output file \(path)")
+        // Never FileManager.createFile on an existing path: it writes a temporary file and renames
+        // it over the path, which would replace a device such as /dev/null with a regular file.
+        let manager = FileManager.default
+        if !manager.fileExists(atPath: path) {
+            guard manager.createFile(atPath: path, contents: nil) else {
+                throw HostFailure(ExitCodes.ioError, "cannot create the output file \(path)")
+            }
+        }
+        guard let opened = FileHandle(forWritingAtPath: path) else {
+            throw HostFailure(ExitCodes.ioError, "cannot open the output file \(path)")
+        }
+        if (try? manager.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular {
+            do {
+                try opened.truncate(atOffset: 0)
+            } catch {
+                throw HostFailure(ExitCodes.ioError, "cannot truncate the output file \(path): \(error.localizedDescription)")
+            }
         }
         handle = opened
         self.path = path

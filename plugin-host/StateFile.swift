@@ -48,6 +48,10 @@ enum StateFile {
             return .object([("stream", stream), ("id", .integer(state.id)), data])
         }
         let text = JSONWriter.pretty(.object([("states", .array(entries))])) + "\n"
+        // The rename that makes the write atomic would replace a device or a link target's link.
+        if let type = try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType, type != .typeRegular {
+            throw HostFailure(ExitCodes.ioError, "the state file \(path) is not a regular file")
+        }
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {

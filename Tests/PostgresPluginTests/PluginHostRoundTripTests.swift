@@ -110,6 +110,8 @@ struct PluginHostRoundTripTests {
             let read = try await HostFixtures.host(["read", "--plugin", Binaries.postgresPlugin.path, "--config", configPath,
                                                     "--state", statePath, "--output", "/dev/null"])
             #expect(read.exitCode == 0, "\(read.stderr)")
+            let nullType = try FileManager.default.attributesOfItem(atPath: "/dev/null")[.type] as? FileAttributeType
+            #expect(nullType == .typeCharacterSpecial, "writing to /dev/null must not replace the device")
             let saved = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statePath))) as? [String: Any])
             let states = try #require(saved["states"] as? [[String: Any]])
             let stream = try #require(states.first?["stream"] as? [String: Any])
