@@ -2,6 +2,7 @@ import Foundation
 import PostgresClient
 import SluiceSDK
 import SluiceWire
+import Testing
 
 /// Everything one Read sent, in order.
 struct SourceReadResult {
@@ -10,6 +11,8 @@ struct SourceReadResult {
     var states: [State] = []
     var statuses: [StreamStatus] = []
     var summary: Summary?
+    /// For each state, how many batches came before it.
+    var batchesBeforeState: [Int] = []
 
     /// Every row of `stream`, decoded with its last schema.
     func rows(_ stream: String) throws -> [[Value]] {
@@ -21,10 +24,7 @@ struct SourceReadResult {
     }
 
     /// The last state's data as a JSON object.
-    var lastStateJSON: [String: Any] {
-        guard let data = states.last?.data else { return [:] }
-        return (try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any]) ?? [:]
-    }
+    var lastStateJSON: [String: Any] { states.last.map(SourceHarness.json) ?? [:] }
 }
 
 /// Drives the real `postgres-plugin` binary as a source over the protocol, against the test server.
@@ -90,13 +90,46 @@ enum SourceHarness {
             switch message {
             case .schema(let schema): result.schemas.append(schema)
             case .records(let batch): result.batches.append(batch)
-            case .state(let state): result.states.append(state)
+            case .state(let state):
+                result.states.append(state)
+                result.batchesBeforeState.append(result.batches.count)
             case .streamStatus(let status): result.statuses.append(status)
             case .summary(let summary): result.summary = summary; return result
             default: break
             }
         }
         return result
+    }
+
+    /// A state's data as a JSON object.
+    static func json(_ state: State) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(state.data)) as? [String: Any]) ?? [:]
+    }
+
+    /// Starts reading `stream` and SIGKILLs the plugin once at least `minimumRows` rows are
+    /// covered by a checkpoint; returns the rows covered by the last checkpoint and that checkpoint.
+    static func readUntilKilled(_ stream: ConfiguredStream, overrides: [String: Any], minimumRows: Int) async throws -> ([[Value]], State) {
+        let client = try await launch()
+        try await client.startRead(ReadRequest(configJSON: config(overrides), catalog: ConfiguredCatalog(streams: [stream])))
+        var sent: [[Value]] = []
+        var pending: [[Value]] = []
+        var lastState: State?
+        var schema: StreamSchema?
+        while lastState == nil || sent.count < minimumRows, let message = try await client.nextCallMessage() {
+            switch message {
+            case .schema(let value): schema = value
+            case .records(let batch):
+                if let schema { pending += batch.rows(schema: schema) }
+            case .state(let state):
+                lastState = state
+                sent += pending
+                pending = []
+            default: break
+            }
+        }
+        client.process.send(signal: SIGKILL)
+        _ = await client.close(timeout: 5)
+        return (sent, try #require(lastState))
     }
 
     /// The server's answer to `sql` as text rows.

@@ -40,7 +40,7 @@ struct PostgresSource {
         var summaries: [StreamSummary] = []
         var workers: [PostgresConnection] = []
         defer { for worker in workers { worker.close() } }
-        if config.batch.maxConnections > 1, plans.contains(where: { $0.usesCtid && !$0.incremental }) {
+        if config.batch.maxConnections > 1, plans.contains(where: { $0.byCtid || $0.byKey }) {
             for _ in 1 ..< config.batch.maxConnections { workers.append(try await connect()) }
         }
         if consistent { try await begin(connection) }
@@ -53,7 +53,8 @@ struct PostgresSource {
                 if !consistent { _ = try await connection.execute("COMMIT") }
             } catch {
                 let mapped = SourceErrors.map(error, stream: plan.stream)
-                try? await output.status(StreamStatus(stream: plan.stream, status: .incomplete, message: "\(mapped)"))
+                let message = mapped is CancellationError ? "the read was cancelled before the stream was complete" : "\(mapped)"
+                try? await output.status(StreamStatus(stream: plan.stream, status: .incomplete, message: message))
                 throw mapped
             }
         }
@@ -98,7 +99,11 @@ struct PostgresSource {
             if saved != nil && state == nil {
                 context.logger.warning("stream \(id): ignoring a state this source did not write")
             }
-            plans.append(try StreamPlan(table: table, configured: configured, state: state))
+            let plan = try StreamPlan(table: table, configured: configured, state: state)
+            if plan.byCtid && !table.primaryKey.isEmpty {
+                context.logger.warning("stream \(id): resuming an interrupted read by ctid ranges (a state of an older version); the next full refresh reads by primary key")
+            }
+            plans.append(plan)
         }
         return plans
     }

@@ -2,26 +2,32 @@ import Foundation
 import SluiceWire
 
 /// A stream's read position, carried as JSON in ``State/data``:
-/// `{"v":1,"mode":"incremental","key_columns":["updated_at","id"],"key":["2024-05-01 10:00:00+00","42"]}`.
-/// Key values are the server's text rendering of the last row sent. A full refresh read by
-/// `ctid` keeps one entry per block range instead (`"ranges":[{"lo":0,"hi":4096,"after":"(17,3)"}]`,
-/// `hi` absent for the open last range). A full refresh that finished carries `"complete":true`
-/// and the next one starts from the beginning.
+/// `{"v":2,"mode":"incremental","key_columns":["updated_at","id"],"key":["2024-05-01 10:00:00+00","42"]}`.
+/// Key values are the server's text rendering of the last row sent.
+///
+/// A full refresh of a relation with a primary key keeps one entry per key range instead
+/// (`"key_ranges":[{"lower":"1","upper":"50001","after":["1200"]}]`: bounds on the first key
+/// column, `after` the whole key of the last row sent); one without a primary key, read by
+/// `ctid`, one entry per block range (`"ranges":[{"lo":0,"hi":4096,"after":"(17,3)"}]`, `hi`
+/// absent for the open last range). A full refresh that finished carries `"complete":true` and
+/// the next one starts from the beginning. Version 1 states (no `key_ranges`) are still read.
 struct ReadState: Sendable, Equatable {
     var mode: String
     var keyColumns: [String]
     var key: [String?]
     var complete: Bool
     var ranges: [CtidRange] = []
+    var keyRanges: [KeyRange] = []
 
-    static let version = 1
+    static let version = 2
 
     var data: [UInt8] {
-        let object: [String: Any] = [
+        var object: [String: Any] = [
             "v": Self.version, "mode": mode, "key_columns": keyColumns,
             "key": key.map { $0.map { $0 as Any } ?? NSNull() }, "complete": complete,
-            "ranges": ranges.map(\.json),
         ]
+        if !ranges.isEmpty { object["ranges"] = ranges.map(\.json) }
+        if !keyRanges.isEmpty { object["key_ranges"] = keyRanges.map(\.json) }
         let json = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return Array(json)
     }
@@ -29,22 +35,26 @@ struct ReadState: Sendable, Equatable {
     /// Parses state data; nil when it is not a state this source wrote.
     init?(data: [UInt8]) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any],
-              object["v"] as? Int == Self.version, let mode = object["mode"] as? String,
+              let version = object["v"] as? Int, (1 ... Self.version).contains(version), let mode = object["mode"] as? String,
               let keyColumns = object["key_columns"] as? [String], let key = object["key"] as? [Any] else { return nil }
         self.mode = mode
         self.keyColumns = keyColumns
         self.key = key.map { $0 as? String }
         self.complete = object["complete"] as? Bool ?? false
         self.ranges = (object["ranges"] as? [[String: Any]] ?? []).compactMap(CtidRange.init(json:))
-        guard self.key.count == keyColumns.count || self.key.isEmpty else { return nil }
+        self.keyRanges = (object["key_ranges"] as? [[String: Any]] ?? []).compactMap(KeyRange.init(json:))
+        guard self.key.count == keyColumns.count || self.key.isEmpty,
+              keyRanges.allSatisfy({ $0.after.map { $0.count == keyColumns.count } ?? true }) else { return nil }
     }
 
-    init(mode: String, keyColumns: [String], key: [String?], complete: Bool = false, ranges: [CtidRange] = []) {
+    init(mode: String, keyColumns: [String], key: [String?], complete: Bool = false,
+         ranges: [CtidRange] = [], keyRanges: [KeyRange] = []) {
         self.mode = mode
         self.keyColumns = keyColumns
         self.key = key
         self.complete = complete
         self.ranges = ranges
+        self.keyRanges = keyRanges
     }
 }
 
@@ -77,6 +87,41 @@ struct CtidRange: Sendable, Equatable {
         self.lo = lo
         hi = (json["hi"] as? NSNumber)?.int64Value
         after = json["after"] as? String
+        done = json["done"] as? Bool ?? false
+    }
+}
+
+/// A range of primary-key values read by one connection in key order: rows whose first key
+/// column is in `[lower, upper)`, and the whole key of the last row sent from it.
+struct KeyRange: Sendable, Equatable {
+    /// The first key column's lowest value, as text; nil: from the start.
+    var lower: String?
+    /// The first key column's first value past the range, as text; nil: to the end.
+    var upper: String?
+    /// The key of the last row sent, as text; nil: nothing sent yet.
+    var after: [String?]?
+    /// Every row of the range was sent.
+    var done = false
+
+    var json: [String: Any] {
+        var object: [String: Any] = [:]
+        if let lower { object["lower"] = lower }
+        if let upper { object["upper"] = upper }
+        if let after { object["after"] = after.map { $0.map { $0 as Any } ?? NSNull() } }
+        if done { object["done"] = true }
+        return object
+    }
+
+    init(lower: String?, upper: String?, after: [String?]? = nil) {
+        self.lower = lower
+        self.upper = upper
+        self.after = after
+    }
+
+    init?(json: [String: Any]) {
+        lower = json["lower"] as? String
+        upper = json["upper"] as? String
+        after = (json["after"] as? [Any]).map { $0.map { $0 as? String } }
         done = json["done"] as? Bool ?? false
     }
 }

@@ -4,9 +4,11 @@ import SluiceWire
 
 /// What one stream's read does: its columns, its checkpoint key and the SQL that reads it.
 ///
-/// The checkpoint key is `(cursor, primary key or ctid)` for an incremental stream, `ctid`
-/// for a full refresh of a table or materialized view (read in physical order), the primary
-/// key for other relations that have one, and nothing otherwise (no mid-stream checkpoints).
+/// The checkpoint key is `(cursor, primary key or ctid)` for an incremental stream; for a full
+/// refresh, the primary key (read in key order, one or more key ranges), else `ctid` for a
+/// table or materialized view (read in physical order, one or more block ranges), and nothing
+/// otherwise (no mid-stream checkpoints). An unfinished ctid state of a table that has a
+/// primary key (written by an older version) is resumed by ctid once.
 struct StreamPlan: Sendable {
     let table: SourceTable
     let columns: [SourceColumn]
@@ -24,10 +26,16 @@ struct StreamPlan: Sendable {
     let resumeKey: [String?]?
     /// For a full refresh by ctid: the block ranges of an interrupted read, from the host's state.
     let resumeRanges: [CtidRange]?
+    /// For a full refresh by primary key: the key ranges of an interrupted read, from the host's state.
+    let resumeKeyRanges: [KeyRange]?
 
     var stream: StreamID { table.stream }
     var mode: String { incremental ? "incremental" : "full_refresh" }
     var usesCtid: Bool { keyColumns.contains("ctid") }
+    /// A full refresh read in block ranges.
+    var byCtid: Bool { !incremental && keyColumns == ["ctid"] }
+    /// A full refresh read in primary-key ranges.
+    var byKey: Bool { !incremental && !keyColumns.isEmpty && !usesCtid }
     var qualifiedName: String { SQL.quoteQualified(schema: table.schema, name: table.name) }
 
     init(table: SourceTable, configured: ConfiguredStream, state: ReadState?) throws(PluginError) {
@@ -49,6 +57,10 @@ struct StreamPlan: Sendable {
         filter = configured.filter.trimmingCharacters(in: .whitespacesAndNewlines)
         limit = configured.limit
         var keys: [SourceColumn?] = []
+        var ctidState: ReadState?
+        if let state, !incremental, state.mode == "full_refresh", !state.complete, state.keyColumns == ["ctid"], !state.ranges.isEmpty {
+            ctidState = state
+        }
         if incremental {
             guard !configured.cursorField.isEmpty else { throw configError("NO_CURSOR", "incremental needs a cursor_field") }
             guard let cursor = table.column(named: configured.cursorField) else {
@@ -62,7 +74,7 @@ struct StreamPlan: Sendable {
             }
             ordered = true
             inclusive = keys.count == 1
-        } else if table.hasCtid {
+        } else if table.hasCtid && (table.primaryKey.isEmpty || ctidState != nil) {
             keys = [nil]
             ordered = false
             inclusive = false
@@ -73,14 +85,17 @@ struct StreamPlan: Sendable {
         }
         keyColumns = keys.map { $0?.name ?? "ctid" }
         keyTypes = keys.map { $0?.sourceType ?? "tid" }
-        if let state, !incremental, keyColumns == ["ctid"], state.mode == "full_refresh", !state.complete,
-           state.keyColumns == keyColumns, !state.ranges.isEmpty {
-            resumeRanges = state.ranges
+        resumeRanges = keyColumns == ["ctid"] ? ctidState?.ranges : nil
+        if let state, !incremental, !keyColumns.isEmpty, keyColumns != ["ctid"], state.mode == "full_refresh",
+           !state.complete, state.keyColumns == keyColumns {
+            // Version 1 kept a single key instead of key ranges.
+            resumeKeyRanges = !state.keyRanges.isEmpty ? state.keyRanges
+                : state.key.count == keyColumns.count ? [KeyRange(lower: nil, upper: nil, after: state.key)] : nil
         } else {
-            resumeRanges = nil
+            resumeKeyRanges = nil
         }
-        if let state, state.mode == (incremental ? "incremental" : "full_refresh"), !state.complete || incremental,
-           state.keyColumns == keyColumns, state.key.count == keyColumns.count, keyColumns != ["ctid"] {
+        if let state, incremental, state.mode == "incremental",
+           state.keyColumns == keyColumns, state.key.count == keyColumns.count {
             resumeKey = state.key
         } else if let state, incremental, state.mode == "incremental", state.keyColumns.first == keyColumns.first,
                   let cursor = state.key.first {
@@ -96,41 +111,52 @@ struct StreamPlan: Sendable {
         "PREPARE sluice_filter_check AS SELECT 1 FROM \(qualifiedName) WHERE (\(filter))"
     }
 
-    /// Sets the resume key values (or a ctid range's bounds) as transaction-local settings,
-    /// bound as parameters; the COPY reads them back with `current_setting`.
-    func settingsSQL(range: CtidRange?) -> (String, [PostgresValue])? {
+    /// Sets the resume key values (or a range's bounds) as transaction-local settings, bound as
+    /// parameters; the COPY reads them back with `current_setting`.
+    func settingsSQL(segment: Segment) -> (String, [PostgresValue])? {
         var values: [(String, String)] = []
-        if let range {
+        func key(_ key: [String?]) {
+            for (index, value) in key.enumerated() { values.append(("sluice.k\(index)", value ?? "")) }
+        }
+        switch segment {
+        case .ctid(_, let range):
             if let after = range.after { values.append(("sluice.after", after)) } else { values.append(("sluice.lo", "(\(range.lo),0)")) }
             if let hi = range.hi { values.append(("sluice.hi", "(\(hi),0)")) }
-        } else if let resumeKey {
-            for (index, value) in resumeKey.enumerated() { values.append(("sluice.k\(index)", value ?? "")) }
+        case .key(_, let range):
+            if let after = range.after { key(after) } else if let lower = range.lower { values.append(("sluice.lo", lower)) }
+            if let upper = range.upper { values.append(("sluice.hi", upper)) }
+        case .all:
+            if let resumeKey { key(resumeKey) }
         }
         guard !values.isEmpty else { return nil }
         let calls = values.indices.map { "set_config($\(2 * $0 + 1), $\(2 * $0 + 2), true)" }
         return ("SELECT " + calls.joined(separator: ", "), values.flatMap { [PostgresValue.text($0.0), .text($0.1)] })
     }
 
-    /// `COPY (SELECT …) TO STDOUT (FORMAT binary)`: the columns, then the key as text.
-    /// With `range`, only that block range (after its last sent row) is read.
-    func copySQL(range: CtidRange?) -> String {
+    /// `COPY (SELECT …) TO STDOUT (FORMAT binary)`: the columns, then the key as text, for the
+    /// rows of `segment` after its last sent row.
+    func copySQL(segment: Segment) -> String {
         let selectList = columns.map { $0.plan.selectExpression(SQL.quoteIdentifier($0.name)) }
             + keyColumns.indices.map { "\(keyExpression(keyColumns[$0]))::text AS _sluice_k\($0)" }
         var conditions: [String] = []
         if !filter.isEmpty { conditions.append("(\(filter))") }
         if incremental { conditions.append("\(keyExpression(keyColumns[0])) IS NOT NULL") }
-        if let range {
+        switch segment {
+        case .ctid(_, let range):
             conditions.append(range.after != nil ? "\(qualifiedName).ctid > current_setting('sluice.after')::tid"
                                                   : "\(qualifiedName).ctid >= current_setting('sluice.lo')::tid")
             if range.hi != nil { conditions.append("\(qualifiedName).ctid < current_setting('sluice.hi')::tid") }
-        } else if let resumeKey {
-            let present = resumeKey.prefix { $0 != nil }.count
-            if present > 0 {
-                let left = keyColumns.prefix(present).map(keyExpression).joined(separator: ", ")
-                let right = (0 ..< present).map { "current_setting('sluice.k\($0)')::\(keyTypes[$0])" }.joined(separator: ", ")
-                let op = inclusive || present < keyColumns.count ? ">=" : ">"
-                conditions.append("(\(left)) \(op) (\(right))")
+        case .key(_, let range):
+            if let after = range.after {
+                conditions += afterCondition(after, inclusive: false)
+            } else if range.lower != nil {
+                conditions.append("\(keyExpression(keyColumns[0])) >= current_setting('sluice.lo')::\(keyTypes[0])")
             }
+            if range.upper != nil {
+                conditions.append("\(keyExpression(keyColumns[0])) < current_setting('sluice.hi')::\(keyTypes[0])")
+            }
+        case .all:
+            if let resumeKey { conditions += afterCondition(resumeKey, inclusive: inclusive) }
         }
         var sql = "SELECT " + selectList.joined(separator: ", ") + " FROM " + qualifiedName
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
@@ -139,13 +165,32 @@ struct StreamPlan: Sendable {
         return "COPY (\(sql)) TO STDOUT (FORMAT binary)"
     }
 
+    /// `(k0, k1, …) > (saved values)` over the leading non-null saved values (`>=` when fewer
+    /// than all, or `inclusive`); the values come from the `sluice.k<n>` settings.
+    private func afterCondition(_ key: [String?], inclusive: Bool) -> [String] {
+        let present = key.prefix { $0 != nil }.count
+        guard present > 0 else { return [] }
+        let left = keyColumns.prefix(present).map(keyExpression).joined(separator: ", ")
+        let right = (0 ..< present).map { "current_setting('sluice.k\($0)')::\(keyTypes[$0])" }.joined(separator: ", ")
+        let op = inclusive || present < keyColumns.count ? ">=" : ">"
+        return ["(\(left)) \(op) (\(right))"]
+    }
+
     /// A key column qualified with its table, so it never resolves to a same-named output column.
     private func keyExpression(_ name: String) -> String {
         qualifiedName + "." + (name == "ctid" ? "ctid" : SQL.quoteIdentifier(name))
     }
 
-    /// The state after a row with `key` (or, by ctid, after the rows of `ranges`).
-    func state(key: [String?], ranges: [CtidRange] = [], complete: Bool = false) -> ReadState {
-        ReadState(mode: mode, keyColumns: keyColumns, key: key, complete: complete, ranges: ranges)
+    /// The state after a row with `key` (or after the rows of block or key ranges).
+    func state(key: [String?], ranges: [CtidRange] = [], keyRanges: [KeyRange] = [], complete: Bool = false) -> ReadState {
+        ReadState(mode: mode, keyColumns: keyColumns, key: key, complete: complete, ranges: ranges, keyRanges: keyRanges)
     }
+}
+
+/// The part of a stream one COPY reads: all of it, or one block or key range (with its index
+/// among the stream's ranges).
+enum Segment: Sendable {
+    case all
+    case ctid(Int, CtidRange)
+    case key(Int, KeyRange)
 }

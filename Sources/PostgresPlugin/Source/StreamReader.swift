@@ -6,8 +6,9 @@ import SluiceWire
 
 /// Reads one stream with binary COPY, sending batches, progress and checkpoints as it goes.
 ///
-/// A full refresh of a table is read by ctid: one block range per connection (the main
-/// connection plus `workers`, all in one exported snapshot) when the table is large enough.
+/// A full refresh of a table is read in ranges: primary-key ranges in key order when it has a
+/// primary key, ctid block ranges otherwise; one range per connection (the main connection plus
+/// `workers`, all in one exported snapshot) when the table is large enough.
 struct StreamReader {
     let plan: StreamPlan
     let batch: BatchSettings
@@ -24,40 +25,42 @@ struct StreamReader {
         try await output.send(StreamSchema(stream: stream, columns: plan.columns.map(\.column), primaryKey: plan.table.primaryKey))
         try await output.status(StreamStatus(stream: stream, status: .started))
         let sink = BatchSink(plan: plan, output: output, states: states)
-        if plan.usesCtid && !plan.incremental {
-            let all: [CtidRange]
-            if let resumed = plan.resumeRanges {
-                all = resumed
-            } else {
-                all = try await splitRanges(main: main, connections: 1 + workers.count)
-            }
+        let segments: [Segment]
+        if plan.byCtid {
+            var all = plan.resumeRanges ?? []
+            if all.isEmpty { all = try await splitRanges(main: main, connections: 1 + workers.count) }
             await sink.start(ranges: all)
-            let ranges = all.filter { !$0.done }
-            let connections = ranges.count > 1 ? [main] + workers.prefix(ranges.count - 1) : [main]
-            if connections.count > 1 {
-                let snapshot = try await exportSnapshot(main)
-                for worker in connections.dropFirst() { try await joinSnapshot(worker, snapshot) }
-                logger.info("stream \(stream): reading \(ranges.count) block ranges on \(connections.count) connections")
-            }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (index, connection) in connections.enumerated() {
-                    let assigned = ranges.enumerated().filter { $0.offset % connections.count == index }.map(\.element)
-                    group.addTask {
-                        for range in assigned { try await readSegment(connection, range: range, sink: sink) }
-                    }
-                }
-                do {
-                    try await group.waitForAll()
-                } catch {
-                    for connection in connections { connection.cancel() }
-                    throw error
-                }
-            }
-            for worker in connections.dropFirst() { _ = try await worker.execute("COMMIT") }
+            segments = all.enumerated().filter { !$0.element.done }.map { .ctid($0.offset, $0.element) }
+        } else if plan.byKey {
+            var all = plan.resumeKeyRanges ?? []
+            if all.isEmpty { all = try await splitKeys(main: main, connections: 1 + workers.count) }
+            await sink.start(keyRanges: all)
+            segments = all.enumerated().filter { !$0.element.done }.map { .key($0.offset, $0.element) }
         } else {
             await sink.start(key: plan.resumeKey)
-            try await readSegment(main, range: nil, sink: sink)
+            segments = [.all]
         }
+        let connections = segments.count > 1 ? [main] + workers.prefix(segments.count - 1) : [main]
+        if connections.count > 1 {
+            let snapshot = try await exportSnapshot(main)
+            for worker in connections.dropFirst() { try await joinSnapshot(worker, snapshot) }
+            logger.info("stream \(stream): reading \(segments.count) \(plan.byKey ? "key" : "block") ranges on \(connections.count) connections")
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, connection) in connections.enumerated() {
+                let assigned = segments.enumerated().filter { $0.offset % connections.count == index }.map(\.element)
+                group.addTask {
+                    for segment in assigned { try await readSegment(connection, segment: segment, sink: sink) }
+                }
+            }
+            do {
+                try await group.waitForAll()
+            } catch {
+                for connection in connections { connection.cancel() }
+                throw error
+            }
+        }
+        for worker in connections.dropFirst() { _ = try await worker.execute("COMMIT") }
         let summary = try await sink.finish()
         try await output.status(StreamStatus(stream: stream, status: .complete))
         return summary
@@ -76,6 +79,26 @@ struct StreamReader {
         }
     }
 
+    /// Splits the first key column's values into up to `connections` ranges of about as many
+    /// rows, at quantiles of a block sample (`TABLESAMPLE SYSTEM`) read in the current snapshot.
+    private func splitKeys(main: PostgresConnection, connections: Int) async throws -> [KeyRange] {
+        let blocks = max(0, plan.table.estimatedBytes) / 8192
+        let count = Int(max(1, min(Int64(connections), blocks / Self.minimumBlocksPerRange)))
+        guard count > 1, plan.limit == 0 else { return [KeyRange(lower: nil, upper: nil)] }
+        // About 256 sampled blocks, whatever the table's size.
+        let percent = min(100, max(0.001, 256 * 100 / Double(blocks)))
+        let fractions = "{" + (1 ..< count).map { String(Double($0) / Double(count)) }.joined(separator: ",") + "}"
+        let key = plan.qualifiedName + "." + SQL.quoteIdentifier(plan.keyColumns[0])
+        let result = try await main.execute("""
+            SELECT b FROM unnest((SELECT (percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY \(key)))::text[]
+                                  FROM \(plan.qualifiedName) TABLESAMPLE SYSTEM ($2::float8))) b
+            """, [.text(fractions), .text(String(percent))])
+        var bounds: [String] = []
+        for case let bound? in result.rows.map({ $0[0] }) where bound != bounds.last { bounds.append(bound) }
+        let edges: [String?] = [nil] + bounds.map { $0 } + [nil]
+        return (0 ..< edges.count - 1).map { KeyRange(lower: edges[$0], upper: edges[$0 + 1]) }
+    }
+
     private func exportSnapshot(_ main: PostgresConnection) async throws -> String {
         let id = try await main.execute("SELECT pg_export_snapshot()").rows.first?[0] ?? ""
         // A server-made identifier (hex digits and dashes); SET TRANSACTION SNAPSHOT takes no parameters.
@@ -90,16 +113,16 @@ struct StreamReader {
         _ = try await worker.execute("SET TRANSACTION SNAPSHOT '\(snapshot)'")
     }
 
-    /// One COPY: a ctid range, or the whole (filtered, ordered, resumed) stream.
-    private func readSegment(_ connection: PostgresConnection, range: CtidRange?, sink: BatchSink) async throws {
-        if let (sql, parameters) = plan.settingsSQL(range: range) {
+    /// One COPY: a block or key range, or the whole (filtered, ordered, resumed) stream.
+    private func readSegment(_ connection: PostgresConnection, segment: Segment, sink: BatchSink) async throws {
+        if let (sql, parameters) = plan.settingsSQL(segment: segment) {
             _ = try await connection.execute(sql, parameters)
         }
         if plan.usesCtid { _ = try await connection.execute("SET LOCAL enable_indexscan = off") }
         let decoder = CopyBatchDecoder(decodings: plan.columns.map(\.plan.decoding), keyFields: plan.keyColumns.count)
         let maxRows = batch.batchSize, maxBytes = batch.batchSizeBytes
         let stream = plan.stream
-        _ = try await connection.copyOut(plan.copySQL(range: range)) { chunk in
+        _ = try await connection.copyOut(plan.copySQL(segment: segment)) { chunk in
             var position = 0
             while position < chunk.count && !decoder.ended {
                 do throws(CopyFormatError) {
@@ -108,13 +131,13 @@ struct StreamReader {
                     throw PluginError(category: .system, code: "COPY_FORMAT", message: "stream \(stream): \(error.message)", stream: stream)
                 }
                 if decoder.rows >= maxRows || decoder.bytes >= maxBytes {
-                    try await sink.send(decoder.takeBatchWithKey(stream: stream), range: range)
+                    try await sink.send(decoder.takeBatchWithKey(stream: stream), segment: segment)
                 }
             }
         }
-        if decoder.rows > 0 { try await sink.send(decoder.takeBatchWithKey(stream: stream), range: range) }
+        if decoder.rows > 0 { try await sink.send(decoder.takeBatchWithKey(stream: stream), segment: segment) }
         if plan.usesCtid { _ = try await connection.execute("SET LOCAL enable_indexscan = on") }
-        if let range { try await sink.rangeDone(range) }
+        await sink.segmentDone(segment)
     }
 }
 
@@ -127,6 +150,7 @@ actor BatchSink {
     private var summary: StreamSummary
     private var key: [String?]?
     private var ranges: [CtidRange] = []
+    private var keyRanges: [KeyRange] = []
     private var batches = 0
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
@@ -139,10 +163,12 @@ actor BatchSink {
     }
 
     func start(ranges: [CtidRange]) { self.ranges = ranges }
+    func start(keyRanges: [KeyRange]) { self.keyRanges = keyRanges }
     func start(key: [String?]?) { self.key = key }
 
-    /// Sends `batch`, then the state after its last row, with no other batch in between.
-    func send(_ batch: (RecordBatch, [String?], Int), range: CtidRange?) async throws {
+    /// Sends `batch` (read from `segment`), then the state after its last row, with no other
+    /// batch in between.
+    func send(_ batch: (RecordBatch, [String?], Int), segment: Segment) async throws {
         await acquire()
         defer { release() }
         let (records, lastKey, bytes) = batch
@@ -150,12 +176,18 @@ actor BatchSink {
         summary.bytes += UInt64(bytes)
         try await output.send(records)
         batches += 1
-        if let range, let index = ranges.firstIndex(where: { $0.lo == range.lo }) {
+        switch segment {
+        case .ctid(let index, _):
             ranges[index].after = lastKey.first ?? nil
             try await output.checkpoint(states.next(stream: plan.stream, plan.state(key: [], ranges: ranges)))
-        } else if !plan.keyColumns.isEmpty {
+        case .key(let index, _):
+            keyRanges[index].after = lastKey
+            try await output.checkpoint(states.next(stream: plan.stream, plan.state(key: [], keyRanges: keyRanges)))
+        case .all where !plan.keyColumns.isEmpty:
             key = lastKey
             try await output.checkpoint(states.next(stream: plan.stream, plan.state(key: lastKey)))
+        case .all:
+            break
         }
         if batches % 10 == 0 {
             try await output.progress(StreamProgress(stream: plan.stream, records: summary.records, bytes: summary.bytes,
@@ -176,10 +208,13 @@ actor BatchSink {
         if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
     }
 
-    /// Marks a ctid range as read to its end.
-    func rangeDone(_ range: CtidRange) async throws {
-        guard let index = ranges.firstIndex(where: { $0.lo == range.lo }) else { return }
-        ranges[index].done = true
+    /// Marks a block or key range as read to its end.
+    func segmentDone(_ segment: Segment) {
+        switch segment {
+        case .ctid(let index, _): ranges[index].done = true
+        case .key(let index, _): keyRanges[index].done = true
+        case .all: break
+        }
     }
 
     /// Sends the final state and progress; returns the stream's counts.
