@@ -7,6 +7,8 @@ import SluiceWire
 struct WriteOutcome {
     var summary: Summary
     var acks: [StateAck]
+    /// Every reply before the Summary, in order.
+    var messages: [PluginMessage]
 
     /// The counts of the stream named `name`.
     func stream(_ name: String) -> StreamSummary? { summary.streams.first { $0.stream.name == name } }
@@ -20,8 +22,10 @@ final class ReplyLog: @unchecked Sendable {
     func append(_ message: PluginMessage) { lock.withLock { messages.append(message) } }
 
     var acks: [StateAck] {
-        lock.withLock { messages.compactMap { if case .stateAck(let ack) = $0 { ack } else { nil } } }
+        all.compactMap { if case .stateAck(let ack) = $0 { ack } else { nil } }
     }
+
+    var all: [PluginMessage] { lock.withLock { messages } }
 }
 
 /// Drives the real `postgres-plugin` binary as a destination over the protocol.
@@ -47,7 +51,7 @@ enum DestinationHarness {
             let summary = try await client.write(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: streams), sourceName: sourceName),
                                                  input: input) { log.append($0) }
             await client.close()
-            return WriteOutcome(summary: summary, acks: log.acks)
+            return WriteOutcome(summary: summary, acks: log.acks, messages: log.all)
         } catch {
             await client.close()
             throw error

@@ -155,3 +155,31 @@ import Testing
         }
     }
 }
+
+/// StreamStatus and Progress during a Write.
+@Suite struct DestinationReportTests {
+    @Test func reportsStartedProgressAndCompletePerStream() async throws {
+        try await DestinationHarness.withSchema { schema, _ in
+            let a = DestinationHarness.schema("a", [Column(name: "n", type: LogicalType(.int64))])
+            let b = DestinationHarness.schema("b", [Column(name: "n", type: LogicalType(.int64))])
+            let outcome = try await DestinationHarness.write(DestinationHarness.config(schema: schema, ["batch_size": 100]),
+                                                             streams: [ConfiguredStream(schema: a), ConfiguredStream(schema: b)], [
+                .schema(a), try DestinationHarness.batch(a, (1...250).map { [.int64($0)] }),
+                .schema(b), try DestinationHarness.batch(b, [[.int64(1)]]), .state(State(id: 1, stream: nil, data: [])),
+            ])
+            var events: [String] = []
+            for message in outcome.messages {
+                switch message {
+                case .streamStatus(let status): events.append("\(status.stream.name) \(status.status)")
+                case .progress(let progress): events.append("\(progress.stream.name) progress \(progress.records)")
+                case .stateAck(let ack): events.append("ack \(ack.id)")
+                default: break
+                }
+            }
+            // Progress during the call depends on timing (at most one a second); the end is fixed.
+            #expect(Array(events.prefix(2)) == ["a started", "b started"])
+            #expect(Array(events.suffix(5)) == ["ack 1", "a progress 250", "a complete", "b progress 1", "b complete"])
+            #expect(events.dropFirst(2).dropLast(5).allSatisfy { $0.contains(" progress ") }, "\(events)")
+        }
+    }
+}

@@ -27,6 +27,7 @@ final class DestinationSession {
     /// sync skip rows that live only in a replacement table it drops).
     private var deferredStates: [State] = []
     private let defersStates: Bool
+    private var reporter: WriteReporter?
 
     init(config: PluginConfig, request: WriteRequest, context: CallContext) async throws {
         self.config = config
@@ -56,6 +57,8 @@ final class DestinationSession {
     /// Runs the call to its end and returns the per-stream counts.
     func run(input: WriteInput, output: WriteOutput) async throws -> [StreamSummary] {
         defer { connection.close() }
+        let reporter = WriteReporter(output: output)
+        self.reporter = reporter
         do {
             try await prepareCatalog()
             let pump = EventPump(input: input)
@@ -67,8 +70,10 @@ final class DestinationSession {
             try await flushAll()
             try await finish()
             for state in deferredStates { try await output.acknowledge(state) }
+            try await reporter.complete(order.compactMap { buffers[$0] })
         } catch {
             await abandonReplacements()
+            await reporter.incomplete(error)
             throw error
         }
         return order.compactMap { buffers[$0]?.summary }
@@ -86,7 +91,9 @@ final class DestinationSession {
             switch event {
             case .schema(let schema):
                 try await accept(schema)
+                try await reporter?.started(schema.stream)
             case .records(let batch):
+                try await reporter?.started(batch.stream)
                 try await receive(batch)
             case .state(let state):
                 try await flushAll()
@@ -218,6 +225,7 @@ final class DestinationSession {
                 buffer.summary.nulBytesStripped += result.nulBytesStripped
                 bufferedBytes -= buffer.bytes
                 buffer.committed()
+                try await reporter?.committed(buffer)
                 return
             } catch let error as PostgresError {
                 let idempotent = [.upsert, .updateOnly, .mirror].contains(buffer.plan.mode)

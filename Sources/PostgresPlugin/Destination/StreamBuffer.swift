@@ -9,6 +9,8 @@ final class StreamBuffer {
     var hasDeletes = false
     /// Rows of the stream committed before this buffer (for error positions).
     var committedRows = 0
+    /// Approximate bytes of the rows committed before this buffer.
+    var committedBytes: UInt64 = 0
     var summary: StreamSummary
 
     init(plan: WritePlan) {
@@ -31,6 +33,7 @@ final class StreamBuffer {
     /// Forgets the buffered rows once they are committed.
     func committed() {
         committedRows += rows
+        committedBytes += UInt64(bytes)
         batches.removeAll()
         rows = 0
         bytes = 0

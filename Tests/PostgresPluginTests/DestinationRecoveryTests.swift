@@ -1,0 +1,135 @@
+import Foundation
+import PostgresClient
+import SluiceSDK
+import SluiceWire
+import Testing
+
+/// A killed plugin and a connection killed mid-COPY: nothing acknowledged is lost, and with a
+/// key nothing is written twice.
+@Suite struct DestinationRecoveryTests {
+    let items = DestinationHarness.schema("items", [
+        Column(name: "id", type: LogicalType(.int64), nullable: false),
+        Column(name: "name", type: LogicalType(.string)),
+    ], primaryKey: ["id"])
+
+    let events = DestinationHarness.schema("events", [
+        Column(name: "n", type: LogicalType(.int64)),
+        Column(name: "s", type: LogicalType(.string)),
+    ])
+
+    /// Batches of at most 10,000 rows for `ids`; `name` gives each row's text.
+    func batches(_ schema: StreamSchema, _ ids: ClosedRange<Int64>, name: (Int64) -> String = { "n\($0)" }) throws -> [HostMessage] {
+        try stride(from: ids.lowerBound, through: ids.upperBound, by: 10_000).map { first in
+            let last = min(ids.upperBound, first + 9_999)
+            return try DestinationHarness.batch(schema, (first...last).map { [.int64($0), .string(name($0))] })
+        }
+    }
+
+    /// Reads replies until a state acknowledgement.
+    func nextAck(_ client: PluginClient) async throws -> StateAck? {
+        while let message = try await client.nextCallMessage() {
+            if case .stateAck(let ack) = message { return ack }
+        }
+        return nil
+    }
+
+    /// Sends `ids` in 100-row batches, a state after each 1,000 rows up to `killAfter` (its id the
+    /// last row), waits for the acknowledgement of state `killAfter`, then sends the rest without
+    /// a state and SIGKILLs the plugin.
+    func writeThenKill(_ config: String, stream: StreamSchema, ids: ClosedRange<Int64>, killAfter: Int64) async throws {
+        let client = try await DestinationHarness.launch()
+        try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: stream)])))
+        try await client.send(.schema(stream))
+        var acknowledged: UInt64 = 0
+        for first in stride(from: ids.lowerBound, through: ids.upperBound, by: 100) {
+            let last = min(ids.upperBound, first + 99)
+            try await client.send(try DestinationHarness.batch(stream, (first...last).map { [.int64($0), .string("n\($0)")] }))
+            if last % 1_000 == 0, last <= killAfter { try await client.send(.state(State(id: UInt64(last), stream: nil, data: Array("\(last)".utf8)))) }
+            if last == killAfter {
+                while acknowledged < UInt64(killAfter), let ack = try await nextAck(client) { acknowledged = ack.id }
+            }
+        }
+        #expect(acknowledged == UInt64(killAfter))
+        client.process.send(signal: SIGKILL)
+        await client.close()
+    }
+
+    /// Resumes from state `from`: sends the rows after it, then ends.
+    func resume(_ config: String, stream: StreamSchema, from: Int64, to: Int64) async throws -> WriteOutcome {
+        try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: stream)],
+                                           [.schema(stream)] + batches(stream, (from + 1)...to) + [.state(State(id: UInt64(to), stream: nil, data: []))])
+    }
+
+    @Test func killedAfterAnAcknowledgementThenResumedWithAKeyLosesAndDuplicatesNothing() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            // Flushes also happen between states (batch_size 700), so rows after the last
+            // acknowledged state may be committed when the plugin dies.
+            let config = DestinationHarness.config(schema: schema, ["write_mode": "upsert", "batch_size": 700])
+            try await writeThenKill(config, stream: items, ids: 1...8_000, killAfter: 5_000)
+            let committed = try await DestinationHarness.rows(connection, "SELECT count(*) FILTER (WHERE id <= 5000), count(*) FROM \(schema).items")
+            #expect(committed.first?.first == "5000", "every acknowledged row is committed")
+            let outcome = try await resume(config, stream: items, from: 5_000, to: 12_000)
+            #expect(outcome.acks.map(\.id) == [12_000])
+            let check = try await DestinationHarness.rows(connection,
+                "SELECT count(*), count(DISTINCT id), min(id), max(id), count(*) FILTER (WHERE name <> 'n' || id) FROM \(schema).items")
+            #expect(check == [["12000", "12000", "1", "12000", "0"]])
+        }
+    }
+
+    @Test func killedAfterAnAcknowledgementThenResumedWithoutAKeyLosesNothingAcknowledged() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let config = DestinationHarness.config(schema: schema, ["write_mode": "append", "batch_size": 1_000_000])
+            try await writeThenKill(config, stream: events, ids: 1...8_000, killAfter: 5_000)
+            // Nothing flushed after the acknowledged state (no state, far from batch_size): the
+            // table ends exactly at it, and the resumed run completes it with no duplicate.
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*), count(DISTINCT n), max(n) FROM \(schema).events") == [["5000", "5000", "5000"]])
+            _ = try await resume(config, stream: events, from: 5_000, to: 9_000)
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*), count(DISTINCT n), min(n), max(n) FROM \(schema).events")
+                == [["9000", "9000", "1", "9000"]])
+        }
+    }
+
+    @Test func connectionKilledInTheMiddleOfACopyIsRetriedOrFailsCleanly() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let application = "sluice_copy_" + schema
+            let config = DestinationHarness.config(schema: schema, ["connection_string": "application_name=\(application)",
+                                                                    "write_mode": "append", "insert_method": "copy", "batch_size": 10_000_000])
+            let client = try await DestinationHarness.launch()
+            try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items)])))
+            try await client.send(.schema(items))
+            for message in try batches(items, 1...1_000) { try await client.send(message) }
+            try await client.send(.state(State(id: 1, stream: nil, data: [])))
+            #expect(try await nextAck(client)?.id == 1)
+
+            // One large flush (about 60 MB of COPY data) so the COPY is in flight long enough.
+            let padding = String(repeating: "x", count: 200)
+            for message in try batches(items, 1_001...300_000, name: { "n\($0)" + padding }) { try await client.send(message) }
+            try await client.send(.state(State(id: 2, stream: nil, data: [])))
+            var killedDuringCopy = false
+            let deadline = Date().addingTimeInterval(60)
+            while !killedDuringCopy, Date() < deadline {
+                let killed = try await connection.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query LIKE 'COPY %'",
+                    [.text(application)])
+                killedDuringCopy = killed.rows == [["1"]]
+                if !killedDuringCopy { try await Task.sleep(for: .milliseconds(5)) }
+            }
+            #expect(killedDuringCopy, "the COPY was never seen in flight")
+            do {
+                #expect(try await nextAck(client)?.id == 2)
+                try await client.send(.writeEnd)
+                var summary: Summary?
+                while let message = try await client.nextCallMessage() { if case .summary(let s) = message { summary = s; break } }
+                #expect(summary?.streams.first?.inserted == 300_000)
+                #expect(try await DestinationHarness.rows(connection, "SELECT count(*), count(DISTINCT id) FROM \(schema).items") == [["300000", "300000"]])
+            } catch HostError.plugin(let error) {
+                // Only an ambiguous COMMIT may end the call; then the acknowledged rows are all there.
+                #expect(error.code == "WRITE_FAILED", "\(error)")
+                #expect(error.message.contains("not retried to avoid writing them twice"), "\(error)")
+                let count = try await DestinationHarness.rows(connection, "SELECT count(*) FILTER (WHERE id <= 1000), count(*) = count(DISTINCT id) FROM \(schema).items")
+                #expect(count == [["1000", "t"]])
+            }
+            await client.close()
+        }
+    }
+}
