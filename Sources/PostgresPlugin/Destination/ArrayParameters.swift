@@ -3,8 +3,9 @@ import SluiceWire
 
 /// Builds one binary array parameter per written column, for `INSERT … SELECT … FROM unnest(…)`.
 enum ArrayParameters {
-    /// The parameters for `batches` (upserts only; list columns as array literals), plus NUL bytes stripped.
-    static func build(plan: WritePlan, batches: [RecordBatch], rows: Int, syncedAtMicros: Int64, sourceName: String,
+    /// The parameters for `batches` (upserts only; list columns as array literals), plus NUL bytes
+    /// stripped; `firstRow` is the stream position of the first row, for errors.
+    static func build(plan: WritePlan, batches: [RecordBatch], rows: Int, firstRow: Int, syncedAtMicros: Int64, sourceName: String,
                       failOnNul: Bool) throws(RowError) -> (parameters: [PostgresValue], nulBytesStripped: UInt64) {
         var parameters: [PostgresValue] = []
         var stripped: UInt64 = 0
@@ -12,7 +13,7 @@ enum ArrayParameters {
             let isList = column.type.kind == .list
             var encoder = FieldEncoder(capacity: rows * 12 + 20, failOnNul: failOnNul)
             header(&encoder.out, kind: isList ? .string : column.type.kind, rows: rows)
-            var position = 0
+            var position = firstRow
             for batch in batches {
                 let vector = VectorReader(batch.columns[index])
                 for row in 0..<batch.rowCount {

@@ -28,6 +28,15 @@ final class DestinationSession {
     private var deferredStates: [State] = []
     private let defersStates: Bool
     private var reporter: WriteReporter?
+    /// The flush whose transaction runs now; nothing else uses the connection meanwhile.
+    private var inFlight: InFlight?
+
+    private struct InFlight {
+        var flush: Flush
+        var buffer: StreamBuffer
+        var bytes: Int
+        var task: Task<FlushResult, any Error>
+    }
 
     init(config: PluginConfig, request: WriteRequest, context: CallContext) async throws {
         self.config = config
@@ -128,6 +137,7 @@ final class DestinationSession {
             guard buffer.plan.schema != schema else { return }
             try await flush(buffer)
         }
+        try await drain()
         let configured = request.catalog.streams.first { $0.schema.stream == schema.stream }
         try await install(try await action(for: schema, configured: configured))
     }
@@ -197,53 +207,75 @@ final class DestinationSession {
         }
     }
 
+    /// Flushes every buffer and waits until all of them are committed.
     private func flushAll() async throws {
         for stream in order {
             if let buffer = buffers[stream] { try await flush(buffer) }
         }
+        try await drain()
         oldestBuffered = nil
     }
 
-    /// Flushes one buffer in one transaction, retrying lost connections, deadlocks and
-    /// serialization failures with backoff. A connection lost while COMMIT was in flight
-    /// leaves the outcome unknown: keyed modes retry (idempotent), append and replace fail
-    /// rather than risk committing the batch twice.
+    /// Encodes `buffer`'s rows into a flush, waits for the flush in flight (encoding overlaps
+    /// its transaction), then starts this one's transaction without waiting for it.
     private func flush(_ buffer: StreamBuffer) async throws {
         guard buffer.rows > 0 else { return }
-        var attempt = 1
+        let flush: Flush
+        do {
+            flush = try Flush.encode(buffer, settings: settings, syncedAtMicros: syncedAtMicros, sourceName: request.sourceName)
+        } catch let error as RowError {
+            throw PluginError(category: .data, code: "INVALID_VALUE",
+                              message: "stream \(buffer.plan.stream), column \"\(error.column)\", row \(error.row + 1): \(error.reason)",
+                              stream: buffer.plan.stream)
+        }
+        let bytes = buffer.bytes
+        bufferedBytes -= bytes
+        buffer.handedOver()
+        try await drain()
+        inFlight = InFlight(flush: flush, buffer: buffer, bytes: bytes, task: start(flush))
+    }
+
+    private func start(_ flush: Flush) -> Task<FlushResult, any Error> {
+        let connection = connection, ready = stagingReady.contains(flush.plan.staging)
+        return Task { try await flush.run(on: connection, stagingReady: ready) }
+    }
+
+    /// Waits for the flush in flight and records its counts. A failed one is retried (lost
+    /// connections, deadlocks, serialization failures) with backoff. A connection lost while
+    /// COMMIT was in flight leaves the outcome unknown: keyed modes retry (idempotent), append
+    /// and replace fail rather than risk committing the batch twice.
+    private func drain() async throws {
+        guard let current = inFlight else { return }
+        inFlight = nil
+        var task = current.task, attempt = 1
         while true {
-            var committing = false
-            let flush = Flush(connection: connection, buffer: buffer, settings: settings, syncedAtMicros: syncedAtMicros,
-                              sourceName: request.sourceName, stagingReady: stagingReady.contains(buffer.plan.staging))
             do {
-                let result = try await flush.run(committing: &committing)
-                if flush.usesStaging { stagingReady.insert(buffer.plan.staging) }
+                let result = try await task.value
+                if current.flush.usesStaging { stagingReady.insert(current.flush.plan.staging) }
+                let buffer = current.buffer
                 buffer.summary.inserted += result.inserted
                 buffer.summary.updated += result.updated
                 buffer.summary.deleted += result.deleted
                 buffer.summary.unmatched += result.unmatched
-                buffer.summary.nulBytesStripped += result.nulBytesStripped
-                bufferedBytes -= buffer.bytes
-                buffer.committed()
+                buffer.summary.nulBytesStripped += current.flush.nulBytesStripped
+                buffer.committedRows += current.flush.rows
+                buffer.committedBytes += UInt64(current.bytes)
                 try await reporter?.committed(buffer)
                 return
-            } catch let error as PostgresError {
-                let idempotent = [.upsert, .updateOnly, .mirror].contains(buffer.plan.mode)
-                guard attempt < Self.maxAttempts, error.isRetryable, !committing || idempotent else {
-                    throw describe(error, buffer: buffer, attempts: attempt, ambiguous: committing)
+            } catch let failure as FlushFailure {
+                guard let error = failure.error as? PostgresError else { throw failure.error }
+                let idempotent = [.upsert, .updateOnly, .mirror].contains(current.flush.plan.mode)
+                guard attempt < Self.maxAttempts, error.isRetryable, !failure.committing || idempotent else {
+                    throw describe(error, flush: current.flush, attempts: attempt, ambiguous: failure.committing)
                 }
-                context.logger.warning("flush of \(buffer.plan.stream) failed (\(error.sqlState ?? "no SQLSTATE")), retrying: \(error.message)")
+                context.logger.warning("flush of \(current.flush.plan.stream) failed (\(error.sqlState ?? "no SQLSTATE")), retrying: \(error.message)")
                 try await Task.sleep(for: .milliseconds(200 * (1 << (2 * (attempt - 1)))))
                 try await reconnectIfNeeded()
                 attempt += 1
-            } catch let error as RowError {
-                throw PluginError(category: .data, code: "INVALID_VALUE",
-                                  message: "stream \(buffer.plan.stream), column \"\(error.column)\", row \(error.row + 1): \(error.reason)",
-                                  stream: buffer.plan.stream)
+                task = start(current.flush)
             }
         }
     }
-
 
     private func reconnectIfNeeded() async throws {
         guard !connection.isAlive else { return }
@@ -255,22 +287,22 @@ final class DestinationSession {
         stagingReady.removeAll()
     }
 
-    private func describe(_ error: PostgresError, buffer: StreamBuffer, attempts: Int, ambiguous: Bool) -> PluginError {
-        let first = buffer.committedRows + 1, last = buffer.committedRows + buffer.rows
+    private func describe(_ error: PostgresError, flush: Flush, attempts: Int, ambiguous: Bool) -> PluginError {
+        let first = flush.firstRow + 1, last = flush.firstRow + flush.rows
         let rows = "rows \(first)–\(last) of the stream"
         let state = error.sqlState ?? ""
         if state.hasPrefix("22") || state.hasPrefix("23") {
             return PluginError(category: .data, code: "VALUE_REJECTED",
-                               message: "stream \(buffer.plan.stream): PostgreSQL rejected a value among \(rows): \(error.message)",
+                               message: "stream \(flush.plan.stream): PostgreSQL rejected a value among \(rows): \(error.message)",
                                detail: [error.detail, "SQLSTATE \(state)"].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; "),
-                               stream: buffer.plan.stream)
+                               stream: flush.plan.stream)
         }
         let retryable = error.isRetryable
         let note = ambiguous ? " (the connection was lost while committing, so whether \(rows) were committed is unknown; not retried to avoid writing them twice)"
             : retryable ? " (after \(attempts) attempts)" : ""
         return PluginError(category: retryable ? .transient : .system, code: "WRITE_FAILED",
-                           message: "stream \(buffer.plan.stream): writing \(rows) failed: \(error.message)\(note)",
-                           detail: state.isEmpty ? "" : "SQLSTATE \(state)", retryable: retryable, stream: buffer.plan.stream)
+                           message: "stream \(flush.plan.stream): writing \(rows) failed: \(error.message)\(note)",
+                           detail: state.isEmpty ? "" : "SQLSTATE \(state)", retryable: retryable, stream: flush.plan.stream)
     }
 
     // MARK: End of sync
@@ -320,6 +352,10 @@ final class DestinationSession {
 
     /// After a failure: drops replacement tables so the live ones stay as they were.
     private func abandonReplacements() async {
+        if let flush = inFlight {
+            inFlight = nil
+            _ = try? await flush.task.value
+        }
         guard connection.isAlive else { return }
         _ = try? await connection.execute("ROLLBACK")
         for stream in order {

@@ -2,106 +2,141 @@ import PostgresClient
 import SluiceWire
 
 /// What one committed flush did.
-struct FlushResult {
+struct FlushResult: Sendable {
     var inserted: UInt64 = 0
     var updated: UInt64 = 0
     var deleted: UInt64 = 0
     var unmatched: UInt64 = 0
-    var nulBytesStripped: UInt64 = 0
 }
 
-/// Writes one stream's buffered rows in one transaction: binary COPY straight into the
-/// table, an `unnest` INSERT, or COPY into a staging table plus one set-based statement.
-struct Flush {
+/// A flush attempt that failed; `committing` tells whether COMMIT was already sent (its outcome
+/// is then unknown).
+struct FlushFailure: Error {
+    var error: any Error
+    var committing: Bool
+}
+
+/// One stream's buffered rows, encoded, and the transaction that writes them: binary COPY
+/// straight into the table, an `unnest` INSERT, or COPY into a staging table plus one
+/// set-based statement. Encoding (``encode(_:settings:syncedAtMicros:sourceName:)``) is
+/// separate from the transaction (``run(on:stagingReady:)``), so the session encodes the next
+/// flush while this one's transaction is in flight, and a retry resends the same bytes.
+struct Flush: Sendable {
     /// Batches below this many rows use INSERT with `insert_method: auto`.
     static let smallBatchRows = 1_000
     /// COPY data is sent in chunks of about this size.
     static let chunkBytes = 1 << 20
 
-    let connection: PostgresConnection
-    let buffer: StreamBuffer
-    let settings: DestinationSettings
-    let syncedAtMicros: Int64
-    let sourceName: String
-    /// Whether the session's staging table for this plan exists on `connection`.
-    let stagingReady: Bool
+    /// How the rows reach the table.
+    enum Route: Sendable {
+        case copy([[UInt8]])
+        case insert([PostgresValue])
+        case staging([[UInt8]])
+    }
 
-    private var plan: WritePlan { buffer.plan }
-    private var failOnNul: Bool { settings.nulBytes == "fail" }
+    let plan: WritePlan
+    let route: Route
+    let hasDeletes: Bool
+    let rows: Int
+    /// The stream position (zero-based) of the first row, for error messages.
+    let firstRow: Int
+    let nulBytesStripped: UInt64
 
     var usesStaging: Bool {
-        buffer.hasDeletes || [.upsert, .updateOnly, .mirror].contains(plan.mode) || (!plan.direct && !usesInsert)
+        if case .staging = route { return true }
+        return false
     }
 
-    private var usesInsert: Bool {
-        guard !buffer.hasDeletes, !plan.hasListColumnWithoutLiteral else { return false }
-        switch settings.insertMethod {
-        case "insert": return true
-        case "copy": return false
-        default: return buffer.rows < Self.smallBatchRows
+    /// Encodes `buffer`'s rows for the route its plan, settings and size call for.
+    static func encode(_ buffer: StreamBuffer, settings: DestinationSettings, syncedAtMicros: Int64, sourceName: String) throws -> Flush {
+        let plan = buffer.plan
+        let failOnNul = settings.nulBytes == "fail"
+        if buffer.hasDeletes, plan.key.isEmpty {
+            throw PluginError(category: .config, code: "MISSING_KEY",
+                              message: "stream \(plan.stream) sends deletes but has no key: give it a primary key or key_columns", stream: plan.stream)
         }
-    }
-
-    /// Runs the flush; `committing` becomes true once COMMIT is sent (its outcome is then unknown on failure).
-    func run(committing: inout Bool) async throws -> FlushResult {
-        var result = FlushResult()
-        _ = try await connection.execute("BEGIN")
-        do {
-            if usesStaging {
-                if !stagingReady { _ = try await connection.execute(plan.createStaging) }
-                result.nulBytesStripped = try await copy(plan.copyIntoStaging, staging: true)
-                try await apply(&result)
-            } else if usesInsert {
-                let (parameters, stripped) = try ArrayParameters.build(plan: plan, batches: buffer.batches, rows: buffer.rows,
-                                                                        syncedAtMicros: syncedAtMicros, sourceName: sourceName, failOnNul: failOnNul)
-                result.nulBytesStripped = stripped
-                let inserted = try await connection.execute(plan.insertFromArrays, parameters)
-                result.inserted = UInt64(inserted.affectedRows)
-            } else {
-                result.nulBytesStripped = try await copy(plan.copyIntoTarget, staging: false)
-                result.inserted = UInt64(buffer.rows)
+        let insert: Bool
+        if buffer.hasDeletes || plan.hasListColumnWithoutLiteral {
+            insert = false
+        } else {
+            switch settings.insertMethod {
+            case "insert": insert = true
+            case "copy": insert = false
+            default: insert = buffer.rows < smallBatchRows
             }
-            committing = true
-            _ = try await connection.execute("COMMIT")
-        } catch {
-            if !committing { _ = try? await connection.execute("ROLLBACK") }
-            throw error
         }
-        return result
-    }
-
-    private func copy(_ sql: String, staging: Bool) async throws -> UInt64 {
-        var encoder = CopyEncoder(plan: plan, staging: staging, syncedAtMicros: syncedAtMicros, sourceName: sourceName,
-                                  failOnNul: failOnNul, capacity: min(buffer.bytes + buffer.rows * 24, Self.chunkBytes * 2))
-        let batches = buffer.batches
-        _ = try await connection.copyIn(sql) { writer in
+        let staging = buffer.hasDeletes || [.upsert, .updateOnly, .mirror].contains(plan.mode) || (!plan.direct && !insert)
+        let route: Route, stripped: UInt64
+        if staging || !insert {
+            var encoder = CopyEncoder(plan: plan, staging: staging, syncedAtMicros: syncedAtMicros, sourceName: sourceName,
+                                      failOnNul: failOnNul, capacity: min(buffer.bytes + buffer.rows * 24, chunkBytes * 2))
+            var chunks: [[UInt8]] = []
             encoder.appendHeader()
             var sequence: Int64 = 0
-            for batch in batches {
-                let batchStart = buffer.committedRows + Int(sequence)
+            for batch in buffer.batches {
+                let batchStart = buffer.flushedRows + Int(sequence)
                 do throws(RowError) {
                     try encoder.append(batch, sequence: &sequence)
                 } catch {
                     throw error.located(firstRow: batchStart)
                 }
-                if encoder.fields.out.bytes.count >= Self.chunkBytes { try await writer.send(encoder.take()) }
+                if encoder.fields.out.bytes.count >= chunkBytes { chunks.append(encoder.take()) }
             }
             encoder.appendTrailer()
-            try await writer.send(encoder.take())
+            chunks.append(encoder.take())
+            route = staging ? .staging(chunks) : .copy(chunks)
+            stripped = encoder.fields.nulBytesStripped
+        } else {
+            let built = try ArrayParameters.build(plan: plan, batches: buffer.batches, rows: buffer.rows, firstRow: buffer.flushedRows,
+                                                  syncedAtMicros: syncedAtMicros, sourceName: sourceName, failOnNul: failOnNul)
+            route = .insert(built.parameters)
+            stripped = built.nulBytesStripped
         }
-        return encoder.fields.nulBytesStripped
+        return Flush(plan: plan, route: route, hasDeletes: buffer.hasDeletes, rows: buffer.rows, firstRow: buffer.flushedRows,
+                     nulBytesStripped: stripped)
+    }
+
+    /// Runs the flush's transaction on `connection`; failures come as ``FlushFailure``.
+    /// `stagingReady`: whether the plan's staging table already exists on `connection`.
+    func run(on connection: PostgresConnection, stagingReady: Bool) async throws -> FlushResult {
+        var committing = false
+        do {
+            var result = FlushResult()
+            _ = try await connection.execute("BEGIN")
+            do {
+                switch route {
+                case .staging(let chunks):
+                    if !stagingReady { _ = try await connection.execute(plan.createStaging) }
+                    try await copy(chunks, plan.copyIntoStaging, on: connection)
+                    try await apply(&result, on: connection)
+                case .insert(let parameters):
+                    result.inserted = UInt64(try await connection.execute(plan.insertFromArrays, parameters).affectedRows)
+                case .copy(let chunks):
+                    try await copy(chunks, plan.copyIntoTarget, on: connection)
+                    result.inserted = UInt64(rows)
+                }
+                committing = true
+                _ = try await connection.execute("COMMIT")
+            } catch {
+                if !committing { _ = try? await connection.execute("ROLLBACK") }
+                throw error
+            }
+            return result
+        } catch {
+            throw FlushFailure(error: error, committing: committing)
+        }
+    }
+
+    private func copy(_ chunks: [[UInt8]], _ sql: String, on connection: PostgresConnection) async throws {
+        _ = try await connection.copyIn(sql) { writer in
+            for chunk in chunks { try await writer.send(chunk) }
+        }
     }
 
     /// Applies the staged rows to the table per the write mode.
-    private func apply(_ result: inout FlushResult) async throws {
-        if buffer.hasDeletes {
-            guard !plan.key.isEmpty else {
-                throw PluginError(category: .config, code: "MISSING_KEY",
-                                  message: "stream \(plan.stream) sends deletes but has no key: give it a primary key or key_columns", stream: plan.stream)
-            }
-            if plan.mode != .append && plan.mode != .replace {
-                result.deleted = count(try await connection.execute(plan.deleteFromStaging), 0)
-            }
+    private func apply(_ result: inout FlushResult, on connection: PostgresConnection) async throws {
+        if hasDeletes, plan.mode != .append, plan.mode != .replace {
+            result.deleted = count(try await connection.execute(plan.deleteFromStaging), 0)
         }
         switch plan.mode {
         case .upsert, .mirror:
@@ -113,7 +148,7 @@ struct Flush {
             result.updated = count(counts, 0)
             result.unmatched = count(counts, 1) - result.updated
         default:
-            if buffer.hasDeletes && !plan.key.isEmpty {
+            if hasDeletes {
                 result.deleted = count(try await connection.execute(plan.deleteFromStaging), 0)
             }
             let inserted = try await connection.execute(plan.appendFromStaging)

@@ -7,9 +7,11 @@ final class StreamBuffer {
     var rows = 0
     var bytes = 0
     var hasDeletes = false
-    /// Rows of the stream committed before this buffer (for error positions).
+    /// Rows of the stream handed to flushes before this buffer (for error positions).
+    var flushedRows = 0
+    /// Rows of the stream committed so far.
     var committedRows = 0
-    /// Approximate bytes of the rows committed before this buffer.
+    /// Approximate bytes of the rows committed so far.
     var committedBytes: UInt64 = 0
     var summary: StreamSummary
 
@@ -30,10 +32,9 @@ final class StreamBuffer {
         return size
     }
 
-    /// Forgets the buffered rows once they are committed.
-    func committed() {
-        committedRows += rows
-        committedBytes += UInt64(bytes)
+    /// Forgets the buffered rows once they are encoded into a flush.
+    func handedOver() {
+        flushedRows += rows
         batches.removeAll()
         rows = 0
         bytes = 0
