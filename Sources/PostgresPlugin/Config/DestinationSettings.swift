@@ -63,7 +63,7 @@ struct DestinationSettings: Sendable {
             "key_columns": ["type": "object", "additionalProperties": ["type": "array", "items": ["type": "string"]],
                             "description": "Destination: key columns per table (\"table\" or \"schema.table\") for upsert, update-only and mirror when the stream has no primary key."],
             "table_layout": ["type": "string", "enum": ["typed", "raw"], "default": "typed",
-                             "description": "Destination: typed = one column per field; raw = Airbyte's layout (uuid id, emitted-at timestamptz, record as jsonb)."],
+                             "description": "Destination: typed = one column per field; raw = Airbyte's layout: _sluice_raw_id uuid, _sluice_emitted_at timestamptz (the sync's time), _sluice_data jsonb (the record, exact: numbers as JSON numbers, timestamps as ISO 8601 strings in UTC), _sluice_deleted; append or replace only."],
             "batch_timeout": ["type": ["string", "number"], "default": "60s",
                               "description": "Destination: the longest a received row waits before it is flushed (e.g. 60s, 500ms)."],
             "insert_method": ["type": "string", "enum": ["auto", "insert", "copy"], "default": "auto",

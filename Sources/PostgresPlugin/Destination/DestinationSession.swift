@@ -43,16 +43,21 @@ final class DestinationSession {
         self.request = request
         self.context = context
         syncedAtMicros = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())
-        guard config.destination.tableLayout == "typed" else {
-            throw PluginError(category: .config, code: "UNSUPPORTED_SETTING", message: "table_layout \"raw\" is not supported yet; use \"typed\"")
-        }
         connection = try await Self.connect(config)
         defersStates = request.catalog.streams.contains { Self.mode(of: $0, default: config.destination.writeMode) == .replace }
     }
 
     private static func connect(_ config: PluginConfig) async throws -> PostgresConnection {
-        do {
-            return try await PostgresConnection.connect(config.connection.connectionConfig)
+        do throws(PostgresError) {
+            let connection = try await PostgresConnection.connect(config.connection.connectionConfig)
+            guard config.destination.tableLayout == "raw" else { return connection }
+            do {
+                try await connection.executeScript(RawLayout.sessionSettings)
+            } catch {
+                connection.close()
+                throw error
+            }
+            return connection
         } catch {
             throw PluginError(category: error.isRetryable ? .transient : .config, code: "CONNECT_FAILED",
                               message: "could not connect to PostgreSQL: \(error.message)", retryable: error.isRetryable)
@@ -144,6 +149,11 @@ final class DestinationSession {
 
     private func action(for schema: StreamSchema, configured: ConfiguredStream?) async throws -> TableAction {
         let mode = configured.map { Self.mode(of: $0, default: settings.writeMode) } ?? settings.writeMode
+        if settings.tableLayout == "raw", mode != .append, mode != .replace {
+            throw PluginError(category: .config, code: "RAW_LAYOUT_MODE",
+                              message: "stream \(schema.stream) is written with \(Self.modeName(mode)), but table_layout raw keeps every record: use append or replace",
+                              stream: schema.stream)
+        }
         let key = try resolveKey(schema, configured: configured, mode: mode)
         stagingCounter += 1
         let manager = TableManager(connection: connection, settings: settings, schemaName: config.connection.schema)
@@ -280,9 +290,6 @@ final class DestinationSession {
     private func reconnectIfNeeded() async throws {
         guard !connection.isAlive else { return }
         connection.close()
-        guard config.destination.tableLayout == "typed" else {
-            throw PluginError(category: .config, code: "UNSUPPORTED_SETTING", message: "table_layout \"raw\" is not supported yet; use \"typed\"")
-        }
         connection = try await Self.connect(config)
         stagingReady.removeAll()
     }

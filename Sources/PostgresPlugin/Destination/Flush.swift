@@ -51,12 +51,12 @@ struct Flush: Sendable {
     static func encode(_ buffer: StreamBuffer, settings: DestinationSettings, syncedAtMicros: Int64, sourceName: String) throws -> Flush {
         let plan = buffer.plan
         let failOnNul = settings.nulBytes == "fail"
-        if buffer.hasDeletes, plan.key.isEmpty {
+        if buffer.hasDeletes, plan.key.isEmpty, !plan.raw {
             throw PluginError(category: .config, code: "MISSING_KEY",
                               message: "stream \(plan.stream) sends deletes but has no key: give it a primary key or key_columns", stream: plan.stream)
         }
         let insert: Bool
-        if buffer.hasDeletes || plan.hasListColumnWithoutLiteral {
+        if buffer.hasDeletes || plan.hasListColumnWithoutLiteral || plan.raw {
             insert = false
         } else {
             switch settings.insertMethod {
@@ -65,7 +65,7 @@ struct Flush: Sendable {
             default: insert = buffer.rows < smallBatchRows
             }
         }
-        let staging = buffer.hasDeletes || [.upsert, .updateOnly, .mirror].contains(plan.mode) || (!plan.direct && !insert)
+        let staging = plan.raw || buffer.hasDeletes || [.upsert, .updateOnly, .mirror].contains(plan.mode) || (!plan.direct && !insert)
         let route: Route, stripped: UInt64
         if staging || !insert {
             var encoder = CopyEncoder(plan: plan, staging: staging, syncedAtMicros: syncedAtMicros, sourceName: sourceName,
@@ -135,6 +135,10 @@ struct Flush: Sendable {
 
     /// Applies the staged rows to the table per the write mode.
     private func apply(_ result: inout FlushResult, on connection: PostgresConnection) async throws {
+        if plan.raw {
+            result.inserted = UInt64(try await connection.execute(plan.appendRawFromStaging, plan.rawFieldNames).affectedRows)
+            return
+        }
         if hasDeletes, plan.mode != .append, plan.mode != .replace {
             result.deleted = count(try await connection.execute(plan.deleteFromStaging), 0)
         }

@@ -56,6 +56,23 @@ struct Migration: Sendable, Equatable {
     }
 }
 
+extension Migration {
+    /// A raw-layout table: missing raw columns are added; a table without the raw record
+    /// column (a typed table) is refused.
+    static func plan(raw wanted: [WantedColumn], existing: [ExistingColumn], quote: (String) -> String) -> Migration {
+        guard existing.contains(where: { $0.name == RawLayout.dataColumn && $0.type == "jsonb" }) else {
+            return Migration(refusals: ["the table is not a raw-layout table (no jsonb column \"\(RawLayout.dataColumn)\")"])
+        }
+        var migration = Migration()
+        let names = Set(existing.map(\.name))
+        for column in wanted where !names.contains(column.name) {
+            let fill = column.name == RawLayout.deletedColumn ? " NOT NULL DEFAULT false" : ""
+            migration.clauses.append("ADD COLUMN \(quote(column.name)) \(column.type)\(fill)")
+        }
+        return migration
+    }
+}
+
 /// Whether a column type already holds another type's values, can be widened to, or neither.
 enum TypeWidening: Equatable {
     case holds

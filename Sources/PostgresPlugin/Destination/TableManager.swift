@@ -28,7 +28,8 @@ struct TableManager {
         }
         let key = sourceKey.map(Identifiers.shortened)
         let primaryKey = schema.primaryKey.map(Identifiers.shortened)
-        let hasSyncedAt = settings.metadataColumns || mode == .mirror
+        let raw = settings.tableLayout == "raw"
+        let hasSyncedAt = settings.metadataColumns || mode == .mirror || raw
         let hasSource = settings.metadataColumns
         var metadata: [WantedColumn] = []
         if hasSyncedAt { metadata.append(WantedColumn(name: WritePlan.syncedAtColumn, type: "timestamp with time zone", nullable: true)) }
@@ -41,17 +42,20 @@ struct TableManager {
         var statements = ["CREATE SCHEMA IF NOT EXISTS \(quotedSchema)"]
         var finalTypes = Dictionary(wanted.map { ($0.name, $0.type) }, uniquingKeysWith: { first, _ in first })
         let create = { (name: String) -> String in
-            self.createTable(SQL.quoteQualified(schema: self.schemaName, name: name), wanted + metadata, primaryKey: primaryKey, rowID: rowID)
+            let qualified = SQL.quoteQualified(schema: self.schemaName, name: name)
+            return raw ? RawLayout.createTable(qualified, hasSource: hasSource)
+                : self.createTable(qualified, wanted + metadata, primaryKey: primaryKey, rowID: rowID)
         }
 
         if mode == .replace && !replacementStarted {
             statements += ["DROP TABLE IF EXISTS \(qualified)", create(writeTable)]
         } else if let existing = try await existingColumns(qualified) {
-            let migration = Migration.plan(wanted: wanted + metadata, existing: existing, keepNotNull: Set(primaryKey), quote: SQL.quoteIdentifier)
+            let migration = raw ? Migration.plan(raw: RawLayout.columns(hasSource: hasSource), existing: existing, quote: SQL.quoteIdentifier)
+                : Migration.plan(wanted: wanted + metadata, existing: existing, keepNotNull: Set(primaryKey), quote: SQL.quoteIdentifier)
             if migration.refusals.isEmpty {
                 if !migration.clauses.isEmpty { statements.append("ALTER TABLE \(qualified) " + migration.clauses.joined(separator: ", ")) }
                 finalTypes = migration.finalTypes
-                if rowID, !existing.contains(where: { $0.name == WritePlan.rowIDColumn }) {
+                if rowID, !raw, !existing.contains(where: { $0.name == WritePlan.rowIDColumn }) {
                     statements.append("ALTER TABLE \(qualified) ADD COLUMN \(SQL.quoteIdentifier(WritePlan.rowIDColumn)) uuid NOT NULL DEFAULT gen_random_uuid()")
                 }
             } else if settings.migrateMode == "forced" {
@@ -65,11 +69,11 @@ struct TableManager {
         } else {
             statements.append(create(writeTable))
         }
-        if !key.isEmpty, key != primaryKey, mode != .append {
+        if !key.isEmpty, key != primaryKey, mode != .append, !raw {
             let index = SQL.quoteIdentifier(Identifiers.shortened(writeTable + "_sluice_key"))
             statements.append("CREATE UNIQUE INDEX IF NOT EXISTS \(index) ON \(SQL.quoteQualified(schema: schemaName, name: writeTable)) (\(key.map(SQL.quoteIdentifier).joined(separator: ", ")))")
         }
-        if settings.createPerformanceIndexes, hasSyncedAt {
+        if settings.createPerformanceIndexes, hasSyncedAt, !raw {
             let index = SQL.quoteIdentifier(Identifiers.shortened(writeTable + "_sluice_synced_at"))
             statements.append("CREATE INDEX IF NOT EXISTS \(index) ON \(qualified) (\(SQL.quoteIdentifier(WritePlan.syncedAtColumn)))")
         }
@@ -78,7 +82,7 @@ struct TableManager {
                        encodedType: PostgresTypes.encodedType(for: column.type))
         }
         let plan = WritePlan(stream: schema.stream, schema: schema, mode: mode, key: key, schemaName: schemaName, table: table,
-                              writeTable: writeTable, columns: columns, hasSyncedAt: hasSyncedAt, hasSource: hasSource, staging: staging)
+                              writeTable: writeTable, columns: columns, hasSyncedAt: hasSyncedAt, raw: raw, hasSource: hasSource, staging: staging)
         return TableAction(statements: statements, plan: plan)
     }
 

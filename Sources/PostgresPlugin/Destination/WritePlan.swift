@@ -32,6 +32,8 @@ struct WritePlan: Sendable {
     var writeTable: String
     var columns: [WriteColumn]
     var hasSyncedAt: Bool
+    /// `table_layout: raw`: the table holds ``RawLayout`` rows; the columns only shape staging.
+    var raw: Bool
     var hasSource: Bool
     /// The session's temporary staging table for this plan.
     var staging: String
