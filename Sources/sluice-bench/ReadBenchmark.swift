@@ -23,6 +23,12 @@ struct ReadBenchmark: AsyncParsableCommand {
     @Option(help: "Connection counts to measure.")
     var connections: [Int] = [1, 2]
 
+    @Flag(help: "Read a copy of the table without a primary key (checkpointed by ctid instead of by key).")
+    var withoutPrimaryKey = false
+
+    /// The benchmark table's name in schema sluice_bench.
+    private var table: String { withoutPrimaryKey ? "read_mixed_nopk" : "read_mixed" }
+
     mutating func run() async throws {
         let env = ProcessInfo.processInfo.environment
         let config = ConnectionConfig(connectionString: nil, host: env["PGHOST"] ?? "127.0.0.1", port: Int(env["PGPORT"] ?? "5432"),
@@ -31,17 +37,17 @@ struct ReadBenchmark: AsyncParsableCommand {
         let db = try await PostgresConnection.connect(config)
         defer { db.close() }
         try await prepareTable(db)
-        let bytes = Double(try await db.execute("SELECT pg_relation_size('sluice_bench.read_mixed')").rows[0][0].flatMap(Int.init) ?? 0)
+        let bytes = Double(try await db.execute("SELECT pg_relation_size('sluice_bench.\(table)')").rows[0][0].flatMap(Int.init) ?? 0)
         let megabytes = bytes / 1_048_576
 
         let psqlSeconds = try timePsql()
         print(String(format: "psql COPY TO STDOUT: %.2f s, %.0f rows/s, %.1f MB/s (table %.1f MB)",
                      psqlSeconds, Double(rows) / psqlSeconds, megabytes / psqlSeconds, megabytes))
         for count in connections {
-            let (seconds, received, peak) = try await timePlugin(connections: count, env: env)
-            print(String(format: "plugin, %d connection(s): %.2f s, %.0f rows/s, %.1f MB/s, ratio %.2f x psql, peak RSS %.1f MB, rows %d",
+            let (seconds, received, peak, cpu) = try await timePlugin(connections: count, env: env)
+            print(String(format: "plugin, %d connection(s): %.2f s, %.0f rows/s, %.1f MB/s, ratio %.2f x psql, peak RSS %.1f MB, plugin CPU %.2f s, rows %d",
                          count, seconds, Double(received) / seconds, megabytes / seconds, psqlSeconds / seconds,
-                         Double(peak) / 1024, received))
+                         Double(peak) / 1024, cpu, received))
         }
     }
 
@@ -49,26 +55,26 @@ struct ReadBenchmark: AsyncParsableCommand {
         _ = try await db.execute("CREATE SCHEMA IF NOT EXISTS sluice_bench")
         let existing = try await db.execute("""
             SELECT coalesce((SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                             WHERE n.nspname = 'sluice_bench' AND c.relname = 'read_mixed'), -1)
+                             WHERE n.nspname = 'sluice_bench' AND c.relname = '\(table)'), -1)
             """).rows[0][0].flatMap(Int.init) ?? -1
         guard existing != rows else { return }
-        print("creating sluice_bench.read_mixed with \(rows) rows…")
+        print("creating sluice_bench.\(table) with \(rows) rows…")
         _ = try await db.executeScript("""
-            DROP TABLE IF EXISTS sluice_bench.read_mixed;
-            CREATE TABLE sluice_bench.read_mixed (id bigint PRIMARY KEY, name text, amount numeric(12,2), score double precision,
+            DROP TABLE IF EXISTS sluice_bench.\(table);
+            CREATE TABLE sluice_bench.\(table) (id bigint \(withoutPrimaryKey ? "NOT NULL" : "PRIMARY KEY"), name text, amount numeric(12,2), score double precision,
                 active boolean, created_at timestamptz, payload jsonb, tags text[]);
-            INSERT INTO sluice_bench.read_mixed
+            INSERT INTO sluice_bench.\(table)
             SELECT g, 'name ' || g, (g % 100000) / 100.0, g * 1.5, g % 2 = 0, '2024-01-01'::timestamptz + g * interval '1 second',
                    jsonb_build_object('k', g, 'v', 'value ' || g), ARRAY['a' || g % 10, 'b' || g % 7]
             FROM generate_series(1, \(rows)) g;
             """)
-        _ = try await db.execute("VACUUM ANALYZE sluice_bench.read_mixed")
+        _ = try await db.execute("VACUUM ANALYZE sluice_bench.\(table)")
     }
 
     private func timePsql() throws -> Double {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", "-X", "-q", "-c", "COPY sluice_bench.read_mixed TO STDOUT"]
+        process.arguments = ["psql", "-X", "-q", "-c", "COPY sluice_bench.\(table) TO STDOUT"]
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         let start = Date()
         try process.run()
@@ -77,7 +83,8 @@ struct ReadBenchmark: AsyncParsableCommand {
         return Date().timeIntervalSince(start)
     }
 
-    private func timePlugin(connections: Int, env: [String: String]) async throws -> (Double, Int, Int) {
+    /// Seconds, rows received, the plugin's peak RSS in kB and its CPU seconds.
+    private func timePlugin(connections: Int, env: [String: String]) async throws -> (Double, Int, Int, Double) {
         let executable = plugin.map { URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("postgres-plugin")
         let settings: [String: Any] = [
@@ -87,7 +94,7 @@ struct ReadBenchmark: AsyncParsableCommand {
         ]
         let json = String(decoding: try JSONSerialization.data(withJSONObject: settings), as: UTF8.self)
         let client = try await PluginClient.launch(executable: executable, hello: Hello(hostName: "sluice-bench", hostVersion: "1"))
-        let stream = ConfiguredStream(schema: StreamSchema(stream: StreamID(namespace: "sluice_bench", name: "read_mixed"), columns: []))
+        let stream = ConfiguredStream(schema: StreamSchema(stream: StreamID(namespace: "sluice_bench", name: table), columns: []))
         let start = Date()
         try await client.startRead(ReadRequest(configJSON: json, catalog: ConfiguredCatalog(streams: [stream])))
         var schema: StreamSchema?
@@ -104,8 +111,18 @@ struct ReadBenchmark: AsyncParsableCommand {
         }
         let seconds = Date().timeIntervalSince(start)
         let peak = Self.peakRSSKilobytes(pid: client.process.pid)
+        let cpu = Self.cpuSeconds(pid: client.process.pid)
         await client.close()
-        return (seconds, received, peak)
+        return (seconds, received, peak, cpu)
+    }
+
+    /// User plus system CPU time of a running process, in seconds (fields 14 and 15 of /proc/PID/stat).
+    static func cpuSeconds(pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// VmHWM of a running process, in kB.

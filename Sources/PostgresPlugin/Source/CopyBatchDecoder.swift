@@ -1,15 +1,24 @@
 import SluiceWire
 
+/// Where a checkpoint key value is in a COPY row: its field, and how it reads as text
+/// (`nil`: the field is text already; an integer decoding: a binary integer column).
+struct KeyField: Sendable, Hashable {
+    var field: Int
+    var integer: FieldDecoding?
+}
+
 /// Decodes PostgreSQL binary COPY rows into column accumulators, a batch at a time.
 ///
-/// The first `columnCount` fields of each row are the stream's columns; the fields after them
-/// are the row's checkpoint key rendered as text, of which only the last row's is kept.
+/// The first `columnCount` fields of each row are the stream's columns; `extraFields` fields
+/// after them carry key values rendered as text. Only the last row's checkpoint key is kept,
+/// read again from that row once a chunk is decoded.
 final class CopyBatchDecoder {
     private static let signature: [UInt8] = [0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00]
     private var accumulators: [ColumnAccumulator]
-    private let keyFields: Int
+    private let columnCount: Int
+    private let extraFields: Int
+    private let keyFields: [KeyField]
     private var headerSeen = false
-    private var keyRanges: [Range<Int>?]
     /// Rows and field bytes decoded into the batch being built.
     private(set) var rows = 0
     private(set) var bytes = 0
@@ -18,10 +27,11 @@ final class CopyBatchDecoder {
     /// True once the COPY trailer was read.
     private(set) var ended = false
 
-    init(decodings: [FieldDecoding], keyFields: Int) {
+    init(decodings: [FieldDecoding], extraFields: Int, keyFields: [KeyField]) {
         accumulators = decodings.map { ColumnAccumulator(decoding: $0) }
+        columnCount = decodings.count
+        self.extraFields = extraFields
         self.keyFields = keyFields
-        keyRanges = Array(repeating: nil, count: keyFields)
     }
 
     /// Decodes whole rows of `chunk` from `position` until the batch holds `maxRows` rows or
@@ -40,11 +50,11 @@ final class CopyBatchDecoder {
         var columns: [ColumnAccumulator] = []
         swap(&columns, &accumulators)
         defer { swap(&columns, &accumulators) }
-        let columnCount = columns.count, expected = columnCount + keyFields
+        let expected = columnCount + extraFields
         var rowCount = rows, byteCount = bytes
-        var lastKeyRanges = keyRanges
-        var decodedAny = false
+        var lastRow = -1
         while index + 2 <= chunk.count, rowCount < maxRows, byteCount < maxBytes {
+            let rowStart = index
             let fields = Int(Int16(bitPattern: BigEndian.u16(chunk, index)))
             index += 2
             if fields == -1 {
@@ -65,8 +75,6 @@ final class CopyBatchDecoder {
                     } else {
                         try columns[field].append(chunk, index, length)
                     }
-                } else {
-                    lastKeyRanges[field - columnCount] = length < 0 ? nil : index ..< index + length
                 }
                 if length > 0 {
                     index += length
@@ -74,15 +82,33 @@ final class CopyBatchDecoder {
                 }
             }
             rowCount += 1
-            decodedAny = true
+            lastRow = rowStart
         }
         rows = rowCount
         bytes = byteCount
-        keyRanges = lastKeyRanges
-        if decodedAny && keyFields > 0 {
-            lastKey = lastKeyRanges.map { range in range.map { String(decoding: chunk[$0], as: UTF8.self) } }
-        }
+        if lastRow >= 0 && !keyFields.isEmpty { lastKey = key(ofRowAt: lastRow, in: chunk) }
         return index
+    }
+
+    /// The checkpoint key of the (whole, already checked) row starting at `start`, as text.
+    private func key(ofRowAt start: Int, in chunk: [UInt8]) -> [String?] {
+        var ranges: [Range<Int>?] = []
+        var index = start + 2
+        for _ in 0 ..< columnCount + extraFields {
+            let length = Int(Int32(bitPattern: BigEndian.u32(chunk, index)))
+            index += 4
+            ranges.append(length < 0 ? nil : index ..< index + length)
+            index += max(length, 0)
+        }
+        return keyFields.map { key in
+            guard let range = ranges[key.field] else { return nil }
+            switch key.integer {
+            case .int16?: return String(Int16(bitPattern: BigEndian.u16(chunk, range.lowerBound)))
+            case .int32?: return String(Int32(bitPattern: BigEndian.u32(chunk, range.lowerBound)))
+            case .int64?: return String(Int64(bitPattern: BigEndian.u64(chunk, range.lowerBound)))
+            default: return String(decoding: chunk[range], as: UTF8.self)
+            }
+        }
     }
 
     /// The rows decoded since the last batch, as a batch of `stream`; starts the next batch.

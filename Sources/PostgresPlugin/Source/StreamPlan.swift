@@ -133,11 +133,29 @@ struct StreamPlan: Sendable {
         return ("SELECT " + calls.joined(separator: ", "), values.flatMap { [PostgresValue.text($0.0), .text($0.1)] })
     }
 
-    /// `COPY (SELECT …) TO STDOUT (FORMAT binary)`: the columns, then the key as text, for the
-    /// rows of `segment` after its last sent row.
+    /// Where each key value is in a COPY row: a selected integer column read as it is, or a
+    /// text field after the columns.
+    var keyFields: [KeyField] {
+        var extra = columns.count
+        return keyColumns.map { name in
+            if let index = columns.firstIndex(where: { $0.name == name }), columns[index].plan.cast.isEmpty,
+               [.int16, .int32, .int64].contains(columns[index].plan.decoding) {
+                return KeyField(field: index, integer: columns[index].plan.decoding)
+            }
+            defer { extra += 1 }
+            return KeyField(field: extra, integer: nil)
+        }
+    }
+
+    /// Fields after the columns: the key values not read from a column.
+    var extraFields: Int { keyFields.filter { $0.integer == nil }.count }
+
+    /// `COPY (SELECT …) TO STDOUT (FORMAT binary)`: the columns, then the key values that are
+    /// not among them as text, for the rows of `segment` after its last sent row.
     func copySQL(segment: Segment) -> String {
         let selectList = columns.map { $0.plan.selectExpression(SQL.quoteIdentifier($0.name)) }
-            + keyColumns.indices.map { "\(keyExpression(keyColumns[$0]))::text AS _sluice_k\($0)" }
+            + zip(keyColumns, keyFields).filter { $0.1.integer == nil }.enumerated()
+                .map { "\(keyExpression($0.element.0))::text AS _sluice_k\($0.offset)" }
         var conditions: [String] = []
         if !filter.isEmpty { conditions.append("(\(filter))") }
         if incremental { conditions.append("\(keyExpression(keyColumns[0])) IS NOT NULL") }

@@ -16,6 +16,9 @@ struct StreamReader {
     let states: StateCounter
     let logger: Logger
 
+    /// COPY chunks (about 1 MB each) read ahead of the decoder, per connection.
+    static let queuedChunks = 4
+
     /// Blocks (8 kB) a range must have at least before a table is split.
     static let minimumBlocksPerRange: Int64 = 128
 
@@ -119,23 +122,45 @@ struct StreamReader {
             _ = try await connection.execute(sql, parameters)
         }
         if plan.usesCtid { _ = try await connection.execute("SET LOCAL enable_indexscan = off") }
-        let decoder = CopyBatchDecoder(decodings: plan.columns.map(\.plan.decoding), keyFields: plan.keyColumns.count)
         let maxRows = batch.batchSize, maxBytes = batch.batchSizeBytes
         let stream = plan.stream
-        _ = try await connection.copyOut(plan.copySQL(segment: segment)) { chunk in
-            var position = 0
-            while position < chunk.count && !decoder.ended {
-                do throws(CopyFormatError) {
-                    position = try decoder.decode(chunk, from: position, maxRows: maxRows, maxBytes: maxBytes)
+        let queue = ChunkQueue(capacity: Self.queuedChunks)
+        let sql = plan.copySQL(segment: segment)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    _ = try await connection.copyOut(sql) { chunk in try await queue.push(chunk) }
+                    await queue.finish(nil)
                 } catch {
-                    throw PluginError(category: .system, code: "COPY_FORMAT", message: "stream \(stream): \(error.message)", stream: stream)
-                }
-                if decoder.rows >= maxRows || decoder.bytes >= maxBytes {
-                    try await sink.send(decoder.takeBatchWithKey(stream: stream), segment: segment)
+                    await queue.finish(error)
+                    throw error
                 }
             }
+            group.addTask {
+                let decoder = CopyBatchDecoder(decodings: plan.columns.map(\.plan.decoding), extraFields: plan.extraFields,
+                                               keyFields: plan.keyFields)
+                do {
+                    while let chunk = try await queue.next() {
+                        var position = 0
+                        while position < chunk.count && !decoder.ended {
+                            do throws(CopyFormatError) {
+                                position = try decoder.decode(chunk, from: position, maxRows: maxRows, maxBytes: maxBytes)
+                            } catch {
+                                throw PluginError(category: .system, code: "COPY_FORMAT", message: "stream \(stream): \(error.message)", stream: stream)
+                            }
+                            if decoder.rows >= maxRows || decoder.bytes >= maxBytes {
+                                try await sink.send(decoder.takeBatchWithKey(stream: stream), segment: segment)
+                            }
+                        }
+                    }
+                    if decoder.rows > 0 { try await sink.send(decoder.takeBatchWithKey(stream: stream), segment: segment) }
+                } catch {
+                    await queue.close()
+                    throw error
+                }
+            }
+            try await group.waitForAll()
         }
-        if decoder.rows > 0 { try await sink.send(decoder.takeBatchWithKey(stream: stream), segment: segment) }
         if plan.usesCtid { _ = try await connection.execute("SET LOCAL enable_indexscan = on") }
         await sink.segmentDone(segment)
     }
