@@ -91,3 +91,37 @@ import Testing
         }
     }
 }
+
+/// `max_connections`: streams flushed in parallel on their own connections.
+@Suite struct DestinationParallelTests {
+    @Test(arguments: [(1, 1), (3, 2)])
+    func streamsAreWrittenOnSeparateConnections(maxConnections: Int, expected: Int) async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let application = "sluice_par_" + schema
+            let config = DestinationHarness.config(schema: schema, ["connection_string": "application_name=\(application)", "max_connections": maxConnections,
+                                                                    "batch_size": 100, "write_mode": "upsert"])
+            let streams = ["a", "b"].map { DestinationHarness.schema($0, [Column(name: "id", type: LogicalType(.int64), nullable: false)], primaryKey: ["id"]) }
+            let client = try await DestinationHarness.launch()
+            try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: streams.map { ConfiguredStream(schema: $0) })))
+            for round in 0..<5 {
+                for stream in streams {
+                    if round == 0 { try await client.send(.schema(stream)) }
+                    try await client.send(try DestinationHarness.batch(stream, (1...150).map { [.int64(Int64(round * 150 + $0))] }))
+                }
+            }
+            try await client.send(.state(State(id: 1, stream: nil, data: [])))
+            var ack: StateAck?
+            while ack == nil, let message = try await client.nextCallMessage() { if case .stateAck(let a) = message { ack = a } }
+            #expect(ack?.id == 1)
+            // Acknowledged only once every stream's rows before it are committed.
+            #expect(try await DestinationHarness.rows(connection, "SELECT (SELECT count(*) FROM \(schema).a), (SELECT count(*) FROM \(schema).b)") == [["750", "750"]])
+            let sessions = try await connection.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", [.text(application)])
+            #expect(sessions.rows == [["\(expected)"]])
+            try await client.send(.writeEnd)
+            var summary: Summary?
+            while let message = try await client.nextCallMessage() { if case .summary(let s) = message { summary = s; break } }
+            await client.close()
+            #expect(summary?.streams.map(\.inserted) == [750, 750])
+        }
+    }
+}

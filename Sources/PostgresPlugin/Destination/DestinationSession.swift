@@ -14,12 +14,15 @@ final class DestinationSession {
     let request: WriteRequest
     let context: CallContext
     private var settings: DestinationSettings { config.destination }
-    private var connection: PostgresConnection
+    /// `max_connections` lanes; a stream is always flushed on the same one (keeping its order),
+    /// DDL and the end of the sync run on lane 0 once every lane is idle.
+    private let lanes: [FlushLane]
+    private var laneOf: [StreamID: Int] = [:]
+    private var connection: PostgresConnection { lanes[0].connection! }
     /// The sync's time: every row's `_sluice_synced_at`, and mirror's cut-off.
     let syncedAtMicros: Int64
     private var buffers: [StreamID: StreamBuffer] = [:]
     private var order: [StreamID] = []
-    private var stagingReady: Set<String> = []
     private var stagingCounter = 0
     private var bufferedBytes = 0
     private var oldestBuffered: ContinuousClock.Instant?
@@ -28,22 +31,13 @@ final class DestinationSession {
     private var deferredStates: [State] = []
     private let defersStates: Bool
     private var reporter: WriteReporter?
-    /// The flush whose transaction runs now; nothing else uses the connection meanwhile.
-    private var inFlight: InFlight?
-
-    private struct InFlight {
-        var flush: Flush
-        var buffer: StreamBuffer
-        var bytes: Int
-        var task: Task<FlushResult, any Error>
-    }
 
     init(config: PluginConfig, request: WriteRequest, context: CallContext) async throws {
         self.config = config
         self.request = request
         self.context = context
         syncedAtMicros = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())
-        connection = try await Self.connect(config)
+        lanes = [FlushLane(connection: try await Self.connect(config))] + (1..<config.batch.maxConnections).map { _ in FlushLane() }
         defersStates = request.catalog.streams.contains { Self.mode(of: $0, default: config.destination.writeMode) == .replace }
     }
 
@@ -70,7 +64,7 @@ final class DestinationSession {
 
     /// Runs the call to its end and returns the per-stream counts.
     func run(input: WriteInput, output: WriteOutput) async throws -> [StreamSummary] {
-        defer { connection.close() }
+        defer { for lane in lanes { lane.connection?.close() } }
         let reporter = WriteReporter(output: output)
         self.reporter = reporter
         do {
@@ -142,7 +136,7 @@ final class DestinationSession {
             guard buffer.plan.schema != schema else { return }
             try await flush(buffer)
         }
-        try await drain()
+        try await drainAll()
         let configured = request.catalog.streams.first { $0.schema.stream == schema.stream }
         try await install(try await action(for: schema, configured: configured))
     }
@@ -168,6 +162,7 @@ final class DestinationSession {
             buffer.plan = action.plan
         } else {
             buffers[action.plan.stream] = StreamBuffer(plan: action.plan)
+            laneOf[action.plan.stream] = order.count % lanes.count
             order.append(action.plan.stream)
         }
     }
@@ -222,12 +217,12 @@ final class DestinationSession {
         for stream in order {
             if let buffer = buffers[stream] { try await flush(buffer) }
         }
-        try await drain()
+        try await drainAll()
         oldestBuffered = nil
     }
 
-    /// Encodes `buffer`'s rows into a flush, waits for the flush in flight (encoding overlaps
-    /// its transaction), then starts this one's transaction without waiting for it.
+    /// Encodes `buffer`'s rows into a flush, waits for the flush in flight on the stream's lane
+    /// (encoding overlaps its transaction), then starts this one's transaction without waiting.
     private func flush(_ buffer: StreamBuffer) async throws {
         guard buffer.rows > 0 else { return }
         let flush: Flush
@@ -241,27 +236,34 @@ final class DestinationSession {
         let bytes = buffer.bytes
         bufferedBytes -= bytes
         buffer.handedOver()
-        try await drain()
-        inFlight = InFlight(flush: flush, buffer: buffer, bytes: bytes, task: start(flush))
+        let lane = lanes[laneOf[buffer.plan.stream] ?? 0]
+        try await drain(lane)
+        lane.start(flush, buffer: buffer, bytes: bytes, on: try await connected(lane))
     }
 
-    private func start(_ flush: Flush) -> Task<FlushResult, any Error> {
-        let connection = connection, ready = stagingReady.contains(flush.plan.staging)
-        return Task { try await flush.run(on: connection, stagingReady: ready) }
+    private func connected(_ lane: FlushLane) async throws -> PostgresConnection {
+        if let connection = lane.connection { return connection }
+        let connection = try await Self.connect(config)
+        lane.connection = connection
+        return connection
+    }
+
+    private func drainAll() async throws {
+        for lane in lanes { try await drain(lane) }
     }
 
     /// Waits for the flush in flight and records its counts. A failed one is retried (lost
     /// connections, deadlocks, serialization failures) with backoff. A connection lost while
     /// COMMIT was in flight leaves the outcome unknown: keyed modes retry (idempotent), append
     /// and replace fail rather than risk committing the batch twice.
-    private func drain() async throws {
-        guard let current = inFlight else { return }
-        inFlight = nil
+    private func drain(_ lane: FlushLane) async throws {
+        guard let current = lane.inFlight else { return }
+        lane.inFlight = nil
         var task = current.task, attempt = 1
         while true {
             do {
                 let result = try await task.value
-                if current.flush.usesStaging { stagingReady.insert(current.flush.plan.staging) }
+                if current.flush.usesStaging { lane.stagingReady.insert(current.flush.plan.staging) }
                 let buffer = current.buffer
                 buffer.summary.inserted += result.inserted
                 buffer.summary.updated += result.updated
@@ -280,18 +282,18 @@ final class DestinationSession {
                 }
                 context.logger.warning("flush of \(current.flush.plan.stream) failed (\(error.sqlState ?? "no SQLSTATE")), retrying: \(error.message)")
                 try await Task.sleep(for: .milliseconds(200 * (1 << (2 * (attempt - 1)))))
-                try await reconnectIfNeeded()
+                try await reconnectIfNeeded(lane)
                 attempt += 1
-                task = start(current.flush)
+                task = lane.transaction(current.flush, on: try await connected(lane))
             }
         }
     }
 
-    private func reconnectIfNeeded() async throws {
-        guard !connection.isAlive else { return }
+    private func reconnectIfNeeded(_ lane: FlushLane) async throws {
+        guard let connection = lane.connection, !connection.isAlive else { return }
         connection.close()
-        connection = try await Self.connect(config)
-        stagingReady.removeAll()
+        lane.stagingReady.removeAll()
+        lane.connection = try await Self.connect(config)
     }
 
     private func describe(_ error: PostgresError, flush: Flush, attempts: Int, ambiguous: Bool) -> PluginError {
@@ -359,8 +361,9 @@ final class DestinationSession {
 
     /// After a failure: drops replacement tables so the live ones stay as they were.
     private func abandonReplacements() async {
-        if let flush = inFlight {
-            inFlight = nil
+        for lane in lanes {
+            guard let flush = lane.inFlight else { continue }
+            lane.inFlight = nil
             _ = try? await flush.task.value
         }
         guard connection.isAlive else { return }
