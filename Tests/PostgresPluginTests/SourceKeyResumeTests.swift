@@ -78,6 +78,31 @@ struct SourceKeyResumeTests {
         }
     }
 
+    @Test("a composite text and integer key that is not selected checkpoints and resumes in key order")
+    func compositeKeyNotSelected() async throws {
+        try await SourceHarness.withSchema { schema, db in
+            let s = SQL.quoteIdentifier(schema)
+            _ = try await db.executeScript("""
+                CREATE TABLE \(s).t (a text, b int, v text, PRIMARY KEY (a, b));
+                INSERT INTO \(s).t SELECT 'k' || (g % 5), g, 'v' || g FROM generate_series(1, 200) g ORDER BY random();
+                """)
+            let stream = SourceHarness.stream(schema, "t", columns: ["v"])
+            let overrides: [String: Any] = ["batch_size": 7]
+            let full = try await SourceHarness.read([stream], overrides: overrides)
+            let values = try full.rows("t").map { row -> String in if case .string(let v) = row[0] { v } else { "?" } }
+            let expected = try await db.execute("SELECT v FROM \(s).t ORDER BY a, b").rows.map { $0[0] ?? "" }
+            #expect(values == expected, "sent in key order")
+            let state = SourceHarness.json(full.states[10])
+            #expect(state["key_columns"] as? [String] == ["a", "b"])
+            let after = ((state["key_ranges"] as? [[String: Any]])?.first?["after"] as? [String]) ?? []
+            let seventySeventh = try await db.execute("SELECT a, b::text AS bt FROM \(s).t ORDER BY a, b OFFSET 76 LIMIT 1").rows[0].map { $0 ?? "" }
+            #expect(after == seventySeventh)
+            let resumed = try await SourceHarness.read([stream], states: [full.states[10]], overrides: overrides)
+            let rest = try resumed.rows("t").map { row -> String in if case .string(let v) = row[0] { v } else { "?" } }
+            #expect(Array(values.prefix(77)) + rest == expected)
+        }
+    }
+
     @Test("an unfinished ctid state of an older version resumes by ctid for a table with a primary key")
     func olderCtidState() async throws {
         try await SourceHarness.withSchema { schema, db in
