@@ -121,7 +121,10 @@ struct StreamReader {
         if let (sql, parameters) = plan.settingsSQL(segment: segment) {
             _ = try await connection.execute(sql, parameters)
         }
-        if plan.usesCtid { _ = try await connection.execute("SET LOCAL enable_indexscan = off") }
+        // By ctid: a sequential scan, never the primary key index. By key: the primary key index,
+        // so rows stream (and checkpoints follow) from the start instead of after a full sort.
+        let setting = plan.usesCtid ? "enable_indexscan" : plan.byKey ? "enable_sort" : nil
+        if let setting { _ = try await connection.execute("SET LOCAL \(setting) = off") }
         let maxRows = batch.batchSize, maxBytes = batch.batchSizeBytes
         let stream = plan.stream
         let queue = ChunkQueue(capacity: Self.queuedChunks)
@@ -161,7 +164,7 @@ struct StreamReader {
             }
             try await group.waitForAll()
         }
-        if plan.usesCtid { _ = try await connection.execute("SET LOCAL enable_indexscan = on") }
+        if let setting { _ = try await connection.execute("SET LOCAL \(setting) = on") }
         await sink.segmentDone(segment)
     }
 }
