@@ -29,15 +29,28 @@ public struct PostgresPlugin: SourcePlugin, DestinationPlugin {
     }
 
     public func discover(_ request: DiscoverRequest, context: CallContext) async throws -> Catalog {
-        try await PostgresSource(config: PluginConfig.parse(request.configJSON), context: context).discover()
+        let config = try PluginConfig.parse(request.configJSON)
+        return try await PostgresSource(config: config, context: Self.context(context, config, call: "Discover")).discover()
     }
 
     public func read(_ request: ReadRequest, output: ReadOutput) async throws -> Summary {
-        try await PostgresSource(config: PluginConfig.parse(request.configJSON), context: output.context).read(request, output: output)
+        let config = try PluginConfig.parse(request.configJSON)
+        return try await PostgresSource(config: config, context: Self.context(output.context, config, call: "Read"))
+            .read(request, output: output)
     }
 
     public func write(_ request: WriteRequest, input: WriteInput, output: WriteOutput) async throws -> Summary {
-        try await PostgresDestination(config: PluginConfig.parse(request.configJSON), context: output.context)
+        let config = try PluginConfig.parse(request.configJSON)
+        return try await PostgresDestination(config: config, context: Self.context(output.context, config, call: "Write"))
             .write(request, input: input, output: output)
+    }
+
+    /// The call's context with the configuration's `log_level` applied (the host's level still
+    /// caps it), after logging where the call connects (never the password).
+    private static func context(_ base: CallContext, _ config: PluginConfig, call: String) -> CallContext {
+        var logger = base.logger
+        logger.logLevel = config.connection.loggerLevel
+        logger.debug("\(call): connecting to \(config.connection.connectionConfig.redactedDescription)")
+        return CallContext(logger: logger)
     }
 }

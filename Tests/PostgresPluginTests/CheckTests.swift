@@ -127,4 +127,37 @@ struct CheckTests {
         #expect(destination.message.contains("TEMPORARY"))
         #expect(!"\(response)".contains(password))
     }
+
+    @Test("log_level trace logs where a call connects, and never the password")
+    func traceLogsHaveNoSecrets() async throws {
+        let logs = LogCollector()
+        let client = try await PluginClient.launch(executable: Binaries.postgresPlugin,
+                                                   hello: Hello(hostName: "check-tests", hostVersion: "1", logLevel: .trace),
+                                                   onLog: { logs.append($0.message) })
+        defer { Task { await client.close() } }
+        let password = env["PGPASSWORD"] ?? ""
+        _ = try await client.discover(DiscoverRequest(configJSON: try config(["log_level": "trace", "schemas": ["pg_catalog_none"]])))
+        let wrong = "wrong-\(UUID().uuidString)"
+        var failure = ""
+        do {
+            _ = try await client.discover(DiscoverRequest(configJSON: try config(["log_level": "trace", "password": wrong])))
+        } catch {
+            failure = "\(error)"
+        }
+        try await Task.sleep(nanoseconds: 100_000_000)
+        let all = logs.messages.joined(separator: "\n")
+        #expect(all.contains("connecting to host="), "expected the debug line about the connection: \(all)")
+        #expect(!password.isEmpty && !all.contains(password))
+        #expect(!all.contains(wrong))
+        #expect(failure.contains("AUTH") || failure.contains("authentication"), "\(failure)")
+        #expect(!failure.contains(wrong))
+    }
+}
+
+/// Collects in-band log messages from any thread.
+final class LogCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    func append(_ message: String) { lock.withLock { stored.append(message) } }
+    var messages: [String] { lock.withLock { stored } }
 }

@@ -1,3 +1,4 @@
+import Logging
 import PostgresClient
 
 /// Where and as whom to connect: a libpq connection string, or discrete fields.
@@ -30,6 +31,17 @@ struct ConnectionSettings: Sendable {
             reader.problem("connection_string", "give a connection_string or the discrete fields host, port, database, user, password") as Void?
         }
         if schema.isEmpty { reader.problem("schema", "must not be empty") as Void? }
+    }
+
+    /// `log_level` as a swift-log level.
+    var loggerLevel: Logger.Level {
+        switch logLevel {
+        case "error": .error
+        case "warn": .warning
+        case "debug": .debug
+        case "trace": .trace
+        default: .info
+        }
     }
 
     /// The libpq configuration: discrete fields override what the connection string says.

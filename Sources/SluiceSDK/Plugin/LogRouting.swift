@@ -44,9 +44,13 @@ public struct InBandLogHandler: LogHandler {
         self.label = label
     }
 
+    /// A level set on a logger (e.g. from the plugin's own configuration), applied on top of
+    /// the host's level: the more severe of the two wins.
+    private var ownLevel: Logger.Level = .trace
+
     public var logLevel: Logger.Level {
-        get { LogRouter.shared.currentLevel.loggerLevel }
-        set {}
+        get { max(ownLevel, LogRouter.shared.currentLevel.loggerLevel) }
+        set { ownLevel = newValue }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
