@@ -77,6 +77,27 @@ struct PluginServerTests {
         #expect(await session.outcome() == .closed)
     }
 
+    @Test("a Cancel sent right behind its Read cancels it even before the call starts running")
+    func cancelBeforeStart() async throws {
+        for _ in 0..<20 {
+            let session = SessionHarness(plugin: EchoPlugin())
+            _ = try await session.handshake()
+            try session.send(.read(ReadRequest(configJSON: "{}", catalog: ConfiguredCatalog(streams: []))))
+            try session.send(.cancel)
+            var final: PluginMessage?
+            while let message = try await session.receive() {
+                if case .records = message { continue }
+                if case .schema = message { continue }
+                final = message
+                break
+            }
+            guard case .error(let error)? = final else { Issue.record("expected an error, got \(String(describing: final))"); return }
+            #expect(error.category == .cancelled)
+            try session.send(.close)
+            #expect(await session.outcome() == .closed)
+        }
+    }
+
     @Test("interrupt (SIGTERM) cancels the running call, reports it, and ends the session")
     func interruptRead() async throws {
         let session = SessionHarness(plugin: EchoPlugin())

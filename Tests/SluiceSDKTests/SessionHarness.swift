@@ -42,7 +42,8 @@ final class SessionHarness: @unchecked Sendable {
             }
             let handle = fromPlugin.fileHandleForReading
             let data = await withCheckedContinuation { continuation in
-                DispatchQueue.global().async { continuation.resume(returning: handle.availableData) }
+                // A thread of its own: a blocked read must not hold one of Dispatch's few pool threads.
+                Thread.detachNewThread { continuation.resume(returning: handle.availableData) }
             }
             guard !data.isEmpty else { return nil }
             decoder.append(data)

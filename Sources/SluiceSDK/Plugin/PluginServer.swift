@@ -24,6 +24,12 @@ public final class PluginServer: @unchecked Sendable {
     private let lock = NSLock()
     private var runningCall: Task<Void, Never>?
     private var interrupted = false
+    /// Read and Write calls the reader thread has queued, and those that have ended: a Cancel
+    /// read while a queued call has not ended yet belongs to that call, even if it has not
+    /// started running.
+    private var dataCallsQueued = 0
+    private var dataCallsEnded = 0
+    private var cancelPending = false
 
     /// A server reading frames from `input` and writing frames to `output`.
     public init(plugin: any Plugin, input: FileHandle, output: FileHandle) {
@@ -41,6 +47,9 @@ public final class PluginServer: @unchecked Sendable {
                                           // Frames right after Hello already follow its size limit.
                                           relay.applyFrameSize(hello.maxFrameSize)
                                           return false
+                                      case .read, .write:
+                                          relay.noteDataCall()
+                                          return false
                                       default:
                                           return false
                                       }
@@ -49,6 +58,7 @@ public final class PluginServer: @unchecked Sendable {
         self.inbox = SessionInbox(reader: reader)
         self.logger = Logger(label: plugin.info.name)
         relay.action = { [weak self] in self?.cancelRunningCall() }
+        relay.dataCallAction = { [weak self] in self?.noteDataCallQueued() }
         relay.frameSizeAction = { [weak self] size in
             self?.reader.maxFrameSize = size == 0 ? Int(Hello.defaultMaxFrameSize) : Int(size)
         }
@@ -56,7 +66,15 @@ public final class PluginServer: @unchecked Sendable {
 
     /// Cancels the running Read or Write (the Cancel message, or a signal).
     public func cancelRunningCall() {
-        lock.withLock { runningCall }?.cancel()
+        let call: Task<Void, Never>? = lock.withLock {
+            if dataCallsQueued > dataCallsEnded { cancelPending = true }
+            return runningCall
+        }
+        call?.cancel()
+    }
+
+    private func noteDataCallQueued() {
+        lock.withLock { dataCallsQueued += 1 }
     }
 
     /// Cancels the running call and ends the session after it reports (SIGTERM, SIGINT).
@@ -148,11 +166,13 @@ public final class PluginServer: @unchecked Sendable {
             }
             try await sendOrFail(reply)
         case .read(let request):
+            defer { endDataCall() }
             guard let source = plugin as? any SourcePlugin else { return try await refuse(message) }
             let output = ReadOutput(writer: writer, context: context)
             let final = await runCancellable { try await source.read(request, output: output) }
             try await sendOrFail(final)
         case .write(let request):
+            defer { endDataCall() }
             guard let destination = plugin as? any DestinationPlugin else {
                 _ = try await refuse(message)
                 return try await drainWriteInput()
@@ -176,6 +196,14 @@ public final class PluginServer: @unchecked Sendable {
         return nil
     }
 
+    /// A Read or Write is over: a later Cancel no longer concerns it.
+    private func endDataCall() {
+        lock.withLock {
+            dataCallsEnded += 1
+            cancelPending = false
+        }
+    }
+
     /// Runs a data call in its own task, so Cancel and signals can cancel it.
     private func runCancellable(_ body: @escaping @Sendable () async throws -> Summary) async -> PluginMessage {
         let result = LockedBox<PluginMessage>(.error(PluginError(category: .system, code: "NO_RESULT", message: "the call ended without a result")))
@@ -186,7 +214,11 @@ public final class PluginServer: @unchecked Sendable {
                 result.value = .error(Self.pluginError(from: error))
             }
         }
-        lock.withLock { runningCall = task }
+        let cancelled = lock.withLock {
+            runningCall = task
+            return cancelPending
+        }
+        if cancelled { task.cancel() }
         await task.value
         lock.withLock { runningCall = nil }
         return result.value
@@ -246,6 +278,7 @@ private final class ReaderRelay: @unchecked Sendable {
     private let lock = NSLock()
     private var actionValue: (@Sendable () -> Void)?
     private var frameSizeValue: (@Sendable (UInt32) -> Void)?
+    private var dataCallValue: (@Sendable () -> Void)?
     var action: (@Sendable () -> Void)? {
         get { lock.withLock { actionValue } }
         set { lock.withLock { actionValue = newValue } }
@@ -254,7 +287,12 @@ private final class ReaderRelay: @unchecked Sendable {
         get { lock.withLock { frameSizeValue } }
         set { lock.withLock { frameSizeValue = newValue } }
     }
+    var dataCallAction: (@Sendable () -> Void)? {
+        get { lock.withLock { dataCallValue } }
+        set { lock.withLock { dataCallValue = newValue } }
+    }
     func fire() { action?() }
+    func noteDataCall() { dataCallAction?() }
     func applyFrameSize(_ size: UInt32) { frameSizeAction?(size) }
 }
 
