@@ -14,10 +14,13 @@ final class DestinationSession {
     let request: WriteRequest
     let context: CallContext
     private var settings: DestinationSettings { config.destination }
-    /// `max_connections` lanes; a stream is always flushed on the same one (keeping its order),
-    /// DDL and the end of the sync run on lane 0 once every lane is idle.
+    /// `max_connections` lanes; a table (so a stream) is always flushed on the same one, which
+    /// keeps its order and keeps two transactions off one table; DDL and the end of the sync run
+    /// on lane 0 once every lane is idle.
     private let lanes: [FlushLane]
+    private var laneOfTable: [String: Int] = [:]
     private var laneOf: [StreamID: Int] = [:]
+    /// Lane 0's connection: opened in `init`, only ever replaced by a new one.
     private var connection: PostgresConnection { lanes[0].connection! }
     /// The sync's time: every row's `_sluice_synced_at`, and mirror's cut-off.
     let syncedAtMicros: Int64
@@ -162,7 +165,9 @@ final class DestinationSession {
             buffer.plan = action.plan
         } else {
             buffers[action.plan.stream] = StreamBuffer(plan: action.plan)
-            laneOf[action.plan.stream] = order.count % lanes.count
+            let lane = laneOfTable[action.plan.table] ?? laneOfTable.count % lanes.count
+            laneOfTable[action.plan.table] = lane
+            laneOf[action.plan.stream] = lane
             order.append(action.plan.stream)
         }
     }
