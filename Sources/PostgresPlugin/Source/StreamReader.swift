@@ -162,7 +162,12 @@ struct StreamReader {
                     throw error
                 }
             }
-            try await group.waitForAll()
+            // The reader stopped by a failed decoder throws CancellationError: report the cause.
+            var failure: Error?
+            while let result = await group.nextResult() {
+                if case .failure(let error) = result, failure == nil || failure is CancellationError { failure = error }
+            }
+            if let failure { throw failure }
         }
         if let setting { _ = try await connection.execute("SET LOCAL \(setting) = on") }
         await sink.segmentDone(segment)
