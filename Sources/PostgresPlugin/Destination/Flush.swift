@@ -37,6 +37,8 @@ struct Flush: Sendable {
     let plan: WritePlan
     let route: Route
     let hasDeletes: Bool
+    /// Whether no key repeats among the rows (upsert then skips keeping the last of each key).
+    let distinctKeys: Bool
     let rows: Int
     /// The stream position (zero-based) of the first row, for error messages.
     let firstRow: Int
@@ -92,7 +94,9 @@ struct Flush: Sendable {
             route = .insert(built.parameters)
             stripped = built.nulBytesStripped
         }
-        return Flush(plan: plan, route: route, hasDeletes: buffer.hasDeletes, rows: buffer.rows, firstRow: buffer.flushedRows,
+        let distinct = staging && !buffer.hasDeletes && [.upsert, .mirror].contains(plan.mode)
+            && DistinctKeys.proven(plan: plan, batches: buffer.batches, rows: buffer.rows)
+        return Flush(plan: plan, route: route, hasDeletes: buffer.hasDeletes, distinctKeys: distinct, rows: buffer.rows, firstRow: buffer.flushedRows,
                      nulBytesStripped: stripped)
     }
 
@@ -144,7 +148,7 @@ struct Flush: Sendable {
         }
         switch plan.mode {
         case .upsert, .mirror:
-            let counts = try await connection.execute(plan.upsertFromStaging)
+            let counts = try await connection.execute(plan.upsertFromStaging(distinctKeys: distinctKeys))
             result.inserted = count(counts, 0)
             result.updated = count(counts, 1)
         case .updateOnly:

@@ -119,11 +119,12 @@ struct WritePlan: Sendable {
     }
 
     /// Inserts or updates the last staged row of each key; returns inserted and updated counts.
-    var upsertFromStaging: String {
+    /// With `distinctKeys` (no key repeats among the staged rows) the rows are taken as they are.
+    func upsertFromStaging(distinctKeys: Bool) -> String {
         let del = SQL.quoteIdentifier(Self.deleteColumn)
         let nonKey = writtenColumns.filter { !key.map(SQL.quoteIdentifier).contains($0) }
         let updates = (nonKey.isEmpty ? [SQL.quoteIdentifier(key[0])] : nonKey).map { "\($0) = EXCLUDED.\($0)" }
-        return "WITH w AS (INSERT INTO \(target) AS t (\(writtenColumns.joined(separator: ", "))) SELECT \(selectList("s")) FROM (\(lastPerKey)) s WHERE NOT s.\(del) "
+        return "WITH w AS (INSERT INTO \(target) AS t (\(writtenColumns.joined(separator: ", "))) SELECT \(selectList("s")) FROM \(distinctKeys ? quotedStaging : "(\(lastPerKey))") s WHERE NOT s.\(del) "
             + "ON CONFLICT (\(keyList)) DO UPDATE SET \(updates.joined(separator: ", ")) RETURNING (t.xmax = 0) AS inserted) "
             + "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w"
     }
