@@ -58,6 +58,18 @@ import Testing
         }
     }
 
+    @Test func replaceSwapsInANewRawTable() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let config = DestinationHarness.config(schema: schema, ["table_layout": "raw", "write_mode": "replace", "metadata_columns": false])
+            let nulls = Array(repeating: Value.null, count: Self.stream.columns.count - 1)
+            for ids in [[1, 2, 3], [7]] {
+                _ = try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: Self.stream)],
+                                                       [.schema(Self.stream), try DestinationHarness.batch(Self.stream, ids.map { [.int64(Int64($0))] + nulls })])
+            }
+            #expect(try await DestinationHarness.rows(connection, "SELECT _sluice_data->>'id' FROM \(schema).rawish") == [["7"]])
+        }
+    }
+
     @Test func keyedModesAndTypedTablesAreRefused() async throws {
         try await DestinationHarness.withSchema { schema, connection in
             do {
