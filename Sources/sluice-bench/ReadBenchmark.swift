@@ -30,11 +30,7 @@ struct ReadBenchmark: AsyncParsableCommand {
     private var table: String { withoutPrimaryKey ? "read_mixed_nopk" : "read_mixed" }
 
     mutating func run() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let config = ConnectionConfig(connectionString: nil, host: env["PGHOST"] ?? "127.0.0.1", port: Int(env["PGPORT"] ?? "5432"),
-                                      database: env["PGDATABASE"] ?? "postgres", user: env["PGUSER"] ?? "postgres",
-                                      password: env["PGPASSWORD"], options: [:])
-        let db = try await PostgresConnection.connect(config)
+        let db = try await PostgresConnection.connect(BenchEnvironment.connection)
         defer { db.close() }
         try await prepareTable(db)
         let bytes = Double(try await db.execute("SELECT pg_relation_size('sluice_bench.\(table)')").rows[0][0].flatMap(Int.init) ?? 0)
@@ -44,7 +40,7 @@ struct ReadBenchmark: AsyncParsableCommand {
         print(String(format: "psql COPY TO STDOUT: %.2f s, %.0f rows/s, %.1f MB/s (table %.1f MB)",
                      psqlSeconds, Double(rows) / psqlSeconds, megabytes / psqlSeconds, megabytes))
         for count in connections {
-            let (seconds, received, peak, cpu) = try await timePlugin(connections: count, env: env)
+            let (seconds, received, peak, cpu) = try await timePlugin(connections: count)
             print(String(format: "plugin, %d connection(s): %.2f s, %.0f rows/s, %.1f MB/s, ratio %.2f x psql, peak RSS %.1f MB, plugin CPU %.2f s, rows %d",
                          count, seconds, Double(received) / seconds, megabytes / seconds, psqlSeconds / seconds,
                          Double(peak) / 1024, cpu, received))
@@ -88,15 +84,9 @@ struct ReadBenchmark: AsyncParsableCommand {
     }
 
     /// Seconds, rows received, the plugin's peak RSS in kB and its CPU seconds.
-    private func timePlugin(connections: Int, env: [String: String]) async throws -> (Double, Int, Int, Double) {
-        let executable = plugin.map { URL(fileURLWithPath: $0) }
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("postgres-plugin")
-        let settings: [String: Any] = [
-            "host": env["PGHOST"] ?? "127.0.0.1", "port": Int(env["PGPORT"] ?? "5432") ?? 5432,
-            "user": env["PGUSER"] ?? "postgres", "password": env["PGPASSWORD"] ?? "", "database": env["PGDATABASE"] ?? "postgres",
-            "batch_size": batchSize, "max_connections": connections,
-        ]
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: settings), as: UTF8.self)
+    private func timePlugin(connections: Int) async throws -> (Double, Int, Int, Double) {
+        let executable = BenchEnvironment.pluginExecutable(plugin)
+        let json = try BenchEnvironment.pluginConfigJSON(["batch_size": batchSize, "max_connections": connections])
         let client = try await PluginClient.launch(executable: executable, hello: Hello(hostName: "sluice-bench", hostVersion: "1"))
         let stream = ConfiguredStream(schema: StreamSchema(stream: StreamID(namespace: "sluice_bench", name: table), columns: []))
         let start = Date()

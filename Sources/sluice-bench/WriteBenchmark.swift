@@ -30,11 +30,7 @@ struct WriteBenchmark: AsyncParsableCommand {
     static let updates = "name = EXCLUDED.name, amount = EXCLUDED.amount, score = EXCLUDED.score, active = EXCLUDED.active, created_at = EXCLUDED.created_at, payload = EXCLUDED.payload, tags = EXCLUDED.tags"
 
     mutating func run() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let config = ConnectionConfig(connectionString: nil, host: env["PGHOST"] ?? "127.0.0.1", port: Int(env["PGPORT"] ?? "5432"),
-                                      database: env["PGDATABASE"] ?? "postgres", user: env["PGUSER"] ?? "postgres",
-                                      password: env["PGPASSWORD"], options: [:])
-        let db = try await PostgresConnection.connect(config)
+        let db = try await PostgresConnection.connect(BenchEnvironment.connection)
         defer { db.close() }
         _ = try await db.execute("CREATE SCHEMA IF NOT EXISTS sluice_bench")
 
@@ -57,7 +53,7 @@ struct WriteBenchmark: AsyncParsableCommand {
                                                  ("plugin append, multi-row INSERT", "insert", "append", psqlCopy),
                                                  ("plugin upsert (full table)", "auto", "upsert", psqlUpsert)] {
             if mode == "append" { _ = try await db.execute("DROP TABLE IF EXISTS \(Self.table)") }
-            let (seconds, peakKilobytes, written) = try await timePlugin(messages, method: method, mode: mode, env: env)
+            let (seconds, peakKilobytes, written) = try await timePlugin(messages, method: method, mode: mode)
             report(label, seconds: seconds, megabytes: megabytes, reference: reference, peakKilobytes: peakKilobytes, written: written)
         }
         let count = try await db.execute("SELECT count(*) FROM \(Self.table)").rows.first?.first ?? nil
@@ -73,15 +69,9 @@ struct WriteBenchmark: AsyncParsableCommand {
         print(line)
     }
 
-    private func timePlugin(_ messages: [HostMessage], method: String, mode: String, env: [String: String]) async throws -> (Double, Int, UInt64) {
-        let executable = plugin.map { URL(fileURLWithPath: $0) }
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("postgres-plugin")
-        let settings: [String: Any] = [
-            "host": env["PGHOST"] ?? "127.0.0.1", "port": Int(env["PGPORT"] ?? "5432") ?? 5432,
-            "user": env["PGUSER"] ?? "postgres", "password": env["PGPASSWORD"] ?? "", "database": env["PGDATABASE"] ?? "postgres",
-            "schema": "sluice_bench", "batch_size": batchSize, "insert_method": method, "write_mode": mode, "metadata_columns": false,
-        ]
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: settings), as: UTF8.self)
+    private func timePlugin(_ messages: [HostMessage], method: String, mode: String) async throws -> (Double, Int, UInt64) {
+        let executable = BenchEnvironment.pluginExecutable(plugin)
+        let json = try BenchEnvironment.pluginConfigJSON(["schema": "sluice_bench", "batch_size": batchSize, "insert_method": method, "write_mode": mode, "metadata_columns": false])
         let client = try await PluginClient.launch(executable: executable, hello: Hello(hostName: "sluice-bench", hostVersion: "1"))
         let input = AsyncStream<HostMessage> { continuation in
             for message in messages { continuation.yield(message) }
