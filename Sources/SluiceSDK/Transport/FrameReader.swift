@@ -19,7 +19,7 @@ final class FrameReader<Message: Sendable>: @unchecked Sendable {
     /// Called on the reader thread before a message is queued; returning true consumes it.
     private let intercept: @Sendable (Message) -> Bool
 
-    init(handle: FileHandle, maxFrameSize: Int, capacity: Int = 16,
+    init(handle: FileHandle, maxFrameSize: Int, capacity: Int = 4,
          decode: @escaping @Sendable ([UInt8]) throws(ProtocolError) -> Message,
          intercept: @escaping @Sendable (Message) -> Bool = { _ in false }) {
         self.handle = handle
