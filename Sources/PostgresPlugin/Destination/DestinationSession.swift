@@ -34,13 +34,18 @@ final class DestinationSession {
     private var deferredStates: [State] = []
     private let defersStates: Bool
     private var reporter: WriteReporter?
+    /// Rolls back the lanes' uncommitted transactions when the Write is cancelled.
+    private let cancellation: FlushCancellation
 
     init(config: PluginConfig, request: WriteRequest, context: CallContext) async throws {
         self.config = config
         self.request = request
         self.context = context
         syncedAtMicros = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())
-        lanes = [FlushLane(connection: try await Self.connect(config))] + (1..<config.batch.maxConnections).map { _ in FlushLane() }
+        let cancellation = FlushCancellation()
+        self.cancellation = cancellation
+        lanes = [FlushLane(connection: try await Self.connect(config), cancellation: cancellation)]
+            + (1..<config.batch.maxConnections).map { _ in FlushLane(cancellation: cancellation) }
         defersStates = request.catalog.streams.contains { Self.mode(of: $0, default: config.destination.writeMode) == .replace }
     }
 
@@ -65,9 +70,19 @@ final class DestinationSession {
         stream.writeMode == .unspecified ? fallback : stream.writeMode
     }
 
-    /// Runs the call to its end and returns the per-stream counts.
+    /// Runs the call to its end and returns the per-stream counts. Cancelling the calling task
+    /// rolls back every flush whose COMMIT was not sent yet (see ``Flush/run(on:stagingReady:)``).
     func run(input: WriteInput, output: WriteOutput) async throws -> [StreamSummary] {
         defer { for lane in lanes { lane.connection?.close() } }
+        let cancellation = cancellation
+        return try await withTaskCancellationHandler {
+            try await runUntilEnd(input: input, output: output)
+        } onCancel: {
+            cancellation.cancelAll()
+        }
+    }
+
+    private func runUntilEnd(input: WriteInput, output: WriteOutput) async throws -> [StreamSummary] {
         let reporter = WriteReporter(output: output)
         self.reporter = reporter
         do {

@@ -102,38 +102,54 @@ struct Flush: Sendable {
 
     /// Runs the flush's transaction on `connection`; failures come as ``FlushFailure``.
     /// `stagingReady`: whether the plan's staging table already exists on `connection`.
+    ///
+    /// Cancelling the task interrupts the running statement (`PQcancel`), rolls back and throws
+    /// `CancellationError`; COMMIT is never sent once cancellation is seen. A COMMIT already sent
+    /// when the cancellation comes is ambiguous and may stand: if it returns, the flush counts as
+    /// committed; if it fails (the cancel may reach it), whether it took effect is unknown, as on
+    /// a connection lost while committing.
     func run(on connection: PostgresConnection, stagingReady: Bool) async throws -> FlushResult {
+        try Task.checkCancellation()
         var committing = false
         do {
-            var result = FlushResult()
-            _ = try await connection.execute("BEGIN")
-            do {
-                switch route {
-                case .staging(let chunks):
-                    if !stagingReady { _ = try await connection.execute(plan.createStaging) }
-                    try await copy(chunks, plan.copyIntoStaging, on: connection)
-                    try await apply(&result, on: connection)
-                case .insert(let parameters):
-                    result.inserted = UInt64(try await connection.execute(plan.insertFromArrays, parameters).affectedRows)
-                case .copy(let chunks):
-                    try await copy(chunks, plan.copyIntoTarget, on: connection)
-                    result.inserted = UInt64(rows)
+            return try await withTaskCancellationHandler {
+                var result = FlushResult()
+                _ = try await connection.execute("BEGIN")
+                do {
+                    switch route {
+                    case .staging(let chunks):
+                        if !stagingReady { _ = try await connection.execute(plan.createStaging) }
+                        try await copy(chunks, plan.copyIntoStaging, on: connection)
+                        try await apply(&result, on: connection)
+                    case .insert(let parameters):
+                        result.inserted = UInt64(try await connection.execute(plan.insertFromArrays, parameters).affectedRows)
+                    case .copy(let chunks):
+                        try await copy(chunks, plan.copyIntoTarget, on: connection)
+                        result.inserted = UInt64(rows)
+                    }
+                    try Task.checkCancellation()
+                    committing = true
+                    _ = try await connection.execute("COMMIT")
+                } catch {
+                    if !committing { _ = try? await connection.execute("ROLLBACK") }
+                    throw error
                 }
-                committing = true
-                _ = try await connection.execute("COMMIT")
-            } catch {
-                if !committing { _ = try? await connection.execute("ROLLBACK") }
-                throw error
+                return result
+            } onCancel: {
+                _ = connection.cancel()
             }
-            return result
         } catch {
+            if Task.isCancelled { throw CancellationError() }
             throw FlushFailure(error: error, committing: committing)
         }
     }
 
     private func copy(_ chunks: [[UInt8]], _ sql: String, on connection: PostgresConnection) async throws {
         _ = try await connection.copyIn(sql) { writer in
-            for chunk in chunks { try await writer.send(chunk) }
+            for chunk in chunks {
+                try Task.checkCancellation()
+                try await writer.send(chunk)
+            }
         }
     }
 

@@ -9,6 +9,8 @@ final class FlushLane {
     var inFlight: InFlight?
     /// Staging tables that exist on `connection`.
     var stagingReady: Set<String> = []
+    /// Cancels the transaction tasks when the Write is cancelled.
+    let cancellation: FlushCancellation
 
     /// A started flush, with what the session records once it commits.
     struct InFlight {
@@ -18,7 +20,10 @@ final class FlushLane {
         var task: Task<FlushResult, any Error>
     }
 
-    init(connection: PostgresConnection? = nil) { self.connection = connection }
+    init(connection: PostgresConnection? = nil, cancellation: FlushCancellation) {
+        self.connection = connection
+        self.cancellation = cancellation
+    }
 
     /// Starts `flush`'s transaction on `connection` as the lane's flush in flight.
     func start(_ flush: Flush, buffer: StreamBuffer, bytes: Int, on connection: PostgresConnection) {
@@ -28,6 +33,6 @@ final class FlushLane {
     /// Starts `flush`'s transaction on `connection` without waiting for it.
     func transaction(_ flush: Flush, on connection: PostgresConnection) -> Task<FlushResult, any Error> {
         let ready = stagingReady.contains(flush.plan.staging)
-        return Task { try await flush.run(on: connection, stagingReady: ready) }
+        return cancellation.start(lane: ObjectIdentifier(self)) { try await flush.run(on: connection, stagingReady: ready) }
     }
 }
