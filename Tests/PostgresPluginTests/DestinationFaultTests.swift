@@ -71,23 +71,35 @@ import Testing
         }
     }
 
-    @Test func rowsWaitingLongerThanBatchTimeoutAreFlushed() async throws {
+    /// Rows waiting `batch_timeout` are written: with `transaction_scope: flush` they are then
+    /// committed; with `state` they wait in the open transaction (the plugin's session holds the
+    /// table's row lock) for the next state.
+    @Test(arguments: ["flush", "state"])
+    func rowsWaitingLongerThanBatchTimeoutAreFlushed(scope: String) async throws {
         try await DestinationHarness.withSchema { schema, connection in
+            let application = "sluice_timeout_" + schema
+            let config = DestinationHarness.config(schema: schema, ["batch_timeout": "300ms", "transaction_scope": scope,
+                                                                    "connection_string": "application_name=\(application)"])
             let client = try await DestinationHarness.launch()
-            try await client.startWrite(WriteRequest(configJSON: DestinationHarness.config(schema: schema, ["batch_timeout": "300ms"]),
+            try await client.startWrite(WriteRequest(configJSON: config,
                                                      catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items, writeMode: .append)])))
             try await client.send(.schema(items))
             try await client.send(try batch(1...10))
-            var count: [[String?]] = []
+            let probe = scope == "flush" ? "SELECT count(*)::text FROM \(schema).items"
+                : "SELECT string_agg(a.state || ':' || l.mode, ',') FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
+                    + "WHERE a.application_name = '\(application)' AND l.relation = '\(schema).items'::regclass"
+            let expected = scope == "flush" ? "10" : "idle in transaction:RowExclusiveLock"
+            var seen: [[String?]] = []
             for _ in 0..<50 {
                 try await Task.sleep(for: .milliseconds(100))
-                count = (try? await DestinationHarness.rows(connection, "SELECT count(*) FROM \(schema).items")) ?? []
-                if count == [["10"]] { break }
+                seen = (try? await DestinationHarness.rows(connection, probe)) ?? []
+                if seen == [[expected]] { break }
             }
-            #expect(count == [["10"]])
+            #expect(seen == [[expected]])
             try await client.send(.writeEnd)
             while let message = try await client.nextCallMessage() { if case .summary = message { break } }
             await client.close()
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(schema).items") == [["10"]])
         }
     }
 }

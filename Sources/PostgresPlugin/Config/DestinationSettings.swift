@@ -21,6 +21,9 @@ struct DestinationSettings: Sendable {
     var metadataColumns: Bool
     /// `strip` (default, counted in the summary) or `fail`.
     var nulBytes: String
+    /// `state` (default): flushes between two states share one transaction per connection,
+    /// committed at the state. `flush`: every flush commits on its own.
+    var transactionScope: String
 
     static let writeModes = ["append", "upsert", "update-only", "mirror", "replace"]
     static let writeModeAliases = ["overwrite": "upsert", "overwrite-delete-stale": "mirror"]
@@ -42,6 +45,7 @@ struct DestinationSettings: Sendable {
         createPerformanceIndexes = reader.bool("create_performance_indexes", default: false)
         metadataColumns = reader.bool("metadata_columns", default: true)
         nulBytes = reader.choice("nul_bytes", allowed: ["strip", "fail"], default: "strip")
+        transactionScope = reader.choice("transaction_scope", allowed: ["state", "flush"], default: "state")
     }
 
     /// Maps a configured name (or CloudQuery alias) to a write mode.
@@ -77,6 +81,8 @@ struct DestinationSettings: Sendable {
                                  "description": "Destination: add _sluice_synced_at, _sluice_source and, for tables without a primary key, _sluice_row_id."],
             "nul_bytes": ["type": "string", "enum": ["strip", "fail"], "default": "strip",
                       "description": "Destination: text values with NUL bytes (which PostgreSQL cannot store): strip them (counted in the summary) or fail the write."],
+            "transaction_scope": ["type": "string", "enum": ["state", "flush"], "default": "state",
+                                  "description": "Destination: state = the flushes between two state messages share one transaction per connection, committed when the state is acknowledged, so a failed write leaves nothing committed after the last acknowledged state (an append re-run from it duplicates nothing); flush = every flush commits on its own: rows visible sooner and shorter transactions, but rows flushed after the last acknowledged state stay committed when a write fails."],
         ]
     }
 }

@@ -4,9 +4,11 @@ import PostgresClient
 import SluiceSDK
 import SluiceWire
 
-/// One Write call: prepares every stream's table, buffers rows per stream, flushes each
-/// buffer in its own transaction (on rows, bytes, timeout, state and end), acknowledges a
-/// state once everything before it is committed, then finishes mirror and replace streams.
+/// One Write call: prepares every stream's table, buffers rows per stream, flushes them (on
+/// rows, bytes, timeout, state and end), commits at each state (`transaction_scope: state`) or
+/// after each flush (`flush`), acknowledges a state once everything before it is committed,
+/// then finishes mirror and replace streams. A failure rolls back every lane's uncommitted
+/// work, so with `state` nothing after the last acknowledged state stays committed.
 final class DestinationSession {
     static let maxAttempts = 3
 
@@ -34,8 +36,10 @@ final class DestinationSession {
     private var deferredStates: [State] = []
     private let defersStates: Bool
     private var reporter: WriteReporter?
-    /// Rolls back the lanes' uncommitted transactions when the Write is cancelled.
+    /// Rolls back the lanes' uncommitted transactions when the Write is cancelled or fails.
     private let cancellation: FlushCancellation
+    /// `transaction_scope: flush`: every flush commits its own transaction.
+    private var commitsEachFlush: Bool { settings.transactionScope == "flush" }
 
     init(config: PluginConfig, request: WriteRequest, context: CallContext) async throws {
         self.config = config
@@ -93,12 +97,12 @@ final class DestinationSession {
             } onCancel: {
                 pump.cancel()
             }
-            try await flushAll()
+            try await checkpoint()
             try await finish()
             for state in deferredStates { try await output.acknowledge(state) }
             try await reporter.complete(order.compactMap { buffers[$0] })
         } catch {
-            await abandonReplacements()
+            await abandon()
             await reporter.incomplete(error)
             throw error
         }
@@ -122,7 +126,7 @@ final class DestinationSession {
                 try await reporter?.started(batch.stream)
                 try await receive(batch)
             case .state(let state):
-                try await flushAll()
+                try await checkpoint()
                 if defersStates { deferredStates.append(state) } else { try await output.acknowledge(state) }
             }
         }
@@ -155,11 +159,27 @@ final class DestinationSession {
             try await flush(buffer)
         }
         try await drainAll()
+        // The DDL runs on the stream's own lane, inside its open transaction if it has one: the
+        // table is then only ever locked by that lane, and a failed sync rolls the change back.
         let configured = request.catalog.streams.first { $0.schema.stream == schema.stream }
-        try await install(try await action(for: schema, configured: configured))
+        let lane = lanes[lane(for: schema.stream)]
+        let connection = try await connected(lane)
+        try await install(try await action(for: schema, configured: configured, on: connection), on: connection,
+                          inOpenTransaction: lane.transactionOpen)
     }
 
-    private func action(for schema: StreamSchema, configured: ConfiguredStream?) async throws -> TableAction {
+    /// The lane of `stream`: its table's, else the next one round-robin.
+    private func lane(for stream: StreamID) -> Int {
+        if let lane = laneOf[stream] { return lane }
+        let table = Identifiers.shortened(stream.name)
+        let lane = laneOfTable[table] ?? laneOfTable.count % lanes.count
+        laneOfTable[table] = lane
+        laneOf[stream] = lane
+        return lane
+    }
+
+    private func action(for schema: StreamSchema, configured: ConfiguredStream?,
+                        on connection: PostgresConnection? = nil) async throws -> TableAction {
         let mode = configured.map { Self.mode(of: $0, default: settings.writeMode) } ?? settings.writeMode
         if settings.tableLayout == "raw", mode != .append, mode != .replace {
             throw PluginError(category: .config, code: "RAW_LAYOUT_MODE",
@@ -168,21 +188,19 @@ final class DestinationSession {
         }
         let key = try resolveKey(schema, configured: configured, mode: mode)
         stagingCounter += 1
-        let manager = TableManager(connection: connection, settings: settings, schemaName: config.connection.schema)
+        let manager = TableManager(connection: connection ?? self.connection, settings: settings, schemaName: config.connection.schema)
         return try await manager.action(for: schema, mode: mode, key: key, staging: "_sluice_stg_\(stagingCounter)",
                                         replacementStarted: buffers[schema.stream] != nil)
     }
 
-    private func install(_ action: TableAction) async throws {
-        try await TableManager(connection: connection, settings: settings, schemaName: config.connection.schema)
-            .apply(action)
+    private func install(_ action: TableAction, on connection: PostgresConnection? = nil, inOpenTransaction: Bool = false) async throws {
+        try await TableManager(connection: connection ?? self.connection, settings: settings, schemaName: config.connection.schema)
+            .apply(action, inOpenTransaction: inOpenTransaction)
         if let buffer = buffers[action.plan.stream] {
             buffer.plan = action.plan
         } else {
             buffers[action.plan.stream] = StreamBuffer(plan: action.plan)
-            let lane = laneOfTable[action.plan.table] ?? laneOfTable.count % lanes.count
-            laneOfTable[action.plan.table] = lane
-            laneOf[action.plan.stream] = lane
+            _ = lane(for: action.plan.stream)
             order.append(action.plan.stream)
         }
     }
@@ -232,7 +250,8 @@ final class DestinationSession {
         }
     }
 
-    /// Flushes every buffer and waits until all of them are committed.
+    /// Flushes every buffer and waits until all of them are written (and, with `transaction_scope:
+    /// flush`, committed).
     private func flushAll() async throws {
         for stream in order {
             if let buffer = buffers[stream] { try await flush(buffer) }
@@ -241,8 +260,54 @@ final class DestinationSession {
         oldestBuffered = nil
     }
 
+    /// Makes every row received so far committed: flushes everything, then, once every lane has
+    /// written without error, commits each lane's open transaction.
+    private func checkpoint() async throws {
+        try await flushAll()
+        for lane in lanes where lane.transactionOpen { try await commit(lane) }
+    }
+
+    /// Commits `lane`'s open transaction and counts its flushes. A COMMIT whose outcome is unknown
+    /// (connection lost) is retried only for a keyed mode with a single flush in the transaction,
+    /// by writing that flush again in a transaction of its own; anything else fails saying so.
+    private func commit(_ lane: FlushLane) async throws {
+        let flushes = lane.written, sole = lane.soleFlush
+        do {
+            try await lane.commitTransaction()
+        } catch let error as PostgresError {
+            guard let sole, let only = flushes.first, error.isRetryable, Self.isIdempotent(sole.plan.mode) else {
+                throw describe(error, committing: flushes)
+            }
+            context.logger.warning("commit of \(sole.plan.stream) failed (\(error.sqlState ?? "no SQLSTATE")), writing its flush again: \(error.message)")
+            try await reconnectIfNeeded(lane)
+            lane.start(sole, buffer: only.buffer, bytes: only.bytes, commit: true, on: try await connected(lane))
+            try await drain(lane)
+            return
+        }
+        try await record(flushes)
+    }
+
+    /// Counts committed flushes in their streams' summaries and reports progress.
+    private func record(_ flushes: [FlushLane.Written]) async throws {
+        for written in flushes {
+            let buffer = written.buffer
+            buffer.summary.inserted += written.result.inserted
+            buffer.summary.updated += written.result.updated
+            buffer.summary.deleted += written.result.deleted
+            buffer.summary.unmatched += written.result.unmatched
+            buffer.summary.nulBytesStripped += written.flush.nulBytesStripped
+            buffer.committedRows += written.flush.rows
+            buffer.committedBytes += UInt64(written.bytes)
+            try await reporter?.committed(buffer)
+        }
+    }
+
+    private static func isIdempotent(_ mode: WriteMode) -> Bool {
+        [.upsert, .updateOnly, .mirror].contains(mode)
+    }
+
     /// Encodes `buffer`'s rows into a flush, waits for the flush in flight on the stream's lane
-    /// (encoding overlaps its transaction), then starts this one's transaction without waiting.
+    /// (encoding overlaps it), then starts writing this one without waiting.
     private func flush(_ buffer: StreamBuffer) async throws {
         guard buffer.rows > 0 else { return }
         let flush: Flush
@@ -256,9 +321,9 @@ final class DestinationSession {
         let bytes = buffer.bytes
         bufferedBytes -= bytes
         buffer.handedOver()
-        let lane = lanes[laneOf[buffer.plan.stream] ?? 0]
+        let lane = lanes[lane(for: buffer.plan.stream)]
         try await drain(lane)
-        lane.start(flush, buffer: buffer, bytes: bytes, on: try await connected(lane))
+        lane.start(flush, buffer: buffer, bytes: bytes, commit: commitsEachFlush, on: try await connected(lane))
     }
 
     private func connected(_ lane: FlushLane) async throws -> PostgresConnection {
@@ -272,10 +337,13 @@ final class DestinationSession {
         for lane in lanes { try await drain(lane) }
     }
 
-    /// Waits for the flush in flight and records its counts. A failed one is retried (lost
-    /// connections, deadlocks, serialization failures) with backoff. A connection lost while
-    /// COMMIT was in flight leaves the outcome unknown: keyed modes retry (idempotent), append
-    /// and replace fail rather than risk committing the batch twice.
+    /// Waits for the flush in flight, then records its counts (committed) or keeps it in the
+    /// lane's open transaction. A failed flush that was alone in its transaction is retried (lost
+    /// connections, deadlocks, serialization failures) with backoff; one that shared it with
+    /// earlier flushes fails (retryable), since their rows are rolled back and no longer in
+    /// memory: the host re-runs from the last acknowledged state. A connection lost while COMMIT
+    /// was in flight leaves the outcome unknown: keyed modes retry (idempotent), append and
+    /// replace fail rather than risk committing the batch twice.
     private func drain(_ lane: FlushLane) async throws {
         guard let current = lane.inFlight else { return }
         lane.inFlight = nil
@@ -284,27 +352,22 @@ final class DestinationSession {
             do {
                 let result = try await task.value
                 if current.flush.usesStaging { lane.stagingReady.insert(current.flush.plan.staging) }
-                let buffer = current.buffer
-                buffer.summary.inserted += result.inserted
-                buffer.summary.updated += result.updated
-                buffer.summary.deleted += result.deleted
-                buffer.summary.unmatched += result.unmatched
-                buffer.summary.nulBytesStripped += current.flush.nulBytesStripped
-                buffer.committedRows += current.flush.rows
-                buffer.committedBytes += UInt64(current.bytes)
-                try await reporter?.committed(buffer)
+                let written = FlushLane.Written(flush: current.flush, buffer: current.buffer, bytes: current.bytes, result: result)
+                if current.commits { try await record([written]) } else { lane.keep(written) }
                 return
             } catch let failure as FlushFailure {
+                let rolledBack = lane.dropTransaction()
                 guard let error = failure.error as? PostgresError else { throw failure.error }
-                let idempotent = [.upsert, .updateOnly, .mirror].contains(current.flush.plan.mode)
-                guard attempt < Self.maxAttempts, error.isRetryable, !failure.committing || idempotent else {
-                    throw describe(error, flush: current.flush, attempts: attempt, ambiguous: failure.committing)
+                guard attempt < Self.maxAttempts, error.isRetryable, rolledBack.isEmpty,
+                      !failure.committing || Self.isIdempotent(current.flush.plan.mode) else {
+                    throw describe(error, flush: current.flush, attempts: attempt, ambiguous: failure.committing, rolledBack: rolledBack)
                 }
                 context.logger.warning("flush of \(current.flush.plan.stream) failed (\(error.sqlState ?? "no SQLSTATE")), retrying: \(error.message)")
                 try await Task.sleep(for: .milliseconds(200 * (1 << (2 * (attempt - 1)))))
                 try await reconnectIfNeeded(lane)
                 attempt += 1
-                task = lane.transaction(current.flush, on: try await connected(lane))
+                task = lane.start(current.flush, buffer: current.buffer, bytes: current.bytes, commit: current.commits, on: try await connected(lane))
+                lane.inFlight = nil
             }
         }
     }
@@ -316,22 +379,39 @@ final class DestinationSession {
         lane.connection = try await Self.connect(config)
     }
 
-    private func describe(_ error: PostgresError, flush: Flush, attempts: Int, ambiguous: Bool) -> PluginError {
-        let first = flush.firstRow + 1, last = flush.firstRow + flush.rows
-        let rows = "rows \(first)–\(last) of the stream"
+    /// The error of a failed flush. `rolledBack`: earlier flushes of its transaction, lost with it.
+    private func describe(_ error: PostgresError, flush: Flush, attempts: Int, ambiguous: Bool, rolledBack: [FlushLane.Written]) -> PluginError {
+        let rows = Self.rows(of: flush)
         let state = error.sqlState ?? ""
+        let lost = rolledBack.reduce(0) { $0 + $1.flush.rows }
+        let rollback = commitsEachFlush ? ""
+            : "; nothing written since the last acknowledged state was committed"
+                + (lost > 0 ? " (\(lost) earlier rows in the same transaction were rolled back too)" : "")
         if state.hasPrefix("22") || state.hasPrefix("23") {
             return PluginError(category: .data, code: "VALUE_REJECTED",
-                               message: "stream \(flush.plan.stream): PostgreSQL rejected a value among \(rows): \(error.message)",
+                               message: "stream \(flush.plan.stream): PostgreSQL rejected a value among \(rows): \(error.message)\(rollback)",
                                detail: [error.detail, "SQLSTATE \(state)"].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; "),
                                stream: flush.plan.stream)
         }
         let retryable = error.isRetryable
         let note = ambiguous ? " (the connection was lost while committing, so whether \(rows) were committed is unknown; not retried to avoid writing them twice)"
-            : retryable ? " (after \(attempts) attempts)" : ""
+            : lost > 0 && retryable ? "\(rollback); those rows are no longer held, so re-run from the last acknowledged state"
+            : retryable ? " (after \(attempts) attempts)\(rollback)" : rollback
         return PluginError(category: retryable ? .transient : .system, code: "WRITE_FAILED",
                            message: "stream \(flush.plan.stream): writing \(rows) failed: \(error.message)\(note)",
                            detail: state.isEmpty ? "" : "SQLSTATE \(state)", retryable: retryable, stream: flush.plan.stream)
+    }
+
+    /// The error of a COMMIT whose outcome is unknown.
+    private func describe(_ error: PostgresError, committing flushes: [FlushLane.Written]) -> PluginError {
+        let rows = flushes.map { "stream \($0.flush.plan.stream) \(Self.rows(of: $0.flush))" }.joined(separator: ", ")
+        return PluginError(category: .transient, code: "WRITE_FAILED",
+                           message: "committing \(rows) failed: \(error.message) (the connection was lost while committing, so whether they were committed is unknown; not retried to avoid writing them twice)",
+                           detail: error.sqlState.map { "SQLSTATE \($0)" } ?? "", retryable: true, stream: flushes.first?.flush.plan.stream)
+    }
+
+    private static func rows(of flush: Flush) -> String {
+        "rows \(flush.firstRow + 1)–\(flush.firstRow + flush.rows) of the stream"
     }
 
     // MARK: End of sync
@@ -379,15 +459,20 @@ final class DestinationSession {
         }
     }
 
-    /// After a failure: drops replacement tables so the live ones stay as they were.
-    private func abandonReplacements() async {
+    /// After a failure: stops every lane's flush in flight (rolling it back unless its COMMIT
+    /// was already sent), rolls back every open transaction, then drops replacement tables so
+    /// the live ones stay as they were.
+    private func abandon() async {
+        cancellation.cancelAll()
         for lane in lanes {
-            guard let flush = lane.inFlight else { continue }
-            lane.inFlight = nil
-            _ = try? await flush.task.value
+            if let flush = lane.inFlight {
+                lane.inFlight = nil
+                _ = try? await flush.task.value
+            }
+            if let connection = lane.connection, connection.isAlive { _ = try? await connection.execute("ROLLBACK") }
+            _ = lane.dropTransaction()
         }
         guard connection.isAlive else { return }
-        _ = try? await connection.execute("ROLLBACK")
         for stream in order {
             guard let plan = buffers[stream]?.plan, plan.mode == .replace, plan.writeTable != plan.table else { continue }
             _ = try? await connection.execute("DROP TABLE IF EXISTS \(plan.target)")

@@ -16,11 +16,11 @@ struct FlushFailure: Error {
     var committing: Bool
 }
 
-/// One stream's buffered rows, encoded, and the transaction that writes them: binary COPY
+/// One stream's buffered rows, encoded, and the statements that write them: binary COPY
 /// straight into the table, an `unnest` INSERT, or COPY into a staging table plus one
 /// set-based statement. Encoding (``encode(_:settings:syncedAtMicros:sourceName:)``) is
-/// separate from the transaction (``run(on:stagingReady:)``), so the session encodes the next
-/// flush while this one's transaction is in flight, and a retry resends the same bytes.
+/// separate from writing (``run(on:stagingReady:begin:commit:)``), so the session encodes the
+/// next flush while this one is in flight, and a retry resends the same bytes.
 struct Flush: Sendable {
     /// Batches below this many rows use INSERT with `insert_method: auto`.
     static let smallBatchRows = 1_000
@@ -100,21 +100,24 @@ struct Flush: Sendable {
                      nulBytesStripped: stripped)
     }
 
-    /// Runs the flush's transaction on `connection`; failures come as ``FlushFailure``.
+    /// Writes the flush on `connection`; failures come as ``FlushFailure``.
     /// `stagingReady`: whether the plan's staging table already exists on `connection`.
+    /// `begin`: opens the transaction (else it continues the one open on `connection`).
+    /// `commit`: commits it at the end (else leaves it open, with the staging table emptied for
+    /// the next flush). Any failure rolls the whole transaction back, earlier flushes in it too.
     ///
     /// Cancelling the task interrupts the running statement (`PQcancel`), rolls back and throws
     /// `CancellationError`; COMMIT is never sent once cancellation is seen. A COMMIT already sent
     /// when the cancellation comes is ambiguous and may stand: if it returns, the flush counts as
     /// committed; if it fails (the cancel may reach it), whether it took effect is unknown, as on
     /// a connection lost while committing.
-    func run(on connection: PostgresConnection, stagingReady: Bool) async throws -> FlushResult {
+    func run(on connection: PostgresConnection, stagingReady: Bool, begin: Bool, commit: Bool) async throws -> FlushResult {
         try Task.checkCancellation()
         var committing = false
         do {
             return try await withTaskCancellationHandler {
                 var result = FlushResult()
-                _ = try await connection.execute("BEGIN")
+                if begin { _ = try await connection.execute("BEGIN") }
                 do {
                     switch route {
                     case .staging(let chunks):
@@ -128,8 +131,12 @@ struct Flush: Sendable {
                         result.inserted = UInt64(rows)
                     }
                     try Task.checkCancellation()
-                    committing = true
-                    _ = try await connection.execute("COMMIT")
+                    if commit {
+                        committing = true
+                        _ = try await connection.execute("COMMIT")
+                    } else if usesStaging {
+                        _ = try await connection.execute("TRUNCATE \(plan.quotedStaging)")
+                    }
                 } catch {
                     if !committing { _ = try? await connection.execute("ROLLBACK") }
                     throw error

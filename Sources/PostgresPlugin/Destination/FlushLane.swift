@@ -1,15 +1,25 @@
 import PostgresClient
 
 /// One of the Write's connections (`max_connections`): the streams assigned to it are flushed
-/// on it in order, one transaction at a time, while other lanes flush other streams.
+/// on it in order, one flush at a time, while other lanes flush other streams. With
+/// `transaction_scope: state` its flushes accumulate in one open transaction until the session
+/// commits it at the next state (``commitTransaction()``).
 final class FlushLane {
     /// Opened at the lane's first flush (lane 0's at the start of the call).
     var connection: PostgresConnection?
-    /// The flush whose transaction runs now; nothing else uses the connection meanwhile.
+    /// The flush being written now; nothing else uses the connection meanwhile.
     var inFlight: InFlight?
     /// Staging tables that exist on `connection`.
     var stagingReady: Set<String> = []
-    /// Cancels the transaction tasks when the Write is cancelled.
+    /// Whether a transaction is open on `connection` (BEGIN sent, neither COMMIT nor ROLLBACK
+    /// since), including the one of the flush in flight.
+    var transactionOpen = false
+    /// Flushes written in the open transaction, counted once it commits.
+    var written: [Written] = []
+    /// The open transaction's only flush, kept (while it is the only one) so a keyed mode can
+    /// write it again when the COMMIT's outcome is unknown.
+    var soleFlush: Flush?
+    /// Cancels the flush tasks when the Write is cancelled or fails.
     let cancellation: FlushCancellation
 
     /// A started flush, with what the session records once it commits.
@@ -17,7 +27,17 @@ final class FlushLane {
         var flush: Flush
         var buffer: StreamBuffer
         var bytes: Int
+        /// Whether the flush's task commits its own transaction.
+        var commits: Bool
         var task: Task<FlushResult, any Error>
+    }
+
+    /// A flush written but not yet committed, with its counts.
+    struct Written {
+        var flush: Flush
+        var buffer: StreamBuffer
+        var bytes: Int
+        var result: FlushResult
     }
 
     init(connection: PostgresConnection? = nil, cancellation: FlushCancellation) {
@@ -25,14 +45,40 @@ final class FlushLane {
         self.cancellation = cancellation
     }
 
-    /// Starts `flush`'s transaction on `connection` as the lane's flush in flight.
-    func start(_ flush: Flush, buffer: StreamBuffer, bytes: Int, on connection: PostgresConnection) {
-        inFlight = InFlight(flush: flush, buffer: buffer, bytes: bytes, task: transaction(flush, on: connection))
+    /// Starts writing `flush` on `connection` as the lane's flush in flight: in the open
+    /// transaction if there is one, else in a new one; `commit` ends that transaction with it.
+    @discardableResult
+    func start(_ flush: Flush, buffer: StreamBuffer, bytes: Int, commit: Bool, on connection: PostgresConnection) -> Task<FlushResult, any Error> {
+        let begin = !transactionOpen
+        transactionOpen = !commit
+        let ready = stagingReady.contains(flush.plan.staging)
+        let task = cancellation.start(lane: ObjectIdentifier(self)) {
+            try await flush.run(on: connection, stagingReady: ready, begin: begin, commit: commit)
+        }
+        inFlight = InFlight(flush: flush, buffer: buffer, bytes: bytes, commits: commit, task: task)
+        return task
     }
 
-    /// Starts `flush`'s transaction on `connection` without waiting for it.
-    func transaction(_ flush: Flush, on connection: PostgresConnection) -> Task<FlushResult, any Error> {
-        let ready = stagingReady.contains(flush.plan.staging)
-        return cancellation.start(lane: ObjectIdentifier(self)) { try await flush.run(on: connection, stagingReady: ready) }
+    /// Records a flush written in the open transaction.
+    func keep(_ written: Written) {
+        self.written.append(written)
+        soleFlush = self.written.count == 1 ? written.flush : nil
+    }
+
+    /// Forgets the open transaction (it was rolled back, or is gone with the connection) and
+    /// returns the flushes it held.
+    func dropTransaction() -> [Written] {
+        let lost = written
+        transactionOpen = false
+        written = []
+        soleFlush = nil
+        return lost
+    }
+
+    /// Commits the open transaction. A thrown error leaves its outcome unknown; the lane has
+    /// forgotten the transaction either way (read `written` and `soleFlush` before).
+    func commitTransaction() async throws {
+        _ = dropTransaction()
+        _ = try await connection?.execute("COMMIT")
     }
 }

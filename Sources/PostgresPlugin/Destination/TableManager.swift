@@ -86,8 +86,13 @@ struct TableManager {
         return TableAction(statements: statements, plan: plan)
     }
 
-    /// Runs an action's DDL in one transaction.
-    func apply(_ action: TableAction) async throws {
+    /// Runs an action's DDL in one transaction: its own, or with `inOpenTransaction` the one
+    /// open on the connection (committed or rolled back with the rows written in it).
+    func apply(_ action: TableAction, inOpenTransaction: Bool = false) async throws {
+        if inOpenTransaction {
+            for statement in action.statements { _ = try await connection.execute(statement) }
+            return
+        }
         _ = try await connection.execute("BEGIN")
         do {
             for statement in action.statements { _ = try await connection.execute(statement) }

@@ -1,0 +1,143 @@
+import Foundation
+import PostgresClient
+import SluiceSDK
+import SluiceWire
+import Testing
+
+/// `transaction_scope`: with `state` (the default) a failed Write leaves nothing committed after
+/// the last acknowledged state, on any lane; with `flush` each flush commits on its own.
+@Suite struct DestinationTransactionTests {
+    let items = DestinationHarness.schema("items", [
+        Column(name: "id", type: LogicalType(.int64), nullable: false),
+        Column(name: "name", type: LogicalType(.string)),
+    ], primaryKey: ["id"])
+
+    /// `items` without a key: a row written twice shows.
+    var events: StreamSchema { DestinationHarness.schema("events", items.columns) }
+
+    func batches(_ stream: StreamSchema, _ ids: ClosedRange<Int64>, size: Int64 = 100) throws -> [HostMessage] {
+        try stride(from: ids.lowerBound, through: ids.upperBound, by: Int(size)).map { first in
+            try DestinationHarness.batch(stream, (first...min(ids.upperBound, first + size - 1)).map { [.int64($0), .string("n\($0)")] })
+        }
+    }
+
+    /// Reads replies until a state acknowledgement.
+    func nextAck(_ client: PluginClient) async throws -> StateAck? {
+        while let message = try await client.nextCallMessage() {
+            if case .stateAck(let ack) = message { return ack }
+        }
+        return nil
+    }
+
+    /// Reads replies to the end and returns the call's error (nil when it succeeded).
+    func failure(_ client: PluginClient) async throws -> PluginError? {
+        do {
+            while let message = try await client.nextCallMessage() {
+                if case .summary = message { return nil }
+            }
+        } catch HostError.plugin(let error) {
+            return error
+        }
+        return nil
+    }
+
+    /// Creates `schema.name` as the destination would, with `CHECK (id <= limit)`, so the
+    /// server rejects the rows above `limit`.
+    func createTable(_ connection: PostgresConnection, _ schema: String, _ name: String, limit: Int) async throws {
+        _ = try await connection.execute("CREATE SCHEMA \(schema)")
+        _ = try await connection.execute("CREATE TABLE \(schema).\(name) (id bigint PRIMARY KEY, name text, CHECK (id <= \(limit)))")
+    }
+
+    /// Acknowledges 1,000 rows, then flushes 1,500 more in three flushes (batch_size 500) before a
+    /// fourth flush hits a rejected value. `state`: the table ends at the acknowledged state;
+    /// `flush`: the three flushes before the bad one stay committed.
+    @Test(arguments: [("state", 1_000), ("flush", 2_500)])
+    func rejectedValueAfterUnacknowledgedFlushes(scope: String, expectedRows: Int) async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            try await createTable(connection, schema, "items", limit: 2_500)
+            let config = DestinationHarness.config(schema: schema, ["batch_size": 500, "transaction_scope": scope])
+            let client = try await DestinationHarness.launch()
+            try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items, writeMode: .append)])))
+            try await client.send(.schema(items))
+            for message in try batches(items, 1...1_000) { try await client.send(message) }
+            try await client.send(.state(State(id: 1, stream: nil, data: [])))
+            #expect(try await nextAck(client)?.id == 1)
+            for message in try batches(items, 1_001...3_000) { try await client.send(message) }
+            try await client.send(.writeEnd)
+            let error = try await failure(client)
+            await client.close()
+            #expect(error?.code == "VALUE_REJECTED", "\(String(describing: error))")
+            #expect(error?.message.contains("rows 2501–3000 of the stream") == true, "\(String(describing: error))")
+            if scope == "state" {
+                #expect(error?.message.contains("nothing written since the last acknowledged state was committed") == true, "\(String(describing: error))")
+            }
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*), max(id) FROM \(schema).items") == [["\(expectedRows)", "\(expectedRows)"]])
+        }
+    }
+
+    /// Two streams on two connections: a rejected value in one rolls back what the other wrote
+    /// since the last acknowledged state.
+    @Test func failureOnOneLaneRollsBackTheOthers() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            try await createTable(connection, schema, "b", limit: 250)
+            let streams = ["a", "b"].map { DestinationHarness.schema($0, items.columns, primaryKey: ["id"]) }
+            let config = DestinationHarness.config(schema: schema, ["batch_size": 100, "max_connections": 2])
+            let client = try await DestinationHarness.launch()
+            try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: streams.map { ConfiguredStream(schema: $0, writeMode: .append) })))
+            for stream in streams {
+                try await client.send(.schema(stream))
+                for message in try batches(stream, 1...100) { try await client.send(message) }
+            }
+            try await client.send(.state(State(id: 1, stream: nil, data: [])))
+            #expect(try await nextAck(client)?.id == 1)
+            for message in try batches(streams[0], 101...400) { try await client.send(message) }
+            for message in try batches(streams[1], 101...300) { try await client.send(message) }
+            try await client.send(.writeEnd)
+            let error = try await failure(client)
+            await client.close()
+            #expect(error?.code == "VALUE_REJECTED", "\(String(describing: error))")
+            #expect(error?.stream?.name == "b", "\(String(describing: error))")
+            #expect(try await DestinationHarness.rows(connection, "SELECT (SELECT count(*) FROM \(schema).a), (SELECT count(*) FROM \(schema).b)") == [["100", "100"]])
+        }
+    }
+
+    /// The connection dies while its open transaction holds two flushes written since the last
+    /// acknowledged state: they cannot be written again from memory, so the call fails as
+    /// retryable with nothing after the state committed, and an append re-run from that state
+    /// writes every row exactly once.
+    @Test func connectionLostWithUnacknowledgedFlushesFailsRetryableAndAReRunIsExact() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let application = "sluice_txn_" + schema
+            let config = DestinationHarness.config(schema: schema, ["connection_string": "application_name=\(application)", "batch_size": 100])
+            let client = try await DestinationHarness.launch()
+            try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: events, writeMode: .append)])))
+            try await client.send(.schema(events))
+            for message in try batches(events, 1...100) { try await client.send(message) }
+            try await client.send(.state(State(id: 100, stream: nil, data: [])))
+            #expect(try await nextAck(client)?.id == 100)
+            for message in try batches(events, 101...300) { try await client.send(message) }
+            var idleInTransaction = false
+            for _ in 0..<200 where !idleInTransaction {
+                try await Task.sleep(for: .milliseconds(25))
+                let rows = try await connection.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle in transaction'", [.text(application)]).rows
+                idleInTransaction = rows == [["1"]]
+            }
+            #expect(idleInTransaction, "the flushes never left their transaction open")
+            _ = try await connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [.text(application)])
+            for message in try batches(events, 301...400) { try await client.send(message) }
+            try await client.send(.writeEnd)
+            let error = try await failure(client)
+            await client.close()
+            #expect(error?.code == "WRITE_FAILED", "\(String(describing: error))")
+            #expect(error?.retryable == true, "\(String(describing: error))")
+            #expect(error?.message.contains("re-run from the last acknowledged state") == true, "\(String(describing: error))")
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*), max(id) FROM \(schema).events") == [["100", "100"]])
+
+            let rerun = try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: events, writeMode: .append)],
+                                                           [.schema(events)] + batches(events, 101...400) + [.state(State(id: 400, stream: nil, data: []))])
+            #expect(rerun.acks.map(\.id) == [400])
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*), count(DISTINCT id), max(id) FROM \(schema).events") == [["400", "400", "400"]])
+        }
+    }
+}
