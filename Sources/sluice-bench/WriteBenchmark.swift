@@ -41,8 +41,11 @@ struct WriteBenchmark: AsyncParsableCommand {
         let messages = Self.messages(rows: rows, batchRows: recordBatchRows)
 
         _ = try await db.executeScript("DROP TABLE IF EXISTS \(Self.psqlTable); CREATE TABLE \(Self.psqlTable) (\(Self.columns));")
+        // Every load starts right after a CHECKPOINT, so none pays for the WAL of the one before.
+        _ = try await db.execute("CHECKPOINT")
         let psqlCopy = try Self.timed { try Self.psql(["-c", "\\copy \(Self.psqlTable) FROM '\(file.path)'"]) }
         report("psql COPY FROM STDIN", seconds: psqlCopy, megabytes: megabytes)
+        _ = try await db.execute("CHECKPOINT")
         let psqlUpsert = try Self.timed {
             try Self.psql(["-c", "BEGIN", "-c", "CREATE TEMPORARY TABLE s (LIKE \(Self.psqlTable))", "-c", "\\copy s FROM '\(file.path)'",
                            "-c", "INSERT INTO \(Self.psqlTable) SELECT * FROM s ON CONFLICT (id) DO UPDATE SET \(Self.updates)", "-c", "COMMIT"])
@@ -53,6 +56,7 @@ struct WriteBenchmark: AsyncParsableCommand {
                                                  ("plugin append, multi-row INSERT", "insert", "append", psqlCopy),
                                                  ("plugin upsert (full table)", "auto", "upsert", psqlUpsert)] {
             if mode == "append" { _ = try await db.execute("DROP TABLE IF EXISTS \(Self.table)") }
+            _ = try await db.execute("CHECKPOINT")
             let (seconds, peakKilobytes, written) = try await timePlugin(messages, method: method, mode: mode)
             report(label, seconds: seconds, megabytes: megabytes, reference: reference, peakKilobytes: peakKilobytes, written: written)
         }

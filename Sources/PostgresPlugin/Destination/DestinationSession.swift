@@ -295,8 +295,8 @@ final class DestinationSession {
             buffer.summary.updated += written.result.updated
             buffer.summary.deleted += written.result.deleted
             buffer.summary.unmatched += written.result.unmatched
-            buffer.summary.nulBytesStripped += written.flush.nulBytesStripped
-            buffer.committedRows += written.flush.rows
+            buffer.summary.nulBytesStripped += written.nulBytesStripped
+            buffer.committedRows += written.rows
             buffer.committedBytes += UInt64(written.bytes)
             try await reporter?.committed(buffer)
         }
@@ -352,8 +352,8 @@ final class DestinationSession {
             do {
                 let result = try await task.value
                 if current.flush.usesStaging { lane.stagingReady.insert(current.flush.plan.staging) }
-                let written = FlushLane.Written(flush: current.flush, buffer: current.buffer, bytes: current.bytes, result: result)
-                if current.commits { try await record([written]) } else { lane.keep(written) }
+                let written = FlushLane.Written(current.flush, buffer: current.buffer, bytes: current.bytes, result: result)
+                if current.commits { try await record([written]) } else { lane.keep(current.flush, written) }
                 return
             } catch let failure as FlushFailure {
                 let rolledBack = lane.dropTransaction()
@@ -381,9 +381,9 @@ final class DestinationSession {
 
     /// The error of a failed flush. `rolledBack`: earlier flushes of its transaction, lost with it.
     private func describe(_ error: PostgresError, flush: Flush, attempts: Int, ambiguous: Bool, rolledBack: [FlushLane.Written]) -> PluginError {
-        let rows = Self.rows(of: flush)
+        let rows = Self.rows(first: flush.firstRow, count: flush.rows)
         let state = error.sqlState ?? ""
-        let lost = rolledBack.reduce(0) { $0 + $1.flush.rows }
+        let lost = rolledBack.reduce(0) { $0 + $1.rows }
         let rollback = commitsEachFlush ? ""
             : "; nothing written since the last acknowledged state was committed"
                 + (lost > 0 ? " (\(lost) earlier rows in the same transaction were rolled back too)" : "")
@@ -404,14 +404,14 @@ final class DestinationSession {
 
     /// The error of a COMMIT whose outcome is unknown.
     private func describe(_ error: PostgresError, committing flushes: [FlushLane.Written]) -> PluginError {
-        let rows = flushes.map { "stream \($0.flush.plan.stream) \(Self.rows(of: $0.flush))" }.joined(separator: ", ")
+        let rows = flushes.map { "stream \($0.stream) \(Self.rows(first: $0.firstRow, count: $0.rows))" }.joined(separator: ", ")
         return PluginError(category: .transient, code: "WRITE_FAILED",
                            message: "committing \(rows) failed: \(error.message) (the connection was lost while committing, so whether they were committed is unknown; not retried to avoid writing them twice)",
-                           detail: error.sqlState.map { "SQLSTATE \($0)" } ?? "", retryable: true, stream: flushes.first?.flush.plan.stream)
+                           detail: error.sqlState.map { "SQLSTATE \($0)" } ?? "", retryable: true, stream: flushes.first?.stream)
     }
 
-    private static func rows(of flush: Flush) -> String {
-        "rows \(flush.firstRow + 1)–\(flush.firstRow + flush.rows) of the stream"
+    private static func rows(first: Int, count: Int) -> String {
+        "rows \(first + 1)–\(first + count) of the stream"
     }
 
     // MARK: End of sync

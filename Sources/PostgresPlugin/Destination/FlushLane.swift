@@ -1,4 +1,5 @@
 import PostgresClient
+import SluiceWire
 
 /// One of the Write's connections (`max_connections`): the streams assigned to it are flushed
 /// on it in order, one flush at a time, while other lanes flush other streams. With
@@ -32,12 +33,27 @@ final class FlushLane {
         var task: Task<FlushResult, any Error>
     }
 
-    /// A flush written but not yet committed, with its counts.
+    /// A flush written but not yet committed: what counting it takes, without its encoded rows
+    /// (so an open transaction holds no row data in memory).
     struct Written {
-        var flush: Flush
+        var stream: StreamID
         var buffer: StreamBuffer
+        var rows: Int
+        /// The stream position (zero-based) of the flush's first row.
+        var firstRow: Int
         var bytes: Int
+        var nulBytesStripped: UInt64
         var result: FlushResult
+
+        init(_ flush: Flush, buffer: StreamBuffer, bytes: Int, result: FlushResult) {
+            stream = flush.plan.stream
+            self.buffer = buffer
+            rows = flush.rows
+            firstRow = flush.firstRow
+            self.bytes = bytes
+            nulBytesStripped = flush.nulBytesStripped
+            self.result = result
+        }
     }
 
     init(connection: PostgresConnection? = nil, cancellation: FlushCancellation) {
@@ -59,10 +75,10 @@ final class FlushLane {
         return task
     }
 
-    /// Records a flush written in the open transaction.
-    func keep(_ written: Written) {
+    /// Records `flush`, written in the open transaction.
+    func keep(_ flush: Flush, _ written: Written) {
         self.written.append(written)
-        soleFlush = self.written.count == 1 ? written.flush : nil
+        soleFlush = self.written.count == 1 ? flush : nil
     }
 
     /// Forgets the open transaction (it was rolled back, or is gone with the connection) and
