@@ -2,6 +2,7 @@ import Foundation
 import PostgresClient
 import SluiceSDK
 import SluiceWire
+@testable import PostgresPlugin
 import Testing
 
 /// `table_layout: raw`: each record as one exact jsonb object.
@@ -89,5 +90,15 @@ import Testing
                 #expect(error.message.contains("not a raw-layout table"))
             }
         }
+    }
+
+    /// JSON_OBJECT came with PostgreSQL 16: an older server is refused before any data moves.
+    @Test func olderServersAreRefusedUpFront() throws {
+        #expect(performing: { try RawLayout.requireSupport(serverVersion: 150_018) }, throws: { error in
+            let error = try #require(error as? PluginError)
+            return error.code == "RAW_LAYOUT_UNSUPPORTED" && error.category == .config && error.message.contains("version 15.18")
+        })
+        try RawLayout.requireSupport(serverVersion: 160_000)
+        try RawLayout.requireSupport(serverVersion: 180_001)
     }
 }

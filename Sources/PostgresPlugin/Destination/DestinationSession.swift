@@ -54,20 +54,27 @@ final class DestinationSession {
     }
 
     private static func connect(_ config: PluginConfig) async throws -> PostgresConnection {
+        let connection: PostgresConnection
         do throws(PostgresError) {
-            let connection = try await PostgresConnection.connect(config.connection.connectionConfig)
-            guard config.destination.tableLayout == "raw" else { return connection }
-            do {
-                try await connection.executeScript(RawLayout.sessionSettings)
-            } catch {
-                connection.close()
-                throw error
-            }
-            return connection
+            connection = try await PostgresConnection.connect(config.connection.connectionConfig)
         } catch {
-            throw PluginError(category: error.isRetryable ? .transient : .config, code: "CONNECT_FAILED",
-                              message: "could not connect to PostgreSQL: \(error.message)", retryable: error.isRetryable)
+            throw connectFailed(error)
         }
+        guard config.destination.tableLayout == "raw" else { return connection }
+        do {
+            try RawLayout.requireSupport(serverVersion: connection.serverVersionNumber)
+            try await connection.executeScript(RawLayout.sessionSettings)
+        } catch {
+            connection.close()
+            if let error = error as? PostgresError { throw connectFailed(error) }
+            throw error
+        }
+        return connection
+    }
+
+    private static func connectFailed(_ error: PostgresError) -> PluginError {
+        PluginError(category: error.isRetryable ? .transient : .config, code: "CONNECT_FAILED",
+                    message: "could not connect to PostgreSQL: \(error.message)", retryable: error.isRetryable)
     }
 
     private static func mode(of stream: ConfiguredStream, default fallback: WriteMode) -> WriteMode {

@@ -35,6 +35,17 @@ enum RawLayout {
 
     /// Session settings that fix how PostgreSQL renders values into JSON.
     static let sessionSettings = "SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1"
+
+    /// `JSON_OBJECT` came with PostgreSQL 16.
+    static let minimumServerVersion = 160_000
+
+    /// Fails with a configuration error before any data moves when the server is older than
+    /// PostgreSQL 16 (`serverVersion` as `PQserverVersion` gives it, such as 150018).
+    static func requireSupport(serverVersion: Int) throws {
+        guard serverVersion < minimumServerVersion else { return }
+        throw PluginError(category: .config, code: "RAW_LAYOUT_UNSUPPORTED",
+                          message: "table_layout raw needs PostgreSQL 16 or later (it builds records with JSON_OBJECT); this server is version \(serverVersion / 10_000).\(serverVersion % 10_000): use table_layout typed")
+    }
 }
 
 extension WritePlan {
