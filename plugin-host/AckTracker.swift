@@ -71,6 +71,10 @@ final class AckTracker: Sendable {
     /// Records forwarded before the last state every destination acknowledged.
     var committedRecords: UInt64 { book.withLock { $0.committedRecords } }
 
+    /// The latest state of each stream (and the global one) that every destination acknowledged,
+    /// on top of the previous ones: where a retry resumes.
+    var savedStates: [State] { book.withLock { book in book.order.compactMap { book.latest[$0] } } }
+
     /// How many times the state file was written.
     var statesSaved: Int { book.withLock { $0.statesSaved } }
 

@@ -34,10 +34,13 @@ struct HostFailure: Error, Sendable {
     var exitCode: Int32
     /// One clear line (more lines for lists of problems or a crashed plugin's stderr).
     var message: String
+    /// Whether the plugin said the same call may succeed when repeated (a transient failure).
+    var retryable: Bool
 
-    init(_ exitCode: Int32, _ message: String) {
+    init(_ exitCode: Int32, _ message: String, retryable: Bool = false) {
         self.exitCode = exitCode
         self.message = message
+        self.retryable = retryable
     }
 
     /// A configuration problem listing each item on its own line.

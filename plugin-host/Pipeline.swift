@@ -13,9 +13,24 @@ struct Pipeline {
     let statePath: String?
     /// Each destination's write mode for every stream; `.unspecified` leaves it to the destination's configuration.
     let writeModes: [WriteMode]
+    /// The states to resume from instead of the state file's (a retry's: what the failed
+    /// attempt saw every destination acknowledge).
+    var resume: [State]?
+    /// Which attempt this run is (1 for the first), for the report.
+    var attempt = 1
 
-    /// Runs the pipeline; returns the exit code. Failures before data moves are thrown.
-    func run() async throws -> Int32 {
+    /// How one run ended.
+    struct Outcome {
+        var exitCode: Int32
+        /// Whether the failure that ended it is one a retry may get past.
+        var retryable = false
+        /// The states every destination acknowledged (where a retry resumes); nil when the run
+        /// failed before reading any.
+        var savedStates: [State]?
+    }
+
+    /// Runs the pipeline. Failures before data moves are thrown.
+    func run() async throws -> Outcome {
         let started = Date()
         let control = PipelineControl(clients: [source.client] + destinations.map(\.client))
         let interrupts = InterruptHandler(clients: [source.client] + destinations.map(\.client), onInterrupt: { control.interrupt() })
@@ -32,8 +47,8 @@ struct Pipeline {
         guard !selection.streams.isEmpty else {
             throw HostFailure(ExitCodes.config, "nothing to read: the source has no readable streams for this configuration")
         }
-        let previous = try statePath.map(StateFile.load) ?? []
-        guard !control.interrupted else { return 130 }
+        let previous = try resume ?? statePath.map(StateFile.load) ?? []
+        guard !control.interrupted else { return Outcome(exitCode: 130, savedStates: previous) }
 
         let acks = AckTracker(path: statePath, previous: previous, destinations: destinations.count)
         let sourceName = source.client.helloReply.pluginName
@@ -50,11 +65,11 @@ struct Pipeline {
         } ?? ""
         if control.interrupted {
             Diagnostics.line("plugin-host: interrupted; uncommitted data was rolled back.\(kept)")
-            return 130
+            return Outcome(exitCode: 130, savedStates: acks.savedStates)
         }
         if let failure = control.failure {
             Diagnostics.line("plugin-host: the pipeline failed; uncommitted data was rolled back.\(kept)")
-            return failure.exitCode
+            return Outcome(exitCode: failure.exitCode, retryable: failure.retryable, savedStates: acks.savedStates)
         }
         guard let read = outcome.source else {
             throw HostFailure(ExitCodes.pluginCrashed, "source: the Read ended without a Summary")
@@ -67,10 +82,10 @@ struct Pipeline {
         }
         let report = PipelineReport(source: source, destinations: destinations, read: read, written: written,
                                     forwarded: outcome.forwarded, seconds: Date().timeIntervalSince(started),
-                                    statePath: statePath, statesSaved: acks.statesSaved)
+                                    statePath: statePath, statesSaved: acks.statesSaved, attempts: attempt)
         report.printLines()
         Diagnostics.output(JSONWriter.pretty(report.json))
-        return ExitCodes.success
+        return Outcome(exitCode: ExitCodes.success, savedStates: acks.savedStates)
     }
 
     /// Each plugin must have the role it plays.

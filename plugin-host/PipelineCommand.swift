@@ -22,7 +22,10 @@ struct PipelineCommand: AsyncParsableCommand {
 
             When a plugin fails, the others' calls are cancelled (they roll back what they have \
             not committed) and the state file stays at the last point every destination \
-            committed. SIGINT/SIGTERM do the same and exit 130; a second one kills the plugins.
+            committed. A failure the plugin marks retryable (a lost connection, a server restart) \
+            is retried --retries times with fresh plugin processes, after --retry-delay seconds \
+            (doubling each time), resuming from that point (kept in memory when there is no \
+            --state). SIGINT/SIGTERM stop everything and exit 130; a second one kills the plugins.
 
             Instead of the plugin flags, --pipeline FILE describes everything in YAML or JSON: \
             source: {plugin, config}, destinations: [{plugin, config, write_mode}], catalog, state, \
@@ -73,6 +76,12 @@ struct PipelineCommand: AsyncParsableCommand {
     @Flag(help: "Also copy the plugins' raw stderr to stderr.")
     var verbose = false
 
+    @Option(help: "How many times to retry a run that failed with a retryable error.")
+    var retries = 2
+
+    @Option(help: ArgumentHelp("Seconds before the first retry; each later one waits twice as long.", valueName: "seconds"))
+    var retryDelay = 5.0
+
     func validate() throws {
         if pipeline != nil {
             guard source == nil, sourceConfig == nil, destination.isEmpty, destinationConfig.isEmpty else {
@@ -87,6 +96,7 @@ struct PipelineCommand: AsyncParsableCommand {
                 throw ValidationError("give one --destination-config per --destination (\(destination.count) destinations, \(destinationConfig.count) configurations)")
             }
         }
+        guard retries >= 0, retryDelay >= 0 else { throw ValidationError("--retries and --retry-delay cannot be negative") }
         if let maxFrameSize, maxFrameSize < 1024 {
             throw ValidationError("--max-frame-size must be at least 1024 bytes")
         }
@@ -94,8 +104,27 @@ struct PipelineCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        var resume: [State]?
+        var attempt = 1
+        while true {
+            let outcome = await self.attempt(attempt, resume: resume, environment: environment)
+            guard outcome.retryable, attempt <= retries else {
+                if outcome.exitCode != ExitCodes.success { throw ExitCode(outcome.exitCode) }
+                return
+            }
+            let delay = retryDelay * Double(1 << (attempt - 1))
+            Diagnostics.line(String(format: "plugin-host: the failure is retryable; retry %d of %d in %.1f s, from the last state every destination committed",
+                                    attempt, retries, delay))
+            try await Task.sleep(for: .seconds(delay))
+            resume = outcome.savedStates ?? resume
+            attempt += 1
+        }
+    }
+
+    /// Starts every plugin, runs the pipeline once, and closes the plugins.
+    private func attempt(_ attempt: Int, resume: [State]?, environment: [String: String]) async -> Pipeline.Outcome {
         var sessions: [PluginSession] = []
-        var exitCode: Int32
+        var outcome: Pipeline.Outcome
         do {
             let plan = try self.plan(environment: environment)
             let launches = plan.launches(logLevel: logLevel, maxFrameSize: maxFrameSize, verbose: verbose)
@@ -109,18 +138,19 @@ struct PipelineCommand: AsyncParsableCommand {
             }
             let pipeline = Pipeline(source: sessions[0], destinations: Array(sessions.dropFirst()), catalogPath: catalog ?? plan.catalog,
                                     statePath: state ?? plan.state,
-                                    writeModes: plan.destinations.map { writeMode?.mode ?? $0.writeMode })
-            exitCode = try await pipeline.run()
+                                    writeModes: plan.destinations.map { writeMode?.mode ?? $0.writeMode },
+                                    resume: resume, attempt: attempt)
+            outcome = try await pipeline.run()
         } catch {
             let failure = PluginSession.failure(for: error, stderr: nil)
             Diagnostics.line("plugin-host: \(failure.message)")
-            exitCode = failure.exitCode
+            outcome = Pipeline.Outcome(exitCode: failure.exitCode, retryable: failure.retryable)
         }
-        let succeeded = exitCode == ExitCodes.success
+        let succeeded = outcome.exitCode == ExitCodes.success
         await withTaskGroup(of: Void.self) { group in
             for session in sessions { group.addTask { await session.close(warn: succeeded) } }
         }
-        if !succeeded { throw ExitCode(exitCode) }
+        return outcome
     }
 
     /// The plugins, from --pipeline or from the flags.

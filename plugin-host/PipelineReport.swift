@@ -4,7 +4,8 @@ import SluiceWire
 /// The outcome of a successful pipeline: lines for people on stderr, and JSON for stdout:
 /// `{"streams": [{"stream", "read", "written": [per destination]}], "records_read",
 /// "duration_seconds", "records_per_second", "source": {"plugin", "summary"},
-/// "destinations": [{"plugin", "summary"}], "state_file", "states_saved"}`.
+/// "destinations": [{"plugin", "summary"}], "state_file", "states_saved", "attempts"}`; the
+/// counts are those of the last attempt (a retry resumes after what earlier ones committed).
 struct PipelineReport {
     let source: PluginSession
     let destinations: [PluginSession]
@@ -14,6 +15,7 @@ struct PipelineReport {
     let seconds: Double
     let statePath: String?
     let statesSaved: Int
+    let attempts: Int
 
     private var streams: [StreamID] {
         var seen = Set(forwarded.map(\.stream))
@@ -60,6 +62,7 @@ struct PipelineReport {
             })),
             ("state_file", statePath.map(JSONValue.string) ?? .null),
             ("states_saved", .integer(statesSaved)),
+            ("attempts", .integer(UInt64(attempts))),
         ])
     }
 }

@@ -65,7 +65,8 @@ struct PluginSession {
             return failure
         case HostError.plugin(let pluginError):
             let stream = pluginError.stream.map { " (stream \($0))" } ?? ""
-            return HostFailure(ExitCodes.pluginError, "the plugin reported an error\(stream): \(pluginError.description)")
+            return HostFailure(ExitCodes.pluginError, "the plugin reported an error\(stream): \(pluginError.description)",
+                               retryable: pluginError.retryable)
         case HostError.protocolViolation(let reason):
             return HostFailure(ExitCodes.pluginCrashed, "protocol violation by the plugin: \(reason)" + tail(stderr))
         case let hostError as HostError:

@@ -140,4 +140,45 @@ import Testing
             #expect(try await DestinationHarness.rows(connection, "SELECT count(*), count(DISTINCT id), max(id) FROM \(schema).events") == [["400", "400", "400"]])
         }
     }
+
+    /// The connection is killed while COMMIT runs (a deferred trigger makes it take a second):
+    /// the transaction's status (`pg_xact_status`) shows it rolled back, so even append writes
+    /// the flush again, and every row lands exactly once.
+    @Test(arguments: ["state", "flush"])
+    func connectionLostDuringCommitIsSettledByTheTransactionStatus(scope: String) async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let application = "sluice_commit_" + schema
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(schema);
+                CREATE TABLE \(schema).events (id bigint, name text);
+                CREATE FUNCTION \(schema).slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF current_setting('sluice_test.slept', true) IS DISTINCT FROM 'yes' THEN
+                        PERFORM set_config('sluice_test.slept', 'yes', true);
+                        PERFORM pg_sleep(1);
+                    END IF;
+                    RETURN NULL;
+                END $$;
+                CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON \(schema).events
+                    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION \(schema).slow_commit();
+                """)
+            let config = DestinationHarness.config(schema: schema, ["connection_string": "application_name=\(application)", "transaction_scope": scope])
+            let killer = Task {
+                for _ in 0..<400 {
+                    let killed = try await connection.execute(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query = 'COMMIT'",
+                        [.text(application)])
+                    if killed.rows == [["1"]] { return true }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                return false
+            }
+            let outcome = try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: events, writeMode: .append)],
+                                                             [.schema(events)] + batches(events, 1...100) + [.state(State(id: 1, stream: nil, data: []))])
+            #expect(try await killer.value, "COMMIT was never seen running")
+            #expect(outcome.acks.map(\.id) == [1])
+            #expect(outcome.stream("events")?.inserted == 100)
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*), count(DISTINCT id) FROM \(schema).events") == [["100", "100"]])
+        }
+    }
 }

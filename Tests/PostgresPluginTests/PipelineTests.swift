@@ -360,6 +360,46 @@ struct PipelineTests {
         }
     }
 
+    @Test("a source connection lost mid-read fails as retryable; the pipeline retries from the last state every destination committed, and every row lands once")
+    func retriedAfterALostConnection() async throws {
+        try await withDatabase { connection in
+            let source = schema("rsrc"), target = schema("rdst")
+            let application = "sluice_\(prefix)"
+            let rows = 400_000
+            let table = SQL.quoteQualified(schema: source, name: "items")
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(SQL.quoteIdentifier(source));
+                CREATE TABLE \(table) (id bigint PRIMARY KEY, name text);
+                INSERT INTO \(table) SELECT g, 'item ' || g FROM generate_series(1, \(rows)) AS g;
+                """)
+            // Once some rows are committed downstream, kill the source's COPY.
+            let killer = Task {
+                for _ in 0..<6000 {
+                    let committed = try? await connection.execute("SELECT count(*) FROM \(SQL.quoteQualified(schema: target, name: "items"))").rows
+                    if let count = Int(committed?.first?.first.flatMap { $0 } ?? ""), count >= 20_000 {
+                        let killed = try await connection.execute(
+                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'COPY %'",
+                            [.text(application)])
+                        if killed.rows.first?.first != "0" { return true }
+                    }
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                return false
+            }
+            let result = try await run(arguments(
+                source: (Binaries.postgresPlugin, try postgresConfig(source, "schemas: [\(source)]\nbatch_size: 1000\nconnection_string: application_name=\(application)\n")),
+                destinations: [(Binaries.postgresPlugin, try postgresConfig(target))],
+                ["--write-mode", "append", "--retry-delay", "0.2"]))
+            #expect(try await killer.value, "the source's COPY was never killed")
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("retry 1 of 2"), "\(result.stderr)")
+            #expect(try summary(result)["attempts"] as? Int == 2)
+            // The retry resumed after what was committed instead of starting over.
+            #expect(try counts(result).read < rows)
+            #expect(try await idStats(connection, target, "items") == [rows, rows, 1, rows])
+        }
+    }
+
     /// Starts `plugin-host` with `arguments`, its output discarded.
     private func startHost(_ arguments: [String]) throws -> Process {
         let process = Process()

@@ -110,6 +110,7 @@ final class DestinationSession {
             try await reporter.complete(order.compactMap { buffers[$0] })
         } catch {
             await abandon()
+            let error = PluginErrors.map(error, stream: nil, otherCode: "WRITE_FAILED")
             await reporter.incomplete(error)
             throw error
         }
@@ -274,16 +275,24 @@ final class DestinationSession {
         for lane in lanes where lane.transactionOpen { try await commit(lane) }
     }
 
-    /// Commits `lane`'s open transaction and counts its flushes. A COMMIT whose outcome is unknown
-    /// (connection lost) is retried only for a keyed mode with a single flush in the transaction,
-    /// by writing that flush again in a transaction of its own; anything else fails saying so.
+    /// Commits `lane`'s open transaction and counts its flushes. When the COMMIT fails, the
+    /// transaction's id tells whether it took effect (``transactionCommitted(_:on:)``): committed
+    /// → counted as usual; rolled back → a single flush is written again in a transaction of its
+    /// own, more fail the call as retryable (their rows are no longer held); unknown → a keyed
+    /// mode's single flush is written again (idempotent), anything else fails saying so.
     private func commit(_ lane: FlushLane) async throws {
-        let flushes = lane.written, sole = lane.soleFlush
+        let flushes = lane.written, sole = lane.soleFlush, id = lane.transactionID
         do {
             try await lane.commitTransaction()
         } catch let error as PostgresError {
-            guard let sole, let only = flushes.first, error.isRetryable, Self.isIdempotent(sole.plan.mode) else {
-                throw describe(error, committing: flushes)
+            let committed = await transactionCommitted(id, on: lane)
+            if committed == true {
+                context.logger.warning("the answer to COMMIT was lost (\(error.message)), but the transaction committed")
+                try await record(flushes)
+                return
+            }
+            guard let sole, let only = flushes.first, error.isRetryable, committed == false || Self.isIdempotent(sole.plan.mode) else {
+                throw describe(error, committing: flushes, rolledBack: committed == false)
             }
             context.logger.warning("commit of \(sole.plan.stream) failed (\(error.sqlState ?? "no SQLSTATE")), writing its flush again: \(error.message)")
             try await reconnectIfNeeded(lane)
@@ -292,6 +301,29 @@ final class DestinationSession {
             return
         }
         try await record(flushes)
+    }
+
+    /// Whether the transaction `id` committed (`pg_xact_status`), asked on `lane`'s connection or
+    /// a new one when it is gone, waiting while it is still in progress; nil when that cannot be
+    /// told (no id, the server unreachable for about 5 s, or the id too old).
+    private func transactionCommitted(_ id: String?, on lane: FlushLane) async -> Bool? {
+        guard let id else { return nil }
+        for attempt in 0..<50 {
+            if attempt > 0 { try? await Task.sleep(for: .milliseconds(100)) }
+            do {
+                try await reconnectIfNeeded(lane)
+                let status = try await connected(lane).execute("SELECT pg_xact_status($1::xid8)", [.text(id)]).rows.first?.first ?? nil
+                switch status {
+                case "committed": return true
+                case "aborted": return false
+                case "in progress": continue
+                default: return nil
+                }
+            } catch {
+                continue
+            }
+        }
+        return nil
     }
 
     /// Counts committed flushes in their streams' summaries and reports progress.
@@ -360,14 +392,28 @@ final class DestinationSession {
                 let result = try await task.value
                 if current.flush.usesStaging { lane.stagingReady.insert(current.flush.plan.staging) }
                 let written = FlushLane.Written(current.flush, buffer: current.buffer, bytes: current.bytes, result: result)
-                if current.commits { try await record([written]) } else { lane.keep(current.flush, written) }
+                if current.commits {
+                    try await record([written])
+                } else {
+                    if let id = result.transactionID { lane.transactionID = id }
+                    lane.keep(current.flush, written)
+                }
                 return
             } catch let failure as FlushFailure {
                 let rolledBack = lane.dropTransaction()
                 guard let error = failure.error as? PostgresError else { throw failure.error }
+                var committed: Bool? = false
+                if failure.committing {
+                    committed = await transactionCommitted(failure.result.transactionID, on: lane)
+                    if committed == true {
+                        context.logger.warning("the answer to COMMIT was lost (\(error.message)), but the transaction committed")
+                        try await record([FlushLane.Written(current.flush, buffer: current.buffer, bytes: current.bytes, result: failure.result)])
+                        return
+                    }
+                }
                 guard attempt < Self.maxAttempts, error.isRetryable, rolledBack.isEmpty,
-                      !failure.committing || Self.isIdempotent(current.flush.plan.mode) else {
-                    throw describe(error, flush: current.flush, attempts: attempt, ambiguous: failure.committing, rolledBack: rolledBack)
+                      committed == false || Self.isIdempotent(current.flush.plan.mode) else {
+                    throw describe(error, flush: current.flush, attempts: attempt, ambiguous: committed == nil, rolledBack: rolledBack)
                 }
                 context.logger.warning("flush of \(current.flush.plan.stream) failed (\(error.sqlState ?? "no SQLSTATE")), retrying: \(error.message)")
                 try await Task.sleep(for: .milliseconds(200 * (1 << (2 * (attempt - 1)))))
@@ -400,7 +446,8 @@ final class DestinationSession {
                                detail: [error.detail, "SQLSTATE \(state)"].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; "),
                                stream: flush.plan.stream)
         }
-        let retryable = error.isRetryable
+        // After an ambiguous COMMIT, repeating the call could write append rows twice.
+        let retryable = error.isRetryable && (!ambiguous || Self.isIdempotent(flush.plan.mode))
         let note = ambiguous ? " (the connection was lost while committing, so whether \(rows) were committed is unknown; not retried to avoid writing them twice)"
             : lost > 0 && retryable ? "\(rollback); those rows are no longer held, so re-run from the last acknowledged state"
             : retryable ? " (after \(attempts) attempts)\(rollback)" : rollback
@@ -409,12 +456,25 @@ final class DestinationSession {
                            detail: state.isEmpty ? "" : "SQLSTATE \(state)", retryable: retryable, stream: flush.plan.stream)
     }
 
-    /// The error of a COMMIT whose outcome is unknown.
-    private func describe(_ error: PostgresError, committing flushes: [FlushLane.Written]) -> PluginError {
+    /// The error of a failed COMMIT: `rolledBack` when the transaction is known to be rolled
+    /// back, else its outcome is unknown.
+    private func describe(_ error: PostgresError, committing flushes: [FlushLane.Written], rolledBack: Bool) -> PluginError {
         let rows = flushes.map { "stream \($0.stream) \(Self.rows(first: $0.firstRow, count: $0.rows))" }.joined(separator: ", ")
-        return PluginError(category: .transient, code: "WRITE_FAILED",
-                           message: "committing \(rows) failed: \(error.message) (the connection was lost while committing, so whether they were committed is unknown; not retried to avoid writing them twice)",
-                           detail: error.sqlState.map { "SQLSTATE \($0)" } ?? "", retryable: true, stream: flushes.first?.stream)
+        let state = error.sqlState ?? ""
+        let detail = state.isEmpty ? "" : "SQLSTATE \(state)"
+        guard !rolledBack else {
+            let data = state.hasPrefix("22") || state.hasPrefix("23")
+            let retryable = error.isRetryable && !data
+            return PluginError(category: data ? .data : retryable ? .transient : .system, code: data ? "VALUE_REJECTED" : "WRITE_FAILED",
+                               message: "committing \(rows) failed: \(error.message); the transaction was rolled back, so nothing written since the last acknowledged state was committed"
+                                   + (retryable ? "; those rows are no longer held, so re-run from the last acknowledged state" : ""),
+                               detail: detail, retryable: retryable, stream: flushes.first?.stream)
+        }
+        // Repeating the call could write append rows twice.
+        let retryable = flushes.allSatisfy { Self.isIdempotent($0.buffer.plan.mode) }
+        return PluginError(category: retryable ? .transient : .system, code: "WRITE_FAILED",
+                           message: "committing \(rows) failed: \(error.message) (the connection was lost while committing and whether they were committed could not be found out; not retried to avoid writing them twice)",
+                           detail: detail, retryable: retryable, stream: flushes.first?.stream)
     }
 
     private static func rows(first: Int, count: Int) -> String {

@@ -1,19 +1,23 @@
 import PostgresClient
 import SluiceWire
 
-/// What one committed flush did.
+/// What one flush did.
 struct FlushResult: Sendable {
     var inserted: UInt64 = 0
     var updated: UInt64 = 0
     var deleted: UInt64 = 0
     var unmatched: UInt64 = 0
+    /// The id (`pg_current_xact_id()`) of the transaction the flush began, if it began one: what
+    /// tells, after a COMMIT whose answer was lost, whether it took effect (`pg_xact_status`).
+    var transactionID: String?
 }
 
-/// A flush attempt that failed; `committing` tells whether COMMIT was already sent (its outcome
-/// is then unknown).
+/// A flush attempt that failed. `committing`: COMMIT was already sent, so whether it took
+/// effect is unknown; `result` then holds what the flush did if it did.
 struct FlushFailure: Error {
     var error: any Error
     var committing: Bool
+    var result: FlushResult
 }
 
 /// One stream's buffered rows, encoded, and the statements that write them: binary COPY
@@ -114,10 +118,10 @@ struct Flush: Sendable {
     func run(on connection: PostgresConnection, stagingReady: Bool, begin: Bool, commit: Bool) async throws -> FlushResult {
         try Task.checkCancellation()
         var committing = false
+        var result = FlushResult()
         do {
-            return try await withTaskCancellationHandler {
-                var result = FlushResult()
-                if begin { _ = try await connection.execute("BEGIN") }
+            try await withTaskCancellationHandler {
+                if begin { result.transactionID = try await connection.executeScript(Self.begin).rows.first?.first ?? nil }
                 do {
                     switch route {
                     case .staging(let chunks):
@@ -141,15 +145,18 @@ struct Flush: Sendable {
                     if !committing { _ = try? await connection.execute("ROLLBACK") }
                     throw error
                 }
-                return result
             } onCancel: {
                 _ = connection.cancel()
             }
+            return result
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            throw FlushFailure(error: error, committing: committing)
+            throw FlushFailure(error: error, committing: committing, result: result)
         }
     }
+
+    /// Opens a transaction and returns its id, in one round trip.
+    static let begin = "BEGIN; SELECT pg_current_xact_id()"
 
     private func copy(_ chunks: [[UInt8]], _ sql: String, on connection: PostgresConnection) async throws {
         _ = try await connection.copyIn(sql) { writer in

@@ -15,6 +15,8 @@ final class FlushLane {
     /// Whether a transaction is open on `connection` (BEGIN sent, neither COMMIT nor ROLLBACK
     /// since), including the one of the flush in flight.
     var transactionOpen = false
+    /// The open transaction's id (`pg_current_xact_id()`), once its first flush was written.
+    var transactionID: String?
     /// Flushes written in the open transaction, counted once it commits.
     var written: [Written] = []
     /// The open transaction's only flush, kept (while it is the only one) so a keyed mode can
@@ -86,6 +88,7 @@ final class FlushLane {
     func dropTransaction() -> [Written] {
         let lost = written
         transactionOpen = false
+        transactionID = nil
         written = []
         soleFlush = nil
         return lost

@@ -17,7 +17,7 @@ struct PostgresSource {
             let tables = try await CatalogReader(connection: connection, settings: config.source).tables()
             return Catalog(streams: tables.map(\.descriptor))
         } catch {
-            throw SourceErrors.map(error, stream: nil)
+            throw PluginErrors.map(error, stream: nil, otherCode: "READ_FAILED")
         }
     }
 
@@ -33,7 +33,7 @@ struct PostgresSource {
                 try await checkFilter(plan, connection: connection)
             }
         } catch {
-            throw SourceErrors.map(error, stream: nil)
+            throw PluginErrors.map(error, stream: nil, otherCode: "READ_FAILED")
         }
         let consistent = config.source.snapshot == "consistent"
         let states = StateCounter()
@@ -52,7 +52,7 @@ struct PostgresSource {
                 summaries.append(try await reader.run(main: connection, workers: workers))
                 if !consistent { _ = try await connection.execute("COMMIT") }
             } catch {
-                let mapped = SourceErrors.map(error, stream: plan.stream)
+                let mapped = PluginErrors.map(error, stream: plan.stream, otherCode: "READ_FAILED")
                 let message = mapped is CancellationError ? "the read was cancelled before the stream was complete" : "\(mapped)"
                 try? await output.status(StreamStatus(stream: plan.stream, status: .incomplete, message: message))
                 throw mapped
@@ -64,15 +64,17 @@ struct PostgresSource {
 
     private func connect() async throws -> PostgresConnection {
         do {
-            let connection = try await PostgresConnection.connect(config.connection.connectionConfig)
+            // The source's name in pg_stat_activity, unless the connection string sets another.
+            var settings = config.connection.connectionConfig
+            settings.applicationName = "sluice-postgres-source"
+            let connection = try await PostgresConnection.connect(settings)
             _ = try await connection.executeScript("""
                 SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';
-                SET extra_float_digits = 3; SET max_parallel_workers_per_gather = 0; SET synchronize_seqscans = off;
-                SET application_name = 'sluice-postgres-source'
+                SET extra_float_digits = 3; SET max_parallel_workers_per_gather = 0; SET synchronize_seqscans = off
                 """)
             return connection
         } catch {
-            throw SourceErrors.map(error, stream: nil)
+            throw PluginErrors.map(error, stream: nil, otherCode: "READ_FAILED")
         }
     }
 

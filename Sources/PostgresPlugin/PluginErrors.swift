@@ -1,10 +1,11 @@
 import PostgresClient
 import SluiceWire
 
-/// Turns failures of a source call into ``PluginError``s a host can act on.
-enum SourceErrors {
-    /// `error` as a PluginError naming `stream`.
-    static func map(_ error: Error, stream: StreamID?) -> Error {
+/// Turns failures of a call (PostgreSQL's among them) into ``PluginError``s a host can act on.
+enum PluginErrors {
+    /// `error` as a PluginError naming `stream`; `otherCode` is the code of failures that are
+    /// neither PostgreSQL's nor already a PluginError.
+    static func map(_ error: Error, stream: StreamID?, otherCode: String) -> Error {
         switch error {
         case let error as PluginError:
             return error
@@ -36,7 +37,7 @@ enum SourceErrors {
         case is CancellationError:
             return error
         default:
-            return PluginError(category: .system, code: "READ_FAILED", message: "\(stream.map { "stream \($0): " } ?? "")\(error)", stream: stream)
+            return PluginError(category: .system, code: otherCode, message: "\(stream.map { "stream \($0): " } ?? "")\(error)", stream: stream)
         }
     }
 }
