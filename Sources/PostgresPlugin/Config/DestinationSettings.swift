@@ -24,6 +24,8 @@ struct DestinationSettings: Sendable {
     /// `state` (default): flushes between two states share one transaction per connection,
     /// committed at the state. `flush`: every flush commits on its own.
     var transactionScope: String
+    /// pgvector embedding tables, when configured.
+    var embeddings: EmbeddingSettings?
 
     static let writeModes = ["append", "upsert", "update-only", "mirror", "replace"]
     static let writeModeAliases = ["overwrite": "upsert", "overwrite-delete-stale": "mirror"]
@@ -46,6 +48,7 @@ struct DestinationSettings: Sendable {
         metadataColumns = reader.bool("metadata_columns", default: true)
         nulBytes = reader.choice("nul_bytes", allowed: ["strip", "fail"], default: "strip")
         transactionScope = reader.choice("transaction_scope", allowed: ["state", "flush"], default: "state")
+        embeddings = EmbeddingSettings(&reader)
     }
 
     /// Maps a configured name (or CloudQuery alias) to a write mode.
@@ -61,7 +64,7 @@ struct DestinationSettings: Sendable {
     }
 
     static var schemaProperties: [String: Any] {
-        [
+        EmbeddingSettings.schemaProperties.merging([
             "write_mode": ["type": "string", "enum": writeModes + Array(writeModeAliases.keys).sorted(), "default": "append",
                            "description": "Destination: default write mode of streams that don't set one: append, upsert, update-only, mirror, replace (overwrite = upsert, overwrite-delete-stale = mirror)."],
             "key_columns": ["type": "object", "additionalProperties": ["type": "array", "items": ["type": "string"]],
@@ -83,6 +86,6 @@ struct DestinationSettings: Sendable {
                       "description": "Destination: text values with NUL bytes (which PostgreSQL cannot store): strip them (counted in the summary) or fail the write."],
             "transaction_scope": ["type": "string", "enum": ["state", "flush"], "default": "state",
                                   "description": "Destination: state = the flushes between two state messages share one transaction per connection, committed when the state is acknowledged, so a failed write leaves nothing committed after the last acknowledged state (an append re-run from it duplicates nothing); flush = every flush commits on its own: rows visible sooner and shorter transactions, but rows flushed after the last acknowledged state stay committed when a write fails."],
-        ]
+        ]) { first, _ in first }
     }
 }

@@ -54,7 +54,8 @@ enum ArrayParameters {
         return (parameters, stripped)
     }
 
-    private static func header(_ out: inout BinaryBuffer, kind: TypeKind, rows: Int) {
+    /// The header of a one-dimensional binary array of `rows` elements of `kind`, without nulls.
+    static func header(_ out: inout BinaryBuffer, kind: TypeKind, rows: Int) {
         out.int32(1)
         out.int32(1)
         out.int32(Int32(bitPattern: PostgresTypes.oid(kind)))

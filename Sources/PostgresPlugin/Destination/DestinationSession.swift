@@ -38,6 +38,8 @@ final class DestinationSession {
     private var reporter: WriteReporter?
     /// Rolls back the lanes' uncommitted transactions when the Write is cancelled or fails.
     private let cancellation: FlushCancellation
+    /// The embeddings endpoint, when `embeddings` is configured.
+    private lazy var embeddingClient: EmbeddingClient? = settings.embeddings.map(EmbeddingClient.init)
     /// `transaction_scope: flush`: every flush commits its own transaction.
     private var commitsEachFlush: Bool { settings.transactionScope == "flush" }
 
@@ -196,7 +198,8 @@ final class DestinationSession {
         }
         let key = try resolveKey(schema, configured: configured, mode: mode)
         stagingCounter += 1
-        let manager = TableManager(connection: connection ?? self.connection, settings: settings, schemaName: config.connection.schema)
+        let manager = TableManager(connection: connection ?? self.connection, settings: settings, schemaName: config.connection.schema,
+                                   embeddingClient: embeddingClient)
         return try await manager.action(for: schema, mode: mode, key: key, staging: "_sluice_stg_\(stagingCounter)",
                                         replacementStarted: buffers[schema.stream] != nil)
     }
@@ -496,6 +499,10 @@ final class DestinationSession {
                 let deleted = try await connection.execute("DELETE FROM \(plan.target) WHERE \(column) IS DISTINCT FROM $1",
                                                            [.binary(cutoff.bytes, oid: 1184)])
                 buffer.summary.deleted += UInt64(deleted.affectedRows)
+                if let embedding = plan.embedding {
+                    let match = plan.key.map { "t.\(SQL.quoteIdentifier($0)) = e.\(SQL.quoteIdentifier($0))" }.joined(separator: " AND ")
+                    _ = try await connection.execute("DELETE FROM \(embedding.qualified) e WHERE NOT EXISTS (SELECT 1 FROM \(plan.target) t WHERE \(match))")
+                }
             case .replace:
                 try await swap(plan)
             default:

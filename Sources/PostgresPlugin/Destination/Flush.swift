@@ -47,6 +47,9 @@ struct Flush: Sendable {
     /// The stream position (zero-based) of the first row, for error messages.
     let firstRow: Int
     let nulBytesStripped: UInt64
+    /// The chunks of text to embed (``EmbeddingPlan``), and the sync's time for their rows.
+    var chunks: [EmbeddingPlan.Chunk] = []
+    var syncedAtMicros: Int64 = 0
 
     var usesStaging: Bool {
         if case .staging = route { return true }
@@ -62,7 +65,7 @@ struct Flush: Sendable {
                               message: "stream \(plan.stream) sends deletes but has no key: give it a primary key or key_columns", stream: plan.stream)
         }
         let insert: Bool
-        if buffer.hasDeletes || plan.hasListColumnWithoutLiteral || plan.raw {
+        if buffer.hasDeletes || plan.hasListColumnWithoutLiteral || plan.raw || plan.embedding != nil {
             insert = false
         } else {
             switch settings.insertMethod {
@@ -72,6 +75,7 @@ struct Flush: Sendable {
             }
         }
         let staging = plan.raw || buffer.hasDeletes || [.upsert, .updateOnly, .mirror].contains(plan.mode) || (!plan.direct && !insert)
+            || plan.embedding != nil
         let route: Route, stripped: UInt64
         if staging || !insert {
             var encoder = CopyEncoder(plan: plan, staging: staging, syncedAtMicros: syncedAtMicros, sourceName: sourceName,
@@ -101,7 +105,7 @@ struct Flush: Sendable {
         let distinct = staging && !buffer.hasDeletes && [.upsert, .mirror].contains(plan.mode)
             && DistinctKeys.proven(plan: plan, batches: buffer.batches, rows: buffer.rows)
         return Flush(plan: plan, route: route, hasDeletes: buffer.hasDeletes, distinctKeys: distinct, rows: buffer.rows, firstRow: buffer.flushedRows,
-                     nulBytesStripped: stripped)
+                     nulBytesStripped: stripped, chunks: plan.embedding?.chunks(buffer.batches) ?? [], syncedAtMicros: syncedAtMicros)
     }
 
     /// Writes the flush on `connection`; failures come as ``FlushFailure``.
@@ -121,6 +125,8 @@ struct Flush: Sendable {
         var result = FlushResult()
         do {
             try await withTaskCancellationHandler {
+                // Embedded before any statement, so no transaction waits on the endpoint.
+                let vectors = chunks.isEmpty ? [] : try await plan.embedding?.client.embed(chunks.map(\.text)) ?? []
                 if begin { result.transactionID = try await connection.executeScript(Self.begin).rows.first?.first ?? nil }
                 do {
                     switch route {
@@ -128,6 +134,9 @@ struct Flush: Sendable {
                         if !stagingReady { _ = try await connection.execute(plan.createStaging) }
                         try await copy(chunks, plan.copyIntoStaging, on: connection)
                         try await apply(&result, on: connection)
+                        if let embedding = plan.embedding {
+                            try await embedding.write(self.chunks, vectors: vectors, plan: plan, syncedAtMicros: syncedAtMicros, on: connection)
+                        }
                     case .insert(let parameters):
                         result.inserted = UInt64(try await connection.execute(plan.insertFromArrays, parameters).affectedRows)
                     case .copy(let chunks):

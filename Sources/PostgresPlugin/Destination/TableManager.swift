@@ -13,6 +13,8 @@ struct TableManager {
     let connection: PostgresConnection
     let settings: DestinationSettings
     let schemaName: String
+    /// The session's embeddings endpoint, when `embeddings` is configured.
+    var embeddingClient: EmbeddingClient? = nil
 
     /// Decides the DDL for a stream: create, safely migrate, or (forced) recreate its table.
     /// Throws `MIGRATION_REFUSED` listing every unsafe change in safe mode.
@@ -81,9 +83,71 @@ struct TableManager {
             WriteColumn(name: want.name, type: column.type, targetType: finalTypes[want.name] ?? want.type,
                        encodedType: PostgresTypes.encodedType(for: column.type))
         }
-        let plan = WritePlan(stream: schema.stream, schema: schema, mode: mode, key: key, schemaName: schemaName, table: table,
+        var plan = WritePlan(stream: schema.stream, schema: schema, mode: mode, key: key, schemaName: schemaName, table: table,
                               writeTable: writeTable, columns: columns, hasSyncedAt: hasSyncedAt, raw: raw, hasSource: hasSource, staging: staging)
+        if let embedded = settings.embeddings?.table(for: schema.stream), let embeddings = settings.embeddings, let embeddingClient {
+            let embedding = try embeddingPlan(embedded, embeddings, client: embeddingClient, plan: plan)
+            statements += try await embeddingStatements(embedding, plan: plan)
+            plan.embedding = embedding
+        }
         return TableAction(statements: statements, plan: plan)
+    }
+
+    /// Checks an `embeddings` entry against the stream, before any data moves.
+    private func embeddingPlan(_ entry: EmbeddingSettings.Table, _ settings: EmbeddingSettings, client: EmbeddingClient,
+                               plan: WritePlan) throws -> EmbeddingPlan {
+        let stream = plan.stream
+        func refuse(_ code: String, _ message: String) -> PluginError {
+            PluginError(category: .config, code: code, message: "stream \(stream): embeddings: \(message)", stream: stream)
+        }
+        guard !plan.raw, plan.mode != .replace else {
+            throw refuse("EMBEDDINGS_MODE", "not available with table_layout raw or write_mode replace; use append, upsert, update-only or mirror")
+        }
+        guard !plan.key.isEmpty else {
+            throw refuse("EMBEDDINGS_NEED_KEY", "the stream has no primary key; give it key_columns so each chunk can name its row")
+        }
+        let names = plan.schema.columns.map(\.name)
+        var embed: [Int] = []
+        for name in entry.embedColumns {
+            guard let index = names.firstIndex(of: name) else { throw refuse("EMBEDDINGS_COLUMN", "embed column \"\(name)\" is not a column of the stream") }
+            guard [.string, .json].contains(plan.schema.columns[index].type.kind) else {
+                throw refuse("EMBEDDINGS_COLUMN", "embed column \"\(name)\" is not text")
+            }
+            embed.append(index)
+        }
+        let metadata = try entry.metadataColumns.map { name -> String in
+            guard let index = names.firstIndex(of: name) else { throw refuse("EMBEDDINGS_COLUMN", "metadata column \"\(name)\" is not a column of the stream") }
+            return plan.columns[index].name
+        }
+        return EmbeddingPlan(schemaName: schemaName, table: Identifiers.shortened(plan.table + "_embeddings"), embedColumns: embed,
+                             metadataColumns: metadata, dimensions: settings.dimensions,
+                             splitter: TextSplitter(chunkSize: settings.chunkSize, chunkOverlap: settings.chunkOverlap), client: client)
+    }
+
+    /// Creates pgvector and the embeddings table; an existing one with other dimensions is
+    /// refused in safe mode and recreated in forced mode; missing metadata columns are added.
+    private func embeddingStatements(_ embedding: EmbeddingPlan, plan: WritePlan) async throws -> [String] {
+        let available = try await connection.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")
+        guard available.rows.first?.first == "1" else {
+            throw PluginError(category: .config, code: "PGVECTOR_MISSING",
+                              message: "stream \(plan.stream): embeddings need the pgvector extension (vector), which this server does not have: install it on the server", stream: plan.stream)
+        }
+        var statements = ["CREATE EXTENSION IF NOT EXISTS vector"]
+        guard let existing = try await existingColumns(embedding.qualified) else { return statements + [embedding.createTable(plan)] }
+        let vector = existing.first { $0.name == EmbeddingPlan.vectorColumn }?.type
+        guard vector == "vector(\(embedding.dimensions))" else {
+            guard settings.migrateMode == "forced" else {
+                throw PluginError(category: .config, code: "MIGRATION_REFUSED",
+                                  message: "table \(schemaName).\(embedding.table) holds \(vector ?? "no") embeddings, not vector(\(embedding.dimensions)); set migrate_mode to forced to drop and recreate it",
+                                  stream: plan.stream)
+            }
+            return statements + ["DROP TABLE \(embedding.qualified)", embedding.createTable(plan)]
+        }
+        for name in embedding.metadataColumns where !existing.contains(where: { $0.name == name }) {
+            guard let column = plan.columns.first(where: { $0.name == name }) else { continue }
+            statements.append("ALTER TABLE \(embedding.qualified) ADD COLUMN \(SQL.quoteIdentifier(name)) \(column.targetType)")
+        }
+        return statements
     }
 
     /// Runs an action's DDL in one transaction: its own, or with `inOpenTransaction` the one

@@ -37,6 +37,8 @@ struct WritePlan: Sendable {
     var hasSource: Bool
     /// The session's temporary staging table for this plan.
     var staging: String
+    /// The stream's pgvector embeddings table, when configured.
+    var embedding: EmbeddingPlan? = nil
 
     var target: String { SQL.quoteQualified(schema: schemaName, name: writeTable) }
     var quotedStaging: String { SQL.quoteIdentifier(staging) }
@@ -84,20 +86,20 @@ struct WritePlan: Sendable {
         } + metadataColumns.map { "\(alias).\(SQL.quoteIdentifier($0))" }).joined(separator: ", ")
     }
 
-    private func keyValue(_ alias: String, _ name: String) -> String {
+    func keyValue(_ alias: String, _ name: String) -> String {
         let value = "\(alias).\(SQL.quoteIdentifier(name))"
         guard let column = columns.first(where: { $0.name == name }), column.needsCast else { return value }
         return "CAST(\(value) AS \(column.targetType))"
     }
 
-    private var keyList: String { key.map(SQL.quoteIdentifier).joined(separator: ", ") }
+    var keyList: String { key.map(SQL.quoteIdentifier).joined(separator: ", ") }
 
-    private func keyMatch(_ table: String, _ staged: String) -> String {
+    func keyMatch(_ table: String, _ staged: String) -> String {
         key.map { "\(table).\(SQL.quoteIdentifier($0)) = \(keyValue(staged, $0))" }.joined(separator: " AND ")
     }
 
     /// The last operation per key of the staged rows.
-    private var lastPerKey: String {
+    var lastPerKey: String {
         "SELECT DISTINCT ON (\(keyList)) * FROM \(quotedStaging) ORDER BY \(keyList), \(SQL.quoteIdentifier(Self.sequenceColumn)) DESC"
     }
 
