@@ -25,24 +25,31 @@ public struct PostgresPlugin: SourcePlugin, DestinationPlugin {
     }
 
     public func check(_ request: CheckRequest, context: CallContext) async -> CheckResponse {
-        await PostgresCheck(configJSON: request.configJSON, role: request.role).run()
+        await PostgresCheck(configJSON: request.configJSON, role: request.role, logger: context.logger).run()
     }
 
     public func discover(_ request: DiscoverRequest, context: CallContext) async throws -> Catalog {
         let config = try PluginConfig.parse(request.configJSON)
-        return try await PostgresSource(config: config, context: Self.context(context, config, call: "Discover")).discover()
+        let context = Self.context(context, config, call: "Discover")
+        return try await SSHTunnel.around(config, logger: context.logger) { config in
+            try await PostgresSource(config: config, context: context).discover()
+        }
     }
 
     public func read(_ request: ReadRequest, output: ReadOutput) async throws -> Summary {
         let config = try PluginConfig.parse(request.configJSON)
-        return try await PostgresSource(config: config, context: Self.context(output.context, config, call: "Read"))
-            .read(request, output: output)
+        let context = Self.context(output.context, config, call: "Read")
+        return try await SSHTunnel.around(config, logger: context.logger) { config in
+            try await PostgresSource(config: config, context: context).read(request, output: output)
+        }
     }
 
     public func write(_ request: WriteRequest, input: WriteInput, output: WriteOutput) async throws -> Summary {
         let config = try PluginConfig.parse(request.configJSON)
-        return try await PostgresDestination(config: config, context: Self.context(output.context, config, call: "Write"))
-            .write(request, input: input, output: output)
+        let context = Self.context(output.context, config, call: "Write")
+        return try await SSHTunnel.around(config, logger: context.logger) { config in
+            try await PostgresDestination(config: config, context: context).write(request, input: input, output: output)
+        }
     }
 
     /// The call's context with the configuration's `log_level` applied (the host's level still

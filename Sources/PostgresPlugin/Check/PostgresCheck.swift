@@ -1,3 +1,4 @@
+import Logging
 import PostgresClient
 import SluiceWire
 
@@ -10,10 +11,11 @@ struct PostgresCheck {
 
     let configJSON: String
     let role: Role
+    let logger: Logger
 
     func run() async -> CheckResponse {
         var results: [CheckResult] = []
-        let config: PluginConfig
+        var config: PluginConfig
         do {
             config = try PluginConfig.parse(configJSON)
             results.append(.init(name: "config", passed: true, code: "OK", message: "the configuration is valid"))
@@ -22,6 +24,18 @@ struct PostgresCheck {
             return CheckResponse(checks: results + skipped(["reachable", "authenticated", "server_version"] + privilegeCheckNames))
         }
 
+        var tunnel: SSHTunnel?
+        if let settings = config.connection.sshTunnel {
+            do {
+                tunnel = try await SSHTunnel(settings, to: config.connection.host ?? "", port: config.connection.port ?? 5432, logger: logger)
+            } catch {
+                let failure = error as? PluginError
+                results.append(.init(name: "reachable", passed: false, code: failure?.code ?? "SSH_TUNNEL_FAILED", message: failure?.message ?? "\(error)"))
+                return CheckResponse(checks: results + skipped(["authenticated", "server_version"] + privilegeCheckNames))
+            }
+            config.connection.tunnelSocketDirectory = tunnel?.directory.path
+        }
+        defer { tunnel?.close() }
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(config.connection.connectionConfig)

@@ -13,6 +13,11 @@ struct ConnectionSettings: Sendable {
     /// The schema written to (destination) or the default schema read from.
     var schema: String
     var logLevel: String
+    /// The SSH bastion to connect through, when configured.
+    var sshTunnel: SSHTunnelSettings?
+    /// While a tunnel runs: the private directory holding its Unix socket, which connections
+    /// then use instead of host and port.
+    var tunnelSocketDirectory: String?
 
     static let sslmodes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
     static let logLevels = ["error", "warn", "info", "debug", "trace"]
@@ -31,6 +36,10 @@ struct ConnectionSettings: Sendable {
             reader.problem("connection_string", "give a connection_string or the discrete fields host, port, database, user, password") as Void?
         }
         if schema.isEmpty { reader.problem("schema", "must not be empty") as Void? }
+        sshTunnel = SSHTunnelSettings(&reader)
+        if sshTunnel != nil, host == nil {
+            reader.problem("host", "ssh_tunnel needs the database host (as the bastion reaches it) in the host field") as Void?
+        }
     }
 
     /// `log_level` as a swift-log level.
@@ -48,12 +57,16 @@ struct ConnectionSettings: Sendable {
     var connectionConfig: ConnectionConfig {
         var options: [String: String] = [:]
         if let sslmode { options["sslmode"] = sslmode }
+        if let tunnelSocketDirectory {
+            options["host"] = tunnelSocketDirectory
+            options["port"] = String(SSHTunnel.socketPort)
+        }
         return ConnectionConfig(connectionString: connectionString, host: host, port: port, database: database,
                                 user: user, password: password, options: options)
     }
 
     static var schemaProperties: [String: Any] {
-        [
+        SSHTunnelSettings.schemaProperties.merging([
             "connection_string": [
                 "type": "string", "secret": true, "writeOnly": true,
                 "description": "libpq connection string: key/value DSN (\"host=localhost port=5432 dbname=app user=sluice password=… sslmode=require\") or URI (\"postgresql://sluice:…@localhost:5432/app?sslmode=require\"). Any libpq parameter works. Discrete fields below override it.",
@@ -66,6 +79,6 @@ struct ConnectionSettings: Sendable {
             "sslmode": ["type": "string", "enum": sslmodes, "default": "prefer", "description": "libpq sslmode."],
             "schema": ["type": "string", "default": "public", "description": "Destination: the schema tables are written to (created when missing). Source: the default schema."],
             "log_level": ["type": "string", "enum": logLevels, "default": "info", "description": "Plugin log verbosity. No level ever logs secrets."],
-        ]
+        ]) { first, _ in first }
     }
 }

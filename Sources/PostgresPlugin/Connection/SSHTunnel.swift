@@ -1,0 +1,146 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import SluiceWire
+
+/// An SSH tunnel to the database through a bastion for the length of one call: OpenSSH's
+/// `ssh -N -L` forwarding a Unix socket in a private (0700) directory to the database host and
+/// port, which connections then use (``ConnectionSettings/tunnelSocketDirectory``).
+///
+/// `ssh` runs under a small `sh` guard whose standard input is a pipe only this process holds:
+/// when the plugin closes it, or dies in any way (even SIGKILL), the guard reads end of input
+/// and stops `ssh`, so no tunnel outlives its plugin. The key is written to a 0600 file in the
+/// private directory, which ``close()`` deletes; nothing ssh prints can contain it.
+final class SSHTunnel: @unchecked Sendable {
+    // @unchecked: the stored properties are set once in `init`; `close()` may run twice harmlessly.
+    /// The port in the socket's name (`.s.PGSQL.5432`), as libpq builds it from host and port.
+    static let socketPort = 5432
+
+    /// The directory holding the socket (and the key and known_hosts files).
+    let directory: URL
+    private let process: Process
+    private let guardInput: Pipe
+
+    /// The guard: a background reader of the pipe, then `exec ssh` in the same process (so the
+    /// Process object watches ssh itself). When the pipe ends the reader SIGKILLs ssh, checking
+    /// first that the pid is still ssh's: the plugin's children inherit SIGTERM and SIGCHLD
+    /// blocked or ignored (the SDK handles signals itself), so only SIGKILL is sure to work.
+    private static let guardScript = """
+        exec 3<&0
+        log="$1"; shift
+        ( read -r _ <&3; [ "$(cat /proc/$$/comm 2>/dev/null)" = ssh ] && kill -9 $$ ) </dev/null >/dev/null 2>&1 &
+        exec ssh "$@" </dev/null 2>"$log" 3<&-
+        """
+
+    /// Runs `body` with `config` reaching the server through its `ssh_tunnel`, if it has one.
+    static func around<T>(_ config: PluginConfig, logger: Logger, _ body: (PluginConfig) async throws -> T) async throws -> T {
+        guard let settings = config.connection.sshTunnel else { return try await body(config) }
+        let tunnel = try await SSHTunnel(settings, to: config.connection.host ?? "", port: config.connection.port ?? 5432, logger: logger)
+        defer { tunnel.close() }
+        var tunneled = config
+        tunneled.connection.tunnelSocketDirectory = tunnel.directory.path
+        return try await body(tunneled)
+    }
+
+    /// Starts the tunnel and waits until its socket accepts connections.
+    init(_ settings: SSHTunnelSettings, to host: String, port: Int, logger: Logger) async throws {
+        let files = FileManager.default
+        directory = files.temporaryDirectory.appendingPathComponent("sluice-ssh-\(UUID().uuidString.prefix(12))")
+        try files.createDirectory(at: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        let socket = directory.appendingPathComponent(".s.PGSQL.\(Self.socketPort)").path
+        let log = directory.appendingPathComponent("ssh.log").path
+        let knownHosts = directory.appendingPathComponent("known_hosts").path
+        var keyFile = settings.privateKeyFile ?? ""
+        if let key = settings.privateKey {
+            keyFile = directory.appendingPathComponent("key").path
+            let text = key.hasSuffix("\n") ? key : key + "\n"
+            guard files.createFile(atPath: keyFile, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+                try? files.removeItem(at: directory)
+                throw Self.failure("SSH_TUNNEL_FAILED", "could not write the SSH key to a private temporary file")
+            }
+        }
+        let hostEntry = settings.port == 22 ? settings.host : "[\(settings.host)]:\(settings.port)"
+        if let hostKey = settings.hostKey {
+            _ = files.createFile(atPath: knownHosts, contents: Data("\(hostEntry) \(hostKey)\n".utf8))
+        } else {
+            logger.warning("ssh_tunnel: no host_key given, so the bastion's host key is accepted unverified; set ssh_tunnel.host_key")
+        }
+        let arguments = [
+            "-N", "-F", "none",
+            "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes", "-o", "IdentitiesOnly=yes",
+            "-o", "IdentityFile=\(keyFile)", "-o", "UserKnownHostsFile=\(knownHosts)", "-o", "GlobalKnownHostsFile=/dev/null",
+            "-o", "StrictHostKeyChecking=\(settings.hostKey == nil ? "no" : "yes")",
+            "-o", "ConnectTimeout=\(settings.connectTimeout)", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
+            "-o", "StreamLocalBindUnlink=yes", "-o", "LogLevel=ERROR",
+            "-p", String(settings.port), "-l", settings.user,
+            "-L", "\(socket):\(host):\(port)", "--", settings.host,
+        ]
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", Self.guardScript, "sluice-ssh-tunnel", log] + arguments
+        guardInput = Pipe()
+        // Only this process may hold the write end, or the guard never sees it close.
+        _ = fcntl(guardInput.fileHandleForWriting.fileDescriptor, F_SETFD, FD_CLOEXEC)
+        process.standardInput = guardInput
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            try? files.removeItem(at: directory)
+            throw Self.failure("SSH_TUNNEL_FAILED", "could not start ssh (is OpenSSH's client installed?): \(error.localizedDescription)")
+        }
+        let deadline = ContinuousClock.now + .seconds(settings.connectTimeout + 5)
+        while !files.fileExists(atPath: socket) {
+            let exited = hasExited()
+            if exited || ContinuousClock.now > deadline {
+                let printed = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                close()
+                throw Self.classify(printed, bastion: "\(settings.user)@\(settings.host):\(settings.port)", timedOut: !exited)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        logger.debug("ssh_tunnel: forwarding to \(host):\(port) through \(settings.host):\(settings.port)")
+    }
+
+    /// Whether ssh has exited. Read from /proc and reaped here, because the plugin blocks
+    /// SIGCHLD (its signals are handled by the SDK), so Foundation never learns of the exit.
+    private func hasExited() -> Bool {
+        let pid = process.processIdentifier
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let state = stat.split(separator: ")").last?.split(separator: " ").first else { return true }
+        guard state == "Z" else { return false }
+        _ = waitpid(pid, nil, WNOHANG)
+        return true
+    }
+
+    /// Stops ssh (the guard sees its input end) and deletes the key, known_hosts and socket.
+    func close() {
+        try? guardInput.fileHandleForWriting.close()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The error for what ssh printed when the tunnel did not come up.
+    private static func classify(_ printed: String, bastion: String, timedOut: Bool) -> PluginError {
+        let lines = printed.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let said = lines.suffix(3).joined(separator: "; ")
+        let code: String
+        if printed.contains("Permission denied") {
+            code = "SSH_AUTH_FAILED"
+        } else if printed.contains("Host key verification failed") || printed.contains("IDENTIFICATION HAS CHANGED") {
+            code = "SSH_HOST_KEY_MISMATCH"
+        } else if printed.contains("Could not resolve hostname") {
+            code = "SSH_DNS_FAILED"
+        } else {
+            code = "SSH_TUNNEL_FAILED"
+        }
+        let why = timedOut ? "no tunnel within the connect timeout" : said.isEmpty ? "ssh exited" : said
+        return failure(code, "the SSH tunnel through \(bastion) failed: \(why)", retryable: code == "SSH_TUNNEL_FAILED")
+    }
+
+    private static func failure(_ code: String, _ message: String, retryable: Bool = false) -> PluginError {
+        PluginError(category: retryable ? .transient : .config, code: code, message: message, retryable: retryable)
+    }
+}

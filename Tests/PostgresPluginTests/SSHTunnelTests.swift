@@ -1,0 +1,114 @@
+import Foundation
+import PostgresClient
+import SluiceSDK
+import SluiceWire
+import Testing
+
+/// `ssh_tunnel`: Check, Write and Read through a real OpenSSH bastion (a private sshd), clear
+/// errors for a wrong key or host key that never show the key, and no tunnel left behind by a
+/// plugin killed mid-call.
+@Suite(.serialized) struct SSHTunnelTests {
+    let items = DestinationHarness.schema("items", [
+        Column(name: "id", type: LogicalType(.int64), nullable: false),
+        Column(name: "name", type: LogicalType(.string)),
+    ], primaryKey: ["id"])
+
+    func tunnel(_ server: SSHServer, key: String? = nil, hostKey: String? = nil) -> [String: Any] {
+        ["ssh_tunnel": ["host": "127.0.0.1", "port": server.port, "user": server.user,
+                        "private_key": key ?? server.clientKey, "host_key": hostKey ?? server.hostKey] as [String: Any]]
+    }
+
+    /// The ssh processes of tunnels still running.
+    func tunnels() throws -> Int {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        process.arguments = ["-f", "sluice-ssh-[0-9A-F]"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        while process.isRunning { Thread.sleep(forTimeInterval: 0.01) }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return text.split(separator: "\n").count
+    }
+
+    @Test func checkWriteAndReadGoThroughTheBastion() async throws {
+        let server = try SSHServer()
+        defer { server.stop() }
+        try await DestinationHarness.withSchema { schema, connection in
+            let config = DestinationHarness.config(schema: schema, tunnel(server))
+            let client = try await DestinationHarness.launch()
+            let check = try await client.check(CheckRequest(configJSON: config))
+            await client.close()
+            #expect(check.passed, "\(check.checks.map { "\($0.name): \($0.message)" })")
+            #expect(server.log.contains("Accepted publickey for root"), "\(server.log)")
+
+            let rows = (1...2000).map { [Value.int64(Int64($0)), .string("n\($0)")] }
+            let outcome = try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: items, writeMode: .upsert)],
+                                                             [.schema(items), try DestinationHarness.batch(items, rows)])
+            #expect(outcome.stream("items")?.inserted == 2000)
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(schema).items") == [["2000"]])
+
+            let reader = try await DestinationHarness.launch()
+            let catalog = try await reader.discover(DiscoverRequest(configJSON: SourceHarness.config(["schemas": [schema]].merging(tunnel(server)) { $1 })))
+            await reader.close()
+            #expect(catalog.streams.map(\.schema.stream.name) == ["items"])
+            #expect(try tunnels() == 0, "a tunnel outlived its call")
+        }
+    }
+
+    @Test func wrongKeyOrHostKeyFailsClearlyWithoutShowingTheKey() async throws {
+        let server = try SSHServer()
+        defer { server.stop() }
+        let otherServer = try SSHServer()
+        defer { otherServer.stop() }
+        let cases = [("SSH_AUTH_FAILED", tunnel(server, key: otherServer.clientKey)),
+                     ("SSH_HOST_KEY_MISMATCH", tunnel(server, hostKey: otherServer.hostKey))]
+        for (code, settings) in cases {
+            let client = try await DestinationHarness.launch()
+            let check = try await client.check(CheckRequest(configJSON: SourceHarness.config(settings)))
+            await client.close()
+            let reachable = try #require(check.checks.first { $0.name == "reachable" })
+            #expect(!reachable.passed)
+            #expect(reachable.code == code, "\(reachable.message)")
+            #expect(reachable.message.contains("127.0.0.1:\(server.port)"), "\(reachable.message)")
+            let keyLine = otherServer.clientKey.split(separator: "\n")[1]
+            #expect(!check.checks.contains { $0.message.contains(keyLine) })
+            #expect(client.process.stderr.contains(keyLine) == false)
+        }
+        #expect(try tunnels() == 0)
+    }
+
+    @Test func aKilledPluginLeavesNoTunnel() async throws {
+        let server = try SSHServer()
+        defer { server.stop() }
+        try await DestinationHarness.withSchema { schema, _ in
+            let client = try await DestinationHarness.launch()
+            try await client.startWrite(WriteRequest(configJSON: DestinationHarness.config(schema: schema, tunnel(server)),
+                                                     catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items)])))
+            try await client.send(.schema(items))
+            var running = 0
+            for _ in 0..<250 where running == 0 {
+                try await Task.sleep(for: .milliseconds(20))
+                running = try tunnels()
+            }
+            #expect(running > 0, "the tunnel never started")
+            client.process.send(signal: SIGKILL)
+            await client.close()
+            var left = running
+            for _ in 0..<250 where left > 0 {
+                try await Task.sleep(for: .milliseconds(20))
+                left = try tunnels()
+            }
+            #expect(left == 0, "ssh outlived the killed plugin")
+        }
+    }
+
+    @Test func aTunnelNeedsTheDatabaseHost() async throws {
+        let client = try await DestinationHarness.launch()
+        let check = try await client.check(CheckRequest(configJSON: #"{"database": "postgres", "ssh_tunnel": {"host": "bastion", "user": "u", "private_key_file": "/k"}}"#))
+        await client.close()
+        let config = try #require(check.checks.first { $0.name == "config" })
+        #expect(!config.passed)
+        #expect(config.message.contains("$.host"), "\(config.message)")
+    }
+}
