@@ -3,7 +3,9 @@
 # PostgreSQL, builds Sluice (release), and runs a real pipeline through the protocol:
 # a demo table is checked, discovered and read by postgres-plugin (as a source) to JSON Lines,
 # written by postgres-plugin (as a destination) into another schema, then copied again by
-# `plugin-host pipeline` straight from source to destination, twice (the second run upserts a change).
+# `plugin-host pipeline` straight from source to destination, twice (the second run upserts a change),
+# and finally a pipeline into a destination keeping pgvector embeddings of a notes table (with
+# scripts/embedding-server.py as the OpenAI-compatible endpoint), searched by similarity.
 # Set PGHOST etc. yourself and SLUICE_EXTERNAL_PG=1 to run it against your own server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,13 +17,16 @@ swift build -c release --product postgres-plugin >&2
 swift build -c release --product plugin-host >&2
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+embedder=""
+trap 'rm -rf "$work"; [ -z "$embedder" ] || kill "$embedder" 2>/dev/null' EXIT
 
 echo "== seeding demo.orders (10,000 rows)"
 psql -q -v ON_ERROR_STOP=1 <<'SQL'
 DROP SCHEMA IF EXISTS demo CASCADE;
 DROP SCHEMA IF EXISTS demo_copy CASCADE;
 DROP SCHEMA IF EXISTS demo_pipeline CASCADE;
+DROP SCHEMA IF EXISTS demo_notes CASCADE;
+DROP SCHEMA IF EXISTS demo_vectors CASCADE;
 CREATE SCHEMA demo;
 CREATE TABLE demo.orders (
   id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2), paid boolean,
@@ -77,3 +82,43 @@ echo "== compare source and pipeline destination"
 psql -At -c "SELECT 'source rows: ' || count(*) FROM demo.orders" \
          -c "SELECT 'pipeline destination rows: ' || count(*) FROM demo_pipeline.orders" \
          -c "SELECT 'rows that differ after the update: ' || count(*) FROM (SELECT id, customer, amount, paid, placed_at, details, tags FROM demo.orders EXCEPT SELECT id, customer, amount, paid, placed_at, details, tags FROM demo_pipeline.orders) d"
+
+echo "== pipeline with pgvector embeddings: demo_notes.notes -> demo_vectors.notes + notes_embeddings"
+psql -q -v ON_ERROR_STOP=1 <<'SQL'
+CREATE SCHEMA demo_notes;
+CREATE TABLE demo_notes.notes (id bigint PRIMARY KEY, topic text, body text);
+INSERT INTO demo_notes.notes VALUES
+  (1, 'billing', 'The customer asked for a refund of a double charge on the March invoice.'),
+  (2, 'shipping', 'The parcel left the warehouse late; the courier delivered it on Friday.'),
+  (3, 'product', 'Feature request: export reports as CSV files from the dashboard.'),
+  (4, 'billing', 'Invoice addresses can now be changed from the account settings page.');
+SQL
+python3 scripts/embedding-server.py --port 0 --api-key demo-key > "$work/embedder.out" 2>/dev/null &
+embedder=$!
+for _ in $(seq 100); do grep -q listening "$work/embedder.out" 2>/dev/null && break; sleep 0.05; done
+embed_port=$(awk '/listening/ {print $3}' "$work/embedder.out")
+sed 's/schemas: \[demo\]/schemas: [demo_notes]/' "$work/source.yaml" > "$work/notes-source.yaml"
+cat > "$work/vectors.yaml" <<YAML
+connection_string: "host=\${PGHOST} port=\${PGPORT} user=\${PGUSER} password=\${PGPASSWORD} dbname=\${PGDATABASE}"
+schema: demo_vectors
+write_mode: upsert
+embeddings:
+  tables: [{table: notes, embed_columns: [body], metadata_columns: [topic]}]
+  base_url: http://127.0.0.1:$embed_port/v1
+  api_key: \${DEMO_EMBEDDING_KEY}
+  model: demo-hashing
+  dimensions: 256
+YAML
+DEMO_EMBEDDING_KEY=demo-key "$bin/plugin-host" pipeline --source "$bin/postgres-plugin" --source-config "$work/notes-source.yaml" \
+  --destination "$bin/postgres-plugin" --destination-config "$work/vectors.yaml" > "$work/vectors-summary.json"
+query=$(python3 - "$embed_port" <<'PY'
+import json, sys, urllib.request
+request = urllib.request.Request("http://127.0.0.1:%s/v1/embeddings" % sys.argv[1], headers={"Authorization": "Bearer demo-key"},
+                                 data=json.dumps({"input": ["refund for a charge on my invoice"], "dimensions": 256}).encode())
+print(json.load(urllib.request.urlopen(request))["data"][0]["embedding"])
+PY
+)
+echo "nearest notes to 'refund for a charge on my invoice':"
+psql -At -v q="$query" <<'SQL'
+SELECT id || ' [' || topic || '] ' || _sluice_text FROM demo_vectors.notes_embeddings ORDER BY _sluice_embedding <=> :'q'::vector LIMIT 2;
+SQL
