@@ -3,6 +3,8 @@
 enum ExitCodes {
     /// The command succeeded.
     static let success: Int32 = 0
+    /// `conformance` ran and at least one check failed.
+    static let conformanceFailed: Int32 = 1
     /// A configuration, catalog or input file is missing, unparseable or invalid (also an unset `${VAR}`).
     static let config: Int32 = 65
     /// Check ran and at least one check failed.
@@ -18,6 +20,7 @@ enum ExitCodes {
     static let help = """
         Exit codes:
           0   success
+          1   conformance: at least one check failed
           64  usage error (bad arguments)
           65  configuration error: config, catalog or input file missing,
               unparseable or invalid against the schema; ${VAR} not set

@@ -8,7 +8,7 @@ struct PluginHost: AsyncParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "plugin-host",
-        abstract: "Run one call (spec, check, discover, read, write) of a Sluice protocol plugin, or a source into destinations (pipeline).",
+        abstract: "Run one call (spec, check, discover, read, write) of a Sluice protocol plugin, a source into destinations (pipeline), or a plugin's conformance checks.",
         discussion: """
             The plugin is started as a child process and driven over stdin/stdout. Its in-band logs \
             are printed to stderr as "[level] logger: message"; results go to stdout (or --output).
@@ -16,6 +16,7 @@ struct PluginHost: AsyncParsableCommand {
             \(ExitCodes.help)
             """,
         version: version,
-        subcommands: [SpecCommand.self, CheckCommand.self, DiscoverCommand.self, ReadCommand.self, WriteCommand.self, PipelineCommand.self]
+        subcommands: [SpecCommand.self, CheckCommand.self, DiscoverCommand.self, ReadCommand.self, WriteCommand.self, PipelineCommand.self,
+                      ConformanceCommand.self]
     )
 }

@@ -85,7 +85,11 @@ struct PluginSession {
 
     /// The plugin's configuration schema (GetSpec).
     func configSchema() async throws -> JSONValue {
-        let spec = try await client.spec()
+        try Self.configSchema(of: try await client.spec())
+    }
+
+    /// The configuration schema in `spec`, parsed.
+    static func configSchema(of spec: SpecResponse) throws(HostFailure) -> JSONValue {
         do {
             return try JSONParser.parse(spec.configSchemaJSON)
         } catch {
@@ -96,7 +100,12 @@ struct PluginSession {
     /// The configuration from `--config` (or `{}` without it), expanded and validated against
     /// the plugin's schema, as the JSON text to send.
     func configJSON() async throws -> String {
-        let schema = try await configSchema()
+        try Self.configJSON(launch, environment: environment, schema: try await configSchema())
+    }
+
+    /// The configuration of `launch` (or `{}` without one), expanded from `environment` and
+    /// validated against `schema`, as the JSON text to send.
+    static func configJSON(_ launch: PluginLaunch, environment: [String: String], schema: JSONValue) throws(HostFailure) -> String {
         let value: JSONValue
         let source: String
         if let config = launch.config {

@@ -43,24 +43,36 @@ struct SequencePlugin: SourcePlugin {
     func read(_ request: ReadRequest, output: ReadOutput) async throws -> Summary {
         let started = Date()
         let settings = try Settings(request.configJSON)
-        let incremental = request.catalog.streams.first?.syncMode == .incremental
+        let configured = request.catalog.streams.first
+        let incremental = configured?.syncMode == .incremental
         var next = incremental ? (request.states.last.flatMap { Int64(String(decoding: $0.data, as: UTF8.self)) } ?? 0) + 1 : 1
+        // `limit` (0: none) caps the rows of this call; `selected_columns` picks and orders columns.
+        let last = configured.map { $0.limit == 0 ? settings.rows : min(settings.rows, next - 1 + Int64($0.limit)) } ?? settings.rows
+        let names = configured?.selectedColumns.isEmpty == false ? configured!.selectedColumns : Self.schema.columns.map(\.name)
+        if let unknown = names.first(where: { name in !Self.schema.columns.contains { $0.name == name } }) {
+            throw PluginError(category: .config, code: "UNKNOWN_COLUMN", message: "\(Self.stream) has no column \"\(unknown)\"", stream: Self.stream)
+        }
+        var schema = Self.schema
+        schema.columns = names.compactMap { name in Self.schema.columns.first { $0.name == name } }
+        if !names.contains("id") { schema.primaryKey = [] }
         // A stray print: the SDK moved stdout to stderr, so this cannot corrupt the frames.
         print("sequence-plugin: reading from id \(next)")
-        try await output.send(Self.schema)
+        try await output.send(schema)
         try await output.status(StreamStatus(stream: Self.stream, status: .started))
         var summary = StreamSummary(stream: Self.stream)
-        while next <= settings.rows {
-            let count = Int(min(Int64(settings.batchSize), settings.rows - next + 1))
-            var ids = ColumnBuilder(type: LogicalType(.int64), capacity: count)
-            var labels = ColumnBuilder(type: LogicalType(.string), capacity: count)
-            var times = ColumnBuilder(type: LogicalType(.timestamptz), capacity: count)
+        while next <= last {
+            let count = Int(min(Int64(settings.batchSize), last - next + 1))
+            var columns: [String: ColumnBuilder] = [
+                "id": ColumnBuilder(type: LogicalType(.int64), capacity: count),
+                "label": ColumnBuilder(type: LogicalType(.string), capacity: count),
+                "at": ColumnBuilder(type: LogicalType(.timestamptz), capacity: count),
+            ]
             for id in next..<next + Int64(count) {
-                ids.append(int64: id)
-                labels.append(string: "row \(id)")
-                if id % 10 == 0 { times.appendNull() } else { times.append(int64: 1_700_000_000_000_000 + id * 1_000_000) }
+                columns["id"]!.append(int64: id)
+                columns["label"]!.append(string: "row \(id)")
+                if id % 10 == 0 { columns["at"]!.appendNull() } else { columns["at"]!.append(int64: 1_700_000_000_000_000 + id * 1_000_000) }
             }
-            try await output.send(RecordBatch(stream: Self.stream, rowCount: count, columns: [ids.finish(), labels.finish(), times.finish()]))
+            try await output.send(RecordBatch(stream: Self.stream, rowCount: count, columns: names.map { columns[$0]!.finish() }))
             next += Int64(count)
             summary.records += UInt64(count)
             try await output.checkpoint(State(id: summary.records, stream: Self.stream, data: Array(String(next - 1).utf8)))

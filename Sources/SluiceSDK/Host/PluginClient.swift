@@ -9,7 +9,7 @@ public import SluiceWire
 public final class PluginClient: @unchecked Sendable {
     /// The spawned process.
     public let process: PluginProcess
-    /// The plugin's handshake answer.
+    /// The plugin's handshake answer (empty until ``handshake(_:)``).
     public private(set) var helloReply: HelloReply
     private let reader: FrameReader<PluginMessage>
     private let writer: FrameWriter
@@ -19,19 +19,45 @@ public final class PluginClient: @unchecked Sendable {
     public static func launch(executable: URL, arguments: [String] = [], environment: [String: String]? = nil,
                               hello: Hello, echoStderr: Bool = false,
                               onLog: @escaping @Sendable (LogMessage) -> Void = { _ in }) async throws(HostError) -> PluginClient {
+        let client = try spawn(executable: executable, arguments: arguments, environment: environment,
+                               echoStderr: echoStderr, onLog: onLog)
+        try await client.handshake(hello)
+        return client
+    }
+
+    /// Spawns `executable` and starts reading its output, without the handshake: the first
+    /// half of ``launch(executable:arguments:environment:hello:echoStderr:onLog:)``. Follow it
+    /// with ``handshake(_:)``, or, to test how a plugin handles a broken session (conformance
+    /// tests), with any ``send(_:)`` or ``sendRaw(_:)`` and ``nextMessage()``.
+    public static func spawn(executable: URL, arguments: [String] = [], environment: [String: String]? = nil,
+                             echoStderr: Bool = false,
+                             onLog: @escaping @Sendable (LogMessage) -> Void = { _ in }) throws(HostError) -> PluginClient {
         let process: PluginProcess
         do {
             process = try PluginProcess(executable: executable, arguments: arguments, environment: environment, echoStderr: echoStderr)
         } catch {
             throw .spawnFailed("\(executable.path): \(error.localizedDescription)")
         }
-        let client = PluginClient(process: process, maxFrameSize: Int(hello.maxFrameSize == 0 ? Hello.defaultMaxFrameSize : hello.maxFrameSize), onLog: onLog)
-        try await client.send(.hello(hello))
-        guard case .hello(let reply) = try await client.expectReply(to: "Hello") else {
+        return PluginClient(process: process, maxFrameSize: Int(Hello.defaultMaxFrameSize), onLog: onLog)
+    }
+
+    /// Sends `hello` (its frame size limit applies from the reply on, both ways), waits for
+    /// the HelloReply, checks that the version it chose is within `hello`'s range (§3.1),
+    /// keeps it in ``helloReply`` and returns it.
+    @discardableResult
+    public func handshake(_ hello: Hello) async throws(HostError) -> HelloReply {
+        let maxFrameSize = Int(hello.maxFrameSize == 0 ? Hello.defaultMaxFrameSize : hello.maxFrameSize)
+        reader.maxFrameSize = maxFrameSize
+        writer.maxFrameSize = maxFrameSize
+        try await send(.hello(hello))
+        guard case .hello(let reply) = try await expectReply(to: "Hello") else {
             throw .protocolViolation("the plugin did not answer Hello with HelloReply")
         }
-        client.helloReply = reply
-        return client
+        guard reply.protocolVersion >= hello.minProtocolVersion, reply.protocolVersion <= hello.maxProtocolVersion else {
+            throw .protocolViolation("HelloReply chose protocol version \(reply.protocolVersion), outside the host's \(hello.minProtocolVersion)-\(hello.maxProtocolVersion)")
+        }
+        helloReply = reply
+        return reply
     }
 
     private init(process: PluginProcess, maxFrameSize: Int, onLog: @escaping @Sendable (LogMessage) -> Void) {
@@ -140,6 +166,16 @@ public final class PluginClient: @unchecked Sendable {
         }
     }
 
+    /// Writes `bytes` to the plugin's stdin exactly as given, without a frame header: for
+    /// conformance tests that send malformed frames. Never needed to speak the protocol.
+    public func sendRaw(_ bytes: [UInt8]) async throws(HostError) {
+        do {
+            try await writer.send(raw: bytes)
+        } catch {
+            throw await crashOr(.protocolViolation("sending \(bytes.count) raw bytes failed: \(error.message)"))
+        }
+    }
+
     /// Asks the plugin to cancel the running Read or Write.
     public func cancel() async throws(HostError) {
         try await send(.cancel)
@@ -157,6 +193,22 @@ public final class PluginClient: @unchecked Sendable {
     }
 
     // MARK: - Replies
+
+    /// The next message the plugin sends, whatever it is — Log included (it does not reach
+    /// `onLog`) — or `nil` once its output ended exactly between frames. For hosts that check
+    /// the order of messages themselves (conformance tests); the call methods above are the
+    /// usual way to read answers. A broken frame is thrown as ``HostError/protocolViolation(_:)``.
+    public func nextMessage() async throws(HostError) -> PluginMessage? {
+        guard let event = await reader.queue.next() else { return nil }
+        switch event {
+        case .message(let message):
+            return message
+        case .protocolError(let error):
+            throw .protocolViolation(error.description)
+        case .readFailed(let reason):
+            throw await crashOr(.protocolViolation("reading the plugin's output failed: \(reason)"))
+        }
+    }
 
     private func expectReply(to what: String) async throws(HostError) -> PluginMessage {
         while true {
@@ -179,6 +231,7 @@ public final class PluginClient: @unchecked Sendable {
     /// A dead plugin explains most failures; report that when it is the case.
     private func crashOr(_ other: HostError?) async -> HostError {
         if let status = await process.waitForExit(timeout: other == nil ? 5 : 0.2) {
+            await process.waitForStderrEnd(timeout: 0.5)
             return .pluginCrashed(status, stderr: process.stderr)
         }
         return other ?? .pluginCrashed(nil, stderr: process.stderr)

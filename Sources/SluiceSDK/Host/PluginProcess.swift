@@ -38,6 +38,7 @@ public final class PluginProcess: @unchecked Sendable {
     /// Frames from the plugin.
     let stdoutHandle: FileHandle
     private let stderrTail = StderrTail(limit: 16 * 1024)
+    private let stderrEnded = LockedBox(false)
     private let exited = DispatchSemaphore(value: 0)
     private let statusBox = LockedBox<ExitStatus?>(nil)
 
@@ -54,6 +55,7 @@ public final class PluginProcess: @unchecked Sendable {
         stdinHandle = stdinPipe.fileHandleForWriting
         stdoutHandle = stdoutPipe.fileHandleForReading
         let tail = stderrTail
+        let ended = stderrEnded
         let errorHandle = stderrPipe.fileHandleForReading
         let statusBox = self.statusBox
         let exited = self.exited
@@ -70,6 +72,7 @@ public final class PluginProcess: @unchecked Sendable {
                 tail.append(data)
                 if echoStderr { FileHandle.standardError.write(data) }
             }
+            ended.value = true
         }
         thread.name = "sluice.host.stderr"
         thread.start()
@@ -105,6 +108,18 @@ public final class PluginProcess: @unchecked Sendable {
             try? await Task.sleep(nanoseconds: 10_000_000)
         }
         return statusBox.value
+    }
+
+    /// Waits up to `seconds` for the plugin's stderr to reach its end, so that ``stderr`` holds
+    /// everything it wrote (the pipe is read on another thread, which may lag behind the exit).
+    /// Returns whether it did.
+    @discardableResult
+    public func waitForStderrEnd(timeout seconds: Double) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !stderrEnded.value && Date() < deadline {
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+        return stderrEnded.value
     }
 
     /// Closes the plugin's stdin: a clean end of input.

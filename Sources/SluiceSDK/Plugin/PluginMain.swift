@@ -41,15 +41,27 @@ public enum PluginMain {
         dup2(STDERR_FILENO, STDOUT_FILENO)
         let server = PluginServer(plugin: plugin, input: FileHandle.standardInput,
                                   output: FileHandle(fileDescriptor: protocolOutput, closeOnDealloc: false))
-        let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { server.interrupt() }
-            source.resume()
-            return source
-        }
+        let signals = await watchSignals { server.interrupt() }
         let outcome = await server.run()
         signals.forEach { $0.cancel() }
         exit(outcome.rawValue)
+    }
+
+    /// Sources calling `action` on SIGTERM and SIGINT, returned once the system has registered
+    /// them. Until then the signals are ignored, and a host may send one as soon as it has the
+    /// HelloReply (§6.2), so the session must not start earlier.
+    private static func watchSignals(_ action: @escaping @Sendable () -> Void) async -> [any DispatchSourceSignal] {
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGTERM, SIGINT] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: action)
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                source.setRegistrationHandler { continuation.resume() }
+                source.resume()
+            }
+            sources.append(source)
+        }
+        return sources
     }
 }

@@ -138,10 +138,11 @@ public final class PluginServer: @unchecked Sendable {
         let frameSize = hello.maxFrameSize == 0 ? Int(Hello.defaultMaxFrameSize) : Int(hello.maxFrameSize)
         reader.maxFrameSize = frameSize
         writer.maxFrameSize = frameSize
-        LogRouter.shared.attach(writer, level: hello.logLevel)
         let info = plugin.info
         try await sendOrFail(.hello(HelloReply(pluginName: info.name, pluginVersion: info.version, protocolVersion: chosen,
                                                roles: info.roles, capabilities: info.capabilities)))
+        // Log frames only after HelloReply (§3.3): a message logged before it goes to stderr.
+        LogRouter.shared.attach(writer, level: hello.logLevel)
         return true
     }
 

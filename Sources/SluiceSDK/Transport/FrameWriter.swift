@@ -25,16 +25,19 @@ final class FrameWriter: @unchecked Sendable {
     /// Writes one frame and waits until it is written.
     func send(payload: [UInt8]) async throws(TransportError) {
         try checkSize(payload)
-        let result: TransportError? = await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: self.write(payload)) }
-        }
-        if let result { throw result }
+        try await enqueue(payload, framed: true)
+    }
+
+    /// Writes `bytes` as they are (no frame header added) and waits until they are written:
+    /// for conformance tests that send malformed frames.
+    func send(raw bytes: [UInt8]) async throws(TransportError) {
+        try await enqueue(bytes, framed: false)
     }
 
     /// Queues one frame without waiting (logs from synchronous code). Errors are remembered.
     func post(payload: [UInt8]) {
         guard payload.count <= maxFrameSize else { return }
-        queue.async { _ = self.write(payload) }
+        queue.async { _ = self.write(payload, framed: true) }
     }
 
     /// Waits until every queued frame is written.
@@ -48,11 +51,19 @@ final class FrameWriter: @unchecked Sendable {
         }
     }
 
-    /// Runs on `queue` only.
-    private func write(_ payload: [UInt8]) -> TransportError? {
+    /// Writes on `queue`, in order with every other frame, and waits until it is written.
+    private func enqueue(_ bytes: [UInt8], framed: Bool) async throws(TransportError) {
+        let result: TransportError? = await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: self.write(bytes, framed: framed)) }
+        }
+        if let result { throw result }
+    }
+
+    /// Writes `bytes` as one frame's payload, or as they are. Runs on `queue` only.
+    private func write(_ bytes: [UInt8], framed: Bool) -> TransportError? {
         if let failure { return TransportError(failure) }
         do {
-            try handle.write(contentsOf: Frame.encode(payload))
+            try handle.write(contentsOf: framed ? Frame.encode(bytes) : bytes)
             return nil
         } catch {
             let reason = "the peer stopped reading: \(error)"

@@ -56,8 +56,9 @@ final class EmbeddingServer {
     }
 
     /// Stops the server without waiting for it (waiting would block a thread of the
-    /// concurrency pool, which the tests need).
+    /// concurrency pool, which the tests need). SIGKILL: children of the test process inherit
+    /// SIGTERM blocked.
     func stop() {
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
     }
 }

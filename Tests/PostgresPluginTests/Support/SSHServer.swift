@@ -60,7 +60,7 @@ final class SSHServer: Sendable {
     func stop() {
         if let text = try? String(contentsOf: directory.appendingPathComponent("sshd.pid"), encoding: .utf8),
            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-            kill(pid, SIGTERM)
+            kill(pid, SIGKILL)
         }
         try? FileManager.default.removeItem(at: directory)
     }

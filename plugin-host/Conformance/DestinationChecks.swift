@@ -1,0 +1,99 @@
+import SluiceSDK
+import SluiceWire
+
+/// The checks of a destination's Write, each against a fresh plugin process. They write to
+/// one new stream, `sluice_conformance_<hex>`, which stays in the destination.
+struct DestinationChecks: Sendable {
+    let target: ConformanceTarget
+    /// The configuration, as the JSON text to send.
+    let config: String
+    let stream: ConformanceStream
+
+    /// `write` (§4.5, §8): batches of several logical types with nulls, a State after each,
+    /// are acknowledged with StateAcks in order, echoing each State's id and stream, before a
+    /// Summary whose inserted count is the rows sent.
+    func write() async throws -> String {
+        try await target.withPlugin { probe in
+            try await probe.handshake()
+            var input: [HostMessage] = []
+            var states: [State] = []
+            for index in 0..<ConformanceStream.batchCount {
+                input.append(.records(try stream.batch(index)))
+                states.append(stream.state(index))
+                input.append(.state(stream.state(index)))
+            }
+            let acks = LockedValue<[StateAck]>([])
+            probe.state.step = "writing \(ConformanceStream.batchCount) batches and waiting for the Summary"
+            let summary = try await probe.client.write(request, input: Self.sequence(input)) { message in
+                switch message {
+                case .stateAck(let ack): acks.withLock { $0.append(ack) }
+                case .streamStatus, .progress: break
+                default: throw ConformanceFailure("\(ConformanceText.name(message)) arrived during a Write (§3.3)")
+                }
+            }
+            let received = acks.withLock { $0 }
+            try Self.verify(received, against: states)
+            let rows = UInt64(ConformanceStream.batchCount * ConformanceStream.rowsPerBatch)
+            let inserted = summary.streams.reduce(0) { $0 + $1.inserted }
+            guard inserted == rows else {
+                throw ConformanceFailure("the Summary counts \(inserted) inserted rows; \(rows) were sent in append mode")
+            }
+            try await probe.closeCleanly(after: "the Write's Summary")
+            return "\(rows) rows in \(ConformanceStream.batchCount) batches to \(stream.id): StateAcks "
+                + received.map { String($0.id) }.joined(separator: ", ") + " in order; Summary inserted \(inserted)"
+        }
+    }
+
+    /// `write-invalid-batch` (§4.5, §5.10, §7.3): a batch whose columns do not match its schema
+    /// is answered by Error{PROTOCOL, INVALID_MESSAGE}, and the session continues.
+    func writeInvalidBatch() async throws -> String {
+        try await target.withPlugin { probe in
+            try await probe.handshake()
+            try await probe.send(.write(request))
+            try await probe.send(.records(try stream.mismatchedBatch()))
+            try await probe.send(.writeEnd)
+            while true {
+                guard let message = try await probe.next("Error{PROTOCOL, INVALID_MESSAGE}") else {
+                    throw ConformanceFailure("the plugin ended its output before answering the invalid batch")
+                }
+                switch message {
+                case .streamStatus, .progress:
+                    continue
+                case .error(let error) where error.category == .protocol && error.code == "INVALID_MESSAGE":
+                    try await probe.expectSpec(after: "the failed Write")
+                    try await probe.closeCleanly(after: "GetSpec")
+                    return "text in an int64 column → Error{PROTOCOL, INVALID_MESSAGE}; the session continued"
+                case .summary:
+                    throw ConformanceFailure("the Write accepted a batch whose columns do not match the schema (Summary)")
+                default:
+                    throw ConformanceFailure("the invalid batch was answered with \(ConformanceText.name(message)), not Error{PROTOCOL, INVALID_MESSAGE}")
+                }
+            }
+        }
+    }
+
+    private var request: WriteRequest {
+        WriteRequest(configJSON: config, catalog: stream.catalog, sourceName: "plugin-host conformance")
+    }
+
+    /// One StateAck per State, in order, echoing its id and stream (§4.5).
+    private static func verify(_ acks: [StateAck], against states: [State]) throws {
+        let sent = states.map { String($0.id) }.joined(separator: ", ")
+        let got = acks.map { String($0.id) }.joined(separator: ", ")
+        guard acks.map(\.id) == states.map(\.id) else {
+            throw ConformanceFailure("States \(sent) were acknowledged as [\(got)] before the Summary; expected each, in order")
+        }
+        for (ack, state) in zip(acks, states) where ack.stream != state.stream {
+            let stream = ack.stream.map { "\($0)" } ?? "no stream"
+            throw ConformanceFailure("StateAck \(ack.id) names \(stream), not the State's \(state.stream.map { "\($0)" } ?? "no stream")")
+        }
+    }
+
+    /// `messages` as the async sequence ``PluginClient/write(_:input:onMessage:)`` sends.
+    private static func sequence(_ messages: [HostMessage]) -> AsyncStream<HostMessage> {
+        AsyncStream { continuation in
+            for message in messages { continuation.yield(message) }
+            continuation.finish()
+        }
+    }
+}
