@@ -85,6 +85,35 @@ import Testing
         }
     }
 
+    @Test func replaceSwapsTheEmbeddingsInWithTheTable() async throws {
+        let server = try EmbeddingServer(apiKey: Self.apiKey)
+        defer { server.stop() }
+        try await DestinationHarness.withSchema { schema, connection in
+            let replace = [ConfiguredStream(schema: docs, writeMode: .replace)]
+            _ = try await DestinationHarness.write(config(schema, server), streams: replace, [
+                .schema(docs), try DestinationHarness.batch(docs, [row(1, "Apples", "Red.", "fruit"), row(2, "Pears", "Green.", "fruit")]),
+            ])
+            _ = try await DestinationHarness.write(config(schema, server), streams: replace, [
+                .schema(docs), try DestinationHarness.batch(docs, [row(3, "Plums", "Purple.", "fruit")]),
+            ])
+            let tables = "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = '\(schema)'"
+            #expect(try await DestinationHarness.rows(connection, tables) == [["docs,docs_embeddings"]])
+            #expect(try await chunks(connection, schema).map { [$0[0], $0[3]] } == [["3", "Plums\nPurple."]])
+            // A replace that fails (the endpoint refuses the key) leaves both tables as they were.
+            do {
+                _ = try await DestinationHarness.write(config(schema, server, apiKey: "sk-wrong-key-000"), streams: replace, [
+                    .schema(docs), try DestinationHarness.batch(docs, [row(4, "Figs", "Sweet.", "fruit")]),
+                ])
+                Issue.record("the replace with a refused key succeeded")
+            } catch HostError.plugin(let error) {
+                #expect(error.code == "EMBEDDING_FAILED")
+            }
+            #expect(try await DestinationHarness.rows(connection, tables) == [["docs,docs_embeddings"]])
+            #expect(try await DestinationHarness.rows(connection, "SELECT id::text FROM \(schema).docs") == [["3"]])
+            #expect(try await chunks(connection, schema).map { [$0[0], $0[3]] } == [["3", "Plums\nPurple."]])
+        }
+    }
+
     @Test func overloadedEndpointIsRetried() async throws {
         let server = try EmbeddingServer(apiKey: Self.apiKey, failFirst: 2)
         defer { server.stop() }
@@ -123,7 +152,7 @@ import Testing
             let keyless = DestinationHarness.schema("docs", docs.columns)
             let cases: [(StreamSchema, WriteMode, [String: Any], String)] = [
                 (keyless, .append, [:], "EMBEDDINGS_NEED_KEY"),
-                (docs, .replace, [:], "EMBEDDINGS_MODE"),
+                (docs, .append, ["table_layout": "raw"], "EMBEDDINGS_MODE"),
                 (docs, .append, ["embeddings": ["tables": [["table": "docs", "embed_columns": ["id"]]], "base_url": server.baseURL,
                                                 "dimensions": Self.dimensions] as [String: Any]], "EMBEDDINGS_COLUMN"),
             ]

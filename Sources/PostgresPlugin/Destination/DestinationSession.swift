@@ -511,25 +511,34 @@ final class DestinationSession {
         }
     }
 
+    /// Swaps the replacement tables (the stream's, and its embeddings') in, in one transaction.
     private func swap(_ plan: WritePlan) async throws {
-        let old = Identifiers.shortened(plan.table + "_sluice_old")
-        let live = SQL.quoteQualified(schema: plan.schemaName, name: plan.table)
-        let cascade = settings.migrateCascade ? " CASCADE" : ""
         _ = try await connection.execute("BEGIN")
         do {
-            let exists = try await connection.execute("SELECT to_regclass($1) IS NOT NULL", [.text(live)])
-            if exists.rows.first?.first == "t" {
-                _ = try await connection.execute("DROP TABLE IF EXISTS \(SQL.quoteQualified(schema: plan.schemaName, name: old))\(cascade)")
-                _ = try await connection.execute("ALTER TABLE \(live) RENAME TO \(SQL.quoteIdentifier(old))")
-            }
-            _ = try await connection.execute("ALTER TABLE \(plan.target) RENAME TO \(SQL.quoteIdentifier(plan.table))")
-            if exists.rows.first?.first == "t" {
-                _ = try await connection.execute("DROP TABLE \(SQL.quoteQualified(schema: plan.schemaName, name: old))\(cascade)")
+            try await swapTable(schema: plan.schemaName, live: plan.table, replacement: plan.writeTable)
+            if let embedding = plan.embedding {
+                try await swapTable(schema: plan.schemaName, live: embedding.liveTable, replacement: embedding.table)
             }
             _ = try await connection.execute("COMMIT")
         } catch {
             _ = try? await connection.execute("ROLLBACK")
             throw error
+        }
+    }
+
+    /// Renames `replacement` to `live`, dropping the old `live` table.
+    private func swapTable(schema: String, live name: String, replacement: String) async throws {
+        let old = Identifiers.shortened(name + "_sluice_old")
+        let live = SQL.quoteQualified(schema: schema, name: name)
+        let cascade = settings.migrateCascade ? " CASCADE" : ""
+        let exists = try await connection.execute("SELECT to_regclass($1) IS NOT NULL", [.text(live)]).rows.first?.first == "t"
+        if exists {
+            _ = try await connection.execute("DROP TABLE IF EXISTS \(SQL.quoteQualified(schema: schema, name: old))\(cascade)")
+            _ = try await connection.execute("ALTER TABLE \(live) RENAME TO \(SQL.quoteIdentifier(old))")
+        }
+        _ = try await connection.execute("ALTER TABLE \(SQL.quoteQualified(schema: schema, name: replacement)) RENAME TO \(SQL.quoteIdentifier(name))")
+        if exists {
+            _ = try await connection.execute("DROP TABLE \(SQL.quoteQualified(schema: schema, name: old))\(cascade)")
         }
     }
 
@@ -550,6 +559,7 @@ final class DestinationSession {
         for stream in order {
             guard let plan = buffers[stream]?.plan, plan.mode == .replace, plan.writeTable != plan.table else { continue }
             _ = try? await connection.execute("DROP TABLE IF EXISTS \(plan.target)")
+            if let embedding = plan.embedding { _ = try? await connection.execute("DROP TABLE IF EXISTS \(embedding.qualified)") }
         }
     }
 }

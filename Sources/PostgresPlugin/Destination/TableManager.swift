@@ -87,7 +87,7 @@ struct TableManager {
                               writeTable: writeTable, columns: columns, hasSyncedAt: hasSyncedAt, raw: raw, hasSource: hasSource, staging: staging)
         if let embedded = settings.embeddings?.table(for: schema.stream), let embeddings = settings.embeddings, let embeddingClient {
             let embedding = try embeddingPlan(embedded, embeddings, client: embeddingClient, plan: plan)
-            statements += try await embeddingStatements(embedding, plan: plan)
+            statements += try await embeddingStatements(embedding, plan: plan, replacementStarted: replacementStarted)
             plan.embedding = embedding
         }
         return TableAction(statements: statements, plan: plan)
@@ -100,8 +100,8 @@ struct TableManager {
         func refuse(_ code: String, _ message: String) -> PluginError {
             PluginError(category: .config, code: code, message: "stream \(stream): embeddings: \(message)", stream: stream)
         }
-        guard !plan.raw, plan.mode != .replace else {
-            throw refuse("EMBEDDINGS_MODE", "not available with table_layout raw or write_mode replace; use append, upsert, update-only or mirror")
+        guard !plan.raw else {
+            throw refuse("EMBEDDINGS_MODE", "not available with table_layout raw")
         }
         guard !plan.key.isEmpty else {
             throw refuse("EMBEDDINGS_NEED_KEY", "the stream has no primary key; give it key_columns so each chunk can name its row")
@@ -119,20 +119,26 @@ struct TableManager {
             guard let index = names.firstIndex(of: name) else { throw refuse("EMBEDDINGS_COLUMN", "metadata column \"\(name)\" is not a column of the stream") }
             return plan.columns[index].name
         }
-        return EmbeddingPlan(schemaName: schemaName, table: Identifiers.shortened(plan.table + "_embeddings"), embedColumns: embed,
+        let live = Identifiers.shortened(plan.table + "_embeddings")
+        return EmbeddingPlan(schemaName: schemaName, liveTable: live,
+                             table: plan.mode == .replace ? Identifiers.shortened(live + "_sluice_tmp") : live, embedColumns: embed,
                              metadataColumns: metadata, dimensions: settings.dimensions,
                              splitter: TextSplitter(chunkSize: settings.chunkSize, chunkOverlap: settings.chunkOverlap), client: client)
     }
 
-    /// Creates pgvector and the embeddings table; an existing one with other dimensions is
-    /// refused in safe mode and recreated in forced mode; missing metadata columns are added.
-    private func embeddingStatements(_ embedding: EmbeddingPlan, plan: WritePlan) async throws -> [String] {
+    /// Creates pgvector and the embeddings table (for `replace`, a fresh replacement); an existing
+    /// one with other dimensions is refused in safe mode and recreated in forced mode; missing
+    /// metadata columns are added.
+    private func embeddingStatements(_ embedding: EmbeddingPlan, plan: WritePlan, replacementStarted: Bool) async throws -> [String] {
         let available = try await connection.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")
         guard available.rows.first?.first == "1" else {
             throw PluginError(category: .config, code: "PGVECTOR_MISSING",
                               message: "stream \(plan.stream): embeddings need the pgvector extension (vector), which this server does not have: install it on the server", stream: plan.stream)
         }
         var statements = ["CREATE EXTENSION IF NOT EXISTS vector"]
+        if plan.mode == .replace && !replacementStarted {
+            return statements + ["DROP TABLE IF EXISTS \(embedding.qualified)", embedding.createTable(plan)]
+        }
         guard let existing = try await existingColumns(embedding.qualified) else { return statements + [embedding.createTable(plan)] }
         let vector = existing.first { $0.name == EmbeddingPlan.vectorColumn }?.type
         guard vector == "vector(\(embedding.dimensions))" else {

@@ -19,7 +19,10 @@ struct EmbeddingPlan: Sendable {
     }
 
     var schemaName: String
-    /// The embeddings table's name.
+    /// The embeddings table readers see.
+    var liveTable: String
+    /// Where flushes write: `liveTable`, or with `replace` its replacement, swapped in with the
+    /// stream's table.
     var table: String
     /// Positions (in the stream's columns) of the columns whose text is embedded.
     var embedColumns: [Int]
