@@ -125,8 +125,6 @@ struct Flush: Sendable {
         var result = FlushResult()
         do {
             try await withTaskCancellationHandler {
-                // Embedded before any statement, so no transaction waits on the endpoint.
-                let vectors = chunks.isEmpty ? [] : try await plan.embedding?.client.embed(chunks.map(\.text)) ?? []
                 if begin { result.transactionID = try await connection.executeScript(Self.begin).rows.first?.first ?? nil }
                 do {
                     switch route {
@@ -135,7 +133,7 @@ struct Flush: Sendable {
                         try await copy(chunks, plan.copyIntoStaging, on: connection)
                         try await apply(&result, on: connection)
                         if let embedding = plan.embedding {
-                            try await embedding.write(self.chunks, vectors: vectors, plan: plan, syncedAtMicros: syncedAtMicros, on: connection)
+                            try await embedding.write(self.chunks, plan: plan, syncedAtMicros: syncedAtMicros, on: connection)
                         }
                     case .insert(let parameters):
                         result.inserted = UInt64(try await connection.execute(plan.insertFromArrays, parameters).affectedRows)

@@ -6,7 +6,7 @@ import SluiceWire
 
 /// Calls an OpenAI-compatible embeddings endpoint: `POST {base_url}/embeddings` with
 /// `{"model", "input": [texts], "dimensions"}` and a Bearer key, in requests of `batch_size`
-/// texts; rate limits (429), server errors (5xx) and network failures are retried with backoff.
+/// texts (the caller groups them, so memory holds one request's vectors at a time); rate limits (429), server errors (5xx) and network failures are retried with backoff.
 /// Errors never contain the key.
 final class EmbeddingClient: Sendable {
     static let maxAttempts = 4
@@ -21,20 +21,12 @@ final class EmbeddingClient: Sendable {
         session = URLSession(configuration: configuration)
     }
 
-    /// One vector of `dimensions` numbers per text, in order.
-    func embed(_ texts: [String]) async throws -> [[Float]] {
-        var vectors: [[Float]] = []
-        vectors.reserveCapacity(texts.count)
-        var start = 0
-        while start < texts.count {
-            let batch = Array(texts[start..<min(texts.count, start + settings.batchSize)])
-            vectors += try await request(batch)
-            start += batch.count
-        }
-        return vectors
-    }
+    /// The most texts one ``embed(_:)`` sends (`batch_size`).
+    var batchSize: Int { settings.batchSize }
 
-    private func request(_ texts: [String]) async throws -> [[Float]] {
+    /// One vector of `dimensions` numbers per text, in order, in one request (at most
+    /// ``batchSize`` texts).
+    func embed(_ texts: [String]) async throws -> [[Float]] {
         guard let url = URL(string: settings.baseURL.hasSuffix("/") ? settings.baseURL + "embeddings" : settings.baseURL + "/embeddings"),
               url.scheme == "http" || url.scheme == "https" else {
             throw failure(.config, "EMBEDDING_CONFIG", "embeddings.base_url is not an http(s) URL")

@@ -72,13 +72,13 @@ struct EmbeddingPlan: Sendable {
         return chunks
     }
 
-    /// Replaces the chunks of every key staged in `plan`'s staging table with `chunks` and their
-    /// `vectors`, on `connection` inside the flush's transaction.
-    func write(_ chunks: [Chunk], vectors: [[Float]], plan: WritePlan, syncedAtMicros: Int64, on connection: PostgresConnection) async throws {
+    /// Replaces the chunks of every key staged in `plan`'s staging table with `chunks`, on
+    /// `connection` inside the flush's transaction: one embeddings request and one INSERT per
+    /// `batch_size` chunks, so memory holds one request's vectors at a time.
+    func write(_ chunks: [Chunk], plan: WritePlan, syncedAtMicros: Int64, on connection: PostgresConnection) async throws {
         let staged = plan.key.map { "\(plan.keyValue("s", $0)) AS \(SQL.quoteIdentifier($0))" }.joined(separator: ", ")
         let match = plan.key.map { "e.\(SQL.quoteIdentifier($0)) = k.\(SQL.quoteIdentifier($0))" }.joined(separator: " AND ")
         _ = try await connection.execute("DELETE FROM \(qualified) e USING (SELECT DISTINCT \(staged) FROM \(plan.quotedStaging) s) k WHERE \(match)")
-        guard !chunks.isEmpty else { return }
         let copied = plan.key + metadataColumns.filter { !plan.key.contains($0) }
         let values = copied.map { name in
             plan.key.contains(name) ? plan.keyValue("s", name) : "t.\(SQL.quoteIdentifier(name))"
@@ -92,13 +92,19 @@ struct EmbeddingPlan: Sendable {
             + "WHERE NOT s.\(SQL.quoteIdentifier(WritePlan.deleteColumn))"
         var syncedAt = BinaryBuffer()
         syncedAt.int64(syncedAtMicros - FieldEncoder.epochMicros)
-        _ = try await connection.execute(sql, [
-            Self.int64Array(chunks.map(\.sequence)),
-            Self.int32Array(chunks.map(\.index)),
-            Self.textArray(chunks.map(\.text)),
-            Self.textArray(vectors.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" }),
-            .binary(syncedAt.bytes, oid: PostgresTypes.oid(.timestamptz)),
-        ])
+        var start = 0
+        while start < chunks.count {
+            let group = chunks[start..<min(chunks.count, start + client.batchSize)]
+            let vectors = try await client.embed(group.map(\.text))
+            _ = try await connection.execute(sql, [
+                Self.int64Array(group.map(\.sequence)),
+                Self.int32Array(group.map(\.index)),
+                Self.textArray(group.map(\.text)),
+                Self.textArray(vectors.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" }),
+                .binary(syncedAt.bytes, oid: PostgresTypes.oid(.timestamptz)),
+            ])
+            start += group.count
+        }
     }
 
     private static func int64Array(_ values: [Int64]) -> PostgresValue {
