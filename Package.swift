@@ -77,6 +77,10 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // A source that breaks the protocol on purpose, for the host-side tests.
+        .executableTarget(name: "misbehaving-plugin", dependencies: ["SluiceSDK"], path: "Tests/Fixtures/misbehaving-plugin",
+                          swiftSettings: strict),
+
         .testTarget(name: "SluiceWireTests", dependencies: ["SluiceWire"]),
         .testTarget(name: "SluiceSDKTests", dependencies: ["SluiceSDK", "SluiceWire"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),

@@ -84,16 +84,23 @@ struct PipelineRun: Sendable {
     private func pump(_ accepting: inout [Bool], _ counts: inout StreamCounts) async -> Summary? {
         let report = ProgressReport()
         var progress = PipelineProgress()
-        var schemas = Set<StreamID>()
+        var schemas: [StreamID: StreamSchema] = [:]
         do {
             while let message = try await source.client.nextCallMessage() {
                 switch message {
                 case .schema(let schema):
-                    schemas.insert(schema.stream)
+                    schemas[schema.stream] = schema
                     await broadcast(.schema(schema), &accepting)
                 case .records(let batch):
-                    guard schemas.contains(batch.stream) else {
+                    guard let schema = schemas[batch.stream] else {
                         violation("a RecordBatch of \(batch.stream) came before its StreamSchema")
+                        continue
+                    }
+                    // PROTOCOL.md §5.10: a host reading a source rejects a batch that does not match.
+                    do {
+                        try batch.validate(against: schema)
+                    } catch {
+                        violation("invalid RecordBatch of \(batch.stream): \(error)")
                         continue
                     }
                     counts.add(batch.rowCount, to: batch.stream)

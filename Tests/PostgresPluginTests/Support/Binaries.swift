@@ -16,6 +16,8 @@ enum Binaries {
     static var postgresPlugin: URL { directory.appendingPathComponent("postgres-plugin") }
     /// The SDK's example source.
     static var sequencePlugin: URL { directory.appendingPathComponent("sequence-plugin") }
+    /// A source that breaks the protocol on purpose (`Tests/Fixtures/misbehaving-plugin`).
+    static var misbehavingPlugin: URL { directory.appendingPathComponent("misbehaving-plugin") }
 
     private static func locate() -> URL {
         let files = FileManager.default

@@ -1,0 +1,57 @@
+import Foundation
+import SluiceSDK
+import SluiceWire
+
+/// A test fixture: a source that breaks the protocol in the way its configuration's `fault`
+/// names, so the tests can check that hosts catch it.
+/// - `invalid-batch`: a valid batch of 10 rows and a State, then a batch whose column does not
+///   match the schema (text where the schema says int64).
+/// - `batch-before-schema`: a batch of a stream whose StreamSchema was never sent.
+struct MisbehavingPlugin: SourcePlugin {
+    static let stream = StreamID(namespace: "fixture", name: "numbers")
+    static let schema = StreamSchema(stream: stream, columns: [Column(name: "id", type: LogicalType(.int64), nullable: false)],
+                                     primaryKey: ["id"])
+
+    var info: PluginInfo {
+        PluginInfo(name: "misbehaving-plugin", version: "1.0.0", roles: [.source], capabilities: Capabilities(readModes: [.fullRefresh]))
+    }
+
+    func spec() -> SpecResponse {
+        SpecResponse(configSchemaJSON: #"{"type": "object", "properties": {"fault": {"type": "string", "enum": ["invalid-batch", "batch-before-schema"]}}}"#)
+    }
+
+    func check(_ request: CheckRequest, context: CallContext) async -> CheckResponse {
+        CheckResponse(checks: [CheckResult(name: "config", passed: true, code: "OK", message: "a test fixture")])
+    }
+
+    func discover(_ request: DiscoverRequest, context: CallContext) async throws -> Catalog {
+        Catalog(streams: [StreamDescriptor(schema: Self.schema, syncModes: [.fullRefresh])])
+    }
+
+    func read(_ request: ReadRequest, output: ReadOutput) async throws -> Summary {
+        let fault = (try? JSONSerialization.jsonObject(with: Data(request.configJSON.utf8)) as? [String: Any])?["fault"] as? String
+        if fault == "batch-before-schema" {
+            try await output.send(try Self.numbers(1...10))
+            return Summary(streams: [], durationMicros: 0)
+        }
+        try await output.send(Self.schema)
+        try await output.send(try Self.numbers(1...10))
+        try await output.checkpoint(State(id: 1, stream: Self.stream, data: Array("10".utf8)))
+        var text = ColumnBuilder(type: LogicalType(.string), capacity: 1)
+        text.append(string: "eleven")
+        try await output.send(RecordBatch(stream: Self.stream, rowCount: 1, columns: [text.finish()]))
+        return Summary(streams: [], durationMicros: 0)
+    }
+
+    private static func numbers(_ ids: ClosedRange<Int64>) throws -> RecordBatch {
+        try RecordBatch(schema: schema, rows: ids.map { [.int64($0)] })
+    }
+}
+
+/// `misbehaving-plugin`: serves the fixture on stdin/stdout.
+@main
+struct MisbehavingPluginMain {
+    static func main() async {
+        await PluginMain.run(MisbehavingPlugin())
+    }
+}
