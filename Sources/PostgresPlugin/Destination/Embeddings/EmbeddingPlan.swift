@@ -97,8 +97,8 @@ struct EmbeddingPlan: Sendable {
             let group = chunks[start..<min(chunks.count, start + client.batchSize)]
             let vectors = try await client.embed(group.map(\.text))
             _ = try await connection.execute(sql, [
-                Self.int64Array(group.map(\.sequence)),
-                Self.int32Array(group.map(\.index)),
+                Self.array(group.map(\.sequence), kind: .int64, width: 8) { $0.int64($1) },
+                Self.array(group.map(\.index), kind: .int32, width: 4) { $0.int32($1) },
                 Self.textArray(group.map(\.text)),
                 Self.textArray(vectors.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" }),
                 .binary(syncedAt.bytes, oid: PostgresTypes.oid(.timestamptz)),
@@ -107,24 +107,16 @@ struct EmbeddingPlan: Sendable {
         }
     }
 
-    private static func int64Array(_ values: [Int64]) -> PostgresValue {
-        var out = BinaryBuffer(capacity: values.count * 12 + 20)
-        ArrayParameters.header(&out, kind: .int64, rows: values.count)
+    /// A one-dimensional binary array of fixed-width `values` of `kind`.
+    private static func array<Element>(_ values: [Element], kind: TypeKind, width: Int32,
+                                       _ write: (inout BinaryBuffer, Element) -> Void) -> PostgresValue {
+        var out = BinaryBuffer(capacity: values.count * Int(4 + width) + 20)
+        ArrayParameters.header(&out, kind: kind, rows: values.count)
         for value in values {
-            out.int32(8)
-            out.int64(value)
+            out.int32(width)
+            write(&out, value)
         }
-        return .binary(out.bytes, oid: PostgresTypes.arrayOID(.int64))
-    }
-
-    private static func int32Array(_ values: [Int32]) -> PostgresValue {
-        var out = BinaryBuffer(capacity: values.count * 8 + 20)
-        ArrayParameters.header(&out, kind: .int32, rows: values.count)
-        for value in values {
-            out.int32(4)
-            out.int32(value)
-        }
-        return .binary(out.bytes, oid: PostgresTypes.arrayOID(.int32))
+        return .binary(out.bytes, oid: PostgresTypes.arrayOID(kind))
     }
 
     private static func textArray(_ texts: [String]) -> PostgresValue {
