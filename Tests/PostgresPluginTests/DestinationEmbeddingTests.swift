@@ -114,6 +114,20 @@ import Testing
         }
     }
 
+    @Test func checkTriesTheEndpointWithTheKey() async throws {
+        let server = try EmbeddingServer(apiKey: Self.apiKey)
+        defer { server.stop() }
+        for (key, code) in [(Self.apiKey, "OK"), ("sk-wrong-key-111", "EMBEDDING_FAILED")] {
+            let client = try await DestinationHarness.launch()
+            let check = try await client.check(CheckRequest(configJSON: config("public", server, apiKey: key), role: .destination))
+            await client.close()
+            let result = try #require(check.checks.first { $0.name == "embeddings" })
+            #expect(result.code == code, "\(result.message)")
+            #expect(result.passed == (code == "OK"))
+            #expect(!result.message.contains(key))
+        }
+    }
+
     @Test func overloadedEndpointIsRetried() async throws {
         let server = try EmbeddingServer(apiKey: Self.apiKey, failFirst: 2)
         defer { server.stop() }

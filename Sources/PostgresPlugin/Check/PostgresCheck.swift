@@ -72,7 +72,29 @@ struct PostgresCheck {
                 results.append(.init(name: name, passed: false, code: "CHECK_FAILED", message: "could not read privileges: \(error)"))
             }
         }
+        if let embeddings = config.destination.embeddings, roles.contains(.destination) {
+            results.append(await embeddingCheck(embeddings, connection: connection))
+        }
         return CheckResponse(checks: results)
+    }
+
+    /// `embeddings`: pgvector is available and the endpoint embeds a test text with the key and
+    /// the dimensions configured.
+    private func embeddingCheck(_ settings: EmbeddingSettings, connection: PostgresConnection) async -> CheckResult {
+        let available = try? await connection.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")
+        guard available?.rows.first?.first == "1" else {
+            return .init(name: "embeddings", passed: false, code: "PGVECTOR_MISSING",
+                         message: "the server has no pgvector extension (vector), which embeddings need: install it on the server")
+        }
+        do {
+            _ = try await EmbeddingClient(settings: settings).embed(["Sluice checks the embeddings endpoint."])
+            return .init(name: "embeddings", passed: true, code: "OK",
+                         message: "pgvector is available and \(settings.model) returned a vector of \(settings.dimensions) numbers")
+        } catch let error as PluginError {
+            return .init(name: "embeddings", passed: false, code: error.code, message: error.message)
+        } catch {
+            return .init(name: "embeddings", passed: false, code: "EMBEDDING_FAILED", message: "\(error)")
+        }
     }
 
     private var privilegeCheckNames: [String] {
