@@ -132,18 +132,19 @@ struct PipelineRun: Sendable {
         control.fail(HostError.protocolViolation(reason), origin: source.launch.label, stderr: source.client.process.stderr)
     }
 
-    /// Sends `message` to every destination still accepting input, concurrently, and waits for
-    /// every send. Nothing is sent once the pipeline stopped; a destination whose send fails is
-    /// reported and sent nothing more.
+    /// Sends `message` to every destination still accepting input, concurrently (encoded once),
+    /// and waits for every send. Nothing is sent once the pipeline stopped; a destination whose
+    /// send fails is reported and sent nothing more.
     private func broadcast(_ message: HostMessage, _ accepting: inout [Bool]) async {
         guard !control.isStopped else { return }
         let targets = destinations.indices.filter { accepting[$0] }
+        let payload = WireCodec.encode(message), name = message.name
         if targets.count == 1, let index = targets.first {
-            if let error = await send(message, to: index) { refuse(index, error, &accepting) }
+            if let error = await send(payload, name, to: index) { refuse(index, error, &accepting) }
             return
         }
         let failures = await withTaskGroup(of: (Int, HostError?).self) { group in
-            for index in targets { group.addTask { (index, await send(message, to: index)) } }
+            for index in targets { group.addTask { (index, await send(payload, name, to: index)) } }
             var failures: [(Int, HostError)] = []
             for await (index, error) in group { if let error { failures.append((index, error)) } }
             return failures
@@ -151,9 +152,9 @@ struct PipelineRun: Sendable {
         for (index, error) in failures { refuse(index, error, &accepting) }
     }
 
-    private func send(_ message: HostMessage, to index: Int) async -> HostError? {
+    private func send(_ payload: [UInt8], _ name: String, to index: Int) async -> HostError? {
         do {
-            try await destinations[index].client.send(message)
+            try await destinations[index].client.send(encoded: payload, name: name)
             return nil
         } catch {
             return error

@@ -159,10 +159,16 @@ public final class PluginClient: @unchecked Sendable {
 
     /// Sends one message to the plugin.
     public func send(_ message: HostMessage) async throws(HostError) {
+        try await send(encoded: WireCodec.encode(message), name: message.name)
+    }
+
+    /// Sends one message already encoded by `WireCodec.encode(_:)` (`name` for errors): a host
+    /// sending the same message to several plugins encodes it once.
+    public func send(encoded payload: [UInt8], name: String) async throws(HostError) {
         do {
-            try await writer.send(payload: WireCodec.encode(message))
+            try await writer.send(payload: payload)
         } catch {
-            throw await crashOr(.protocolViolation("sending \(message.name) failed: \(error.message)"))
+            throw await crashOr(.protocolViolation("sending \(name) failed: \(error.message)"))
         }
     }
 
