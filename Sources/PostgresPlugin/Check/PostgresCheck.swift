@@ -33,7 +33,7 @@ struct PostgresCheck {
                 results.append(.init(name: "reachable", passed: false, code: failure?.code ?? "SSH_TUNNEL_FAILED", message: failure?.message ?? "\(error)"))
                 return CheckResponse(checks: results + skipped(["authenticated", "server_version"] + privilegeCheckNames))
             }
-            config.connection.tunnelSocketDirectory = tunnel?.directory.path
+            config.connection.tunnelPort = tunnel?.localPort
         }
         defer { tunnel?.close() }
         let connection: PostgresConnection

@@ -15,9 +15,9 @@ struct ConnectionSettings: Sendable {
     var logLevel: String
     /// The SSH bastion to connect through, when configured.
     var sshTunnel: SSHTunnelSettings?
-    /// While a tunnel runs: the private directory holding its Unix socket, which connections
-    /// then use instead of host and port.
-    var tunnelSocketDirectory: String?
+    /// While a tunnel runs: its local port on 127.0.0.1, which connections then use as
+    /// `hostaddr` and `port` (`host` stays the database's name, for TLS verification).
+    var tunnelPort: Int?
 
     static let sslmodes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
     static let logLevels = ["error", "warn", "info", "debug", "trace"]
@@ -57,9 +57,9 @@ struct ConnectionSettings: Sendable {
     var connectionConfig: ConnectionConfig {
         var options: [String: String] = [:]
         if let sslmode { options["sslmode"] = sslmode }
-        if let tunnelSocketDirectory {
-            options["host"] = tunnelSocketDirectory
-            options["port"] = String(SSHTunnel.socketPort)
+        if let tunnelPort {
+            options["hostaddr"] = "127.0.0.1"
+            options["port"] = String(tunnelPort)
         }
         return ConnectionConfig(connectionString: connectionString, host: host, port: port, database: database,
                                 user: user, password: password, options: options)

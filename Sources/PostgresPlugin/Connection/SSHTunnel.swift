@@ -6,22 +6,27 @@ import Logging
 import SluiceWire
 
 /// An SSH tunnel to the database through a bastion for the length of one call: OpenSSH's
-/// `ssh -N -L` forwarding a Unix socket in a private (0700) directory to the database host and
-/// port, which connections then use (``ConnectionSettings/tunnelSocketDirectory``).
+/// `ssh -N -L` forwarding a local port on 127.0.0.1 to the database host and port, which
+/// connections then use as `hostaddr` and `port` while `host` stays the database's name, so
+/// TLS works end to end and `verify-full` checks the right name
+/// (``ConnectionSettings/tunnelPort``). Ready when ssh runs its `LocalCommand`, which OpenSSH
+/// does after setting up the forwarding; a port someone else holds is retried with another.
 ///
 /// `ssh` runs under a small `sh` guard whose standard input is a pipe only this process holds:
 /// when the plugin closes it, or dies in any way (even SIGKILL), the guard reads end of input
-/// and stops `ssh`, so no tunnel outlives its plugin. The key is written to a 0600 file in the
-/// private directory, which ``close()`` deletes; nothing ssh prints can contain it.
+/// and stops `ssh`, so no tunnel outlives its plugin. The key is written to a 0600 file in a
+/// private (0700) directory, which ``close()`` deletes; nothing ssh prints can contain it.
 final class SSHTunnel: @unchecked Sendable {
-    // @unchecked: the stored properties are set once in `init`; `close()` may run twice harmlessly.
-    /// The port in the socket's name (`.s.PGSQL.5432`), as libpq builds it from host and port.
-    static let socketPort = 5432
+    // @unchecked: the stored properties change only in `init`; `close()` may run twice harmlessly.
+    /// Local ports tried before giving up when ports are taken.
+    static let portAttempts = 5
 
-    /// The directory holding the socket (and the key and known_hosts files).
+    /// The private directory holding the key, known_hosts, ssh's log and its ready mark.
     let directory: URL
-    private let process: Process
-    private let guardInput: Pipe
+    /// The port on 127.0.0.1 forwarded to the database.
+    private(set) var localPort = 0
+    private var process = Process()
+    private var guardInput = Pipe()
 
     /// The guard: a background reader of the pipe, then `exec ssh` in the same process (so the
     /// Process object watches ssh itself). When the pipe ends the reader SIGKILLs ssh, checking
@@ -40,17 +45,15 @@ final class SSHTunnel: @unchecked Sendable {
         let tunnel = try await SSHTunnel(settings, to: config.connection.host ?? "", port: config.connection.port ?? 5432, logger: logger)
         defer { tunnel.close() }
         var tunneled = config
-        tunneled.connection.tunnelSocketDirectory = tunnel.directory.path
+        tunneled.connection.tunnelPort = tunnel.localPort
         return try await body(tunneled)
     }
 
-    /// Starts the tunnel and waits until its socket accepts connections.
+    /// Starts the tunnel and waits until it forwards.
     init(_ settings: SSHTunnelSettings, to host: String, port: Int, logger: Logger) async throws {
         let files = FileManager.default
         directory = files.temporaryDirectory.appendingPathComponent("sluice-ssh-\(UUID().uuidString.prefix(12))")
         try files.createDirectory(at: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-        let socket = directory.appendingPathComponent(".s.PGSQL.\(Self.socketPort)").path
-        let log = directory.appendingPathComponent("ssh.log").path
         let knownHosts = directory.appendingPathComponent("known_hosts").path
         var keyFile = settings.privateKeyFile ?? ""
         if let key = settings.privateKey {
@@ -67,16 +70,52 @@ final class SSHTunnel: @unchecked Sendable {
         } else {
             logger.warning("ssh_tunnel: no host_key given, so the bastion's host key is accepted unverified; set ssh_tunnel.host_key")
         }
-        let arguments = [
-            "-N", "-F", "none",
-            "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes", "-o", "IdentitiesOnly=yes",
-            "-o", "IdentityFile=\(keyFile)", "-o", "UserKnownHostsFile=\(knownHosts)", "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", "StrictHostKeyChecking=\(settings.hostKey == nil ? "no" : "yes")",
-            "-o", "ConnectTimeout=\(settings.connectTimeout)", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
-            "-o", "StreamLocalBindUnlink=yes", "-o", "LogLevel=ERROR",
-            "-p", String(settings.port), "-l", settings.user,
-            "-L", "\(socket):\(host):\(port)", "--", settings.host,
-        ]
+        let bastion = "\(settings.user)@\(settings.host):\(settings.port)"
+        for attempt in 1...Self.portAttempts {
+            let local = Int.random(in: 20_000...60_999)
+            let ready = directory.appendingPathComponent("ready-\(local)").path
+            let log = directory.appendingPathComponent("ssh-\(local).log").path
+            let arguments = [
+                "-N", "-F", "none",
+                "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes", "-o", "IdentitiesOnly=yes",
+                "-o", "IdentityFile=\(keyFile)", "-o", "UserKnownHostsFile=\(knownHosts)", "-o", "GlobalKnownHostsFile=/dev/null",
+                "-o", "StrictHostKeyChecking=\(settings.hostKey == nil ? "no" : "yes")",
+                "-o", "ConnectTimeout=\(settings.connectTimeout)", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
+                "-o", "PermitLocalCommand=yes", "-o", "LocalCommand=touch \(ready)", "-o", "LogLevel=ERROR",
+                "-p", String(settings.port), "-l", settings.user,
+                "-L", "127.0.0.1:\(local):\(host):\(port)", "--", settings.host,
+            ]
+            do {
+                try launch(arguments, log: log)
+            } catch {
+                close()
+                throw Self.failure("SSH_TUNNEL_FAILED", "could not start ssh (is OpenSSH's client installed?): \(error.localizedDescription)")
+            }
+            let deadline = ContinuousClock.now + .seconds(settings.connectTimeout + 5)
+            var exited = false
+            while !files.fileExists(atPath: ready) {
+                exited = hasExited()
+                if exited || ContinuousClock.now > deadline { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            if files.fileExists(atPath: ready), !hasExited() {
+                localPort = local
+                logger.debug("ssh_tunnel: 127.0.0.1:\(local) forwards to \(host):\(port) through \(settings.host):\(settings.port)")
+                return
+            }
+            let printed = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            try? guardInput.fileHandleForWriting.close()
+            let portTaken = printed.contains("Address already in use") || printed.contains("cannot listen")
+            if exited, portTaken, attempt < Self.portAttempts { continue }
+            close()
+            throw Self.classify(printed, bastion: bastion, timedOut: !exited)
+        }
+        close()
+        throw Self.failure("SSH_TUNNEL_FAILED", "the SSH tunnel through \(bastion) failed: no free local port", retryable: true)
+    }
+
+    /// Starts ssh with `arguments` under the guard, its messages going to `log`.
+    private func launch(_ arguments: [String], log: String) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", Self.guardScript, "sluice-ssh-tunnel", log] + arguments
@@ -86,23 +125,7 @@ final class SSHTunnel: @unchecked Sendable {
         process.standardInput = guardInput
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            try? files.removeItem(at: directory)
-            throw Self.failure("SSH_TUNNEL_FAILED", "could not start ssh (is OpenSSH's client installed?): \(error.localizedDescription)")
-        }
-        let deadline = ContinuousClock.now + .seconds(settings.connectTimeout + 5)
-        while !files.fileExists(atPath: socket) {
-            let exited = hasExited()
-            if exited || ContinuousClock.now > deadline {
-                let printed = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                close()
-                throw Self.classify(printed, bastion: "\(settings.user)@\(settings.host):\(settings.port)", timedOut: !exited)
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        logger.debug("ssh_tunnel: forwarding to \(host):\(port) through \(settings.host):\(settings.port)")
+        try process.run()
     }
 
     /// Whether ssh has exited. Read from /proc and reaped here, because the plugin blocks
@@ -116,7 +139,7 @@ final class SSHTunnel: @unchecked Sendable {
         return true
     }
 
-    /// Stops ssh (the guard sees its input end) and deletes the key, known_hosts and socket.
+    /// Stops ssh (the guard sees its input end) and deletes the key, known_hosts and logs.
     func close() {
         try? guardInput.fileHandleForWriting.close()
         try? FileManager.default.removeItem(at: directory)
