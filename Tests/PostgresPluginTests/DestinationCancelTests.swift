@@ -38,7 +38,7 @@ import Testing
             try await client.send(try batch(101...2_000))
             try await client.send(.state(State(id: 2, stream: nil, data: [])))
             var waiting = false
-            for _ in 0..<100 where !waiting {
+            for _ in 0..<600 where !waiting {
                 try await Task.sleep(for: .milliseconds(50))
                 let rows = try await connection.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [.text(application)]).rows

@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func chunksAreEmbeddedUpdatedDeletedAndMirrored() async throws {
-        let server = try EmbeddingServer(apiKey: Self.apiKey)
+        let server = try await EmbeddingServer.start(apiKey: Self.apiKey)
         defer { server.stop() }
         try await DestinationHarness.withSchema { schema, connection in
             let splitter = TextSplitter(chunkSize: 120, chunkOverlap: 20)
@@ -86,7 +86,7 @@ import Testing
     }
 
     @Test func replaceSwapsTheEmbeddingsInWithTheTable() async throws {
-        let server = try EmbeddingServer(apiKey: Self.apiKey)
+        let server = try await EmbeddingServer.start(apiKey: Self.apiKey)
         defer { server.stop() }
         try await DestinationHarness.withSchema { schema, connection in
             let replace = [ConfiguredStream(schema: docs, writeMode: .replace)]
@@ -115,7 +115,7 @@ import Testing
     }
 
     @Test func checkTriesTheEndpointWithTheKey() async throws {
-        let server = try EmbeddingServer(apiKey: Self.apiKey)
+        let server = try await EmbeddingServer.start(apiKey: Self.apiKey)
         defer { server.stop() }
         for (key, code) in [(Self.apiKey, "OK"), ("sk-wrong-key-111", "EMBEDDING_FAILED")] {
             let client = try await DestinationHarness.launch()
@@ -129,7 +129,7 @@ import Testing
     }
 
     @Test func overloadedEndpointIsRetried() async throws {
-        let server = try EmbeddingServer(apiKey: Self.apiKey, failFirst: 2)
+        let server = try await EmbeddingServer.start(apiKey: Self.apiKey, failFirst: 2)
         defer { server.stop() }
         try await DestinationHarness.withSchema { schema, connection in
             let outcome = try await DestinationHarness.write(config(schema, server), streams: [ConfiguredStream(schema: docs, writeMode: .append)],
@@ -141,7 +141,7 @@ import Testing
     }
 
     @Test func rejectedKeyFailsClearlyWithoutLeakingItOrCommitting() async throws {
-        let server = try EmbeddingServer(apiKey: Self.apiKey)
+        let server = try await EmbeddingServer.start(apiKey: Self.apiKey)
         defer { server.stop() }
         try await DestinationHarness.withSchema { schema, connection in
             let wrongKey = "sk-wrong-0123456789"
@@ -160,7 +160,7 @@ import Testing
     }
 
     @Test func unusableSettingsAreRefusedBeforeAnyData() async throws {
-        let server = try EmbeddingServer(apiKey: Self.apiKey)
+        let server = try await EmbeddingServer.start(apiKey: Self.apiKey)
         defer { server.stop() }
         try await DestinationHarness.withSchema { schema, connection in
             let keyless = DestinationHarness.schema("docs", docs.columns)

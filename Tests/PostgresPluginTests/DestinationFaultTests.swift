@@ -90,7 +90,7 @@ import Testing
                     + "WHERE a.application_name = '\(application)' AND l.relation = '\(schema).items'::regclass"
             let expected = scope == "flush" ? "10" : "idle in transaction:RowExclusiveLock"
             var seen: [[String?]] = []
-            for _ in 0..<50 {
+            for _ in 0..<300 {
                 try await Task.sleep(for: .milliseconds(100))
                 seen = (try? await DestinationHarness.rows(connection, probe)) ?? []
                 if seen == [[expected]] { break }

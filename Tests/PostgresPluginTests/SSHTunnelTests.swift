@@ -19,20 +19,12 @@ import Testing
     }
 
     /// The ssh processes of tunnels still running.
-    func tunnels() throws -> Int {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
-        process.arguments = ["-f", "sluice-ssh-[0-9A-F]"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        while process.isRunning { Thread.sleep(forTimeInterval: 0.01) }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return text.split(separator: "\n").count
+    func tunnels() async throws -> Int {
+        try await SSHServer.run("/usr/bin/pgrep", ["-f", "sluice-ssh-[0-9A-F]"]).split(separator: "\n").count
     }
 
     @Test func checkWriteAndReadGoThroughTheBastion() async throws {
-        let server = try SSHServer()
+        let server = try await SSHServer.start()
         defer { server.stop() }
         try await DestinationHarness.withSchema { schema, connection in
             let config = DestinationHarness.config(schema: schema, tunnel(server))
@@ -52,14 +44,14 @@ import Testing
             let catalog = try await reader.discover(DiscoverRequest(configJSON: SourceHarness.config(["schemas": [schema]].merging(tunnel(server)) { $1 })))
             await reader.close()
             #expect(catalog.streams.map(\.schema.stream.name) == ["items"])
-            #expect(try tunnels() == 0, "a tunnel outlived its call")
+            #expect(try await tunnels() == 0, "a tunnel outlived its call")
         }
     }
 
     @Test func wrongKeyOrHostKeyFailsClearlyWithoutShowingTheKey() async throws {
-        let server = try SSHServer()
+        let server = try await SSHServer.start()
         defer { server.stop() }
-        let otherServer = try SSHServer()
+        let otherServer = try await SSHServer.start()
         defer { otherServer.stop() }
         let cases = [("SSH_AUTH_FAILED", tunnel(server, key: otherServer.clientKey)),
                      ("SSH_HOST_KEY_MISMATCH", tunnel(server, hostKey: otherServer.hostKey))]
@@ -75,11 +67,11 @@ import Testing
             #expect(!check.checks.contains { $0.message.contains(keyLine) })
             #expect(client.process.stderr.contains(keyLine) == false)
         }
-        #expect(try tunnels() == 0)
+        #expect(try await tunnels() == 0)
     }
 
     @Test func aKilledPluginLeavesNoTunnel() async throws {
-        let server = try SSHServer()
+        let server = try await SSHServer.start()
         defer { server.stop() }
         try await DestinationHarness.withSchema { schema, _ in
             let client = try await DestinationHarness.launch()
@@ -87,17 +79,17 @@ import Testing
                                                      catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items)])))
             try await client.send(.schema(items))
             var running = 0
-            for _ in 0..<250 where running == 0 {
+            for _ in 0..<1500 where running == 0 {
                 try await Task.sleep(for: .milliseconds(20))
-                running = try tunnels()
+                running = try await tunnels()
             }
             #expect(running > 0, "the tunnel never started")
             client.process.send(signal: SIGKILL)
             await client.close()
             var left = running
-            for _ in 0..<250 where left > 0 {
+            for _ in 0..<1500 where left > 0 {
                 try await Task.sleep(for: .milliseconds(20))
-                left = try tunnels()
+                left = try await tunnels()
             }
             #expect(left == 0, "ssh outlived the killed plugin")
         }

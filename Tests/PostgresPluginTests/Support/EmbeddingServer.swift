@@ -6,34 +6,50 @@ import FoundationNetworking
 /// `scripts/embedding-server.py` (an OpenAI-compatible embeddings endpoint) started on a free
 /// port for one test, and stopped with ``stop()``.
 final class EmbeddingServer {
-    let process = Process()
+    let process: Process
     /// `http://127.0.0.1:PORT/v1`.
     let baseURL: String
 
-    /// Starts the server; `apiKey` is required by it, `failFirst` requests get HTTP 503.
-    init(apiKey: String, failFirst: Int = 0) throws {
+    private init(process: Process, baseURL: String) {
+        self.process = process
+        self.baseURL = baseURL
+    }
+
+    /// Starts the server (`apiKey` required by it, `failFirst` requests answered with HTTP 503)
+    /// and waits for its port, with `Task.sleep`: never blocking a thread the tests share.
+    static func start(apiKey: String, failFirst: Int = 0) async throws -> EmbeddingServer {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/embedding-server.py")
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script.path, "--port", "0", "--api-key", apiKey, "--fail-first", String(failFirst)]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // read(2), not FileHandle: Foundation's reads on Linux may wait for more than one line.
+        // read(2) without blocking, not FileHandle: Foundation's reads on Linux may wait for
+        // more than one line.
+        let descriptor = output.fileHandleForReading.fileDescriptor
+        _ = fcntl(descriptor, F_SETFL, O_NONBLOCK)
         var line = Data()
         var buffer = [UInt8](repeating: 0, count: 256)
-        while !line.contains(UInt8(ascii: "\n")) {
-            let count = read(output.fileHandleForReading.fileDescriptor, &buffer, buffer.count)
-            guard count > 0 else { break }
-            line.append(contentsOf: buffer[0..<count])
+        let deadline = Date().addingTimeInterval(30)
+        while !line.contains(UInt8(ascii: "\n")), Date() < deadline {
+            let count = read(descriptor, &buffer, buffer.count)
+            if count > 0 {
+                line.append(contentsOf: buffer[0..<count])
+            } else if count == 0 {
+                break
+            } else {
+                try await Task.sleep(for: .milliseconds(10))
+            }
         }
         let text = String(decoding: line, as: UTF8.self)
         guard let port = text.split(separator: " ").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "embedding-server did not print its port: \(text)"])
         }
-        baseURL = "http://127.0.0.1:\(port)/v1"
+        return EmbeddingServer(process: process, baseURL: "http://127.0.0.1:\(port)/v1")
     }
 
     /// The server's counters: `requests`, `inputs`, `failed`.

@@ -10,19 +10,27 @@ final class SSHServer: Sendable {
     /// The server's public host key, as known_hosts holds it (`ssh-ed25519 AAAA…`).
     let hostKey: String
 
-    init() throws {
+    private init(directory: URL, port: Int, clientKey: String, hostKey: String) {
+        self.directory = directory
+        self.port = port
+        self.clientKey = clientKey
+        self.hostKey = hostKey
+    }
+
+    /// Starts a server; waits with `Task.sleep`, never blocking a thread the tests share.
+    static func start() async throws -> SSHServer {
         let files = FileManager.default
-        directory = files.temporaryDirectory.appendingPathComponent("sluice-sshd-\(UUID().uuidString.prefix(8))")
+        let directory = files.temporaryDirectory.appendingPathComponent("sluice-sshd-\(UUID().uuidString.prefix(8))")
         try files.createDirectory(at: directory, withIntermediateDirectories: true)
         try files.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
         for name in ["host_key", "client_key"] {
-            try Self.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sluice-test", "-f", directory.appendingPathComponent(name).path])
+            try await run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sluice-test", "-f", directory.appendingPathComponent(name).path])
         }
-        clientKey = try String(contentsOf: directory.appendingPathComponent("client_key"), encoding: .utf8)
+        let clientKey = try String(contentsOf: directory.appendingPathComponent("client_key"), encoding: .utf8)
         let hostPublic = try String(contentsOf: directory.appendingPathComponent("host_key.pub"), encoding: .utf8)
-        hostKey = hostPublic.split(separator: " ").prefix(2).joined(separator: " ")
+        let hostKey = hostPublic.split(separator: " ").prefix(2).joined(separator: " ")
         try files.copyItem(at: directory.appendingPathComponent("client_key.pub"), to: directory.appendingPathComponent("authorized_keys"))
-        port = Int.random(in: 20_000...29_999)
+        let port = Int.random(in: 20_000...29_999)
         let config = """
             Port \(port)
             ListenAddress 127.0.0.1
@@ -40,13 +48,15 @@ final class SSHServer: Sendable {
             """
         let configPath = directory.appendingPathComponent("sshd_config").path
         try Data(config.utf8).write(to: URL(fileURLWithPath: configPath))
+        let server = SSHServer(directory: directory, port: port, clientKey: clientKey, hostKey: hostKey)
         // sshd daemonizes and logs to a file: the test holds no long-running child or pipe.
-        try Self.run("/usr/sbin/sshd", ["-f", configPath, "-E", logPath])
-        let deadline = Date().addingTimeInterval(10)
-        while !log.contains("Server listening") {
-            guard Date() < deadline else { throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "sshd did not start: \(log)"]) }
-            Thread.sleep(forTimeInterval: 0.02)
+        try await run("/usr/sbin/sshd", ["-f", configPath, "-E", server.logPath])
+        let deadline = Date().addingTimeInterval(30)
+        while !server.log.contains("Server listening") {
+            guard Date() < deadline else { throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "sshd did not start: \(server.log)"]) }
+            try await Task.sleep(for: .milliseconds(20))
         }
+        return server
     }
 
     private var logPath: String { directory.appendingPathComponent("sshd.log").path }
@@ -65,13 +75,17 @@ final class SSHServer: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    private static func run(_ executable: String, _ arguments: [String]) throws {
+    /// Runs a short command to its end, polling with `Task.sleep` (waitUntilExit would block a
+    /// thread of the concurrency pool on a run loop); returns its stdout.
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String]) async throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
+        let output = Pipe()
+        process.standardOutput = output
         try process.run()
-        // Polled: waitUntilExit would block a thread of the concurrency pool on a run loop.
-        while process.isRunning { Thread.sleep(forTimeInterval: 0.01) }
+        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }
 }
