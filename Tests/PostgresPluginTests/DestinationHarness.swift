@@ -35,13 +35,16 @@ enum DestinationHarness {
         SourceHarness.config(["schema": schema].merging(overrides) { $1 })
     }
 
-    static func launch() async throws -> PluginClient {
-        try await PluginClient.launch(executable: Binaries.postgresPlugin, hello: Hello(hostName: "destination-tests", hostVersion: "1"))
+    /// Starts the plugin, with `environment` instead of the tests' when given.
+    static func launch(environment: [String: String]? = nil) async throws -> PluginClient {
+        try await PluginClient.launch(executable: Binaries.postgresPlugin, environment: environment,
+                                      hello: Hello(hostName: "destination-tests", hostVersion: "1"))
     }
 
     /// Runs one Write call sending `messages` (WriteEnd is added) and returns its outcome.
-    static func write(_ config: String, streams: [ConfiguredStream], _ messages: [HostMessage], sourceName: String = "tests") async throws -> WriteOutcome {
-        let client = try await launch()
+    static func write(_ config: String, streams: [ConfiguredStream], _ messages: [HostMessage], sourceName: String = "tests",
+                      environment: [String: String]? = nil) async throws -> WriteOutcome {
+        let client = try await launch(environment: environment)
         let log = ReplyLog()
         do {
             let input = AsyncStream<HostMessage> { continuation in

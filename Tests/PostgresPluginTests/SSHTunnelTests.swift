@@ -13,6 +13,10 @@ import Testing
         Column(name: "name", type: LogicalType(.string)),
     ], primaryKey: ["id"])
 
+    /// The plugins' environment: a user whose shell is nologin, as service accounts often have
+    /// (ssh runs its LocalCommand with SHELL; the tunnel must not depend on it).
+    static let environment = ProcessInfo.processInfo.environment.merging(["SHELL": "/usr/sbin/nologin"]) { $1 }
+
     func tunnel(_ server: SSHServer, key: String? = nil, hostKey: String? = nil) -> [String: Any] {
         ["ssh_tunnel": ["host": "127.0.0.1", "port": server.port, "user": server.user,
                         "private_key": key ?? server.clientKey, "host_key": hostKey ?? server.hostKey] as [String: Any]]
@@ -28,7 +32,7 @@ import Testing
         defer { server.stop() }
         try await DestinationHarness.withSchema { schema, connection in
             let config = DestinationHarness.config(schema: schema, tunnel(server))
-            let client = try await DestinationHarness.launch()
+            let client = try await DestinationHarness.launch(environment: Self.environment)
             let check = try await client.check(CheckRequest(configJSON: config))
             await client.close()
             #expect(check.passed, "\(check.checks.map { "\($0.name): \($0.message)" })")
@@ -36,11 +40,12 @@ import Testing
 
             let rows = (1...2000).map { [Value.int64(Int64($0)), .string("n\($0)")] }
             let outcome = try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: items, writeMode: .upsert)],
-                                                             [.schema(items), try DestinationHarness.batch(items, rows)])
+                                                             [.schema(items), try DestinationHarness.batch(items, rows)],
+                                                             environment: Self.environment)
             #expect(outcome.stream("items")?.inserted == 2000)
             #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(schema).items") == [["2000"]])
 
-            let reader = try await DestinationHarness.launch()
+            let reader = try await DestinationHarness.launch(environment: Self.environment)
             let catalog = try await reader.discover(DiscoverRequest(configJSON: SourceHarness.config(["schemas": [schema]].merging(tunnel(server)) { $1 })))
             await reader.close()
             #expect(catalog.streams.map(\.schema.stream.name) == ["items"])
@@ -56,7 +61,7 @@ import Testing
         let cases = [("SSH_AUTH_FAILED", tunnel(server, key: otherServer.clientKey)),
                      ("SSH_HOST_KEY_MISMATCH", tunnel(server, hostKey: otherServer.hostKey))]
         for (code, settings) in cases {
-            let client = try await DestinationHarness.launch()
+            let client = try await DestinationHarness.launch(environment: Self.environment)
             let check = try await client.check(CheckRequest(configJSON: SourceHarness.config(settings)))
             await client.close()
             let reachable = try #require(check.checks.first { $0.name == "reachable" })
@@ -74,7 +79,7 @@ import Testing
         let server = try await SSHServer.start()
         defer { server.stop() }
         try await DestinationHarness.withSchema { schema, _ in
-            let client = try await DestinationHarness.launch()
+            let client = try await DestinationHarness.launch(environment: Self.environment)
             try await client.startWrite(WriteRequest(configJSON: DestinationHarness.config(schema: schema, tunnel(server)),
                                                      catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items)])))
             try await client.send(.schema(items))
@@ -96,7 +101,7 @@ import Testing
     }
 
     @Test func aTunnelNeedsTheDatabaseHost() async throws {
-        let client = try await DestinationHarness.launch()
+        let client = try await DestinationHarness.launch(environment: Self.environment)
         let check = try await client.check(CheckRequest(configJSON: #"{"database": "postgres", "ssh_tunnel": {"host": "bastion", "user": "u", "private_key_file": "/k"}}"#))
         await client.close()
         let config = try #require(check.checks.first { $0.name == "config" })

@@ -32,10 +32,13 @@ final class SSHTunnel: @unchecked Sendable {
     /// Process object watches ssh itself). When the pipe ends the reader SIGKILLs ssh, checking
     /// first that the pid is still ssh's: the plugin's children inherit SIGTERM and SIGCHLD
     /// blocked or ignored (the SDK handles signals itself), so only SIGKILL is sure to work.
+    /// `SHELL` is set because ssh runs `LocalCommand` (the ready mark) with it, and the plugin's
+    /// user may have none, or nologin.
     private static let guardScript = """
         exec 3<&0
         log="$1"; shift
         ( read -r _ <&3; [ "$(cat /proc/$$/comm 2>/dev/null)" = ssh ] && kill -9 $$ ) </dev/null >/dev/null 2>&1 &
+        export SHELL=/bin/sh
         exec ssh "$@" </dev/null 2>"$log" 3<&-
         """
 
