@@ -81,10 +81,10 @@ final class SSHTunnel: @unchecked Sendable {
             let arguments = [
                 "-N", "-F", "none",
                 "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes", "-o", "IdentitiesOnly=yes",
-                "-o", "IdentityFile=\(keyFile)", "-o", "UserKnownHostsFile=\(knownHosts)", "-o", "GlobalKnownHostsFile=/dev/null",
+                "-o", "IdentityFile=\"\(keyFile)\"", "-o", "UserKnownHostsFile=\"\(knownHosts)\"", "-o", "GlobalKnownHostsFile=/dev/null",
                 "-o", "StrictHostKeyChecking=\(settings.hostKey == nil ? "no" : "yes")",
                 "-o", "ConnectTimeout=\(settings.connectTimeout)", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
-                "-o", "PermitLocalCommand=yes", "-o", "LocalCommand=touch \(ready)", "-o", "LogLevel=ERROR",
+                "-o", "PermitLocalCommand=yes", "-o", "LocalCommand=touch \(Self.shellQuoted(ready))", "-o", "LogLevel=ERROR",
                 "-p", String(settings.port), "-l", settings.user,
                 "-L", "127.0.0.1:\(local):\(host):\(port)", "--", settings.host,
             ]
@@ -115,6 +115,11 @@ final class SSHTunnel: @unchecked Sendable {
         }
         close()
         throw Self.failure("SSH_TUNNEL_FAILED", "the SSH tunnel through \(bastion) failed: no free local port", retryable: true)
+    }
+
+    /// `text` as one single-quoted shell word.
+    private static func shellQuoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// Starts ssh with `arguments` under the guard, its messages going to `log`.

@@ -34,9 +34,9 @@ final class SSHServer: Sendable {
         let config = """
             Port \(port)
             ListenAddress 127.0.0.1
-            HostKey \(directory.appendingPathComponent("host_key").path)
-            AuthorizedKeysFile \(directory.appendingPathComponent("authorized_keys").path)
-            PidFile \(directory.appendingPathComponent("sshd.pid").path)
+            HostKey "\(directory.appendingPathComponent("host_key").path)"
+            AuthorizedKeysFile "\(directory.appendingPathComponent("authorized_keys").path)"
+            PidFile "\(directory.appendingPathComponent("sshd.pid").path)"
             PasswordAuthentication no
             KbdInteractiveAuthentication no
             UsePAM no
