@@ -1,7 +1,8 @@
 import Foundation
 
 /// The `command-line` check (§1.3): run by a person, a plugin answers `--version`, `--help`
-/// and `-h` on stdout with exit 0, and an unknown argument is a usage error (exit 64).
+/// and `-h` on stdout with exit 0, and an unknown argument (alone or with `--version`) is a
+/// usage error: exit 64, its message on stderr only.
 struct CommandLineCheck: Sendable {
     let target: ConformanceTarget
 
@@ -18,8 +19,13 @@ struct CommandLineCheck: Sendable {
                 throw ConformanceFailure("`\(flag)` printed nothing on stdout")
             }
         }
-        _ = try await expect(["--sluice-conformance-no-such-option"], exitCode: 64)
-        return "--version prints \"\(firstLine)\"; --help and -h exit 0; an unknown argument exits 64"
+        for arguments in [["--sluice-conformance-no-such-option"], ["--version", "--sluice-conformance-no-such-option"]] {
+            let usage = try await expect(arguments, exitCode: 64)
+            guard usage.stdout.isEmpty else {
+                throw ConformanceFailure("`\(arguments.joined(separator: " "))` wrote to stdout; a usage error's message belongs on stderr")
+            }
+        }
+        return "--version prints \"\(firstLine)\"; --help and -h exit 0; an unknown argument, alone or after --version, exits 64 with nothing on stdout"
     }
 
     private func expect(_ arguments: [String], exitCode: Int32) async throws -> CommandLineRun {

@@ -16,12 +16,12 @@ public enum PluginMain {
     public static func run(_ plugin: any Plugin, arguments: [String] = CommandLine.arguments) async -> Never {
         let info = plugin.info
         let args = Array(arguments.dropFirst())
-        if args.contains("--version") {
+        if args == ["--version"] {
             print("\(info.name) \(info.version) (Sluice protocol \(PluginServer.supportedVersions.lowerBound)-\(PluginServer.supportedVersions.upperBound))")
             exit(0)
         }
         if !args.isEmpty {
-            print("""
+            let usage = """
             \(info.name) \(info.version): a Sluice plugin (roles: \(info.roles.map { "\($0)" }.joined(separator: ", "))).
 
             Run it with no arguments: it then speaks the Sluice protocol (length-prefixed protobuf
@@ -31,8 +31,15 @@ public enum PluginMain {
             Options:
               --help      show this help
               --version   show the version
-            """)
-            exit(args.contains("--help") || args.contains("-h") ? 0 : 64)
+
+            """
+            // Asked-for help goes to stdout; a usage error's usage to stderr (exit 64, §1.3).
+            if args == ["--help"] || args == ["-h"] {
+                print(usage, terminator: "")
+                exit(0)
+            }
+            FileHandle.standardError.write(Data(("unknown arguments: \(args.joined(separator: " "))\n\n" + usage).utf8))
+            exit(64)
         }
 
         LoggingSystem.bootstrap { InBandLogHandler(label: $0) }
