@@ -182,4 +182,28 @@ import Testing
             #expect(try await DestinationHarness.rows(connection, "SELECT count(*), count(DISTINCT id) FROM \(schema).events") == [["100", "100"]])
         }
     }
+
+    /// A session default that ends idle transactions (as managed servers often set) would cut
+    /// the transaction held open between flushes; the destination turns it off for itself.
+    @Test func idleTransactionTimeoutsDoNotCutTheOpenTransaction() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let config = DestinationHarness.config(schema: schema, [
+                "batch_size": 100, "batch_timeout": "100ms",
+                "connection_string": "options='-c idle_in_transaction_session_timeout=300 -c statement_timeout=0'",
+            ])
+            let client = try await DestinationHarness.launch()
+            try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items, writeMode: .append)])))
+            try await client.send(.schema(items))
+            for message in try batches(items, 1...100) { try await client.send(message) }
+            // The flushed rows wait in the open transaction well past the 300 ms default.
+            try await Task.sleep(for: .seconds(1))
+            for message in try batches(items, 101...200) { try await client.send(message) }
+            try await client.send(.state(State(id: 1, stream: nil, data: [])))
+            #expect(try await nextAck(client)?.id == 1)
+            try await client.send(.writeEnd)
+            #expect(try await failure(client) == nil)
+            await client.close()
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(schema).items") == [["200"]])
+        }
+    }
 }

@@ -62,10 +62,16 @@ final class DestinationSession {
         } catch {
             throw connectFailed(error)
         }
-        guard config.destination.tableLayout == "raw" else { return connection }
         do {
-            try RawLayout.requireSupport(serverVersion: connection.serverVersionNumber)
-            try await connection.executeScript(RawLayout.sessionSettings)
+            // A transaction stays open between flushes until the next State: a server or role
+            // default that ends idle or long transactions would cut it (and fail the Write).
+            var settings = "SET idle_in_transaction_session_timeout = 0"
+            if connection.serverVersionNumber >= 170_000 { settings += "; SET transaction_timeout = 0" }
+            try await connection.executeScript(settings)
+            if config.destination.tableLayout == "raw" {
+                try RawLayout.requireSupport(serverVersion: connection.serverVersionNumber)
+                try await connection.executeScript(RawLayout.sessionSettings)
+            }
         } catch {
             connection.close()
             if let error = error as? PostgresError { throw connectFailed(error) }
