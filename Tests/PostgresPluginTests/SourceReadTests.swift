@@ -79,6 +79,44 @@ struct SourceReadTests {
         }
     }
 
+    @Test("a session default ending idle transactions does not cut a read whose host is slow", arguments: [1, 2])
+    func idleTransactionTimeout(connections: Int) async throws {
+        try await SourceHarness.withSchema { schema, db in
+            let s = SQL.quoteIdentifier(schema)
+            _ = try await db.executeScript("""
+                CREATE TABLE \(s).a (id int PRIMARY KEY);
+                INSERT INTO \(s).a SELECT g FROM generate_series(1, 200000) g;
+                CREATE TABLE \(s).b (id int PRIMARY KEY);
+                INSERT INTO \(s).b SELECT g FROM generate_series(1, 1000) g;
+                """)
+            let client = try await SourceHarness.launch()
+            let config = SourceHarness.config(["batch_size": 1000, "max_connections": connections,
+                                               "connection_string": "options='-c idle_in_transaction_session_timeout=300'"])
+            try await client.startRead(ReadRequest(configJSON: config, catalog: ConfiguredCatalog(streams: [
+                SourceHarness.stream(schema, "a"), SourceHarness.stream(schema, "b"),
+            ])))
+            var rows: [String: Int] = [:]
+            var paused = false
+            reading: while let message = try await client.nextCallMessage() {
+                switch message {
+                case .records(let batch):
+                    rows[batch.stream.name, default: 0] += batch.rowCount
+                    if !paused {
+                        // A slow host: the plugin waits on the pipe, its snapshot held open.
+                        try await Task.sleep(for: .seconds(1))
+                        paused = true
+                    }
+                case .summary:
+                    break reading
+                default:
+                    continue
+                }
+            }
+            await client.close()
+            #expect(rows == ["a": 200000, "b": 1000])
+        }
+    }
+
     @Test("selected columns, filter and limit apply in the query")
     func columnsFilterLimit() async throws {
         try await SourceHarness.withSchema { schema, db in

@@ -14,6 +14,8 @@ public final class PluginClient: @unchecked Sendable {
     private let reader: FrameReader<PluginMessage>
     private let writer: FrameWriter
     private let onLog: @Sendable (LogMessage) -> Void
+    /// Whether the running Read or Write already gave its final message (Summary or Error).
+    private let callEnded = LockedBox(false)
 
     /// Spawns `executable`, performs the handshake with `hello`, and returns a ready client.
     public static func launch(executable: URL, arguments: [String] = [], environment: [String: String]? = nil,
@@ -104,22 +106,31 @@ public final class PluginClient: @unchecked Sendable {
 
     /// Starts a Read; then call ``nextCallMessage()`` until it returns `nil`.
     public func startRead(_ request: ReadRequest) async throws(HostError) {
+        callEnded.value = false
         try await send(.read(request))
     }
 
     /// Starts a Write; then ``send(_:)`` schemas, batches and states, and WriteEnd, while
     /// reading replies with ``nextCallMessage()`` concurrently (or use ``write(_:input:onMessage:)``).
     public func startWrite(_ request: WriteRequest) async throws(HostError) {
+        callEnded.value = false
         try await send(.write(request))
     }
 
     /// The next message of the running Read or Write, ending with its Summary; `nil` after it.
     /// An Error message from the plugin is thrown as ``HostError/plugin(_:)``.
     public func nextCallMessage() async throws(HostError) -> PluginMessage? {
+        if callEnded.value { return nil }
         let message = try await expectReply(to: "the running call")
         switch message {
-        case .error(let error): throw .plugin(error)
-        default: return message
+        case .error(let error):
+            callEnded.value = true
+            throw .plugin(error)
+        case .summary:
+            callEnded.value = true
+            return message
+        default:
+            return message
         }
     }
 
