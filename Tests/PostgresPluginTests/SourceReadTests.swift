@@ -117,6 +117,29 @@ struct SourceReadTests {
         }
     }
 
+    @Test("a multi-dimensional array fails the read as a data error naming the column, never flattened")
+    func multidimensionalArray() async throws {
+        try await SourceHarness.withSchema { schema, db in
+            let s = SQL.quoteIdentifier(schema)
+            _ = try await db.executeScript("""
+                CREATE TABLE \(s).m (id int PRIMARY KEY, grid int[]);
+                INSERT INTO \(s).m VALUES (1, '{1,2,3}'), (2, '{{1,2},{3,4}}');
+                """)
+            do {
+                _ = try await SourceHarness.read([SourceHarness.stream(schema, "m")])
+                Issue.record("a 2-dimensional array was read")
+            } catch HostError.plugin(let error) {
+                #expect(error.code == "UNREPRESENTABLE_VALUE", "\(error)")
+                #expect(error.category == .data)
+                #expect(error.message.contains("column \"grid\""), "\(error)")
+                #expect(error.message.contains("2-dimensional"), "\(error)")
+            }
+            // One-dimensional arrays, the common case, still read as lists.
+            let flat = try await SourceHarness.read([SourceHarness.stream(schema, "m", filter: "id = 1")])
+            #expect(try flat.rows("m").first?[1] == .list([.int32(1), .int32(2), .int32(3)]))
+        }
+    }
+
     @Test("selected columns, filter and limit apply in the query")
     func columnsFilterLimit() async throws {
         try await SourceHarness.withSchema { schema, db in

@@ -109,6 +109,10 @@ struct ColumnAccumulator {
     private mutating func appendArray(_ bytes: [UInt8], _ start: Int, _ length: Int) throws(CopyFormatError) {
         guard !children.isEmpty, length >= 12 else { throw CopyFormatError(message: "array field too short") }
         let dimensions = Int(Int32(bitPattern: BigEndian.u32(bytes, start)))
+        guard dimensions <= 1 else {
+            throw CopyFormatError(message: "a \(dimensions)-dimensional array cannot travel as a list (lists are one-dimensional); read the column as text, e.g. through a view selecting it with ::text",
+                                  unrepresentable: true)
+        }
         var position = start + 12
         var elements = dimensions == 0 ? 0 : 1
         for _ in 0 ..< dimensions {
@@ -154,6 +158,10 @@ struct ColumnAccumulator {
 /// A binary COPY stream that does not parse.
 struct CopyFormatError: Error, Sendable {
     var message: String
+    /// Set for a well-formed value the protocol cannot carry (a data error, not a broken COPY).
+    var unrepresentable = false
+    /// The field (column position) of the value, when known.
+    var field: Int?
 }
 
 /// Big-endian integer reads from a byte array.

@@ -73,7 +73,13 @@ final class CopyBatchDecoder {
                     if length < 0 {
                         columns[field].appendNull()
                     } else {
-                        try columns[field].append(chunk, index, length)
+                        do {
+                            try columns[field].append(chunk, index, length)
+                        } catch {
+                            var located = error
+                            located.field = field
+                            throw located
+                        }
                     }
                 }
                 if length > 0 {

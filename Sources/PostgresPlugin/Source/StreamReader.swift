@@ -149,6 +149,10 @@ struct StreamReader {
                             do throws(CopyFormatError) {
                                 position = try decoder.decode(chunk, from: position, maxRows: maxRows, maxBytes: maxBytes)
                             } catch {
+                                if error.unrepresentable, let field = error.field, plan.columns.indices.contains(field) {
+                                    throw PluginError(category: .data, code: "UNREPRESENTABLE_VALUE",
+                                                      message: "stream \(stream), column \"\(plan.columns[field].name)\": \(error.message)", stream: stream)
+                                }
                                 throw PluginError(category: .system, code: "COPY_FORMAT", message: "stream \(stream): \(error.message)", stream: stream)
                             }
                             if decoder.rows >= maxRows || decoder.bytes >= maxBytes {
