@@ -9,16 +9,8 @@ import SluiceWire
 struct CheckTests {
     let env = ProcessInfo.processInfo.environment
 
-    private func config(_ overrides: [String: Any] = [:]) throws -> String {
-        var object: [String: Any] = [
-            "host": env["PGHOST"] ?? "127.0.0.1",
-            "port": Int(env["PGPORT"] ?? "5432") ?? 5432,
-            "user": env["PGUSER"] ?? "postgres",
-            "password": env["PGPASSWORD"] ?? "",
-            "database": env["PGDATABASE"] ?? "postgres",
-        ]
-        object.merge(overrides) { $1 }
-        return String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+    private func config(_ overrides: [String: Any] = [:]) -> String {
+        SourceHarness.config(overrides)
     }
 
     private func check(_ configJSON: String, role: Role = .unspecified) async throws -> CheckResponse {
@@ -136,11 +128,11 @@ struct CheckTests {
                                                    onLog: { logs.append($0.message) })
         defer { Task { await client.close() } }
         let password = env["PGPASSWORD"] ?? ""
-        _ = try await client.discover(DiscoverRequest(configJSON: try config(["log_level": "trace", "schemas": ["pg_catalog_none"]])))
+        _ = try await client.discover(DiscoverRequest(configJSON: config(["log_level": "trace", "schemas": ["pg_catalog_none"]])))
         let wrong = "wrong-\(UUID().uuidString)"
         var failure = ""
         do {
-            _ = try await client.discover(DiscoverRequest(configJSON: try config(["log_level": "trace", "password": wrong])))
+            _ = try await client.discover(DiscoverRequest(configJSON: config(["log_level": "trace", "password": wrong])))
         } catch {
             failure = "\(error)"
         }

@@ -6,14 +6,7 @@ import Testing
 
 /// Cancelling a Write rolls back the flush in flight instead of letting it commit.
 @Suite struct DestinationCancelTests {
-    let items = DestinationHarness.schema("items", [
-        Column(name: "id", type: LogicalType(.int64), nullable: false),
-        Column(name: "name", type: LogicalType(.string)),
-    ], primaryKey: ["id"])
-
-    func batch(_ ids: ClosedRange<Int64>) throws -> HostMessage {
-        try DestinationHarness.batch(items, ids.map { [.int64($0), .string("n\($0)")] })
-    }
+    let items = DestinationHarness.items
 
     @Test func cancelRollsBackTheFlushInFlight() async throws {
         try await DestinationHarness.withSchema { schema, connection in
@@ -22,7 +15,7 @@ import Testing
             let client = try await DestinationHarness.launch()
             try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items, writeMode: .append)])))
             try await client.send(.schema(items))
-            try await client.send(try batch(1...100))
+            try await client.send(try DestinationHarness.items(1...100))
             try await client.send(.state(State(id: 1, stream: nil, data: [])))
             var acked: UInt64?
             while acked == nil, let message = try await client.nextCallMessage() {
@@ -35,7 +28,7 @@ import Testing
             defer { locker.close() }
             _ = try await locker.execute("BEGIN")
             _ = try await locker.execute("LOCK TABLE \(schema).items IN ACCESS EXCLUSIVE MODE")
-            try await client.send(try batch(101...2_000))
+            try await client.send(try DestinationHarness.items(101...2_000))
             try await client.send(.state(State(id: 2, stream: nil, data: [])))
             var waiting = false
             for _ in 0..<600 where !waiting {

@@ -6,22 +6,8 @@ import Testing
 
 /// State acknowledgements and lost connections.
 @Suite struct DestinationFaultTests {
-    let items = DestinationHarness.schema("items", [
-        Column(name: "id", type: LogicalType(.int64), nullable: false),
-        Column(name: "name", type: LogicalType(.string)),
-    ], primaryKey: ["id"])
+    let items = DestinationHarness.items
 
-    func batch(_ ids: ClosedRange<Int64>) throws -> HostMessage {
-        try DestinationHarness.batch(items, ids.map { [.int64($0), .string("n\($0)")] })
-    }
-
-    /// Reads replies until a state acknowledgement.
-    func nextAck(_ client: PluginClient) async throws -> StateAck? {
-        while let message = try await client.nextCallMessage() {
-            if case .stateAck(let ack) = message { return ack }
-        }
-        return nil
-    }
 
     @Test func stateIsAcknowledgedOnlyOnceItsRowsAreCommitted() async throws {
         try await DestinationHarness.withSchema { schema, connection in
@@ -29,16 +15,16 @@ import Testing
             try await client.startWrite(WriteRequest(configJSON: DestinationHarness.config(schema: schema, ["batch_size": 1_000_000]),
                                                      catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items, writeMode: .append)])))
             try await client.send(.schema(items))
-            try await client.send(try batch(1...500))
+            try await client.send(try DestinationHarness.items(1...500))
             try await client.send(.state(State(id: 1, stream: nil, data: [1])))
-            #expect(try await nextAck(client)?.id == 1)
+            #expect(try await DestinationHarness.nextAck(client)?.id == 1)
             #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(schema).items") == [["500"]])
-            try await client.send(try batch(501...600))
+            try await client.send(try DestinationHarness.items(501...600))
             try await Task.sleep(for: .milliseconds(300))
             // Not yet flushed: no state asked for it, the batch is far from batch_size.
             #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(schema).items") == [["500"]])
             try await client.send(.state(State(id: 2, stream: nil, data: [2])))
-            #expect(try await nextAck(client)?.id == 2)
+            #expect(try await DestinationHarness.nextAck(client)?.id == 2)
             #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(schema).items") == [["600"]])
             try await client.send(.writeEnd)
             while let message = try await client.nextCallMessage() { if case .summary = message { break } }
@@ -53,15 +39,15 @@ import Testing
             let client = try await DestinationHarness.launch()
             try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items)])))
             try await client.send(.schema(items))
-            try await client.send(try batch(1...100))
+            try await client.send(try DestinationHarness.items(1...100))
             try await client.send(.state(State(id: 1, stream: nil, data: [])))
-            #expect(try await nextAck(client)?.id == 1)
+            #expect(try await DestinationHarness.nextAck(client)?.id == 1)
             let killed = try await connection.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", [.text(application)])
             #expect(killed.rows == [["1"]])
-            try await client.send(try batch(101...300))
+            try await client.send(try DestinationHarness.items(101...300))
             try await client.send(.state(State(id: 2, stream: nil, data: [])))
-            #expect(try await nextAck(client)?.id == 2)
+            #expect(try await DestinationHarness.nextAck(client)?.id == 2)
             try await client.send(.writeEnd)
             var summary: Summary?
             while let message = try await client.nextCallMessage() { if case .summary(let s) = message { summary = s; break } }
@@ -84,7 +70,7 @@ import Testing
             try await client.startWrite(WriteRequest(configJSON: config,
                                                      catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items, writeMode: .append)])))
             try await client.send(.schema(items))
-            try await client.send(try batch(1...10))
+            try await client.send(try DestinationHarness.items(1...10))
             let probe = scope == "flush" ? "SELECT count(*)::text FROM \(schema).items"
                 : "SELECT string_agg(a.state || ':' || l.mode, ',') FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
                     + "WHERE a.application_name = '\(application)' AND l.relation = '\(schema).items'::regclass"

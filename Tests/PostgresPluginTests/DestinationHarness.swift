@@ -61,6 +61,34 @@ enum DestinationHarness {
         }
     }
 
+    /// The stream most destination tests write: `id` int64 primary key, `name` string.
+    static let items = schema("items", [
+        Column(name: "id", type: LogicalType(.int64), nullable: false),
+        Column(name: "name", type: LogicalType(.string)),
+    ], primaryKey: ["id"])
+
+    /// A batch of `items` rows for `ids`, each named `n<id>`.
+    static func items(_ ids: ClosedRange<Int64>) throws -> HostMessage {
+        try batch(items, ids.map { [.int64($0), .string("n\($0)")] })
+    }
+
+    /// Batches of at most `size` rows of (`ids`, `name(id)`) for a stream of an int64 and a
+    /// string column (`items`, or one shaped like it).
+    static func batches(_ stream: StreamSchema, _ ids: ClosedRange<Int64>, size: Int64 = 10_000,
+                        name: (Int64) -> String = { "n\($0)" }) throws -> [HostMessage] {
+        try stride(from: ids.lowerBound, through: ids.upperBound, by: Int(size)).map { first in
+            try batch(stream, (first...min(ids.upperBound, first + size - 1)).map { [.int64($0), .string(name($0))] })
+        }
+    }
+
+    /// Reads the running call's replies up to the next state acknowledgement.
+    static func nextAck(_ client: PluginClient) async throws -> StateAck? {
+        while let message = try await client.nextCallMessage() {
+            if case .stateAck(let ack) = message { return ack }
+        }
+        return nil
+    }
+
     /// A stream `name` with `columns` (name, type, nullable) and a primary key.
     static func schema(_ name: String, _ columns: [Column], primaryKey: [String] = []) -> StreamSchema {
         StreamSchema(stream: StreamID(name: name), columns: columns, primaryKey: primaryKey)

@@ -6,10 +6,7 @@ import Testing
 
 /// Write modes of the destination, through the real plugin binary.
 @Suite struct DestinationModeTests {
-    let items = DestinationHarness.schema("items", [
-        Column(name: "id", type: LogicalType(.int64), nullable: false),
-        Column(name: "name", type: LogicalType(.string)),
-    ], primaryKey: ["id"])
+    let items = DestinationHarness.items
 
     func rows(_ values: [(Int64, String?)]) -> [[Value]] {
         values.map { [.int64($0.0), $0.1.map(Value.string) ?? .null] }

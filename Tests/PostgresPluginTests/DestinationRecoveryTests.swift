@@ -7,31 +7,12 @@ import Testing
 /// A killed plugin and a connection killed mid-COPY: nothing acknowledged is lost, and with a
 /// key nothing is written twice.
 @Suite struct DestinationRecoveryTests {
-    let items = DestinationHarness.schema("items", [
-        Column(name: "id", type: LogicalType(.int64), nullable: false),
-        Column(name: "name", type: LogicalType(.string)),
-    ], primaryKey: ["id"])
+    let items = DestinationHarness.items
 
     let events = DestinationHarness.schema("events", [
         Column(name: "n", type: LogicalType(.int64)),
         Column(name: "s", type: LogicalType(.string)),
     ])
-
-    /// Batches of at most 10,000 rows for `ids`; `name` gives each row's text.
-    func batches(_ schema: StreamSchema, _ ids: ClosedRange<Int64>, name: (Int64) -> String = { "n\($0)" }) throws -> [HostMessage] {
-        try stride(from: ids.lowerBound, through: ids.upperBound, by: 10_000).map { first in
-            let last = min(ids.upperBound, first + 9_999)
-            return try DestinationHarness.batch(schema, (first...last).map { [.int64($0), .string(name($0))] })
-        }
-    }
-
-    /// Reads replies until a state acknowledgement.
-    func nextAck(_ client: PluginClient) async throws -> StateAck? {
-        while let message = try await client.nextCallMessage() {
-            if case .stateAck(let ack) = message { return ack }
-        }
-        return nil
-    }
 
     /// Sends `ids` in 100-row batches, a state after each 1,000 rows up to `killAfter` (its id the
     /// last row), waits for the acknowledgement of state `killAfter`, then sends the rest without
@@ -46,7 +27,7 @@ import Testing
             try await client.send(try DestinationHarness.batch(stream, (first...last).map { [.int64($0), .string("n\($0)")] }))
             if last % 1_000 == 0, last <= killAfter { try await client.send(.state(State(id: UInt64(last), stream: nil, data: Array("\(last)".utf8)))) }
             if last == killAfter {
-                while acknowledged < UInt64(killAfter), let ack = try await nextAck(client) { acknowledged = ack.id }
+                while acknowledged < UInt64(killAfter), let ack = try await DestinationHarness.nextAck(client) { acknowledged = ack.id }
             }
         }
         #expect(acknowledged == UInt64(killAfter))
@@ -57,7 +38,7 @@ import Testing
     /// Resumes from state `from`: sends the rows after it, then ends.
     func resume(_ config: String, stream: StreamSchema, from: Int64, to: Int64) async throws -> WriteOutcome {
         try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: stream)],
-                                           [.schema(stream)] + batches(stream, (from + 1)...to) + [.state(State(id: UInt64(to), stream: nil, data: []))])
+                                           [.schema(stream)] + DestinationHarness.batches(stream, (from + 1)...to) + [.state(State(id: UInt64(to), stream: nil, data: []))])
     }
 
     @Test func killedAfterAnAcknowledgementThenResumedWithAKeyLosesAndDuplicatesNothing() async throws {
@@ -97,13 +78,13 @@ import Testing
             let client = try await DestinationHarness.launch()
             try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items)])))
             try await client.send(.schema(items))
-            for message in try batches(items, 1...1_000) { try await client.send(message) }
+            for message in try DestinationHarness.batches(items, 1...1_000) { try await client.send(message) }
             try await client.send(.state(State(id: 1, stream: nil, data: [])))
-            #expect(try await nextAck(client)?.id == 1)
+            #expect(try await DestinationHarness.nextAck(client)?.id == 1)
 
             // One large flush (about 60 MB of COPY data) so the COPY is in flight long enough.
             let padding = String(repeating: "x", count: 200)
-            for message in try batches(items, 1_001...300_000, name: { "n\($0)" + padding }) { try await client.send(message) }
+            for message in try DestinationHarness.batches(items, 1_001...300_000, name: { "n\($0)" + padding }) { try await client.send(message) }
             try await client.send(.state(State(id: 2, stream: nil, data: [])))
             var killedDuringCopy = false
             let deadline = Date().addingTimeInterval(60)
@@ -116,7 +97,7 @@ import Testing
             }
             #expect(killedDuringCopy, "the COPY was never seen in flight")
             do {
-                #expect(try await nextAck(client)?.id == 2)
+                #expect(try await DestinationHarness.nextAck(client)?.id == 2)
                 try await client.send(.writeEnd)
                 var summary: Summary?
                 while let message = try await client.nextCallMessage() { if case .summary(let s) = message { summary = s; break } }

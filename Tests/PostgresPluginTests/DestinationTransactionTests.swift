@@ -7,26 +7,14 @@ import Testing
 /// `transaction_scope`: with `state` (the default) a failed Write leaves nothing committed after
 /// the last acknowledged state, on any lane; with `flush` each flush commits on its own.
 @Suite struct DestinationTransactionTests {
-    let items = DestinationHarness.schema("items", [
-        Column(name: "id", type: LogicalType(.int64), nullable: false),
-        Column(name: "name", type: LogicalType(.string)),
-    ], primaryKey: ["id"])
+    let items = DestinationHarness.items
 
     /// `items` without a key: a row written twice shows.
     var events: StreamSchema { DestinationHarness.schema("events", items.columns) }
 
-    func batches(_ stream: StreamSchema, _ ids: ClosedRange<Int64>, size: Int64 = 100) throws -> [HostMessage] {
-        try stride(from: ids.lowerBound, through: ids.upperBound, by: Int(size)).map { first in
-            try DestinationHarness.batch(stream, (first...min(ids.upperBound, first + size - 1)).map { [.int64($0), .string("n\($0)")] })
-        }
-    }
-
-    /// Reads replies until a state acknowledgement.
-    func nextAck(_ client: PluginClient) async throws -> StateAck? {
-        while let message = try await client.nextCallMessage() {
-            if case .stateAck(let ack) = message { return ack }
-        }
-        return nil
+    /// 100-row batches of `stream` (an int64 and a string column) for `ids`.
+    func batches(_ stream: StreamSchema, _ ids: ClosedRange<Int64>) throws -> [HostMessage] {
+        try DestinationHarness.batches(stream, ids, size: 100)
     }
 
     /// Reads replies to the end and returns the call's error (nil when it succeeded).
@@ -61,7 +49,7 @@ import Testing
             try await client.send(.schema(items))
             for message in try batches(items, 1...1_000) { try await client.send(message) }
             try await client.send(.state(State(id: 1, stream: nil, data: [])))
-            #expect(try await nextAck(client)?.id == 1)
+            #expect(try await DestinationHarness.nextAck(client)?.id == 1)
             for message in try batches(items, 1_001...3_000) { try await client.send(message) }
             try await client.send(.writeEnd)
             let error = try await failure(client)
@@ -89,7 +77,7 @@ import Testing
                 for message in try batches(stream, 1...100) { try await client.send(message) }
             }
             try await client.send(.state(State(id: 1, stream: nil, data: [])))
-            #expect(try await nextAck(client)?.id == 1)
+            #expect(try await DestinationHarness.nextAck(client)?.id == 1)
             for message in try batches(streams[0], 101...400) { try await client.send(message) }
             for message in try batches(streams[1], 101...300) { try await client.send(message) }
             try await client.send(.writeEnd)
@@ -114,7 +102,7 @@ import Testing
             try await client.send(.schema(events))
             for message in try batches(events, 1...100) { try await client.send(message) }
             try await client.send(.state(State(id: 100, stream: nil, data: [])))
-            #expect(try await nextAck(client)?.id == 100)
+            #expect(try await DestinationHarness.nextAck(client)?.id == 100)
             for message in try batches(events, 101...300) { try await client.send(message) }
             var idleInTransaction = false
             for _ in 0..<1200 where !idleInTransaction {
@@ -199,7 +187,7 @@ import Testing
             try await Task.sleep(for: .seconds(1))
             for message in try batches(items, 101...200) { try await client.send(message) }
             try await client.send(.state(State(id: 1, stream: nil, data: [])))
-            #expect(try await nextAck(client)?.id == 1)
+            #expect(try await DestinationHarness.nextAck(client)?.id == 1)
             try await client.send(.writeEnd)
             #expect(try await failure(client) == nil)
             await client.close()

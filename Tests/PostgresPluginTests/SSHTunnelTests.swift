@@ -8,10 +8,7 @@ import Testing
 /// errors for a wrong key or host key that never show the key, and no tunnel left behind by a
 /// plugin killed mid-call.
 @Suite(.serialized) struct SSHTunnelTests {
-    let items = DestinationHarness.schema("items", [
-        Column(name: "id", type: LogicalType(.int64), nullable: false),
-        Column(name: "name", type: LogicalType(.string)),
-    ], primaryKey: ["id"])
+    let items = DestinationHarness.items
 
     /// The plugins' environment: a user whose shell is nologin, as service accounts often have
     /// (ssh runs its LocalCommand with SHELL; the tunnel must not depend on it).
