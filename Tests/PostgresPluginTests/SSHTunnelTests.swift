@@ -21,7 +21,7 @@ import Testing
 
     /// The ssh processes of tunnels still running.
     func tunnels() async throws -> Int {
-        try await SSHServer.run("/usr/bin/pgrep", ["-f", "sluice-ssh-[0-9A-F]"]).split(separator: "\n").count
+        try await CommandRun.run(URL(fileURLWithPath: "/usr/bin/pgrep"), ["-f", "sluice-ssh-[0-9A-F]"]).stdout.split(separator: "\n").count
     }
 
     @Test func checkWriteAndReadGoThroughTheBastion() async throws {

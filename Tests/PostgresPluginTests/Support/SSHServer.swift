@@ -24,7 +24,7 @@ final class SSHServer: Sendable {
         try files.createDirectory(at: directory, withIntermediateDirectories: true)
         try files.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
         for name in ["host_key", "client_key"] {
-            try await run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sluice-test", "-f", directory.appendingPathComponent(name).path])
+            _ = try await CommandRun.run(URL(fileURLWithPath: "/usr/bin/ssh-keygen"), ["-q", "-t", "ed25519", "-N", "", "-C", "sluice-test", "-f", directory.appendingPathComponent(name).path])
         }
         let clientKey = try String(contentsOf: directory.appendingPathComponent("client_key"), encoding: .utf8)
         let hostPublic = try String(contentsOf: directory.appendingPathComponent("host_key.pub"), encoding: .utf8)
@@ -50,7 +50,7 @@ final class SSHServer: Sendable {
         try Data(config.utf8).write(to: URL(fileURLWithPath: configPath))
         let server = SSHServer(directory: directory, port: port, clientKey: clientKey, hostKey: hostKey)
         // sshd daemonizes and logs to a file: the test holds no long-running child or pipe.
-        try await run("/usr/sbin/sshd", ["-f", configPath, "-E", server.logPath])
+        _ = try await CommandRun.run(URL(fileURLWithPath: "/usr/sbin/sshd"), ["-f", configPath, "-E", server.logPath])
         let deadline = Date().addingTimeInterval(30)
         while !server.log.contains("Server listening") {
             guard Date() < deadline else { throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "sshd did not start: \(server.log)"]) }
@@ -73,19 +73,5 @@ final class SSHServer: Sendable {
             kill(pid, SIGKILL)
         }
         try? FileManager.default.removeItem(at: directory)
-    }
-
-    /// Runs a short command to its end, polling with `Task.sleep` (waitUntilExit would block a
-    /// thread of the concurrency pool on a run loop); returns its stdout.
-    @discardableResult
-    static func run(_ executable: String, _ arguments: [String]) async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        while process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
-        return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }
 }
