@@ -63,11 +63,7 @@ final class DestinationSession {
             throw connectFailed(error)
         }
         do {
-            // A transaction stays open between flushes until the next State: a server or role
-            // default that ends idle or long transactions would cut it (and fail the Write).
-            var settings = "SET idle_in_transaction_session_timeout = 0"
-            if connection.serverVersionNumber >= 170_000 { settings += "; SET transaction_timeout = 0" }
-            try await connection.executeScript(settings)
+            try await connection.executeScript(SessionSettings.keepTransactionsOpen(serverVersion: connection.serverVersionNumber))
             if config.destination.tableLayout == "raw" {
                 try RawLayout.requireSupport(serverVersion: connection.serverVersionNumber)
                 try await connection.executeScript(RawLayout.sessionSettings)
@@ -505,10 +501,7 @@ final class DestinationSession {
                 let deleted = try await connection.execute("DELETE FROM \(plan.target) WHERE \(column) IS DISTINCT FROM $1",
                                                            [.binary(cutoff.bytes, oid: 1184)])
                 buffer.summary.deleted += UInt64(deleted.affectedRows)
-                if let embedding = plan.embedding {
-                    let match = plan.key.map { "t.\(SQL.quoteIdentifier($0)) = e.\(SQL.quoteIdentifier($0))" }.joined(separator: " AND ")
-                    _ = try await connection.execute("DELETE FROM \(embedding.qualified) e WHERE NOT EXISTS (SELECT 1 FROM \(plan.target) t WHERE \(match))")
-                }
+                if let embedding = plan.embedding { _ = try await connection.execute(embedding.deleteOrphans(plan)) }
             case .replace:
                 try await swap(plan)
             default:

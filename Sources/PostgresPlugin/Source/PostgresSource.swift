@@ -68,13 +68,11 @@ struct PostgresSource {
             var settings = config.connection.connectionConfig
             settings.applicationName = "sluice-postgres-source"
             let connection = try await PostgresConnection.connect(settings)
-            // Reads hold snapshots open while the host is slow to take batches: a server or role
-            // default ending idle or long transactions would cut them.
             _ = try await connection.executeScript("""
                 SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';
                 SET extra_float_digits = 3; SET max_parallel_workers_per_gather = 0; SET synchronize_seqscans = off;
-                SET idle_in_transaction_session_timeout = 0
-                """ + (connection.serverVersionNumber >= 170_000 ? "; SET transaction_timeout = 0" : ""))
+                \(SessionSettings.keepTransactionsOpen(serverVersion: connection.serverVersionNumber))
+                """)
             return connection
         } catch {
             throw PluginErrors.map(error, stream: nil, otherCode: "READ_FAILED")

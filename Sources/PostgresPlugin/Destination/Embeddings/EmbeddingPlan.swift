@@ -50,6 +50,12 @@ struct EmbeddingPlan: Sendable {
         return "CREATE TABLE IF NOT EXISTS \(qualified) (\(definitions.joined(separator: ", ")))"
     }
 
+    /// Deletes the chunks whose row is no longer in `plan`'s table (after mirror's stale-row deletion).
+    func deleteOrphans(_ plan: WritePlan) -> String {
+        let match = plan.key.map { "t.\(SQL.quoteIdentifier($0)) = e.\(SQL.quoteIdentifier($0))" }.joined(separator: " AND ")
+        return "DELETE FROM \(qualified) e WHERE NOT EXISTS (SELECT 1 FROM \(plan.target) t WHERE \(match))"
+    }
+
     /// The chunks of the rows of `batches` that are not deletes, numbered as staging numbers them.
     func chunks(_ batches: [RecordBatch]) -> [Chunk] {
         var chunks: [Chunk] = []

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Splits text into chunks of at most `chunkSize` characters, recursively: on paragraphs
 /// (blank lines) first, then lines, then words, then characters, so chunks end at the most
 /// natural boundary that fits. Consecutive chunks cut from one run of pieces share up to
@@ -10,7 +12,7 @@ struct TextSplitter: Sendable {
 
     func split(_ text: String) -> [String] {
         split(text, separators: Self.separators[...])
-            .map { $0.trimmingWhitespace() }
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             .filter { !$0.isEmpty }
     }
 
@@ -53,14 +55,5 @@ struct TextSplitter: Sendable {
         }
         if !rest.isEmpty { pieces.append(String(rest)) }
         return pieces
-    }
-}
-
-extension String {
-    /// The string without leading and trailing spaces, tabs and newlines.
-    func trimmingWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0.isWhitespace }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[first...last])
     }
 }
