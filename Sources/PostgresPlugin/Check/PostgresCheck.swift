@@ -15,7 +15,7 @@ struct PostgresCheck {
 
     func run() async -> CheckResponse {
         var results: [CheckResult] = []
-        var config: PluginConfig
+        let config: PluginConfig
         do {
             config = try PluginConfig.parse(configJSON)
             results.append(.init(name: "config", passed: true, code: "OK", message: "the configuration is valid"))
@@ -23,19 +23,19 @@ struct PostgresCheck {
             results.append(.init(name: "config", passed: false, code: error.code, message: error.message))
             return CheckResponse(checks: results + skipped(["reachable", "authenticated", "server_version"] + privilegeCheckNames))
         }
-
-        var tunnel: SSHTunnel?
-        if let settings = config.connection.sshTunnel {
-            do {
-                tunnel = try await SSHTunnel(settings, to: config.connection.host ?? "", port: config.connection.port ?? 5432, logger: logger)
-            } catch {
-                let failure = error as? PluginError
-                results.append(.init(name: "reachable", passed: false, code: failure?.code ?? "SSH_TUNNEL_FAILED", message: failure?.message ?? "\(error)"))
-                return CheckResponse(checks: results + skipped(["authenticated", "server_version"] + privilegeCheckNames))
-            }
-            config.connection.tunnelPort = tunnel?.localPort
+        do {
+            // Only the tunnel throws: a tunnel that does not come up fails `reachable`.
+            return try await SSHTunnel.around(config, logger: logger) { config in await connect(config, results) }
+        } catch {
+            let failure = error as? PluginError
+            results.append(.init(name: "reachable", passed: false, code: failure?.code ?? "SSH_TUNNEL_FAILED", message: failure?.message ?? "\(error)"))
+            return CheckResponse(checks: results + skipped(["authenticated", "server_version"] + privilegeCheckNames))
         }
-        defer { tunnel?.close() }
+    }
+
+    /// The checks from `reachable` on, after `results`.
+    private func connect(_ config: PluginConfig, _ earlier: [CheckResult]) async -> CheckResponse {
+        var results = earlier
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(config.connection.connectionConfig)
