@@ -183,7 +183,7 @@ final class DestinationSession {
     /// The lane of `stream`: its table's, else the next one round-robin.
     private func lane(for stream: StreamID) -> Int {
         if let lane = laneOf[stream] { return lane }
-        let table = Identifiers.shortened(stream.name)
+        let table = TableManager.tableName(of: stream)
         let lane = laneOfTable[table] ?? laneOfTable.count % lanes.count
         laneOfTable[table] = lane
         laneOf[stream] = lane

@@ -21,7 +21,7 @@ struct TableManager {
     /// With `replacementStarted`, a replace stream's replacement table is migrated, not recreated.
     func action(for schema: StreamSchema, mode: WriteMode, key sourceKey: [String], staging: String,
                 replacementStarted: Bool = false) async throws -> TableAction {
-        let table = Identifiers.shortened(schema.stream.name)
+        let table = Self.tableName(of: schema.stream)
         let wanted = schema.columns.map { WantedColumn(name: Identifiers.shortened($0.name), type: PostgresTypes.columnType(for: $0), nullable: $0.nullable) }
         let names = wanted.map(\.name)
         if Set(names).count != names.count {
@@ -154,6 +154,11 @@ struct TableManager {
             statements.append("ALTER TABLE \(embedding.qualified) ADD COLUMN \(SQL.quoteIdentifier(name)) \(column.targetType)")
         }
         return statements
+    }
+
+    /// The name of `stream`'s table.
+    static func tableName(of stream: StreamID) -> String {
+        Identifiers.shortened(stream.name)
     }
 
     /// Runs an action's DDL in one transaction: its own, or with `inOpenTransaction` the one
