@@ -210,6 +210,7 @@ final class DestinationSession {
     /// Checks every configured stream (keys, migrations) before any data moves, then creates
     /// or migrates their tables.
     private func prepareCatalog() async throws {
+        try await createPgvectorIfNeeded()
         var actions: [TableAction] = []
         var refusals: [PluginError] = []
         for stream in request.catalog.streams {
@@ -224,6 +225,22 @@ final class DestinationSession {
                               stream: refusals.count == 1 ? first.stream : nil)
         }
         for action in actions { try await install(action) }
+    }
+
+    /// With `embeddings`, creates pgvector (when the server has it) in a statement of its own
+    /// before any table DDL: Writes starting at once would otherwise both try to create it
+    /// inside their DDL transactions, and one would fail with a unique violation. A server
+    /// without pgvector is reported per stream by ``TableManager``.
+    private func createPgvectorIfNeeded() async throws {
+        guard settings.embeddings != nil else { return }
+        let available = try await connection.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")
+        guard available.rows.first?.first == "1" else { return }
+        do throws(PostgresError) {
+            _ = try await connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        } catch {
+            // 23505 and 42710: another session created it at the same moment.
+            guard error.sqlState == "23505" || error.sqlState == "42710" else { throw error }
+        }
     }
 
     private func accept(_ schema: StreamSchema) async throws {
