@@ -384,7 +384,8 @@ final class DestinationSession {
                 return
             }
             guard !retried, let sole, let only = flushes.first, error.isRetryable, committed == false || Self.isIdempotent(sole.plan.mode) else {
-                throw describe(error, committing: flushes, rolledBack: committed == false)
+                let covered = !states.isEmpty && flushes.allSatisfy { flush in states.contains { $0.stream == flush.stream } }
+                throw describe(error, committing: flushes, rolledBack: committed == false, storedWithTheirStates: covered)
             }
             context.logger.warning("commit of \(sole.plan.stream) failed (\(error.sqlState ?? "no SQLSTATE")), writing its flush again: \(error.message)")
             try await reconnectIfNeeded(lane)
@@ -551,7 +552,9 @@ final class DestinationSession {
 
     /// The error of a failed COMMIT: `rolledBack` when the transaction is known to be rolled
     /// back, else its outcome is unknown.
-    private func describe(_ error: PostgresError, committing flushes: [FlushLane.Written], rolledBack: Bool) -> PluginError {
+    /// `storedWithTheirStates`: the transaction also stored the state of every stream it wrote.
+    private func describe(_ error: PostgresError, committing flushes: [FlushLane.Written], rolledBack: Bool,
+                          storedWithTheirStates: Bool) -> PluginError {
         let rows = flushes.map { "stream \($0.stream) \(Self.rows(first: $0.firstRow, count: $0.rows))" }.joined(separator: ", ")
         let state = error.sqlState ?? ""
         let detail = state.isEmpty ? "" : "SQLSTATE \(state)"
@@ -563,7 +566,13 @@ final class DestinationSession {
                                    + (retryable ? "; those rows are no longer held, so re-run from the last acknowledged state" : ""),
                                detail: detail, retryable: retryable, stream: flushes.first?.stream)
         }
-        // Repeating the call could write append rows twice.
+        // Repeating the call could write append rows twice, unless the transaction also held the
+        // state covering them: a rerun then resumes from whatever `_sluice_state` says committed.
+        if storedWithTheirStates {
+            return PluginError(category: .transient, code: "WRITE_FAILED",
+                               message: "committing \(rows) failed: \(error.message) (the connection was lost while committing; whether they were committed is recorded with their state, so a re-run resumes exactly)",
+                               detail: detail, retryable: true, stream: flushes.first?.stream)
+        }
         let retryable = flushes.allSatisfy { Self.isIdempotent($0.buffer.plan.mode) }
         return PluginError(category: retryable ? .transient : .system, code: "WRITE_FAILED",
                            message: "committing \(rows) failed: \(error.message) (the connection was lost while committing and whether they were committed could not be found out; not retried to avoid writing them twice)",
