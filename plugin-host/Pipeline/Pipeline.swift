@@ -7,8 +7,8 @@ import SluiceWire
 struct Pipeline {
     let source: PluginSession
     let destinations: [PluginSession]
-    /// The read catalog file (`plugin-host read`'s format), if any.
-    let catalogPath: String?
+    /// The read catalog (`plugin-host read`'s format, with per-stream write settings), if any.
+    let catalog: ReadCatalogFile.Source?
     /// The state file, if any.
     let statePath: String?
     /// Each destination's write mode for every stream; `.unspecified` leaves it to the destination's configuration.
@@ -43,20 +43,22 @@ struct Pipeline {
             destinationConfigs.append(try await labelled(destination) { try await destination.configJSON() })
         }
         let discovered = try await labelled(source) { try await source.client.discover(DiscoverRequest(configJSON: sourceConfig)) }
-        let selection = try catalogPath.map { try ReadCatalogFile.load($0, against: discovered) } ?? ReadCatalogFile.everything(in: discovered)
+        let selection = try catalog.map { try ReadCatalogFile.load($0, against: discovered, for: .pipeline) } ?? ReadCatalogFile.everything(in: discovered)
         guard !selection.streams.isEmpty else {
             throw HostFailure(ExitCodes.config, "nothing to read: the source has no readable streams for this configuration")
         }
         let previous = try resume ?? statePath.map(StateFile.load) ?? []
         guard !control.interrupted else { return Outcome(exitCode: 130, savedStates: previous) }
 
+        let writeCatalogs = try destinations.indices.map { index in
+            try Self.writeCatalog(selection, mode: writeModes[index], destination: destinations[index].launch.label ?? "destination")
+        }
         let acks = AckTracker(path: statePath, previous: previous, destinations: destinations.count)
         let sourceName = source.client.helloReply.pluginName
         let outcome = await PipelineRun(source: source, destinations: destinations, control: control, acks: acks).run(
-            read: ReadRequest(configJSON: sourceConfig, catalog: selection, states: previous),
+            read: ReadRequest(configJSON: sourceConfig, catalog: Self.readCatalog(selection), states: previous),
             writes: destinations.indices.map { index in
-                WriteRequest(configJSON: destinationConfigs[index], catalog: Self.writeCatalog(selection, mode: writeModes[index]),
-                             sourceName: sourceName)
+                WriteRequest(configJSON: destinationConfigs[index], catalog: writeCatalogs[index], sourceName: sourceName)
             })
 
         let kept = statePath.map { path in
@@ -108,17 +110,38 @@ struct Pipeline {
         }
     }
 
-    /// The destinations' catalog: each selected stream with the columns the source will send
-    /// (its selected columns, in their order), its primary key when every key column is
-    /// selected, and `mode`.
-    static func writeCatalog(_ selection: ConfiguredCatalog, mode: WriteMode) -> ConfiguredCatalog {
+    /// The source's catalog: the selection without the destinations' settings.
+    static func readCatalog(_ selection: ConfiguredCatalog) -> ConfiguredCatalog {
         ConfiguredCatalog(streams: selection.streams.map { stream in
+            var stream = stream
+            stream.writeMode = .unspecified
+            stream.keyColumns = []
+            return stream
+        })
+    }
+
+    /// A destination's catalog: each selected stream with the columns the source will send (its
+    /// selected columns, in their order), its primary key when every key column is selected,
+    /// its own `write_mode` (else `mode`) and `key_columns`, and its read's `sync_mode` and
+    /// `limit` (PROTOCOL.md §4.5: a destination must not treat a partial read as the whole
+    /// stream). Mirror on a stream read incrementally or with a `limit` is refused: its
+    /// stale-row deletion would delete every row the read did not send.
+    static func writeCatalog(_ selection: ConfiguredCatalog, mode: WriteMode, destination: String) throws -> ConfiguredCatalog {
+        var problems: [String] = []
+        let catalog = ConfiguredCatalog(streams: selection.streams.map { stream in
             var schema = stream.schema
             if !stream.selectedColumns.isEmpty {
                 schema.columns = stream.selectedColumns.compactMap { name in stream.schema.columns.first { $0.name == name } }
                 if !schema.primaryKey.allSatisfy(stream.selectedColumns.contains) { schema.primaryKey = [] }
             }
-            return ConfiguredStream(schema: schema, writeMode: mode)
+            let writeMode = stream.writeMode == .unspecified ? mode : stream.writeMode
+            if writeMode == .mirror, stream.limit > 0 || stream.syncMode == .incremental {
+                let read = stream.limit > 0 ? "with a limit of \(stream.limit) rows" : "incrementally"
+                problems.append("stream \(schema.stream) is read \(read), so mirror would delete every row the read does not send: use upsert, or a full read without a limit")
+            }
+            return ConfiguredStream(schema: schema, syncMode: stream.syncMode, limit: stream.limit, writeMode: writeMode, keyColumns: stream.keyColumns)
         })
+        guard problems.isEmpty else { throw HostFailure.config("\(destination): mirror refused:", problems) }
+        return catalog
     }
 }

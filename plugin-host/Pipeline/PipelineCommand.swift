@@ -136,7 +136,7 @@ struct PipelineCommand: AsyncParsableCommand {
                     throw HostFailure(failure.exitCode, "\(launch.label ?? "plugin"): \(failure.message)")
                 }
             }
-            let pipeline = Pipeline(source: sessions[0], destinations: Array(sessions.dropFirst()), catalogPath: catalog ?? plan.catalog,
+            let pipeline = Pipeline(source: sessions[0], destinations: Array(sessions.dropFirst()), catalog: catalog.map(ReadCatalogFile.Source.file) ?? plan.catalog,
                                     statePath: state ?? plan.state,
                                     writeModes: plan.destinations.map { writeMode?.mode ?? $0.writeMode },
                                     resume: resume, attempt: attempt)
