@@ -167,6 +167,25 @@ struct PipelineCatalogTests {
         }
     }
 
+    @Test("a mirrored stream is never resumed part-way: its state is not used, so the rows before it are not deleted as stale")
+    func mirrorIsReadFromTheStart() async throws {
+        try await withDatabase { connection in
+            let source = try await seedSource(connection), target = schema("resume")
+            let arguments = ["pipeline", "--source", Binaries.postgresPlugin.path, "--source-config", try postgresConfig(source, "schemas: [\(source)]"),
+                             "--destination", Binaries.postgresPlugin.path, "--destination-config", try postgresConfig(target),
+                             "--catalog", try file("items.json", #"{"streams": [{"name": "items"}]}"#), "--write-mode", "mirror"]
+            let first = try await run(arguments)
+            #expect(first.exitCode == 0, "\(first.stderr)")
+            // A state saved part-way through an earlier full refresh (after id 20).
+            let data = #"{\"v\":2,\"mode\":\"full_refresh\",\"key_columns\":[\"id\"],\"key\":[\"20\"]}"#
+            let state = try file("mid.json", #"{"states": [{"stream": {"namespace": "\#(source)", "name": "items"}, "id": 1, "data": "\#(data)"}]}"#)
+            let resumed = try await run(arguments + ["--state", state])
+            #expect(resumed.exitCode == 0, "\(resumed.stderr)")
+            #expect(resumed.stderr.contains("is written with mirror, so it is read from the start"), "\(resumed.stderr)")
+            #expect(try await rows(connection, "SELECT count(*), min(id), max(id) FROM \(target).items") == [["50", "1", "50"]])
+        }
+    }
+
     @Test("write catalogs and state files: unknown keys are rejected with their paths")
     func writeCatalogAndStateFileKeys() async throws {
         try await withDatabase { connection in

@@ -56,7 +56,7 @@ struct Pipeline {
         let acks = AckTracker(path: statePath, previous: previous, destinations: destinations.count)
         let sourceName = source.client.helloReply.pluginName
         let outcome = await PipelineRun(source: source, destinations: destinations, control: control, acks: acks).run(
-            read: ReadRequest(configJSON: sourceConfig, catalog: Self.readCatalog(selection), states: previous),
+            read: ReadRequest(configJSON: sourceConfig, catalog: Self.readCatalog(selection), states: Self.readStates(previous, writeCatalogs)),
             writes: destinations.indices.map { index in
                 WriteRequest(configJSON: destinationConfigs[index], catalog: writeCatalogs[index], sourceName: sourceName)
             })
@@ -118,6 +118,19 @@ struct Pipeline {
             stream.keyColumns = []
             return stream
         })
+    }
+
+    /// The states the Read resumes from: `previous` without those of streams some destination
+    /// mirrors. Mirror deletes the rows its sync did not write, so a mirrored stream resumed
+    /// part-way would lose the rows written before the state: it is read from the start instead
+    /// (mirror upserts, so rows read again are not duplicated).
+    static func readStates(_ previous: [State], _ writeCatalogs: [ConfiguredCatalog]) -> [State] {
+        let mirrored = Set(writeCatalogs.flatMap { $0.streams.filter { $0.writeMode == .mirror }.map(\.schema.stream) })
+        return previous.filter { state in
+            guard let stream = state.stream, mirrored.contains(stream) else { return true }
+            Diagnostics.line("plugin-host: stream \(stream) is written with mirror, so it is read from the start (its saved state is not used): mirror deletes the rows a sync did not send")
+            return false
+        }
     }
 
     /// A destination's catalog: each selected stream with the columns the source will send (its
