@@ -25,7 +25,8 @@ enum ReadCatalogFile {
     /// Where a catalog comes from: a JSON file, or an object inlined in a pipeline file.
     enum Source {
         case file(String)
-        case inline(JSONValue, origin: String)
+        /// `path`: where the object is in the file (problems are reported from there).
+        case inline(JSONValue, origin: String, path: JSONPath)
     }
 
     /// The streams the file at `path` selects, each checked against `catalog`.
@@ -42,8 +43,8 @@ enum ReadCatalogFile {
         case .file(let path):
             root = JSONFields(value: try JSONFields.load(path, what: "catalog"), path: .root)
             origin = path
-        case .inline(let value, let inlined):
-            root = JSONFields(value: value, path: .root)
+        case .inline(let value, let inlined, let path):
+            root = JSONFields(value: value, path: path)
             origin = inlined
         }
         guard case .object = root.value else { throw HostFailure(ExitCodes.config, "the catalog \(origin) is invalid: expected an object with streams") }
@@ -56,7 +57,7 @@ enum ReadCatalogFile {
         }
         var seen = Set<StreamID>()
         for stream in streams where !seen.insert(stream.schema.stream).inserted {
-            problems.append("$.streams: stream \(stream.schema.stream) is listed twice")
+            problems.append("\(root.path.appending(key: "streams")): stream \(stream.schema.stream) is listed twice")
         }
         guard problems.isEmpty else { throw HostFailure.config("the catalog \(origin) is invalid:", problems) }
         return ConfiguredCatalog(streams: streams)

@@ -140,7 +140,7 @@ struct PipelineCatalogTests {
                 """)
             let refused = try await run(["pipeline", "--pipeline", typo])
             #expect(refused.exitCode == 65, "\(refused.stderr)")
-            #expect(refused.stderr.contains("$.streams[0].sync_mod: unknown key"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("$.catalog.streams[0].sync_mod: unknown key"), "\(refused.stderr)")
         }
     }
 

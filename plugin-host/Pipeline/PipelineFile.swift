@@ -124,7 +124,7 @@ struct PipelineFile {
             do {
                 let text = try Yams.serialize(node: node)
                 let value = try ConfigFile(path: "\(file) \(path)", environment: environment, schema: .object([])).load(text: text)
-                return .inline(value, origin: "\(file) \(path)")
+                return .inline(value, origin: "in \(file)", path: path)
             } catch let error as ConfigFileError {
                 problems += error.problems.map { "\(path): \($0)" }
             } catch {
