@@ -84,7 +84,7 @@ import Testing
 
     // MARK: Replace
 
-    @Test("replace into a table that views depend on replaces its rows in place: the views show the new rows")
+    @Test("replace into a table that views (or functions) depend on replaces its rows in place: the views show the new rows")
     func replaceKeepsDependentViews() async throws {
         try await DestinationHarness.withSchema { schema, connection in
             let config = DestinationHarness.config(schema: schema, ["write_mode": "replace"])
@@ -93,6 +93,7 @@ import Testing
             _ = try await connection.executeScript("""
                 CREATE VIEW \(schema).named AS SELECT id, name FROM \(schema).items WHERE id > 1;
                 CREATE MATERIALIZED VIEW \(schema).counted AS SELECT count(*) AS n FROM \(schema).items;
+                CREATE FUNCTION \(schema).total() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT sum(id) FROM \(schema).items; END;
                 """)
             // The new rows bring a new column too: the live table takes it, the views stay.
             let wider = DestinationHarness.schema("items", items.columns + [Column(name: "extra", type: LogicalType(.int32))], primaryKey: ["id"])
@@ -103,6 +104,7 @@ import Testing
             #expect(outcome.acks.map(\.id) == [4])
             #expect(try await count(connection, "SELECT id, name FROM \(schema).named ORDER BY id") == [["10", "new10"], ["11", "new11"]])
             #expect(try await count(connection, "SELECT id, extra FROM \(schema).items ORDER BY id") == [["10", "1"], ["11", nil]])
+            #expect(try await count(connection, "SELECT \(schema).total()") == [["21"]])
             _ = try await connection.execute("REFRESH MATERIALIZED VIEW \(schema).counted")
             #expect(try await count(connection, "SELECT n FROM \(schema).counted") == [["2"]])
             let tables = try await count(connection, "SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = '\(schema)'::regnamespace ORDER BY 1")

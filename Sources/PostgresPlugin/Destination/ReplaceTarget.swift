@@ -1,34 +1,41 @@
 import PostgresClient
 import SluiceWire
 
-/// Objects of other relations that depend on a table, found before a `replace` loads anything.
+/// Objects outside a table that depend on it, found before a `replace` loads anything.
 struct TableDependents: Sendable {
-    /// Views and materialized views that select from the table (schema-qualified names).
-    var views: [String] = []
     /// Foreign keys of other tables that reference it (`table (constraint)`).
     var foreignKeys: [String] = []
+    /// Everything else: views and materialized views (`view schema.name`), functions with SQL
+    /// bodies, policies of other tables…, as PostgreSQL describes them.
+    var others: [String] = []
 
-    var isEmpty: Bool { views.isEmpty && foreignKeys.isEmpty }
+    var isEmpty: Bool { foreignKeys.isEmpty && others.isEmpty }
+    var all: [String] { others + foreignKeys.map { "foreign key \($0)" } }
 }
 
 extension TableManager {
-    /// The views, materialized views and foreign keys depending on `qualified` (empty when the
-    /// table does not exist).
+    /// The objects that depend on `qualified` (`pg_depend`, normal dependencies) other than its
+    /// own parts, which DROP TABLE would refuse to drop (empty when the table does not exist).
     func dependents(of qualified: String) async throws -> TableDependents {
-        let views = try await connection.execute(
-            "SELECT DISTINCT v.oid::regclass::text FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class "
-                + "WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass($1) "
-                + "AND v.oid <> d.refobjid ORDER BY 1",
+        let rows = try await connection.execute(
+            "SELECT CASE WHEN d.classid = 'pg_rewrite'::regclass THEN 'view ' || r.ev_class::regclass::text "
+                + "WHEN d.classid = 'pg_constraint'::regclass AND c.contype = 'f' THEN c.conrelid::regclass::text || ' (' || c.conname || ')' "
+                + "ELSE pg_describe_object(d.classid, d.objid, d.objsubid) END, d.classid = 'pg_constraint'::regclass AND c.contype = 'f' "
+                + "FROM pg_depend d LEFT JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid "
+                + "LEFT JOIN pg_constraint c ON d.classid = 'pg_constraint'::regclass AND c.oid = d.objid "
+                + "WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass($1) AND d.deptype = 'n' "
+                + "AND r.ev_class IS DISTINCT FROM d.refobjid AND c.conrelid IS DISTINCT FROM d.refobjid GROUP BY 1, 2 ORDER BY 1",
             [.text(qualified)]).rows
-        let keys = try await connection.execute(
-            "SELECT conrelid::regclass::text || ' (' || conname || ')' FROM pg_constraint "
-                + "WHERE contype = 'f' AND confrelid = to_regclass($1) AND conrelid <> confrelid ORDER BY 1",
-            [.text(qualified)]).rows
-        return TableDependents(views: views.compactMap { $0.first ?? nil }, foreignKeys: keys.compactMap { $0.first ?? nil })
+        var dependents = TableDependents()
+        for row in rows {
+            guard let name = row.first ?? nil else { continue }
+            if row.count > 1, row[1] == "t" { dependents.foreignKeys.append(name) } else { dependents.others.append(name) }
+        }
+        return dependents
     }
 
-    /// For `replace` into a live table that views or materialized views depend on: the live
-    /// table is kept (so they keep working) and its rows are replaced in the sync's final
+    /// For `replace` into a live table that other objects depend on (views, materialized views,
+    /// functions with SQL bodies…): the live table is kept (so they keep working) and its rows are replaced in the sync's final
     /// transaction (``WritePlan/replaceInPlace``). Returns nil when nothing depends on it (the
     /// tables are swapped); else appends to `statements` the migration that lets the live table
     /// take the stream's rows and returns the statements the final transaction runs once the
@@ -49,7 +56,7 @@ extension TableManager {
         reasons += migration.refusals
         guard reasons.isEmpty else {
             if settings.migrateCascade { return nil }
-            let listed = (dependents.views.map { "view \($0)" } + dependents.foreignKeys.map { "foreign key \($0)" }).joined(separator: ", ")
+            let listed = dependents.all.joined(separator: ", ")
             throw PluginError(category: .config, code: "REPLACE_DEPENDENTS",
                               message: "stream \(stream): replace cannot keep what depends on table \(schemaName).\(live) (\(listed)):\n"
                                   + reasons.map { "  - \($0)" }.joined(separator: "\n")
