@@ -411,25 +411,29 @@ struct PipelineTests {
         }
     }
 
-    @Test("mirror killed mid-sync, then resumed: the rows the killed attempt committed are kept, the stale ones deleted")
+    @Test("mirror killed mid-sync, then resumed from the state the destination committed: the rows the killed attempt wrote are kept, the stale ones deleted")
     func mirrorResumedAcrossWrites() async throws {
         try await withDatabase { connection in
-            let target = schema("mirror")
-            let catalog = try incrementalCatalog()
-            let config = try postgresConfig(target)
-            func arguments(_ name: String, rows: Int) throws -> [String] {
-                self.arguments(source: (Binaries.sequencePlugin, try sequenceConfig(rows: rows, batch: 500)),
-                               destinations: [(Binaries.postgresPlugin, config)], ["--catalog", catalog, "--write-mode", "mirror", "--name", name])
-            }
-            let first = try await run(try arguments("first", rows: 150_000))
+            let source = schema("msrc"), target = schema("mdst")
+            let table = SQL.quoteQualified(schema: source, name: "numbers")
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(SQL.quoteIdentifier(source));
+                CREATE TABLE \(table) (id bigint PRIMARY KEY, label text);
+                INSERT INTO \(table) SELECT g, 'row ' || g FROM generate_series(1, 150000) AS g;
+                """)
+            let arguments = arguments(source: (Binaries.postgresPlugin, try postgresConfig(source, "schemas: [\(source)]\nbatch_size: 1000\n")),
+                                      destinations: [(Binaries.postgresPlugin, try postgresConfig(target))],
+                                      ["--write-mode", "mirror", "--name", "mirrored"])
+            let first = try await run(arguments)
             #expect(first.exitCode == 0, "\(first.stderr)")
-            let table = SQL.quoteQualified(schema: target, name: "numbers")
-            let before = try #require(try await connection.execute("SELECT max(_sluice_synced_at)::text FROM \(table)").rows.first?.first ?? nil)
-            // A new sync of fewer rows, killed once some of it is committed.
-            let host = try startHost(try arguments("second", rows: 120_000))
+            let copy = SQL.quoteQualified(schema: target, name: "numbers")
+            let before = try #require(try await connection.execute("SELECT max(_sluice_synced_at)::text FROM \(copy)").rows.first?.first ?? nil)
+            // Rows leave the source; the next sync is killed once some of it is committed.
+            _ = try await connection.execute("DELETE FROM \(table) WHERE id > 120000")
+            let host = try startHost(arguments)
             var written = 0
             for _ in 0..<12_000 where host.isRunning && written < 10_000 {
-                written = Int(try await connection.execute("SELECT count(*) FROM \(table) WHERE _sluice_synced_at > $1::timestamptz", [.text(before)])
+                written = Int(try await connection.execute("SELECT count(*) FROM \(copy) WHERE _sluice_synced_at > $1::timestamptz", [.text(before)])
                     .rows.first?.first.flatMap { $0 } ?? "") ?? 0
                 try await Task.sleep(nanoseconds: 5_000_000)
             }
@@ -437,9 +441,9 @@ struct PipelineTests {
             kill(host.processIdentifier, SIGKILL)
             host.waitUntilExit()
             try await Task.sleep(nanoseconds: 500_000_000)
-            let rerun = try await run(try arguments("second", rows: 120_000))
+            let rerun = try await run(arguments)
             #expect(rerun.exitCode == 0, "\(rerun.stderr)")
-            #expect(try counts(rerun).read < 120_000)
+            #expect(try counts(rerun).read < 120_000, "the rerun did not resume")
             #expect(try await idStats(connection, target) == [120_000, 120_000, 1, 120_000])
         }
     }
