@@ -168,6 +168,32 @@ struct PipelineTests {
         }
     }
 
+    @Test("selected columns without the primary key: append writes them, with no key the batches do not carry")
+    func selectedColumnsWithoutKey() async throws {
+        try await withDatabase { connection in
+            let source = schema("colsrc"), target = schema("coldst")
+            let table = SQL.quoteQualified(schema: source, name: "items")
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(SQL.quoteIdentifier(source));
+                CREATE TABLE \(table) (id bigint PRIMARY KEY, name text, note text);
+                INSERT INTO \(table) SELECT g, 'item ' || g, 'n' FROM generate_series(1, 300) AS g;
+                """)
+            let catalog = try file("columns.json", #"{"streams":[{"namespace":"\#(source)","name":"items","columns":["name","note"]}]}"#)
+            let result = try await run(arguments(
+                source: (Binaries.postgresPlugin, try postgresConfig(source, "schemas: [\(source)]\n")),
+                destinations: [(Binaries.postgresPlugin, try postgresConfig(target))],
+                ["--catalog", catalog, "--write-mode", "append"]))
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            let copy = SQL.quoteQualified(schema: target, name: "items")
+            let rows = try await connection.execute("SELECT count(*), count(DISTINCT name) FROM \(copy)").rows
+            #expect(rows.first == ["300", "300"])
+            let key = try await connection.execute("""
+                SELECT count(*) FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'
+                """, [.text(copy)]).rows
+            #expect(key.first == ["0"])
+        }
+    }
+
     @Test("two destinations at once: both receive every row, and the summary counts each")
     func twoDestinations() async throws {
         try await withDatabase { connection in
