@@ -104,6 +104,11 @@ struct SourceExactnessTests {
                 SELECT format('%s', p), (SELECT string_agg(coalesce(ps[i]::text, 'NULL'), '|' ORDER BY i) FROM generate_subscripts(ps, 1) i)
                 FROM \(s).c WHERE id = 2
                 """).rows
+            // int2vector and oidvector, zero-based by definition, travel as their text.
+            _ = try await db.execute("CREATE TABLE \(s).vectors (id int PRIMARY KEY, i int2vector, o oidvector)")
+            _ = try await db.execute("INSERT INTO \(s).vectors VALUES (1, '1 2 3', '23 25'), (2, '', NULL)")
+            let vectors = try await SourceHarness.read([SourceHarness.stream(schema, "vectors")])
+            #expect(try vectors.rows("vectors") == [[.int32(1), .string("1 2 3"), .string("23 25")], [.int32(2), .string(""), .null]])
             #expect(server.first?[0] == "(,)")
             #expect(server.first?[1] == "(,)|NULL|(3,\"a \"\"q\"\"\")")
         }

@@ -74,7 +74,8 @@ struct TypeMapper: Sendable {
     func plan(oid: UInt32, typmod: Int32) -> TypePlan {
         let (base, mod) = resolveDomain(oid: oid, typmod: typmod)
         guard let info = types[base] else { return TypePlan(type: LogicalType(.string), decoding: .raw, cast: "::text") }
-        if info.category == "A", info.element != 0 {
+        // int2vector and oidvector are zero-based arrays with text of their own (`1 2 3`): sent as that text.
+        if info.category == "A", info.element != 0, base != 22, base != 30 {
             let (element, elementMod) = resolveDomain(oid: info.element, typmod: -1)
             if types[element]?.typtype == "c" {
                 return TypePlan(type: .list(of: .string), decoding: .array(.raw), cast: TypePlan.outputCompositeArray)
