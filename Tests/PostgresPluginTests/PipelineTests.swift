@@ -168,6 +168,62 @@ struct PipelineTests {
         }
     }
 
+    @Test("selected columns without the primary key: append writes them, with no key the batches do not carry")
+    func selectedColumnsWithoutKey() async throws {
+        try await withDatabase { connection in
+            let source = schema("colsrc"), target = schema("coldst")
+            let table = SQL.quoteQualified(schema: source, name: "items")
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(SQL.quoteIdentifier(source));
+                CREATE TABLE \(table) (id bigint PRIMARY KEY, name text, note text);
+                INSERT INTO \(table) SELECT g, 'item ' || g, 'n' FROM generate_series(1, 300) AS g;
+                """)
+            let catalog = try file("columns.json", #"{"streams":[{"namespace":"\#(source)","name":"items","columns":["name","note"]}]}"#)
+            let result = try await run(arguments(
+                source: (Binaries.postgresPlugin, try postgresConfig(source, "schemas: [\(source)]\n")),
+                destinations: [(Binaries.postgresPlugin, try postgresConfig(target))],
+                ["--catalog", catalog, "--write-mode", "append"]))
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            let copy = SQL.quoteQualified(schema: target, name: "items")
+            let rows = try await connection.execute("SELECT count(*), count(DISTINCT name) FROM \(copy)").rows
+            #expect(rows.first == ["300", "300"])
+            let key = try await connection.execute("""
+                SELECT count(*) FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'
+                """, [.text(copy)]).rows
+            #expect(key.first == ["0"])
+        }
+    }
+
+    @Test("--max-frame-size 1 MiB: wide rows travel in batches under it; a row no frame holds fails naming it and the option")
+    func smallFrames() async throws {
+        try await withDatabase { connection in
+            let source = schema("framesrc"), target = schema("framedst")
+            let table = SQL.quoteQualified(schema: source, name: "wide")
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(SQL.quoteIdentifier(source));
+                CREATE TABLE \(table) (id bigint PRIMARY KEY, body text);
+                INSERT INTO \(table) SELECT g, repeat(md5(g::text), 6000) FROM generate_series(1, 30) AS g;
+                """)
+            let sourceConfig = try postgresConfig(source, "schemas: [\(source)]\n")
+            let destinations = [(Binaries.postgresPlugin, try postgresConfig(target))]
+            let result = try await run(arguments(source: (Binaries.postgresPlugin, sourceConfig), destinations: destinations,
+                                                 ["--max-frame-size", "1048576"]))
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            #expect(try counts(result) == (30, [30]))
+            let copy = SQL.quoteQualified(schema: target, name: "wide")
+            let difference = try await connection.execute("SELECT count(*) FROM (SELECT * FROM \(table) EXCEPT SELECT * FROM \(copy)) AS d").rows
+            #expect(difference.first?.first == "0")
+
+            _ = try await connection.execute("INSERT INTO \(table) VALUES (31, repeat('x', 2000000))")
+            let failed = try await run(arguments(source: (Binaries.postgresPlugin, sourceConfig), destinations: destinations,
+                                                 ["--max-frame-size", "1048576", "--retries", "0"]))
+            #expect(failed.exitCode == 70, "\(failed.stderr)")
+            #expect(failed.stderr.contains("ROW_TOO_LARGE"), "\(failed.stderr)")
+            #expect(failed.stderr.contains("row with id = 31"), "\(failed.stderr)")
+            #expect(failed.stderr.contains("--max-frame-size"), "\(failed.stderr)")
+        }
+    }
+
     @Test("two destinations at once: both receive every row, and the summary counts each")
     func twoDestinations() async throws {
         try await withDatabase { connection in

@@ -88,7 +88,7 @@ struct PostgresSource {
         var settings = config.source
         let namespaces = request.catalog.streams.map { $0.schema.stream.namespace.isEmpty ? config.connection.schema : $0.schema.stream.namespace }
         settings.schemas = Array(Set(namespaces)).sorted()
-        settings.tables = []
+        settings.tables = .all
         let tables = try await CatalogReader(connection: connection, settings: settings).tables()
         var plans: [StreamPlan] = []
         for configured in request.catalog.streams {

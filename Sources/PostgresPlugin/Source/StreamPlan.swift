@@ -106,10 +106,21 @@ struct StreamPlan: Sendable {
         }
     }
 
+    /// The schema of the batches sent: the selected columns, and the primary key only when every
+    /// one of its columns is among them (a key the batches do not carry is no key of theirs).
+    var schema: StreamSchema {
+        let names = Set(columns.map(\.name))
+        let key = table.primaryKey.allSatisfy(names.contains) ? table.primaryKey : []
+        return StreamSchema(stream: stream, columns: columns.map(\.column), primaryKey: key)
+    }
+
     /// The statement that checks the filter without reading.
     var filterCheckSQL: String {
-        "PREPARE sluice_filter_check AS SELECT 1 FROM \(qualifiedName) WHERE (\(filter))"
+        "PREPARE sluice_filter_check AS SELECT 1 FROM \(table.fromItem) WHERE \(filterCondition)"
     }
+
+    /// The filter in parentheses, on lines of its own so a trailing `-- comment` ends with its line.
+    var filterCondition: String { "(\n\(filter)\n)" }
 
     /// Sets the resume key values (or a range's bounds) as transaction-local settings, bound as
     /// parameters; the COPY reads them back with `current_setting`.
@@ -157,7 +168,7 @@ struct StreamPlan: Sendable {
             + zip(keyColumns, keyFields).filter { $0.1.integer == nil }.enumerated()
                 .map { "\(keyExpression($0.element.0))::text AS _sluice_k\($0.offset)" }
         var conditions: [String] = []
-        if !filter.isEmpty { conditions.append("(\(filter))") }
+        if !filter.isEmpty { conditions.append(filterCondition) }
         if incremental { conditions.append("\(keyExpression(keyColumns[0])) IS NOT NULL") }
         switch segment {
         case .ctid(_, let range):
@@ -176,7 +187,7 @@ struct StreamPlan: Sendable {
         case .all:
             if let resumeKey { conditions += afterCondition(resumeKey, inclusive: inclusive) }
         }
-        var sql = "SELECT " + selectList.joined(separator: ", ") + " FROM " + qualifiedName
+        var sql = "SELECT " + selectList.joined(separator: ", ") + " FROM " + table.fromItem
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         if ordered && !keyColumns.isEmpty { sql += " ORDER BY " + keyColumns.map(keyExpression).joined(separator: ", ") }
         if limit > 0 { sql += " LIMIT \(limit)" }

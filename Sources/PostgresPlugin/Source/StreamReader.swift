@@ -25,7 +25,7 @@ struct StreamReader {
     /// Reads the stream on `main` (inside its read transaction) and `workers` (idle); returns its counts.
     func run(main: PostgresConnection, workers: [PostgresConnection]) async throws -> StreamSummary {
         let stream = plan.stream
-        try await output.send(StreamSchema(stream: stream, columns: plan.columns.map(\.column), primaryKey: plan.table.primaryKey))
+        try await output.send(plan.schema)
         try await output.status(StreamStatus(stream: stream, status: .started))
         let sink = BatchSink(plan: plan, output: output, states: states)
         let segments: [Segment]
@@ -94,7 +94,7 @@ struct StreamReader {
         let key = plan.qualifiedName + "." + SQL.quoteIdentifier(plan.keyColumns[0])
         let result = try await main.execute("""
             SELECT b FROM unnest((SELECT (percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY \(key)))::text[]
-                                  FROM \(plan.qualifiedName) TABLESAMPLE SYSTEM ($2::float8))) b
+                                  FROM \(plan.table.fromItem) TABLESAMPLE SYSTEM ($2::float8))) b
             """, [.text(fractions), .text(String(percent))])
         var bounds: [String] = []
         for case let bound? in result.rows.map({ $0[0] }) where bound != bounds.last { bounds.append(bound) }
@@ -141,7 +141,7 @@ struct StreamReader {
             }
             group.addTask {
                 let decoder = CopyBatchDecoder(decodings: plan.columns.map(\.plan.decoding), extraFields: plan.extraFields,
-                                               keyFields: plan.keyFields)
+                                               keyFields: plan.keyFields, maxFrameSize: output.maxFrameSize)
                 do {
                     while let chunk = try await queue.next() {
                         var position = 0
@@ -149,13 +149,9 @@ struct StreamReader {
                             do throws(CopyFormatError) {
                                 position = try decoder.decode(chunk, from: position, maxRows: maxRows, maxBytes: maxBytes)
                             } catch {
-                                if error.unrepresentable, let field = error.field, plan.columns.indices.contains(field) {
-                                    throw PluginError(category: .data, code: "UNREPRESENTABLE_VALUE",
-                                                      message: "stream \(stream), column \"\(plan.columns[field].name)\": \(error.message)", stream: stream)
-                                }
-                                throw PluginError(category: .system, code: "COPY_FORMAT", message: "stream \(stream): \(error.message)", stream: stream)
+                                throw await pluginError(error, sink: sink)
                             }
-                            if decoder.rows >= maxRows || decoder.bytes >= maxBytes {
+                            if decoder.rows >= maxRows || decoder.bytes >= maxBytes || decoder.full {
                                 try await sink.send(decoder.takeBatchWithKey(stream: stream), segment: segment)
                             }
                         }
@@ -175,6 +171,30 @@ struct StreamReader {
         }
         if let setting { _ = try await connection.execute("SET LOCAL \(setting) = on") }
         await sink.segmentDone(segment)
+    }
+}
+
+extension StreamReader {
+    /// The Read's error for a decoding failure: a value the protocol cannot carry and a row no
+    /// frame can carry are data errors naming the stream, the column and the row.
+    func pluginError(_ error: CopyFormatError, sink: BatchSink) async -> PluginError {
+        let stream = plan.stream
+        var row = ""
+        if let key = error.key, !plan.keyColumns.isEmpty {
+            row = "row with " + zip(plan.keyColumns, key).map { "\($0.0) = \($0.1 ?? "NULL")" }.joined(separator: ", ")
+        } else if let index = error.row {
+            row = "row \(await sink.recordsSent + UInt64(index) + 1)"
+        }
+        if let needed = error.rowTooLarge {
+            return PluginError(category: .data, code: "ROW_TOO_LARGE",
+                               message: "stream \(stream), \(row): the row needs about \(needed) bytes in a batch, over the maximum frame size of \(output.maxFrameSize) bytes the host set; raise the host's limit (plugin-host --max-frame-size) or select fewer columns",
+                               stream: stream)
+        }
+        if error.unrepresentable, let field = error.field, plan.columns.indices.contains(field) {
+            return PluginError(category: .data, code: "UNREPRESENTABLE_VALUE",
+                               message: "stream \(stream), column \"\(plan.columns[field].name)\", \(row): \(error.message)", stream: stream)
+        }
+        return PluginError(category: .system, code: "COPY_FORMAT", message: "stream \(stream): \(error.message)", stream: stream)
     }
 }
 
@@ -198,6 +218,9 @@ actor BatchSink {
         self.states = states
         summary = StreamSummary(stream: plan.stream)
     }
+
+    /// Rows sent so far.
+    var recordsSent: UInt64 { summary.records }
 
     func start(ranges: [CtidRange]) { self.ranges = ranges }
     func start(keyRanges: [KeyRange]) { self.keyRanges = keyRanges }

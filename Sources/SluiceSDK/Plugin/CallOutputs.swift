@@ -7,6 +7,9 @@ public struct ReadOutput: Sendable {
     /// Logger and cancellation state of the call.
     public let context: CallContext
 
+    /// The largest frame the host accepts: every message sent must encode under it.
+    public var maxFrameSize: Int { context.maxFrameSize }
+
     /// Announces the column order of the batches that follow for a stream.
     public func send(_ schema: StreamSchema) async throws {
         try await writer.send(payload: WireCodec.encode(PluginMessage.schema(schema)))

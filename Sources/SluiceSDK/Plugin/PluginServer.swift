@@ -150,7 +150,7 @@ public final class PluginServer: @unchecked Sendable {
 
     /// Runs one call; returns a message read while draining that starts the next call.
     private func handle(_ message: HostMessage) async throws(PluginError) -> HostMessage? {
-        let context = CallContext(logger: logger)
+        let context = CallContext(logger: logger, maxFrameSize: writer.maxFrameSize)
         switch message {
         case .getSpec:
             try await sendOrFail(.spec(plugin.spec()))
