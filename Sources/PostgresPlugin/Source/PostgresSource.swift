@@ -98,9 +98,15 @@ struct PostgresSource {
                 throw PluginError(category: .config, code: "UNKNOWN_STREAM", message: "no readable relation \(id)", stream: configured.schema.stream)
             }
             let saved = request.states.last { $0.stream == configured.schema.stream || $0.stream == id }
-            let state = saved.flatMap { ReadState(data: $0.data) }
+            var state = saved.flatMap { ReadState(data: $0.data) }
             if saved != nil && state == nil {
                 context.logger.warning("stream \(id): ignoring a state this source did not write")
+            }
+            for snapshot in [state?.snapshot, state?.run?.snapshot].compactMap({ $0.flatMap(SnapshotText.init) })
+                where !(try await ReadSnapshot.usable(snapshot, connection: connection)) {
+                context.logger.warning("stream \(id): the state's snapshot \(snapshot.text) is from the future or over 2 billion transactions old; reading the stream from the beginning")
+                state = nil
+                break
             }
             let plan = try StreamPlan(table: table, configured: configured, state: state)
             if plan.byCtid && !table.primaryKey.isEmpty {
