@@ -109,6 +109,9 @@ struct PostgresSource {
                 break
             }
             let plan = try StreamPlan(table: table, configured: configured, state: state)
+            if plan.incremental && !plan.tracksVersions {
+                context.logger.warning("stream \(id): a \(table.kindName) has no row versions to compare with the last read's snapshot; a row committed after a read with a cursor below the saved one is never read (read the underlying table instead)")
+            }
             if plan.byCtid && !table.primaryKey.isEmpty {
                 context.logger.warning("stream \(id): resuming an interrupted read by ctid ranges (a state of an older version); the next full refresh reads by primary key")
             }
