@@ -201,6 +201,11 @@ struct SourceIncrementalTests {
                                                  "key": ["2024-01-01 00:07:00+00", "7"], "snapshot": "9000000000:9000000000:"])
             let fromFuture = try await SourceHarness.read([stream], states: [future])
             #expect(try Self.numbers(fromFuture).count == 10, "a snapshot this server never had: read again from the beginning")
+
+            var malformed = SourceHarness.json(try #require(result.states.last))
+            malformed["snapshot"] = "12:10:"
+            let fromMalformed = try await SourceHarness.read([stream], states: [try Self.state(schema, malformed)])
+            #expect(try Self.numbers(fromMalformed).count == 10, "a state with a malformed snapshot is not this source's: read from the beginning")
         }
     }
 }
