@@ -51,6 +51,10 @@ struct SourceIncrementalTests {
             let third = try await SourceHarness.read([stream], states: [try #require(second.states.last)])
             #expect(try third.rows("t").isEmpty, "a read from a final state with no changes returns no rows")
             #expect(third.lastStateJSON["run"] == nil)
+
+            _ = try await db.execute("UPDATE \(s).t SET n = 10 WHERE n = 1")
+            let fourth = try await SourceHarness.read([stream], states: [try #require(third.states.last)])
+            #expect(try Self.numbers(fourth) == [10], "an update that leaves the cursor unchanged is a new row version")
         }
     }
 
@@ -179,6 +183,32 @@ struct SourceIncrementalTests {
             #expect(try Self.numbers(rest) == Array(6 ... 20))
             let next = try await SourceHarness.read([stream], states: [try #require(rest.states.last)])
             #expect(try Self.numbers(next) == [21])
+        }
+    }
+
+    @Test("a partitioned table tracks row versions across its partitions; a view keeps the cursor-only state")
+    func partitionedAndView() async throws {
+        try await SourceHarness.withSchema { schema, db in
+            let s = SQL.quoteIdentifier(schema)
+            _ = try await db.executeScript("""
+                CREATE TABLE \(s).t (n int, day date NOT NULL, PRIMARY KEY (day, n)) PARTITION BY RANGE (day);
+                CREATE TABLE \(s).t_2024 PARTITION OF \(s).t FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+                CREATE TABLE \(s).t_2025 PARTITION OF \(s).t FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+                INSERT INTO \(s).t VALUES (5, '2024-12-31'), (6, '2025-03-01');
+                CREATE VIEW \(s).v AS SELECT n, day FROM \(s).t;
+                """)
+            let stream = SourceHarness.stream(schema, "t", mode: .incremental, cursor: "day")
+            let first = try await SourceHarness.read([stream])
+            #expect(try Self.numbers(first) == [5, 6])
+            _ = try await db.execute("INSERT INTO \(s).t VALUES (1, '2025-03-01'), (2, '2024-06-01')")
+            let second = try await SourceHarness.read([stream], states: [try #require(first.states.last)])
+            #expect(try Self.numbers(second) == [2, 1])
+
+            let view = SourceHarness.stream(schema, "v", mode: .incremental, cursor: "day")
+            let fromView = try await SourceHarness.read([view])
+            #expect(try fromView.rows("v").count == 4)
+            #expect(fromView.lastStateJSON["snapshot"] == nil)
+            #expect(fromView.lastStateJSON["key"] as? [String] == ["2025-03-01"])
         }
     }
 

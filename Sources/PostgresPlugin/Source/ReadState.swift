@@ -2,7 +2,7 @@ import Foundation
 import SluiceWire
 
 /// A stream's read position, carried as JSON in ``State/data``:
-/// `{"v":2,"mode":"incremental","key_columns":["updated_at","id"],"key":["2024-05-01 10:00:00+00","42"]}`.
+/// `{"v":3,"mode":"incremental","key_columns":["updated_at","id"],"key":["2024-05-01 10:00:00+00","42"],"snapshot":"1200:1210:1203"}`.
 /// Key values are the server's text rendering of the last row sent.
 ///
 /// A full refresh of a relation with a primary key keeps one entry per key range instead
