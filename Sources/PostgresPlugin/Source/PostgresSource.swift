@@ -43,12 +43,26 @@ struct PostgresSource {
         if config.batch.maxConnections > 1, plans.contains(where: { $0.byCtid || $0.byKey }) {
             for _ in 1 ..< config.batch.maxConnections { workers.append(try await connect()) }
         }
-        if consistent { try await begin(connection) }
+        // Incremental reads that record their snapshot list the transactions in progress first.
+        func listing(_ plans: [StreamPlan]) async throws -> ReadSnapshot.Listing? {
+            guard plans.contains(where: { $0.tracksVersions && $0.resumeRun == nil }) else { return nil }
+            return try await ReadSnapshot.list(connection, logger: context.logger)
+        }
+        var shared: ReadSnapshot.Listing?
+        if consistent {
+            shared = try await listing(plans)
+            try await begin(connection)
+        }
         for plan in plans {
             try context.checkCancellation()
             do {
-                if !consistent { try await begin(connection) }
-                let reader = StreamReader(plan: plan, batch: config.batch, output: output, states: states, logger: context.logger)
+                var listed = shared
+                if !consistent {
+                    listed = try await listing([plan])
+                    try await begin(connection)
+                }
+                let reader = StreamReader(plan: plan, batch: config.batch, output: output, states: states,
+                                          logger: context.logger, listing: listed)
                 summaries.append(try await reader.run(main: connection, workers: workers))
                 if !consistent { _ = try await connection.execute("COMMIT") }
             } catch {

@@ -46,28 +46,40 @@ struct SnapshotText: Sendable, Equatable {
 ///
 /// `pg_current_snapshot()` lists only top-level transactions in progress, so a row written in a
 /// subtransaction (a savepoint, a PL/pgSQL exception block) of a transaction in progress, with an
-/// id below the snapshot's `xmax`, would look visible. The transactions still in progress between
-/// `xmin` and `xmax` (subtransactions included) are therefore listed with `pg_xact_status`, and
-/// any top-level transaction that ended while they were listed lowers `xmax` to its id. Where the
-/// list is not possible (more than ``maximumWindow`` ids, or a standby, whose snapshots do not
-/// list transactions in progress) the snapshot keeps only `xmin`: every row version from `xmin` on
-/// counts as unseen. Either way the result never shows a row version as visible that was not: at
-/// worst a row is sent again.
+/// id below the snapshot's `xmax`, would look visible. So, just before the read's transaction
+/// takes its snapshot, ``list(_:logger:)`` lists every transaction id then in progress,
+/// subtransactions included (`pg_xact_status` from the oldest one on); ``capture(_:listing:stream:)``
+/// adds them to the snapshot's own list, and counts every id from the end of the listed range on
+/// as unseen. A subtransaction of a transaction still running when the snapshot is taken was
+/// running when it was listed, so it is always listed; what is listed but had ended by then, and
+/// what started in between, is read again at worst. Where listing is not possible (more than
+/// ``maximumWindow`` ids, or a standby, whose snapshots do not list transactions in progress)
+/// every row version from the snapshot's `xmin` on counts as unseen. Either way the result never
+/// shows a row version as visible that was not.
 enum ReadSnapshot {
-    /// The most transaction ids between `xmin` and `xmax` listed one by one.
+    /// The most transaction ids between the oldest one in progress and the newest listed one by one.
     static let maximumWindow: Int64 = 1_000_000
 
-    static func capture(_ connection: PostgresConnection, logger: Logger, stream: StreamID) async throws -> SnapshotText {
+    /// Transaction ids in progress just before a read's snapshot.
+    struct Listing: Sendable {
+        /// Ids in progress, subtransactions included; nil when they could not be listed.
+        var inProgress: Set<Int64>?
+        /// Ids from this one on were not listed.
+        var end: Int64
+    }
+
+    /// Lists the transactions in progress; run outside the read's transaction, just before it begins.
+    static func list(_ connection: PostgresConnection, logger: Logger) async throws -> Listing {
         let row = try await connection.execute(
             "SELECT pg_current_snapshot()::text, pg_is_in_recovery()::text").rows.first ?? []
         guard row.count == 2, let text = row[0], let snapshot = SnapshotText(text) else {
-            throw PluginError(category: .system, code: "SNAPSHOT", message: "stream \(stream): unexpected answer from pg_current_snapshot()")
+            throw PluginError(category: .system, code: "SNAPSHOT", message: "unexpected answer from pg_current_snapshot()")
         }
         let window = snapshot.xmax - snapshot.xmin
-        guard window > 0 else { return snapshot }
+        guard window > 0 else { return Listing(inProgress: [], end: snapshot.xmax) }
         if row[1] == "true" || window > maximumWindow {
-            logger.info("stream \(stream): \(window) transaction ids since the oldest one in progress\(row[1] == "true" ? " on a standby" : ""); rows written from transaction \(snapshot.xmin) on will be read again next time")
-            return SnapshotText(xmin: snapshot.xmin, xmax: snapshot.xmin, xip: [])
+            logger.info("\(window) transaction ids since the oldest one in progress\(row[1] == "true" ? " on a standby" : ""); rows written from transaction \(snapshot.xmin) on will be read again next time")
+            return Listing(inProgress: nil, end: snapshot.xmax)
         }
         let listed = try await connection.execute("""
             SELECT coalesce(string_agg(x::text, ','), '') FROM generate_series($1::bigint, $2::bigint) x
@@ -76,17 +88,23 @@ enum ReadSnapshot {
         var inProgress = Set(snapshot.xip)
         for part in listed.split(separator: ",") {
             guard let value = Int64(part) else {
-                throw PluginError(category: .system, code: "SNAPSHOT", message: "stream \(stream): unexpected transaction id from pg_xact_status")
+                throw PluginError(category: .system, code: "SNAPSHOT", message: "unexpected transaction id from pg_xact_status")
             }
             inProgress.insert(value)
         }
-        // A transaction of the snapshot that ended while its subtransactions were being listed
-        // may have had some listed as ended: everything from its id on counts as unseen.
-        let ended = try await connection.execute("""
-            SELECT min(x)::text FROM unnest($1::bigint[]) x WHERE pg_xact_status(x::text::xid8) IS DISTINCT FROM 'in progress'
-            """, [.text("{" + inProgress.sorted().map(String.init).joined(separator: ",") + "}")]).rows.first?[0].flatMap { Int64($0) }
-        let xmax = min(snapshot.xmax, ended ?? snapshot.xmax)
-        return SnapshotText(xmin: snapshot.xmin, xmax: xmax, xip: inProgress.filter { $0 < xmax }.sorted())
+        return Listing(inProgress: inProgress, end: snapshot.xmax)
+    }
+
+    /// The read's snapshot (taken by its transaction), completed with `listing`.
+    static func capture(_ connection: PostgresConnection, listing: Listing, stream: StreamID) async throws -> SnapshotText {
+        let text = try await connection.execute("SELECT pg_current_snapshot()::text").rows.first?.first ?? nil
+        guard let text, let snapshot = SnapshotText(text) else {
+            throw PluginError(category: .system, code: "SNAPSHOT", message: "stream \(stream): unexpected answer from pg_current_snapshot()")
+        }
+        guard let listed = listing.inProgress else { return SnapshotText(xmin: snapshot.xmin, xmax: snapshot.xmin, xip: []) }
+        let xmax = min(snapshot.xmax, max(listing.end, snapshot.xmin))
+        let xip = Set(snapshot.xip).union(listed).filter { $0 >= snapshot.xmin && $0 < xmax }
+        return SnapshotText(xmin: snapshot.xmin, xmax: xmax, xip: xip.sorted())
     }
 
     /// Whether `saved` can still be tested against: row ids are mapped to 64 bits relative to the

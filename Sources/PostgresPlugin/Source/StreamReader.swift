@@ -15,6 +15,9 @@ struct StreamReader {
     let output: ReadOutput
     let states: StateCounter
     let logger: Logger
+    /// The transactions in progress just before the read's transaction began, for an
+    /// incremental read that records its snapshot.
+    let listing: ReadSnapshot.Listing?
 
     /// COPY chunks (about 1 MB each) read ahead of the decoder, per connection.
     static let queuedChunks = 4
@@ -43,8 +46,8 @@ struct StreamReader {
             var run: SnapshotText?
             if let resumeRun = plan.resumeRun {
                 run = SnapshotText(resumeRun.snapshot)
-            } else if plan.tracksVersions {
-                run = try await ReadSnapshot.capture(main, logger: logger, stream: stream)
+            } else if let listing {
+                run = try await ReadSnapshot.capture(main, listing: listing, stream: stream)
             }
             await sink.start(run: run)
             segments = [.all]
