@@ -108,9 +108,10 @@ enum SourceHarness {
 
     /// Starts reading `stream` and SIGKILLs the plugin once at least `minimumRows` rows are
     /// covered by a checkpoint; returns the rows covered by the last checkpoint and that checkpoint.
-    static func readUntilKilled(_ stream: ConfiguredStream, overrides: [String: Any], minimumRows: Int) async throws -> ([[Value]], State) {
+    static func readUntilKilled(_ stream: ConfiguredStream, overrides: [String: Any], minimumRows: Int,
+                                states: [State] = []) async throws -> ([[Value]], State) {
         let client = try await launch()
-        try await client.startRead(ReadRequest(configJSON: config(overrides), catalog: ConfiguredCatalog(streams: [stream])))
+        try await client.startRead(ReadRequest(configJSON: config(overrides), catalog: ConfiguredCatalog(streams: [stream]), states: states))
         var sent: [[Value]] = []
         var pending: [[Value]] = []
         var lastState: State?

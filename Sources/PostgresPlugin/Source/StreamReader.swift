@@ -15,6 +15,9 @@ struct StreamReader {
     let output: ReadOutput
     let states: StateCounter
     let logger: Logger
+    /// The transactions in progress just before the read's transaction began, for an
+    /// incremental read that records its snapshot.
+    let listing: ReadSnapshot.Listing?
 
     /// COPY chunks (about 1 MB each) read ahead of the decoder, per connection.
     static let queuedChunks = 4
@@ -40,7 +43,13 @@ struct StreamReader {
             await sink.start(keyRanges: all)
             segments = all.enumerated().filter { !$0.element.done }.map { .key($0.offset, $0.element) }
         } else {
-            await sink.start(key: plan.resumeKey)
+            var run: SnapshotText?
+            if let resumeRun = plan.resumeRun {
+                run = SnapshotText(resumeRun.snapshot)
+            } else if let listing {
+                run = try await ReadSnapshot.capture(main, listing: listing, stream: stream)
+            }
+            await sink.start(run: run)
             segments = [.all]
         }
         let connections = segments.count > 1 ? [main] + workers.prefix(segments.count - 1) : [main]
@@ -123,7 +132,8 @@ struct StreamReader {
         }
         // By ctid: a sequential scan, never the primary key index. By key: the primary key index,
         // so rows stream (and checkpoints follow) from the start instead of after a full sort.
-        let setting = plan.usesCtid ? "enable_indexscan" : plan.byKey ? "enable_sort" : nil
+        // Only the row versions a snapshot did not see: a sequential scan, never a whole index.
+        let setting = plan.usesCtid || plan.readsUnseenOnly ? "enable_indexscan" : plan.byKey ? "enable_sort" : nil
         if let setting { _ = try await connection.execute("SET LOCAL \(setting) = off") }
         let maxRows = batch.batchSize, maxBytes = batch.batchSizeBytes
         let stream = plan.stream
@@ -205,7 +215,10 @@ actor BatchSink {
     private let output: ReadOutput
     private let states: StateCounter
     private var summary: StreamSummary
+    /// Incremental: the key of the last row sent by this read.
     private var key: [String?]?
+    /// Incremental: the snapshot this read's rows are recorded against.
+    private var run: SnapshotText?
     private var ranges: [CtidRange] = []
     private var keyRanges: [KeyRange] = []
     private var batches = 0
@@ -224,7 +237,7 @@ actor BatchSink {
 
     func start(ranges: [CtidRange]) { self.ranges = ranges }
     func start(keyRanges: [KeyRange]) { self.keyRanges = keyRanges }
-    func start(key: [String?]?) { self.key = key }
+    func start(run: SnapshotText?) { self.run = run }
 
     /// Sends `batch` (read from `segment`), then the state after its last row, with no other
     /// batch in between.
@@ -245,7 +258,7 @@ actor BatchSink {
             try await output.checkpoint(states.next(stream: plan.stream, plan.state(key: [], keyRanges: keyRanges)))
         case .all where !plan.keyColumns.isEmpty:
             key = lastKey
-            try await output.checkpoint(states.next(stream: plan.stream, plan.state(key: lastKey)))
+            try await output.checkpoint(states.next(stream: plan.stream, plan.incrementalState(last: lastKey, run: run, finished: false)))
         case .all:
             break
         }
@@ -277,9 +290,11 @@ actor BatchSink {
         }
     }
 
-    /// Sends the final state and progress; returns the stream's counts.
+    /// Sends the final state and progress; returns the stream's counts. An incremental read cut
+    /// by `limit` stays a read in progress.
     func finish() async throws -> StreamSummary {
-        let final = plan.incremental ? plan.state(key: key ?? []) : plan.state(key: [], complete: true)
+        let cut = plan.limit > 0 && summary.records >= plan.limit
+        let final = plan.incremental ? plan.incrementalState(last: key, run: run, finished: !cut) : plan.state(key: [], complete: true)
         try await output.checkpoint(states.next(stream: plan.stream, final))
         try await output.progress(StreamProgress(stream: plan.stream, records: summary.records, bytes: summary.bytes,
                                            estimatedRecords: plan.table.estimatedRows))
