@@ -4,7 +4,11 @@ extension RecordBatch {
     ///
     /// Also checks the values the protocol constrains: INT16 range, TIME and TIMETZ within a
     /// day, DECIMAL text syntax, and the row operations. Throws ``ProtocolError/Code/invalidMessage``.
-    public func validate(against schema: StreamSchema) throws(ProtocolError) {
+    ///
+    /// Completes what a proto3 writer may leave out (PROTOCOL.md §5.5): a list column whose rows
+    /// hold no element at all may come without its `child`; it gets an empty vector of the
+    /// element kind, so that readers of a validated batch always find one.
+    public mutating func validate(against schema: StreamSchema) throws(ProtocolError) {
         guard columns.count == schema.columns.count else {
             throw ProtocolError(.invalidMessage, "the batch for \(stream) has \(columns.count) columns; its schema has \(schema.columns.count)")
         }
@@ -12,6 +16,9 @@ extension RecordBatch {
         for (vector, column) in zip(columns, schema.columns) {
             try vector.validate(kind: column.type.kind, elementKind: column.type.elementKind, rowCount: rowCount,
                                 column: "column \"\(column.name)\" (\(column.type.label))")
+        }
+        for (index, column) in schema.columns.enumerated() where column.type.kind == .list && columns[index].child == nil {
+            columns[index].child = ColumnBuilder(type: LogicalType(column.type.elementKind)).finish()
         }
     }
 }
@@ -46,9 +53,13 @@ extension ColumnVector {
                 throw columnError(column, "a list's element kind must be a scalar kind")
             }
             guard data.isEmpty else { throw columnError(column, "has data bytes") }
-            guard let child else { throw columnError(column, "has no list elements") }
             try checkOffsets(rowCount: rowCount, end: nil, column: column)
-            try child.validate(kind: elementKind, elementKind: .unspecified, rowCount: Int(offsets[rowCount]), column: "\(column) elements")
+            if let child {
+                try child.validate(kind: elementKind, elementKind: .unspecified, rowCount: Int(offsets[rowCount]), column: "\(column) elements")
+            } else if offsets[rowCount] != 0 {
+                // An absent child is an empty one (proto3 writers omit empty sub-messages).
+                throw columnError(column, "its offsets end at element \(offsets[rowCount]) but it has no child vector")
+            }
         } else {
             guard data.isEmpty else { throw columnError(column, "has data bytes") }
             guard offsets.isEmpty else { throw columnError(column, "has offsets") }
