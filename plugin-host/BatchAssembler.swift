@@ -2,8 +2,8 @@ import Foundation
 import SluiceSDK
 import SluiceWire
 
-/// Turns JSON Lines (`{"_stream": "ns.name", "_op": "delete"?, "column": value, …}`) into the
-/// Write input: record batches of `batchSize` rows per stream, and a State after every
+/// Turns JSON Lines (`{"_stream": "ns.name", "_op": "delete"?, "column": value, …}`, PROTOCOL.md
+/// Appendix A) into the Write input: record batches of `batchSize` rows per stream, and a State after every
 /// `stateEvery` batches whose data names the input line it covers.
 ///
 /// A bad line stops the input: the failure is kept in ``failure``, the Write is cancelled
@@ -99,7 +99,11 @@ final class BatchAssembler: @unchecked Sendable {
         } catch let error as JSONParseError {
             throw bad("invalid JSON: \(error)")
         }
-        guard let streamName = object.last(where: { $0.key == "_stream" })?.value.stringValue else {
+        var seen = Set<String>()
+        for member in object where !seen.insert(member.key).inserted {
+            throw bad("\"\(member.key)\" appears twice")
+        }
+        guard let streamName = object.first(where: { $0.key == JSONLinesKeys.stream })?.value.stringValue else {
             throw bad("missing \"_stream\" (the stream's \"namespace.name\")")
         }
         guard let index = streamIndex[streamName] else {
@@ -115,21 +119,21 @@ final class BatchAssembler: @unchecked Sendable {
         }
         for member in object {
             switch member.key {
-            case "_stream": continue
-            case "_op":
+            case JSONLinesKeys.stream: continue
+            case JSONLinesKeys.operation:
                 switch member.value.stringValue {
                 case "delete": operation = .delete
                 case "upsert": operation = .upsert
                 default: throw bad("\"_op\" must be \"upsert\" or \"delete\"")
                 }
             default:
-                guard let column = columns[member.key] else {
+                guard let name = JSONLinesKeys.column(forKey: member.key), let column = columns[name] else {
                     throw bad("stream \(streamName) has no column \"\(member.key)\"")
                 }
                 do {
                     row[column] = try ValueFromJSON.value(member.value, type: streams[index].schema.columns[column].type)
                 } catch {
-                    throw bad("column \"\(member.key)\": \(error.message)")
+                    throw bad("column \"\(name)\": \(error.message)")
                 }
             }
         }

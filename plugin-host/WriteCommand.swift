@@ -15,8 +15,9 @@ struct WriteCommand: AsyncParsableCommand {
             mirror, replace.
 
             Each input line is a row: {"_stream": "ns.name", "_op": "delete" (optional), "column": value, …} \
-            in the form `read` prints (decimals as strings or numbers, bytes base64, ISO dates and times, \
-            intervals {"months","days","micros"}). Rows are sent in batches per stream, with a State \
+            in the form `read` prints (PROTOCOL.md Appendix A: decimals as strings or numbers, bytes \
+            base64, ISO dates and times, intervals {"months","days","micros"}, json documents as \
+            strings holding their text). A missing column is NULL. Rows are sent in batches per stream, with a State \
             after every --state-every batches; the destination's acknowledgements are reported on stderr.
 
             \(ExitCodes.help)
