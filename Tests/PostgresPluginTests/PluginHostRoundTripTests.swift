@@ -173,6 +173,70 @@ struct PluginHostRoundTripTests {
         #expect(nulls.rows == [["1", "f", "f", "f", "f"], ["2", "t", "t", "t", "t"], ["3", "f", "f", "f", "t"], ["4", "f", "f", "f", "t"]])
     }
 
+    @Test("write reads numbers exactly (no detour through a double) or refuses them; malformed members stop the input")
+    func inputIsExactOrLoud() async throws {
+        try await withSchema { try await inputIsExactOrLoudBody() }
+    }
+
+    private func inputIsExactOrLoudBody() async throws {
+        let configPath = try HostFixtures.temporaryFile(config)
+        let catalog = try writeCatalog()
+        // 2^53 + 1 is not a double; 1 + 2^-24 + ε rounds up as a float32, but to 1 through a double.
+        let good = #"{"id":5,"big":9007199254740993.0,"small":"1e3","single":1.0000000596046447753906250001,"span":{"micros":"2","days":1,"months":3}}"#
+        let write = try await HostFixtures.host(["write", "--plugin", Binaries.postgresPlugin.path, "--config", configPath,
+                                                 "--catalog", catalog, "--input", try input([good])])
+        #expect(write.exitCode == 0, "\(write.stderr)")
+        let row = try #require(try await readBack(configPath: configPath)[5])
+        #expect(row["big"] as? Int == 9_007_199_254_740_993)
+        #expect(row["small"] as? Int == 1000)
+        #expect((row["single"] as? NSNumber)?.floatValue == Float(bitPattern: 0x3F80_0001))
+        #expect(row["span"] as? NSDictionary == ["months": 3, "days": 1, "micros": 2] as NSDictionary)
+
+        let refused: [(String, String)] = [
+            (#"{"id":6,"big":1.5}"#, #"column "big": 1.5 is not an integer"#),
+            (#"{"id":6,"single":1e39}"#, #"column "single": 1e39 is out of range for a float32"#),
+            (#"{"id":6,"double":1e-400}"#, #"column "double": 1e-400 is out of range for a float64"#),
+            (#"{"id":6,"label":"a","label":"b"}"#, #""label" appears twice"#),
+            (#"{"id":6,"label":"\ud800"}"#, "unpaired UTF-16 surrogate"),
+            (#"{"id":6,"span":{"months":1,"days":2,"micros":3,"hours":4}}"#, #"an interval has no part "hours""#),
+            (#"{"id":6,"_op":"upsert","_op":"delete"}"#, #""_op" appears twice"#),
+        ]
+        for (line, reason) in refused {
+            let result = try await HostFixtures.host(["write", "--plugin", Binaries.postgresPlugin.path, "--config", configPath,
+                                                      "--catalog", catalog, "--input", try input([line])])
+            #expect(result.exitCode == 65, "\(line): \(result.stderr)")
+            #expect(result.stderr.contains("input line 1: "), "\(line): \(result.stderr)")
+            #expect(result.stderr.contains(reason), "\(line): \(result.stderr)")
+        }
+        #expect(try await readBack(configPath: configPath).keys.sorted() == [5])
+    }
+
+    @Test("read prints delete rows with \"_op\":\"delete\", and write turns them back into deletes")
+    func deleteRowsRoundTrip() async throws {
+        try await withSchema { try await deleteRowsBody() }
+    }
+
+    private func deleteRowsBody() async throws {
+        let sourceConfig = try HostFixtures.temporaryFile(#"{"fault": "deletes"}"#, suffix: ".json")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("plugin-host-\(UUID().uuidString).jsonl").path
+        let read = try await HostFixtures.host(["read", "--plugin", Binaries.misbehavingPlugin.path, "--config", sourceConfig, "--output", output])
+        #expect(read.exitCode == 0, "\(read.stderr)")
+        let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.count == 12)
+        #expect(lines.suffix(2) == [#"{"_stream":"fixture.numbers","_op":"delete","id":3}"#, #"{"_stream":"fixture.numbers","_op":"delete","id":4}"#])
+
+        let discover = try await HostFixtures.host(["discover", "--plugin", Binaries.misbehavingPlugin.path, "--config", sourceConfig])
+        #expect(discover.exitCode == 0, "\(discover.stderr)")
+        let destination = try HostFixtures.temporaryFile(HostFixtures.serverConfig(extra: "schema: \(schema)\nmetadata_columns: false\nwrite_mode: upsert\n"))
+        let write = try await HostFixtures.host(["write", "--plugin", Binaries.postgresPlugin.path, "--config", destination,
+                                                 "--catalog", try HostFixtures.temporaryFile(discover.stdout, suffix: ".json"), "--input", output])
+        #expect(write.exitCode == 0, "\(write.stderr)")
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let ids = try await connection.execute("SELECT string_agg(id::text, ',' ORDER BY id) FROM \(SQL.quoteQualified(schema: schema, name: "numbers"))")
+        #expect(ids.rows == [["1,2,5,6,7,8,9,10"]])
+    }
+
     @Test("a bad input line exits 65 naming the line, and the cancelled write commits nothing")
     func badInput() async throws {
         try await withSchema { try await badInputBody() }
