@@ -3,8 +3,10 @@ import SluiceSDK
 import SluiceWire
 
 /// Turns JSON Lines (`{"_stream": "ns.name", "_op": "delete"?, "column": value, …}`, PROTOCOL.md
-/// Appendix A) into the Write input: record batches of `batchSize` rows per stream, and a State after every
-/// `stateEvery` batches whose data names the input line it covers.
+/// Appendix A) into the Write input: record batches of at most `batchSize` rows per stream, cut
+/// earlier so that each fits the session's maximum frame size, and a State after every
+/// `stateEvery` batches whose data names the input line it covers. A row too large for any
+/// frame stops the input, naming its line.
 ///
 /// A bad line stops the input: the failure is kept in ``failure``, the Write is cancelled
 /// (the destination rolls back what is not acknowledged) and the input ends.
@@ -12,6 +14,8 @@ final class BatchAssembler: @unchecked Sendable {
     private let reader: LineReader
     private let client: PluginClient
     private let batchSize: Int
+    /// The largest batch payload that fits a frame, with room for the HostMessage envelope.
+    private let maxBatchBytes: Int
     private let stateEvery: Int
     private var streams: [StreamRows]
     private let streamIndex: [String: Int]
@@ -24,10 +28,11 @@ final class BatchAssembler: @unchecked Sendable {
     private let stateLines = LockedValue<[UInt64: Int]>([:])
     private let failureBox = LockedValue<HostFailure?>(nil)
 
-    init(catalog: ConfiguredCatalog, reader: LineReader, client: PluginClient, batchSize: Int, stateEvery: Int) {
+    init(catalog: ConfiguredCatalog, reader: LineReader, client: PluginClient, batchSize: Int, stateEvery: Int, maxFrameSize: Int) {
         self.reader = reader
         self.client = client
         self.batchSize = batchSize
+        maxBatchBytes = maxFrameSize - 16
         self.stateEvery = stateEvery
         streams = catalog.streams.map { StreamRows(schema: $0.schema, capacity: min(batchSize, 65536)) }
         streamIndex = Dictionary(catalog.streams.enumerated().map { ($0.element.schema.stream.description, $0.offset) }) { first, _ in first }
@@ -62,24 +67,24 @@ final class BatchAssembler: @unchecked Sendable {
     private func readUntilBatch() throws {
         while pending.isEmpty {
             guard let line = try reader.nextLine() else {
-                for index in streams.indices where streams[index].count > 0 { emitBatch(index) }
+                for index in streams.indices where streams[index].count > 0 { emitBatch(index, throughLine: reader.lineNumber) }
                 finished = true
                 return
             }
             if reader.buffer[line].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             let index = try appendRow(line)
-            if streams[index].count >= batchSize { emitBatch(index) }
+            if streams[index].count >= batchSize { emitBatch(index, throughLine: reader.lineNumber) }
         }
     }
 
-    private func emitBatch(_ index: Int) {
+    /// Queues the rows of stream `index`, which hold the input up to line `throughLine`.
+    private func emitBatch(_ index: Int, throughLine line: Int) {
         pending.append(.records(streams[index].takeBatch()))
         batchesSinceState += 1
         guard batchesSinceState >= stateEvery else { return }
         batchesSinceState = 0
         let id = nextStateID
         nextStateID += 1
-        let line = reader.lineNumber
         stateLines.withLock { $0[id] = line }
         pending.append(.state(State(id: id, stream: nil, data: Array(#"{"input_line":\#(line)}"#.utf8))))
     }
@@ -137,8 +142,15 @@ final class BatchAssembler: @unchecked Sendable {
                 }
             }
         }
+        let bytes = StreamRows.encodedBytes(of: row)
+        guard streams[index].overheadBytes + bytes <= maxBatchBytes else {
+            throw bad("the row needs up to \(streams[index].overheadBytes + bytes) bytes encoded, over the maximum frame size of \(maxBatchBytes + 16) bytes; raise --max-frame-size")
+        }
+        if streams[index].count > 0, streams[index].overheadBytes + streams[index].valueBytes + bytes > maxBatchBytes {
+            emitBatch(index, throughLine: lineNumber - 1)
+        }
         do {
-            try streams[index].append(row, operation: operation)
+            try streams[index].append(row, operation: operation, bytes: bytes)
         } catch {
             throw bad(error.message)
         }

@@ -237,6 +237,34 @@ struct PluginHostRoundTripTests {
         #expect(ids.rows == [["1,2,5,6,7,8,9,10"]])
     }
 
+    @Test("write cuts batches under --max-frame-size, and a row too large for any frame stops the input naming its line")
+    func batchesFitTheFrame() async throws {
+        try await withSchema { try await batchesFitTheFrameBody() }
+    }
+
+    private func batchesFitTheFrameBody() async throws {
+        let configPath = try HostFixtures.temporaryFile(config)
+        let catalog = try writeCatalog()
+        // 4 KB labels: the default --batch-size would put all 6 rows in one 24 KB batch. (The
+        // plugin's spec alone needs 12 KB, so the frame cannot be much smaller.)
+        let label = String(repeating: "é", count: 2000)
+        let lines = (1...6).map { #"{"id":\#($0),"label":"\#(label)"}"# }
+        let write = try await HostFixtures.host(["write", "--plugin", Binaries.postgresPlugin.path, "--config", configPath, "--catalog", catalog,
+                                                 "--input", try input(lines), "--max-frame-size", "16384", "--state-every", "1"])
+        #expect(write.exitCode == 0, "\(write.stderr)")
+        #expect(write.stderr.contains("input through line 3"), "\(write.stderr)")
+        let rows = try await readBack(configPath: configPath)
+        #expect(rows.keys.sorted() == [1, 2, 3, 4, 5, 6])
+        #expect(rows.values.allSatisfy { $0["label"] as? String == label })
+
+        let huge = #"{"id":7,"label":"\#(String(repeating: "x", count: 20000))"}"#
+        let refused = try await HostFixtures.host(["write", "--plugin", Binaries.postgresPlugin.path, "--config", configPath, "--catalog", catalog,
+                                                   "--input", try input([lines[0], huge]), "--max-frame-size", "16384"])
+        #expect(refused.exitCode == 65, "\(refused.stderr)")
+        #expect(refused.stderr.contains("input line 2: the row needs up to"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("over the maximum frame size of 16384 bytes; raise --max-frame-size"), "\(refused.stderr)")
+    }
+
     @Test("a bad input line exits 65 naming the line, and the cancelled write commits nothing")
     func badInput() async throws {
         try await withSchema { try await badInputBody() }
