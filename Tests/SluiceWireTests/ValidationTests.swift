@@ -40,6 +40,25 @@ struct ValidationTests {
         }
     }
 
+    @Test("string and json text must be UTF-8, row by row (§5.10)")
+    func textIsUTF8() throws {
+        for kind in [TypeKind.string, .json] {
+            let bad = validationError(ColumnVector(data: [0x61, 0x62, 0xC3], offsets: [0, 2, 3]), rows: 2, type: LogicalType(kind))
+            #expect(bad?.message.contains("row 1 is not valid UTF-8") == true, "\(String(describing: bad))")
+            // Valid as a whole, but "é" is cut between rows 0 and 1.
+            let split = validationError(ColumnVector(data: [0xC3, 0xA9], offsets: [0, 1, 2]), rows: 2, type: LogicalType(kind))
+            #expect(split?.message.contains("row 0 is not valid UTF-8") == true, "\(String(describing: split))")
+            let text = Array("héllo, 世界 🙂".utf8)
+            try Fixtures.validate(RecordBatch(stream: Fixtures.stream, rowCount: 2, columns: [ColumnVector(data: text, offsets: [0, 3, UInt32(text.count)])]),
+                                  against: schema(LogicalType(kind)))
+        }
+        let list = validationError(ColumnVector(offsets: [0, 1], child: ColumnVector(data: [0xFF], offsets: [0, 1])), rows: 1, type: .list(of: .string))
+        #expect(list?.message.contains("elements: row 0 is not valid UTF-8") == true, "\(String(describing: list))")
+        // Bytes are not text.
+        try Fixtures.validate(RecordBatch(stream: Fixtures.stream, rowCount: 1, columns: [ColumnVector(data: [0xFF], offsets: [0, 1])]),
+                              against: schema(LogicalType(.bytes)))
+    }
+
     @Test func nullDecimalSlotsNeedNoText() throws {
         let batch = RecordBatch(stream: Fixtures.stream, rowCount: 2,
                                 columns: [ColumnVector(validity: [0b10], data: Array("1.5".utf8), offsets: [0, 0, 3])])

@@ -66,6 +66,19 @@ extension ColumnVector {
         }
     }
 
+    /// Every row's text is UTF-8 (§5.10). ASCII, the common case, is one pass over `data`;
+    /// otherwise the whole buffer is validated, and every row must start on a character.
+    private func checkUTF8(rowCount: Int, column: String) throws(ProtocolError) {
+        var any: UInt8 = 0
+        for byte in data { any |= byte }
+        guard any >= 0x80 else { return }
+        let whole = (try? UTF8Span(validating: data.span)) != nil
+        let split = (0..<rowCount).contains { Int(offsets[$0]) < data.count && data[Int(offsets[$0])] & 0xC0 == 0x80 }
+        guard !whole || split else { return }
+        let row = (0..<rowCount).first { (try? UTF8Span(validating: Array(data[Int(offsets[$0])..<Int(offsets[$0 + 1])]).span)) == nil }
+        throw columnError(column, "row \(row ?? 0) is not valid UTF-8")
+    }
+
     private func validateValues(kind: TypeKind, rowCount: Int, column: String) throws(ProtocolError) {
         switch kind {
         case .int16:
@@ -76,6 +89,8 @@ extension ColumnVector {
             for (row, value) in int64s.enumerated() where !(0...Self.microsPerDay).contains(value) {
                 throw columnError(column, "row \(row) holds \(value) microseconds, outside 0...\(Self.microsPerDay)")
             }
+        case .string, .json:
+            try checkUTF8(rowCount: rowCount, column: column)
         case .decimal:
             for row in 0..<rowCount where isValid(row) {
                 guard DecimalText.isValid(data[Int(offsets[row])..<Int(offsets[row + 1])]) else {
