@@ -45,7 +45,7 @@ public struct WriteOutput: Sendable {
     /// Reports the states committed for the Write's pipeline: the Write's first message, sent by
     /// a destination with ``Feature/committedStates`` when the request has a pipeline id.
     public func report(_ committed: CommittedStates) async throws {
-        try await writer.send(payload: WireCodec.encode(PluginMessage.committedStates(committed)))
+        try await writer.sendCallMessage(.committedStates(committed), stream: nil)
     }
 
     /// Acknowledges a state: call only once everything received before it is committed.
