@@ -14,8 +14,10 @@ final class BatchAssembler: @unchecked Sendable {
     private let reader: LineReader
     private let client: PluginClient
     private let batchSize: Int
-    /// The largest batch payload that fits a frame, with room for the HostMessage envelope.
-    private let maxBatchBytes: Int
+    /// The session's maximum frame size (`--max-frame-size`, or the default).
+    private let maxFrameSize: Int
+    /// The largest batch that fits a frame: the frame less the HostMessage tag and length.
+    private var maxBatchBytes: Int { maxFrameSize - 16 }
     private let stateEvery: Int
     private var streams: [StreamRows]
     private let streamIndex: [String: Int]
@@ -32,7 +34,7 @@ final class BatchAssembler: @unchecked Sendable {
         self.reader = reader
         self.client = client
         self.batchSize = batchSize
-        maxBatchBytes = maxFrameSize - 16
+        self.maxFrameSize = maxFrameSize
         self.stateEvery = stateEvery
         streams = catalog.streams.map { StreamRows(schema: $0.schema, capacity: min(batchSize, 65536)) }
         streamIndex = Dictionary(catalog.streams.enumerated().map { ($0.element.schema.stream.description, $0.offset) }) { first, _ in first }
@@ -144,7 +146,7 @@ final class BatchAssembler: @unchecked Sendable {
         }
         let bytes = StreamRows.encodedBytes(of: row)
         guard streams[index].overheadBytes + bytes <= maxBatchBytes else {
-            throw bad("the row needs up to \(streams[index].overheadBytes + bytes) bytes encoded, over the maximum frame size of \(maxBatchBytes + 16) bytes; raise --max-frame-size")
+            throw bad("the row needs up to \(streams[index].overheadBytes + bytes) bytes encoded, over the maximum frame size of \(maxFrameSize) bytes; raise --max-frame-size")
         }
         if streams[index].count > 0, streams[index].overheadBytes + streams[index].valueBytes + bytes > maxBatchBytes {
             emitBatch(index, throughLine: lineNumber - 1)

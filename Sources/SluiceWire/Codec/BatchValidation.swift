@@ -3,7 +3,7 @@ extension RecordBatch {
     /// (row_count entries; offsets monotonic, within data; validity length; list child consistent).
     ///
     /// Also checks the values the protocol constrains: INT16 range, TIME and TIMETZ within a
-    /// day, DECIMAL text syntax, and the row operations. Throws ``ProtocolError/Code/invalidMessage``.
+    /// day, DECIMAL text syntax, STRING and JSON text in UTF-8, and the row operations. Throws ``ProtocolError/Code/invalidMessage``.
     ///
     /// Completes what a proto3 writer may leave out (PROTOCOL.md §5.5): a list column whose rows
     /// hold no element at all may come without its `child`; it gets an empty vector of the
