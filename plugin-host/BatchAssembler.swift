@@ -30,14 +30,19 @@ final class BatchAssembler: @unchecked Sendable {
     private let stateLines = LockedValue<[UInt64: Int]>([:])
     private let failureBox = LockedValue<HostFailure?>(nil)
 
-    init(catalog: ConfiguredCatalog, reader: LineReader, client: PluginClient, batchSize: Int, stateEvery: Int, maxFrameSize: Int) {
+    /// Fails when two streams of `catalog` have the same `_stream` text (`a.b` + `c` and `a` + `b.c`).
+    init(catalog: ConfiguredCatalog, reader: LineReader, client: PluginClient, batchSize: Int, stateEvery: Int, maxFrameSize: Int) throws {
+        var names = Set<String>()
+        for configured in catalog.streams where !names.insert(configured.schema.stream.description).inserted {
+            throw HostFailure(ExitCodes.config, "the catalog has two streams written \"\(configured.schema.stream.description)\" in \"_stream\"; JSON Lines cannot tell them apart")
+        }
         self.reader = reader
         self.client = client
         self.batchSize = batchSize
         self.maxFrameSize = maxFrameSize
         self.stateEvery = stateEvery
         streams = catalog.streams.map { StreamRows(schema: $0.schema, capacity: min(batchSize, 65536)) }
-        streamIndex = Dictionary(catalog.streams.enumerated().map { ($0.element.schema.stream.description, $0.offset) }) { first, _ in first }
+        streamIndex = Dictionary(uniqueKeysWithValues: catalog.streams.enumerated().map { ($0.element.schema.stream.description, $0.offset) })
     }
 
     /// Why the input stopped early, if it did.

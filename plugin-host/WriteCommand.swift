@@ -51,7 +51,7 @@ struct WriteCommand: AsyncParsableCommand {
         try await PluginSession.run(options) { session in
             let config = try await session.configJSON()
             let configured = try WriteCatalogFile.load(catalog)
-            let assembler = BatchAssembler(catalog: configured, reader: try LineReader(path: input), client: session.client,
+            let assembler = try BatchAssembler(catalog: configured, reader: try LineReader(path: input), client: session.client,
                                            batchSize: batchSize, stateEvery: stateEvery,
                                            maxFrameSize: Int(options.maxFrameSize ?? Hello.defaultMaxFrameSize))
             let report = ProgressReport()

@@ -265,6 +265,18 @@ struct PluginHostRoundTripTests {
         #expect(refused.stderr.contains("over the maximum frame size of 16384 bytes; raise --max-frame-size"), "\(refused.stderr)")
     }
 
+    @Test("write refuses a catalog whose streams cannot be told apart in _stream")
+    func ambiguousStreams() async throws {
+        let catalog = try HostFixtures.temporaryFile(#"""
+            {"streams":[{"namespace":"a","name":"b.c","columns":[{"name":"id","type":"int64"}]},
+                        {"namespace":"a.b","name":"c","columns":[{"name":"id","type":"int64"}]}]}
+            """#, suffix: ".json")
+        let write = try await HostFixtures.host(["write", "--plugin", Binaries.postgresPlugin.path, "--config", try HostFixtures.temporaryFile(config),
+                                                 "--catalog", catalog, "--input", try HostFixtures.temporaryFile(#"{"_stream":"a.b.c","id":1}"#, suffix: ".jsonl")])
+        #expect(write.exitCode == 65, "\(write.stderr)")
+        #expect(write.stderr.contains(#"the catalog has two streams written "a.b.c" in "_stream""#), "\(write.stderr)")
+    }
+
     @Test("a bad input line exits 65 naming the line, and the cancelled write commits nothing")
     func badInput() async throws {
         try await withSchema { try await badInputBody() }
