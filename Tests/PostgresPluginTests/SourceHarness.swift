@@ -18,6 +18,7 @@ struct SourceReadResult {
     func rows(_ stream: String) throws -> [[Value]] {
         guard let schema = schemas.last(where: { $0.stream.name == stream }) else { return [] }
         return try batches.filter { $0.stream.name == stream }.flatMap { batch in
+            var batch = batch
             try batch.validate(against: schema)
             return batch.rows(schema: schema)
         }
