@@ -20,7 +20,7 @@ final class DestinationSession {
     /// keeps its order and keeps two transactions off one table; DDL and the end of the sync run
     /// on lane 0 once every lane is idle.
     private let lanes: [FlushLane]
-    private var laneOfTable: [String: Int] = [:]
+    private var laneOfTable: [ExactName: Int] = [:]
     private var laneOf: [StreamID: Int] = [:]
     /// Lane 0's connection: opened in `init`, only ever replaced by a new one.
     private var connection: PostgresConnection { lanes[0].connection! }
@@ -183,7 +183,7 @@ final class DestinationSession {
     /// The lane of `stream`: its table's, else the next one round-robin.
     private func lane(for stream: StreamID) -> Int {
         if let lane = laneOf[stream] { return lane }
-        let table = TableManager.tableName(of: stream)
+        let table = ExactName(TableManager.tableName(of: stream))
         let lane = laneOfTable[table] ?? laneOfTable.count % lanes.count
         laneOfTable[table] = lane
         laneOf[stream] = lane
@@ -224,8 +224,8 @@ final class DestinationSession {
         var key = configured?.keyColumns ?? []
         if key.isEmpty { key = settings.keyColumns[schema.stream.description] ?? settings.keyColumns[schema.stream.name] ?? [] }
         if key.isEmpty { key = schema.primaryKey }
-        let names = Set(schema.columns.map(\.name))
-        if let unknown = key.first(where: { !names.contains($0) }) {
+        let names = Set(schema.columns.map { ExactName($0.name) })
+        if let unknown = key.first(where: { !names.contains(ExactName($0)) }) {
             throw PluginError(category: .config, code: "UNKNOWN_KEY_COLUMN",
                               message: "stream \(schema.stream): key column \"\(unknown)\" is not one of its columns", stream: schema.stream)
         }

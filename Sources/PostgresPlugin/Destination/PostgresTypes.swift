@@ -7,6 +7,8 @@ enum PostgresTypes {
     /// PostgreSQL type when the logical type can't express it and it is a known built-in.
     static func columnType(for column: Column) -> String {
         if let kept = keptSourceType(column) { return kept }
+        if plainJSON(column) { return encodedType(for: column) }
+        if let numeric = declaredNumeric(column) { return numeric }
         switch column.type.kind {
         case .decimal where column.type.precision > 0:
             return "numeric(\(column.type.precision),\(column.type.scale))"
@@ -44,13 +46,46 @@ enum PostgresTypes {
     }
 
     /// The type of a column's binary COPY data: the staging column type.
-    static func encodedType(for type: LogicalType) -> String {
-        type.kind == .list ? encodedType(type.elementKind) + "[]" : encodedType(type.kind)
+    static func encodedType(for column: Column) -> String {
+        let type = column.type
+        let element = plainJSON(column) ? "json" : encodedType(type.kind == .list ? type.elementKind : type.kind)
+        return type.kind == .list ? element + "[]" : element
     }
 
-    /// The element type OID of `kind`'s encoded type (array headers carry it).
-    static func oid(_ kind: TypeKind) -> UInt32 {
-        switch kind {
+    /// Whether a JSON column (or list of JSON) came from PostgreSQL's `json`, which keeps the
+    /// document as it is (key order, duplicate keys, whitespace, number spelling, `\u0000`):
+    /// it is written to `json`, not `jsonb`.
+    static func plainJSON(_ column: Column) -> Bool {
+        switch column.type.kind {
+        case .json: column.sourceType == "json"
+        case .list: column.type.elementKind == .json && column.sourceType == "json[]"
+        default: false
+        }
+    }
+
+    /// A decimal column's declared `numeric(p,s)` as the source's type name gives it, when it
+    /// parses: the logical type can't carry a negative scale (PostgreSQL 15+) or one above the
+    /// precision.
+    private static func declaredNumeric(_ column: Column) -> String? {
+        let isList = column.type.kind == .list
+        guard (isList ? column.type.elementKind : column.type.kind) == .decimal else { return nil }
+        var source = Substring(column.sourceType)
+        if isList {
+            guard source.hasSuffix("[]") else { return nil }
+            source = source.dropLast(2)
+        }
+        guard source.hasPrefix("numeric("), source.hasSuffix(")") else { return nil }
+        let parts = source.dropFirst("numeric(".count).dropLast().split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count == 2, let precision = Int(parts[0]), let scale = Int(parts[1]),
+              (1...1000).contains(precision), (-1000...1000).contains(scale) else { return nil }
+        return "numeric(\(precision),\(scale))" + (isList ? "[]" : "")
+    }
+
+    /// The element type OID of `kind`'s encoded type (array headers carry it); `plainJSON`:
+    /// JSON as `json` rather than `jsonb`.
+    static func oid(_ kind: TypeKind, plainJSON: Bool = false) -> UInt32 {
+        if kind == .json, plainJSON { return 114 }
+        return switch kind {
         case .bool: 16
         case .int16: 21
         case .int32: 23
@@ -72,8 +107,9 @@ enum PostgresTypes {
     }
 
     /// The OID of the array type whose elements are `kind`'s encoded type.
-    static func arrayOID(_ kind: TypeKind) -> UInt32 {
-        switch kind {
+    static func arrayOID(_ kind: TypeKind, plainJSON: Bool = false) -> UInt32 {
+        if kind == .json, plainJSON { return 199 }
+        return switch kind {
         case .bool: 1000
         case .int16: 1005
         case .int32: 1007

@@ -24,7 +24,7 @@ struct TableManager {
         let table = Self.tableName(of: schema.stream)
         let wanted = schema.columns.map { WantedColumn(name: Identifiers.shortened($0.name), type: PostgresTypes.columnType(for: $0), nullable: $0.nullable) }
         let names = wanted.map(\.name)
-        if Set(names).count != names.count {
+        if Set(names.map(ExactName.init)).count != names.count {
             throw PluginError(category: .config, code: "COLUMN_NAME_COLLISION",
                               message: "stream \(schema.stream): two columns map to the same PostgreSQL name", stream: schema.stream)
         }
@@ -42,7 +42,7 @@ struct TableManager {
         let writeTable = mode == .replace ? Identifiers.shortened(schema.stream.name + "_sluice_tmp") : table
         let qualified = SQL.quoteQualified(schema: schemaName, name: writeTable)
         var statements = ["CREATE SCHEMA IF NOT EXISTS \(quotedSchema)"]
-        var finalTypes = Dictionary(wanted.map { ($0.name, $0.type) }, uniquingKeysWith: { first, _ in first })
+        var finalTypes = Dictionary(wanted.map { (ExactName($0.name), $0.type) }, uniquingKeysWith: { first, _ in first })
         let create = { (name: String) -> String in
             let qualified = SQL.quoteQualified(schema: self.schemaName, name: name)
             return raw ? RawLayout.createTable(qualified, hasSource: hasSource)
@@ -53,11 +53,11 @@ struct TableManager {
             statements += ["DROP TABLE IF EXISTS \(qualified)", create(writeTable)]
         } else if let existing = try await existingColumns(qualified) {
             let migration = raw ? Migration.plan(raw: RawLayout.columns(hasSource: hasSource), existing: existing, quote: SQL.quoteIdentifier)
-                : Migration.plan(wanted: wanted + metadata, existing: existing, keepNotNull: Set(primaryKey), quote: SQL.quoteIdentifier)
+                : Migration.plan(wanted: wanted + metadata, existing: existing, keepNotNull: Set(primaryKey.map(ExactName.init)), quote: SQL.quoteIdentifier)
             if migration.refusals.isEmpty {
                 if !migration.clauses.isEmpty { statements.append("ALTER TABLE \(qualified) " + migration.clauses.joined(separator: ", ")) }
                 finalTypes = migration.finalTypes
-                if rowID, !raw, !existing.contains(where: { $0.name == WritePlan.rowIDColumn }) {
+                if rowID, !raw, !existing.contains(where: { $0.name.isExactly(WritePlan.rowIDColumn) }) {
                     statements.append("ALTER TABLE \(qualified) ADD COLUMN \(SQL.quoteIdentifier(WritePlan.rowIDColumn)) uuid NOT NULL DEFAULT gen_random_uuid()")
                 }
             } else if settings.migrateMode == "forced" {
@@ -80,8 +80,8 @@ struct TableManager {
             statements.append("CREATE INDEX IF NOT EXISTS \(index) ON \(qualified) (\(SQL.quoteIdentifier(WritePlan.syncedAtColumn)))")
         }
         let columns = zip(schema.columns, wanted).map { column, want in
-            WriteColumn(name: want.name, type: column.type, targetType: finalTypes[want.name] ?? want.type,
-                       encodedType: PostgresTypes.encodedType(for: column.type))
+            WriteColumn(name: want.name, type: column.type, targetType: finalTypes[ExactName(want.name)] ?? want.type,
+                       encodedType: PostgresTypes.encodedType(for: column))
         }
         var plan = WritePlan(stream: schema.stream, schema: schema, mode: mode, key: key, schemaName: schemaName, table: table,
                               writeTable: writeTable, columns: columns, hasSyncedAt: hasSyncedAt, raw: raw, hasSource: hasSource, staging: staging)
@@ -109,14 +109,14 @@ struct TableManager {
         let names = plan.schema.columns.map(\.name)
         var embed: [Int] = []
         for name in entry.embedColumns {
-            guard let index = names.firstIndex(of: name) else { throw refuse("EMBEDDINGS_COLUMN", "embed column \"\(name)\" is not a column of the stream") }
+            guard let index = names.firstIndexExactly(of: name) else { throw refuse("EMBEDDINGS_COLUMN", "embed column \"\(name)\" is not a column of the stream") }
             guard [.string, .json].contains(plan.schema.columns[index].type.kind) else {
                 throw refuse("EMBEDDINGS_COLUMN", "embed column \"\(name)\" is not text")
             }
             embed.append(index)
         }
         let metadata = try entry.metadataColumns.map { name -> String in
-            guard let index = names.firstIndex(of: name) else { throw refuse("EMBEDDINGS_COLUMN", "metadata column \"\(name)\" is not a column of the stream") }
+            guard let index = names.firstIndexExactly(of: name) else { throw refuse("EMBEDDINGS_COLUMN", "metadata column \"\(name)\" is not a column of the stream") }
             return plan.columns[index].name
         }
         let live = Identifiers.shortened(plan.table + "_embeddings")
@@ -140,7 +140,7 @@ struct TableManager {
             return statements + ["DROP TABLE IF EXISTS \(embedding.qualified)", embedding.createTable(plan)]
         }
         guard let existing = try await existingColumns(embedding.qualified) else { return statements + [embedding.createTable(plan)] }
-        let vector = existing.first { $0.name == EmbeddingPlan.vectorColumn }?.type
+        let vector = existing.first { $0.name.isExactly(EmbeddingPlan.vectorColumn) }?.type
         guard vector == "vector(\(embedding.dimensions))" else {
             guard settings.migrateMode == "forced" else {
                 throw PluginError(category: .config, code: "MIGRATION_REFUSED",
@@ -149,8 +149,8 @@ struct TableManager {
             }
             return statements + ["DROP TABLE \(embedding.qualified)", embedding.createTable(plan)]
         }
-        for name in embedding.metadataColumns where !existing.contains(where: { $0.name == name }) {
-            guard let column = plan.columns.first(where: { $0.name == name }) else { continue }
+        for name in embedding.metadataColumns where !existing.contains(where: { $0.name.isExactly(name) }) {
+            guard let column = plan.columns.first(where: { $0.name.isExactly(name) }) else { continue }
             statements.append("ALTER TABLE \(embedding.qualified) ADD COLUMN \(SQL.quoteIdentifier(name)) \(column.targetType)")
         }
         return statements
