@@ -81,7 +81,7 @@ struct DestinationSettings: Sendable {
             "create_performance_indexes": ["type": "boolean", "default": false,
                                            "description": "Destination: create indexes that speed up mirror's stale-row deletion."],
             "metadata_columns": ["type": "boolean", "default": true,
-                                 "description": "Destination: add _sluice_synced_at, _sluice_source and, for tables without a primary key, _sluice_row_id."],
+                                 "description": "Destination: add _sluice_synced_at, _sluice_source and, for tables without a primary key, _sluice_row_id (mirror always keeps _sluice_synced_at). Turn off for streams with a column of one of those names or with 1600 columns (PostgreSQL's limit)."],
             "nul_bytes": ["type": "string", "enum": ["strip", "fail"], "default": "strip",
                       "description": "Destination: text values with NUL bytes (which PostgreSQL cannot store): strip them (counted in the summary) or fail the write."],
             "transaction_scope": ["type": "string", "enum": ["state", "flush"], "default": "state",

@@ -89,6 +89,7 @@ struct Flush: Sendable {
             if size <= maxInsertBytes { inserted = built }
         }
         let staging = keyed || (!plan.direct && inserted == nil)
+        if staging { try TableLimits.checkStaging(plan, metadataSetting: settings.metadataColumns) }
         let route: Route, stripped: UInt64
         if let inserted {
             route = .insert(inserted.parameters)

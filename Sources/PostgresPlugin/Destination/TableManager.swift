@@ -85,6 +85,8 @@ struct TableManager {
         }
         var plan = WritePlan(stream: schema.stream, schema: schema, mode: mode, key: key, schemaName: schemaName, table: table,
                               writeTable: writeTable, columns: columns, hasSyncedAt: hasSyncedAt, raw: raw, hasSource: hasSource, staging: staging)
+        let staged = raw || [.upsert, .updateOnly, .mirror].contains(mode) || settings.embeddings?.table(for: schema.stream) != nil || !plan.direct
+        try TableLimits.check(plan, rowID: rowID, staged: staged, metadataSetting: settings.metadataColumns)
         if let embedded = settings.embeddings?.table(for: schema.stream), let embeddings = settings.embeddings, let embeddingClient {
             let embedding = try embeddingPlan(embedded, embeddings, client: embeddingClient, plan: plan)
             statements += try await embeddingStatements(embedding, plan: plan, replacementStarted: replacementStarted)
