@@ -21,6 +21,8 @@ struct DestinationSettings: Sendable {
     var metadataColumns: Bool
     /// `strip` (default, counted in the summary) or `fail`.
     var nulBytes: String
+    /// Columns of an extension type the database lacks: `fail` (default) or `text`.
+    var missingExtensionTypes: String
     /// `state` (default): flushes between two states share one transaction per connection,
     /// committed at the state. `flush`: every flush commits on its own.
     var transactionScope: String
@@ -47,6 +49,7 @@ struct DestinationSettings: Sendable {
         createPerformanceIndexes = reader.bool("create_performance_indexes", default: false)
         metadataColumns = reader.bool("metadata_columns", default: true)
         nulBytes = reader.choice("nul_bytes", allowed: ["strip", "fail"], default: "strip")
+        missingExtensionTypes = reader.choice("missing_extension_types", allowed: ["fail", "text"], default: "fail")
         transactionScope = reader.choice("transaction_scope", allowed: ["state", "flush"], default: "state")
         embeddings = EmbeddingSettings(&reader)
     }
@@ -84,6 +87,8 @@ struct DestinationSettings: Sendable {
                                  "description": "Destination: add _sluice_synced_at, _sluice_source and, for tables without a primary key, _sluice_row_id (mirror always keeps _sluice_synced_at). Turn off for streams with a column of one of those names or with 1600 columns (PostgreSQL's limit)."],
             "nul_bytes": ["type": "string", "enum": ["strip", "fail"], "default": "strip",
                       "description": "Destination: text values with NUL bytes (which PostgreSQL cannot store): strip them (counted in the summary) or fail the write."],
+            "missing_extension_types": ["type": "string", "enum": ["fail", "text"], "default": "fail",
+                                        "description": "Destination: a column whose source type belongs to an extension (vector, halfvec, sparsevec, citext, hstore) that the destination database lacks: fail before any data moves, or store its values as text."],
             "transaction_scope": ["type": "string", "enum": ["state", "flush"], "default": "state",
                                   "description": "Destination: state = the flushes between two state messages share one transaction per connection, committed when the state is acknowledged, so a failed write leaves nothing committed after the last acknowledged state (an append re-run from it duplicates nothing); flush = every flush commits on its own: rows visible sooner and shorter transactions, but rows flushed after the last acknowledged state stay committed when a write fails."],
         ]) { first, _ in first }

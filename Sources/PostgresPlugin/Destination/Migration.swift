@@ -84,7 +84,11 @@ enum TypeWidening: Equatable {
     static func relation(existing: String, wanted: String) -> TypeWidening {
         let have = existing.lowercased(), want = wanted.lowercased()
         if have == want { return .holds }
-        if have.hasSuffix("[]") || want.hasSuffix("[]") { return .refuse }
+        if have.hasSuffix("[]") || want.hasSuffix("[]") {
+            guard have.hasSuffix("[]"), want.hasSuffix("[]"),
+                  relation(existing: String(have.dropLast(2)), wanted: String(want.dropLast(2))) == .holds else { return .refuse }
+            return .holds
+        }
         let haveBase = PostgresTypes.base(have), wantBase = PostgresTypes.base(want)
         if let wantDigits = integerDigits[wantBase] {
             if let haveDigits = integerDigits[haveBase] { return haveDigits >= wantDigits ? .holds : .widen(wanted) }
@@ -102,13 +106,18 @@ enum TypeWidening: Equatable {
             guard let (wantPrecision, wantScale) = numericModifiers(want) else { return .widen(wanted) }
             let integer = max(havePrecision - haveScale, wantPrecision - wantScale), scale = max(haveScale, wantScale)
             return integer + scale == havePrecision && scale == haveScale ? .holds : .widen("numeric(\(integer + scale),\(scale))")
-        case ("text", _) where ["text", "character varying", "character"].contains(wantBase) || PostgresTypes.keptBuiltIns.contains(wantBase):
+        case ("text", _) where ["text", "character varying", "character"].contains(wantBase) || PostgresTypes.keptBuiltIns.contains(wantBase)
+            || PostgresTypes.keptCharacterTypes.contains(wantBase) || PostgresTypes.extensionTypes[wantBase] != nil:
+            return .holds
+        case ("interval", _) where wantBase.hasPrefix("interval"):
             return .holds
         case ("character varying", "text"): return .widen("text")
         case ("character varying", "character varying"):
             guard let haveLength = modifier(have) else { return .holds }
             guard let wantLength = modifier(want) else { return .widen(wanted) }
             return haveLength >= wantLength ? .holds : .widen(wanted)
+        case let (a, b) where a == b && modifier(have) == nil:
+            return .holds
         case let (a, b) where a == b && modifier(want) == nil:
             return .widen(wanted)
         default:

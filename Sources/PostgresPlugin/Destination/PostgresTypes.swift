@@ -162,17 +162,49 @@ enum PostgresTypes {
         "oid", "xid8", "txid_snapshot", "pg_snapshot",
     ]
 
-    /// The source's type name when a string (or list of strings) column came from a PostgreSQL
-    /// type the logical type can't express and that type is a known built-in.
-    private static func keptSourceType(_ column: Column) -> String? {
-        let kind = column.type.kind == .list ? column.type.elementKind : column.type.kind
-        guard kind == .string, !column.sourceType.isEmpty else { return nil }
-        let source = column.sourceType.lowercased()
-        guard source.allSatisfy({ $0.isLetter || $0.isNumber || " _(),[]".contains($0) }), source.first?.isLetter == true else {
-            return nil
+    /// Character types a string column keeps with their modifiers (`character(n)` pads, `name`
+    /// and `"char"` have their own limits).
+    static let keptCharacterTypes: Set<String> = ["character varying", "character", "bpchar", "name", "\"char\""]
+
+    /// Types of extensions, kept when the destination database has them, and their extension.
+    static let extensionTypes: [String: String] = [
+        "vector": "vector", "halfvec": "vector", "sparsevec": "vector", "citext": "citext", "hstore": "hstore",
+    ]
+
+    /// The base type names (``base(_:)``) `format_type` gives for a logical kind whose
+    /// values a column of that type holds exactly: the source's type is kept, modifiers and all.
+    private static func keptBases(for kind: TypeKind) -> (names: Set<String>, prefix: String?) {
+        switch kind {
+        case .string: (keptBuiltIns.union(keptCharacterTypes).union(extensionTypes.keys), nil)
+        case .decimal: (["money"], nil)
+        case .timestamp: (["timestamp without time zone"], nil)
+        case .timestamptz: (["timestamp with time zone"], nil)
+        case .time: (["time without time zone"], nil)
+        case .timetz: (["time with time zone"], nil)
+        case .interval: ([], "interval")
+        default: ([], nil)
         }
-        guard keptBuiltIns.contains(base(source)) else { return nil }
-        guard source.hasSuffix("[]") == (column.type.kind == .list) else { return nil }
+    }
+
+    /// The source's type as `format_type` spells it (a PostgreSQL source), when the column's
+    /// logical type carries its values exactly but not the type itself: built-in types with
+    /// their modifiers (`timestamp(3) without time zone`, `interval year to month`,
+    /// `character(5)`, `bit(3)`, `money`, `inet`, …) and extension types (``extensionTypes``).
+    /// Any other source type (another system's spelling, enums, domains, composites) is nil.
+    private static func keptSourceType(_ column: Column) -> String? {
+        let isList = column.type.kind == .list
+        let kind = isList ? column.type.elementKind : column.type.kind
+        let source = column.sourceType
+        guard !source.isEmpty, source.hasSuffix("[]") == isList,
+              source.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || " _(),[]\"".contains($0)) }),
+              source.first?.isLetter == true || source.hasPrefix("\"char\"") else { return nil }
+        let kept = keptBases(for: kind), name = base(source)
+        guard kept.names.contains(name) || kept.prefix.map({ name.hasPrefix($0) }) == true else { return nil }
         return source
+    }
+
+    /// The extension a column type needs (`vector(3)[]` → `vector`), if any.
+    static func extensionOf(_ type: String) -> String? {
+        extensionTypes[base(type)]
     }
 }

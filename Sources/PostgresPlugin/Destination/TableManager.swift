@@ -22,7 +22,11 @@ struct TableManager {
     func action(for schema: StreamSchema, mode: WriteMode, key sourceKey: [String], staging: String,
                 replacementStarted: Bool = false) async throws -> TableAction {
         let table = Self.tableName(of: schema.stream)
-        let wanted = schema.columns.map { WantedColumn(name: Identifiers.shortened($0.name), type: PostgresTypes.columnType(for: $0), nullable: $0.nullable) }
+        var wanted: [WantedColumn] = []
+        for column in schema.columns {
+            let type = try await available(PostgresTypes.columnType(for: column), column: column.name, stream: schema.stream)
+            wanted.append(WantedColumn(name: Identifiers.shortened(column.name), type: type, nullable: column.nullable))
+        }
         let names = wanted.map(\.name)
         if Set(names.map(ExactName.init)).count != names.count {
             throw PluginError(category: .config, code: "COLUMN_NAME_COLLISION",
@@ -93,6 +97,19 @@ struct TableManager {
             plan.embedding = embedding
         }
         return TableAction(statements: statements, plan: plan)
+    }
+
+    /// `type` when it is built in or the database has its extension (vector, citext, …); else
+    /// text with `missing_extension_types: text`, or a configuration error before any data moves.
+    private func available(_ type: String, column: String, stream: StreamID) async throws -> String {
+        guard let extensionName = PostgresTypes.extensionOf(type) else { return type }
+        let present = try await connection.execute("SELECT to_regtype($1) IS NOT NULL", [.text(PostgresTypes.base(type))]).rows.first?.first == "t"
+        if present { return type }
+        if settings.missingExtensionTypes == "text" { return type.hasSuffix("[]") ? "text[]" : "text" }
+        throw PluginError(category: .config, code: "EXTENSION_TYPE_MISSING",
+                          message: "stream \(stream): column \"\(column)\" has the source type \(type) of the \(extensionName) extension, which this database does not have: "
+                              + "run CREATE EXTENSION \(extensionName) in it, or set missing_extension_types to text to store the values as text",
+                          stream: stream)
     }
 
     /// Checks an `embeddings` entry against the stream, before any data moves.
