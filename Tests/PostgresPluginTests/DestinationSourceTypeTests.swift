@@ -100,3 +100,44 @@ import Testing
         _ = try await connection.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
     }
 }
+
+/// Tables made before source types were kept take the kept types without a migration.
+@Suite struct DestinationSourceTypeMigrationTests {
+    @Test func existingColumnsThatHoldEveryValueAreKept() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let table = SQL.quoteQualified(schema: schema, name: "older")
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(SQL.quoteIdentifier(schema));
+                CREATE TABLE \(table) (id integer, at timestamp without time zone, span interval, price numeric, code character varying(5),
+                                       label text, amounts numeric[], doc jsonb);
+                """)
+            let stream = DestinationHarness.schema("older", [
+                Column(name: "id", type: LogicalType(.int32), sourceType: "integer"),
+                Column(name: "at", type: LogicalType(.timestamp), sourceType: "timestamp(3) without time zone"),
+                Column(name: "span", type: LogicalType(.interval), sourceType: "interval year to month"),
+                Column(name: "price", type: LogicalType(.decimal), sourceType: "money"),
+                Column(name: "code", type: LogicalType(.string, maxLength: 5), sourceType: "character(5)"),
+                Column(name: "label", type: LogicalType(.string), sourceType: "name"),
+                Column(name: "amounts", type: .list(of: .decimal), sourceType: "numeric(6,2)[]"),
+            ])
+            let outcome = try await DestinationHarness.write(DestinationHarness.config(schema: schema, ["metadata_columns": false]),
+                                                             streams: [ConfiguredStream(schema: stream)],
+                                                             [.schema(stream), try DestinationHarness.batch(stream, [
+                                                                 [.int32(1), .timestamp(1_000), .interval(months: 14, days: 0, micros: 0), .decimal("12.34"),
+                                                                  .string("ab   "), .string("n"), .list([.decimal("1.50")])],
+                                                             ])])
+            #expect(outcome.stream("older")?.inserted == 1)
+            #expect(try await DestinationHarness.rows(connection, "SELECT at::text, span::text, price::text, code, label, amounts::text FROM \(table)")
+                    == [["1970-01-01 00:00:00.001", "1 year 2 mons", "12.34", "ab   ", "n", "{1.50}"]])
+
+            let json = DestinationHarness.schema("older", [Column(name: "doc", type: LogicalType(.json), sourceType: "json")])
+            do {
+                _ = try await DestinationHarness.write(DestinationHarness.config(schema: schema), streams: [ConfiguredStream(schema: json)], [.schema(json)])
+                Issue.record("json was written into jsonb")
+            } catch HostError.plugin(let error) {
+                #expect(error.code == "MIGRATION_REFUSED")
+                #expect(error.message.contains("column \"doc\": type jsonb cannot hold json"), "\(error.message)")
+            }
+        }
+    }
+}

@@ -111,6 +111,11 @@ enum TypeWidening: Equatable {
             return .holds
         case ("interval", _) where wantBase.hasPrefix("interval"):
             return .holds
+        case ("numeric", "money") where numericModifiers(have) == nil:
+            return .holds
+        case ("character varying", "character"):
+            guard let haveLength = modifier(have) else { return .holds }
+            return haveLength >= modifier(want) ?? 1 ? .holds : .refuse
         case ("character varying", "text"): return .widen("text")
         case ("character varying", "character varying"):
             guard let haveLength = modifier(have) else { return .holds }
