@@ -177,3 +177,28 @@ enum NumericLimits {
         }
     }
 }
+
+/// A value the server rejects during COPY is named by stream, column and row.
+@Suite struct DestinationRejectedValueTests {
+    @Test func aRejectedValueIsNamedByColumnAndRow() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let stream = DestinationHarness.schema("codes", [
+                Column(name: "id", type: LogicalType(.int64), nullable: false),
+                Column(name: "Côde", type: LogicalType(.string, maxLength: 5)),
+            ])
+            let config = DestinationHarness.config(schema: schema, ["insert_method": "copy", "batch_size": 2, "transaction_scope": "flush"])
+            do {
+                _ = try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: stream)], [
+                    .schema(stream),
+                    try DestinationHarness.batch(stream, [[.int64(1), .string("a")], [.int64(2), .string("b")]]),
+                    try DestinationHarness.batch(stream, [[.int64(3), .string("c")], [.int64(4), .string("toolong")]]),
+                ])
+                Issue.record("a value too long for character varying(5) was accepted")
+            } catch HostError.plugin(let error) {
+                #expect(error.code == "VALUE_REJECTED")
+                #expect(error.message.contains("stream codes, column \"Côde\", row 4: PostgreSQL rejected the value"), "\(error.message)")
+            }
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(schema).codes") == [["2"]])
+        }
+    }
+}

@@ -447,7 +447,8 @@ final class DestinationSession {
                 + (lost > 0 ? " (\(lost) earlier rows in the same transaction were rolled back too)" : "")
         if state.hasPrefix("22") || state.hasPrefix("23") {
             return PluginError(category: .data, code: "VALUE_REJECTED",
-                               message: "stream \(flush.plan.stream): PostgreSQL rejected a value among \(rows): \(error.message)\(rollback)",
+                               message: RejectedValue.place(error.context, flush: flush).map { "\($0): PostgreSQL rejected the value: \(error.message)\(rollback)" }
+                                   ?? "stream \(flush.plan.stream): PostgreSQL rejected a value among \(rows): \(error.message)\(rollback)",
                                detail: [error.detail, "SQLSTATE \(state)"].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; "),
                                stream: flush.plan.stream)
         }

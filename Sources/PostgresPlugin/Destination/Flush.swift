@@ -78,11 +78,11 @@ struct Flush: Sendable {
         }
         let keyed = plan.raw || buffer.hasDeletes || [.upsert, .updateOnly, .mirror].contains(plan.mode) || plan.embedding != nil
         var inserted: (parameters: [PostgresValue], nulBytesStripped: UInt64)?
-        if insert, !keyed {
+        if insert, !keyed, buffer.bytes <= maxInsertBytes {
             let built = try ArrayParameters.build(plan: plan, batches: buffer.batches, rows: buffer.rows, firstRow: buffer.flushedRows,
                                                   syncedAtMicros: syncedAtMicros, sourceName: sourceName, failOnNul: failOnNul)
             // A statement's parameters travel in one protocol message, which PostgreSQL caps at
-            // 1 GB: bigger flushes go by COPY, which streams.
+            // 1 GB: bigger flushes (by their size received, then encoded) go by COPY, which streams.
             let size = built.parameters.reduce(0) { total, parameter in
                 if case .binary(let bytes, _) = parameter { total + bytes.count } else { total }
             }
