@@ -3,8 +3,9 @@ import SluiceWire
 
 /// Which PostgreSQL type keeps each logical type exactly, and how values travel in binary COPY.
 enum PostgresTypes {
-    /// The type a new column gets: the exact type of its logical type, or the source's own
-    /// PostgreSQL type when the logical type can't express it and it is a known built-in.
+    /// The type a new column gets: the source's own type when it came from PostgreSQL and the
+    /// column holds its values exactly (``keptSourceType(_:)``, `json`, declared `numeric(p,s)`),
+    /// else the exact type of its logical type.
     static func columnType(for column: Column) -> String {
         if let kept = keptSourceType(column) { return kept }
         if plainJSON(column) { return encodedType(for: column) }
