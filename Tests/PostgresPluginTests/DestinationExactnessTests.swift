@@ -178,6 +178,26 @@ enum NumericLimits {
     }
 }
 
+extension DestinationNormalizationTests {
+    @Test func keyColumnsApplyToTheStreamSpelledExactlyLikeTheirKey() async throws {
+        try await DestinationHarness.withSchema { schema, _ in
+            let streams = [Self.composed, Self.decomposed].map { name in
+                DestinationHarness.schema(name, [Column(name: "id", type: LogicalType(.int64)), Column(name: "v", type: LogicalType(.string))])
+            }
+            let config = DestinationHarness.config(schema: schema, ["write_mode": "upsert", "key_columns": [Self.composed: ["id"]]])
+            let outcome = try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: streams[0])],
+                                                             [.schema(streams[0]), try DestinationHarness.batch(streams[0], [[.int64(1), .string("a")]])])
+            #expect(outcome.summary.streams.first?.inserted == 1)
+            do {
+                _ = try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: streams[1])], [.schema(streams[1])])
+                Issue.record("the NFC stream's key_columns were used for the NFD stream")
+            } catch HostError.plugin(let error) {
+                #expect(error.code == "MISSING_KEY")
+            }
+        }
+    }
+}
+
 /// A value the server rejects during COPY is named by stream, column and row.
 @Suite struct DestinationRejectedValueTests {
     @Test func aRejectedValueIsNamedByColumnAndRow() async throws {

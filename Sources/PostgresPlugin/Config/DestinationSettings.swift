@@ -4,8 +4,9 @@ import SluiceWire
 struct DestinationSettings: Sendable {
     /// The write mode of streams whose configured catalog leaves it unspecified.
     var writeMode: WriteMode
-    /// Key columns per stream name (`table` or `schema.table`), for streams without a primary key.
-    var keyColumns: [String: [String]]
+    /// Key columns per stream name (`table` or `schema.table`, byte for byte), for streams
+    /// without a primary key.
+    var keyColumns: [ExactName: [String]]
     /// `typed`: one column per field. `raw`: id uuid, emitted-at timestamptz, data jsonb.
     var tableLayout: String
     /// Seconds a received row may wait before it is flushed.
@@ -35,9 +36,9 @@ struct DestinationSettings: Sendable {
     init(_ reader: inout ConfigReader) {
         let mode = reader.choice("write_mode", allowed: Self.writeModes, aliases: Self.writeModeAliases, default: "append")
         writeMode = Self.writeMode(named: mode) ?? .append
-        var keys: [String: [String]] = [:]
+        var keys: [ExactName: [String]] = [:]
         if var map = reader.object("key_columns") {
-            for table in map.keys.sorted() { keys[table] = map.stringArray(table) }
+            for table in map.keys.sorted() { keys[ExactName(table)] = map.stringArray(table) }
             reader.merge(map)
         }
         keyColumns = keys

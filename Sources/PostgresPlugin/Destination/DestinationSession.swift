@@ -222,7 +222,7 @@ final class DestinationSession {
     /// the primary key. Modes that need one fail here, before any data moves.
     private func resolveKey(_ schema: StreamSchema, configured: ConfiguredStream?, mode: WriteMode) throws -> [String] {
         var key = configured?.keyColumns ?? []
-        if key.isEmpty { key = settings.keyColumns[schema.stream.description] ?? settings.keyColumns[schema.stream.name] ?? [] }
+        if key.isEmpty { key = settings.keyColumns[ExactName(schema.stream.description)] ?? settings.keyColumns[ExactName(schema.stream.name)] ?? [] }
         if key.isEmpty { key = schema.primaryKey }
         let names = Set(schema.columns.map { ExactName($0.name) })
         if let unknown = key.first(where: { !names.contains(ExactName($0)) }) {
