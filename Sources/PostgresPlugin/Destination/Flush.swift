@@ -78,11 +78,13 @@ struct Flush: Sendable {
         }
         let keyed = plan.raw || buffer.hasDeletes || [.upsert, .updateOnly, .mirror].contains(plan.mode) || plan.embedding != nil
         var inserted: (parameters: [PostgresValue], nulBytesStripped: UInt64)?
-        if insert, !keyed, buffer.bytes <= maxInsertBytes {
+        // A statement's parameters travel in one protocol message, which PostgreSQL caps at
+        // 1 GB: bigger flushes (by their size received plus a length per value, then encoded)
+        // go by COPY, which streams. This also keeps every array's length within an Int32.
+        let fieldCount = plan.columns.count + plan.metadataColumns.count
+        if insert, !keyed, buffer.bytes + buffer.rows * 4 * fieldCount <= maxInsertBytes {
             let built = try ArrayParameters.build(plan: plan, batches: buffer.batches, rows: buffer.rows, firstRow: buffer.flushedRows,
                                                   syncedAtMicros: syncedAtMicros, sourceName: sourceName, failOnNul: failOnNul)
-            // A statement's parameters travel in one protocol message, which PostgreSQL caps at
-            // 1 GB: bigger flushes (by their size received, then encoded) go by COPY, which streams.
             let size = built.parameters.reduce(0) { total, parameter in
                 if case .binary(let bytes, _) = parameter { total + bytes.count } else { total }
             }
