@@ -222,13 +222,15 @@ struct PipelineTests {
             for target in [inline, referenced] {
                 #expect(try await idStats(connection, target) == [900, 900, 1, 900])
             }
-            // Everything again, from scratch: the inline destination upserts (still one row per id); the
-            // other appends (its configured default), so its primary key refuses the rows.
+            // Again with a new state file: both destinations committed the last state with their
+            // rows, so the rerun resumes there and reads nothing again.
             let again = try await run(["pipeline", "--pipeline", pipeline, "--state", path("other-state.json")])
-            #expect(again.exitCode == 70, "\(again.stderr)")
-            #expect(again.stderr.contains("destination 2:") && again.stderr.contains("numbers_pkey"), "\(again.stderr)")
-            #expect(try await idStats(connection, inline) == [900, 900, 1, 900])
-            #expect(try savedID(path("state.json")) == 900)
+            #expect(again.exitCode == 0, "\(again.stderr)")
+            #expect(try counts(again) == (0, [0, 0]))
+            #expect(again.stderr.contains("streams resume 1 from the state committed in the destinations"), "\(again.stderr)")
+            for target in [inline, referenced] {
+                #expect(try await idStats(connection, target) == [900, 900, 1, 900])
+            }
 
             let invalid = try file("invalid.yaml", "source: {plugin: x, extra: 1}\ndestinations: []\n")
             let refused = try await run(["pipeline", "--pipeline", invalid])
@@ -335,9 +337,110 @@ struct PipelineTests {
 
             let rerun = try await run(arguments)
             #expect(rerun.exitCode == 0, "\(rerun.stderr)")
-            #expect(try counts(rerun).read == rows - atKill)
+            // The rerun resumes from the state committed with the rows, at or past the file's.
+            #expect(try counts(rerun).read == rows - committed[0])
             #expect(try savedID(statePath) == rows)
             #expect(try await idStats(connection, target) == [rows, rows, 1, rows])
+        }
+    }
+
+    @Test("append: a rerun whose state file is lost or behind resumes from the state the destination committed with the rows: no row twice")
+    func appendResumesFromCommittedState() async throws {
+        try await withDatabase { connection in
+            let target = schema("once")
+            let statePath = path("state.json")
+            let catalog = try incrementalCatalog()
+            let destination = (Binaries.postgresPlugin, try postgresConfig(target))
+            func pipeline(rows: Int) async throws -> CommandResult {
+                try await run(arguments(source: (Binaries.sequencePlugin, try sequenceConfig(rows: rows, batch: 40)),
+                                        destinations: [destination],
+                                        ["--catalog", catalog, "--state", statePath, "--write-mode", "append", "--name", "numbers"]))
+            }
+            let first = try await pipeline(rows: 250)
+            #expect(first.exitCode == 0, "\(first.stderr)")
+            #expect(try summary(first)["pipeline_id"] as? String == "numbers")
+            // The host dies after the destination committed but before it saved the state: here,
+            // the state file is gone altogether.
+            try FileManager.default.removeItem(atPath: statePath)
+            let second = try await pipeline(rows: 400)
+            #expect(second.exitCode == 0, "\(second.stderr)")
+            #expect(try counts(second) == (150, [150]))
+            let streams = try #require(try summary(second)["streams"] as? [[String: Any]])
+            #expect(streams.first?["resumed_from"] as? String == "destination")
+            #expect(second.stderr.contains("1 from the state committed in the destinations"), "\(second.stderr)")
+            #expect(try await idStats(connection, target) == [400, 400, 1, 400])
+            #expect(try savedID(statePath) == 400)
+            let stored = try await connection.execute(
+                "SELECT stream_namespace, stream_name, table_name, convert_from(state, 'UTF8') FROM \(SQL.quoteQualified(schema: target, name: "_sluice_state"))").rows
+            #expect(stored.map { $0.compactMap { $0 } } == [["example", "numbers", "numbers", "400"]])
+        }
+    }
+
+    @Test("pipelines with different names keep separate states in one table; a table dropped by the user is read again from the beginning")
+    func pipelineIdentityAndFreshTables() async throws {
+        try await withDatabase { connection in
+            let target = schema("ids")
+            let catalog = try incrementalCatalog()
+            let destination = (Binaries.postgresPlugin, try postgresConfig(target))
+            func pipeline(_ name: String, rows: Int, _ extra: [String] = []) async throws -> CommandResult {
+                try await run(arguments(source: (Binaries.sequencePlugin, try sequenceConfig(rows: rows, batch: 40)),
+                                        destinations: [destination], ["--catalog", catalog, "--write-mode", "upsert", "--name", name] + extra))
+            }
+            let a = try await pipeline("a", rows: 100)
+            #expect(a.exitCode == 0, "\(a.stderr)")
+            #expect(try summary(a)["pipeline_id"] as? String == "a")
+            // Another pipeline into the same table does not resume from a's state.
+            let b = try await pipeline("b", rows: 100)
+            #expect(try counts(b) == (100, [100]), "\(b.stderr)")
+            let aAgain = try await pipeline("a", rows: 150)
+            #expect(try counts(aAgain) == (50, [50]), "\(aAgain.stderr)")
+            #expect(try await idStats(connection, target) == [150, 150, 1, 150])
+
+            // The user drops the table: its states are void, even with a state file that says otherwise.
+            let statePath = path("a-state.json")
+            try Data(#"{"states":[{"stream":{"namespace":"example","name":"numbers"},"data":"150"}]}"#.utf8).write(to: URL(fileURLWithPath: statePath))
+            _ = try await connection.execute("DROP TABLE \(SQL.quoteQualified(schema: target, name: "numbers"))")
+            let recreated = try await pipeline("a", rows: 150, ["--state", statePath])
+            #expect(recreated.exitCode == 0, "\(recreated.stderr)")
+            #expect(try counts(recreated) == (150, [150]))
+            #expect(recreated.stderr.contains("is read from the beginning: a destination created its table anew"), "\(recreated.stderr)")
+            #expect(try await idStats(connection, target) == [150, 150, 1, 150])
+            // b's state for the dropped table is gone too.
+            let left = try await connection.execute("SELECT pipeline_id FROM \(SQL.quoteQualified(schema: target, name: "_sluice_state"))").rows
+            #expect(left.map { $0.first ?? nil } == ["a"])
+        }
+    }
+
+    @Test("mirror killed mid-sync, then resumed: the rows the killed attempt committed are kept, the stale ones deleted")
+    func mirrorResumedAcrossWrites() async throws {
+        try await withDatabase { connection in
+            let target = schema("mirror")
+            let catalog = try incrementalCatalog()
+            let config = try postgresConfig(target)
+            func arguments(_ name: String, rows: Int) throws -> [String] {
+                self.arguments(source: (Binaries.sequencePlugin, try sequenceConfig(rows: rows, batch: 500)),
+                               destinations: [(Binaries.postgresPlugin, config)], ["--catalog", catalog, "--write-mode", "mirror", "--name", name])
+            }
+            let first = try await run(try arguments("first", rows: 150_000))
+            #expect(first.exitCode == 0, "\(first.stderr)")
+            let table = SQL.quoteQualified(schema: target, name: "numbers")
+            let before = try #require(try await connection.execute("SELECT max(_sluice_synced_at)::text FROM \(table)").rows.first?.first ?? nil)
+            // A new sync of fewer rows, killed once some of it is committed.
+            let host = try startHost(try arguments("second", rows: 120_000))
+            var written = 0
+            for _ in 0..<12_000 where host.isRunning && written < 10_000 {
+                written = Int(try await connection.execute("SELECT count(*) FROM \(table) WHERE _sluice_synced_at > $1::timestamptz", [.text(before)])
+                    .rows.first?.first.flatMap { $0 } ?? "") ?? 0
+                try await Task.sleep(nanoseconds: 5_000_000)
+            }
+            #expect(host.isRunning, "the sync finished before it could be killed")
+            kill(host.processIdentifier, SIGKILL)
+            host.waitUntilExit()
+            try await Task.sleep(nanoseconds: 500_000_000)
+            let rerun = try await run(try arguments("second", rows: 120_000))
+            #expect(rerun.exitCode == 0, "\(rerun.stderr)")
+            #expect(try counts(rerun).read < 120_000)
+            #expect(try await idStats(connection, target) == [120_000, 120_000, 1, 120_000])
         }
     }
 

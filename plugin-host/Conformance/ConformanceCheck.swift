@@ -37,4 +37,7 @@ enum ConformanceCheck: String, CaseIterable, Sendable {
     case write
     /// §4.5, §5.10, §7.3: a batch that does not match its schema is Error{PROTOCOL, INVALID_MESSAGE}; the session continues.
     case writeInvalidBatch = "write-invalid-batch"
+    /// §8.1: a destination with `committed_states` begins a Write with a pipeline id by
+    /// CommittedStates, and a later Write reports the state the earlier one acknowledged.
+    case writeCommittedStates = "write-committed-states"
 }

@@ -71,6 +71,13 @@ struct ConformanceSuite {
         }
         await run(.write) { try await prerequisites().write() }
         await run(.writeInvalidBatch) { try await prerequisites().writeInvalidBatch() }
+        await run(.writeCommittedStates) {
+            let checks = try prerequisites()
+            guard reply.capabilities.has(Feature.committedStates) else {
+                throw ConformanceSkip("the plugin does not announce the \(Feature.committedStates) feature")
+            }
+            return try await checks.writeCommittedStates()
+        }
     }
 
     /// The stream of `--stream`, or the first readable one that supports full refresh.

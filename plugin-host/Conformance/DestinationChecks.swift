@@ -72,6 +72,53 @@ struct DestinationChecks: Sendable {
         }
     }
 
+    /// `write-committed-states` (§8.1): a Write with a new pipeline id, to a stream of its own,
+    /// begins with CommittedStates holding no state for the stream; after it acknowledged a
+    /// State, a Write of the same pipeline in a new session reports that State (id, stream,
+    /// data) first.
+    func writeCommittedStates() async throws -> String {
+        let pipeline = "sluice-conformance-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
+        let stream = ConformanceStream()
+        let state = stream.state(0)
+        let first = try await committedStates(pipeline, stream, input: [.records(try stream.batch(0)), .state(state)])
+        if let stale = first.states.first(where: { $0.stream == stream.id }) {
+            throw ConformanceFailure("a new pipeline's first Write reported a committed state \(stale.id) for \(stream.id)")
+        }
+        let second = try await committedStates(pipeline, stream, input: [])
+        guard let reported = second.states.first(where: { $0.stream == stream.id }) else {
+            throw ConformanceFailure("the second Write of pipeline \(pipeline) reported no committed state for \(stream.id); State \(state.id) was acknowledged")
+        }
+        guard reported == state else {
+            throw ConformanceFailure("the second Write reported State \(reported.id) (\(reported.data.count) bytes), not the acknowledged State \(state.id) (\(state.data.count) bytes)")
+        }
+        guard !second.freshStreams.contains(stream.id) else {
+            throw ConformanceFailure("the second Write lists \(stream.id) as fresh, though the first one wrote it")
+        }
+        return "pipeline \(pipeline): first Write began with CommittedStates without a state for \(stream.id); the next reported State \(state.id) as sent"
+    }
+
+    /// Runs a Write of `pipeline` with `input` in a fresh session and returns its CommittedStates,
+    /// which must be its first message.
+    private func committedStates(_ pipeline: String, _ stream: ConformanceStream, input: [HostMessage]) async throws -> CommittedStates {
+        try await target.withPlugin { probe in
+            try await probe.handshake()
+            let request = WriteRequest(configJSON: config, catalog: stream.catalog, sourceName: "plugin-host conformance", pipelineID: pipeline)
+            let seen = LockedValue<[PluginMessage]>([])
+            probe.state.step = "writing with pipeline_id \(pipeline) and waiting for the Summary"
+            _ = try await probe.client.write(request, input: Self.sequence(input)) { message in
+                switch message {
+                case .committedStates, .stateAck, .streamStatus, .progress: seen.withLock { $0.append(message) }
+                default: throw ConformanceFailure("\(ConformanceText.name(message)) arrived during a Write (§3.3)")
+                }
+            }
+            try await probe.closeCleanly(after: "the Write's Summary")
+            guard case .committedStates(let committed)? = seen.withLock({ $0.first }) else {
+                throw ConformanceFailure("the Write with a pipeline_id did not begin with CommittedStates (§8.1)")
+            }
+            return committed
+        }
+    }
+
     private var request: WriteRequest {
         WriteRequest(configJSON: config, catalog: stream.catalog, sourceName: "plugin-host conformance")
     }

@@ -13,7 +13,9 @@ final class AckTracker: Sendable {
     }
 
     private struct Book {
-        var nextID: UInt64 = 1
+        var nextID: UInt64
+        /// The first id of this run.
+        let firstID: UInt64
         /// Forwarded states not yet acknowledged by every destination, in order.
         var waiting: [Forwarded] = []
         /// The highest id each destination acknowledged.
@@ -28,9 +30,9 @@ final class AckTracker: Sendable {
     private let path: String?
 
     /// Tracks states for `destinations` destinations, saving them to `path` (if any) on top of
-    /// the `previous` states of the file.
-    init(path: String?, previous: [State], destinations: Int) {
-        var book = Book(acknowledged: Array(repeating: 0, count: destinations))
+    /// the `previous` states; forwarded states get ids from `firstID` on.
+    init(path: String?, previous: [State], destinations: Int, firstID: UInt64 = 1) {
+        var book = Book(nextID: firstID, firstID: firstID, acknowledged: Array(repeating: firstID - 1, count: destinations))
         for state in previous { Self.keep(state, in: &book) }
         self.book = LockedValue(book)
         self.path = path
@@ -51,7 +53,7 @@ final class AckTracker: Sendable {
     /// failure when the state file cannot be written.
     func acknowledge(_ id: UInt64, by destination: Int) throws {
         try book.withLock { book in
-            guard id < book.nextID, id > 0 else {
+            guard id < book.nextID, id >= book.firstID else {
                 throw HostError.protocolViolation("StateAck for state \(id), which was never sent")
             }
             book.acknowledged[destination] = max(book.acknowledged[destination], id)

@@ -13,6 +13,8 @@ struct Pipeline {
     let statePath: String?
     /// Each destination's write mode for every stream; `.unspecified` leaves it to the destination's configuration.
     let writeModes: [WriteMode]
+    /// The pipeline's name (its committed states' id); nil derives one (``PipelineIdentity``).
+    var name: String?
     /// The states to resume from instead of the state file's (a retry's: what the failed
     /// attempt saw every destination acknowledge).
     var resume: [State]?
@@ -50,14 +52,21 @@ struct Pipeline {
         let previous = try resume ?? statePath.map(StateFile.load) ?? []
         guard !control.interrupted else { return Outcome(exitCode: 130, savedStates: previous) }
 
-        let acks = AckTracker(path: statePath, previous: previous, destinations: destinations.count)
         let sourceName = source.client.helloReply.pluginName
+        let streams = selection.streams.map(\.schema.stream)
+        let pipelineID = PipelineIdentity.id(name: name, sourcePlugin: sourceName, sourceConfig: try JSONParser.parse(sourceConfig),
+                                             schema: try await source.configSchema(), streams: streams)
+        let writes = await PipelineRun.startWrites(destinations.indices.map { index in
+            WriteRequest(configJSON: destinationConfigs[index], catalog: Self.writeCatalog(selection, mode: writeModes[index]),
+                         sourceName: sourceName, pipelineID: pipelineID)
+        }, destinations: destinations, control: control)
+        let resumeFrom = ResumePoints(streams: streams, saved: previous, reports: writes.committed)
+        if !control.isStopped { announce(resumeFrom, pipelineID: pipelineID, saved: previous) }
+        let selected = Set(streams)
+        let acks = AckTracker(path: statePath, previous: previous.filter { $0.stream.map { !selected.contains($0) } ?? false } + resumeFrom.states,
+                              destinations: destinations.count, firstID: resumeFrom.firstID)
         let outcome = await PipelineRun(source: source, destinations: destinations, control: control, acks: acks).run(
-            read: ReadRequest(configJSON: sourceConfig, catalog: selection, states: previous),
-            writes: destinations.indices.map { index in
-                WriteRequest(configJSON: destinationConfigs[index], catalog: Self.writeCatalog(selection, mode: writeModes[index]),
-                             sourceName: sourceName)
-            })
+            read: ReadRequest(configJSON: sourceConfig, catalog: selection, states: resumeFrom.states), writing: writes.writing)
 
         let kept = statePath.map { path in
             acks.statesSaved == 0 ? " The state file \(path) was not changed."
@@ -82,10 +91,24 @@ struct Pipeline {
         }
         let report = PipelineReport(source: source, destinations: destinations, read: read, written: written,
                                     forwarded: outcome.forwarded, seconds: Date().timeIntervalSince(started),
-                                    statePath: statePath, statesSaved: acks.statesSaved, attempts: attempt)
+                                    statePath: statePath, statesSaved: acks.statesSaved, attempts: attempt,
+                                    pipelineID: pipelineID, resumed: resumeFrom.origins)
         report.printLines()
         Diagnostics.output(JSONWriter.pretty(report.json))
         return Outcome(exitCode: ExitCodes.success, savedStates: acks.savedStates)
+    }
+
+    /// Says on stderr where the streams resume, and warns about saved states set aside because
+    /// a destination's table was created anew.
+    private func announce(_ points: ResumePoints, pipelineID: String, saved: [State]) {
+        let counts = Dictionary(grouping: points.origins, by: \.origin).mapValues(\.count)
+        let parts = [(ResumePoints.Origin.destination, "from the state committed in the destinations"),
+                     (.saved, "from the saved state"), (.beginning, "from the beginning")]
+            .compactMap { origin, words in counts[origin].map { "\($0) \(words)" } }
+        Diagnostics.line("pipeline \(pipelineID): streams resume " + parts.joined(separator: ", "))
+        for (stream, origin) in points.origins where origin == .beginning && saved.contains(where: { $0.stream == stream }) {
+            Diagnostics.line("pipeline: stream \(stream.map(\.description) ?? "(global)") is read from the beginning: a destination created its table anew, so the saved state is set aside")
+        }
     }
 
     /// Each plugin must have the role it plays.

@@ -16,9 +16,13 @@ struct PipelineCommand: AsyncParsableCommand {
             Schemas and batches are forwarded as they arrive, to every destination at once.
 
             Each source State is forwarded to every destination; once all of them acknowledged \
-            it (committed everything before it), it is saved to --state (atomically). A rerun with \
-            the same state file resumes there: nothing is lost, and rows after the last saved \
-            state may arrive twice (harmless with upsert or mirror).
+            it (committed everything before it), it is saved to --state (atomically). A \
+            destination with the committed_states feature (postgres-plugin) commits each state \
+            with the rows it covers, under the pipeline's --name (default: derived from the \
+            source, its configuration without secrets, and the streams), and a rerun resumes \
+            each stream exactly where its destinations committed: nothing lost, nothing twice. \
+            Other destinations resume from the state file: nothing is lost, and rows after the \
+            last saved state may arrive twice (harmless with upsert or mirror).
 
             When a plugin fails, the others' calls are cancelled (they roll back what they have \
             not committed) and the state file stays at the last point every destination \
@@ -64,6 +68,10 @@ struct PipelineCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Source states to resume from, and where the acknowledged ones are saved.", valueName: "file"))
     var state: String?
 
+    @Option(help: ArgumentHelp("The pipeline's name: the id its destinations keep its committed states under (default: derived from the source plugin, its configuration without secrets, and the streams).",
+                               valueName: "name"))
+    var name: String?
+
     @Option(help: "The write mode of every stream in every destination (default: each destination's configured one).")
     var writeMode: WriteModeOption?
 
@@ -96,6 +104,7 @@ struct PipelineCommand: AsyncParsableCommand {
                 throw ValidationError("give one --destination-config per --destination (\(destination.count) destinations, \(destinationConfig.count) configurations)")
             }
         }
+        if let name, name.isEmpty { throw ValidationError("--name must not be empty") }
         guard retries >= 0, retryDelay >= 0 else { throw ValidationError("--retries and --retry-delay cannot be negative") }
         if let maxFrameSize, maxFrameSize < 1024 {
             throw ValidationError("--max-frame-size must be at least 1024 bytes")
@@ -139,7 +148,7 @@ struct PipelineCommand: AsyncParsableCommand {
             let pipeline = Pipeline(source: sessions[0], destinations: Array(sessions.dropFirst()), catalogPath: catalog ?? plan.catalog,
                                     statePath: state ?? plan.state,
                                     writeModes: plan.destinations.map { writeMode?.mode ?? $0.writeMode },
-                                    resume: resume, attempt: attempt)
+                                    name: name ?? plan.name, resume: resume, attempt: attempt)
             outcome = try await pipeline.run()
         } catch {
             let failure = PluginSession.failure(for: error, stderr: nil)
@@ -161,7 +170,7 @@ struct PipelineCommand: AsyncParsableCommand {
             destinations: destination.enumerated().map { index, plugin in
                 PipelineFile.Plugin(plugin: plugin, config: destinationConfig.isEmpty ? nil : .file(destinationConfig[index]))
             },
-            catalog: nil, state: nil)
+            catalog: nil, state: nil, name: nil)
     }
 }
 

@@ -12,6 +12,7 @@ import Yams
 ///     write_mode: upsert
 /// catalog: catalog.json
 /// state: state.json
+/// name: orders-to-warehouse
 /// ```
 ///
 /// `config` is a file path or an inline object (expanded and validated like a `--config` file);
@@ -30,6 +31,8 @@ struct PipelineFile {
     var destinations: [Plugin]
     var catalog: String?
     var state: String?
+    /// The pipeline's name: the id its destinations keep its committed states under.
+    var name: String?
 
     /// Reads the file at `path`; every problem is listed in one configuration failure.
     static func load(_ path: String, environment: [String: String]) throws -> PipelineFile {
@@ -66,7 +69,9 @@ struct PipelineFile {
                 problems.append("$: expected an object with source and destinations")
                 return nil
             }
-            unknownKeys(root, allowed: ["source", "destinations", "catalog", "state"], at: .root)
+            unknownKeys(root, allowed: ["name", "source", "destinations", "catalog", "state"], at: .root)
+            let name = string(root["name"], at: JSONPath.root.appending(key: "name"))
+            if name?.isEmpty == true { problems.append("\(JSONPath.root.appending(key: "name")): must not be empty") }
             let source = plugin(root["source"], at: JSONPath.root.appending(key: "source"), destination: false)
             var destinations: [Plugin] = []
             let path = JSONPath.root.appending(key: "destinations")
@@ -80,7 +85,7 @@ struct PipelineFile {
             let catalog = self.path(root["catalog"], at: JSONPath.root.appending(key: "catalog"))
             let state = self.path(root["state"], at: JSONPath.root.appending(key: "state"))
             guard let source else { return nil }
-            return PipelineFile(source: source, destinations: destinations, catalog: catalog, state: state)
+            return PipelineFile(source: source, destinations: destinations, catalog: catalog, state: state, name: name)
         }
 
         private mutating func plugin(_ node: Node?, at path: JSONPath, destination: Bool) -> Plugin? {

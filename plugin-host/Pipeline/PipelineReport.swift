@@ -2,7 +2,7 @@ import Foundation
 import SluiceWire
 
 /// The outcome of a successful pipeline: lines for people on stderr, and JSON for stdout:
-/// `{"streams": [{"stream", "read", "written": [per destination]}], "records_read",
+/// `{"streams": [{"stream", "read", "resumed_from", "written": [per destination]}], "pipeline_id", "records_read",
 /// "duration_seconds", "records_per_second", "source": {"plugin", "summary"},
 /// "destinations": [{"plugin", "summary"}], "state_file", "states_saved", "attempts"}`; the
 /// counts are those of the last attempt (a retry resumes after what earlier ones committed).
@@ -16,6 +16,9 @@ struct PipelineReport {
     let statePath: String?
     let statesSaved: Int
     let attempts: Int
+    let pipelineID: String
+    /// Where each stream resumed.
+    let resumed: [(stream: StreamID?, origin: ResumePoints.Origin)]
 
     private var streams: [StreamID] {
         var seen = Set(forwarded.map(\.stream))
@@ -50,9 +53,11 @@ struct PipelineReport {
                 .object([
                     ("stream", .string(stream.description)),
                     ("read", .integer(readCount(stream))),
+                    ("resumed_from", .string((resumed.first { $0.stream == stream }?.origin ?? .beginning).rawValue)),
                     ("written", .array(writtenCounts(stream).map(JSONValue.integer))),
                 ])
             })),
+            ("pipeline_id", .string(pipelineID)),
             ("records_read", .integer(total)),
             ("duration_seconds", .number(String(format: "%.3f", seconds))),
             ("records_per_second", .number(String(format: "%.0f", rate))),

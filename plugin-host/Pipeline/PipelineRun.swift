@@ -27,17 +27,38 @@ struct PipelineRun: Sendable {
         case destination(Int, Summary?)
     }
 
-    /// Starts every Write, then the Read, and runs them to their ends.
-    func run(read: ReadRequest, writes: [WriteRequest]) async -> Outcome {
-        var writing = Array(repeating: false, count: destinations.count)
+    /// The Writes, started: which are running, and what each destination reported committed
+    /// (nil when it cannot report: no `committed_states` feature, or no pipeline id).
+    struct StartedWrites: Sendable {
+        var writing: [Bool]
+        var committed: [CommittedStates?]
+    }
+
+    /// Starts every Write and reads each destination's ``CommittedStates`` (PROTOCOL.md §8.1).
+    static func startWrites(_ writes: [WriteRequest], destinations: [PluginSession], control: PipelineControl) async -> StartedWrites {
+        var started = StartedWrites(writing: Array(repeating: false, count: destinations.count),
+                                    committed: Array(repeating: nil, count: destinations.count))
         for (index, destination) in destinations.enumerated() where !control.isStopped {
+            let client = destination.client
             do {
-                try await destination.client.startWrite(writes[index])
-                writing[index] = true
+                try await client.startWrite(writes[index])
+                started.writing[index] = true
+                guard !writes[index].pipelineID.isEmpty, client.helloReply.capabilities.has(Feature.committedStates) else { continue }
+                guard case .committedStates(let committed)? = try await client.nextCallMessage() else {
+                    throw HostError.protocolViolation("a destination announcing \(Feature.committedStates) did not begin the Write with CommittedStates")
+                }
+                started.committed[index] = committed
             } catch {
-                control.fail(error, origin: destination.launch.label, stderr: destination.client.process.stderr)
+                // An Error from the plugin ended its Write.
+                if case HostError.plugin = error { started.writing[index] = false }
+                control.fail(error, origin: destination.launch.label, stderr: client.process.stderr)
             }
         }
+        return started
+    }
+
+    /// Runs the Read into the started Writes, to their ends.
+    func run(read: ReadRequest, writing: [Bool]) async -> Outcome {
         var outcome = Outcome(source: nil, destinations: Array(repeating: nil, count: destinations.count), forwarded: [])
         let started = writing
         await withTaskGroup(of: Finished.self) { group in

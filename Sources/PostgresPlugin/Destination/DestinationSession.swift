@@ -42,6 +42,15 @@ final class DestinationSession {
     private lazy var embeddingClient: EmbeddingClient? = settings.embeddings.map(EmbeddingClient.init)
     /// `transaction_scope: flush`: every flush commits its own transaction.
     private var commitsEachFlush: Bool { settings.transactionScope == "flush" }
+    /// Where acknowledged states are committed with their rows, when the request names a pipeline.
+    private let stateStore: CommittedStateStore?
+    /// Mirror streams resuming a sync an earlier Write began: when it began (the cut-off for
+    /// stale rows, so rows that Write committed are not deleted as stale).
+    private var syncStarted: [StreamID: Int64] = [:]
+    /// A global state waiting for the replace swaps (a global state covers every stream).
+    private var deferredGlobalState: State?
+    /// Streams whose table this Write created: nothing of them is committed.
+    private var freshStreams: [StreamID] = []
 
     init(config: PluginConfig, request: WriteRequest, context: CallContext) async throws {
         self.config = config
@@ -53,6 +62,8 @@ final class DestinationSession {
         lanes = [FlushLane(connection: try await Self.connect(config), cancellation: cancellation)]
             + (1..<config.batch.maxConnections).map { _ in FlushLane(cancellation: cancellation) }
         defersStates = request.catalog.streams.contains { Self.mode(of: $0, default: config.destination.writeMode) == .replace }
+        stateStore = request.pipelineID.isEmpty ? nil
+            : CommittedStateStore(schemaName: config.connection.schema, pipelineID: request.pipelineID)
     }
 
     private static func connect(_ config: PluginConfig) async throws -> PostgresConnection {
@@ -101,7 +112,9 @@ final class DestinationSession {
         let reporter = WriteReporter(output: output)
         self.reporter = reporter
         do {
+            if let stateStore { try await stateStore.prepare(on: connection) }
             try await prepareCatalog()
+            if let stateStore { try await reportCommittedStates(stateStore, output: output) }
             let pump = EventPump(input: input)
             try await withTaskCancellationHandler {
                 try await consume(pump, output: output)
@@ -110,6 +123,9 @@ final class DestinationSession {
             }
             try await checkpoint()
             try await finish()
+            if let stateStore, let global = deferredGlobalState {
+                try await stateStore.store(global, table: "", syncStartedMicros: nil, on: connection)
+            }
             for state in deferredStates { try await output.acknowledge(state) }
             try await reporter.complete(order.compactMap { buffers[$0] })
         } catch {
@@ -138,10 +154,55 @@ final class DestinationSession {
                 try await reporter?.started(batch.stream)
                 try await receive(batch)
             case .state(let state):
-                try await checkpoint()
+                try await checkpoint(storing: state)
                 if defersStates { deferredStates.append(state) } else { try await output.acknowledge(state) }
             }
         }
+    }
+
+    // MARK: Committed states
+
+    /// Tells the host the states committed for this pipeline (the Write's first message), and
+    /// where mirror streams resume a sync that an earlier Write began.
+    private func reportCommittedStates(_ store: CommittedStateStore, output: WriteOutput) async throws {
+        let streams = request.catalog.streams.map(\.schema.stream)
+        let states = try await store.load(streams, on: connection)
+        for state in states {
+            guard let stream = state.stream, buffers[stream]?.plan.mode == .mirror,
+                  let started = try await store.syncStarted(stream, on: connection) else { continue }
+            syncStarted[stream] = started
+        }
+        try await output.report(CommittedStates(states: states, freshStreams: freshStreams))
+    }
+
+    /// Where `state` is stored with the rows it covers: the lane of its stream (a global state:
+    /// lane 0); nil when it is not stored now (no pipeline, or held for a replace swap).
+    private func placement(of state: State) -> Int? {
+        guard stateStore != nil else { return nil }
+        guard let stream = state.stream else {
+            if defersStates {
+                deferredGlobalState = state
+                return nil
+            }
+            return 0
+        }
+        if buffers[stream]?.plan.mode == .replace { return nil }
+        return lane(for: stream)
+    }
+
+    /// Stores `states` on `lane`'s connection: in its open transaction, else on their own.
+    private func store(_ states: [State], on lane: FlushLane) async throws {
+        guard let stateStore else { return }
+        let connection = try await connected(lane)
+        for state in states {
+            try await stateStore.store(state, table: state.stream.map(TableManager.tableName) ?? "",
+                                       syncStartedMicros: state.stream.flatMap(syncStartMicros), on: connection)
+        }
+    }
+
+    /// A mirror stream's sync start (kept with its states until the sync finishes); nil otherwise.
+    private func syncStartMicros(_ stream: StreamID) -> Int64? {
+        buffers[stream]?.plan.mode == .mirror ? syncStarted[stream] ?? syncedAtMicros : nil
     }
 
     // MARK: Tables
@@ -149,6 +210,7 @@ final class DestinationSession {
     /// Checks every configured stream (keys, migrations) before any data moves, then creates
     /// or migrates their tables.
     private func prepareCatalog() async throws {
+        try await createPgvectorIfNeeded()
         var actions: [TableAction] = []
         var refusals: [PluginError] = []
         for stream in request.catalog.streams {
@@ -163,6 +225,22 @@ final class DestinationSession {
                               stream: refusals.count == 1 ? first.stream : nil)
         }
         for action in actions { try await install(action) }
+    }
+
+    /// With `embeddings`, creates pgvector (when the server has it) in a statement of its own
+    /// before any table DDL: Writes starting at once would otherwise both try to create it
+    /// inside their DDL transactions, and one would fail with a unique violation. A server
+    /// without pgvector is reported per stream by ``TableManager``.
+    private func createPgvectorIfNeeded() async throws {
+        guard settings.embeddings != nil else { return }
+        let available = try await connection.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")
+        guard available.rows.first?.first == "1" else { return }
+        do throws(PostgresError) {
+            _ = try await connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        } catch {
+            // 23505 and 42710: another session created it at the same moment.
+            guard error.sqlState == "23505" || error.sqlState == "42710" else { throw error }
+        }
     }
 
     private func accept(_ schema: StreamSchema) async throws {
@@ -209,6 +287,7 @@ final class DestinationSession {
     private func install(_ action: TableAction, on connection: PostgresConnection? = nil, inOpenTransaction: Bool = false) async throws {
         try await TableManager(connection: connection ?? self.connection, settings: settings, schemaName: config.connection.schema)
             .apply(action, inOpenTransaction: inOpenTransaction)
+        if action.createsTable, !freshStreams.contains(action.plan.stream) { freshStreams.append(action.plan.stream) }
         if let buffer = buffers[action.plan.stream] {
             buffer.plan = action.plan
         } else {
@@ -274,10 +353,15 @@ final class DestinationSession {
     }
 
     /// Makes every row received so far committed: flushes everything, then, once every lane has
-    /// written without error, commits each lane's open transaction.
-    private func checkpoint() async throws {
+    /// written without error, commits each lane's open transaction, storing `state` (when the
+    /// Write names a pipeline) in the transaction of its stream's lane.
+    private func checkpoint(storing state: State? = nil) async throws {
         try await flushAll()
-        for lane in lanes where lane.transactionOpen { try await commit(lane) }
+        let stateLane = state.flatMap(placement)
+        for (index, lane) in lanes.enumerated() {
+            let states = index == stateLane ? state.map { [$0] } ?? [] : []
+            if lane.transactionOpen || !states.isEmpty { try await commit(lane, storing: states) }
+        }
     }
 
     /// Commits `lane`'s open transaction and counts its flushes. When the COMMIT fails, the
@@ -285,7 +369,10 @@ final class DestinationSession {
     /// → counted as usual; rolled back → a single flush is written again in a transaction of its
     /// own, more fail the call as retryable (their rows are no longer held); unknown → a keyed
     /// mode's single flush is written again (idempotent), anything else fails saying so.
-    private func commit(_ lane: FlushLane) async throws {
+    /// `states` are stored in the transaction (written again with its flush when it is retried).
+    private func commit(_ lane: FlushLane, storing states: [State] = [], retried: Bool = false) async throws {
+        try await store(states, on: lane)
+        guard lane.transactionOpen else { return }
         let flushes = lane.written, sole = lane.soleFlush, id = lane.transactionID
         do {
             try await lane.commitTransaction()
@@ -296,13 +383,15 @@ final class DestinationSession {
                 try await record(flushes)
                 return
             }
-            guard let sole, let only = flushes.first, error.isRetryable, committed == false || Self.isIdempotent(sole.plan.mode) else {
-                throw describe(error, committing: flushes, rolledBack: committed == false)
+            guard !retried, let sole, let only = flushes.first, error.isRetryable, committed == false || Self.isIdempotent(sole.plan.mode) else {
+                let covered = !states.isEmpty && flushes.allSatisfy { flush in states.contains { $0.stream == flush.stream } }
+                throw describe(error, committing: flushes, rolledBack: committed == false, storedWithTheirStates: covered)
             }
             context.logger.warning("commit of \(sole.plan.stream) failed (\(error.sqlState ?? "no SQLSTATE")), writing its flush again: \(error.message)")
             try await reconnectIfNeeded(lane)
-            lane.start(sole, buffer: only.buffer, bytes: only.bytes, commit: true, on: try await connected(lane))
+            lane.start(sole, buffer: only.buffer, bytes: only.bytes, commit: states.isEmpty, on: try await connected(lane))
             try await drain(lane)
+            if !states.isEmpty { try await commit(lane, storing: states, retried: true) }
             return
         }
         try await record(flushes)
@@ -464,7 +553,9 @@ final class DestinationSession {
 
     /// The error of a failed COMMIT: `rolledBack` when the transaction is known to be rolled
     /// back, else its outcome is unknown.
-    private func describe(_ error: PostgresError, committing flushes: [FlushLane.Written], rolledBack: Bool) -> PluginError {
+    /// `storedWithTheirStates`: the transaction also stored the state of every stream it wrote.
+    private func describe(_ error: PostgresError, committing flushes: [FlushLane.Written], rolledBack: Bool,
+                          storedWithTheirStates: Bool) -> PluginError {
         let rows = flushes.map { "stream \($0.stream) \(Self.rows(first: $0.firstRow, count: $0.rows))" }.joined(separator: ", ")
         let state = error.sqlState ?? ""
         let detail = state.isEmpty ? "" : "SQLSTATE \(state)"
@@ -476,7 +567,13 @@ final class DestinationSession {
                                    + (retryable ? "; those rows are no longer held, so re-run from the last acknowledged state" : ""),
                                detail: detail, retryable: retryable, stream: flushes.first?.stream)
         }
-        // Repeating the call could write append rows twice.
+        // Repeating the call could write append rows twice, unless the transaction also held the
+        // state covering them: a rerun then resumes from whatever `_sluice_state` says committed.
+        if storedWithTheirStates {
+            return PluginError(category: .transient, code: "WRITE_FAILED",
+                               message: "committing \(rows) failed: \(error.message) (the connection was lost while committing; whether they were committed is recorded with their state, so a re-run resumes exactly)",
+                               detail: detail, retryable: true, stream: flushes.first?.stream)
+        }
         let retryable = flushes.allSatisfy { Self.isIdempotent($0.buffer.plan.mode) }
         return PluginError(category: retryable ? .transient : .system, code: "WRITE_FAILED",
                            message: "committing \(rows) failed: \(error.message) (the connection was lost while committing and whether they were committed could not be found out; not retried to avoid writing them twice)",
@@ -496,28 +593,46 @@ final class DestinationSession {
             let plan = buffer.plan
             switch plan.mode {
             case .mirror:
-                var cutoff = BinaryBuffer()
-                cutoff.int64(syncedAtMicros - FieldEncoder.epochMicros)
-                let column = SQL.quoteIdentifier(WritePlan.syncedAtColumn)
-                let deleted = try await connection.execute("DELETE FROM \(plan.target) WHERE \(column) IS DISTINCT FROM $1",
-                                                           [.binary(cutoff.bytes, oid: 1184)])
-                buffer.summary.deleted += UInt64(deleted.affectedRows)
-                if let embedding = plan.embedding { _ = try await connection.execute(embedding.deleteOrphans(plan)) }
+                try await deleteStale(buffer)
             case .replace:
-                try await swap(plan)
+                try await swap(plan, storing: deferredStates.last { $0.stream == stream })
             default:
                 break
             }
         }
     }
 
-    /// Swaps the replacement tables (the stream's, and its embeddings') in, in one transaction.
-    private func swap(_ plan: WritePlan) async throws {
+    /// Mirror: deletes the rows this sync did not write (those written before it started), and
+    /// marks the sync finished, in one transaction. A sync resumed from a state an earlier Write
+    /// committed started with that Write.
+    private func deleteStale(_ buffer: StreamBuffer) async throws {
+        let plan = buffer.plan
+        let column = SQL.quoteIdentifier(WritePlan.syncedAtColumn)
+        let cutoff = CommittedStateStore.timestamp(syncStarted[plan.stream] ?? syncedAtMicros)
+        _ = try await connection.execute("BEGIN")
+        do {
+            let deleted = try await connection.execute("DELETE FROM \(plan.target) WHERE \(column) IS NULL OR \(column) < $1", [cutoff])
+            if let embedding = plan.embedding { _ = try await connection.execute(embedding.deleteOrphans(plan)) }
+            try await stateStore?.finishSync(plan.stream, on: connection)
+            _ = try await connection.execute("COMMIT")
+            buffer.summary.deleted += UInt64(deleted.affectedRows)
+        } catch {
+            _ = try? await connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Swaps the replacement tables (the stream's, and its embeddings') in, in one transaction,
+    /// with the stream's last state (the replacement holds every row it covers).
+    private func swap(_ plan: WritePlan, storing state: State?) async throws {
         _ = try await connection.execute("BEGIN")
         do {
             try await swapTable(schema: plan.schemaName, live: plan.table, replacement: plan.writeTable)
             if let embedding = plan.embedding {
                 try await swapTable(schema: plan.schemaName, live: embedding.liveTable, replacement: embedding.table)
+            }
+            if let stateStore, let state {
+                try await stateStore.store(state, table: plan.table, syncStartedMicros: nil, on: connection)
             }
             _ = try await connection.execute("COMMIT")
         } catch {

@@ -6,6 +6,9 @@ struct TableAction: Sendable {
     /// DDL statements, run in one transaction.
     var statements: [String]
     var plan: WritePlan
+    /// Whether the stream's live table is created by the statements (it did not exist, or a
+    /// forced migration recreates it): it then holds none of the rows a committed state covers.
+    var createsTable = false
 }
 
 /// Creates and migrates destination tables.
@@ -46,6 +49,7 @@ struct TableManager {
         let writeTable = mode == .replace ? Identifiers.shortened(schema.stream.name + "_sluice_tmp") : table
         let qualified = SQL.quoteQualified(schema: schemaName, name: writeTable)
         var statements = ["CREATE SCHEMA IF NOT EXISTS \(quotedSchema)"]
+        var createsTable = false
         var finalTypes = Dictionary(wanted.map { (ExactName($0.name), $0.type) }, uniquingKeysWith: { first, _ in first })
         let create = { (name: String) -> String in
             let qualified = SQL.quoteQualified(schema: self.schemaName, name: name)
@@ -66,6 +70,7 @@ struct TableManager {
                 }
             } else if settings.migrateMode == "forced" {
                 statements += ["DROP TABLE \(qualified)" + (settings.migrateCascade ? " CASCADE" : ""), create(writeTable)]
+                createsTable = mode != .replace
             } else {
                 throw PluginError(category: .config, code: "MIGRATION_REFUSED",
                                   message: "table \(schemaName).\(writeTable) needs changes that could lose data; set migrate_mode to forced to drop and recreate it:\n"
@@ -74,6 +79,7 @@ struct TableManager {
             }
         } else {
             statements.append(create(writeTable))
+            createsTable = mode != .replace
         }
         if !key.isEmpty, key != primaryKey, mode != .append, !raw {
             let index = SQL.quoteIdentifier(Identifiers.shortened(writeTable + "_sluice_key"))
@@ -96,7 +102,7 @@ struct TableManager {
             statements += try await embeddingStatements(embedding, plan: plan, replacementStarted: replacementStarted)
             plan.embedding = embedding
         }
-        return TableAction(statements: statements, plan: plan)
+        return TableAction(statements: statements, plan: plan, createsTable: createsTable)
     }
 
     /// `type` when it is built in or the database has its extension (vector, citext, …); else
@@ -181,15 +187,23 @@ struct TableManager {
     }
 
     /// Runs an action's DDL in one transaction: its own, or with `inOpenTransaction` the one
-    /// open on the connection (committed or rolled back with the rows written in it).
+    /// open on the connection (committed or rolled back with the rows written in it). A created
+    /// table forgets the states committed for it (``CommittedStateStore/forget(table:schemaName:on:)``)
+    /// in the same transaction.
     func apply(_ action: TableAction, inOpenTransaction: Bool = false) async throws {
-        if inOpenTransaction {
+        let run = {
             for statement in action.statements { _ = try await connection.execute(statement) }
+            if action.createsTable {
+                try await CommittedStateStore.forget(table: action.plan.table, schemaName: schemaName, on: connection)
+            }
+        }
+        if inOpenTransaction {
+            try await run()
             return
         }
         _ = try await connection.execute("BEGIN")
         do {
-            for statement in action.statements { _ = try await connection.execute(statement) }
+            try await run()
             _ = try await connection.execute("COMMIT")
         } catch {
             _ = try? await connection.execute("ROLLBACK")

@@ -42,6 +42,12 @@ public struct WriteOutput: Sendable {
     /// Logger and cancellation state of the call.
     public let context: CallContext
 
+    /// Reports the states committed for the Write's pipeline: the Write's first message, sent by
+    /// a destination with ``Feature/committedStates`` when the request has a pipeline id.
+    public func report(_ committed: CommittedStates) async throws {
+        try await writer.send(payload: WireCodec.encode(PluginMessage.committedStates(committed)))
+    }
+
     /// Acknowledges a state: call only once everything received before it is committed.
     public func acknowledge(_ state: State) async throws {
         try await writer.send(payload: WireCodec.encode(PluginMessage.stateAck(StateAck(id: state.id, stream: state.stream))))

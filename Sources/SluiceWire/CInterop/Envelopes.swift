@@ -109,6 +109,9 @@ extension PluginMessage {
         case .error(let error):
             message.pointee.message_case = SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_ERROR
             message.pointee.error = error.cMessage(in: &arena)
+        case .committedStates(let committed):
+            message.pointee.message_case = SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_COMMITTED_STATES
+            message.pointee.committed_states = committed.cMessage(in: &arena)
         }
         return message
     }
@@ -129,6 +132,8 @@ extension PluginMessage {
         case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_PROGRESS: self = .progress(StreamProgress(c: try present(m.progress)))
         case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_SUMMARY: self = .summary(try Summary(c: try present(m.summary)))
         case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_ERROR: self = .error(PluginError(c: try present(m.error)))
+        case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_COMMITTED_STATES:
+            self = .committedStates(try CommittedStates(c: try present(m.committed_states)))
         default: throw ProtocolError(.invalidMessage, "the PluginMessage holds no message this protocol version knows")
         }
     }

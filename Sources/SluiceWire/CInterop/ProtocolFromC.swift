@@ -133,7 +133,15 @@ extension WriteRequest {
     init(c message: UnsafeMutablePointer<Sluice__V1__WriteRequest>) throws(ProtocolError) {
         self.init(configJSON: CRead.string(message.pointee.config_json),
                   catalog: try ConfiguredCatalog(c: message.pointee.catalog),
-                  sourceName: CRead.string(message.pointee.source_name))
+                  sourceName: CRead.string(message.pointee.source_name),
+                  pipelineID: CRead.string(message.pointee.pipeline_id))
+    }
+}
+
+extension CommittedStates {
+    init(c message: UnsafeMutablePointer<Sluice__V1__CommittedStates>) throws(ProtocolError) {
+        self.init(states: try CRead.messages(message.pointee.states, message.pointee.n_states) { State(c: $0) },
+                  freshStreams: try CRead.messages(message.pointee.fresh_streams, message.pointee.n_fresh_streams) { StreamID(cOrEmpty: $0) })
     }
 }
 

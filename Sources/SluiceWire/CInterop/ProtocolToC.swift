@@ -179,6 +179,18 @@ extension WriteRequest {
         message.pointee.config_json = arena.cString(configJSON)
         message.pointee.catalog = catalog.cMessage(in: &arena)
         message.pointee.source_name = arena.cString(sourceName)
+        message.pointee.pipeline_id = arena.cString(pipelineID)
+        return message
+    }
+}
+
+extension CommittedStates {
+    func cMessage(in arena: inout CArena) -> UnsafeMutablePointer<Sluice__V1__CommittedStates> {
+        let message = arena.message(sluice__v1__committed_states__init)
+        message.pointee.n_states = states.count
+        message.pointee.states = arena.messages(states) { $0.cMessage(in: &$1) }
+        message.pointee.n_fresh_streams = freshStreams.count
+        message.pointee.fresh_streams = arena.messages(freshStreams) { $0.cMessage(in: &$1) }
         return message
     }
 }

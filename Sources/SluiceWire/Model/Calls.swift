@@ -173,11 +173,30 @@ public struct WriteRequest: Sendable, Hashable {
     public var configJSON: String
     public var catalog: ConfiguredCatalog
     public var sourceName: String
+    /// The pipeline writing: a destination with ``Feature/committedStates`` stores each state it
+    /// acknowledges under this id, with the rows it covers, and reports them in
+    /// ``CommittedStates`` first. Empty: no states are stored.
+    public var pipelineID: String
 
-    public init(configJSON: String, catalog: ConfiguredCatalog, sourceName: String = "") {
+    public init(configJSON: String, catalog: ConfiguredCatalog, sourceName: String = "", pipelineID: String = "") {
         self.configJSON = configJSON
         self.catalog = catalog
         self.sourceName = sourceName
+        self.pipelineID = pipelineID
+    }
+}
+
+/// What a destination committed for a Write's pipeline: the first message of a Write with a
+/// `pipelineID`, from a destination with ``Feature/committedStates``.
+public struct CommittedStates: Sendable, Hashable {
+    /// The last state committed per stream (and the global one).
+    public var states: [State]
+    /// Streams whose table this Write created: they hold nothing, read them from the beginning.
+    public var freshStreams: [StreamID]
+
+    public init(states: [State], freshStreams: [StreamID] = []) {
+        self.states = states
+        self.freshStreams = freshStreams
     }
 }
 

@@ -35,6 +35,7 @@ extension PluginMessage {
         case .progress: "Progress"
         case .summary: "Summary"
         case .error: "Error"
+        case .committedStates: "CommittedStates"
         }
     }
 }

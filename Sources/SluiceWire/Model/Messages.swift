@@ -29,4 +29,5 @@ public enum PluginMessage: Sendable, Equatable {
     case progress(StreamProgress)
     case summary(Summary)
     case error(PluginError)
+    case committedStates(CommittedStates)
 }

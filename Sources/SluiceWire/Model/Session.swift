@@ -58,6 +58,16 @@ public struct Hello: Sendable, Hashable {
     }
 }
 
+/// Feature names with a meaning in the protocol, for ``Capabilities/features`` (which may hold
+/// others too).
+public enum Feature {
+    /// The plugin answers Cancel (PROTOCOL.md §6.1).
+    public static let cancel = "cancel"
+    /// A destination that stores each acknowledged state with the rows it covers and reports
+    /// them at the start of a Write (PROTOCOL.md §8.1).
+    public static let committedStates = "committed_states"
+}
+
 /// What a plugin can do.
 public struct Capabilities: Sendable, Hashable {
     public var readModes: [SyncMode]
@@ -69,6 +79,9 @@ public struct Capabilities: Sendable, Hashable {
         self.writeModes = writeModes
         self.features = features
     }
+
+    /// Whether `feature` (a ``Feature`` name) is announced.
+    public func has(_ feature: String) -> Bool { features.contains(feature) }
 }
 
 /// The plugin's answer to ``Hello``.

@@ -952,6 +952,51 @@ void   sluice__v1__write_request__free_unpacked
   assert(message->base.descriptor == &sluice__v1__write_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sluice__v1__committed_states__init
+                     (Sluice__V1__CommittedStates         *message)
+{
+  static const Sluice__V1__CommittedStates init_value = SLUICE__V1__COMMITTED_STATES__INIT;
+  *message = init_value;
+}
+size_t sluice__v1__committed_states__get_packed_size
+                     (const Sluice__V1__CommittedStates *message)
+{
+  assert(message->base.descriptor == &sluice__v1__committed_states__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sluice__v1__committed_states__pack
+                     (const Sluice__V1__CommittedStates *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sluice__v1__committed_states__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sluice__v1__committed_states__pack_to_buffer
+                     (const Sluice__V1__CommittedStates *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sluice__v1__committed_states__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sluice__V1__CommittedStates *
+       sluice__v1__committed_states__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sluice__V1__CommittedStates *)
+     protobuf_c_message_unpack (&sluice__v1__committed_states__descriptor,
+                                allocator, len, data);
+}
+void   sluice__v1__committed_states__free_unpacked
+                     (Sluice__V1__CommittedStates *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sluice__v1__committed_states__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sluice__v1__write_end__init
                      (Sluice__V1__WriteEnd         *message)
 {
@@ -1493,7 +1538,7 @@ const ProtobufCMessageDescriptor sluice__v1__host_message__descriptor =
   (ProtobufCMessageInit) sluice__v1__host_message__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sluice__v1__plugin_message__field_descriptors[13] =
+static const ProtobufCFieldDescriptor sluice__v1__plugin_message__field_descriptors[14] =
 {
   {
     "hello",
@@ -1651,10 +1696,23 @@ static const ProtobufCFieldDescriptor sluice__v1__plugin_message__field_descript
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "committed_states",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sluice__V1__PluginMessage, message_case),
+    offsetof(Sluice__V1__PluginMessage, committed_states),
+    &sluice__v1__committed_states__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__plugin_message__field_indices_by_name[] = {
   3,   /* field[3] = catalog */
   2,   /* field[2] = check */
+  13,   /* field[13] = committed_states */
   12,   /* field[12] = error */
   0,   /* field[0] = hello */
   9,   /* field[9] = log */
@@ -1670,7 +1728,7 @@ static const unsigned sluice__v1__plugin_message__field_indices_by_name[] = {
 static const ProtobufCIntRange sluice__v1__plugin_message__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor sluice__v1__plugin_message__descriptor =
 {
@@ -1680,7 +1738,7 @@ const ProtobufCMessageDescriptor sluice__v1__plugin_message__descriptor =
   "Sluice__V1__PluginMessage",
   "sluice.v1",
   sizeof(Sluice__V1__PluginMessage),
-  13,
+  14,
   sluice__v1__plugin_message__field_descriptors,
   sluice__v1__plugin_message__field_indices_by_name,
   1,  sluice__v1__plugin_message__number_ranges,
@@ -2792,7 +2850,7 @@ const ProtobufCMessageDescriptor sluice__v1__read_request__descriptor =
   (ProtobufCMessageInit) sluice__v1__read_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sluice__v1__write_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor sluice__v1__write_request__field_descriptors[4] =
 {
   {
     "config_json",
@@ -2830,16 +2888,29 @@ static const ProtobufCFieldDescriptor sluice__v1__write_request__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "pipeline_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__WriteRequest, pipeline_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__write_request__field_indices_by_name[] = {
   1,   /* field[1] = catalog */
   0,   /* field[0] = config_json */
+  3,   /* field[3] = pipeline_id */
   2,   /* field[2] = source_name */
 };
 static const ProtobufCIntRange sluice__v1__write_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor sluice__v1__write_request__descriptor =
 {
@@ -2849,11 +2920,62 @@ const ProtobufCMessageDescriptor sluice__v1__write_request__descriptor =
   "Sluice__V1__WriteRequest",
   "sluice.v1",
   sizeof(Sluice__V1__WriteRequest),
-  3,
+  4,
   sluice__v1__write_request__field_descriptors,
   sluice__v1__write_request__field_indices_by_name,
   1,  sluice__v1__write_request__number_ranges,
   (ProtobufCMessageInit) sluice__v1__write_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sluice__v1__committed_states__field_descriptors[2] =
+{
+  {
+    "states",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sluice__V1__CommittedStates, n_states),
+    offsetof(Sluice__V1__CommittedStates, states),
+    &sluice__v1__state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fresh_streams",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sluice__V1__CommittedStates, n_fresh_streams),
+    offsetof(Sluice__V1__CommittedStates, fresh_streams),
+    &sluice__v1__stream_id__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sluice__v1__committed_states__field_indices_by_name[] = {
+  1,   /* field[1] = fresh_streams */
+  0,   /* field[0] = states */
+};
+static const ProtobufCIntRange sluice__v1__committed_states__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sluice__v1__committed_states__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sluice.v1.CommittedStates",
+  "CommittedStates",
+  "Sluice__V1__CommittedStates",
+  "sluice.v1",
+  sizeof(Sluice__V1__CommittedStates),
+  2,
+  sluice__v1__committed_states__field_descriptors,
+  sluice__v1__committed_states__field_indices_by_name,
+  1,  sluice__v1__committed_states__number_ranges,
+  (ProtobufCMessageInit) sluice__v1__committed_states__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 #define sluice__v1__write_end__field_descriptors NULL

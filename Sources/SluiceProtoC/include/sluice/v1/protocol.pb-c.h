@@ -37,6 +37,7 @@ typedef struct Sluice__V1__ConfiguredCatalog Sluice__V1__ConfiguredCatalog;
 typedef struct Sluice__V1__State Sluice__V1__State;
 typedef struct Sluice__V1__ReadRequest Sluice__V1__ReadRequest;
 typedef struct Sluice__V1__WriteRequest Sluice__V1__WriteRequest;
+typedef struct Sluice__V1__CommittedStates Sluice__V1__CommittedStates;
 typedef struct Sluice__V1__WriteEnd Sluice__V1__WriteEnd;
 typedef struct Sluice__V1__StateAck Sluice__V1__StateAck;
 typedef struct Sluice__V1__StreamStatus Sluice__V1__StreamStatus;
@@ -202,7 +203,8 @@ typedef enum {
   SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_LOG = 10,
   SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_PROGRESS = 11,
   SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_SUMMARY = 12,
-  SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_ERROR = 13
+  SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_ERROR = 13,
+  SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_COMMITTED_STATES = 14
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SLUICE__V1__PLUGIN_MESSAGE__MESSAGE__CASE)
 } Sluice__V1__PluginMessage__MessageCase;
 
@@ -246,6 +248,11 @@ struct  Sluice__V1__PluginMessage
      * before the plugin exits; see PROTOCOL.md section 7.3).
      */
     Sluice__V1__Error *error;
+    /*
+     * Write: the states this destination committed for the Write's pipeline,
+     * sent before anything else of the call (PROTOCOL.md section 8.1).
+     */
+    Sluice__V1__CommittedStates *committed_states;
   };
 };
 #define SLUICE__V1__PLUGIN_MESSAGE__INIT \
@@ -294,7 +301,8 @@ struct  Sluice__V1__Capabilities
   Sluice__V1__WriteMode *write_modes;
   /*
    * Free-form feature names, e.g. "cancel", "resumable_full_refresh",
-   * "parallel_read", "pgvector".
+   * "parallel_read", "pgvector". "committed_states": a destination that
+   * stores acknowledged states with its data (PROTOCOL.md section 8.1).
    */
   size_t n_features;
   char **features;
@@ -616,10 +624,45 @@ struct  Sluice__V1__WriteRequest
    * A name for the source of this data, stored in metadata columns.
    */
   char *source_name;
+  /*
+   * The pipeline this Write belongs to (PROTOCOL.md section 8.1). A
+   * destination with the "committed_states" feature stores every State it
+   * acknowledges under this id and the State's stream, in the same
+   * transaction as the records the State covers, and answers the Write with
+   * CommittedStates first. Empty: no states are stored or reported.
+   */
+  char *pipeline_id;
 };
 #define SLUICE__V1__WRITE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__write_request__descriptor) \
-    , (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * What a destination has committed for the WriteRequest's pipeline_id
+ * (PROTOCOL.md section 8.1).
+ */
+struct  Sluice__V1__CommittedStates
+{
+  ProtobufCMessage base;
+  /*
+   * The last State committed per stream: the id the host gave it, its stream
+   * (unset for a global state) and its data.
+   */
+  size_t n_states;
+  Sluice__V1__State **states;
+  /*
+   * Streams of the Write's catalog whose table this Write created (it did not
+   * exist, or was recreated): they hold nothing, so the host reads them from
+   * the beginning. A stream in neither list has no state recorded here: the
+   * host falls back to a state it saved itself, if any.
+   */
+  size_t n_fresh_streams;
+  Sluice__V1__StreamId **fresh_streams;
+};
+#define SLUICE__V1__COMMITTED_STATES__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__committed_states__descriptor) \
+    , 0,NULL, 0,NULL }
 
 
 struct  Sluice__V1__WriteEnd
@@ -1155,6 +1198,25 @@ Sluice__V1__WriteRequest *
 void   sluice__v1__write_request__free_unpacked
                      (Sluice__V1__WriteRequest *message,
                       ProtobufCAllocator *allocator);
+/* Sluice__V1__CommittedStates methods */
+void   sluice__v1__committed_states__init
+                     (Sluice__V1__CommittedStates         *message);
+size_t sluice__v1__committed_states__get_packed_size
+                     (const Sluice__V1__CommittedStates   *message);
+size_t sluice__v1__committed_states__pack
+                     (const Sluice__V1__CommittedStates   *message,
+                      uint8_t             *out);
+size_t sluice__v1__committed_states__pack_to_buffer
+                     (const Sluice__V1__CommittedStates   *message,
+                      ProtobufCBuffer     *buffer);
+Sluice__V1__CommittedStates *
+       sluice__v1__committed_states__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sluice__v1__committed_states__free_unpacked
+                     (Sluice__V1__CommittedStates *message,
+                      ProtobufCAllocator *allocator);
 /* Sluice__V1__WriteEnd methods */
 void   sluice__v1__write_end__init
                      (Sluice__V1__WriteEnd         *message);
@@ -1372,6 +1434,9 @@ typedef void (*Sluice__V1__ReadRequest_Closure)
 typedef void (*Sluice__V1__WriteRequest_Closure)
                  (const Sluice__V1__WriteRequest *message,
                   void *closure_data);
+typedef void (*Sluice__V1__CommittedStates_Closure)
+                 (const Sluice__V1__CommittedStates *message,
+                  void *closure_data);
 typedef void (*Sluice__V1__WriteEnd_Closure)
                  (const Sluice__V1__WriteEnd *message,
                   void *closure_data);
@@ -1429,6 +1494,7 @@ extern const ProtobufCMessageDescriptor sluice__v1__configured_catalog__descript
 extern const ProtobufCMessageDescriptor sluice__v1__state__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__read_request__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__write_request__descriptor;
+extern const ProtobufCMessageDescriptor sluice__v1__committed_states__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__write_end__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__state_ack__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__stream_status__descriptor;

@@ -1,0 +1,100 @@
+import Foundation
+import PostgresClient
+import SluiceWire
+
+/// The `_sluice_state` table of the destination schema: the last state committed for each
+/// (pipeline, stream), written in the same transaction as the rows it covers, so a resumed
+/// pipeline starts exactly after what is committed (PROTOCOL.md §8.1).
+///
+/// A global state (no stream) is kept under an empty stream name. `table_name` is the stream's
+/// table: when that table is created (first run, dropped by a user, recreated by a forced
+/// migration) every state recorded for it is forgotten in the same transaction, so its stream
+/// is read again from the beginning instead of resuming past rows the table no longer holds.
+struct CommittedStateStore: Sendable {
+    static let tableName = "_sluice_state"
+
+    let schemaName: String
+    let pipelineID: String
+
+    private var qualified: String { SQL.quoteQualified(schema: schemaName, name: Self.tableName) }
+
+    /// Creates the table (and the schema) when missing.
+    func prepare(on connection: PostgresConnection) async throws {
+        _ = try await connection.execute("CREATE SCHEMA IF NOT EXISTS \(SQL.quoteIdentifier(schemaName))")
+        _ = try await connection.execute("""
+            CREATE TABLE IF NOT EXISTS \(qualified) (
+              pipeline_id text NOT NULL,
+              stream_namespace text NOT NULL,
+              stream_name text NOT NULL,
+              table_name text NOT NULL,
+              state_id numeric(20, 0) NOT NULL,
+              state bytea NOT NULL,
+              sync_started_at timestamp with time zone,
+              committed_at timestamp with time zone NOT NULL DEFAULT now(),
+              PRIMARY KEY (pipeline_id, stream_namespace, stream_name))
+            """)
+    }
+
+    /// The states committed for `streams` (and the global one), as the host sent them.
+    func load(_ streams: [StreamID], on connection: PostgresConnection) async throws -> [State] {
+        let result = try await connection.execute(
+            "SELECT stream_namespace, stream_name, state_id::text, encode(state, 'base64') FROM \(qualified) WHERE pipeline_id = $1 ORDER BY state_id",
+            [.text(pipelineID)])
+        let wanted = Set(streams)
+        return result.rows.compactMap { row in
+            guard row.count == 4, let namespace = row[0], let name = row[1], let id = row[2].flatMap({ UInt64($0) }),
+                  let data = row[3].flatMap({ Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }) else { return nil }
+            let stream = name.isEmpty ? nil : StreamID(namespace: namespace, name: name)
+            if let stream, !wanted.contains(stream) { return nil }
+            return State(id: id, stream: stream, data: [UInt8](data))
+        }
+    }
+
+    /// When the Write's sync of `stream` started: the one stored with its committed state if the
+    /// sync it began has not finished yet, else nil.
+    func syncStarted(_ stream: StreamID, on connection: PostgresConnection) async throws -> Int64? {
+        let result = try await connection.execute(
+            "SELECT (extract(epoch FROM sync_started_at) * 1000000)::bigint FROM \(qualified) WHERE pipeline_id = $1 AND stream_namespace = $2 AND stream_name = $3",
+            [.text(pipelineID), .text(stream.namespace), .text(stream.name)])
+        return (result.rows.first?.first ?? nil).flatMap { Int64($0) }
+    }
+
+    /// Stores `state` as committed for its stream (whose table is `table`), in the transaction
+    /// open on `connection` if there is one. `syncStartedMicros`: the start of the sync the
+    /// state belongs to (mirror's cut-off), kept until ``finishSync(_:on:)``.
+    func store(_ state: State, table: String, syncStartedMicros: Int64?, on connection: PostgresConnection) async throws {
+        let started = syncStartedMicros.map(Self.timestamp) ?? .null
+        _ = try await connection.execute("""
+            INSERT INTO \(qualified) (pipeline_id, stream_namespace, stream_name, table_name, state_id, state, sync_started_at, committed_at)
+            VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, now())
+            ON CONFLICT (pipeline_id, stream_namespace, stream_name) DO UPDATE SET
+              table_name = EXCLUDED.table_name, state_id = EXCLUDED.state_id, state = EXCLUDED.state,
+              sync_started_at = EXCLUDED.sync_started_at, committed_at = now()
+            """, [.text(pipelineID), .text(state.stream?.namespace ?? ""), .text(state.stream?.name ?? ""), .text(table),
+                  .text(String(state.id)), .binary(state.data, oid: 17), started])
+    }
+
+    /// Marks the sync of `stream` finished (mirror deleted what it did not write): the next
+    /// Write starts a new one.
+    func finishSync(_ stream: StreamID, on connection: PostgresConnection) async throws {
+        _ = try await connection.execute(
+            "UPDATE \(qualified) SET sync_started_at = NULL WHERE pipeline_id = $1 AND stream_namespace = $2 AND stream_name = $3",
+            [.text(pipelineID), .text(stream.namespace), .text(stream.name)])
+    }
+
+    /// Forgets every pipeline's states for `table`, in the transaction open on `connection`:
+    /// the table is being created, so it holds none of the rows they cover.
+    static func forget(table: String, schemaName: String, on connection: PostgresConnection) async throws {
+        let qualified = SQL.quoteQualified(schema: schemaName, name: tableName)
+        let exists = try await connection.execute("SELECT to_regclass($1) IS NOT NULL", [.text(qualified)])
+        guard exists.rows.first?.first == "t" else { return }
+        _ = try await connection.execute("DELETE FROM \(qualified) WHERE table_name = $1", [.text(table)])
+    }
+
+    /// `micros` (since 1970, UTC) as a binary timestamptz parameter.
+    static func timestamp(_ micros: Int64) -> PostgresValue {
+        var buffer = BinaryBuffer()
+        buffer.int64(micros - FieldEncoder.epochMicros)
+        return .binary(buffer.bytes, oid: 1184)
+    }
+}

@@ -1,0 +1,80 @@
+import SluiceWire
+
+/// Where each stream of a pipeline run resumes (PROTOCOL.md §8.1): from what its destinations
+/// committed when they can say, else from the state the host saved (the state file, or a
+/// failed attempt's), else from the beginning. With several destinations the oldest point wins,
+/// so none of them misses anything.
+struct ResumePoints {
+    /// Where a stream's resume point came from.
+    enum Origin: String {
+        /// Every destination reported the state it committed with the rows.
+        case destination
+        /// The state the host saved once every destination acknowledged it.
+        case saved
+        /// No state: the stream is read from the beginning.
+        case beginning
+    }
+
+    /// The states to send in the ReadRequest.
+    private(set) var states: [State] = []
+    /// Each selected stream's origin (nil: the global state), in selection order.
+    private(set) var origins: [(stream: StreamID?, origin: Origin)] = []
+    /// The first id to forward states with: above every id a destination reported, so the
+    /// oldest committed state is always the one with the smallest id.
+    private(set) var firstID: UInt64 = 1
+
+    private enum Candidate {
+        case committed(State)
+        case saved(State)
+        case beginning
+    }
+
+    /// Resolves `streams` from `saved` (the host's states) and each destination's report (nil
+    /// for a destination that cannot report; such a destination gets the saved state).
+    init(streams: [StreamID], saved: [State], reports: [CommittedStates?]) {
+        let reported = reports.compactMap { $0 }
+        firstID = (reported.flatMap(\.states).map(\.id).max() ?? 0) + 1
+        let savedByStream = Dictionary(saved.map { ($0.stream, $0) }, uniquingKeysWith: { _, last in last })
+        let keys: [StreamID?] = streams.map { $0 } + (saved.contains { $0.stream == nil } || reported.contains { $0.states.contains { $0.stream == nil } } ? [nil] : [])
+        for stream in keys {
+            let fallback = savedByStream[stream].map(Candidate.saved) ?? .beginning
+            let candidates: [Candidate] = reports.map { report in
+                guard let report else { return fallback }
+                if let stream, report.freshStreams.contains(stream) { return .beginning }
+                if stream == nil, !report.freshStreams.isEmpty { return .beginning }
+                return report.states.last { $0.stream == stream }.map(Candidate.committed) ?? fallback
+            }
+            switch Self.oldest(candidates) {
+            case .beginning:
+                origins.append((stream, .beginning))
+            case .saved(let state):
+                states.append(state)
+                origins.append((stream, .saved))
+            case .committed(let state):
+                states.append(state)
+                origins.append((stream, .destination))
+            }
+        }
+    }
+
+    /// The beginning if any candidate says so; else the host's saved state (no destination
+    /// committed less than it, since it was saved once all of them had); else the committed
+    /// state with the smallest id.
+    private static func oldest(_ candidates: [Candidate]) -> Candidate {
+        var result: Candidate?
+        for candidate in candidates {
+            switch (candidate, result) {
+            case (.beginning, _):
+                return .beginning
+            case (.saved, _), (_, nil):
+                if case .saved? = result { continue }
+                result = candidate
+            case (.committed(let state), .committed(let kept)?):
+                if state.id < kept.id { result = candidate }
+            case (.committed, .saved?), (.committed, .beginning?):
+                continue
+            }
+        }
+        return result ?? .beginning
+    }
+}
