@@ -2,8 +2,9 @@ import SluiceWire
 
 /// Settings of the destination role (Write).
 struct DestinationSettings: Sendable {
-    /// The write mode of streams whose configured catalog leaves it unspecified.
-    var writeMode: WriteMode
+    /// The write mode of streams whose configured catalog leaves it unspecified; nil when
+    /// `write_mode` is not set (see ``mode(of:configured:)``).
+    var writeMode: WriteMode?
     /// Key columns per stream name (`table` or `schema.table`, byte for byte), for streams
     /// without a primary key.
     var keyColumns: [ExactName: [String]]
@@ -34,8 +35,9 @@ struct DestinationSettings: Sendable {
     static let writeModeAliases = ["overwrite": "upsert", "overwrite-delete-stale": "mirror"]
 
     init(_ reader: inout ConfigReader) {
-        let mode = reader.choice("write_mode", allowed: Self.writeModes, aliases: Self.writeModeAliases, default: "append")
-        writeMode = Self.writeMode(named: mode) ?? .append
+        writeMode = reader.has("write_mode")
+            ? Self.writeMode(named: reader.choice("write_mode", allowed: Self.writeModes, aliases: Self.writeModeAliases, default: "append"))
+            : nil
         var keys: [ExactName: [String]] = [:]
         if var map = reader.object("key_columns") {
             for table in map.keys.sorted() { keys[ExactName(table)] = map.stringArray(table) }
@@ -55,6 +57,22 @@ struct DestinationSettings: Sendable {
         embeddings = EmbeddingSettings(&reader)
     }
 
+    /// The write mode of a stream: its configured catalog's, else `write_mode`, else (neither
+    /// set) upsert when the stream has a key and the typed layout, append otherwise, so that a
+    /// sync with the defaults can be run again without failing on, or duplicating, keyed rows.
+    func mode(of schema: StreamSchema, configured: ConfiguredStream?) -> WriteMode {
+        if let configured, configured.writeMode != .unspecified { return configured.writeMode }
+        if let writeMode { return writeMode }
+        return tableLayout == "typed" && !key(of: schema, configured: configured).isEmpty ? .upsert : .append
+    }
+
+    /// The key columns of a stream: its configured catalog's `key_columns`, else `key_columns`
+    /// from the config (by `schema.table`, then `table`), else its primary key.
+    func key(of schema: StreamSchema, configured: ConfiguredStream?) -> [String] {
+        if let configured, !configured.keyColumns.isEmpty { return configured.keyColumns }
+        return keyColumns[ExactName(schema.stream.description)] ?? keyColumns[ExactName(schema.stream.name)] ?? schema.primaryKey
+    }
+
     /// Maps a configured name (or CloudQuery alias) to a write mode.
     static func writeMode(named name: String) -> WriteMode? {
         switch writeModeAliases[name] ?? name {
@@ -69,8 +87,8 @@ struct DestinationSettings: Sendable {
 
     static var schemaProperties: [String: Any] {
         EmbeddingSettings.schemaProperties.merging([
-            "write_mode": ["type": "string", "enum": writeModes + Array(writeModeAliases.keys).sorted(), "default": "append",
-                           "description": "Destination: default write mode of streams that don't set one: append, upsert, update-only, mirror, replace (overwrite = upsert, overwrite-delete-stale = mirror)."],
+            "write_mode": ["type": "string", "enum": writeModes + Array(writeModeAliases.keys).sorted(),
+                           "description": "Destination: write mode of streams that don't set one: append, upsert, update-only, mirror, replace (overwrite = upsert, overwrite-delete-stale = mirror). Unset: upsert for streams with a key (primary key or key_columns), so a re-run neither fails nor duplicates rows, and append for streams without one (and with table_layout raw)."],
             "key_columns": ["type": "object", "additionalProperties": ["type": "array", "items": ["type": "string"]],
                             "description": "Destination: key columns per table (\"table\" or \"schema.table\") for upsert, update-only and mirror when the stream has no primary key."],
             "table_layout": ["type": "string", "enum": ["typed", "raw"], "default": "typed",

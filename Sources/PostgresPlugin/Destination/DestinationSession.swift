@@ -61,7 +61,7 @@ final class DestinationSession {
         self.cancellation = cancellation
         lanes = [FlushLane(connection: try await Self.connect(config), cancellation: cancellation)]
             + (1..<config.batch.maxConnections).map { _ in FlushLane(cancellation: cancellation) }
-        defersStates = request.catalog.streams.contains { Self.mode(of: $0, default: config.destination.writeMode) == .replace }
+        defersStates = request.catalog.streams.contains { config.destination.mode(of: $0.schema, configured: $0) == .replace }
         stateStore = request.pipelineID.isEmpty ? nil
             : CommittedStateStore(schemaName: config.connection.schema, pipelineID: request.pipelineID)
     }
@@ -90,10 +90,6 @@ final class DestinationSession {
     private static func connectFailed(_ error: PostgresError) -> PluginError {
         PluginError(category: error.isRetryable ? .transient : .config, code: "CONNECT_FAILED",
                     message: "could not connect to PostgreSQL: \(error.message)", retryable: error.isRetryable)
-    }
-
-    private static func mode(of stream: ConfiguredStream, default fallback: WriteMode) -> WriteMode {
-        stream.writeMode == .unspecified ? fallback : stream.writeMode
     }
 
     /// Runs the call to its end and returns the per-stream counts. Cancelling the calling task
@@ -270,7 +266,7 @@ final class DestinationSession {
 
     private func action(for schema: StreamSchema, configured: ConfiguredStream?,
                         on connection: PostgresConnection? = nil) async throws -> TableAction {
-        let mode = configured.map { Self.mode(of: $0, default: settings.writeMode) } ?? settings.writeMode
+        let mode = settings.mode(of: configured?.schema ?? schema, configured: configured)
         if settings.tableLayout == "raw", mode != .append, mode != .replace {
             throw PluginError(category: .config, code: "RAW_LAYOUT_MODE",
                               message: "stream \(schema.stream) is written with \(Self.modeName(mode)), but table_layout raw keeps every record: use append or replace",
@@ -300,9 +296,7 @@ final class DestinationSession {
     /// The key: the configured stream's key columns, else `key_columns` from the config, else
     /// the primary key. Modes that need one fail here, before any data moves.
     private func resolveKey(_ schema: StreamSchema, configured: ConfiguredStream?, mode: WriteMode) throws -> [String] {
-        var key = configured?.keyColumns ?? []
-        if key.isEmpty { key = settings.keyColumns[ExactName(schema.stream.description)] ?? settings.keyColumns[ExactName(schema.stream.name)] ?? [] }
-        if key.isEmpty { key = schema.primaryKey }
+        let key = settings.key(of: schema, configured: configured)
         let names = Set(schema.columns.map { ExactName($0.name) })
         if let unknown = key.first(where: { !names.contains(ExactName($0)) }) {
             throw PluginError(category: .config, code: "UNKNOWN_KEY_COLUMN",
@@ -593,6 +587,10 @@ final class DestinationSession {
             let plan = buffer.plan
             switch plan.mode {
             case .mirror:
+                if let partial = request.catalog.streams.first(where: { $0.schema.stream == stream })?.partialRead {
+                    context.logger.warning("stream \(stream): mirror kept the rows this sync did not write, because \(partial): stale rows are deleted only after a complete read")
+                    continue
+                }
                 try await deleteStale(buffer)
             case .replace:
                 try await swap(plan, storing: deferredStates.last { $0.stream == stream })
@@ -623,11 +621,16 @@ final class DestinationSession {
     }
 
     /// Swaps the replacement tables (the stream's, and its embeddings') in, in one transaction,
-    /// with the stream's last state (the replacement holds every row it covers).
+    /// with the stream's last state (the replacement holds every row it covers); a stream table
+    /// that views depend on keeps its place and gets the replacement's rows.
     private func swap(_ plan: WritePlan, storing state: State?) async throws {
         _ = try await connection.execute("BEGIN")
         do {
-            try await swapTable(schema: plan.schemaName, live: plan.table, replacement: plan.writeTable)
+            if let afterEmptying = plan.replaceInPlace {
+                try await TableManager(connection: connection, settings: settings, schemaName: plan.schemaName).replaceRows(plan, afterEmptying: afterEmptying)
+            } else {
+                try await swapTable(schema: plan.schemaName, live: plan.table, replacement: plan.writeTable)
+            }
             if let embedding = plan.embedding {
                 try await swapTable(schema: plan.schemaName, live: embedding.liveTable, replacement: embedding.table)
             }

@@ -57,13 +57,21 @@ struct TableManager {
                 : self.createTable(qualified, wanted + metadata, primaryKey: primaryKey, rowID: rowID)
         }
 
+        let migrate = { (existing: [ExistingColumn]) -> Migration in
+            raw ? Migration.plan(raw: RawLayout.columns(hasSource: hasSource), existing: existing, quote: SQL.quoteIdentifier)
+                : Migration.plan(wanted: wanted + metadata, existing: existing, keepNotNull: Set(primaryKey.map(ExactName.init)), quote: SQL.quoteIdentifier)
+        }
+        var replaceInPlace: [String]?
         if mode == .replace && !replacementStarted {
             statements += ["DROP TABLE IF EXISTS \(qualified)", create(writeTable)]
         } else if let existing = try await existingColumns(qualified) {
-            let migration = raw ? Migration.plan(raw: RawLayout.columns(hasSource: hasSource), existing: existing, quote: SQL.quoteIdentifier)
-                : Migration.plan(wanted: wanted + metadata, existing: existing, keepNotNull: Set(primaryKey.map(ExactName.init)), quote: SQL.quoteIdentifier)
+            var migration = migrate(existing)
+            let keyMigration = raw ? nil : try await self.keyMigration(qualified, existing: existing, wanted: primaryKey, mode: mode)
+            if let refusal = keyMigration?.refusal { migration.refusals.append(refusal) }
             if migration.refusals.isEmpty {
+                statements += keyMigration?.before ?? []
                 if !migration.clauses.isEmpty { statements.append("ALTER TABLE \(qualified) " + migration.clauses.joined(separator: ", ")) }
+                statements += keyMigration?.after ?? []
                 finalTypes = migration.finalTypes
                 if rowID, !raw, !existing.contains(where: { $0.name.isExactly(WritePlan.rowIDColumn) }) {
                     statements.append("ALTER TABLE \(qualified) ADD COLUMN \(SQL.quoteIdentifier(WritePlan.rowIDColumn)) uuid NOT NULL DEFAULT gen_random_uuid()")
@@ -81,9 +89,12 @@ struct TableManager {
             statements.append(create(writeTable))
             createsTable = mode != .replace
         }
+        if mode == .replace {
+            replaceInPlace = try await self.replaceInPlace(stream: schema.stream, live: table, migrate: migrate, primaryKey: primaryKey,
+                                                           rowID: rowID, raw: raw, statements: &statements)
+        }
         if !key.isEmpty, key != primaryKey, mode != .append, !raw {
-            let index = SQL.quoteIdentifier(Identifiers.shortened(writeTable + "_sluice_key"))
-            statements.append("CREATE UNIQUE INDEX IF NOT EXISTS \(index) ON \(SQL.quoteQualified(schema: schemaName, name: writeTable)) (\(key.map(SQL.quoteIdentifier).joined(separator: ", ")))")
+            statements += try await keyIndexStatements(schema: schemaName, table: writeTable, key: key)
         }
         if settings.createPerformanceIndexes, hasSyncedAt, !raw {
             let index = SQL.quoteIdentifier(Identifiers.shortened(writeTable + "_sluice_synced_at"))
@@ -94,7 +105,8 @@ struct TableManager {
                        encodedType: PostgresTypes.encodedType(for: column))
         }
         var plan = WritePlan(stream: schema.stream, schema: schema, mode: mode, key: key, schemaName: schemaName, table: table,
-                              writeTable: writeTable, columns: columns, hasSyncedAt: hasSyncedAt, raw: raw, hasSource: hasSource, staging: staging)
+                              writeTable: writeTable, columns: columns, hasSyncedAt: hasSyncedAt, raw: raw, hasSource: hasSource, staging: staging,
+                              replaceInPlace: replaceInPlace)
         let staged = raw || [.upsert, .updateOnly, .mirror].contains(mode) || settings.embeddings?.table(for: schema.stream) != nil || !plan.direct
         try TableLimits.check(plan, rowID: rowID, staged: staged, metadataSetting: settings.metadataColumns)
         if let embedded = settings.embeddings?.table(for: schema.stream), let embeddings = settings.embeddings, let embeddingClient {

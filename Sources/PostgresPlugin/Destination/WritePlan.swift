@@ -39,6 +39,10 @@ struct WritePlan: Sendable {
     var hasSource: Bool
     /// The session's temporary staging table for this plan.
     var staging: String
+    /// `replace` into a table that views depend on: the final transaction replaces the live
+    /// table's rows with the replacement's, running these statements once it is emptied,
+    /// instead of swapping the tables (``TableManager/replaceRows(_:afterEmptying:)``).
+    var replaceInPlace: [String]? = nil
     /// The stream's pgvector embeddings table, when configured.
     var embedding: EmbeddingPlan? = nil
 
