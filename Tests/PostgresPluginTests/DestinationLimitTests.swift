@@ -24,14 +24,14 @@ import Testing
         try await DestinationHarness.withSchema { schema, connection in
             let stream = Self.wide(1600)
             let row = (0..<1600).map { Value.int32(Int32($0)) }
-            let tooWide = try await Self.configError(DestinationHarness.config(schema: schema), stream, [try DestinationHarness.batch(stream, [row])])
+            let tooWide = try await Self.configError(DestinationHarness.config(schema: schema, ["write_mode": "append"]), stream, [try DestinationHarness.batch(stream, [row])])
             #expect(tooWide?.code == "TOO_MANY_COLUMNS")
             #expect(tooWide?.category == .config)
             #expect(tooWide?.message.contains("1602 columns") == true, "\(tooWide?.message ?? "")")
             #expect(tooWide?.message.contains("metadata_columns") == true)
             #expect(try await DestinationHarness.rows(connection, "SELECT to_regclass('\(schema).wide') IS NULL") == [["t"]])
 
-            let outcome = try await DestinationHarness.write(DestinationHarness.config(schema: schema, ["metadata_columns": false]),
+            let outcome = try await DestinationHarness.write(DestinationHarness.config(schema: schema, ["metadata_columns": false, "write_mode": "append"]),
                                                              streams: [ConfiguredStream(schema: stream)], [.schema(stream), try DestinationHarness.batch(stream, [row])])
             #expect(outcome.stream("wide")?.inserted == 1)
             #expect(try await DestinationHarness.rows(connection, "SELECT count(*), sum(c1599) FROM \(schema).wide") == [["1", "1599"]])
@@ -40,7 +40,7 @@ import Testing
             #expect(staged?.code == "TOO_MANY_COLUMNS")
             #expect(staged?.message.contains("staging table") == true, "\(staged?.message ?? "")")
 
-            let deletes = try await Self.configError(DestinationHarness.config(schema: schema, ["metadata_columns": false]), stream,
+            let deletes = try await Self.configError(DestinationHarness.config(schema: schema, ["metadata_columns": false, "write_mode": "append"]), stream,
                                                      [try DestinationHarness.batch(stream, [row], operations: [.delete])])
             #expect(deletes?.code == "TOO_MANY_COLUMNS")
         }
