@@ -48,16 +48,19 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public let hint: String?
     /// The 1-based character position in the statement the error refers to, if reported.
     public let position: Int?
+    /// The server's context lines (`PG_DIAG_CONTEXT`), such as `COPY t, line 3, column c`.
+    public let context: String?
 
     /// An error whose texts are scrubbed of `secrets` here, once.
     init(kind: Kind, message: String, sqlState: String? = nil, detail: String? = nil, hint: String? = nil,
-         position: Int? = nil, secrets: [String]) {
+         position: Int? = nil, context: String? = nil, secrets: [String]) {
         self.kind = kind
         self.sqlState = sqlState
         self.message = Redaction.scrub(message, secrets)
         self.detail = detail.map { Redaction.scrub($0, secrets) }
         self.hint = hint.map { Redaction.scrub($0, secrets) }
         self.position = position
+        self.context = context.map { Redaction.scrub($0, secrets) }
     }
 
     /// Whether running the same work again on a new connection may succeed: lost or refused

@@ -5,8 +5,9 @@ struct DestinationSettings: Sendable {
     /// The write mode of streams whose configured catalog leaves it unspecified; nil when
     /// `write_mode` is not set (see ``mode(of:configured:)``).
     var writeMode: WriteMode?
-    /// Key columns per stream name (`table` or `schema.table`), for streams without a primary key.
-    var keyColumns: [String: [String]]
+    /// Key columns per stream name (`table` or `schema.table`, byte for byte), for streams
+    /// without a primary key.
+    var keyColumns: [ExactName: [String]]
     /// `typed`: one column per field. `raw`: id uuid, emitted-at timestamptz, data jsonb.
     var tableLayout: String
     /// Seconds a received row may wait before it is flushed.
@@ -22,6 +23,8 @@ struct DestinationSettings: Sendable {
     var metadataColumns: Bool
     /// `strip` (default, counted in the summary) or `fail`.
     var nulBytes: String
+    /// Columns of an extension type the database lacks: `fail` (default) or `text`.
+    var missingExtensionTypes: String
     /// `state` (default): flushes between two states share one transaction per connection,
     /// committed at the state. `flush`: every flush commits on its own.
     var transactionScope: String
@@ -35,9 +38,9 @@ struct DestinationSettings: Sendable {
         writeMode = reader.has("write_mode")
             ? Self.writeMode(named: reader.choice("write_mode", allowed: Self.writeModes, aliases: Self.writeModeAliases, default: "append"))
             : nil
-        var keys: [String: [String]] = [:]
+        var keys: [ExactName: [String]] = [:]
         if var map = reader.object("key_columns") {
-            for table in map.keys.sorted() { keys[table] = map.stringArray(table) }
+            for table in map.keys.sorted() { keys[ExactName(table)] = map.stringArray(table) }
             reader.merge(map)
         }
         keyColumns = keys
@@ -49,6 +52,7 @@ struct DestinationSettings: Sendable {
         createPerformanceIndexes = reader.bool("create_performance_indexes", default: false)
         metadataColumns = reader.bool("metadata_columns", default: true)
         nulBytes = reader.choice("nul_bytes", allowed: ["strip", "fail"], default: "strip")
+        missingExtensionTypes = reader.choice("missing_extension_types", allowed: ["fail", "text"], default: "fail")
         transactionScope = reader.choice("transaction_scope", allowed: ["state", "flush"], default: "state")
         embeddings = EmbeddingSettings(&reader)
     }
@@ -66,7 +70,7 @@ struct DestinationSettings: Sendable {
     /// from the config (by `schema.table`, then `table`), else its primary key.
     func key(of schema: StreamSchema, configured: ConfiguredStream?) -> [String] {
         if let configured, !configured.keyColumns.isEmpty { return configured.keyColumns }
-        return keyColumns[schema.stream.description] ?? keyColumns[schema.stream.name] ?? schema.primaryKey
+        return keyColumns[ExactName(schema.stream.description)] ?? keyColumns[ExactName(schema.stream.name)] ?? schema.primaryKey
     }
 
     /// Maps a configured name (or CloudQuery alias) to a write mode.
@@ -99,9 +103,11 @@ struct DestinationSettings: Sendable {
             "create_performance_indexes": ["type": "boolean", "default": false,
                                            "description": "Destination: create indexes that speed up mirror's stale-row deletion."],
             "metadata_columns": ["type": "boolean", "default": true,
-                                 "description": "Destination: add _sluice_synced_at, _sluice_source and, for tables without a primary key, _sluice_row_id."],
+                                 "description": "Destination: add _sluice_synced_at, _sluice_source and, for tables without a primary key, _sluice_row_id (mirror always keeps _sluice_synced_at). Turn off for streams with a column of one of those names or with 1600 columns (PostgreSQL's limit)."],
             "nul_bytes": ["type": "string", "enum": ["strip", "fail"], "default": "strip",
                       "description": "Destination: text values with NUL bytes (which PostgreSQL cannot store): strip them (counted in the summary) or fail the write."],
+            "missing_extension_types": ["type": "string", "enum": ["fail", "text"], "default": "fail",
+                                        "description": "Destination: a column whose source type belongs to an extension (vector, halfvec, sparsevec, citext, hstore) that the destination database lacks: fail before any data moves, or store its values as text."],
             "transaction_scope": ["type": "string", "enum": ["state", "flush"], "default": "state",
                                   "description": "Destination: state = the flushes between two state messages share one transaction per connection, committed when the state is acknowledged, so a failed write leaves nothing committed after the last acknowledged state (an append re-run from it duplicates nothing); flush = every flush commits on its own: rows visible sooner and shorter transactions, but rows flushed after the last acknowledged state stay committed when a write fails."],
         ]) { first, _ in first }

@@ -20,7 +20,7 @@ final class DestinationSession {
     /// keeps its order and keeps two transactions off one table; DDL and the end of the sync run
     /// on lane 0 once every lane is idle.
     private let lanes: [FlushLane]
-    private var laneOfTable: [String: Int] = [:]
+    private var laneOfTable: [ExactName: Int] = [:]
     private var laneOf: [StreamID: Int] = [:]
     /// Lane 0's connection: opened in `init`, only ever replaced by a new one.
     private var connection: PostgresConnection { lanes[0].connection! }
@@ -257,7 +257,7 @@ final class DestinationSession {
     /// The lane of `stream`: its table's, else the next one round-robin.
     private func lane(for stream: StreamID) -> Int {
         if let lane = laneOf[stream] { return lane }
-        let table = TableManager.tableName(of: stream)
+        let table = ExactName(TableManager.tableName(of: stream))
         let lane = laneOfTable[table] ?? laneOfTable.count % lanes.count
         laneOfTable[table] = lane
         laneOf[stream] = lane
@@ -297,8 +297,8 @@ final class DestinationSession {
     /// the primary key. Modes that need one fail here, before any data moves.
     private func resolveKey(_ schema: StreamSchema, configured: ConfiguredStream?, mode: WriteMode) throws -> [String] {
         let key = settings.key(of: schema, configured: configured)
-        let names = Set(schema.columns.map(\.name))
-        if let unknown = key.first(where: { !names.contains($0) }) {
+        let names = Set(schema.columns.map { ExactName($0.name) })
+        if let unknown = key.first(where: { !names.contains(ExactName($0)) }) {
             throw PluginError(category: .config, code: "UNKNOWN_KEY_COLUMN",
                               message: "stream \(schema.stream): key column \"\(unknown)\" is not one of its columns", stream: schema.stream)
         }
@@ -530,7 +530,8 @@ final class DestinationSession {
                 + (lost > 0 ? " (\(lost) earlier rows in the same transaction were rolled back too)" : "")
         if state.hasPrefix("22") || state.hasPrefix("23") {
             return PluginError(category: .data, code: "VALUE_REJECTED",
-                               message: "stream \(flush.plan.stream): PostgreSQL rejected a value among \(rows): \(error.message)\(rollback)",
+                               message: RejectedValue.place(error.context, flush: flush).map { "\($0): PostgreSQL rejected the value: \(error.message)\(rollback)" }
+                                   ?? "stream \(flush.plan.stream): PostgreSQL rejected a value among \(rows): \(error.message)\(rollback)",
                                detail: [error.detail, "SQLSTATE \(state)"].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; "),
                                stream: flush.plan.stream)
         }
