@@ -85,6 +85,38 @@ struct LockCancelTests {
         }
     }
 
+    @Test("SIGTERM stops a plugin-host pipeline whose destination table is locked: exit 130, no session left waiting")
+    func sigtermStopsPipelineOnLockedTable() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let destination = try HostFixtures.temporaryFile(HostFixtures.serverConfig(extra: "schema: \(schema)\nlock_timeout: 0\n"))
+            let source = { (rows: Int) in try HostFixtures.temporaryFile(#"{"rows": \#(rows), "batch_size": 1000}"#, suffix: ".json") }
+            let arguments = { (sourceConfig: String) in
+                ["pipeline", "--source", Binaries.sequencePlugin.path, "--source-config", sourceConfig,
+                 "--destination", Binaries.postgresPlugin.path, "--destination-config", destination, "--write-mode", "append"]
+            }
+            // A first run creates the table.
+            let first = try await HostFixtures.host(arguments(try source(10)))
+            #expect(first.exitCode == 0, "\(first.stderr)")
+            let table = SQL.quoteQualified(schema: schema, name: "numbers")
+            try await withLocked(table) {
+                let host = Process()
+                host.executableURL = Binaries.pluginHost
+                host.arguments = arguments(try source(5_000_000))
+                host.standardOutput = FileHandle.nullDevice
+                host.standardError = FileHandle.nullDevice
+                try host.run()
+                try await eventually("the pipeline waits for the lock") { try await lockWaiters(connection, table) > 0 }
+                kill(host.processIdentifier, SIGTERM)
+                try await eventually("plugin-host exits") { !host.isRunning }
+                if host.isRunning { host.interrupt() }
+                host.waitUntilExit()
+                #expect(host.terminationReason == .exit && host.terminationStatus == 130)
+                try await eventually("no session waits for the lock") { try await lockWaiters(connection, table) == 0 }
+            }
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(table)") == [["10"]])
+        }
+    }
+
     @Test("SIGTERM stops a Discover waiting for a locked table: CANCELLED, exit 130, no session left waiting")
     func sigtermStopsDiscover() async throws {
         try await SourceHarness.withSchema { schema, connection in
