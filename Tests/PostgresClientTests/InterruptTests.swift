@@ -40,7 +40,9 @@ struct InterruptTests {
         let sleeper = Task { try await connection.execute("SELECT pg_sleep(600)") }
         try await waitFor(pid: pid, on: observer, gone: false)
         connection.cancel()
-        let error = await expectPostgresError { _ = try await endOrHang(sleeper).get() }
+        let error = await expectPostgresError {
+            _ = try await endOrHang(sleeper, onHang: { _ = try? await observer.execute("SELECT pg_cancel_backend($1::int)", [.text(pid)]) }).get()
+        }
         #expect(error?.kind == .cancelled)
         #expect(error?.sqlState == "57014")
         #expect(connection.isAlive)
@@ -61,7 +63,9 @@ struct InterruptTests {
         defer { observer.close() }
         try await waitForLockWait(pid: pid, on: observer)
         waiter.cancel()
-        let error = await expectPostgresError { _ = try await endOrHang(waiter).get() }
+        let error = await expectPostgresError {
+            _ = try await endOrHang(waiter, onHang: { _ = try? await observer.execute("SELECT pg_cancel_backend($1::int)", [.text(pid)]) }).get()
+        }
         #expect(error?.kind == .cancelled)
         #expect(try await state(of: pid, on: observer) == "idle")
         #expect(try await connection.execute("SELECT 'after cancel'").rows == [["after cancel"]])
@@ -71,7 +75,9 @@ struct InterruptTests {
     @Test("a statement started in a cancelled task is cancelled too, and a quick one still runs")
     func alreadyCancelledTask() async throws {
         let connection = try await TestDatabase.connect()
-        defer { connection.close() }
+        let observer = try await TestDatabase.connect()
+        defer { connection.close(); observer.close() }
+        let pid = try #require(try await connection.execute("SELECT pg_backend_pid()").rows.first?.first ?? nil)
         let task = Task {
             withUnsafeCurrentTask { $0?.cancel() }
             let quick = try await connection.execute("SELECT 'quick'").rows
@@ -82,7 +88,9 @@ struct InterruptTests {
                 return (quick, error.kind)
             }
         }
-        let (quick, kind) = try await endOrHang(task).get()
+        let (quick, kind) = try await endOrHang(task, onHang: {
+            _ = try? await observer.execute("SELECT pg_cancel_backend($1::int)", [.text(pid)])
+        }).get()
         #expect(quick == [["quick"]])
         #expect(kind == .cancelled)
     }
@@ -99,7 +107,9 @@ struct InterruptTests {
         }
         try await waitFor(pid: pid, on: observer, gone: false)
         reader.cancel()
-        let error = await expectPostgresError { _ = try await endOrHang(reader).get() }
+        let error = await expectPostgresError {
+            _ = try await endOrHang(reader, onHang: { _ = try? await observer.execute("SELECT pg_cancel_backend($1::int)", [.text(pid)]) }).get()
+        }
         #expect(error?.kind == .cancelled)
         #expect(try await connection.execute("SELECT 'after cancel'").rows == [["after cancel"]])
     }
@@ -130,13 +140,16 @@ struct InterruptTests {
 }
 
 /// Awaits `task`; when it has not ended after `seconds` (a hang: nothing here takes that long
-/// even on a busy machine), records an issue and cancels it.
+/// even on a busy machine), records an issue, cancels it and runs `onHang` (which should end
+/// what it waits for, so that a hang fails the test instead of blocking the run).
 func endOrHang<T: Sendable>(_ task: Task<T, any Error>, seconds: Int = 60,
+                            onHang: @escaping @Sendable () async -> Void = {},
                             sourceLocation: SourceLocation = #_sourceLocation) async -> Result<T, any Error> {
     let watchdog = Task {
         try await Task.sleep(for: .seconds(seconds))
         Issue.record("still running after \(seconds) s", sourceLocation: sourceLocation)
         task.cancel()
+        await onHang()
     }
     defer { watchdog.cancel() }
     return await task.result
