@@ -50,9 +50,10 @@ struct ChildSignalTests {
         #expect(!child.send(signal: SIGTERM))
     }
 
-    @Test("a running child is signalled, and its status says which signal ended it")
+    @Test("a running child leads its own process group, is signalled, and its status says which signal ended it")
     func runningChildIsSignalled() async throws {
         let child = try ChildProcess(executable: "/bin/sleep", arguments: ["3600"], stdin: 0, stdout: 2, stderr: 2)
+        #expect(getpgid(child.pid) == child.pid)
         #expect(child.send(signal: SIGTERM))
         #expect(await child.waitForExit() == .signalled(SIGTERM))
     }

@@ -28,7 +28,8 @@ import Testing
     /// (a key made for this server alone, so other runs' files never match).
     func keyCopies(_ server: SSHServer) -> [String] {
         let files = FileManager.default
-        let keyLine = String(server.clientKey.split(separator: "\n")[1])
+        // The third line: the second is the same in every unencrypted ed25519 key.
+        let keyLine = String(server.clientKey.split(separator: "\n")[2])
         let temporary = files.temporaryDirectory
         let folders = ((try? files.contentsOfDirectory(atPath: temporary.path)) ?? []).filter { $0.hasPrefix("sluice-ssh-") }
         return folders.flatMap { folder -> [String] in

@@ -8,7 +8,8 @@ import Glibc
 /// The child starts with every signal at its default disposition and none blocked, whatever
 /// this process ignores or blocks (the SDK ignores SIGTERM and SIGINT to handle them through
 /// Dispatch, whose threads block most signals; both would otherwise leak through exec). Its
-/// standard input, output and error are the given descriptors and it inherits no other.
+/// standard input, output and error are the given descriptors and it inherits no other. It
+/// leads a process group of its own, as with Foundation's `Process`.
 ///
 /// ``send(signal:)`` never signals a reused pid: the reaper thread waits for the exit without
 /// reaping (`waitid` with `WNOWAIT`), then marks the child gone and reaps it under the same
