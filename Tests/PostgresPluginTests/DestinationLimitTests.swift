@@ -75,4 +75,15 @@ import Testing
             #expect(reserved?.message.contains("staging") == true)
         }
     }
+
+    @Test func aStreamNamedLikeTheStateTableIsAConfigError() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let stream = DestinationHarness.schema("_sluice_state", [Column(name: "id", type: LogicalType(.int32), nullable: false)], primaryKey: ["id"])
+            let refused = try await Self.configError(DestinationHarness.config(schema: schema), stream,
+                                                     [try DestinationHarness.batch(stream, [[.int32(1)]])])
+            #expect(refused?.code == "RESERVED_TABLE_NAME")
+            #expect(refused?.category == .config)
+            #expect(try await DestinationHarness.rows(connection, "SELECT to_regclass('\(schema)._sluice_state') IS NULL") == [["t"]])
+        }
+    }
 }

@@ -522,6 +522,7 @@ final class DestinationSession {
 
     /// The error of a failed flush. `rolledBack`: earlier flushes of its transaction, lost with it.
     private func describe(_ error: PostgresError, flush: Flush, attempts: Int, ambiguous: Bool, rolledBack: [FlushLane.Written]) -> PluginError {
+        if let timeout = PluginErrors.timeout(error, stream: flush.plan.stream, table: flush.plan.target) { return timeout }
         let rows = Self.rows(first: flush.firstRow, count: flush.rows)
         let state = error.sqlState ?? ""
         let lost = rolledBack.reduce(0) { $0 + $1.rows }

@@ -167,7 +167,7 @@ struct Flush: Sendable {
                     throw error
                 }
             } onCancel: {
-                _ = connection.cancel()
+                connection.cancel()
             }
             return result
         } catch {

@@ -25,6 +25,11 @@ struct TableManager {
     func action(for schema: StreamSchema, mode: WriteMode, key sourceKey: [String], staging: String,
                 replacementStarted: Bool = false) async throws -> TableAction {
         let table = Self.tableName(of: schema.stream)
+        if table.utf8.elementsEqual(CommittedStateStore.tableName.utf8) {
+            throw PluginError(category: .config, code: "RESERVED_TABLE_NAME",
+                              message: "stream \(schema.stream) would be written to \(schemaName).\(table), the table where committed states are kept: write it to another schema",
+                              stream: schema.stream)
+        }
         var wanted: [WantedColumn] = []
         for column in schema.columns {
             let type = try await available(PostgresTypes.columnType(for: column), column: column.name, stream: schema.stream)
