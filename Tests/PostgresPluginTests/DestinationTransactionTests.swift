@@ -129,7 +129,8 @@ import Testing
         }
     }
 
-    /// The connection is killed while COMMIT runs (a deferred trigger makes it take two seconds):
+    /// The connection is killed while COMMIT runs (a deferred trigger makes it wait for an
+    /// advisory lock the test holds until then):
     /// the transaction's status (`pg_xact_status`) shows it rolled back, so even append writes
     /// the flush again, and every row lands exactly once.
     @Test(arguments: ["state", "flush"])
@@ -143,7 +144,7 @@ import Testing
                 BEGIN
                     IF current_setting('sluice_test.slept', true) IS DISTINCT FROM 'yes' THEN
                         PERFORM set_config('sluice_test.slept', 'yes', true);
-                        PERFORM pg_sleep(2);
+                        PERFORM pg_advisory_xact_lock(4242);
                     END IF;
                     RETURN NULL;
                 END $$;
@@ -151,13 +152,17 @@ import Testing
                     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION \(schema).slow_commit();
                 """)
             let config = DestinationHarness.config(schema: schema, ["connection_string": "application_name=\(application)", "transaction_scope": scope])
+            _ = try await connection.execute("SELECT pg_advisory_lock(4242)")
             let killer = Task {
                 let deadline = ContinuousClock.now + .seconds(600)  // only a hang: a busy machine may take long to reach COMMIT
                 while ContinuousClock.now < deadline {
                     let killed = try await connection.execute(
                         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query = 'COMMIT'",
                         [.text(application)])
-                    if killed.rows == [["1"]] { return true }
+                    if killed.rows == [["1"]] {
+                        _ = try await connection.execute("SELECT pg_advisory_unlock(4242)")
+                        return true
+                    }
                     try await Task.sleep(for: .milliseconds(10))
                 }
                 return false
@@ -168,6 +173,8 @@ import Testing
                                                              [.schema(events)] + batches(events, 1...100) + [.state(State(id: 1, stream: nil, data: []))])
             } catch {
                 killer.cancel()
+                _ = await killer.result
+                _ = try? await connection.execute("SELECT pg_advisory_unlock_all()")
                 throw error
             }
             killer.cancel()

@@ -5,9 +5,10 @@ import SluiceWire
 import Testing
 
 /// The frame size limit of PROTOCOL.md §2.2 and §7.3, both ways, through the real
-/// `postgres-plugin` binary: a message the plugin would have to send over the limit fails only
-/// the call, as `Error{PROTOCOL, TRANSPORT_FAILED}`; a frame over the limit that the plugin
-/// receives ends the session with `Error{PROTOCOL, FRAME_TOO_LARGE}` and exit code 2.
+/// `postgres-plugin` binary: a row too large for any frame the host allows fails only the
+/// Read, as `Error{DATA, ROW_TOO_LARGE}` (the source cuts its batches under the limit, so no
+/// batch is ever sent over it); a frame over the limit that the plugin receives ends the
+/// session with `Error{PROTOCOL, FRAME_TOO_LARGE}` and exit code 2.
 @Suite("frame size limit")
 struct FrameLimitTests {
     static let frameLimit: UInt32 = 16 * 1024
@@ -17,7 +18,7 @@ struct FrameLimitTests {
                                       hello: Hello(hostName: "frame-tests", hostVersion: "1", maxFrameSize: maxFrameSize))
     }
 
-    @Test("a row too large for the host's frame limit fails the Read as PROTOCOL/TRANSPORT_FAILED; the session goes on")
+    @Test("a row too large for the host's frame limit fails the Read as DATA/ROW_TOO_LARGE; the session goes on")
     func oversizedMessageToSend() async throws {
         try await SourceHarness.withSchema { schema, connection in
             let table = SQL.quoteQualified(schema: schema, name: "wide")
@@ -29,10 +30,12 @@ struct FrameLimitTests {
                 _ = try await SourceHarness.read([SourceHarness.stream(schema, "wide")], client: client)
                 Issue.record("the read should have failed")
             } catch HostError.plugin(let error) {
-                #expect(error.category == .protocol, "\(error)")
-                #expect(error.code == "TRANSPORT_FAILED", "\(error)")
+                #expect(error.category == .data, "\(error)")
+                #expect(error.code == "ROW_TOO_LARGE", "\(error)")
                 #expect(error.stream?.name == "wide", "\(error)")
+                #expect(error.message.contains("row with id = 1"), "\(error)")
                 #expect(error.message.contains("maximum frame size of \(Self.frameLimit) bytes"), "\(error)")
+                #expect(error.message.contains("--max-frame-size"), "\(error)")
             }
             // Only the call failed: the session answers the next one.
             let catalog = try await client.discover(DiscoverRequest(configJSON: SourceHarness.config(["schemas": [schema]])))

@@ -21,11 +21,14 @@ struct PrivilegeAudit {
                                  grant: "GRANT CONNECT ON DATABASE \(SQL.quoteIdentifier(database)) TO \(SQL.quoteIdentifier(user));"))
         }
         let schemas = try await sourceSchemas()
-        for schema in schemas {
-            if try await flag("SELECT has_schema_privilege($1, 'USAGE')", [.text(schema)]) == false {
-                missing.append(.init(what: "USAGE on schema \(schema)",
-                                     grant: "GRANT USAGE ON SCHEMA \(SQL.quoteIdentifier(schema)) TO \(SQL.quoteIdentifier(user));"))
-            }
+        // By oid, in one statement: a schema dropped meanwhile is simply not listed (by name,
+        // has_schema_privilege fails on it).
+        let withoutUsage = try await connection.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname = ANY($1::text[]) AND NOT has_schema_privilege(oid, 'USAGE') ORDER BY 1",
+            [.text(Self.textArray(schemas))])
+        for schema in withoutUsage.rows.compactMap({ $0.first ?? nil }) {
+            missing.append(.init(what: "USAGE on schema \(schema)",
+                                 grant: "GRANT USAGE ON SCHEMA \(SQL.quoteIdentifier(schema)) TO \(SQL.quoteIdentifier(user));"))
         }
         let unreadable = try await connection.execute("""
             SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
