@@ -217,6 +217,15 @@ class Trials:
         with open(os.path.join(self.work, "incremental.json"), "w") as f:
             json.dump({"streams": [{"namespace": "faults", "name": "items", "sync_mode": "incremental", "cursor": "at"}]}, f)
 
+    def drop_stale(self):
+        """Drops the databases of earlier runs of this script that died without cleaning up
+        (their process is gone)."""
+        names = psql("postgres", "SELECT datname FROM pg_database WHERE datname ~ '^sluice_faults_[0-9]+_[0-9]+_(src|dst)$'")
+        for name in (names or "").split("\n"):
+            if name and not os.path.exists("/proc/%s" % name.split("_")[2]):
+                log("dropping %s, left by an earlier run" % name)
+                psql("postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(name))
+
     def seed(self):
         psql("postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(self.source_db))
         psql("postgres", "CREATE DATABASE %s" % quote_ident(self.source_db))
@@ -316,7 +325,13 @@ class Trials:
             deadline = attempt.started + record["delay"]
             while attempt.running() and time.monotonic() < deadline:
                 time.sleep(min(0.02, max(0, deadline - time.monotonic())))
-            record["landed"] = self.inject(variant, attempt)
+            # A plugin not started yet or a side without a session yet is tried again until the
+            # run ends, so that the fault lands at the first moment it can after the delay.
+            while not record["landed"] and attempt.running():
+                record["landed"] = self.inject(variant, attempt)
+                if not record["landed"]:
+                    time.sleep(0.02)
+            record["landed_at"] = round(time.monotonic() - attempt.started, 3)
             self.finish(attempt, record)
         while record["exit_codes"][-1] != 0 and len(record["exit_codes"]) <= self.o.reruns:
             self.finish(self.start("%s-%d" % (name, len(record["exit_codes"]) + 1), mode, read, state), record)
@@ -348,6 +363,7 @@ class Trials:
         log("fault trials: %d rows, source batch_size %d, %d trial(s) per variant, seed %d, binaries %s"
             % (o.rows, o.batch_size, o.trials, o.seed, o.bin))
         started = time.monotonic()
+        self.drop_stale()
         self.seed()
         log("seeded %s.faults.items in %.1f s" % (self.source_db, time.monotonic() - started))
         for read in o.reads:
@@ -372,8 +388,8 @@ class Trials:
                         self.results.append(record)
                         done += 1
                         log("[%d/%d] %s %s/%s #%d: fault at %.2f s%s, runs %s, lost %d, duplicated %d, wrong %d, hangs %d%s"
-                            % (done, total, variant, mode, read, number, record["delay"],
-                               "" if record["landed"] else " (missed: nothing to hit)",
+                            % (done, total, variant, mode, read, number, record.get("landed_at", 0),
+                               "" if record["landed"] else " (missed: the run ended first)",
                                ",".join("hang" if c is None else str(c) for c in record["exit_codes"]),
                                record["lost"], record["duplicated"], record["wrong"] + record["unexpected"], record["hangs"],
                                "" if not record["failed"] else " FAILED"))
