@@ -27,6 +27,9 @@ VARIANTS = {
     "destination-backend": "pg_terminate_backend of the destination's sessions",
 }
 DEFAULT_VARIANTS = ["host-group", "source-kill", "destination-kill", "source-backend", "destination-backend"]
+# What each fault hits: a trial draws its moment within the time the clean run saw it.
+TARGETS = {"host-group": "run", "host-tree": "run", "source-kill": "source-plugin", "destination-kill": "destination-plugin",
+           "source-backend": "source-sessions", "destination-backend": "destination-sessions"}
 MODES = ["append", "upsert", "mirror", "replace"]
 READS = ["full", "incremental"]
 MARKER = "SLUICE_FAULT_TRIAL"
@@ -201,6 +204,7 @@ class Trials:
         self.current = None
         self.results = []
         self.clean_seconds = {}
+        self.windows = {}
         for role in ("source", "destination"):
             os.makedirs(os.path.join(self.work, role))
             os.symlink(os.path.join(options.bin, "postgres-plugin"), os.path.join(self.work, role, "postgres-plugin"))
@@ -314,13 +318,14 @@ class Trials:
         self.fresh_destination(mode)
         name = "%s-%s-%s-%d" % (variant, mode, read, number)
         state = os.path.join(self.work, name + ".state.json")
-        clean = self.clean_seconds[(mode, read)]
         if variant == "none":
-            started = time.monotonic()
-            self.finish(self.start(name + "-1", mode, read, state), record)
-            record["seconds"] = time.monotonic() - started
+            attempt = self.start(name + "-1", mode, read, state)
+            self.windows[(mode, read)] = self.observe(attempt)
+            self.finish(attempt, record)
+            record["seconds"] = time.monotonic() - attempt.started
         else:
-            record["delay"] = round(self.rng.uniform(0, clean), 3)
+            first, last = self.windows[(mode, read)].get(TARGETS[variant], (0, self.clean_seconds[(mode, read)]))
+            record["delay"] = round(self.rng.uniform(first, last), 3)
             attempt = self.start(name + "-1", mode, read, state)
             deadline = attempt.started + record["delay"]
             while attempt.running() and time.monotonic() < deadline:
@@ -338,6 +343,26 @@ class Trials:
         record["failed"] = record["exit_codes"][-1] != 0
         record.update(self.compare())
         return record
+
+    def observe(self, attempt):
+        """Watches a clean run: when each fault's target (a plugin, a side's sessions) was first
+        and last seen, so that trials draw their fault moment within its lifetime."""
+        seen = {}
+        query = ("SELECT count(*) FILTER (WHERE datname = %s), count(*) FILTER (WHERE datname = %s) FROM pg_stat_activity "
+                 "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                 % (quote_literal(self.source_db), quote_literal(self.destination_db)))
+        while attempt.running():
+            now = time.monotonic() - attempt.started
+            present = {"source-plugin": attempt.role_pids("source"), "destination-plugin": attempt.role_pids("destination")}
+            counts = (psql("postgres", query, check=False) or "0|0").split("|")
+            present["source-sessions"] = int(counts[0]) > 0
+            present["destination-sessions"] = int(counts[1]) > 0
+            for target, there in present.items():
+                if there:
+                    seen[target] = (seen.get(target, (now, now))[0], now)
+            time.sleep(0.05)
+        seen["run"] = (0, time.monotonic() - attempt.started)
+        return seen
 
     def compare(self):
         """Copies the destination's rows into the source database and compares them there."""
@@ -368,16 +393,16 @@ class Trials:
         log("seeded %s.faults.items in %.1f s" % (self.source_db, time.monotonic() - started))
         for read in o.reads:
             for mode in o.modes:
-                self.clean_seconds[(mode, read)] = 0
                 record = self.trial("none", mode, read, 1)
                 self.clean_seconds[(mode, read)] = record["seconds"]
                 self.results.append(record)
                 if record["failed"]:
                     raise SetupFailure("the clean run %s/%s failed (%s); fix that before trying faults"
                                        % (mode, read, "; ".join(record["notes"][-1:])))
-                log("clean run %s/%s: %.1f s, exit %s, lost %d, duplicated %d, wrong %d"
+                log("clean run %s/%s: %.1f s, exit %s, lost %d, duplicated %d, wrong %d; seen (s): %s"
                     % (mode, read, record["seconds"], record["exit_codes"][-1], record["lost"], record["duplicated"],
-                       record["wrong"] + record["unexpected"]))
+                       record["wrong"] + record["unexpected"],
+                       ", ".join("%s %.1f-%.1f" % (k, v[0], v[1]) for k, v in sorted(self.windows[(mode, read)].items()))))
         total = o.trials * len(o.variants) * len(o.modes) * len(o.reads)
         done = 0
         for number in range(1, o.trials + 1):
