@@ -42,3 +42,29 @@ struct SourceLimitTests {
         }
     }
 }
+
+/// A list whose elements are lists never becomes a column: the real destination refuses the
+/// Write as a protocol error (PROTOCOL.md §5.5) and creates no table.
+@Suite("destination: list of lists")
+struct ListOfListDestinationTests {
+    @Test("a Write whose catalog has a list-of-list column fails with PROTOCOL/INVALID_MESSAGE and no table")
+    func refused() async throws {
+        try await DestinationHarness.withSchema { schema, db in
+            let stream = DestinationHarness.schema("matrix", [
+                Column(name: "id", type: LogicalType(.int64), nullable: false),
+                Column(name: "cells", type: LogicalType(.list, elementKind: .list)),
+            ], primaryKey: ["id"])
+            do {
+                _ = try await DestinationHarness.write(DestinationHarness.config(schema: schema),
+                                                       streams: [ConfiguredStream(schema: stream, writeMode: .append)], [])
+                Issue.record("the write succeeded")
+            } catch let HostError.plugin(error) {
+                #expect(error.category == .protocol, "\(error)")
+                #expect(error.code == "INVALID_MESSAGE")
+                #expect(error.message.contains("one-dimensional"), "\(error.message)")
+            }
+            let tables = try await DestinationHarness.rows(db, "SELECT count(*) FROM pg_tables WHERE schemaname = '\(schema)'")
+            #expect(tables == [["0"]])
+        }
+    }
+}
