@@ -38,12 +38,17 @@ struct SessionRefusalTests {
         #expect(await session.outcome() == .protocolError)
     }
 
-    @Test("an invalid batch's Error is sent once, however the session then ends")
-    func invalidBatchReportedOnce() async throws {
+    @Test("an invalid batch's Error is sent once, however the session then ends",
+          arguments: [
+              // Wrong for its schema (found by the Write input) …
+              RecordBatch(stream: testStream, rowCount: 2, columns: [ColumnVector(bools: [true, false])]),
+              // … or broken in itself (found when the frame is decoded, which ends the session).
+              RecordBatch(stream: testStream, rowCount: 2, columns: [ColumnVector(int64s: [1])]),
+          ])
+    func invalidBatchReportedOnce(wrong: RecordBatch) async throws {
         let session = SessionHarness(plugin: EchoPlugin())
         _ = try await session.handshake()
         try session.send(.write(writeRequest))
-        let wrong = RecordBatch(stream: testStream, rowCount: 2, columns: [ColumnVector(bools: [true, false])])
         try session.send(.records(wrong))
         try session.send(.writeEnd)
         try session.send(.close)

@@ -30,6 +30,9 @@ public final class PluginServer: @unchecked Sendable {
     private var dataCallsQueued = 0
     private var dataCallsEnded = 0
     private var cancelPending = false
+    /// The Error that ended the last Read or Write, if it failed: when it is the one that broke
+    /// the input, the session does not report it a second time.
+    private var lastCallError: PluginError?
 
     /// A server reading frames from `input` and writing frames to `output`.
     public init(plugin: any Plugin, input: FileHandle, output: FileHandle) {
@@ -114,7 +117,7 @@ public final class PluginServer: @unchecked Sendable {
                 if case .close = message { return .closed }
                 pending = try await handle(message)
                 if let failure = inbox.failure {
-                    await report(failure)
+                    if failure != lastCallError { await report(failure) }
                     return .protocolError
                 }
             }
@@ -189,6 +192,7 @@ public final class PluginServer: @unchecked Sendable {
             let input = WriteInput(source: inbox, catalog: request.catalog)
             let output = WriteOutput(writer: writer, context: context)
             let final = await runCancellable { try await destination.write(request, input: input, output: output) }
+            if case .error(let error) = final { lastCallError = error }
             try await sendOrFail(final)
             if !input.reachedEnd && inbox.failure == nil && !lock.withLock({ interrupted }) {
                 return try await drainWriteInput()
