@@ -34,13 +34,16 @@ let package = Package(
             linkerSettings: [.linkedLibrary("protobuf-c")]
         ),
 
+        // Process edge: spawning children with clean signal state, memory-only files.
+        .target(name: "SluiceSystemC", path: "Sources/SluiceSystemC"),
+
         // Wire format: Swift values for every protocol message, protobuf-c codec, framing.
         .target(name: "SluiceWire", dependencies: ["SluiceProtoC"], swiftSettings: strict),
 
         // SDK: serving the protocol as a plugin, and driving a plugin as a host.
         .target(
             name: "SluiceSDK",
-            dependencies: ["SluiceWire", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SluiceWire", "SluiceSystemC", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 
@@ -50,7 +53,7 @@ let package = Package(
         // The PostgreSQL plugin's logic, and its executable.
         .target(
             name: "PostgresPlugin",
-            dependencies: ["SluiceSDK", "PostgresClient", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SluiceSDK", "SluiceSystemC", "PostgresClient", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .executableTarget(name: "postgres-plugin", dependencies: ["PostgresPlugin", "SluiceSDK"], swiftSettings: strict),

@@ -2,9 +2,11 @@ import Foundation
 import SluiceSDK
 import SluiceWire
 
-/// Turns JSON Lines (`{"_stream": "ns.name", "_op": "delete"?, "column": value, …}`) into the
-/// Write input: record batches of `batchSize` rows per stream, and a State after every
-/// `stateEvery` batches whose data names the input line it covers.
+/// Turns JSON Lines (`{"_stream": "ns.name", "_op": "delete"?, "column": value, …}`, PROTOCOL.md
+/// Appendix A) into the Write input: record batches of at most `batchSize` rows per stream, cut
+/// earlier so that each fits the session's maximum frame size, and a State after every
+/// `stateEvery` batches whose data names the input line it covers. A row too large for any
+/// frame stops the input, naming its line.
 ///
 /// A bad line stops the input: the failure is kept in ``failure``, the Write is cancelled
 /// (the destination rolls back what is not acknowledged) and the input ends.
@@ -12,6 +14,10 @@ final class BatchAssembler: @unchecked Sendable {
     private let reader: LineReader
     private let client: PluginClient
     private let batchSize: Int
+    /// The session's maximum frame size (`--max-frame-size`, or the default).
+    private let maxFrameSize: Int
+    /// The largest batch that fits a frame: the frame less the HostMessage tag and length.
+    private var maxBatchBytes: Int { maxFrameSize - 16 }
     private let stateEvery: Int
     private var streams: [StreamRows]
     private let streamIndex: [String: Int]
@@ -24,13 +30,19 @@ final class BatchAssembler: @unchecked Sendable {
     private let stateLines = LockedValue<[UInt64: Int]>([:])
     private let failureBox = LockedValue<HostFailure?>(nil)
 
-    init(catalog: ConfiguredCatalog, reader: LineReader, client: PluginClient, batchSize: Int, stateEvery: Int) {
+    /// Fails when two streams of `catalog` have the same `_stream` text (`a.b` + `c` and `a` + `b.c`).
+    init(catalog: ConfiguredCatalog, reader: LineReader, client: PluginClient, batchSize: Int, stateEvery: Int, maxFrameSize: Int) throws {
+        var names = Set<String>()
+        for configured in catalog.streams where !names.insert(configured.schema.stream.description).inserted {
+            throw HostFailure(ExitCodes.config, "the catalog has two streams written \"\(configured.schema.stream.description)\" in \"_stream\"; JSON Lines cannot tell them apart")
+        }
         self.reader = reader
         self.client = client
         self.batchSize = batchSize
+        self.maxFrameSize = maxFrameSize
         self.stateEvery = stateEvery
         streams = catalog.streams.map { StreamRows(schema: $0.schema, capacity: min(batchSize, 65536)) }
-        streamIndex = Dictionary(catalog.streams.enumerated().map { ($0.element.schema.stream.description, $0.offset) }) { first, _ in first }
+        streamIndex = Dictionary(uniqueKeysWithValues: catalog.streams.enumerated().map { ($0.element.schema.stream.description, $0.offset) })
     }
 
     /// Why the input stopped early, if it did.
@@ -62,24 +74,24 @@ final class BatchAssembler: @unchecked Sendable {
     private func readUntilBatch() throws {
         while pending.isEmpty {
             guard let line = try reader.nextLine() else {
-                for index in streams.indices where streams[index].count > 0 { emitBatch(index) }
+                for index in streams.indices where streams[index].count > 0 { emitBatch(index, throughLine: reader.lineNumber) }
                 finished = true
                 return
             }
             if reader.buffer[line].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             let index = try appendRow(line)
-            if streams[index].count >= batchSize { emitBatch(index) }
+            if streams[index].count >= batchSize { emitBatch(index, throughLine: reader.lineNumber) }
         }
     }
 
-    private func emitBatch(_ index: Int) {
+    /// Queues the rows of stream `index`, which hold the input up to line `throughLine`.
+    private func emitBatch(_ index: Int, throughLine line: Int) {
         pending.append(.records(streams[index].takeBatch()))
         batchesSinceState += 1
         guard batchesSinceState >= stateEvery else { return }
         batchesSinceState = 0
         let id = nextStateID
         nextStateID += 1
-        let line = reader.lineNumber
         stateLines.withLock { $0[id] = line }
         pending.append(.state(State(id: id, stream: nil, data: Array(#"{"input_line":\#(line)}"#.utf8))))
     }
@@ -99,7 +111,11 @@ final class BatchAssembler: @unchecked Sendable {
         } catch let error as JSONParseError {
             throw bad("invalid JSON: \(error)")
         }
-        guard let streamName = object.last(where: { $0.key == "_stream" })?.value.stringValue else {
+        var seen = Set<String>()
+        for member in object where !seen.insert(member.key).inserted {
+            throw bad("\"\(member.key)\" appears twice")
+        }
+        guard let streamName = object.first(where: { $0.key == JSONLinesKeys.stream })?.value.stringValue else {
             throw bad("missing \"_stream\" (the stream's \"namespace.name\")")
         }
         guard let index = streamIndex[streamName] else {
@@ -115,26 +131,33 @@ final class BatchAssembler: @unchecked Sendable {
         }
         for member in object {
             switch member.key {
-            case "_stream": continue
-            case "_op":
+            case JSONLinesKeys.stream: continue
+            case JSONLinesKeys.operation:
                 switch member.value.stringValue {
                 case "delete": operation = .delete
                 case "upsert": operation = .upsert
                 default: throw bad("\"_op\" must be \"upsert\" or \"delete\"")
                 }
             default:
-                guard let column = columns[member.key] else {
+                guard let name = JSONLinesKeys.column(forKey: member.key), let column = columns[name] else {
                     throw bad("stream \(streamName) has no column \"\(member.key)\"")
                 }
                 do {
                     row[column] = try ValueFromJSON.value(member.value, type: streams[index].schema.columns[column].type)
                 } catch {
-                    throw bad("column \"\(member.key)\": \(error.message)")
+                    throw bad("column \"\(name)\": \(error.message)")
                 }
             }
         }
+        let bytes = StreamRows.encodedBytes(of: row)
+        guard streams[index].overheadBytes + bytes <= maxBatchBytes else {
+            throw bad("the row needs up to \(streams[index].overheadBytes + bytes) bytes encoded, over the maximum frame size of \(maxFrameSize) bytes; raise --max-frame-size")
+        }
+        if streams[index].count > 0, streams[index].overheadBytes + streams[index].valueBytes + bytes > maxBatchBytes {
+            emitBatch(index, throughLine: lineNumber - 1)
+        }
         do {
-            try streams[index].append(row, operation: operation)
+            try streams[index].append(row, operation: operation, bytes: bytes)
         } catch {
             throw bad(error.message)
         }

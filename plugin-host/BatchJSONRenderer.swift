@@ -2,18 +2,21 @@ import Foundation
 import SluiceWire
 
 /// Renders record batches of one stream as JSON Lines, straight from the column vectors:
-/// `{"_stream":"ns.name","col":value,…}` per row.
+/// `{"_stream":"ns.name","col":value,…}` per row, with `"_op":"delete"` after `_stream` for a
+/// delete row. The format is PROTOCOL.md Appendix A:
 ///
 /// Numbers are JSON numbers (NaN and ±Infinity as strings), decimals exact strings, bytes
 /// base64, dates `YYYY-MM-DD` (BC as negative years), times `HH:MM:SS.ffffff` (timetz with
 /// `±HH:MM`), timestamps `YYYY-MM-DDTHH:MM:SS.ffffff` (timestamptz with `Z`), ±infinity as
 /// `"infinity"`/`"-infinity"`, intervals `{"months","days","micros"}`, UUIDs canonical text,
-/// JSON documents embedded, lists as arrays, nulls as null.
+/// JSON documents as strings holding their exact text (so the document `null` is `"null"`,
+/// never SQL NULL), lists as arrays, nulls as null.
 struct BatchJSONRenderer {
     let schema: StreamSchema
     private let prefix: [UInt8]
     private let keys: [[UInt8]]
     private static let hex = Array("0123456789abcdef".utf8)
+    private static let deleteMarker = Array(#","_op":"delete""#.utf8)
 
     init(schema: StreamSchema) {
         self.schema = schema
@@ -22,7 +25,7 @@ struct BatchJSONRenderer {
         self.prefix = prefix
         keys = schema.columns.map { column in
             var key: [UInt8] = [UInt8(ascii: ",")]
-            JSONWriter.appendString(column.name, to: &key)
+            JSONWriter.appendString(JSONLinesKeys.key(forColumn: column.name), to: &key)
             key.append(UInt8(ascii: ":"))
             return key
         }
@@ -34,6 +37,9 @@ struct BatchJSONRenderer {
         let types = schema.columns.map(\.type)
         for row in 0..<batch.rowCount {
             out.append(contentsOf: prefix)
+            if !batch.operations.isEmpty, batch.operations[row] == RowOperation.delete.rawValue {
+                out.append(contentsOf: Self.deleteMarker)
+            }
             for index in columns.indices {
                 out.append(contentsOf: keys[index])
                 Self.appendCell(columns[index], row: row, type: types[index], to: &out)
@@ -52,7 +58,7 @@ struct BatchJSONRenderer {
         case .int64: ASCIIDigits.append(column.int64s[row], to: &out)
         case .float32: appendFloat(Double(column.float32s[row]), text: { column.float32s[row].description }, to: &out)
         case .float64: appendFloat(column.float64s[row], text: { column.float64s[row].description }, to: &out)
-        case .decimal, .string:
+        case .decimal, .string, .json:
             JSONWriter.appendString(utf8: column.data[slice(column, row)], to: &out)
         case .bytes:
             JSONWriter.appendString(Data(column.data[slice(column, row)]).base64EncodedString(), to: &out)
@@ -84,13 +90,6 @@ struct BatchJSONRenderer {
                     out.append(hex[Int(byte >> 4)])
                     out.append(hex[Int(byte & 0x0F)])
                 }
-            }
-        case .json:
-            let range = slice(column, row)
-            if let document = try? JSONParser.parse(column.data, range: range) {
-                JSONWriter.append(document, to: &out)
-            } else {
-                JSONWriter.appendString(utf8: column.data[range], to: &out)
             }
         case .list:
             out.append(UInt8(ascii: "["))

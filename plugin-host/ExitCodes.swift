@@ -15,6 +15,8 @@ enum ExitCodes {
     static let pluginCrashed: Int32 = 71
     /// Writing the output or state file failed.
     static let ioError: Int32 = 74
+    /// SIGINT or SIGTERM stopped the command (128 + SIGINT, as shells report it).
+    static let interrupted: Int32 = 130
 
     /// The table printed by `--help`.
     static let help = """
@@ -29,6 +31,7 @@ enum ExitCodes {
           71  the plugin could not start, crashed or broke the protocol
               (its exit status and last stderr lines are printed)
           74  the output or state file could not be written
+          130 interrupted by SIGINT or SIGTERM (the running calls were cancelled)
         """
 }
 

@@ -5,16 +5,21 @@ import SluiceSDK
 import Glibc
 #endif
 
-/// SIGINT/SIGTERM while plugins run: the first asks every plugin to cancel its running Read or
-/// Write (which rolls back what is not committed and ends the call with CANCELLED); a second
-/// kills the plugins and exits with 130.
+/// SIGINT/SIGTERM while plugins run: the first asks every plugin to cancel its running call
+/// (which rolls back what is not committed and ends the call with CANCELLED; a plugin whose
+/// input is full gets SIGTERM, see ``PluginClient/cancel(signalAfter:)``); a second kills the
+/// plugins and exits with 130.
 final class InterruptHandler {
     private let sources: [any DispatchSourceSignal]
+    private let interrupts = LockedValue(0)
+
+    /// Whether SIGINT or SIGTERM arrived.
+    var interrupted: Bool { interrupts.withLock { $0 > 0 } }
 
     /// Starts handling the signals for `clients`; `onInterrupt` runs once, at the first signal,
     /// before the plugins are asked to cancel.
     init(clients: [PluginClient], onInterrupt: @escaping @Sendable () -> Void = {}) {
-        let interrupts = LockedValue(0)
+        let interrupts = self.interrupts
         sources = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())

@@ -22,6 +22,14 @@ struct JSONFields {
         }
     }
 
+    /// Adds a problem for every member of this object not in `allowed`, named by its path.
+    func rejectUnknownKeys(allowed: [String], _ problems: inout [String]) {
+        guard case .object(let members) = value else { return }
+        for member in members where !allowed.contains(member.key) {
+            problems.append("\(path.appending(key: member.key)): unknown key (allowed: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
     /// An optional string member.
     func string(_ key: String, _ problems: inout [String]) -> String? {
         guard let member = value[key], member != .null else { return nil }

@@ -159,7 +159,7 @@ struct JSONParser {
         while index < end {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let text = String(decoding: bytes[start..<index], as: UTF8.self)
+                guard let text = String(validating: bytes[start..<index], as: UTF8.self) else { throw failure("invalid UTF-8 in a string") }
                 index += 1
                 return text
             }
@@ -171,8 +171,9 @@ struct JSONParser {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
+                guard let text = String(validating: scalars, as: UTF8.self) else { throw failure("invalid UTF-8 in a string") }
                 index += 1
-                return String(decoding: scalars, as: UTF8.self)
+                return text
             case UInt8(ascii: "\\"):
                 index += 1
                 guard index < end else { throw failure("unexpected end of JSON") }
@@ -199,18 +200,19 @@ struct JSONParser {
     }
 
     /// The UTF-8 bytes of a `\uXXXX` escape (the `\u` already read), joining surrogate pairs.
+    /// A surrogate without its other half is an error, not a silent U+FFFD.
     private mutating func unicodeEscape() throws(JSONParseError) -> [UInt8] {
         var code = try hex4()
         if (0xD800...0xDBFF).contains(code) {
             guard end - index >= 6, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                return Array("\u{FFFD}".utf8)
+                throw failure("unpaired UTF-16 surrogate in a \\u escape")
             }
             index += 2
             let low = try hex4()
-            guard (0xDC00...0xDFFF).contains(low) else { return Array("\u{FFFD}".utf8) }
+            guard (0xDC00...0xDFFF).contains(low) else { throw failure("unpaired UTF-16 surrogate in a \\u escape") }
             code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
         }
-        guard let scalar = Unicode.Scalar(code) else { return Array("\u{FFFD}".utf8) }
+        guard let scalar = Unicode.Scalar(code) else { throw failure("unpaired UTF-16 surrogate in a \\u escape") }
         return Array(String(Character(scalar)).utf8)
     }
 

@@ -16,17 +16,19 @@ struct PluginSession {
     static func run(_ options: PluginOptions, _ body: (PluginSession) async throws -> Int32) async throws {
         var session: PluginSession?
         var exitCode: Int32
+        var interrupts: InterruptHandler?
         do {
             let started = try await start(options.launch, environment: ProcessInfo.processInfo.environment)
             session = started
-            let interrupts = InterruptHandler(clients: [started.client])
-            defer { interrupts.stop() }
+            interrupts = InterruptHandler(clients: [started.client])
+            defer { interrupts?.stop() }
             exitCode = try await body(started)
         } catch {
             let failure = Self.failure(for: error, stderr: session?.client.process.stderr)
             Diagnostics.line("plugin-host: \(failure.message)")
-            exitCode = failure.exitCode
-            // Stops a Read or Write the failure interrupted (ignored when no call is running).
+            // A call ended by SIGINT/SIGTERM (CANCELLED, or the plugin gone) is an interruption.
+            exitCode = interrupts?.interrupted == true ? ExitCodes.interrupted : failure.exitCode
+            // Stops a call the failure interrupted (ignored when no call is running).
             try? await session?.client.cancel()
         }
         if let session { await session.close(warn: exitCode == ExitCodes.success) }

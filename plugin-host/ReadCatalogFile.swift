@@ -4,22 +4,62 @@ import SluiceWire
 /// readable stream in full refresh.
 ///
 /// File format: `{"streams": [{"namespace", "name", "columns": [names]?, "sync_mode":
-/// "full_refresh"|"incremental", "cursor", "filter", "limit"}]}`.
+/// "full_refresh"|"incremental", "cursor", "filter", "limit"}]}`; for a pipeline, each stream
+/// may also set its destinations' `"write_mode"` and `"key_columns"`. Any other key is rejected
+/// with its path.
 enum ReadCatalogFile {
+    /// What reads the file: `plugin-host read`, or a pipeline (whose streams also go to destinations).
+    enum Use {
+        case read
+        case pipeline
+    }
+
+    private static let readKeys = ["namespace", "name", "columns", "sync_mode", "cursor", "filter", "limit"]
+    private static let writeKeys = ["write_mode", "key_columns"]
+
     /// Every readable stream of `catalog`, full refresh, all columns.
     static func everything(in catalog: Catalog) -> ConfiguredCatalog {
         ConfiguredCatalog(streams: catalog.streams.filter(\.readable).map { ConfiguredStream(schema: $0.schema, syncMode: .fullRefresh) })
     }
 
+    /// Where a catalog comes from: a JSON file, or an object inlined in a pipeline file.
+    enum Source {
+        case file(String)
+        /// `path`: where the object is in the file (problems are reported from there).
+        case inline(JSONValue, origin: String, path: JSONPath)
+    }
+
     /// The streams the file at `path` selects, each checked against `catalog`.
-    static func load(_ path: String, against catalog: Catalog) throws -> ConfiguredCatalog {
-        let root = JSONFields(value: try JSONFields.load(path, what: "catalog"), path: .root)
+    static func load(_ path: String, against catalog: Catalog, for use: Use = .read) throws -> ConfiguredCatalog {
+        try load(.file(path), against: catalog, for: use)
+    }
+
+    /// The streams `source` selects, each checked against `catalog`. With `.pipeline`, a
+    /// stream's `write_mode` and `key_columns` are kept in its ``ConfiguredStream`` for the
+    /// destinations (``Pipeline/writeCatalog(_:mode:destination:)``).
+    static func load(_ source: Source, against catalog: Catalog, for use: Use) throws -> ConfiguredCatalog {
+        let root: JSONFields, origin: String
+        switch source {
+        case .file(let path):
+            root = JSONFields(value: try JSONFields.load(path, what: "catalog"), path: .root)
+            origin = path
+        case .inline(let value, let inlined, let path):
+            root = JSONFields(value: value, path: path)
+            origin = inlined
+        }
+        guard case .object = root.value else { throw HostFailure(ExitCodes.config, "the catalog \(origin) is invalid: expected an object with streams") }
         var problems: [String] = []
+        root.rejectUnknownKeys(allowed: ["streams"], &problems)
         var streams: [ConfiguredStream] = []
         for entry in root.objects("streams", required: true, &problems) {
+            entry.rejectUnknownKeys(allowed: use == .pipeline ? readKeys + writeKeys : readKeys, &problems)
             if let stream = configured(entry, catalog: catalog, &problems) { streams.append(stream) }
         }
-        guard problems.isEmpty else { throw HostFailure.config("the catalog \(path) is invalid:", problems) }
+        var seen = Set<StreamID>()
+        for stream in streams where !seen.insert(stream.schema.stream).inserted {
+            problems.append("\(root.path.appending(key: "streams")): stream \(stream.schema.stream) is listed twice")
+        }
+        guard problems.isEmpty else { throw HostFailure.config("the catalog \(origin) is invalid:", problems) }
         return ConfiguredCatalog(streams: streams)
     }
 
@@ -56,7 +96,21 @@ enum ReadCatalogFile {
         if syncMode == .incremental, cursor.isEmpty {
             problems.append("\(entry.path): incremental sync needs a \"cursor\" column")
         }
+        var writeMode = WriteMode.unspecified
+        if let modeName = entry.string("write_mode", &problems) {
+            if let mode = ProtocolNames.writeMode(named: modeName), mode != .unspecified {
+                writeMode = mode
+            } else {
+                problems.append("\(entry.path.appending(key: "write_mode")): must be one of append, upsert, update-only, mirror, replace")
+            }
+        }
+        let keyColumns = entry.strings("key_columns", &problems)
+        let written = columns.isEmpty ? known : Set(columns)
+        for key in keyColumns where !written.contains(key) {
+            problems.append("\(entry.path.appending(key: "key_columns")): \"\(key)\" is not a \(columns.isEmpty ? "column" : "selected column") of stream \(descriptor.schema.stream)")
+        }
         return ConfiguredStream(schema: descriptor.schema, selectedColumns: columns, syncMode: syncMode, cursorField: cursor,
-                                filter: entry.string("filter", &problems) ?? "", limit: entry.unsigned("limit", &problems) ?? 0)
+                                filter: entry.string("filter", &problems) ?? "", limit: entry.unsigned("limit", &problems) ?? 0,
+                                writeMode: writeMode, keyColumns: keyColumns)
     }
 }

@@ -12,10 +12,12 @@ struct ReadCommand: AsyncParsableCommand {
             {"streams": [{"namespace", "name", "columns": [names], "sync_mode": "full_refresh" | \
             "incremental", "cursor", "filter", "limit"}]}.
 
-            Each output line is one row: {"_stream": "ns.name", "column": value, …}. Decimals are \
-            exact strings, bytes base64, dates YYYY-MM-DD (BC years negative), timestamps \
+            Each output line is one row: {"_stream": "ns.name", "_op": "delete" (delete rows only), \
+            "column": value, …}, in the format of PROTOCOL.md Appendix A. Decimals are exact \
+            strings, bytes base64, dates YYYY-MM-DD (BC years negative), timestamps \
             YYYY-MM-DDTHH:MM:SS.ffffff (Z for timestamptz), ±infinity "infinity"/"-infinity", \
-            intervals {"months","days","micros"}, json embedded, NaN/Infinity floats as strings.
+            intervals {"months","days","micros"}, json documents strings holding their exact text \
+            ("null" is the JSON null, null is SQL NULL), NaN/Infinity floats as strings.
 
             With --state, the states in the file are sent to the source, and the latest state per \
             stream that the source emits is saved back to it (atomically) once everything read \

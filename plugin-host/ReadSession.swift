@@ -26,7 +26,7 @@ struct ReadSession {
             switch message {
             case .schema(let schema):
                 renderers[schema.stream] = BatchJSONRenderer(schema: schema)
-            case .records(let batch):
+            case .records(var batch):
                 guard let renderer = renderers[batch.stream] else {
                     throw HostError.protocolViolation("a RecordBatch of \(batch.stream) came before its StreamSchema")
                 }

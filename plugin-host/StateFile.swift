@@ -10,11 +10,14 @@ enum StateFile {
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         let root = JSONFields(value: try JSONFields.load(path, what: "state"), path: .root)
         var problems: [String] = []
+        root.rejectUnknownKeys(allowed: ["states"], &problems)
         var states: [State] = []
         for entry in root.objects("states", required: true, &problems) {
+            entry.rejectUnknownKeys(allowed: ["stream", "id", "data", "data_base64"], &problems)
             var stream: StreamID?
             if let streamValue = entry.value["stream"], streamValue != .null {
                 let fields = JSONFields(value: streamValue, path: entry.path.appending(key: "stream"))
+                fields.rejectUnknownKeys(allowed: ["namespace", "name"], &problems)
                 if let name = fields.requiredString("name", &problems) {
                     stream = StreamID(namespace: fields.string("namespace", &problems) ?? "", name: name)
                 }

@@ -1,10 +1,12 @@
 import Foundation
 import SluiceWire
 
-/// Reads a column value from its JSON Lines form — the inverse of ``BatchJSONRenderer``:
-/// decimals from strings or numbers, bytes from base64, dates and times from ISO text (BC
-/// years as negative years, `infinity`), intervals from `{months, days, micros}`, JSON
-/// documents embedded as JSON values.
+/// Reads a column value from its JSON Lines form (PROTOCOL.md Appendix A) — the inverse of
+/// ``BatchJSONRenderer``: integers from numbers or strings, exactly; decimals from strings or
+/// numbers; bytes from base64; dates and times from ISO text (BC years as negative years,
+/// `infinity`); intervals from `{months, days, micros}`; JSON documents from strings holding
+/// their text (or, for convenience, from an embedded array, object, number or boolean).
+/// `null` is SQL NULL everywhere.
 enum ValueFromJSON {
     /// Why a JSON value does not fit a column.
     struct Mismatch: Error, Sendable {
@@ -22,8 +24,8 @@ enum ValueFromJSON {
         case .int16: return .int16(try integer(json, as: Int16.self))
         case .int32: return .int32(try integer(json, as: Int32.self))
         case .int64: return .int64(try integer(json, as: Int64.self))
-        case .float32: return .float32(Float(try floating(json)))
-        case .float64: return .float64(try floating(json))
+        case .float32: return .float32(try floating(json, as: Float.self))
+        case .float64: return .float64(try floating(json, as: Double.self))
         case .decimal:
             let text: String
             switch json {
@@ -59,16 +61,28 @@ enum ValueFromJSON {
             }
             return zoned ? .timestamptz(micros) : .timestamp(micros)
         case .interval:
-            guard case .object = json, let months = json["months"]?.int64Value.flatMap(Int32.init(exactly:)),
-                  let days = json["days"]?.int64Value.flatMap(Int32.init(exactly:)), let micros = json["micros"]?.int64Value else {
-                throw expected("an object {\"months\": …, \"days\": …, \"micros\": …}", json)
+            let shape = "an object {\"months\": …, \"days\": …, \"micros\": …}"
+            guard let members = json.objectMembers else { throw expected(shape, json) }
+            var parts: [String: JSONValue] = [:]
+            for member in members {
+                guard ["months", "days", "micros"].contains(member.key) else { throw Mismatch(message: "an interval has no part \"\(member.key)\"") }
+                guard parts.updateValue(member.value, forKey: member.key) == nil else {
+                    throw Mismatch(message: "an interval's \"\(member.key)\" appears twice")
+                }
             }
-            return .interval(months: months, days: days, micros: micros)
+            guard let months = parts["months"], let days = parts["days"], let micros = parts["micros"] else { throw expected(shape, json) }
+            return .interval(months: try integer(months, as: Int32.self), days: try integer(days, as: Int32.self),
+                             micros: try integer(micros, as: Int64.self))
         case .uuid:
             let text = try string(json, "a UUID")
             guard let bytes = uuidBytes(text) else { throw Mismatch(message: "\"\(text)\" is not a UUID") }
             return .uuid(bytes)
-        case .json: return .json(JSONWriter.compact(json))
+        case .json:
+            switch json {
+            case .string(let text): return .json(text)
+            case .array, .object, .number, .bool: return .json(JSONWriter.compact(json))
+            case .null: return .null
+            }
         case .list:
             guard case .array(let elements) = json else { throw expected("an array", json) }
             let elementType = LogicalType(type.elementKind)
@@ -94,7 +108,8 @@ enum ValueFromJSON {
         return text
     }
 
-    /// An integer from a JSON number or its text, range-checked.
+    /// An integer from a JSON number or its text, range-checked and exact: `1e3` and `7.0` are
+    /// whole numbers, `1.5` is refused, never rounded.
     private static func integer<I: FixedWidthInteger>(_ json: JSONValue, as: I.Type) throws(Mismatch) -> I {
         let text: String
         switch json {
@@ -103,15 +118,24 @@ enum ValueFromJSON {
         default: throw expected("an integer", json)
         }
         if let value = I(text) { return value }
-        if let whole = JSONValue.number(text).int64Value, let value = I(exactly: whole) { return value }
+        // Canonical decimal text is exact; a whole number's fraction is only zeros.
+        if let canonical = DecimalNormalizer.canonical(text), canonical.first != "N", !canonical.hasSuffix("Infinity") {
+            let parts = canonical.split(separator: ".", maxSplits: 1)
+            if parts.count == 1 || parts[1].allSatisfy({ $0 == "0" }), let value = I(parts[0]) { return value }
+        }
         throw Mismatch(message: "\(text) is not an integer within \(I.min)…\(I.max)")
     }
 
-    /// A float from a JSON number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
-    private static func floating(_ json: JSONValue) throws(Mismatch) -> Double {
+    /// A float from a JSON number, read straight as `F` (correctly rounded, once), or `"NaN"`,
+    /// `"Infinity"`, `"-Infinity"`. A finite number too large for `F` is refused, not made infinite.
+    private static func floating<F: BinaryFloatingPoint & LosslessStringConvertible>(_ json: JSONValue, as: F.Type) throws(Mismatch) -> F {
         switch json {
         case .number(let text):
-            guard let value = Double(text) else { throw Mismatch(message: "\(text) is not a number") }
+            guard let value = F(text) else { throw Mismatch(message: "\(text) is not a number") }
+            let mantissa = text.prefix { $0 != "e" && $0 != "E" }
+            guard value.isFinite, value != 0 || !mantissa.contains(where: { ("1"..."9").contains($0) }) else {
+                throw Mismatch(message: "\(text) is out of range for a \(F.self == Float.self ? "float32" : "float64")")
+            }
             return value
         case .string("NaN"): return .nan
         case .string("Infinity"): return .infinity

@@ -3,17 +3,28 @@ import SluiceWire
 /// The streams of a Write, from a catalog file:
 /// `{"streams": [{"namespace", "name", "columns": [{"name", "type", "nullable", "source_type",
 /// "precision"?, "scale"?, "max_length"?}], "primary_key", "write_mode", "key_columns"}]}`.
+/// The other keys of `plugin-host discover`'s output (``descriptiveKeys``) are accepted, so its
+/// catalog can be given as it is, and describe the source only; any other key is rejected with
+/// its path.
 ///
 /// Types are `bool`, `int16`, `int32`, `int64`, `float32`, `float64`, `decimal`, `string`,
 /// `bytes`, `date`, `time`, `timetz`, `timestamp`, `timestamptz`, `interval`, `uuid`, `json`
 /// and `list<element>`; write modes `append`, `upsert`, `update-only`, `mirror`, `replace`.
 enum WriteCatalogFile {
+    private static let streamKeys = ["namespace", "name", "columns", "primary_key", "write_mode", "key_columns"]
+    /// What `discover` says about a stream beyond its schema; a Write has no use for it.
+    private static let descriptiveKeys = ["kind", "unique_keys", "cursor_candidates", "sync_modes", "estimated_rows",
+                                          "estimated_bytes", "readable", "remedy"]
+    private static let columnKeys = ["name", "type", "nullable", "source_type", "precision", "scale", "max_length"]
+
     /// The configured catalog the file describes.
     static func load(_ path: String) throws -> ConfiguredCatalog {
         let root = JSONFields(value: try JSONFields.load(path, what: "catalog"), path: .root)
         var problems: [String] = []
+        root.rejectUnknownKeys(allowed: ["streams"], &problems)
         var streams: [ConfiguredStream] = []
         for entry in root.objects("streams", required: true, &problems) {
+            entry.rejectUnknownKeys(allowed: streamKeys + descriptiveKeys, &problems)
             if let stream = configured(entry, &problems) { streams.append(stream) }
         }
         var seen = Set<StreamID>()
@@ -53,6 +64,7 @@ enum WriteCatalogFile {
     }
 
     private static func column(_ field: JSONFields, _ problems: inout [String]) -> Column? {
+        field.rejectUnknownKeys(allowed: columnKeys, &problems)
         let name = field.requiredString("name", &problems)
         guard let typeName = field.requiredString("type", &problems) else { return nil }
         guard var type = ProtocolNames.type(named: typeName) else {

@@ -15,9 +15,11 @@ struct WriteCommand: AsyncParsableCommand {
             mirror, replace.
 
             Each input line is a row: {"_stream": "ns.name", "_op": "delete" (optional), "column": value, …} \
-            in the form `read` prints (decimals as strings or numbers, bytes base64, ISO dates and times, \
-            intervals {"months","days","micros"}). Rows are sent in batches per stream, with a State \
-            after every --state-every batches; the destination's acknowledgements are reported on stderr.
+            in the form `read` prints (PROTOCOL.md Appendix A: decimals as strings or numbers, bytes \
+            base64, ISO dates and times, intervals {"months","days","micros"}, json documents as \
+            strings holding their text). A missing column is NULL. Rows are sent in batches per stream (at most \
+            --batch-size rows, fewer when needed to fit --max-frame-size), with a State after every \
+            --state-every batches; the destination's acknowledgements are reported on stderr.
 
             \(ExitCodes.help)
             """
@@ -49,8 +51,9 @@ struct WriteCommand: AsyncParsableCommand {
         try await PluginSession.run(options) { session in
             let config = try await session.configJSON()
             let configured = try WriteCatalogFile.load(catalog)
-            let assembler = BatchAssembler(catalog: configured, reader: try LineReader(path: input), client: session.client,
-                                           batchSize: batchSize, stateEvery: stateEvery)
+            let assembler = try BatchAssembler(catalog: configured, reader: try LineReader(path: input), client: session.client,
+                                           batchSize: batchSize, stateEvery: stateEvery,
+                                           maxFrameSize: Int(options.maxFrameSize ?? Hello.defaultMaxFrameSize))
             let report = ProgressReport()
             let summary: Summary
             do {

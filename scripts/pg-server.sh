@@ -59,7 +59,7 @@ start() {
   fi
   if ! as_postgres "$INSTALL/bin/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
     as_postgres "$INSTALL/bin/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w \
-      -o "-p $PORT -k $DATA -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      -o "-p $PORT -k $DATA -c listen_addresses=127.0.0.1 -c max_connections=500 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
       start >/dev/null
   fi
   print_env

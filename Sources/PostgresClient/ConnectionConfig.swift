@@ -25,6 +25,10 @@ public struct ConnectionConfig: Sendable {
     public var applicationName: String
     /// libpq `connect_timeout`, in seconds, for each host tried.
     public var connectTimeoutSeconds: Int
+    /// Server settings (`lock_timeout`, `statement_timeout`, …) applied with `set_config`
+    /// right after connecting, as bound parameters; a value the server rejects fails the
+    /// connect with its error.
+    public var sessionSettings: [String: String] = [:]
 
     /// A configuration from any mix of a connection string and discrete fields.
     public init(connectionString: String? = nil, host: String? = nil, port: Int? = nil, database: String? = nil,

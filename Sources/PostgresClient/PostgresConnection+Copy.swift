@@ -53,8 +53,7 @@ extension PostgresConnection {
                 if ended {
                     _ = try? await run { handle throws(PostgresError) in try handle.finishCopyOut() }
                 } else {
-                    cancel()
-                    _ = try? await run { handle throws(PostgresError) in handle.abandonCopyOut() }
+                    _ = try? await run(cancelling: true) { handle throws(PostgresError) in handle.abandonCopyOut() }
                 }
                 throw error
             }

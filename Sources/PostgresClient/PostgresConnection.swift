@@ -7,11 +7,17 @@ import Foundation
 /// Swift's cooperative pool; the `async` methods wait for it without holding a pool thread. The
 /// queue also keeps calls on one connection in order, one at a time; use a connection from one
 /// task at a time (a COPY spans several calls, which another task's statement must not split).
-/// Only ``cancel()`` is meant to be used while another call runs. Cancelling the calling `Task`
-/// does not interrupt a statement: call ``cancel()`` for that.
+/// Only ``cancel()`` is meant to be used while another call runs.
+///
+/// Every call is cancellable: when the calling `Task` is cancelled while a call runs (or
+/// before it starts), the statement running on the server gets a cancel request, repeated
+/// until the call ends, and the call throws ``PostgresError/Kind/cancelled``. A statement that
+/// ends before the request reaches it (a `ROLLBACK`, say) ends normally, so clean-up
+/// statements still work in a cancelled task. Only connecting is not interrupted; it is bounded
+/// by ``ConnectionConfig/connectTimeoutSeconds``.
 public final class PostgresConnection: @unchecked Sendable {
-    // @unchecked: `handle` is only touched on `queue`; `healthy` and `closed` are guarded by
-    // `lock`; the rest is immutable or Sendable.
+    // @unchecked: `handle` is only touched on `queue`; `healthy`, `closed` and `current` are
+    // guarded by `lock`; the rest is immutable or Sendable.
     private let queue: DispatchQueue
     private let handle: ConnectionHandle
     private let cancelToken: CancelToken?
@@ -19,6 +25,8 @@ public final class PostgresConnection: @unchecked Sendable {
     private let lock = NSLock()
     private var healthy = true
     private var closed = false
+    /// The interrupt of the call running now, if any.
+    private var current: StatementInterrupt?
 
     /// The server's version as a number, such as 180001 for PostgreSQL 18.1 (`PQserverVersion`).
     public let serverVersionNumber: Int
@@ -37,12 +45,14 @@ public final class PostgresConnection: @unchecked Sendable {
         let parameters = try config.libpqParameters()
         let expand = config.expandsConnectionString
         let secrets = config.secrets
+        let settings = config.sessionSettings.sorted { $0.key < $1.key }
         let queue = DispatchQueue(label: "sluice.postgres.connection")
         let outcome: Result<PostgresConnection, PostgresError> = await withCheckedContinuation { continuation in
             queue.async {
                 let notices = NoticeRelay()
                 continuation.resume(returning: Result { () throws(PostgresError) in
                     let handle = try ConnectionHandle.open(parameters, expandDatabaseName: expand, secrets: secrets, notices: notices)
+                    try handle.apply(settings)
                     return PostgresConnection(queue: queue, handle: handle, notices: notices)
                 })
             }
@@ -63,17 +73,37 @@ public final class PostgresConnection: @unchecked Sendable {
     /// not been closed.
     public var isAlive: Bool { lock.withLock { healthy && !closed } }
 
-    /// Runs `body` with the handle on the connection's queue and waits for it.
-    func run<T: Sendable>(_ body: @escaping @Sendable (ConnectionHandle) throws(PostgresError) -> T) async throws(PostgresError) -> T {
-        let outcome: Result<T, PostgresError> = await withCheckedContinuation { continuation in
-            queue.async {
-                let outcome = Result { () throws(PostgresError) in try body(self.handle) }
-                let healthy = self.handle.isAlive
-                self.lock.withLock { self.healthy = healthy }
-                continuation.resume(returning: outcome)
+    /// Runs `body` with the handle on the connection's queue and waits for it. When the calling
+    /// task is cancelled (or `cancelling` is true), the server is asked to cancel what `body`
+    /// runs; a failure then becomes ``PostgresError/Kind/cancelled``.
+    func run<T: Sendable>(cancelling: Bool = false,
+                          _ body: @escaping @Sendable (ConnectionHandle) throws(PostgresError) -> T) async throws(PostgresError) -> T {
+        let token = cancelToken
+        let interrupt = StatementInterrupt { _ = token?.send() }
+        if cancelling { interrupt.request() }
+        let outcome: Result<T, PostgresError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                queue.async {
+                    self.lock.withLock { self.current = interrupt }
+                    let outcome = Result { () throws(PostgresError) in try body(self.handle) }
+                    interrupt.end()
+                    let healthy = self.handle.isAlive
+                    self.lock.withLock {
+                        self.healthy = healthy
+                        self.current = nil
+                    }
+                    continuation.resume(returning: outcome)
+                }
             }
+        } onCancel: {
+            interrupt.request()
         }
-        return try outcome.get()
+        switch outcome {
+        case .success(let value):
+            return value
+        case .failure(let error):
+            throw error.cancellation(requested: interrupt.wasRequested)
+        }
     }
 
     /// Runs one statement (`PQexecParams`) with `parameters` bound as `$1`, `$2`, …; results
@@ -95,12 +125,12 @@ public final class PostgresConnection: @unchecked Sendable {
         try await run { handle throws(PostgresError) in try handle.prepare(name: name, sql: sql) }
     }
 
-    /// Asks the server to cancel the statement running now (`PQcancel`); callable from any
-    /// thread. The running call then fails with ``PostgresError/Kind/cancelled``. Returns whether
-    /// the request was sent; nothing happens when no statement is running.
-    @discardableResult
-    public func cancel() -> Bool {
-        cancelToken?.send() ?? false
+    /// Asks the server to cancel the call running now (`PQcancel`, repeated until the call
+    /// ends); callable from any thread, does not block. The running call then fails with
+    /// ``PostgresError/Kind/cancelled``. Nothing happens when no call is running. Cancelling
+    /// the calling task does the same; this is for code that cannot cancel that task.
+    public func cancel() {
+        lock.withLock { current }?.request()
     }
 
     /// Closes the connection (`PQfinish`) once the call running now, if any, is done; later

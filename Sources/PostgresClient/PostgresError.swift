@@ -27,7 +27,10 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case connectionClosed
         /// A COPY could not be carried out on the client side.
         case copyFailed
-        /// The statement was cancelled (SQLSTATE 57014), for example by ``PostgresConnection/cancel()``.
+        /// The call was cancelled at this client's request: its task was cancelled, or
+        /// ``PostgresConnection/cancel()`` was called. A statement the server cancelled on its
+        /// own (`statement_timeout`, another session's `pg_cancel_backend`) is a
+        /// ``server`` error with SQLSTATE 57014 instead.
         case cancelled
         /// libpq or the server answered something this client did not expect.
         case protocolViolation
@@ -48,16 +51,33 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public let hint: String?
     /// The 1-based character position in the statement the error refers to, if reported.
     public let position: Int?
+    /// The server's context lines (`PG_DIAG_CONTEXT`), such as `COPY t, line 3, column c`.
+    public let context: String?
 
     /// An error whose texts are scrubbed of `secrets` here, once.
     init(kind: Kind, message: String, sqlState: String? = nil, detail: String? = nil, hint: String? = nil,
-         position: Int? = nil, secrets: [String]) {
+         position: Int? = nil, context: String? = nil, secrets: [String]) {
         self.kind = kind
         self.sqlState = sqlState
         self.message = Redaction.scrub(message, secrets)
         self.detail = detail.map { Redaction.scrub($0, secrets) }
         self.hint = hint.map { Redaction.scrub($0, secrets) }
         self.position = position
+        self.context = context.map { Redaction.scrub($0, secrets) }
+    }
+
+    /// This error as the outcome of a call that the client asked to cancel (`requested`) or
+    /// not: a failure of a cancelled call is ``Kind/cancelled`` (unless the connection broke);
+    /// a 57014 nobody here asked for is the server's own doing, a ``Kind/server`` error.
+    func cancellation(requested: Bool) -> PostgresError {
+        let kind: Kind
+        switch self.kind {
+        case .connectionLost, .connectionClosed: return self
+        case .cancelled where !requested: kind = .server
+        case _ where requested: kind = .cancelled
+        default: return self
+        }
+        return PostgresError(kind: kind, message: message, sqlState: sqlState, detail: detail, hint: hint, position: position, secrets: [])
     }
 
     /// Whether running the same work again on a new connection may succeed: lost or refused

@@ -10,6 +10,7 @@ enum PluginErrors {
         case let error as PluginError:
             return error
         case let error as PostgresError:
+            if let timeout = timeout(error, stream: stream, table: nil) { return timeout }
             let prefix = stream.map { "stream \($0): " } ?? ""
             let category: ErrorCategory
             let code: String
@@ -38,6 +39,29 @@ enum PluginErrors {
             return error
         default:
             return PluginError(category: .system, code: otherCode, message: "\(stream.map { "stream \($0): " } ?? "")\(error)", stream: stream)
+        }
+    }
+
+    /// `LOCK_TIMEOUT` for a lock not granted within `lock_timeout` (SQLSTATE 55P03) and
+    /// `STATEMENT_TIMEOUT` for a statement the server cancelled after `statement_timeout`
+    /// (57014 that this plugin did not ask for); nil for any other error. Both are transient and
+    /// retryable: the same call may succeed once the lock holder or the load is gone. `table`
+    /// (quoted, qualified) is named when known, else `stream`.
+    static func timeout(_ error: PostgresError, stream: StreamID?, table: String?) -> PluginError? {
+        let what = [stream.map { "stream \($0)" }, table.map { "table \($0)" }].compactMap { $0 }.joined(separator: ", ")
+        let prefix = what.isEmpty ? "" : what + ": "
+        let detail = [error.sqlState.map { "SQLSTATE \($0)" }, error.detail].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; ")
+        switch (error.kind, error.sqlState) {
+        case (.server, "55P03"):
+            return PluginError(category: .transient, code: "LOCK_TIMEOUT",
+                               message: prefix + "a lock was not granted within lock_timeout (\(error.message)): another session holds a conflicting lock on \(table ?? "a table this call uses"); find it in pg_locks and pg_stat_activity, or raise lock_timeout",
+                               detail: detail, retryable: true, stream: stream)
+        case (.server, "57014"):
+            return PluginError(category: .transient, code: "STATEMENT_TIMEOUT",
+                               message: prefix + "a statement ran longer than statement_timeout (\(error.message)); raise statement_timeout or set it to 0",
+                               detail: detail, retryable: true, stream: stream)
+        default:
+            return nil
         }
     }
 }

@@ -58,6 +58,6 @@ public struct PostgresPlugin: SourcePlugin, DestinationPlugin {
         var logger = base.logger
         logger.logLevel = config.connection.loggerLevel
         logger.debug("\(call): connecting to \(config.connection.connectionConfig.redactedDescription)")
-        return CallContext(logger: logger)
+        return CallContext(logger: logger, maxFrameSize: base.maxFrameSize)
     }
 }

@@ -96,7 +96,7 @@ struct ReadBenchmark: AsyncParsableCommand {
         while let message = try await client.nextCallMessage() {
             switch message {
             case .schema(let value): schema = value
-            case .records(let batch):
+            case .records(var batch):
                 if let schema { try batch.validate(against: schema) }
                 received += batch.rowCount
             default: break

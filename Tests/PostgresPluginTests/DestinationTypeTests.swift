@@ -47,7 +47,6 @@ import Testing
         (Column(name: "l_str", type: .list(of: .string)), .list([.string("a b"), .string("c")]), #"{"a b",c}"#, "text[]"),
         (Column(name: "l_dec", type: .list(of: .decimal)), .list([.decimal("1.50"), .decimal("-2")]), "{1.50,-2}", "numeric[]"),
         (Column(name: "ip", type: LogicalType(.string), sourceType: "inet"), .string("10.0.0.1/8"), "10.0.0.1/8", "inet"),
-        (Column(name: "vec", type: LogicalType(.string), sourceType: "vector(3)"), .string("[1,2,3]"), "[1,2,3]", "text"),
     ]
 
     static var schema: StreamSchema {

@@ -14,12 +14,12 @@ struct PluginHostConformanceTests {
     ]
     private static let destinationChecks: Set = ["write", "write-invalid-batch", "write-committed-states"]
 
-    /// Runs `plugin-host conformance` with `arguments` and returns its output and how long it took.
-    private func conformance(_ arguments: [String]) async throws -> (result: CommandResult, seconds: Double) {
-        let started = Date()
+    /// Runs `plugin-host conformance` with `arguments` and returns its output; records an
+    /// issue when it has not ended after 120 s (a hang, far beyond any `--timeout` used here).
+    private func conformance(_ arguments: [String]) async throws -> CommandResult {
         let result = try await CommandRun.run(Binaries.pluginHost, ["conformance"] + arguments, timeout: 120)
-        #expect(!result.timedOut, "plugin-host conformance timed out")
-        return (result, Date().timeIntervalSince(started))
+        #expect(!result.timedOut, "plugin-host conformance hung")
+        return result
     }
 
     /// The `--json` report's object.
@@ -52,7 +52,7 @@ struct PluginHostConformanceTests {
 
     @Test("the example source passes every source check; the destination checks are skipped")
     func sequencePlugin() async throws {
-        let (result, _) = try await conformance(["--plugin", Binaries.sequencePlugin.path, "--config", try sequenceConfig])
+        let result = try await conformance(["--plugin", Binaries.sequencePlugin.path, "--config", try sequenceConfig])
         #expect(result.exitCode == 0, "\(result.stdout)\n\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == Self.checks.count + 1, "\(result.stdout)")
@@ -70,7 +70,7 @@ struct PluginHostConformanceTests {
 
     @Test("--json prints one document whose counts match its checks")
     func jsonReport() async throws {
-        let (result, _) = try await conformance(["--plugin", Binaries.sequencePlugin.path, "--json"])
+        let result = try await conformance(["--plugin", Binaries.sequencePlugin.path, "--json"])
         #expect(result.exitCode == 0, "\(result.stderr)")
         let report = try report(result)
         #expect(report["plugin"] as? String == Binaries.sequencePlugin.path)
@@ -110,7 +110,7 @@ struct PluginHostConformanceTests {
         _ = try await connection.execute("INSERT INTO \(table) SELECT i, 'row ' || i, now() FROM generate_series(1, 2500) AS i")
         let config = try HostFixtures.temporaryFile(HostFixtures.serverConfig(extra: "schema: \(schema)\nschemas: [\(schema)]\n"))
 
-        let (result, _) = try await conformance(["--plugin", Binaries.postgresPlugin.path, "--config", config, "--write", "--json"])
+        let result = try await conformance(["--plugin", Binaries.postgresPlugin.path, "--config", config, "--write", "--json"])
         #expect(result.exitCode == 0, "\(result.stdout)\n\(result.stderr)")
         let report = try report(result)
         #expect(report["failed"] as? Int == 0, "\(result.stdout)")
@@ -135,7 +135,9 @@ struct PluginHostConformanceTests {
     @Test("a script that prints text instead of frames fails the handshake with a readable reason, promptly")
     func textOnStdout() async throws {
         let plugin = try script("echo 'starting up' >&2\necho 'hello, I am not a plugin'")
-        let (result, seconds) = try await conformance(["--plugin", plugin, "--json"])
+        // A session time limit far beyond the hang bound: the failure must come from the
+        // plugin's output and exit, never from waiting out the limit.
+        let result = try await conformance(["--plugin", plugin, "--json", "--timeout", "3600"])
         #expect(result.exitCode == 1, "\(result.stdout)\n\(result.stderr)")
         let outcomes = outcomes(try report(result))
         let handshake = try #require(outcomes["handshake"])
@@ -144,24 +146,23 @@ struct PluginHostConformanceTests {
         #expect(handshake.detail.contains("exited with code 0"), "\(handshake.detail)")
         #expect(handshake.detail.contains("starting up"), "\(handshake.detail)")
         #expect(outcomes["version-mismatch"]?.result == "skipped")
-        #expect(seconds < 5, "took \(seconds) s")
     }
 
     @Test("a plugin that never answers fails the handshake by timeout and the command returns promptly")
     func neverAnswers() async throws {
-        let plugin = try script("sleep 60")
-        let (result, seconds) = try await conformance(["--plugin", plugin, "--timeout", "2"])
+        // Sleeps far beyond the hang bound: the command ends only if it kills the plugin.
+        let plugin = try script("exec sleep 3600")
+        let result = try await conformance(["--plugin", plugin, "--timeout", "2"])
         #expect(result.exitCode == 1, "\(result.stdout)\n\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains("✘ handshake: timed out after 2 s waiting for HelloReply (the plugin was killed)"), "\(result.stdout)")
         #expect(lines.contains("✘ command-line: `--version` did not exit within 2 s (it was killed)"), "\(result.stdout)")
         #expect(lines.last == "19 checks: 0 passed, 2 failed, 17 skipped")
-        #expect(seconds < 10, "took \(seconds) s")
     }
 
     @Test("a missing configuration file exits 65 before any check runs")
     func missingConfig() async throws {
-        let (result, _) = try await conformance(["--plugin", Binaries.sequencePlugin.path, "--config", "/nonexistent/conformance.yaml"])
+        let result = try await conformance(["--plugin", Binaries.sequencePlugin.path, "--config", "/nonexistent/conformance.yaml"])
         #expect(result.exitCode == 65)
         #expect(result.stderr.contains("/nonexistent/conformance.yaml"), "\(result.stderr)")
         #expect(result.stdout.isEmpty)

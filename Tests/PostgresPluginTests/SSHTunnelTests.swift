@@ -24,6 +24,20 @@ import Testing
         try await CommandRun.run(URL(fileURLWithPath: "/usr/bin/pgrep"), ["-f", "sluice-ssh-[0-9A-F]"]).stdout.split(separator: "\n").count
     }
 
+    /// Files in the plugins' temporary folders (`sluice-ssh-*`) that hold `server`'s client key
+    /// (a key made for this server alone, so other runs' files never match).
+    func keyCopies(_ server: SSHServer) -> [String] {
+        let files = FileManager.default
+        // The third line: the second is the same in every unencrypted ed25519 key.
+        let keyLine = String(server.clientKey.split(separator: "\n")[2])
+        let temporary = files.temporaryDirectory
+        let folders = ((try? files.contentsOfDirectory(atPath: temporary.path)) ?? []).filter { $0.hasPrefix("sluice-ssh-") }
+        return folders.flatMap { folder -> [String] in
+            let path = temporary.appendingPathComponent(folder).path
+            return ((try? files.contentsOfDirectory(atPath: path)) ?? []).map { "\(path)/\($0)" }
+        }.filter { (try? String(contentsOfFile: $0, encoding: .utf8))?.contains(keyLine) == true }
+    }
+
     @Test func checkWriteAndReadGoThroughTheBastion() async throws {
         let server = try await SSHServer.start()
         defer { server.stop() }
@@ -86,6 +100,7 @@ import Testing
                 running = try await tunnels()
             }
             #expect(running > 0, "the tunnel never started")
+            #expect(keyCopies(server) == [], "the key is on disk while the tunnel runs")
             client.process.send(signal: SIGKILL)
             await client.close()
             var left = running
@@ -94,6 +109,7 @@ import Testing
                 left = try await tunnels()
             }
             #expect(left == 0, "ssh outlived the killed plugin")
+            #expect(keyCopies(server) == [], "the key outlived the killed plugin")
         }
     }
 

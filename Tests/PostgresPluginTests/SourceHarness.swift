@@ -18,6 +18,7 @@ struct SourceReadResult {
     func rows(_ stream: String) throws -> [[Value]] {
         guard let schema = schemas.last(where: { $0.stream.name == stream }) else { return [] }
         return try batches.filter { $0.stream.name == stream }.flatMap { batch in
+            var batch = batch
             try batch.validate(against: schema)
             return batch.rows(schema: schema)
         }
@@ -108,9 +109,10 @@ enum SourceHarness {
 
     /// Starts reading `stream` and SIGKILLs the plugin once at least `minimumRows` rows are
     /// covered by a checkpoint; returns the rows covered by the last checkpoint and that checkpoint.
-    static func readUntilKilled(_ stream: ConfiguredStream, overrides: [String: Any], minimumRows: Int) async throws -> ([[Value]], State) {
+    static func readUntilKilled(_ stream: ConfiguredStream, overrides: [String: Any], minimumRows: Int,
+                                states: [State] = []) async throws -> ([[Value]], State) {
         let client = try await launch()
-        try await client.startRead(ReadRequest(configJSON: config(overrides), catalog: ConfiguredCatalog(streams: [stream])))
+        try await client.startRead(ReadRequest(configJSON: config(overrides), catalog: ConfiguredCatalog(streams: [stream]), states: states))
         var sent: [[Value]] = []
         var pending: [[Value]] = []
         var lastState: State?

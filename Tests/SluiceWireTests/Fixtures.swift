@@ -4,6 +4,12 @@ import SluiceWire
 enum Fixtures {
     static let stream = StreamID(namespace: "public", name: "every_type")
 
+    /// Validates a copy of `batch` against `schema` (validation may complete the copy).
+    static func validate(_ batch: RecordBatch, against schema: StreamSchema) throws(ProtocolError) {
+        var copy = batch
+        try copy.validate(against: schema)
+    }
+
     /// The kinds a column or a list element can have.
     static let scalarKinds: [TypeKind] = TypeKind.allCases.filter { $0 != .unspecified && $0 != .list }
 

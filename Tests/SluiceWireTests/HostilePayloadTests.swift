@@ -46,7 +46,7 @@ struct HostilePayloadTests {
                 }
                 decodeBoth(payload)
                 if case .records(let decoded)? = try? WireCodec.decodeHostMessage(payload),
-                   (try? decoded.validate(against: Fixtures.everyTypeSchema)) != nil {
+                   (try? Fixtures.validate(decoded, against: Fixtures.everyTypeSchema)) != nil {
                     _ = decoded.rows(schema: Fixtures.everyTypeSchema)
                 }
             }
@@ -122,7 +122,7 @@ struct HostilePayloadTests {
             return
         }
         let schema = StreamSchema(stream: Fixtures.stream, columns: [Column(name: "v", type: LogicalType(.int64))])
-        #expect(throws: ProtocolError.self) { try decoded.validate(against: schema) }
+        #expect(throws: ProtocolError.self) { try Fixtures.validate(decoded, against: schema) }
         #expect(decoded.columns[0].value(at: 1_000_000, type: LogicalType(.int64)) == .null)
     }
 

@@ -126,7 +126,7 @@ struct MessageRoundTripTests {
 
     @Test func everyPluginMessage() throws {
         let messages = try Self.pluginMessages
-        #expect(Set(messages.map(\.name)).count == 13, "every PluginMessage case is covered")
+        #expect(Set(messages.map(\.name)).count == 14, "every PluginMessage case is covered")
         for message in messages {
             let decoded = try WireCodec.decodePluginMessage(WireCodec.encode(message))
             #expect(decoded == message, "\(message.name)")

@@ -14,12 +14,12 @@ struct TypeRoundTripTests {
         let schema = Fixtures.everyTypeSchema
         let rows = Fixtures.everyTypeRows
         let batch = try RecordBatch(schema: schema, rows: rows)
-        try batch.validate(against: schema)
+        try Fixtures.validate(batch, against: schema)
         #expect(identical(batch.rows(schema: schema), rows))
         let (host, plugin) = try roundTrip(batch)
         #expect(identical(host, batch))
         #expect(identical(plugin, batch))
-        try host.validate(against: schema)
+        try Fixtures.validate(host, against: schema)
         #expect(identical(host.rows(schema: schema), rows))
     }
 
@@ -31,7 +31,7 @@ struct TypeRoundTripTests {
         let lists = Fixtures.listSamples(kind)
         let rows = (0..<max(values.count, lists.count)).map { [values[$0 % values.count], lists[$0 % lists.count]] }
         let batch = try RecordBatch(schema: schema, rows: rows)
-        try batch.validate(against: schema)
+        try Fixtures.validate(batch, against: schema)
         let (host, _) = try roundTrip(batch)
         #expect(identical(host, batch))
         #expect(identical(host.rows(schema: schema), rows))
@@ -55,11 +55,11 @@ struct TypeRoundTripTests {
         let schema = Fixtures.everyTypeSchema
         let batch = try RecordBatch(schema: schema, rows: [])
         #expect(batch.rowCount == 0)
-        try batch.validate(against: schema)
+        try Fixtures.validate(batch, against: schema)
         let (host, plugin) = try roundTrip(batch)
         #expect(host == batch)
         #expect(plugin == batch)
-        try host.validate(against: schema)
+        try Fixtures.validate(host, against: schema)
         #expect(host.rows(schema: schema).isEmpty)
     }
 
@@ -67,7 +67,7 @@ struct TypeRoundTripTests {
         let schema = Fixtures.everyTypeSchema
         let rows = Array(repeating: Array(repeating: Value.null, count: schema.columns.count), count: 17)
         let batch = try RecordBatch(schema: schema, rows: rows)
-        try batch.validate(against: schema)
+        try Fixtures.validate(batch, against: schema)
         #expect(batch.columns.allSatisfy { $0.validity == [0, 0, 0] })
         let (host, _) = try roundTrip(batch)
         #expect(host == batch)
@@ -89,7 +89,7 @@ struct TypeRoundTripTests {
         let schema = StreamSchema(stream: Fixtures.stream, columns: [Column(name: "id", type: LogicalType(.int64))])
         var batch = try RecordBatch(schema: schema, rows: (0..<9).map { [.int64(Int64($0))] })
         batch.operations = (0..<9).map { UInt8($0 % 2) }
-        try batch.validate(against: schema)
+        try Fixtures.validate(batch, against: schema)
         let (host, _) = try roundTrip(batch)
         #expect(host == batch)
     }
@@ -110,7 +110,7 @@ struct TypeRoundTripTests {
             }
         }
         let batch = RecordBatch(stream: schema.stream, rowCount: 10_000, columns: builders.map { $0.finish() })
-        try batch.validate(against: schema)
+        try Fixtures.validate(batch, against: schema)
         let (host, plugin) = try roundTrip(batch)
         #expect(host == batch)
         #expect(plugin == batch)

@@ -9,12 +9,12 @@ struct ValidationTests {
 
     private func validationError(_ vector: ColumnVector, rows: Int, type: LogicalType) -> ProtocolError? {
         let batch = RecordBatch(stream: Fixtures.stream, rowCount: rows, columns: [vector])
-        return #expect(throws: ProtocolError.self) { try batch.validate(against: schema(type)) }
+        return #expect(throws: ProtocolError.self) { try Fixtures.validate(batch, against: schema(type)) }
     }
 
     @Test func columnCountMustMatch() {
         let batch = RecordBatch(stream: Fixtures.stream, rowCount: 1, columns: [ColumnVector(int64s: [1]), ColumnVector(int64s: [2])])
-        let error = #expect(throws: ProtocolError.self) { try batch.validate(against: schema(LogicalType(.int64))) }
+        let error = #expect(throws: ProtocolError.self) { try Fixtures.validate(batch, against: schema(LogicalType(.int64))) }
         #expect(error?.code == .invalidMessage)
     }
 
@@ -40,10 +40,29 @@ struct ValidationTests {
         }
     }
 
+    @Test("string and json text must be UTF-8, row by row (§5.10)")
+    func textIsUTF8() throws {
+        for kind in [TypeKind.string, .json] {
+            let bad = validationError(ColumnVector(data: [0x61, 0x62, 0xC3], offsets: [0, 2, 3]), rows: 2, type: LogicalType(kind))
+            #expect(bad?.message.contains("row 1 is not valid UTF-8") == true, "\(String(describing: bad))")
+            // Valid as a whole, but "é" is cut between rows 0 and 1.
+            let split = validationError(ColumnVector(data: [0xC3, 0xA9], offsets: [0, 1, 2]), rows: 2, type: LogicalType(kind))
+            #expect(split?.message.contains("row 0 is not valid UTF-8") == true, "\(String(describing: split))")
+            let text = Array("héllo, 世界 🙂".utf8)
+            try Fixtures.validate(RecordBatch(stream: Fixtures.stream, rowCount: 2, columns: [ColumnVector(data: text, offsets: [0, 3, UInt32(text.count)])]),
+                                  against: schema(LogicalType(kind)))
+        }
+        let list = validationError(ColumnVector(offsets: [0, 1], child: ColumnVector(data: [0xFF], offsets: [0, 1])), rows: 1, type: .list(of: .string))
+        #expect(list?.message.contains("elements: row 0 is not valid UTF-8") == true, "\(String(describing: list))")
+        // Bytes are not text.
+        try Fixtures.validate(RecordBatch(stream: Fixtures.stream, rowCount: 1, columns: [ColumnVector(data: [0xFF], offsets: [0, 1])]),
+                              against: schema(LogicalType(.bytes)))
+    }
+
     @Test func nullDecimalSlotsNeedNoText() throws {
         let batch = RecordBatch(stream: Fixtures.stream, rowCount: 2,
                                 columns: [ColumnVector(validity: [0b10], data: Array("1.5".utf8), offsets: [0, 0, 3])])
-        try batch.validate(against: schema(LogicalType(.decimal)))
+        try Fixtures.validate(batch, against: schema(LogicalType(.decimal)))
         #expect(batch.rows(schema: schema(LogicalType(.decimal))) == [[.null], [.decimal("1.5")]])
     }
 
@@ -113,7 +132,7 @@ struct ColumnBuilderTests {
                                                                      Column(name: "s", type: LogicalType(.int16)),
                                                                      Column(name: "r", type: LogicalType(.float32))])
         let batch = RecordBatch(stream: Fixtures.stream, rowCount: 1, columns: [flags.finish(), small.finish(), real.finish()])
-        try batch.validate(against: schema)
+        try Fixtures.validate(batch, against: schema)
         #expect(batch.rows(schema: schema) == [[.bool(true), .int16(-2), .float32(1.5)]])
     }
 
@@ -129,6 +148,59 @@ struct ColumnBuilderTests {
         #expect(vector.child == ColumnVector(validity: [0b101], data: Array("xy".utf8), offsets: [0, 1, 1, 2]))
         let type = LogicalType.list(of: .string)
         #expect((0..<4).map { vector.value(at: $0, type: type) } == [.list([.string("x"), .null]), .null, .list([]), .list([.string("y")])])
+    }
+
+    /// A protobuf field `number` (under 16) of wire type 2 holding `bytes`.
+    private func field(_ number: UInt8, _ bytes: [UInt8]) -> [UInt8] {
+        var length: [UInt8] = []
+        var remaining = bytes.count
+        repeat {
+            length.append(UInt8(remaining & 0x7F) | (remaining > 0x7F ? 0x80 : 0))
+            remaining >>= 7
+        } while remaining > 0
+        return [number << 3 | 2] + length + bytes
+    }
+
+    /// `HostMessage{records}` of 3 rows (valid, null, valid) with one list column per element
+    /// kind in `kinds`, each with `offsets` and, as proto3 writers in other languages do for
+    /// an empty message, no `child` at all. Encoded by hand, as such a writer would.
+    private func batchWithoutChildren(columns: Int, offsets: [UInt32]) -> [UInt8] {
+        let offsetBytes = offsets.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }
+        let column = field(1, [0b101]) + field(8, offsetBytes)
+        let batch = field(1, field(2, Array("t".utf8))) + [0x10, 3] + (0..<columns).flatMap { _ in field(3, column) }
+        return field(8, batch)
+    }
+
+    @Test("a list column whose rows hold no element may omit its child: it reads as an empty vector of the element kind")
+    func omittedListChild() throws {
+        let kinds = TypeKind.allCases.filter { $0 != .unspecified && $0 != .list }
+        let schema = StreamSchema(stream: StreamID(name: "t"), columns: kinds.map { Column(name: "\($0)", type: .list(of: $0)) })
+        guard case .records(var batch) = try WireCodec.decodeHostMessage(batchWithoutChildren(columns: kinds.count, offsets: [0, 0, 0, 0])) else {
+            Issue.record("expected a record batch"); return
+        }
+        #expect(batch.columns.allSatisfy { $0.child == nil })
+        try batch.validate(against: schema)
+        for (kind, vector) in zip(kinds, batch.columns) {
+            #expect(vector.child == ColumnBuilder(type: LogicalType(kind)).finish(), "\(kind)")
+        }
+        #expect(batch.rows(schema: schema) == [Array(repeating: .list([]), count: kinds.count), Array(repeating: .null, count: kinds.count),
+                                               Array(repeating: .list([]), count: kinds.count)])
+        // Still a valid batch once completed: it survives encoding and another validation.
+        guard case .records(var again) = try WireCodec.decodeHostMessage(WireCodec.encode(HostMessage.records(batch))) else {
+            Issue.record("expected a record batch"); return
+        }
+        try again.validate(against: schema)
+        #expect(again == batch)
+    }
+
+    @Test("a list column whose offsets name elements still needs its child")
+    func missingChildWithElements() throws {
+        let schema = StreamSchema(stream: StreamID(name: "t"), columns: [Column(name: "v", type: .list(of: .int64))])
+        let batch = RecordBatch(stream: schema.stream, rowCount: 3, columns: [ColumnVector(validity: [0b101], offsets: [0, 1, 1, 1])])
+        let error = #expect(throws: ProtocolError.self) { try Fixtures.validate(batch, against: schema) }
+        #expect(error?.message.contains("no child vector") == true, "\(String(describing: error))")
+        // Decoding alone already refuses it: without a child, the offsets must end at the (empty) data.
+        #expect(throws: ProtocolError.self) { try WireCodec.decodeHostMessage(batchWithoutChildren(columns: 1, offsets: [0, 1, 1, 1])) }
     }
 
     @Test func mismatchedValuesThrowAndAppendNothing() {

@@ -11,34 +11,27 @@ struct CommandLineRun: Sendable {
     /// Runs `executable` with `arguments`; after `target.timeout` seconds it is killed (with
     /// what it started) and ``Deadline/Expired`` is thrown.
     static func run(_ arguments: [String], of target: ConformanceTarget) async throws -> CommandLineRun {
-        let process = Process()
-        process.executableURL = target.executable
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
         let output = Pipe()
-        process.standardOutput = output
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
+        guard let null = FileHandle(forUpdatingAtPath: "/dev/null") else { throw HostError.spawnFailed("/dev/null cannot be opened") }
+        let child: ChildProcess
         do {
-            try process.run()
+            defer { try? null.close() }
+            // Started like every plugin: default signal dispositions, none blocked, its own group.
+            child = try ChildProcess(executable: target.executable.path, arguments: arguments, stdin: null.fileDescriptor,
+                                     stdout: output.fileHandleForWriting.fileDescriptor, stderr: null.fileDescriptor)
         } catch {
             throw HostError.spawnFailed("\(target.executable.path): \(error.localizedDescription)")
         }
-        target.reaper.track(process.processIdentifier)
-        defer { target.reaper.release(process.processIdentifier, kill: process.isRunning) }
+        try? output.fileHandleForWriting.close()
+        target.reaper.track(child.pid)
+        defer { target.reaper.release(child.pid, kill: child.exitStatus == nil) }
         let reading = output.fileHandleForReading
         return try await Deadline.run(seconds: target.timeout) {
-            await withCheckedContinuation { continuation in
-                // Blocking reads and waits, on a thread of their own rather than the cooperative pool.
-                Thread.detachNewThread {
-                    let data = reading.readDataToEndOfFile()
-                    exited.wait()
-                    let status: ExitStatus = process.terminationReason == .uncaughtSignal
-                        ? .signalled(process.terminationStatus) : .exited(process.terminationStatus)
-                    continuation.resume(returning: CommandLineRun(stdout: String(decoding: data, as: UTF8.self), status: status))
-                }
+            let data = await withCheckedContinuation { continuation in
+                // A blocking read, on a thread of its own rather than the cooperative pool.
+                Thread.detachNewThread { continuation.resume(returning: reading.readDataToEndOfFile()) }
             }
+            return CommandLineRun(stdout: String(decoding: data, as: UTF8.self), status: await child.waitForExit())
         }
     }
 }

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// The plugin processes a conformance run has started and not yet released. Each is the
-/// leader of its own process group (Foundation's `Process` starts it so), so killing the group
+/// leader of its own process group (`ChildProcess` starts it so), so killing the group
 /// also kills what it started, such as a shell script's children. SIGINT or SIGTERM kills every
 /// live group and exits 130.
 final class PluginReaper: @unchecked Sendable {

@@ -28,7 +28,7 @@ struct ReadTranscript {
         case .schema(let schema):
             try requireRequested(schema.stream, "StreamSchema")
             schemas[schema.stream] = schema
-        case .records(let batch):
+        case .records(var batch):
             try requireRequested(batch.stream, "RecordBatch")
             guard let schema = schemas[batch.stream] else {
                 throw ConformanceFailure("a RecordBatch of \(batch.stream) came before its StreamSchema (§4.4 rule 1)")

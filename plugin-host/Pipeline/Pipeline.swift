@@ -7,8 +7,8 @@ import SluiceWire
 struct Pipeline {
     let source: PluginSession
     let destinations: [PluginSession]
-    /// The read catalog file (`plugin-host read`'s format), if any.
-    let catalogPath: String?
+    /// The read catalog (`plugin-host read`'s format, with per-stream write settings), if any.
+    let catalog: ReadCatalogFile.Source?
     /// The state file, if any.
     let statePath: String?
     /// Each destination's write mode for every stream; `.unspecified` leaves it to the destination's configuration.
@@ -45,20 +45,22 @@ struct Pipeline {
             destinationConfigs.append(try await labelled(destination) { try await destination.configJSON() })
         }
         let discovered = try await labelled(source) { try await source.client.discover(DiscoverRequest(configJSON: sourceConfig)) }
-        let selection = try catalogPath.map { try ReadCatalogFile.load($0, against: discovered) } ?? ReadCatalogFile.everything(in: discovered)
+        let selection = try catalog.map { try ReadCatalogFile.load($0, against: discovered, for: .pipeline) } ?? ReadCatalogFile.everything(in: discovered)
         guard !selection.streams.isEmpty else {
             throw HostFailure(ExitCodes.config, "nothing to read: the source has no readable streams for this configuration")
         }
         let previous = try resume ?? statePath.map(StateFile.load) ?? []
         guard !control.interrupted else { return Outcome(exitCode: 130, savedStates: previous) }
 
+        let writeCatalogs = try destinations.indices.map { index in
+            try Self.writeCatalog(selection, mode: writeModes[index], destination: destinations[index].launch.label ?? "destination")
+        }
         let sourceName = source.client.helloReply.pluginName
         let streams = selection.streams.map(\.schema.stream)
         let pipelineID = PipelineIdentity.id(name: name, sourcePlugin: sourceName, sourceConfig: try JSONParser.parse(sourceConfig),
                                              schema: try await source.configSchema(), streams: streams)
         let writes = await PipelineRun.startWrites(destinations.indices.map { index in
-            WriteRequest(configJSON: destinationConfigs[index], catalog: Self.writeCatalog(selection, mode: writeModes[index]),
-                         sourceName: sourceName, pipelineID: pipelineID)
+            WriteRequest(configJSON: destinationConfigs[index], catalog: writeCatalogs[index], sourceName: sourceName, pipelineID: pipelineID)
         }, destinations: destinations, control: control)
         let resumeFrom = ResumePoints(streams: streams, saved: previous, reports: writes.committed)
         if !control.isStopped { announce(resumeFrom, pipelineID: pipelineID, saved: previous) }
@@ -66,7 +68,8 @@ struct Pipeline {
         let acks = AckTracker(path: statePath, previous: previous.filter { $0.stream.map { !selected.contains($0) } ?? false } + resumeFrom.states,
                               destinations: destinations.count, firstID: resumeFrom.firstID)
         let outcome = await PipelineRun(source: source, destinations: destinations, control: control, acks: acks).run(
-            read: ReadRequest(configJSON: sourceConfig, catalog: selection, states: resumeFrom.states), writing: writes.writing)
+            read: ReadRequest(configJSON: sourceConfig, catalog: Self.readCatalog(selection), states: Self.readStates(resumeFrom, writeCatalogs)),
+            writing: writes.writing)
 
         let kept = statePath.map { path in
             acks.statesSaved == 0 ? " The state file \(path) was not changed."
@@ -131,17 +134,51 @@ struct Pipeline {
         }
     }
 
-    /// The destinations' catalog: each selected stream with the columns the source will send
-    /// (its selected columns, in their order), its primary key when every key column is
-    /// selected, and `mode`.
-    static func writeCatalog(_ selection: ConfiguredCatalog, mode: WriteMode) -> ConfiguredCatalog {
+    /// The source's catalog: the selection without the destinations' settings.
+    static func readCatalog(_ selection: ConfiguredCatalog) -> ConfiguredCatalog {
         ConfiguredCatalog(streams: selection.streams.map { stream in
+            var stream = stream
+            stream.writeMode = .unspecified
+            stream.keyColumns = []
+            return stream
+        })
+    }
+
+    /// The states the Read resumes from. A mirrored stream resumes only from a state its
+    /// destinations committed (they keep the sync's start as mirror's cut-off); from a state the
+    /// host saved, mirror would delete the rows committed before it as stale, so it is read from
+    /// the start instead.
+    static func readStates(_ points: ResumePoints, _ writeCatalogs: [ConfiguredCatalog]) -> [State] {
+        let mirrored = Set(writeCatalogs.flatMap { $0.streams.filter { $0.writeMode == .mirror }.map(\.schema.stream) })
+        return points.states.filter { state in
+            guard let stream = state.stream, mirrored.contains(stream), points.origin(of: stream) != .destination else { return true }
+            Diagnostics.line("plugin-host: stream \(stream) is written with mirror, so it is read from the start (its saved state is not used): mirror deletes the rows a sync did not send")
+            return false
+        }
+    }
+
+    /// A destination's catalog: each selected stream with the columns the source will send (its
+    /// selected columns, in their order), its primary key when every key column is selected,
+    /// its own `write_mode` (else `mode`) and `key_columns`, and its read's `sync_mode` and
+    /// `limit` (PROTOCOL.md §4.5: a destination must not treat a partial read as the whole
+    /// stream). Mirror on a stream read incrementally or with a `limit` is refused: its
+    /// stale-row deletion would delete every row the read did not send.
+    static func writeCatalog(_ selection: ConfiguredCatalog, mode: WriteMode, destination: String) throws -> ConfiguredCatalog {
+        var problems: [String] = []
+        let catalog = ConfiguredCatalog(streams: selection.streams.map { stream in
             var schema = stream.schema
             if !stream.selectedColumns.isEmpty {
                 schema.columns = stream.selectedColumns.compactMap { name in stream.schema.columns.first { $0.name == name } }
                 if !schema.primaryKey.allSatisfy(stream.selectedColumns.contains) { schema.primaryKey = [] }
             }
-            return ConfiguredStream(schema: schema, writeMode: mode)
+            let writeMode = stream.writeMode == .unspecified ? mode : stream.writeMode
+            if writeMode == .mirror, stream.limit > 0 || stream.syncMode == .incremental {
+                let read = stream.limit > 0 ? "with a limit of \(stream.limit) rows" : "incrementally"
+                problems.append("stream \(schema.stream) is read \(read), so mirror would delete every row the read does not send: use upsert, or a full read without a limit")
+            }
+            return ConfiguredStream(schema: schema, syncMode: stream.syncMode, limit: stream.limit, writeMode: writeMode, keyColumns: stream.keyColumns)
         })
+        guard problems.isEmpty else { throw HostFailure.config("\(destination): mirror refused:", problems) }
+        return catalog
     }
 }

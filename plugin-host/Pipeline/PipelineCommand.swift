@@ -11,8 +11,10 @@ struct PipelineCommand: AsyncParsableCommand {
         discussion: """
             Every plugin is started and its configuration validated; the source is discovered and \
             read (every readable stream in full refresh, or the streams of --catalog, in the `read` \
-            command's format), and each destination writes every stream with its discovered \
-            schema and primary key, in --write-mode or the destination's configured default. \
+            command's format, where a stream may also set its destinations' write_mode and \
+            key_columns), and each destination writes every stream with its discovered schema and \
+            primary key, in the stream's write_mode, else --write-mode, else the destination's \
+            configured default. Mirror on a stream read incrementally or with a limit is refused. \
             Schemas and batches are forwarded as they arrive, to every destination at once.
 
             Each source State is forwarded to every destination; once all of them acknowledged \
@@ -34,7 +36,8 @@ struct PipelineCommand: AsyncParsableCommand {
             Instead of the plugin flags, --pipeline FILE describes everything in YAML or JSON: \
             source: {plugin, config}, destinations: [{plugin, config, write_mode}], catalog, state, \
             where config is a file path or an inline object (${VAR} expanded, validated like a \
-            --config file) and relative paths are relative to the pipeline file. --catalog, \
+            --config file), catalog a file path or an inline object, and relative paths are \
+            relative to the pipeline file. --catalog, \
             --state and --write-mode override the file's.
 
             On success the summary is printed as JSON: per stream, records read and written by \
@@ -145,7 +148,7 @@ struct PipelineCommand: AsyncParsableCommand {
                     throw HostFailure(failure.exitCode, "\(launch.label ?? "plugin"): \(failure.message)")
                 }
             }
-            let pipeline = Pipeline(source: sessions[0], destinations: Array(sessions.dropFirst()), catalogPath: catalog ?? plan.catalog,
+            let pipeline = Pipeline(source: sessions[0], destinations: Array(sessions.dropFirst()), catalog: catalog.map(ReadCatalogFile.Source.file) ?? plan.catalog,
                                     statePath: state ?? plan.state,
                                     writeModes: plan.destinations.map { writeMode?.mode ?? $0.writeMode },
                                     name: name ?? plan.name, resume: resume, attempt: attempt)

@@ -16,8 +16,9 @@ import Yams
 /// ```
 ///
 /// `config` is a file path or an inline object (expanded and validated like a `--config` file);
-/// relative paths are relative to the pipeline file; `${VAR}` is expanded in `plugin`,
-/// `catalog`, `state` and path-valued `config`.
+/// `catalog` is a file path or an inline object in the same format (``ReadCatalogFile``, with
+/// per-stream `write_mode` and `key_columns`); relative paths are relative to the pipeline
+/// file; `${VAR}` is expanded everywhere.
 struct PipelineFile {
     /// One plugin of the pipeline.
     struct Plugin {
@@ -29,7 +30,7 @@ struct PipelineFile {
 
     var source: Plugin
     var destinations: [Plugin]
-    var catalog: String?
+    var catalog: ReadCatalogFile.Source?
     var state: String?
     /// The pipeline's name: the id its destinations keep its committed states under.
     var name: String?
@@ -91,7 +92,7 @@ struct PipelineFile {
             } else {
                 problems.append("\(path): expected a non-empty array of destinations")
             }
-            let catalog = self.path(root["catalog"], at: JSONPath.root.appending(key: "catalog"))
+            let catalog = self.catalog(root["catalog"], at: JSONPath.root.appending(key: "catalog"))
             let state = self.path(root["state"], at: JSONPath.root.appending(key: "state"))
             guard let source else { return nil }
             return PipelineFile(source: source, destinations: destinations, catalog: catalog, state: state, name: name)
@@ -129,6 +130,21 @@ struct PipelineFile {
                 }
             }
             return result
+        }
+
+        /// The catalog: a file path, or an inline object (`${VAR}` expanded in its strings).
+        private mutating func catalog(_ node: Node?, at path: JSONPath) -> ReadCatalogFile.Source? {
+            guard let node, case .mapping = node else { return self.path(node, at: path).map(ReadCatalogFile.Source.file) }
+            do {
+                let text = try Yams.serialize(node: node)
+                let value = try ConfigFile(path: "\(file) \(path)", environment: environment, schema: .object([])).load(text: text)
+                return .inline(value, origin: "in \(file)", path: path)
+            } catch let error as ConfigFileError {
+                problems += error.problems.map { "\(path): \($0)" }
+            } catch {
+                problems.append("\(path): cannot be read")
+            }
+            return nil
         }
 
         /// A path, expanded and resolved against the pipeline file's directory.

@@ -112,7 +112,7 @@ struct PipelineRun: Sendable {
                 case .schema(let schema):
                     schemas[schema.stream] = schema
                     await broadcast(.schema(schema), &accepting)
-                case .records(let batch):
+                case .records(var batch):
                     guard let schema = schemas[batch.stream] else {
                         violation("a RecordBatch of \(batch.stream) came before its StreamSchema")
                         continue

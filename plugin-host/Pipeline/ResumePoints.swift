@@ -23,6 +23,11 @@ struct ResumePoints {
     /// oldest committed state is always the one with the smallest id.
     private(set) var firstID: UInt64 = 1
 
+    /// Where `stream`'s resume point came from.
+    func origin(of stream: StreamID?) -> Origin {
+        origins.first { $0.stream == stream }?.origin ?? .beginning
+    }
+
     private enum Candidate {
         case committed(State)
         case saved(State)

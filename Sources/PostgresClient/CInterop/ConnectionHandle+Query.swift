@@ -19,6 +19,14 @@ extension ConnectionHandle {
         return try complete(ResultHandle(PQexec(conn, sql)))
     }
 
+    /// Sets each server setting of `settings` for the session (`set_config(name, value, false)`,
+    /// all in one statement).
+    func apply(_ settings: [(key: String, value: String)]) throws(PostgresError) {
+        guard !settings.isEmpty else { return }
+        let calls = settings.indices.map { "set_config($\(2 * $0 + 1), $\(2 * $0 + 2), false)" }
+        _ = try execute("SELECT " + calls.joined(separator: ", "), settings.flatMap { [PostgresValue.text($0.key), .text($0.value)] })
+    }
+
     /// Prepares `sql` as the named statement `name`; fails with the server's error when it
     /// does not parse or analyse.
     func prepare(name: String, sql: String) throws(PostgresError) {

@@ -50,7 +50,7 @@ struct ResultHandle: ~Copyable {
         return PostgresError(kind: kind, message: message.isEmpty ? "unknown error (result status \(status.rawValue))" : message,
                              sqlState: field(Diagnostic.sqlState), detail: field(Diagnostic.detail),
                              hint: field(Diagnostic.hint), position: field(Diagnostic.position).flatMap { Int($0) },
-                             secrets: secrets)
+                             context: field(Diagnostic.context), secrets: secrets)
     }
 
     /// The SQLSTATE of this result, if it reports one.
@@ -63,6 +63,7 @@ struct ResultHandle: ~Copyable {
         static let detail = Int32(UInt8(ascii: "D"))
         static let hint = Int32(UInt8(ascii: "H"))
         static let position = Int32(UInt8(ascii: "P"))
+        static let context = Int32(UInt8(ascii: "W"))
     }
 
     /// One `PQresultErrorField`, if present.

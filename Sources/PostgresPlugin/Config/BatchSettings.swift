@@ -18,7 +18,7 @@ struct BatchSettings: Sendable {
             "batch_size": ["type": "integer", "minimum": 1, "maximum": 10_000_000, "default": 10_000,
                            "description": "Rows per batch: records per outgoing batch when reading, rows per flush when writing."],
             "batch_size_bytes": ["type": "integer", "minimum": 1024, "maximum": 2_000_000_000, "default": 100_000_000,
-                                 "description": "Approximate bytes per batch (default 100 MB)."],
+                                 "description": "Approximate bytes per batch (default 100 MB); a source's batches also stay under the host's maximum frame size (64 MiB by default)."],
             "max_connections": ["type": "integer", "minimum": 1, "maximum": 8, "default": 2,
                                 "description": "Connections used in parallel: streams and batches written in parallel, or large tables read in ranges."],
         ]

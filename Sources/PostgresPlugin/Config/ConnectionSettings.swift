@@ -13,6 +13,10 @@ struct ConnectionSettings: Sendable {
     /// The schema written to (destination) or the default schema read from.
     var schema: String
     var logLevel: String
+    /// PostgreSQL's `lock_timeout` for every session, in milliseconds; 0 waits forever.
+    var lockTimeoutMilliseconds: Int
+    /// PostgreSQL's `statement_timeout` for every session, in milliseconds; 0 is no limit.
+    var statementTimeoutMilliseconds: Int
     /// The SSH bastion to connect through, when configured.
     var sshTunnel: SSHTunnelSettings?
     /// While a tunnel runs: its local port on 127.0.0.1, which connections then use as
@@ -21,6 +25,10 @@ struct ConnectionSettings: Sendable {
 
     static let sslmodes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
     static let logLevels = ["error", "warn", "info", "debug", "trace"]
+    /// The default `lock_timeout`: long enough for ordinary row and DDL locks held by other
+    /// work, short enough that a session never queues for long behind a lock (a waiting
+    /// ACCESS EXCLUSIVE request blocks every later reader of the table too).
+    static let defaultLockTimeoutSeconds = 60.0
 
     init(_ reader: inout ConfigReader) {
         connectionString = reader.string("connection_string")
@@ -32,6 +40,8 @@ struct ConnectionSettings: Sendable {
         sslmode = reader.has("sslmode") ? reader.choice("sslmode", allowed: Self.sslmodes, default: "prefer") : nil
         schema = reader.string("schema", default: "public")
         logLevel = reader.choice("log_level", allowed: Self.logLevels, default: "info")
+        lockTimeoutMilliseconds = Self.timeout(&reader, "lock_timeout", default: Self.defaultLockTimeoutSeconds)
+        statementTimeoutMilliseconds = Self.timeout(&reader, "statement_timeout", default: 0)
         if connectionString == nil && host == nil && database == nil && user == nil {
             reader.problem("connection_string", "give a connection_string or the discrete fields host, port, database, user, password") as Void?
         }
@@ -40,6 +50,15 @@ struct ConnectionSettings: Sendable {
         if sshTunnel != nil, host == nil {
             reader.problem("host", "ssh_tunnel needs the database host (as the bastion reaches it) in the host field") as Void?
         }
+    }
+
+    /// A server timeout setting in whole milliseconds, within what PostgreSQL accepts.
+    private static func timeout(_ reader: inout ConfigReader, _ key: String, default fallback: Double) -> Int {
+        let milliseconds = (reader.duration(key, default: fallback) * 1000).rounded()
+        guard milliseconds <= Double(Int32.max) else {
+            return reader.problem(key, "must be at most \(Int32.max) ms (about 24 days); 0 turns it off") ?? 0
+        }
+        return Int(milliseconds)
     }
 
     /// `log_level` as a swift-log level.
@@ -61,8 +80,10 @@ struct ConnectionSettings: Sendable {
             options["hostaddr"] = "127.0.0.1"
             options["port"] = String(tunnelPort)
         }
-        return ConnectionConfig(connectionString: connectionString, host: host, port: port, database: database,
-                                user: user, password: password, options: options)
+        var config = ConnectionConfig(connectionString: connectionString, host: host, port: port, database: database,
+                                      user: user, password: password, options: options)
+        config.sessionSettings = ["lock_timeout": "\(lockTimeoutMilliseconds)ms", "statement_timeout": "\(statementTimeoutMilliseconds)ms"]
+        return config
     }
 
     static var schemaProperties: [String: Any] {
@@ -79,6 +100,10 @@ struct ConnectionSettings: Sendable {
             "sslmode": ["type": "string", "enum": sslmodes, "default": "prefer", "description": "libpq sslmode."],
             "schema": ["type": "string", "default": "public", "description": "Destination: the schema tables are written to (created when missing). Source: the default schema."],
             "log_level": ["type": "string", "enum": logLevels, "default": "info", "description": "Plugin log verbosity. No level ever logs secrets."],
+            "lock_timeout": ["type": ["string", "number"], "default": "60s",
+                             "description": "PostgreSQL lock_timeout for every session of the plugin (e.g. 60s, 500ms, 2m; a number is seconds; 0 waits forever). A lock not granted in time fails the call with LOCK_TIMEOUT (retryable)."],
+            "statement_timeout": ["type": ["string", "number"], "default": "0",
+                                  "description": "PostgreSQL statement_timeout for every session of the plugin (e.g. 30m; 0, the default, is no limit: a full read is one long COPY). A statement over it fails the call with STATEMENT_TIMEOUT (retryable)."],
         ]) { first, _ in first }
     }
 }

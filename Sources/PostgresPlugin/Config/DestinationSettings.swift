@@ -2,10 +2,12 @@ import SluiceWire
 
 /// Settings of the destination role (Write).
 struct DestinationSettings: Sendable {
-    /// The write mode of streams whose configured catalog leaves it unspecified.
-    var writeMode: WriteMode
-    /// Key columns per stream name (`table` or `schema.table`), for streams without a primary key.
-    var keyColumns: [String: [String]]
+    /// The write mode of streams whose configured catalog leaves it unspecified; nil when
+    /// `write_mode` is not set (see ``mode(of:configured:)``).
+    var writeMode: WriteMode?
+    /// Key columns per stream name (`table` or `schema.table`, byte for byte), for streams
+    /// without a primary key.
+    var keyColumns: [ExactName: [String]]
     /// `typed`: one column per field. `raw`: id uuid, emitted-at timestamptz, data jsonb.
     var tableLayout: String
     /// Seconds a received row may wait before it is flushed.
@@ -21,6 +23,8 @@ struct DestinationSettings: Sendable {
     var metadataColumns: Bool
     /// `strip` (default, counted in the summary) or `fail`.
     var nulBytes: String
+    /// Columns of an extension type the database lacks: `fail` (default) or `text`.
+    var missingExtensionTypes: String
     /// `state` (default): flushes between two states share one transaction per connection,
     /// committed at the state. `flush`: every flush commits on its own.
     var transactionScope: String
@@ -31,11 +35,12 @@ struct DestinationSettings: Sendable {
     static let writeModeAliases = ["overwrite": "upsert", "overwrite-delete-stale": "mirror"]
 
     init(_ reader: inout ConfigReader) {
-        let mode = reader.choice("write_mode", allowed: Self.writeModes, aliases: Self.writeModeAliases, default: "append")
-        writeMode = Self.writeMode(named: mode) ?? .append
-        var keys: [String: [String]] = [:]
+        writeMode = reader.has("write_mode")
+            ? Self.writeMode(named: reader.choice("write_mode", allowed: Self.writeModes, aliases: Self.writeModeAliases, default: "append"))
+            : nil
+        var keys: [ExactName: [String]] = [:]
         if var map = reader.object("key_columns") {
-            for table in map.keys.sorted() { keys[table] = map.stringArray(table) }
+            for table in map.keys.sorted() { keys[ExactName(table)] = map.stringArray(table) }
             reader.merge(map)
         }
         keyColumns = keys
@@ -47,8 +52,25 @@ struct DestinationSettings: Sendable {
         createPerformanceIndexes = reader.bool("create_performance_indexes", default: false)
         metadataColumns = reader.bool("metadata_columns", default: true)
         nulBytes = reader.choice("nul_bytes", allowed: ["strip", "fail"], default: "strip")
+        missingExtensionTypes = reader.choice("missing_extension_types", allowed: ["fail", "text"], default: "fail")
         transactionScope = reader.choice("transaction_scope", allowed: ["state", "flush"], default: "state")
         embeddings = EmbeddingSettings(&reader)
+    }
+
+    /// The write mode of a stream: its configured catalog's, else `write_mode`, else (neither
+    /// set) upsert when the stream has a key and the typed layout, append otherwise, so that a
+    /// sync with the defaults can be run again without failing on, or duplicating, keyed rows.
+    func mode(of schema: StreamSchema, configured: ConfiguredStream?) -> WriteMode {
+        if let configured, configured.writeMode != .unspecified { return configured.writeMode }
+        if let writeMode { return writeMode }
+        return tableLayout == "typed" && !key(of: schema, configured: configured).isEmpty ? .upsert : .append
+    }
+
+    /// The key columns of a stream: its configured catalog's `key_columns`, else `key_columns`
+    /// from the config (by `schema.table`, then `table`), else its primary key.
+    func key(of schema: StreamSchema, configured: ConfiguredStream?) -> [String] {
+        if let configured, !configured.keyColumns.isEmpty { return configured.keyColumns }
+        return keyColumns[ExactName(schema.stream.description)] ?? keyColumns[ExactName(schema.stream.name)] ?? schema.primaryKey
     }
 
     /// Maps a configured name (or CloudQuery alias) to a write mode.
@@ -65,8 +87,8 @@ struct DestinationSettings: Sendable {
 
     static var schemaProperties: [String: Any] {
         EmbeddingSettings.schemaProperties.merging([
-            "write_mode": ["type": "string", "enum": writeModes + Array(writeModeAliases.keys).sorted(), "default": "append",
-                           "description": "Destination: default write mode of streams that don't set one: append, upsert, update-only, mirror, replace (overwrite = upsert, overwrite-delete-stale = mirror)."],
+            "write_mode": ["type": "string", "enum": writeModes + Array(writeModeAliases.keys).sorted(),
+                           "description": "Destination: write mode of streams that don't set one: append, upsert, update-only, mirror, replace (overwrite = upsert, overwrite-delete-stale = mirror). Unset: upsert for streams with a key (primary key or key_columns), so a re-run neither fails nor duplicates rows, and append for streams without one (and with table_layout raw)."],
             "key_columns": ["type": "object", "additionalProperties": ["type": "array", "items": ["type": "string"]],
                             "description": "Destination: key columns per table (\"table\" or \"schema.table\") for upsert, update-only and mirror when the stream has no primary key."],
             "table_layout": ["type": "string", "enum": ["typed", "raw"], "default": "typed",
@@ -81,9 +103,11 @@ struct DestinationSettings: Sendable {
             "create_performance_indexes": ["type": "boolean", "default": false,
                                            "description": "Destination: create indexes that speed up mirror's stale-row deletion."],
             "metadata_columns": ["type": "boolean", "default": true,
-                                 "description": "Destination: add _sluice_synced_at, _sluice_source and, for tables without a primary key, _sluice_row_id."],
+                                 "description": "Destination: add _sluice_synced_at, _sluice_source and, for tables without a primary key, _sluice_row_id (mirror always keeps _sluice_synced_at). Turn off for streams with a column of one of those names or with 1600 columns (PostgreSQL's limit)."],
             "nul_bytes": ["type": "string", "enum": ["strip", "fail"], "default": "strip",
                       "description": "Destination: text values with NUL bytes (which PostgreSQL cannot store): strip them (counted in the summary) or fail the write."],
+            "missing_extension_types": ["type": "string", "enum": ["fail", "text"], "default": "fail",
+                                        "description": "Destination: a column whose source type belongs to an extension (vector, halfvec, sparsevec, citext, hstore) that the destination database lacks: fail before any data moves, or store its values as text."],
             "transaction_scope": ["type": "string", "enum": ["state", "flush"], "default": "state",
                                   "description": "Destination: state = the flushes between two state messages share one transaction per connection, committed when the state is acknowledged, so a failed write leaves nothing committed after the last acknowledged state (an append re-run from it duplicates nothing); flush = every flush commits on its own: rows visible sooner and shorter transactions, but rows flushed after the last acknowledged state stay committed when a write fails."],
         ]) { first, _ in first }

@@ -74,7 +74,7 @@ struct EmbeddingSettings: Sendable {
 
     /// The entry for `stream`, matched by `schema.name` or by name.
     func table(for stream: StreamID) -> Table? {
-        tables.first { $0.table == stream.description } ?? tables.first { $0.table == stream.name }
+        tables.first { $0.table.isExactly(stream.description) } ?? tables.first { $0.table.isExactly(stream.name) }
     }
 
     static var schemaProperties: [String: Any] {

@@ -3,6 +3,8 @@ import Foundation
 import Glibc
 #endif
 import Logging
+import SluiceSDK
+import SluiceSystemC
 import SluiceWire
 
 /// An SSH tunnel to the database through a bastion for the length of one call: OpenSSH's
@@ -14,8 +16,10 @@ import SluiceWire
 ///
 /// `ssh` runs under a small `sh` guard whose standard input is a pipe only this process holds:
 /// when the plugin closes it, or dies in any way (even SIGKILL), the guard reads end of input
-/// and stops `ssh`, so no tunnel outlives its plugin. The key is written to a 0600 file in a
-/// private (0700) directory, which ``close()`` deletes; nothing ssh prints can contain it.
+/// and stops `ssh`, so no tunnel outlives its plugin. A key given in the configuration never
+/// touches a disk: it lives in an anonymous memory file (`memfd_create`, mode 0600) that ssh
+/// opens as `/proc/<plugin pid>/fd/<n>`, and that vanishes with the plugin however it ends,
+/// SIGKILL included. Nothing ssh prints can contain it.
 final class SSHTunnel: @unchecked Sendable {
     // @unchecked: the stored properties change only in `init`; `close()` may run twice harmlessly.
     /// Local ports tried before giving up when ports are taken.
@@ -25,13 +29,14 @@ final class SSHTunnel: @unchecked Sendable {
     let directory: URL
     /// The port on 127.0.0.1 forwarded to the database.
     private(set) var localPort = 0
-    private var process = Process()
+    private var process: ChildProcess?
     private var guardInput = Pipe()
+    /// The memory file holding the configured key, closed by ``close()`` (or with the process).
+    private var keyFile: FileHandle?
 
     /// The guard: a background reader of the pipe, then `exec ssh` in the same process (so the
-    /// Process object watches ssh itself). When the pipe ends the reader SIGKILLs ssh, checking
-    /// first that the pid is still ssh's: the plugin's children inherit SIGTERM and SIGCHLD
-    /// blocked or ignored (the SDK handles signals itself), so only SIGKILL is sure to work.
+    /// ChildProcess watches ssh itself). When the pipe ends the reader SIGKILLs ssh, checking
+    /// first that the pid is still ssh's.
     /// `SHELL` is set because ssh runs `LocalCommand` (the ready mark) with it, and the plugin's
     /// user may have none, or nologin.
     private static let guardScript = """
@@ -58,13 +63,15 @@ final class SSHTunnel: @unchecked Sendable {
         directory = files.temporaryDirectory.appendingPathComponent("sluice-ssh-\(UUID().uuidString.prefix(12))")
         try files.createDirectory(at: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         let knownHosts = directory.appendingPathComponent("known_hosts").path
-        var keyFile = settings.privateKeyFile ?? ""
+        var keyPath = settings.privateKeyFile ?? ""
         if let key = settings.privateKey {
-            keyFile = directory.appendingPathComponent("key").path
-            let text = key.hasSuffix("\n") ? key : key + "\n"
-            guard files.createFile(atPath: keyFile, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            do {
+                let (handle, path) = try Self.memoryFile(key.hasSuffix("\n") ? key : key + "\n")
+                keyFile = handle
+                keyPath = path
+            } catch {
                 try? files.removeItem(at: directory)
-                throw Self.failure("SSH_TUNNEL_FAILED", "could not write the SSH key to a private temporary file")
+                throw Self.failure("SSH_TUNNEL_FAILED", "could not hold the SSH key in a memory file: \(error)")
             }
         }
         let hostEntry = settings.port == 22 ? settings.host : "[\(settings.host)]:\(settings.port)"
@@ -81,7 +88,7 @@ final class SSHTunnel: @unchecked Sendable {
             let arguments = [
                 "-N", "-F", "none",
                 "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes", "-o", "IdentitiesOnly=yes",
-                "-o", "IdentityFile=\"\(keyFile)\"", "-o", "UserKnownHostsFile=\"\(knownHosts)\"", "-o", "GlobalKnownHostsFile=/dev/null",
+                "-o", "IdentityFile=\"\(keyPath)\"", "-o", "UserKnownHostsFile=\"\(knownHosts)\"", "-o", "GlobalKnownHostsFile=/dev/null",
                 "-o", "StrictHostKeyChecking=\(settings.hostKey == nil ? "no" : "yes")",
                 "-o", "ConnectTimeout=\(settings.connectTimeout)", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
                 "-o", "PermitLocalCommand=yes", "-o", "LocalCommand=touch \(Self.shellQuoted(ready))", "-o", "LogLevel=ERROR",
@@ -117,6 +124,17 @@ final class SSHTunnel: @unchecked Sendable {
         throw Self.failure("SSH_TUNNEL_FAILED", "the SSH tunnel through \(bastion) failed: no free local port", retryable: true)
     }
 
+    /// A memory-only file (mode 0600) holding `text`, and the path by which another process of
+    /// this user opens it.
+    private static func memoryFile(_ text: String) throws -> (FileHandle, String) {
+        let descriptor = sluice_memfd("sluice-ssh-key")
+        guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        guard fchmod(descriptor, 0o600) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        try handle.write(contentsOf: Data(text.utf8))
+        return (handle, "/proc/\(getpid())/fd/\(descriptor)")
+    }
+
     /// `text` as one single-quoted shell word.
     private static func shellQuoted(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
@@ -124,32 +142,27 @@ final class SSHTunnel: @unchecked Sendable {
 
     /// Starts ssh with `arguments` under the guard, its messages going to `log`.
     private func launch(_ arguments: [String], log: String) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", Self.guardScript, "sluice-ssh-tunnel", log] + arguments
         guardInput = Pipe()
-        // Only this process may hold the write end, or the guard never sees it close.
-        _ = fcntl(guardInput.fileHandleForWriting.fileDescriptor, F_SETFD, FD_CLOEXEC)
-        process.standardInput = guardInput
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        guard let null = FileHandle(forWritingAtPath: "/dev/null") else { throw POSIXError(.ENOENT) }
+        defer { try? null.close() }
+        // The child gets only its three descriptors, so only this process holds the write end
+        // and the guard sees it close.
+        process = try ChildProcess(executable: "/bin/sh", arguments: ["-c", Self.guardScript, "sluice-ssh-tunnel", log] + arguments,
+                                   stdin: guardInput.fileHandleForReading.fileDescriptor,
+                                   stdout: null.fileDescriptor, stderr: null.fileDescriptor)
+        try? guardInput.fileHandleForReading.close()
     }
 
-    /// Whether ssh has exited. Read from /proc and reaped here, because the plugin blocks
-    /// SIGCHLD (its signals are handled by the SDK), so Foundation never learns of the exit.
+    /// Whether ssh has exited.
     private func hasExited() -> Bool {
-        let pid = process.processIdentifier
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let state = stat.split(separator: ")").last?.split(separator: " ").first else { return true }
-        guard state == "Z" else { return false }
-        _ = waitpid(pid, nil, WNOHANG)
-        return true
+        process?.exitStatus != nil
     }
 
-    /// Stops ssh (the guard sees its input end) and deletes the key, known_hosts and logs.
+    /// Stops ssh (the guard sees its input end), drops the key's memory file and deletes
+    /// known_hosts and the logs.
     func close() {
         try? guardInput.fileHandleForWriting.close()
+        try? keyFile?.close()
         try? FileManager.default.removeItem(at: directory)
     }
 

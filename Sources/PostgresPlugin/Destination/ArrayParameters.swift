@@ -12,7 +12,7 @@ enum ArrayParameters {
         for (index, column) in plan.columns.enumerated() {
             let isList = column.type.kind == .list
             var encoder = FieldEncoder(capacity: rows * 12 + 20, failOnNul: failOnNul)
-            header(&encoder.out, kind: isList ? .string : column.type.kind, rows: rows)
+            header(&encoder.out, kind: isList ? .string : column.type.kind, plainJSON: column.plainJSON, rows: rows)
             var position = firstRow
             for batch in batches {
                 let vector = VectorReader(batch.columns[index])
@@ -21,7 +21,7 @@ enum ArrayParameters {
                         if isList {
                             try encoder.listLiteral(vector, row: row, elementKind: column.type.elementKind)
                         } else {
-                            try encoder.field(vector, row: row, type: column.type)
+                            try encoder.field(vector, row: row, type: column.type, plainJSON: column.plainJSON)
                         }
                     } catch {
                         throw RowError(column: plan.schema.columns[index].name, row: position + row, reason: error.reason)
@@ -30,7 +30,7 @@ enum ArrayParameters {
                 position += batch.rowCount
             }
             stripped += encoder.nulBytesStripped
-            parameters.append(.binary(encoder.out.bytes, oid: PostgresTypes.arrayOID(isList ? .string : column.type.kind)))
+            parameters.append(.binary(encoder.out.bytes, oid: PostgresTypes.arrayOID(isList ? .string : column.type.kind, plainJSON: column.plainJSON)))
         }
         if plan.hasSyncedAt {
             var out = BinaryBuffer(capacity: rows * 12 + 20)
@@ -55,10 +55,10 @@ enum ArrayParameters {
     }
 
     /// The header of a one-dimensional binary array of `rows` elements of `kind`, without nulls.
-    static func header(_ out: inout BinaryBuffer, kind: TypeKind, rows: Int) {
+    static func header(_ out: inout BinaryBuffer, kind: TypeKind, plainJSON: Bool = false, rows: Int) {
         out.int32(1)
         out.int32(1)
-        out.int32(Int32(bitPattern: PostgresTypes.oid(kind)))
+        out.int32(Int32(bitPattern: PostgresTypes.oid(kind, plainJSON: plainJSON)))
         out.int32(Int32(rows))
         out.int32(1)
     }

@@ -53,7 +53,8 @@ struct CopyEncoder {
     /// Appends the rows of `batch` (optionally only upserts); `sequence` numbers staged rows.
     mutating func append(_ batch: RecordBatch, sequence: inout Int64) throws(RowError) {
         let types = plan.columns.map(\.type)
-        let isKey = plan.columns.map { plan.key.contains($0.name) }
+        let plainJSON = plan.columns.map(\.plainJSON)
+        let isKey = plan.columns.map { plan.key.containsExactly($0.name) }
         let vectors = batch.columns.map(VectorReader.init)
         let operations = batch.operations
         let count = vectors.count
@@ -66,7 +67,7 @@ struct CopyEncoder {
                     continue
                 }
                 do {
-                    try fields.field(vectors[index], row: row, type: types[index])
+                    try fields.field(vectors[index], row: row, type: types[index], plainJSON: plainJSON[index])
                 } catch {
                     throw RowError(column: plan.schema.columns[index].name, row: row, reason: error.reason)
                 }

@@ -20,7 +20,7 @@ final class DestinationSession {
     /// keeps its order and keeps two transactions off one table; DDL and the end of the sync run
     /// on lane 0 once every lane is idle.
     private let lanes: [FlushLane]
-    private var laneOfTable: [String: Int] = [:]
+    private var laneOfTable: [ExactName: Int] = [:]
     private var laneOf: [StreamID: Int] = [:]
     /// Lane 0's connection: opened in `init`, only ever replaced by a new one.
     private var connection: PostgresConnection { lanes[0].connection! }
@@ -61,7 +61,7 @@ final class DestinationSession {
         self.cancellation = cancellation
         lanes = [FlushLane(connection: try await Self.connect(config), cancellation: cancellation)]
             + (1..<config.batch.maxConnections).map { _ in FlushLane(cancellation: cancellation) }
-        defersStates = request.catalog.streams.contains { Self.mode(of: $0, default: config.destination.writeMode) == .replace }
+        defersStates = request.catalog.streams.contains { config.destination.mode(of: $0.schema, configured: $0) == .replace }
         stateStore = request.pipelineID.isEmpty ? nil
             : CommittedStateStore(schemaName: config.connection.schema, pipelineID: request.pipelineID)
     }
@@ -90,10 +90,6 @@ final class DestinationSession {
     private static func connectFailed(_ error: PostgresError) -> PluginError {
         PluginError(category: error.isRetryable ? .transient : .config, code: "CONNECT_FAILED",
                     message: "could not connect to PostgreSQL: \(error.message)", retryable: error.isRetryable)
-    }
-
-    private static func mode(of stream: ConfiguredStream, default fallback: WriteMode) -> WriteMode {
-        stream.writeMode == .unspecified ? fallback : stream.writeMode
     }
 
     /// Runs the call to its end and returns the per-stream counts. Cancelling the calling task
@@ -261,7 +257,7 @@ final class DestinationSession {
     /// The lane of `stream`: its table's, else the next one round-robin.
     private func lane(for stream: StreamID) -> Int {
         if let lane = laneOf[stream] { return lane }
-        let table = TableManager.tableName(of: stream)
+        let table = ExactName(TableManager.tableName(of: stream))
         let lane = laneOfTable[table] ?? laneOfTable.count % lanes.count
         laneOfTable[table] = lane
         laneOf[stream] = lane
@@ -270,7 +266,7 @@ final class DestinationSession {
 
     private func action(for schema: StreamSchema, configured: ConfiguredStream?,
                         on connection: PostgresConnection? = nil) async throws -> TableAction {
-        let mode = configured.map { Self.mode(of: $0, default: settings.writeMode) } ?? settings.writeMode
+        let mode = settings.mode(of: configured?.schema ?? schema, configured: configured)
         if settings.tableLayout == "raw", mode != .append, mode != .replace {
             throw PluginError(category: .config, code: "RAW_LAYOUT_MODE",
                               message: "stream \(schema.stream) is written with \(Self.modeName(mode)), but table_layout raw keeps every record: use append or replace",
@@ -300,11 +296,9 @@ final class DestinationSession {
     /// The key: the configured stream's key columns, else `key_columns` from the config, else
     /// the primary key. Modes that need one fail here, before any data moves.
     private func resolveKey(_ schema: StreamSchema, configured: ConfiguredStream?, mode: WriteMode) throws -> [String] {
-        var key = configured?.keyColumns ?? []
-        if key.isEmpty { key = settings.keyColumns[schema.stream.description] ?? settings.keyColumns[schema.stream.name] ?? [] }
-        if key.isEmpty { key = schema.primaryKey }
-        let names = Set(schema.columns.map(\.name))
-        if let unknown = key.first(where: { !names.contains($0) }) {
+        let key = settings.key(of: schema, configured: configured)
+        let names = Set(schema.columns.map { ExactName($0.name) })
+        if let unknown = key.first(where: { !names.contains(ExactName($0)) }) {
             throw PluginError(category: .config, code: "UNKNOWN_KEY_COLUMN",
                               message: "stream \(schema.stream): key column \"\(unknown)\" is not one of its columns", stream: schema.stream)
         }
@@ -384,7 +378,8 @@ final class DestinationSession {
                 return
             }
             guard !retried, let sole, let only = flushes.first, error.isRetryable, committed == false || Self.isIdempotent(sole.plan.mode) else {
-                throw describe(error, committing: flushes, rolledBack: committed == false)
+                let covered = !states.isEmpty && flushes.allSatisfy { flush in states.contains { $0.stream == flush.stream } }
+                throw describe(error, committing: flushes, rolledBack: committed == false, storedWithTheirStates: covered)
             }
             context.logger.warning("commit of \(sole.plan.stream) failed (\(error.sqlState ?? "no SQLSTATE")), writing its flush again: \(error.message)")
             try await reconnectIfNeeded(lane)
@@ -527,6 +522,7 @@ final class DestinationSession {
 
     /// The error of a failed flush. `rolledBack`: earlier flushes of its transaction, lost with it.
     private func describe(_ error: PostgresError, flush: Flush, attempts: Int, ambiguous: Bool, rolledBack: [FlushLane.Written]) -> PluginError {
+        if let timeout = PluginErrors.timeout(error, stream: flush.plan.stream, table: flush.plan.target) { return timeout }
         let rows = Self.rows(first: flush.firstRow, count: flush.rows)
         let state = error.sqlState ?? ""
         let lost = rolledBack.reduce(0) { $0 + $1.rows }
@@ -535,7 +531,8 @@ final class DestinationSession {
                 + (lost > 0 ? " (\(lost) earlier rows in the same transaction were rolled back too)" : "")
         if state.hasPrefix("22") || state.hasPrefix("23") {
             return PluginError(category: .data, code: "VALUE_REJECTED",
-                               message: "stream \(flush.plan.stream): PostgreSQL rejected a value among \(rows): \(error.message)\(rollback)",
+                               message: RejectedValue.place(error.context, flush: flush).map { "\($0): PostgreSQL rejected the value: \(error.message)\(rollback)" }
+                                   ?? "stream \(flush.plan.stream): PostgreSQL rejected a value among \(rows): \(error.message)\(rollback)",
                                detail: [error.detail, "SQLSTATE \(state)"].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; "),
                                stream: flush.plan.stream)
         }
@@ -551,7 +548,9 @@ final class DestinationSession {
 
     /// The error of a failed COMMIT: `rolledBack` when the transaction is known to be rolled
     /// back, else its outcome is unknown.
-    private func describe(_ error: PostgresError, committing flushes: [FlushLane.Written], rolledBack: Bool) -> PluginError {
+    /// `storedWithTheirStates`: the transaction also stored the state of every stream it wrote.
+    private func describe(_ error: PostgresError, committing flushes: [FlushLane.Written], rolledBack: Bool,
+                          storedWithTheirStates: Bool) -> PluginError {
         let rows = flushes.map { "stream \($0.stream) \(Self.rows(first: $0.firstRow, count: $0.rows))" }.joined(separator: ", ")
         let state = error.sqlState ?? ""
         let detail = state.isEmpty ? "" : "SQLSTATE \(state)"
@@ -563,7 +562,13 @@ final class DestinationSession {
                                    + (retryable ? "; those rows are no longer held, so re-run from the last acknowledged state" : ""),
                                detail: detail, retryable: retryable, stream: flushes.first?.stream)
         }
-        // Repeating the call could write append rows twice.
+        // Repeating the call could write append rows twice, unless the transaction also held the
+        // state covering them: a rerun then resumes from whatever `_sluice_state` says committed.
+        if storedWithTheirStates {
+            return PluginError(category: .transient, code: "WRITE_FAILED",
+                               message: "committing \(rows) failed: \(error.message) (the connection was lost while committing; whether they were committed is recorded with their state, so a re-run resumes exactly)",
+                               detail: detail, retryable: true, stream: flushes.first?.stream)
+        }
         let retryable = flushes.allSatisfy { Self.isIdempotent($0.buffer.plan.mode) }
         return PluginError(category: retryable ? .transient : .system, code: "WRITE_FAILED",
                            message: "committing \(rows) failed: \(error.message) (the connection was lost while committing and whether they were committed could not be found out; not retried to avoid writing them twice)",
@@ -583,6 +588,10 @@ final class DestinationSession {
             let plan = buffer.plan
             switch plan.mode {
             case .mirror:
+                if let partial = request.catalog.streams.first(where: { $0.schema.stream == stream })?.partialRead {
+                    context.logger.warning("stream \(stream): mirror kept the rows this sync did not write, because \(partial): stale rows are deleted only after a complete read")
+                    continue
+                }
                 try await deleteStale(buffer)
             case .replace:
                 try await swap(plan, storing: deferredStates.last { $0.stream == stream })
@@ -613,11 +622,16 @@ final class DestinationSession {
     }
 
     /// Swaps the replacement tables (the stream's, and its embeddings') in, in one transaction,
-    /// with the stream's last state (the replacement holds every row it covers).
+    /// with the stream's last state (the replacement holds every row it covers); a stream table
+    /// that views depend on keeps its place and gets the replacement's rows.
     private func swap(_ plan: WritePlan, storing state: State?) async throws {
         _ = try await connection.execute("BEGIN")
         do {
-            try await swapTable(schema: plan.schemaName, live: plan.table, replacement: plan.writeTable)
+            if let afterEmptying = plan.replaceInPlace {
+                try await TableManager(connection: connection, settings: settings, schemaName: plan.schemaName).replaceRows(plan, afterEmptying: afterEmptying)
+            } else {
+                try await swapTable(schema: plan.schemaName, live: plan.table, replacement: plan.writeTable)
+            }
             if let embedding = plan.embedding {
                 try await swapTable(schema: plan.schemaName, live: embedding.liveTable, replacement: embedding.table)
             }

@@ -6,7 +6,7 @@ enum DistinctKeys {
     /// True when the key is one integer column without nulls and no value repeats in `batches`;
     /// false when a value repeats or the check does not apply.
     static func proven(plan: WritePlan, batches: [RecordBatch], rows: Int) -> Bool {
-        guard plan.key.count == 1, let index = plan.columns.firstIndex(where: { $0.name == plan.key[0] }) else { return false }
+        guard plan.key.count == 1, let index = plan.columns.firstIndex(where: { $0.name.isExactly(plan.key[0]) }) else { return false }
         let kind = plan.columns[index].type.kind
         guard [.int16, .int32, .int64].contains(kind) else { return false }
         var seen = Set<Int64>(minimumCapacity: rows)

@@ -12,6 +12,8 @@ struct FieldEncoder {
     /// PostgreSQL's epoch (2000-01-01) in the protocol's units.
     static let epochMicros: Int64 = 946_684_800_000_000
     static let epochDays: Int32 = 10_957
+    /// The largest value PostgreSQL stores (1 GB - 1 bytes).
+    static let maxValueBytes = 0x3FFF_FFFF
 
     var out: BinaryBuffer
     /// Text NUL bytes removed so far (PostgreSQL can't store them).
@@ -24,14 +26,15 @@ struct FieldEncoder {
         self.failOnNul = failOnNul
     }
 
-    /// Appends row `row` of `vector` (of logical type `type`) as one field.
+    /// Appends row `row` of `vector` (of logical type `type`) as one field. `plainJSON`: JSON
+    /// values go to a `json` column (their text as it is) rather than `jsonb` (a version byte first).
     @inline(__always)
-    mutating func field(_ vector: VectorReader, row: Int, type: LogicalType) throws(FieldError) {
+    mutating func field(_ vector: VectorReader, row: Int, type: LogicalType, plainJSON: Bool = false) throws(FieldError) {
         guard vector.isValid(row) else { return out.int32(-1) }
-        try value(vector, row: row, kind: type.kind, elementKind: type.elementKind)
+        try value(vector, row: row, kind: type.kind, elementKind: type.elementKind, plainJSON: plainJSON)
     }
 
-    private mutating func value(_ vector: VectorReader, row: Int, kind: TypeKind, elementKind: TypeKind) throws(FieldError) {
+    private mutating func value(_ vector: VectorReader, row: Int, kind: TypeKind, elementKind: TypeKind, plainJSON: Bool) throws(FieldError) {
         switch kind {
         case .bool:
             out.int32(1)
@@ -53,37 +56,46 @@ struct FieldEncoder {
             out.int64(Int64(bitPattern: vector.float64s[row].bitPattern))
         case .decimal:
             let at = out.beginLength()
-            NumericBinary.append(slice(vector, row), to: &out, digits: &digits)
-            out.patchLength(at: at)
+            try NumericBinary.append(slice(vector, row), to: &out, digits: &digits)
+            try patchLength(at: at)
         case .string, .unspecified:
             try text(slice(vector, row))
         case .json:
             let at = out.beginLength()
-            out.bytes.append(1)
+            if !plainJSON { out.bytes.append(1) }
             try textBody(slice(vector, row))
-            out.patchLength(at: at)
+            try patchLength(at: at)
         case .bytes:
             let bytes = slice(vector, row)
-            out.int32(Int32(bytes.count))
+            let at = out.beginLength()
             out.bytes.append(contentsOf: bytes)
+            try patchLength(at: at)
         case .uuid:
             out.int32(16)
             out.bytes.append(contentsOf: vector.data[(row * 16)..<(row * 16 + 16)])
         case .date:
             out.int32(4)
             let days = vector.int32s[row]
-            out.int32(days == .max || days == .min ? days : days &- Self.epochDays)
+            if days == .max || days == .min { out.int32(days); break }
+            let (shifted, overflow) = days.subtractingReportingOverflow(Self.epochDays)
+            guard !overflow else { throw FieldError(reason: "date \(days) (days since 1970-01-01) is beyond PostgreSQL's range") }
+            out.int32(shifted)
         case .time:
             out.int32(8)
             out.int64(vector.int64s[row])
         case .timetz:
             out.int32(12)
+            let offset = vector.int32s[row]
+            guard offset != .min else { throw FieldError(reason: "time zone offset \(offset) seconds is beyond PostgreSQL's range") }
             out.int64(vector.int64s[row])
-            out.int32(0 &- vector.int32s[row])
+            out.int32(-offset)
         case .timestamp, .timestamptz:
             out.int32(8)
             let micros = vector.int64s[row]
-            out.int64(micros == .max || micros == .min ? micros : micros &- Self.epochMicros)
+            if micros == .max || micros == .min { out.int64(micros); break }
+            let (shifted, overflow) = micros.subtractingReportingOverflow(Self.epochMicros)
+            guard !overflow else { throw FieldError(reason: "timestamp \(micros) (µs since 1970-01-01) is beyond PostgreSQL's range") }
+            out.int64(shifted)
         case .interval:
             out.int32(16)
             out.int64(vector.int64s[row])
@@ -93,14 +105,14 @@ struct FieldEncoder {
             guard let child = vector.child else { return out.int32(-1) }
             let from = Int(vector.offsets[row]), to = Int(vector.offsets[row + 1])
             let at = out.beginLength()
-            try array(child, from: from, to: to, kind: elementKind)
-            out.patchLength(at: at)
+            try array(child, from: from, to: to, kind: elementKind, plainJSON: plainJSON)
+            try patchLength(at: at)
         }
     }
 
     /// Appends the body of a one-dimensional array of `child` rows `from..<to`.
-    mutating func array(_ child: VectorReader, from: Int, to: Int, kind: TypeKind) throws(FieldError) {
-        let elementOID = Int32(bitPattern: PostgresTypes.oid(kind))
+    mutating func array(_ child: VectorReader, from: Int, to: Int, kind: TypeKind, plainJSON: Bool) throws(FieldError) {
+        let elementOID = Int32(bitPattern: PostgresTypes.oid(kind, plainJSON: plainJSON))
         if from == to {
             out.int32(0)
             out.int32(0)
@@ -110,11 +122,12 @@ struct FieldEncoder {
         out.int32(1)
         out.int32(child.validity.isEmpty ? 0 : 1)
         out.int32(elementOID)
-        out.int32(Int32(to - from))
+        guard let count = Int32(exactly: to - from) else { throw FieldError(reason: "a list of \(to - from) elements is beyond PostgreSQL's array limit") }
+        out.int32(count)
         out.int32(1)
         for element in from..<to {
             if child.isValid(element) {
-                try value(child, row: element, kind: kind, elementKind: .unspecified)
+                try value(child, row: element, kind: kind, elementKind: .unspecified, plainJSON: plainJSON)
             } else {
                 out.int32(-1)
             }
@@ -129,6 +142,16 @@ struct FieldEncoder {
     private mutating func text(_ bytes: ArraySlice<UInt8>) throws(FieldError) {
         let at = out.beginLength()
         try textBody(bytes)
+        try patchLength(at: at)
+    }
+
+    /// Patches the length of the value begun at `at`, or fails when PostgreSQL can't store a
+    /// value that large.
+    mutating func patchLength(at: Int) throws(FieldError) {
+        let length = out.bytes.count - at - 4
+        guard length <= Self.maxValueBytes else {
+            throw FieldError(reason: "a value of \(length) bytes is beyond PostgreSQL's limit of \(Self.maxValueBytes) bytes for one value")
+        }
         out.patchLength(at: at)
     }
 

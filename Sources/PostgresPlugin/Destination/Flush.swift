@@ -30,6 +30,8 @@ struct Flush: Sendable {
     static let smallBatchRows = 1_000
     /// COPY data is sent in chunks of about this size.
     static let chunkBytes = 1 << 20
+    /// The most parameter bytes an `unnest` INSERT carries (PostgreSQL takes messages below 1 GB).
+    static let maxInsertBytes = 1 << 29
 
     /// How the rows reach the table.
     enum Route: Sendable {
@@ -74,10 +76,27 @@ struct Flush: Sendable {
             default: insert = buffer.rows < smallBatchRows
             }
         }
-        let staging = plan.raw || buffer.hasDeletes || [.upsert, .updateOnly, .mirror].contains(plan.mode) || (!plan.direct && !insert)
-            || plan.embedding != nil
+        let keyed = plan.raw || buffer.hasDeletes || [.upsert, .updateOnly, .mirror].contains(plan.mode) || plan.embedding != nil
+        var inserted: (parameters: [PostgresValue], nulBytesStripped: UInt64)?
+        // A statement's parameters travel in one protocol message, which PostgreSQL caps at
+        // 1 GB: bigger flushes (by their size received plus a length per value, then encoded)
+        // go by COPY, which streams. This also keeps every array's length within an Int32.
+        let fieldCount = plan.columns.count + plan.metadataColumns.count
+        if insert, !keyed, buffer.bytes + buffer.rows * 4 * fieldCount <= maxInsertBytes {
+            let built = try ArrayParameters.build(plan: plan, batches: buffer.batches, rows: buffer.rows, firstRow: buffer.flushedRows,
+                                                  syncedAtMicros: syncedAtMicros, sourceName: sourceName, failOnNul: failOnNul)
+            let size = built.parameters.reduce(0) { total, parameter in
+                if case .binary(let bytes, _) = parameter { total + bytes.count } else { total }
+            }
+            if size <= maxInsertBytes { inserted = built }
+        }
+        let staging = keyed || (!plan.direct && inserted == nil)
+        if staging { try TableLimits.checkStaging(plan, metadataSetting: settings.metadataColumns) }
         let route: Route, stripped: UInt64
-        if staging || !insert {
+        if let inserted {
+            route = .insert(inserted.parameters)
+            stripped = inserted.nulBytesStripped
+        } else {
             var encoder = CopyEncoder(plan: plan, staging: staging, syncedAtMicros: syncedAtMicros, sourceName: sourceName,
                                       failOnNul: failOnNul, capacity: min(buffer.bytes + buffer.rows * 24, chunkBytes * 2))
             var chunks: [[UInt8]] = []
@@ -96,11 +115,6 @@ struct Flush: Sendable {
             chunks.append(encoder.take())
             route = staging ? .staging(chunks) : .copy(chunks)
             stripped = encoder.fields.nulBytesStripped
-        } else {
-            let built = try ArrayParameters.build(plan: plan, batches: buffer.batches, rows: buffer.rows, firstRow: buffer.flushedRows,
-                                                  syncedAtMicros: syncedAtMicros, sourceName: sourceName, failOnNul: failOnNul)
-            route = .insert(built.parameters)
-            stripped = built.nulBytesStripped
         }
         let distinct = staging && !buffer.hasDeletes && [.upsert, .mirror].contains(plan.mode)
             && DistinctKeys.proven(plan: plan, batches: buffer.batches, rows: buffer.rows)
@@ -153,7 +167,7 @@ struct Flush: Sendable {
                     throw error
                 }
             } onCancel: {
-                _ = connection.cancel()
+                connection.cancel()
             }
             return result
         } catch {

@@ -31,3 +31,19 @@ extension String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
+
+/// A name as a dictionary or set key that keeps apart what PostgreSQL keeps apart: its bytes
+/// (String keys merge canonically equivalent spellings such as NFC and NFD `é`).
+struct ExactName: Hashable, Sendable {
+    let bytes: [UInt8]
+
+    init(_ name: String) { bytes = Array(name.utf8) }
+}
+
+extension Array where Element == String {
+    /// Whether one of the names is exactly `name`, byte for byte.
+    func containsExactly(_ name: String) -> Bool { contains { $0.isExactly(name) } }
+
+    /// The index of the name that is exactly `name`, byte for byte.
+    func firstIndexExactly(of name: String) -> Int? { firstIndex { $0.isExactly(name) } }
+}

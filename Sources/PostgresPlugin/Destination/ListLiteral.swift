@@ -28,11 +28,12 @@ extension FieldEncoder {
             case .uuid: uuid(child.data[(element * 16)..<(element * 16 + 16)])
             default:
                 let bytes = child.data[Int(child.offsets[element])..<Int(child.offsets[element + 1])]
+                if elementKind == .decimal { try NumericBinary.checkRange(bytes) }
                 try quoted(bytes, stripNul: elementKind == .string || elementKind == .json)
             }
         }
         out.bytes.append(UInt8(ascii: "}"))
-        out.patchLength(at: at)
+        try patchLength(at: at)
     }
 
     private mutating func float(_ value: Double, description: String) {

@@ -21,35 +21,35 @@ struct Migration: Sendable, Equatable {
     /// One line per change that could lose data.
     var refusals: [String] = []
     /// Each wanted column's type in the table once the clauses ran.
-    var finalTypes: [String: String] = [:]
+    var finalTypes: [ExactName: String] = [:]
 
     /// Compares the wanted columns with the table's; `quote` quotes identifiers.
-    static func plan(wanted: [WantedColumn], existing: [ExistingColumn], keepNotNull: Set<String>,
+    static func plan(wanted: [WantedColumn], existing: [ExistingColumn], keepNotNull: Set<ExactName>,
                      quote: (String) -> String) -> Migration {
         var migration = Migration()
-        let byName = Dictionary(existing.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let byName = Dictionary(existing.map { (ExactName($0.name), $0) }, uniquingKeysWith: { first, _ in first })
         for column in wanted {
-            guard let have = byName[column.name] else {
+            guard let have = byName[ExactName(column.name)] else {
                 migration.clauses.append("ADD COLUMN \(quote(column.name)) \(column.type)")
-                migration.finalTypes[column.name] = column.type
+                migration.finalTypes[ExactName(column.name)] = column.type
                 continue
             }
             switch TypeWidening.relation(existing: have.type, wanted: column.type) {
             case .holds:
-                migration.finalTypes[column.name] = have.type
+                migration.finalTypes[ExactName(column.name)] = have.type
             case .widen(let type):
                 migration.clauses.append("ALTER COLUMN \(quote(column.name)) TYPE \(type)")
-                migration.finalTypes[column.name] = type
+                migration.finalTypes[ExactName(column.name)] = type
             case .refuse:
                 migration.refusals.append("column \"\(column.name)\": type \(have.type) cannot hold \(column.type) without a possible loss")
-                migration.finalTypes[column.name] = have.type
+                migration.finalTypes[ExactName(column.name)] = have.type
             }
-            if column.nullable, have.notNull, !keepNotNull.contains(column.name) {
+            if column.nullable, have.notNull, !keepNotNull.contains(ExactName(column.name)) {
                 migration.clauses.append("ALTER COLUMN \(quote(column.name)) DROP NOT NULL")
             }
         }
-        let wantedNames = Set(wanted.map(\.name))
-        for column in existing where !wantedNames.contains(column.name) && column.notNull && !keepNotNull.contains(column.name) {
+        let wantedNames = Set(wanted.map { ExactName($0.name) })
+        for column in existing where !wantedNames.contains(ExactName(column.name)) && column.notNull && !keepNotNull.contains(ExactName(column.name)) {
             migration.clauses.append("ALTER COLUMN \(quote(column.name)) DROP NOT NULL")
         }
         return migration
@@ -60,12 +60,12 @@ extension Migration {
     /// A raw-layout table: missing raw columns are added; a table without the raw record
     /// column (a typed table) is refused.
     static func plan(raw wanted: [WantedColumn], existing: [ExistingColumn], quote: (String) -> String) -> Migration {
-        guard existing.contains(where: { $0.name == RawLayout.dataColumn && $0.type == "jsonb" }) else {
+        guard existing.contains(where: { $0.name.isExactly(RawLayout.dataColumn) && $0.type == "jsonb" }) else {
             return Migration(refusals: ["the table is not a raw-layout table (no jsonb column \"\(RawLayout.dataColumn)\")"])
         }
         var migration = Migration()
-        let names = Set(existing.map(\.name))
-        for column in wanted where !names.contains(column.name) {
+        let names = Set(existing.map { ExactName($0.name) })
+        for column in wanted where !names.contains(ExactName(column.name)) {
             let fill = column.name == RawLayout.deletedColumn ? " NOT NULL DEFAULT false" : ""
             migration.clauses.append("ADD COLUMN \(quote(column.name)) \(column.type)\(fill)")
         }
@@ -84,7 +84,11 @@ enum TypeWidening: Equatable {
     static func relation(existing: String, wanted: String) -> TypeWidening {
         let have = existing.lowercased(), want = wanted.lowercased()
         if have == want { return .holds }
-        if have.hasSuffix("[]") || want.hasSuffix("[]") { return .refuse }
+        if have.hasSuffix("[]") || want.hasSuffix("[]") {
+            guard have.hasSuffix("[]"), want.hasSuffix("[]"),
+                  relation(existing: String(have.dropLast(2)), wanted: String(want.dropLast(2))) == .holds else { return .refuse }
+            return .holds
+        }
         let haveBase = PostgresTypes.base(have), wantBase = PostgresTypes.base(want)
         if let wantDigits = integerDigits[wantBase] {
             if let haveDigits = integerDigits[haveBase] { return haveDigits >= wantDigits ? .holds : .widen(wanted) }
@@ -102,13 +106,23 @@ enum TypeWidening: Equatable {
             guard let (wantPrecision, wantScale) = numericModifiers(want) else { return .widen(wanted) }
             let integer = max(havePrecision - haveScale, wantPrecision - wantScale), scale = max(haveScale, wantScale)
             return integer + scale == havePrecision && scale == haveScale ? .holds : .widen("numeric(\(integer + scale),\(scale))")
-        case ("text", _) where ["text", "character varying", "character"].contains(wantBase) || PostgresTypes.keptBuiltIns.contains(wantBase):
+        case ("text", _) where ["text", "character varying", "character"].contains(wantBase) || PostgresTypes.keptBuiltIns.contains(wantBase)
+            || PostgresTypes.keptCharacterTypes.contains(wantBase) || PostgresTypes.extensionTypes[wantBase] != nil:
             return .holds
+        case ("interval", _) where wantBase.hasPrefix("interval"):
+            return .holds
+        case ("numeric", "money") where numericModifiers(have) == nil:
+            return .holds
+        case ("character varying", "character"):
+            guard let haveLength = modifier(have) else { return .holds }
+            return haveLength >= modifier(want) ?? 1 ? .holds : .refuse
         case ("character varying", "text"): return .widen("text")
         case ("character varying", "character varying"):
             guard let haveLength = modifier(have) else { return .holds }
             guard let wantLength = modifier(want) else { return .widen(wanted) }
             return haveLength >= wantLength ? .holds : .widen(wanted)
+        case let (a, b) where a == b && modifier(have) == nil:
+            return .holds
         case let (a, b) where a == b && modifier(want) == nil:
             return .widen(wanted)
         default:

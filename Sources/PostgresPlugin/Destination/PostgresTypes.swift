@@ -3,10 +3,13 @@ import SluiceWire
 
 /// Which PostgreSQL type keeps each logical type exactly, and how values travel in binary COPY.
 enum PostgresTypes {
-    /// The type a new column gets: the exact type of its logical type, or the source's own
-    /// PostgreSQL type when the logical type can't express it and it is a known built-in.
+    /// The type a new column gets: the source's own type when it came from PostgreSQL and the
+    /// column holds its values exactly (``keptSourceType(_:)``, `json`, declared `numeric(p,s)`),
+    /// else the exact type of its logical type.
     static func columnType(for column: Column) -> String {
         if let kept = keptSourceType(column) { return kept }
+        if plainJSON(column) { return encodedType(for: column) }
+        if let numeric = declaredNumeric(column) { return numeric }
         switch column.type.kind {
         case .decimal where column.type.precision > 0:
             return "numeric(\(column.type.precision),\(column.type.scale))"
@@ -44,13 +47,46 @@ enum PostgresTypes {
     }
 
     /// The type of a column's binary COPY data: the staging column type.
-    static func encodedType(for type: LogicalType) -> String {
-        type.kind == .list ? encodedType(type.elementKind) + "[]" : encodedType(type.kind)
+    static func encodedType(for column: Column) -> String {
+        let type = column.type
+        let element = plainJSON(column) ? "json" : encodedType(type.kind == .list ? type.elementKind : type.kind)
+        return type.kind == .list ? element + "[]" : element
     }
 
-    /// The element type OID of `kind`'s encoded type (array headers carry it).
-    static func oid(_ kind: TypeKind) -> UInt32 {
-        switch kind {
+    /// Whether a JSON column (or list of JSON) came from PostgreSQL's `json`, which keeps the
+    /// document as it is (key order, duplicate keys, whitespace, number spelling, `\u0000`):
+    /// it is written to `json`, not `jsonb`.
+    static func plainJSON(_ column: Column) -> Bool {
+        switch column.type.kind {
+        case .json: column.sourceType == "json"
+        case .list: column.type.elementKind == .json && column.sourceType == "json[]"
+        default: false
+        }
+    }
+
+    /// A decimal column's declared `numeric(p,s)` as the source's type name gives it, when it
+    /// parses: the logical type can't carry a negative scale (PostgreSQL 15+) or one above the
+    /// precision.
+    private static func declaredNumeric(_ column: Column) -> String? {
+        let isList = column.type.kind == .list
+        guard (isList ? column.type.elementKind : column.type.kind) == .decimal else { return nil }
+        var source = Substring(column.sourceType)
+        if isList {
+            guard source.hasSuffix("[]") else { return nil }
+            source = source.dropLast(2)
+        }
+        guard source.hasPrefix("numeric("), source.hasSuffix(")") else { return nil }
+        let parts = source.dropFirst("numeric(".count).dropLast().split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count == 2, let precision = Int(parts[0]), let scale = Int(parts[1]),
+              (1...1000).contains(precision), (-1000...1000).contains(scale) else { return nil }
+        return "numeric(\(precision),\(scale))" + (isList ? "[]" : "")
+    }
+
+    /// The element type OID of `kind`'s encoded type (array headers carry it); `plainJSON`:
+    /// JSON as `json` rather than `jsonb`.
+    static func oid(_ kind: TypeKind, plainJSON: Bool = false) -> UInt32 {
+        if kind == .json, plainJSON { return 114 }
+        return switch kind {
         case .bool: 16
         case .int16: 21
         case .int32: 23
@@ -72,8 +108,9 @@ enum PostgresTypes {
     }
 
     /// The OID of the array type whose elements are `kind`'s encoded type.
-    static func arrayOID(_ kind: TypeKind) -> UInt32 {
-        switch kind {
+    static func arrayOID(_ kind: TypeKind, plainJSON: Bool = false) -> UInt32 {
+        if kind == .json, plainJSON { return 199 }
+        return switch kind {
         case .bool: 1000
         case .int16: 1005
         case .int32: 1007
@@ -126,17 +163,49 @@ enum PostgresTypes {
         "oid", "xid8", "txid_snapshot", "pg_snapshot",
     ]
 
-    /// The source's type name when a string (or list of strings) column came from a PostgreSQL
-    /// type the logical type can't express and that type is a known built-in.
-    private static func keptSourceType(_ column: Column) -> String? {
-        let kind = column.type.kind == .list ? column.type.elementKind : column.type.kind
-        guard kind == .string, !column.sourceType.isEmpty else { return nil }
-        let source = column.sourceType.lowercased()
-        guard source.allSatisfy({ $0.isLetter || $0.isNumber || " _(),[]".contains($0) }), source.first?.isLetter == true else {
-            return nil
+    /// Character types a string column keeps with their modifiers (`character(n)` pads, `name`
+    /// and `"char"` have their own limits).
+    static let keptCharacterTypes: Set<String> = ["character varying", "character", "bpchar", "name", "\"char\""]
+
+    /// Types of extensions, kept when the destination database has them, and their extension.
+    static let extensionTypes: [String: String] = [
+        "vector": "vector", "halfvec": "vector", "sparsevec": "vector", "citext": "citext", "hstore": "hstore",
+    ]
+
+    /// The base type names (``base(_:)``) `format_type` gives for a logical kind whose
+    /// values a column of that type holds exactly: the source's type is kept, modifiers and all.
+    private static func keptBases(for kind: TypeKind) -> (names: Set<String>, prefix: String?) {
+        switch kind {
+        case .string: (keptBuiltIns.union(keptCharacterTypes).union(extensionTypes.keys), nil)
+        case .decimal: (["money"], nil)
+        case .timestamp: (["timestamp without time zone"], nil)
+        case .timestamptz: (["timestamp with time zone"], nil)
+        case .time: (["time without time zone"], nil)
+        case .timetz: (["time with time zone"], nil)
+        case .interval: ([], "interval")
+        default: ([], nil)
         }
-        guard keptBuiltIns.contains(base(source)) else { return nil }
-        guard source.hasSuffix("[]") == (column.type.kind == .list) else { return nil }
+    }
+
+    /// The source's type as `format_type` spells it (a PostgreSQL source), when the column's
+    /// logical type carries its values exactly but not the type itself: built-in types with
+    /// their modifiers (`timestamp(3) without time zone`, `interval year to month`,
+    /// `character(5)`, `bit(3)`, `money`, `inet`, …) and extension types (``extensionTypes``).
+    /// Any other source type (another system's spelling, enums, domains, composites) is nil.
+    private static func keptSourceType(_ column: Column) -> String? {
+        let isList = column.type.kind == .list
+        let kind = isList ? column.type.elementKind : column.type.kind
+        let source = column.sourceType
+        guard !source.isEmpty, source.hasSuffix("[]") == isList,
+              source.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || " _(),[]\"".contains($0)) }),
+              source.first?.isLetter == true || source.hasPrefix("\"char\"") else { return nil }
+        let kept = keptBases(for: kind), name = base(source)
+        guard kept.names.contains(name) || kept.prefix.map({ name.hasPrefix($0) }) == true else { return nil }
         return source
+    }
+
+    /// The extension a column type needs (`vector(3)[]` → `vector`), if any.
+    static func extensionOf(_ type: String) -> String? {
+        extensionTypes[base(type)]
     }
 }

@@ -25,9 +25,18 @@ struct TableManager {
     func action(for schema: StreamSchema, mode: WriteMode, key sourceKey: [String], staging: String,
                 replacementStarted: Bool = false) async throws -> TableAction {
         let table = Self.tableName(of: schema.stream)
-        let wanted = schema.columns.map { WantedColumn(name: Identifiers.shortened($0.name), type: PostgresTypes.columnType(for: $0), nullable: $0.nullable) }
+        if table.utf8.elementsEqual(CommittedStateStore.tableName.utf8) {
+            throw PluginError(category: .config, code: "RESERVED_TABLE_NAME",
+                              message: "stream \(schema.stream) would be written to \(schemaName).\(table), the table where committed states are kept: write it to another schema",
+                              stream: schema.stream)
+        }
+        var wanted: [WantedColumn] = []
+        for column in schema.columns {
+            let type = try await available(PostgresTypes.columnType(for: column), column: column.name, stream: schema.stream)
+            wanted.append(WantedColumn(name: Identifiers.shortened(column.name), type: type, nullable: column.nullable))
+        }
         let names = wanted.map(\.name)
-        if Set(names).count != names.count {
+        if Set(names.map(ExactName.init)).count != names.count {
             throw PluginError(category: .config, code: "COLUMN_NAME_COLLISION",
                               message: "stream \(schema.stream): two columns map to the same PostgreSQL name", stream: schema.stream)
         }
@@ -46,22 +55,30 @@ struct TableManager {
         let qualified = SQL.quoteQualified(schema: schemaName, name: writeTable)
         var statements = ["CREATE SCHEMA IF NOT EXISTS \(quotedSchema)"]
         var createsTable = false
-        var finalTypes = Dictionary(wanted.map { ($0.name, $0.type) }, uniquingKeysWith: { first, _ in first })
+        var finalTypes = Dictionary(wanted.map { (ExactName($0.name), $0.type) }, uniquingKeysWith: { first, _ in first })
         let create = { (name: String) -> String in
             let qualified = SQL.quoteQualified(schema: self.schemaName, name: name)
             return raw ? RawLayout.createTable(qualified, hasSource: hasSource)
                 : self.createTable(qualified, wanted + metadata, primaryKey: primaryKey, rowID: rowID)
         }
 
+        let migrate = { (existing: [ExistingColumn]) -> Migration in
+            raw ? Migration.plan(raw: RawLayout.columns(hasSource: hasSource), existing: existing, quote: SQL.quoteIdentifier)
+                : Migration.plan(wanted: wanted + metadata, existing: existing, keepNotNull: Set(primaryKey.map(ExactName.init)), quote: SQL.quoteIdentifier)
+        }
+        var replaceInPlace: [String]?
         if mode == .replace && !replacementStarted {
             statements += ["DROP TABLE IF EXISTS \(qualified)", create(writeTable)]
         } else if let existing = try await existingColumns(qualified) {
-            let migration = raw ? Migration.plan(raw: RawLayout.columns(hasSource: hasSource), existing: existing, quote: SQL.quoteIdentifier)
-                : Migration.plan(wanted: wanted + metadata, existing: existing, keepNotNull: Set(primaryKey), quote: SQL.quoteIdentifier)
+            var migration = migrate(existing)
+            let keyMigration = raw ? nil : try await self.keyMigration(qualified, existing: existing, wanted: primaryKey, mode: mode)
+            if let refusal = keyMigration?.refusal { migration.refusals.append(refusal) }
             if migration.refusals.isEmpty {
+                statements += keyMigration?.before ?? []
                 if !migration.clauses.isEmpty { statements.append("ALTER TABLE \(qualified) " + migration.clauses.joined(separator: ", ")) }
+                statements += keyMigration?.after ?? []
                 finalTypes = migration.finalTypes
-                if rowID, !raw, !existing.contains(where: { $0.name == WritePlan.rowIDColumn }) {
+                if rowID, !raw, !existing.contains(where: { $0.name.isExactly(WritePlan.rowIDColumn) }) {
                     statements.append("ALTER TABLE \(qualified) ADD COLUMN \(SQL.quoteIdentifier(WritePlan.rowIDColumn)) uuid NOT NULL DEFAULT gen_random_uuid()")
                 }
             } else if settings.migrateMode == "forced" {
@@ -77,26 +94,45 @@ struct TableManager {
             statements.append(create(writeTable))
             createsTable = mode != .replace
         }
+        if mode == .replace {
+            replaceInPlace = try await self.replaceInPlace(stream: schema.stream, live: table, migrate: migrate, primaryKey: primaryKey,
+                                                           rowID: rowID, raw: raw, statements: &statements)
+        }
         if !key.isEmpty, key != primaryKey, mode != .append, !raw {
-            let index = SQL.quoteIdentifier(Identifiers.shortened(writeTable + "_sluice_key"))
-            statements.append("CREATE UNIQUE INDEX IF NOT EXISTS \(index) ON \(SQL.quoteQualified(schema: schemaName, name: writeTable)) (\(key.map(SQL.quoteIdentifier).joined(separator: ", ")))")
+            statements += try await keyIndexStatements(schema: schemaName, table: writeTable, key: key)
         }
         if settings.createPerformanceIndexes, hasSyncedAt, !raw {
             let index = SQL.quoteIdentifier(Identifiers.shortened(writeTable + "_sluice_synced_at"))
             statements.append("CREATE INDEX IF NOT EXISTS \(index) ON \(qualified) (\(SQL.quoteIdentifier(WritePlan.syncedAtColumn)))")
         }
         let columns = zip(schema.columns, wanted).map { column, want in
-            WriteColumn(name: want.name, type: column.type, targetType: finalTypes[want.name] ?? want.type,
-                       encodedType: PostgresTypes.encodedType(for: column.type))
+            WriteColumn(name: want.name, type: column.type, targetType: finalTypes[ExactName(want.name)] ?? want.type,
+                       encodedType: PostgresTypes.encodedType(for: column))
         }
         var plan = WritePlan(stream: schema.stream, schema: schema, mode: mode, key: key, schemaName: schemaName, table: table,
-                              writeTable: writeTable, columns: columns, hasSyncedAt: hasSyncedAt, raw: raw, hasSource: hasSource, staging: staging)
+                              writeTable: writeTable, columns: columns, hasSyncedAt: hasSyncedAt, raw: raw, hasSource: hasSource, staging: staging,
+                              replaceInPlace: replaceInPlace)
+        let staged = raw || [.upsert, .updateOnly, .mirror].contains(mode) || settings.embeddings?.table(for: schema.stream) != nil || !plan.direct
+        try TableLimits.check(plan, rowID: rowID, staged: staged, metadataSetting: settings.metadataColumns)
         if let embedded = settings.embeddings?.table(for: schema.stream), let embeddings = settings.embeddings, let embeddingClient {
             let embedding = try embeddingPlan(embedded, embeddings, client: embeddingClient, plan: plan)
             statements += try await embeddingStatements(embedding, plan: plan, replacementStarted: replacementStarted)
             plan.embedding = embedding
         }
         return TableAction(statements: statements, plan: plan, createsTable: createsTable)
+    }
+
+    /// `type` when it is built in or the database has its extension (vector, citext, …); else
+    /// text with `missing_extension_types: text`, or a configuration error before any data moves.
+    private func available(_ type: String, column: String, stream: StreamID) async throws -> String {
+        guard let extensionName = PostgresTypes.extensionOf(type) else { return type }
+        let present = try await connection.execute("SELECT to_regtype($1) IS NOT NULL", [.text(PostgresTypes.base(type))]).rows.first?.first == "t"
+        if present { return type }
+        if settings.missingExtensionTypes == "text" { return type.hasSuffix("[]") ? "text[]" : "text" }
+        throw PluginError(category: .config, code: "EXTENSION_TYPE_MISSING",
+                          message: "stream \(stream): column \"\(column)\" has the source type \(type) of the \(extensionName) extension, which this database does not have: "
+                              + "run CREATE EXTENSION \(extensionName) in it, or set missing_extension_types to text to store the values as text",
+                          stream: stream)
     }
 
     /// Checks an `embeddings` entry against the stream, before any data moves.
@@ -115,14 +151,14 @@ struct TableManager {
         let names = plan.schema.columns.map(\.name)
         var embed: [Int] = []
         for name in entry.embedColumns {
-            guard let index = names.firstIndex(of: name) else { throw refuse("EMBEDDINGS_COLUMN", "embed column \"\(name)\" is not a column of the stream") }
+            guard let index = names.firstIndexExactly(of: name) else { throw refuse("EMBEDDINGS_COLUMN", "embed column \"\(name)\" is not a column of the stream") }
             guard [.string, .json].contains(plan.schema.columns[index].type.kind) else {
                 throw refuse("EMBEDDINGS_COLUMN", "embed column \"\(name)\" is not text")
             }
             embed.append(index)
         }
         let metadata = try entry.metadataColumns.map { name -> String in
-            guard let index = names.firstIndex(of: name) else { throw refuse("EMBEDDINGS_COLUMN", "metadata column \"\(name)\" is not a column of the stream") }
+            guard let index = names.firstIndexExactly(of: name) else { throw refuse("EMBEDDINGS_COLUMN", "metadata column \"\(name)\" is not a column of the stream") }
             return plan.columns[index].name
         }
         let live = Identifiers.shortened(plan.table + "_embeddings")
@@ -146,7 +182,7 @@ struct TableManager {
             return statements + ["DROP TABLE IF EXISTS \(embedding.qualified)", embedding.createTable(plan)]
         }
         guard let existing = try await existingColumns(embedding.qualified) else { return statements + [embedding.createTable(plan)] }
-        let vector = existing.first { $0.name == EmbeddingPlan.vectorColumn }?.type
+        let vector = existing.first { $0.name.isExactly(EmbeddingPlan.vectorColumn) }?.type
         guard vector == "vector(\(embedding.dimensions))" else {
             guard settings.migrateMode == "forced" else {
                 throw PluginError(category: .config, code: "MIGRATION_REFUSED",
@@ -155,8 +191,8 @@ struct TableManager {
             }
             return statements + ["DROP TABLE \(embedding.qualified)", embedding.createTable(plan)]
         }
-        for name in embedding.metadataColumns where !existing.contains(where: { $0.name == name }) {
-            guard let column = plan.columns.first(where: { $0.name == name }) else { continue }
+        for name in embedding.metadataColumns where !existing.contains(where: { $0.name.isExactly(name) }) {
+            guard let column = plan.columns.first(where: { $0.name.isExactly(name) }) else { continue }
             statements.append("ALTER TABLE \(embedding.qualified) ADD COLUMN \(SQL.quoteIdentifier(name)) \(column.targetType)")
         }
         return statements

@@ -10,6 +10,8 @@ struct WriteColumn: Sendable {
     var encodedType: String
     /// Whether values go through a staging column of `encodedType` and a cast.
     var needsCast: Bool { !PostgresTypes.binaryCompatible(encoded: encodedType, target: targetType) }
+    /// Whether JSON values are sent as `json` (their text as it is) rather than `jsonb`.
+    var plainJSON: Bool { encodedType == "json" || encodedType == "json[]" }
 }
 
 /// How one stream is written: its table, columns, key, and the SQL of each flush.
@@ -37,6 +39,10 @@ struct WritePlan: Sendable {
     var hasSource: Bool
     /// The session's temporary staging table for this plan.
     var staging: String
+    /// `replace` into a table that views depend on: the final transaction replaces the live
+    /// table's rows with the replacement's, running these statements once it is emptied,
+    /// instead of swapping the tables (``TableManager/replaceRows(_:afterEmptying:)``).
+    var replaceInPlace: [String]? = nil
     /// The stream's pgvector embeddings table, when configured.
     var embedding: EmbeddingPlan? = nil
 
@@ -88,7 +94,7 @@ struct WritePlan: Sendable {
 
     func keyValue(_ alias: String, _ name: String) -> String {
         let value = "\(alias).\(SQL.quoteIdentifier(name))"
-        guard let column = columns.first(where: { $0.name == name }), column.needsCast else { return value }
+        guard let column = columns.first(where: { $0.name.isExactly(name) }), column.needsCast else { return value }
         return "CAST(\(value) AS \(column.targetType))"
     }
 
@@ -124,7 +130,7 @@ struct WritePlan: Sendable {
     /// With `distinctKeys` (no key repeats among the staged rows) the rows are taken as they are.
     func upsertFromStaging(distinctKeys: Bool) -> String {
         let del = SQL.quoteIdentifier(Self.deleteColumn)
-        let nonKey = writtenColumns.filter { !key.map(SQL.quoteIdentifier).contains($0) }
+        let nonKey = writtenColumns.filter { !key.map(SQL.quoteIdentifier).containsExactly($0) }
         let updates = (nonKey.isEmpty ? [SQL.quoteIdentifier(key[0])] : nonKey).map { "\($0) = EXCLUDED.\($0)" }
         return "WITH w AS (INSERT INTO \(target) AS t (\(writtenColumns.joined(separator: ", "))) SELECT \(selectList("s")) FROM \(distinctKeys ? quotedStaging : "(\(lastPerKey))") s WHERE NOT s.\(del) "
             + "ON CONFLICT (\(keyList)) DO UPDATE SET \(updates.joined(separator: ", ")) RETURNING (t.xmax = 0) AS inserted) "
@@ -134,9 +140,9 @@ struct WritePlan: Sendable {
     /// Updates rows whose key exists; returns updated and staged-row counts.
     var updateFromStaging: String {
         let del = SQL.quoteIdentifier(Self.deleteColumn)
-        let nonKey = columns.filter { !key.contains($0.name) }.map(\.name) + metadataColumns
+        let nonKey = columns.filter { !key.containsExactly($0.name) }.map(\.name) + metadataColumns
         let sets = (nonKey.isEmpty ? [key[0]] : nonKey).map { name -> String in
-            let column = columns.first { $0.name == name }
+            let column = columns.first { $0.name.isExactly(name) }
             let value = "s.\(SQL.quoteIdentifier(name))"
             let cast = column.map { $0.needsCast ? "CAST(\(value) AS \($0.targetType))" : value } ?? value
             return "\(SQL.quoteIdentifier(name)) = \(cast)"

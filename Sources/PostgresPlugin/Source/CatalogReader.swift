@@ -11,7 +11,6 @@ struct CatalogReader {
         let mapper = try await typeMapper()
         let schemas = try await schemaNames()
         let user = try await connection.execute("SELECT current_user").rows.first?[0] ?? ""
-        let patterns = TablePatterns(settings.tables)
         let relations = try await connection.execute("""
             SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples::bigint,
                    has_table_privilege(c.oid, 'SELECT'), has_schema_privilege(n.oid, 'USAGE'),
@@ -31,7 +30,7 @@ struct CatalogReader {
         var tables: [SourceTable] = []
         for row in relations.rows {
             guard let oid = UInt32(row[0] ?? ""), let schema = row[1], let name = row[2],
-                  patterns.matches(schema: schema, name: name) else { continue }
+                  settings.tables.matches(schema: schema, name: name) else { continue }
             let select = row[5] == "t", usage = row[6] == "t"
             var remedy: [String] = []
             if !usage { remedy.append("GRANT USAGE ON SCHEMA \(SQL.quoteIdentifier(schema)) TO \(SQL.quoteIdentifier(user));") }

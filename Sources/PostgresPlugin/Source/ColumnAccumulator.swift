@@ -31,8 +31,8 @@ struct ColumnAccumulator {
         }
     }
 
-    /// Appends a null row.
-    mutating func appendNull() {
+    /// Appends a null row; returns the bytes it adds to the encoded vector (an upper bound).
+    mutating func appendNull() -> Int {
         markValidity(false)
         switch decoding {
         case .bool: vector.bools.append(false)
@@ -51,11 +51,18 @@ struct ColumnAccumulator {
         case .uuid: vector.data.append(contentsOf: repeatElement(0, count: 16))
         case .array: vector.offsets.append(UInt32(children.first?.count ?? 0))
         }
+        return Self.fixedBytes
     }
 
-    /// Appends the field `bytes[start ..< start + length]`.
-    mutating func append(_ bytes: [UInt8], _ start: Int, _ length: Int) throws(CopyFormatError) {
+    /// Bytes a value adds to its vector's encoding besides its variable data: at most 16 for a
+    /// fixed-width value (interval's 4 + 4 + 8), 4 for an offset, plus a validity bit.
+    static let fixedBytes = 17
+
+    /// Appends the field `bytes[start ..< start + length]`; returns the bytes it adds to the
+    /// encoded vector (an upper bound), counting array elements.
+    mutating func append(_ bytes: [UInt8], _ start: Int, _ length: Int) throws(CopyFormatError) -> Int {
         markValidity(true)
+        let dataBefore = vector.data.count
         switch decoding {
         case .bool:
             vector.bools.append(bytes[start] != 0)
@@ -80,7 +87,16 @@ struct ColumnAccumulator {
             vector.offsets.append(UInt32(vector.data.count))
         case .date:
             let days = Int32(bitPattern: BigEndian.u32(bytes, start))
-            vector.int32s.append(days == .max || days == .min ? days : days &+ 10_957)
+            if days == .max || days == .min {
+                vector.int32s.append(days)
+            } else {
+                // PostgreSQL's dates end in 5874897 AD, far inside the protocol's range.
+                let (shifted, overflow) = days.addingReportingOverflow(10_957)
+                guard !overflow, shifted != .max, shifted != .min else {
+                    throw CopyFormatError(message: "a finite date is past the protocol's range; \(Self.asText)", unrepresentable: true)
+                }
+                vector.int32s.append(shifted)
+            }
         case .time:
             vector.int64s.append(Int64(bitPattern: BigEndian.u64(bytes, start)))
         case .timestamp:
@@ -88,8 +104,12 @@ struct ColumnAccumulator {
             if micros == .max || micros == .min {
                 vector.int64s.append(micros)
             } else {
+                // A finite value must never become an infinity (PROTOCOL.md §5.7).
                 let (shifted, overflow) = micros.addingReportingOverflow(946_684_800_000_000)
-                guard !overflow else { throw CopyFormatError(message: "a timestamp after 294247-01-10 does not fit the protocol's range") }
+                guard !overflow, shifted != .max, shifted != .min else {
+                    throw CopyFormatError(message: "a finite timestamp at or after 294247-01-10 04:00:54.775807 (UTC for timestamptz) is past the protocol's range, whose last microsecond is +infinity's sentinel; \(Self.asText)",
+                                          unrepresentable: true)
+                }
                 vector.int64s.append(shifted)
             }
         case .timetz:
@@ -102,37 +122,84 @@ struct ColumnAccumulator {
         case .uuid:
             vector.data.append(contentsOf: bytes[start ..< start + 16])
         case .array:
-            try appendArray(bytes, start, length)
+            return try appendArray(bytes, start, length)
         }
+        return Self.fixedBytes + vector.data.count - dataBefore
     }
 
-    private mutating func appendArray(_ bytes: [UInt8], _ start: Int, _ length: Int) throws(CopyFormatError) {
+    /// How to read a value the protocol cannot carry.
+    static let asText = "read the column as text, e.g. through a view selecting it with ::text"
+
+    private mutating func appendArray(_ bytes: [UInt8], _ start: Int, _ length: Int) throws(CopyFormatError) -> Int {
         guard !children.isEmpty, length >= 12 else { throw CopyFormatError(message: "array field too short") }
         let dimensions = Int(Int32(bitPattern: BigEndian.u32(bytes, start)))
         guard dimensions <= 1 else {
-            throw CopyFormatError(message: "a \(dimensions)-dimensional array cannot travel as a list (lists are one-dimensional); read the column as text, e.g. through a view selecting it with ::text",
+            throw CopyFormatError(message: "a \(dimensions)-dimensional array cannot travel as a list (lists are one-dimensional); \(Self.asText)",
                                   unrepresentable: true)
         }
         var position = start + 12
-        var elements = dimensions == 0 ? 0 : 1
-        for _ in 0 ..< dimensions {
-            elements *= Int(Int32(bitPattern: BigEndian.u32(bytes, position)))
+        var elements = 0
+        if dimensions == 1 {
+            guard length >= 20 else { throw CopyFormatError(message: "array field too short") }
+            elements = Int(Int32(bitPattern: BigEndian.u32(bytes, position)))
+            guard elements >= 0 else { throw CopyFormatError(message: "array with a negative length") }
+            let lowerBound = Int32(bitPattern: BigEndian.u32(bytes, position + 4))
+            guard lowerBound == 1 else {
+                throw CopyFormatError(message: "an array whose subscripts start at \(lowerBound), not 1, cannot travel as a list (lists keep no bounds); \(Self.asText), which keeps them ([\(lowerBound):…]={…})",
+                                      unrepresentable: true)
+            }
             position += 8
         }
         let end = start + length
+        var added = Self.fixedBytes
         for _ in 0 ..< elements {
             guard position + 4 <= end else { throw CopyFormatError(message: "array element past the field") }
             let size = Int(Int32(bitPattern: BigEndian.u32(bytes, position)))
             position += 4
             if size < 0 {
-                children[0].appendNull()
+                added += children[0].appendNull()
             } else {
                 guard position + size <= end else { throw CopyFormatError(message: "array element past the field") }
-                try children[0].append(bytes, position, size)
+                added += try children[0].append(bytes, position, size)
                 position += size
             }
         }
         vector.offsets.append(UInt32(children[0].count))
+        return added
+    }
+
+    /// Drops every row after the first `rows` (a row that would not fit its batch).
+    mutating func truncate(to rows: Int) {
+        guard rows < count else { return }
+        switch decoding {
+        case .bool: vector.bools.removeLast(count - rows)
+        case .int16, .int32, .date: vector.int32s.removeLast(count - rows)
+        case .int64, .time, .timestamp: vector.int64s.removeLast(count - rows)
+        case .float32: vector.float32s.removeLast(count - rows)
+        case .float64: vector.float64s.removeLast(count - rows)
+        case .numeric, .raw, .jsonb:
+            vector.data.removeLast(vector.data.count - Int(vector.offsets[rows]))
+            vector.offsets.removeLast(count - rows)
+        case .timetz:
+            vector.int64s.removeLast(count - rows)
+            vector.int32s.removeLast(count - rows)
+        case .interval:
+            vector.int32s.removeLast(count - rows)
+            vector.intervalDays.removeLast(count - rows)
+            vector.int64s.removeLast(count - rows)
+        case .uuid: vector.data.removeLast(vector.data.count - 16 * rows)
+        case .array:
+            children[0].truncate(to: Int(vector.offsets[rows]))
+            vector.offsets.removeLast(count - rows)
+        }
+        validity.removeLast(validity.count - (rows + 7) / 8)
+        if rows & 7 != 0 { validity[validity.count - 1] &= UInt8(1 << (rows & 7)) - 1 }
+        count = rows
+        // A null among the rows kept leaves a clear bit in a whole byte or in the last one's low bits.
+        hasNull = validity.indices.contains { index in
+            let mask: UInt8 = index == validity.count - 1 && rows & 7 != 0 ? UInt8(1 << (rows & 7)) - 1 : 0xFF
+            return validity[index] & mask != mask
+        }
     }
 
     private mutating func markValidity(_ valid: Bool) {
@@ -155,13 +222,18 @@ struct ColumnAccumulator {
     }
 }
 
-/// A binary COPY stream that does not parse.
+/// A binary COPY stream that does not parse, or a row that cannot be sent.
 struct CopyFormatError: Error, Sendable {
     var message: String
     /// Set for a well-formed value the protocol cannot carry (a data error, not a broken COPY).
     var unrepresentable = false
+    /// Set (to the bytes it needs) for a row that no frame of the host's size can carry.
+    var rowTooLarge: Int?
     /// The field (column position) of the value, when known.
     var field: Int?
+    /// The row's index in the batch being built, and its checkpoint key, when known.
+    var row: Int?
+    var key: [String?]?
 }
 
 /// Big-endian integer reads from a byte array.

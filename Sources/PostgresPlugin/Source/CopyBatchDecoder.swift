@@ -12,7 +12,14 @@ struct KeyField: Sendable, Hashable {
 /// The first `columnCount` fields of each row are the stream's columns; `extraFields` fields
 /// after them carry key values rendered as text. Only the last row's checkpoint key is kept,
 /// read again from that row once a chunk is decoded.
+///
+/// A batch never outgrows `maxFrameSize` once encoded: a row that would take it over is taken
+/// back out and left for the next batch, and a row too large for any batch fails the read.
 final class CopyBatchDecoder {
+    /// Bytes of a RecordBatch message that are not column values: the stream's names, the row
+    /// count, and per column vector its field tags and lengths.
+    static func envelopeBytes(vectors: Int) -> Int { 1024 + 96 * vectors }
+
     private static let signature: [UInt8] = [0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00]
     private var accumulators: [ColumnAccumulator]
     private let columnCount: Int
@@ -26,12 +33,25 @@ final class CopyBatchDecoder {
     private(set) var lastKey: [String?] = []
     /// True once the COPY trailer was read.
     private(set) var ended = false
+    /// Encoded bytes of the batch's values (an upper bound), and the most a batch may hold.
+    private(set) var encodedBytes = 0
+    private let maxEncodedBytes: Int
+    /// What a batch needs besides its values: ``envelopeBytes(vectors:)`` for these columns.
+    private let envelope: Int
+    /// True when the next row did not fit the batch: send it before decoding on.
+    private(set) var full = false
 
-    init(decodings: [FieldDecoding], extraFields: Int, keyFields: [KeyField]) {
+    init(decodings: [FieldDecoding], extraFields: Int, keyFields: [KeyField], maxFrameSize: Int) {
         accumulators = decodings.map { ColumnAccumulator(decoding: $0) }
         columnCount = decodings.count
         self.extraFields = extraFields
         self.keyFields = keyFields
+        let vectors = decodings.reduce(0) { count, decoding in
+            if case .array = decoding { return count + 2 }
+            return count + 1
+        }
+        envelope = Self.envelopeBytes(vectors: vectors)
+        maxEncodedBytes = maxFrameSize - envelope
     }
 
     /// Decodes whole rows of `chunk` from `position` until the batch holds `maxRows` rows or
@@ -51,9 +71,9 @@ final class CopyBatchDecoder {
         swap(&columns, &accumulators)
         defer { swap(&columns, &accumulators) }
         let expected = columnCount + extraFields
-        var rowCount = rows, byteCount = bytes
+        var rowCount = rows, byteCount = bytes, encoded = encodedBytes
         var lastRow = -1
-        while index + 2 <= chunk.count, rowCount < maxRows, byteCount < maxBytes {
+        while index + 2 <= chunk.count, rowCount < maxRows, byteCount < maxBytes, !full {
             let rowStart = index
             let fields = Int(Int16(bitPattern: BigEndian.u16(chunk, index)))
             index += 2
@@ -64,6 +84,7 @@ final class CopyBatchDecoder {
             guard fields == expected else {
                 throw CopyFormatError(message: "row has \(fields) fields, expected \(expected)")
             }
+            var rowBytes = 0, rowEncoded = 0
             for field in 0 ..< fields {
                 guard index + 4 <= chunk.count else { throw CopyFormatError(message: "row cut short") }
                 let length = Int(Int32(bitPattern: BigEndian.u32(chunk, index)))
@@ -71,50 +92,79 @@ final class CopyBatchDecoder {
                 guard index + max(length, 0) <= chunk.count else { throw CopyFormatError(message: "field cut short") }
                 if field < columnCount {
                     if length < 0 {
-                        columns[field].appendNull()
+                        rowEncoded += columns[field].appendNull()
                     } else {
                         do {
-                            try columns[field].append(chunk, index, length)
+                            rowEncoded += try columns[field].append(chunk, index, length)
                         } catch {
-                            var located = error
-                            located.field = field
-                            throw located
+                            throw located(error, field: field, row: rowCount, rowStart: rowStart, chunk: chunk)
                         }
                     }
                 }
                 if length > 0 {
                     index += length
-                    byteCount += length
+                    rowBytes += length
                 }
             }
+            if encoded + rowEncoded > maxEncodedBytes {
+                guard rowEncoded <= maxEncodedBytes, rowCount > 0 else {
+                    let error = CopyFormatError(message: "", rowTooLarge: rowEncoded + envelope)
+                    throw located(error, field: nil, row: rowCount, rowStart: rowStart, chunk: chunk)
+                }
+                // Leave the row for the next batch.
+                for column in columns.indices { columns[column].truncate(to: rowCount) }
+                index = rowStart
+                full = true
+                break
+            }
+            encoded += rowEncoded
+            byteCount += rowBytes
             rowCount += 1
             lastRow = rowStart
         }
         rows = rowCount
         bytes = byteCount
-        if lastRow >= 0 && !keyFields.isEmpty { lastKey = key(ofRowAt: lastRow, in: chunk) }
+        encodedBytes = encoded
+        if lastRow >= 0 && !keyFields.isEmpty { lastKey = key(ofRowAt: lastRow, in: chunk) ?? lastKey }
         return index
     }
 
-    /// The checkpoint key of the (whole, already checked) row starting at `start`, as text.
-    private func key(ofRowAt start: Int, in chunk: [UInt8]) -> [String?] {
+    /// `error` with where it happened: the column, the row's index in the batch, and its key.
+    private func located(_ error: CopyFormatError, field: Int?, row: Int, rowStart: Int, chunk: [UInt8]) -> CopyFormatError {
+        var located = error
+        located.field = field
+        located.row = row
+        located.key = keyFields.isEmpty ? nil : key(ofRowAt: rowStart, in: chunk)
+        return located
+    }
+
+    /// The checkpoint key of the row starting at `start`, as text; nil if the row is cut short.
+    private func key(ofRowAt start: Int, in chunk: [UInt8]) -> [String?]? {
         var ranges: [Range<Int>?] = []
         var index = start + 2
         for _ in 0 ..< columnCount + extraFields {
+            guard index + 4 <= chunk.count else { return nil }
             let length = Int(Int32(bitPattern: BigEndian.u32(chunk, index)))
             index += 4
+            guard index + max(length, 0) <= chunk.count else { return nil }
             ranges.append(length < 0 ? nil : index ..< index + length)
             index += max(length, 0)
         }
-        return keyFields.map { key in
-            guard let range = ranges[key.field] else { return nil }
-            switch key.integer {
-            case .int16?: return String(Int16(bitPattern: BigEndian.u16(chunk, range.lowerBound)))
-            case .int32?: return String(Int32(bitPattern: BigEndian.u32(chunk, range.lowerBound)))
-            case .int64?: return String(Int64(bitPattern: BigEndian.u64(chunk, range.lowerBound)))
-            default: return String(decoding: chunk[range], as: UTF8.self)
+        var key: [String?] = []
+        for field in keyFields {
+            guard let range = ranges[field.field] else {
+                key.append(nil)
+                continue
+            }
+            switch field.integer {
+            case .int16? where range.count == 2: key.append(String(Int16(bitPattern: BigEndian.u16(chunk, range.lowerBound))))
+            case .int32? where range.count == 4: key.append(String(Int32(bitPattern: BigEndian.u32(chunk, range.lowerBound))))
+            case .int64? where range.count == 8: key.append(String(Int64(bitPattern: BigEndian.u64(chunk, range.lowerBound))))
+            case nil: key.append(String(decoding: chunk[range], as: UTF8.self))
+            default: return nil
             }
         }
+        return key
     }
 
     /// The rows decoded since the last batch, as a batch of `stream`; starts the next batch.
@@ -125,6 +175,8 @@ final class CopyBatchDecoder {
         let batch = RecordBatch(stream: stream, rowCount: rows, columns: columns)
         rows = 0
         bytes = 0
+        encodedBytes = 0
+        full = false
         return batch
     }
 }

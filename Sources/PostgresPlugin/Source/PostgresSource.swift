@@ -43,12 +43,26 @@ struct PostgresSource {
         if config.batch.maxConnections > 1, plans.contains(where: { $0.byCtid || $0.byKey }) {
             for _ in 1 ..< config.batch.maxConnections { workers.append(try await connect()) }
         }
-        if consistent { try await begin(connection) }
+        // Incremental reads that record their snapshot list the transactions in progress first.
+        func listing(_ plans: [StreamPlan]) async throws -> ReadSnapshot.Listing? {
+            guard plans.contains(where: { $0.tracksVersions && $0.resumeRun == nil }) else { return nil }
+            return try await ReadSnapshot.list(connection, logger: context.logger)
+        }
+        var shared: ReadSnapshot.Listing?
+        if consistent {
+            shared = try await listing(plans)
+            try await begin(connection)
+        }
         for plan in plans {
             try context.checkCancellation()
             do {
-                if !consistent { try await begin(connection) }
-                let reader = StreamReader(plan: plan, batch: config.batch, output: output, states: states, logger: context.logger)
+                var listed = shared
+                if !consistent {
+                    listed = try await listing([plan])
+                    try await begin(connection)
+                }
+                let reader = StreamReader(plan: plan, batch: config.batch, output: output, states: states,
+                                          logger: context.logger, listing: listed)
                 summaries.append(try await reader.run(main: connection, workers: workers))
                 if !consistent { _ = try await connection.execute("COMMIT") }
             } catch {
@@ -88,7 +102,7 @@ struct PostgresSource {
         var settings = config.source
         let namespaces = request.catalog.streams.map { $0.schema.stream.namespace.isEmpty ? config.connection.schema : $0.schema.stream.namespace }
         settings.schemas = Array(Set(namespaces)).sorted()
-        settings.tables = []
+        settings.tables = .all
         let tables = try await CatalogReader(connection: connection, settings: settings).tables()
         var plans: [StreamPlan] = []
         for configured in request.catalog.streams {
@@ -98,11 +112,20 @@ struct PostgresSource {
                 throw PluginError(category: .config, code: "UNKNOWN_STREAM", message: "no readable relation \(id)", stream: configured.schema.stream)
             }
             let saved = request.states.last { $0.stream == configured.schema.stream || $0.stream == id }
-            let state = saved.flatMap { ReadState(data: $0.data) }
+            var state = saved.flatMap { ReadState(data: $0.data) }
             if saved != nil && state == nil {
                 context.logger.warning("stream \(id): ignoring a state this source did not write")
             }
+            for snapshot in [state?.snapshot, state?.run?.snapshot].compactMap({ $0.flatMap(SnapshotText.init) })
+                where !(try await ReadSnapshot.usable(snapshot, connection: connection)) {
+                context.logger.warning("stream \(id): the state's snapshot \(snapshot.text) is from the future or over 2 billion transactions old; reading the stream from the beginning")
+                state = nil
+                break
+            }
             let plan = try StreamPlan(table: table, configured: configured, state: state)
+            if plan.incremental && !plan.tracksVersions {
+                context.logger.warning("stream \(id): a \(table.kindName) has no row versions to compare with the last read's snapshot; a row committed after a read with a cursor below the saved one is never read (read the underlying table instead)")
+            }
             if plan.byCtid && !table.primaryKey.isEmpty {
                 context.logger.warning("stream \(id): resuming an interrupted read by ctid ranges (a state of an older version); the next full refresh reads by primary key")
             }

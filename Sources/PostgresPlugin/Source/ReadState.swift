@@ -2,7 +2,7 @@ import Foundation
 import SluiceWire
 
 /// A stream's read position, carried as JSON in ``State/data``:
-/// `{"v":2,"mode":"incremental","key_columns":["updated_at","id"],"key":["2024-05-01 10:00:00+00","42"]}`.
+/// `{"v":3,"mode":"incremental","key_columns":["updated_at","id"],"key":["2024-05-01 10:00:00+00","42"],"snapshot":"1200:1210:1203"}`.
 /// Key values are the server's text rendering of the last row sent.
 ///
 /// A full refresh of a relation with a primary key keeps one entry per key range instead
@@ -11,6 +11,13 @@ import SluiceWire
 /// `ctid`, one entry per block range (`"ranges":[{"lo":0,"hi":4096,"after":"(17,3)"}]`, `hi`
 /// absent for the open last range). A full refresh that finished carries `"complete":true` and
 /// the next one starts from the beginning. Version 1 states (no `key_ranges`) are still read.
+///
+/// Version 3 adds, for an incremental read of a relation with row versions (a table,
+/// partitioned table or materialized view), `snapshot`: a `pg_snapshot` such that every row
+/// version visible in it has been sent (`key` is then the last key sent, for information), and
+/// `run`: a read still in progress (killed, or cut by `limit`), `{"snapshot":…,"key":[…]}`, whose
+/// rows visible in its snapshot up to `key` have been sent. Without `snapshot` (versions 1 and 2,
+/// views), every row up to `key` has been sent.
 struct ReadState: Sendable, Equatable {
     var mode: String
     var keyColumns: [String]
@@ -18,8 +25,12 @@ struct ReadState: Sendable, Equatable {
     var complete: Bool
     var ranges: [CtidRange] = []
     var keyRanges: [KeyRange] = []
+    /// Incremental: every row version visible in this snapshot has been sent.
+    var snapshot: String?
+    /// Incremental: a read in progress.
+    var run: RunPosition?
 
-    static let version = 2
+    static let version = 3
 
     var data: [UInt8] {
         var object: [String: Any] = [
@@ -28,6 +39,8 @@ struct ReadState: Sendable, Equatable {
         ]
         if !ranges.isEmpty { object["ranges"] = ranges.map(\.json) }
         if !keyRanges.isEmpty { object["key_ranges"] = keyRanges.map(\.json) }
+        if let snapshot { object["snapshot"] = snapshot }
+        if let run { object["run"] = run.json }
         let json = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return Array(json)
     }
@@ -43,18 +56,51 @@ struct ReadState: Sendable, Equatable {
         self.complete = object["complete"] as? Bool ?? false
         self.ranges = (object["ranges"] as? [[String: Any]] ?? []).compactMap(CtidRange.init(json:))
         self.keyRanges = (object["key_ranges"] as? [[String: Any]] ?? []).compactMap(KeyRange.init(json:))
+        if let snapshot = object["snapshot"] {
+            guard let text = snapshot as? String, SnapshotText.isValid(text) else { return nil }
+            self.snapshot = text
+        }
+        if let run = object["run"] {
+            guard let run = (run as? [String: Any]).flatMap(RunPosition.init(json:)), run.key.count == keyColumns.count else { return nil }
+            self.run = run
+        }
         guard self.key.count == keyColumns.count || self.key.isEmpty,
               keyRanges.allSatisfy({ $0.after.map { $0.count == keyColumns.count } ?? true }) else { return nil }
     }
 
     init(mode: String, keyColumns: [String], key: [String?], complete: Bool = false,
-         ranges: [CtidRange] = [], keyRanges: [KeyRange] = []) {
+         ranges: [CtidRange] = [], keyRanges: [KeyRange] = [], snapshot: String? = nil, run: RunPosition? = nil) {
         self.mode = mode
         self.keyColumns = keyColumns
         self.key = key
         self.complete = complete
         self.ranges = ranges
         self.keyRanges = keyRanges
+        self.snapshot = snapshot
+        self.run = run
+    }
+}
+
+/// An incremental read in progress: its snapshot (as ``ReadSnapshot`` captured it) and the
+/// key of the last row sent; the rows visible in the snapshot after that key remain.
+struct RunPosition: Sendable, Equatable {
+    var snapshot: String
+    var key: [String?]
+
+    var json: [String: Any] {
+        ["snapshot": snapshot, "key": key.map { $0.map { $0 as Any } ?? NSNull() }]
+    }
+
+    init(snapshot: String, key: [String?]) {
+        self.snapshot = snapshot
+        self.key = key
+    }
+
+    init?(json: [String: Any]) {
+        guard let snapshot = json["snapshot"] as? String, SnapshotText.isValid(snapshot),
+              let key = json["key"] as? [Any] else { return nil }
+        self.snapshot = snapshot
+        self.key = key.map { $0 as? String }
     }
 }
 

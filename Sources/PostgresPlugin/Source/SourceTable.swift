@@ -1,3 +1,4 @@
+import PostgresClient
 import SluiceWire
 
 /// A column of a readable relation, with how it travels.
@@ -32,6 +33,14 @@ struct SourceTable: Sendable {
     var estimatedBytes: Int64
 
     var stream: StreamID { StreamID(namespace: schema, name: name) }
+
+    /// The relation as a FROM item: `ONLY` it, so the rows of a table's inheritance children
+    /// (each a stream of its own) are not read a second time through their parent; a
+    /// partitioned table is read whole, its partitions being no streams of their own.
+    var fromItem: String {
+        let name = SQL.quoteQualified(schema: schema, name: self.name)
+        return relkind == "p" ? name : "ONLY " + name
+    }
 
     /// Plain tables and materialized views have stable physical row addresses (ctid).
     var hasCtid: Bool { relkind == "r" || relkind == "m" }

@@ -39,15 +39,27 @@ struct TypePlan: Sendable, Hashable {
     /// some `::text` casts, e.g. inet's, renders exactly what the server prints).
     static let outputText = "::text"
     static let outputTextArray = "::text[]"
+    /// An array of a composite type, each element sent as its output text.
+    static let outputCompositeArray = "::record-text[]"
 
     /// The SELECT expression for the quoted column `column`.
+    ///
+    /// A value is NULL only when `num_nulls` says so: `IS NULL` is also true of a composite
+    /// whose fields are all NULL, which is a value. A text-rendered array that is not a plain
+    /// one-dimensional array starting at 1 is sent cast to `text[]`, keeping its dimensions and
+    /// bounds, for the decoder to refuse (lists have neither).
     func selectExpression(_ column: String) -> String {
+        let irregular = "WHEN array_ndims(\(column)) > 1 OR array_lower(\(column), 1) <> 1 THEN \(column)::text[]"
         switch cast {
         case Self.outputText:
-            return "CASE WHEN \(column) IS NULL THEN NULL ELSE format('%s', \(column)) END"
+            return "CASE WHEN num_nulls(\(column)) = 1 THEN NULL ELSE format('%s', \(column)) END"
         case Self.outputTextArray:
-            return "CASE WHEN \(column) IS NULL THEN NULL ELSE coalesce((SELECT array_agg(CASE WHEN e IS NULL THEN NULL "
+            return "CASE WHEN \(column) IS NULL THEN NULL \(irregular) ELSE coalesce((SELECT array_agg(CASE WHEN e IS NULL THEN NULL "
                 + "ELSE format('%s', e) END ORDER BY o) FROM unnest(\(column)) WITH ORDINALITY AS u(e, o)), '{}'::text[]) END"
+        case Self.outputCompositeArray:
+            // unnest would spread each composite element over its fields: subscript it instead.
+            return "CASE WHEN \(column) IS NULL THEN NULL \(irregular) ELSE coalesce((SELECT array_agg(CASE WHEN num_nulls(\(column)[i]) = 1 "
+                + "THEN NULL ELSE format('%s', \(column)[i]) END ORDER BY i) FROM generate_subscripts(\(column), 1) AS g(i)), '{}'::text[]) END"
         default:
             return column + cast
         }
@@ -62,13 +74,17 @@ struct TypeMapper: Sendable {
     func plan(oid: UInt32, typmod: Int32) -> TypePlan {
         let (base, mod) = resolveDomain(oid: oid, typmod: typmod)
         guard let info = types[base] else { return TypePlan(type: LogicalType(.string), decoding: .raw, cast: "::text") }
-        if info.category == "A", info.element != 0 {
+        // int2vector and oidvector are zero-based arrays with text of their own (`1 2 3`): sent as that text.
+        if info.category == "A", info.element != 0, base != 22, base != 30 {
             let (element, elementMod) = resolveDomain(oid: info.element, typmod: -1)
+            if types[element]?.typtype == "c" {
+                return TypePlan(type: .list(of: .string), decoding: .array(.raw), cast: TypePlan.outputCompositeArray)
+            }
             if let scalar = scalarPlan(oid: element, typmod: elementMod), scalar.type.kind != .list {
                 return TypePlan(type: .list(of: scalar.type.kind), decoding: .array(scalar.decoding),
                                 cast: scalar.cast.isEmpty ? "" : scalar.cast + "[]")
             }
-            return TypePlan(type: .list(of: .string), decoding: .array(.raw), cast: "::text[]")
+            return TypePlan(type: .list(of: .string), decoding: .array(.raw), cast: TypePlan.outputTextArray)
         }
         return scalarPlan(oid: base, typmod: mod) ?? TypePlan(type: LogicalType(.string), decoding: .raw, cast: "::text")
     }

@@ -9,6 +9,11 @@ import SluiceWire
 /// table or materialized view (read in physical order, one or more block ranges), and nothing
 /// otherwise (no mid-stream checkpoints). An unfinished ctid state of a table that has a
 /// primary key (written by an older version) is resumed by ctid once.
+///
+/// An incremental read of a relation with row versions (``tracksVersions``) also reads every row
+/// version its previous read's snapshot did not see, whatever its cursor (see ``ReadState``): a
+/// state with a `snapshot` reads only those; a `run` in progress continues with the rows of its
+/// own snapshot after its key. Without a snapshot (an older state, a view), rows after the key.
 struct StreamPlan: Sendable {
     let table: SourceTable
     let columns: [SourceColumn]
@@ -22,8 +27,17 @@ struct StreamPlan: Sendable {
     let inclusive: Bool
     let filter: String
     let limit: UInt64
-    /// Where to resume, from the host's state.
+    /// Incremental, without a snapshot: every row up to this key was sent.
     let resumeKey: [String?]?
+    /// Incremental on a relation with row versions (a table, partitioned table or materialized
+    /// view): states record snapshots and reads compare row versions (`xmin`) with them.
+    let tracksVersions: Bool
+    /// Incremental: every row version visible in this snapshot was sent.
+    let baseSnapshot: SnapshotText?
+    /// Incremental: a read in progress to continue (its key adapted to `keyColumns`).
+    let resumeRun: RunPosition?
+    /// Incremental: the saved key (the last one sent), carried into the next state.
+    let previousKey: [String?]
     /// For a full refresh by ctid: the block ranges of an interrupted read, from the host's state.
     let resumeRanges: [CtidRange]?
     /// For a full refresh by primary key: the key ranges of an interrupted read, from the host's state.
@@ -97,22 +111,43 @@ struct StreamPlan: Sendable {
         } else {
             resumeKeyRanges = nil
         }
-        if let state, incremental, state.mode == "incremental",
-           state.keyColumns == keyColumns, state.key.count == keyColumns.count {
-            resumeKey = state.key
-        } else if let state, incremental, state.mode == "incremental", state.keyColumns.first == keyColumns.first,
-                  let cursor = state.key.first {
+        let versions = incremental && ["r", "m", "p"].contains(table.relkind)
+        tracksVersions = versions
+        let names = keyColumns
+        var saved: ReadState?
+        if let state, incremental, state.mode == "incremental", state.keyColumns.first == names.first { saved = state }
+        func adapt(_ key: [String?]) -> [String?]? {
+            if saved?.keyColumns == names && key.count == names.count { return key }
             // Saved with another tiebreaker: resume at the cursor value itself.
-            resumeKey = [cursor] + Array(repeating: nil, count: keyColumns.count - 1)
-        } else {
-            resumeKey = nil
+            guard let cursor = key.first else { return nil }
+            return [cursor] + Array(repeating: nil, count: names.count - 1)
         }
+        previousKey = saved.flatMap { adapt($0.key) } ?? []
+        let base = versions ? saved?.snapshot.flatMap(SnapshotText.init) : nil
+        baseSnapshot = base
+        resumeKey = base == nil ? saved.flatMap { adapt($0.key) } : nil
+        resumeRun = versions ? saved?.run.flatMap { run in adapt(run.key).map { RunPosition(snapshot: run.snapshot, key: $0) } } : nil
     }
+
+    /// The schema of the batches sent: the selected columns, and the primary key only when every
+    /// one of its columns is among them (a key the batches do not carry is no key of theirs).
+    var schema: StreamSchema {
+        let names = Set(columns.map(\.name))
+        let key = table.primaryKey.allSatisfy(names.contains) ? table.primaryKey : []
+        return StreamSchema(stream: stream, columns: columns.map(\.column), primaryKey: key)
+    }
+
+    /// An incremental read with a saved snapshot and no run to continue reads only the row
+    /// versions that snapshot did not see: a sequential scan whatever the indexes.
+    var readsUnseenOnly: Bool { baseSnapshot != nil && resumeRun == nil }
 
     /// The statement that checks the filter without reading.
     var filterCheckSQL: String {
-        "PREPARE sluice_filter_check AS SELECT 1 FROM \(qualifiedName) WHERE (\(filter))"
+        "PREPARE sluice_filter_check AS SELECT 1 FROM \(table.fromItem) WHERE \(filterCondition)"
     }
+
+    /// The filter in parentheses, on lines of its own so a trailing `-- comment` ends with its line.
+    var filterCondition: String { "(\n\(filter)\n)" }
 
     /// Sets the resume key values (or a range's bounds) as transaction-local settings, bound as
     /// parameters; the COPY reads them back with `current_setting`.
@@ -130,6 +165,11 @@ struct StreamPlan: Sendable {
             if let upper = range.upper { values.append(("sluice.hi", upper)) }
         case .all:
             if let resumeKey { key(resumeKey) }
+            if let baseSnapshot { values.append(("sluice.snap", baseSnapshot.text)) }
+            if let resumeRun {
+                for (index, value) in resumeRun.key.enumerated() { values.append(("sluice.r\(index)", value ?? "")) }
+                values.append(("sluice.run", resumeRun.snapshot))
+            }
         }
         guard !values.isEmpty else { return nil }
         let calls = values.indices.map { "set_config($\(2 * $0 + 1), $\(2 * $0 + 2), true)" }
@@ -160,7 +200,7 @@ struct StreamPlan: Sendable {
             + zip(keyColumns, keyFields).filter { $0.1.integer == nil }.enumerated()
                 .map { "\(keyExpression($0.element.0))::text AS _sluice_k\($0.offset)" }
         var conditions: [String] = []
-        if !filter.isEmpty { conditions.append("(\(filter))") }
+        if !filter.isEmpty { conditions.append(filterCondition) }
         if incremental { conditions.append("\(keyExpression(keyColumns[0])) IS NOT NULL") }
         switch segment {
         case .ctid(_, let range):
@@ -178,8 +218,13 @@ struct StreamPlan: Sendable {
             }
         case .all:
             if let resumeKey { conditions += afterCondition(resumeKey, inclusive: inclusive) }
+            if baseSnapshot != nil { conditions.append(unseen(in: "sluice.snap")) }
+            if let resumeRun {
+                conditions += afterCondition(resumeRun.key, setting: "sluice.r", inclusive: inclusive)
+                conditions.append("NOT " + unseen(in: "sluice.run"))
+            }
         }
-        var sql = "SELECT " + selectList.joined(separator: ", ") + " FROM " + qualifiedName
+        var sql = "SELECT " + selectList.joined(separator: ", ") + " FROM " + table.fromItem
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         if ordered && !keyColumns.isEmpty { sql += " ORDER BY " + keyColumns.map(keyExpression).joined(separator: ", ") }
         if limit > 0 { sql += " LIMIT \(limit)" }
@@ -187,19 +232,44 @@ struct StreamPlan: Sendable {
     }
 
     /// `(k0, k1, …) > (saved values)` over the leading non-null saved values (`>=` when fewer
-    /// than all, or `inclusive`); the values come from the `sluice.k<n>` settings.
-    private func afterCondition(_ key: [String?], inclusive: Bool) -> [String] {
+    /// than all, or `inclusive`); the values come from the `<setting><n>` settings.
+    private func afterCondition(_ key: [String?], setting: String = "sluice.k", inclusive: Bool) -> [String] {
         let present = key.prefix { $0 != nil }.count
         guard present > 0 else { return [] }
         let left = keyColumns.prefix(present).map(keyExpression).joined(separator: ", ")
-        let right = (0 ..< present).map { "current_setting('sluice.k\($0)')::\(keyTypes[$0])" }.joined(separator: ", ")
+        let right = (0 ..< present).map { "current_setting('\(setting)\($0)')::\(keyTypes[$0])" }.joined(separator: ", ")
         let op = inclusive || present < keyColumns.count ? ">=" : ">"
         return ["(\(left)) \(op) (\(right))"]
+    }
+
+    /// The row version was not visible in the snapshot held by `setting`: its `xmin`, mapped to
+    /// 64 bits as the latest id at or before the current snapshot's `xmax` with those low 32 bits,
+    /// is not visible there. `age(xmin)` first skips, cheaply, the rows older than the snapshot's
+    /// `xmin` (frozen ids such as 2 have the largest age); each value is an InitPlan, computed once.
+    private func unseen(in setting: String) -> String {
+        let xmin = qualifiedName + ".xmin"
+        let snapshot = "current_setting('\(setting)')::pg_snapshot"
+        let current = "(SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint)"
+        return "(age(\(xmin)) <= (SELECT age((pg_snapshot_xmin(\(snapshot))::text::bigint % 4294967296)::text::xid))"
+            + " AND NOT pg_visible_in_snapshot((\(current) - ((\(current) - \(xmin)::text::bigint) & 4294967295))::text::xid8,"
+            + " (SELECT \(snapshot))))"
     }
 
     /// A key column qualified with its table, so it never resolves to a same-named output column.
     private func keyExpression(_ name: String) -> String {
         qualifiedName + "." + (name == "ctid" ? "ctid" : SQL.quoteIdentifier(name))
+    }
+
+    /// An incremental read's state after sending rows up to `last` (nil: none yet) in the
+    /// snapshot `run`; with `finished`, the read covered every row it could see.
+    func incrementalState(last: [String?]?, run: SnapshotText?, finished: Bool) -> ReadState {
+        guard let run else { return state(key: last ?? resumeKey ?? []) }
+        let sent = last ?? resumeRun?.key
+        if finished {
+            return ReadState(mode: mode, keyColumns: keyColumns, key: sent ?? previousKey, snapshot: run.text)
+        }
+        return ReadState(mode: mode, keyColumns: keyColumns, key: previousKey, snapshot: baseSnapshot?.text,
+                         run: sent.map { RunPosition(snapshot: run.text, key: $0) })
     }
 
     /// The state after a row with `key` (or after the rows of block or key ranges).

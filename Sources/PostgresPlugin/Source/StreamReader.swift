@@ -15,6 +15,9 @@ struct StreamReader {
     let output: ReadOutput
     let states: StateCounter
     let logger: Logger
+    /// The transactions in progress just before the read's transaction began, for an
+    /// incremental read that records its snapshot.
+    let listing: ReadSnapshot.Listing?
 
     /// COPY chunks (about 1 MB each) read ahead of the decoder, per connection.
     static let queuedChunks = 4
@@ -25,7 +28,7 @@ struct StreamReader {
     /// Reads the stream on `main` (inside its read transaction) and `workers` (idle); returns its counts.
     func run(main: PostgresConnection, workers: [PostgresConnection]) async throws -> StreamSummary {
         let stream = plan.stream
-        try await output.send(StreamSchema(stream: stream, columns: plan.columns.map(\.column), primaryKey: plan.table.primaryKey))
+        try await output.send(plan.schema)
         try await output.status(StreamStatus(stream: stream, status: .started))
         let sink = BatchSink(plan: plan, output: output, states: states)
         let segments: [Segment]
@@ -40,7 +43,13 @@ struct StreamReader {
             await sink.start(keyRanges: all)
             segments = all.enumerated().filter { !$0.element.done }.map { .key($0.offset, $0.element) }
         } else {
-            await sink.start(key: plan.resumeKey)
+            var run: SnapshotText?
+            if let resumeRun = plan.resumeRun {
+                run = SnapshotText(resumeRun.snapshot)
+            } else if let listing {
+                run = try await ReadSnapshot.capture(main, listing: listing, stream: stream)
+            }
+            await sink.start(run: run)
             segments = [.all]
         }
         let connections = segments.count > 1 ? [main] + workers.prefix(segments.count - 1) : [main]
@@ -94,7 +103,7 @@ struct StreamReader {
         let key = plan.qualifiedName + "." + SQL.quoteIdentifier(plan.keyColumns[0])
         let result = try await main.execute("""
             SELECT b FROM unnest((SELECT (percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY \(key)))::text[]
-                                  FROM \(plan.qualifiedName) TABLESAMPLE SYSTEM ($2::float8))) b
+                                  FROM \(plan.table.fromItem) TABLESAMPLE SYSTEM ($2::float8))) b
             """, [.text(fractions), .text(String(percent))])
         var bounds: [String] = []
         for case let bound? in result.rows.map({ $0[0] }) where bound != bounds.last { bounds.append(bound) }
@@ -123,7 +132,8 @@ struct StreamReader {
         }
         // By ctid: a sequential scan, never the primary key index. By key: the primary key index,
         // so rows stream (and checkpoints follow) from the start instead of after a full sort.
-        let setting = plan.usesCtid ? "enable_indexscan" : plan.byKey ? "enable_sort" : nil
+        // Only the row versions a snapshot did not see: a sequential scan, never a whole index.
+        let setting = plan.usesCtid || plan.readsUnseenOnly ? "enable_indexscan" : plan.byKey ? "enable_sort" : nil
         if let setting { _ = try await connection.execute("SET LOCAL \(setting) = off") }
         let maxRows = batch.batchSize, maxBytes = batch.batchSizeBytes
         let stream = plan.stream
@@ -141,7 +151,7 @@ struct StreamReader {
             }
             group.addTask {
                 let decoder = CopyBatchDecoder(decodings: plan.columns.map(\.plan.decoding), extraFields: plan.extraFields,
-                                               keyFields: plan.keyFields)
+                                               keyFields: plan.keyFields, maxFrameSize: output.maxFrameSize)
                 do {
                     while let chunk = try await queue.next() {
                         var position = 0
@@ -149,13 +159,9 @@ struct StreamReader {
                             do throws(CopyFormatError) {
                                 position = try decoder.decode(chunk, from: position, maxRows: maxRows, maxBytes: maxBytes)
                             } catch {
-                                if error.unrepresentable, let field = error.field, plan.columns.indices.contains(field) {
-                                    throw PluginError(category: .data, code: "UNREPRESENTABLE_VALUE",
-                                                      message: "stream \(stream), column \"\(plan.columns[field].name)\": \(error.message)", stream: stream)
-                                }
-                                throw PluginError(category: .system, code: "COPY_FORMAT", message: "stream \(stream): \(error.message)", stream: stream)
+                                throw await pluginError(error, sink: sink)
                             }
-                            if decoder.rows >= maxRows || decoder.bytes >= maxBytes {
+                            if decoder.rows >= maxRows || decoder.bytes >= maxBytes || decoder.full {
                                 try await sink.send(decoder.takeBatchWithKey(stream: stream), segment: segment)
                             }
                         }
@@ -178,6 +184,30 @@ struct StreamReader {
     }
 }
 
+extension StreamReader {
+    /// The Read's error for a decoding failure: a value the protocol cannot carry and a row no
+    /// frame can carry are data errors naming the stream, the column and the row.
+    func pluginError(_ error: CopyFormatError, sink: BatchSink) async -> PluginError {
+        let stream = plan.stream
+        var row = ""
+        if let key = error.key, !plan.keyColumns.isEmpty {
+            row = "row with " + zip(plan.keyColumns, key).map { "\($0.0) = \($0.1 ?? "NULL")" }.joined(separator: ", ")
+        } else if let index = error.row {
+            row = "row \(await sink.recordsSent + UInt64(index) + 1)"
+        }
+        if let needed = error.rowTooLarge {
+            return PluginError(category: .data, code: "ROW_TOO_LARGE",
+                               message: "stream \(stream), \(row): the row needs about \(needed) bytes in a batch, over the maximum frame size of \(output.maxFrameSize) bytes the host set; raise the host's limit (plugin-host --max-frame-size) or select fewer columns",
+                               stream: stream)
+        }
+        if error.unrepresentable, let field = error.field, plan.columns.indices.contains(field) {
+            return PluginError(category: .data, code: "UNREPRESENTABLE_VALUE",
+                               message: "stream \(stream), column \"\(plan.columns[field].name)\", \(row): \(error.message)", stream: stream)
+        }
+        return PluginError(category: .system, code: "COPY_FORMAT", message: "stream \(stream): \(error.message)", stream: stream)
+    }
+}
+
 /// Sends the batches of one stream, from one or several connections, each followed by the
 /// checkpoint that covers it: a batch, its position and its checkpoint go out together.
 actor BatchSink {
@@ -185,7 +215,10 @@ actor BatchSink {
     private let output: ReadOutput
     private let states: StateCounter
     private var summary: StreamSummary
+    /// Incremental: the key of the last row sent by this read.
     private var key: [String?]?
+    /// Incremental: the snapshot this read's rows are recorded against.
+    private var run: SnapshotText?
     private var ranges: [CtidRange] = []
     private var keyRanges: [KeyRange] = []
     private var batches = 0
@@ -199,9 +232,12 @@ actor BatchSink {
         summary = StreamSummary(stream: plan.stream)
     }
 
+    /// Rows sent so far.
+    var recordsSent: UInt64 { summary.records }
+
     func start(ranges: [CtidRange]) { self.ranges = ranges }
     func start(keyRanges: [KeyRange]) { self.keyRanges = keyRanges }
-    func start(key: [String?]?) { self.key = key }
+    func start(run: SnapshotText?) { self.run = run }
 
     /// Sends `batch` (read from `segment`), then the state after its last row, with no other
     /// batch in between.
@@ -222,7 +258,7 @@ actor BatchSink {
             try await output.checkpoint(states.next(stream: plan.stream, plan.state(key: [], keyRanges: keyRanges)))
         case .all where !plan.keyColumns.isEmpty:
             key = lastKey
-            try await output.checkpoint(states.next(stream: plan.stream, plan.state(key: lastKey)))
+            try await output.checkpoint(states.next(stream: plan.stream, plan.incrementalState(last: lastKey, run: run, finished: false)))
         case .all:
             break
         }
@@ -254,9 +290,11 @@ actor BatchSink {
         }
     }
 
-    /// Sends the final state and progress; returns the stream's counts.
+    /// Sends the final state and progress; returns the stream's counts. An incremental read cut
+    /// by `limit` stays a read in progress.
     func finish() async throws -> StreamSummary {
-        let final = plan.incremental ? plan.state(key: key ?? []) : plan.state(key: [], complete: true)
+        let cut = plan.limit > 0 && summary.records >= plan.limit
+        let final = plan.incremental ? plan.incrementalState(last: key, run: run, finished: !cut) : plan.state(key: [], complete: true)
         try await output.checkpoint(states.next(stream: plan.stream, final))
         try await output.progress(StreamProgress(stream: plan.stream, records: summary.records, bytes: summary.bytes,
                                            estimatedRecords: plan.table.estimatedRows))

@@ -193,8 +193,19 @@ public final class PluginClient: @unchecked Sendable {
         }
     }
 
-    /// Asks the plugin to cancel the running Read or Write.
-    public func cancel() async throws(HostError) {
+    /// Asks the plugin to cancel its running call (§6.1).
+    ///
+    /// The Cancel frame queues behind any frame being written. When the plugin has not taken it
+    /// within `signalAfter` seconds, its input pipe is full because the call stopped reading
+    /// (a Write waiting for a lock, say), and the plugin gets SIGTERM instead: that cancels the
+    /// call the same way, without going through the pipe, but also ends the session (§6.2).
+    public func cancel(signalAfter seconds: Double = 2) async throws(HostError) {
+        let process = self.process
+        let fallback = Task {
+            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+            process.send(signal: SIGTERM)
+        }
+        defer { fallback.cancel() }
         try await send(.cancel)
     }
 

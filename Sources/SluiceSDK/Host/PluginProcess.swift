@@ -30,41 +30,34 @@ public enum ExitStatus: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A spawned plugin: its pipes, its stderr (kept as a bounded tail, optionally echoed), and
-/// its exit status.
+/// its exit status. It starts as a ``ChildProcess``: default signal dispositions, no signal
+/// blocked, no descriptor but its three pipes.
 public final class PluginProcess: @unchecked Sendable {
-    private let process = Process()
+    private let child: ChildProcess
     /// Frames to the plugin.
     let stdinHandle: FileHandle
     /// Frames from the plugin.
     let stdoutHandle: FileHandle
     private let stderrTail = StderrTail(limit: 16 * 1024)
     private let stderrEnded = LockedBox(false)
-    private let exited = DispatchSemaphore(value: 0)
-    private let statusBox = LockedBox<ExitStatus?>(nil)
 
     /// Starts `executable` with `arguments`; `echoStderr` copies its stderr to ours as it comes.
     public init(executable: URL, arguments: [String] = [], environment: [String: String]? = nil, echoStderr: Bool = false) throws {
         signal(SIGPIPE, SIG_IGN)
         let stdinPipe = Pipe(), stdoutPipe = Pipe(), stderrPipe = Pipe()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        process.standardInput = stdinPipe
-        process.standardOutput = stdoutPipe
-        process.standardError = stderrPipe
+        child = try ChildProcess(executable: executable.path, arguments: arguments, environment: environment,
+                                 stdin: stdinPipe.fileHandleForReading.fileDescriptor,
+                                 stdout: stdoutPipe.fileHandleForWriting.fileDescriptor,
+                                 stderr: stderrPipe.fileHandleForWriting.fileDescriptor)
+        // The child's ends: only the child may hold them, or no side ever sees end of input.
+        try? stdinPipe.fileHandleForReading.close()
+        try? stdoutPipe.fileHandleForWriting.close()
+        try? stderrPipe.fileHandleForWriting.close()
         stdinHandle = stdinPipe.fileHandleForWriting
         stdoutHandle = stdoutPipe.fileHandleForReading
         let tail = stderrTail
         let ended = stderrEnded
         let errorHandle = stderrPipe.fileHandleForReading
-        let statusBox = self.statusBox
-        let exited = self.exited
-        process.terminationHandler = { process in
-            statusBox.value = process.terminationReason == .uncaughtSignal
-                ? .signalled(process.terminationStatus) : .exited(process.terminationStatus)
-            exited.signal()
-        }
-        try process.run()
         let thread = Thread {
             var reader = DescriptorReader(descriptor: errorHandle.fileDescriptor, chunkSize: 64 * 1024)
             while let bytes = try? reader.read(), !bytes.isEmpty {
@@ -79,35 +72,27 @@ public final class PluginProcess: @unchecked Sendable {
     }
 
     /// The operating system's process id.
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { child.pid }
 
     /// The last 16 KiB the plugin wrote to stderr.
     public var stderr: String { stderrTail.text }
 
     /// The exit status once the process ended, else `nil`.
-    public var exitStatus: ExitStatus? { statusBox.value }
+    public var exitStatus: ExitStatus? { child.exitStatus }
 
     /// Waits for the process to end.
     public func waitForExit() async -> ExitStatus {
-        if let status = statusBox.value { return status }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                self.exited.wait()
-                self.exited.signal()
-                continuation.resume()
-            }
-        }
-        return statusBox.value ?? .exited(-1)
+        await child.waitForExit()
     }
 
     /// Waits up to `seconds` for the process to end.
     public func waitForExit(timeout seconds: Double) async -> ExitStatus? {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if let status = statusBox.value { return status }
+            if let status = child.exitStatus { return status }
             try? await Task.sleep(nanoseconds: 10_000_000)
         }
-        return statusBox.value
+        return child.exitStatus
     }
 
     /// Waits up to `seconds` for the plugin's stderr to reach its end, so that ``stderr`` holds
@@ -127,10 +112,10 @@ public final class PluginProcess: @unchecked Sendable {
         try? stdinHandle.close()
     }
 
-    /// Sends a signal (SIGTERM to ask it to stop, SIGKILL to kill it).
+    /// Sends a signal (SIGTERM to ask it to stop, SIGKILL to kill it), unless the process has
+    /// ended and been reaped (its pid may belong to another process by then).
     public func send(signal number: Int32) {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, number)
+        child.send(signal: number)
     }
 }
 

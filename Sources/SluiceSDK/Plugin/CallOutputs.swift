@@ -7,9 +7,12 @@ public struct ReadOutput: Sendable {
     /// Logger and cancellation state of the call.
     public let context: CallContext
 
+    /// The largest frame the host accepts: every message sent must encode under it.
+    public var maxFrameSize: Int { context.maxFrameSize }
+
     /// Announces the column order of the batches that follow for a stream.
     public func send(_ schema: StreamSchema) async throws {
-        try await writer.send(payload: WireCodec.encode(PluginMessage.schema(schema)))
+        try await writer.sendCallMessage(.schema(schema), stream: schema.stream)
     }
 
     /// Sends a batch of rows.
@@ -17,22 +20,22 @@ public struct ReadOutput: Sendable {
         // Not Task.checkCancellation(): with a typed-throws await after it, Swift 6.3.1's
         // release build crashes while splitting this coroutine.
         if Task.isCancelled { throw CancellationError() }
-        try await writer.send(payload: WireCodec.encode(PluginMessage.records(batch)))
+        try await writer.sendCallMessage(.records(batch), stream: batch.stream)
     }
 
     /// Emits a checkpoint covering every batch sent before it.
     public func checkpoint(_ state: State) async throws {
-        try await writer.send(payload: WireCodec.encode(PluginMessage.state(state)))
+        try await writer.sendCallMessage(.state(state), stream: state.stream)
     }
 
     /// Reports a stream's status.
     public func status(_ status: StreamStatus) async throws {
-        try await writer.send(payload: WireCodec.encode(PluginMessage.streamStatus(status)))
+        try await writer.sendCallMessage(.streamStatus(status), stream: status.stream)
     }
 
     /// Reports progress.
     public func progress(_ progress: StreamProgress) async throws {
-        try await writer.send(payload: WireCodec.encode(PluginMessage.progress(progress)))
+        try await writer.sendCallMessage(.progress(progress), stream: progress.stream)
     }
 }
 
@@ -45,22 +48,22 @@ public struct WriteOutput: Sendable {
     /// Reports the states committed for the Write's pipeline: the Write's first message, sent by
     /// a destination with ``Feature/committedStates`` when the request has a pipeline id.
     public func report(_ committed: CommittedStates) async throws {
-        try await writer.send(payload: WireCodec.encode(PluginMessage.committedStates(committed)))
+        try await writer.sendCallMessage(.committedStates(committed), stream: nil)
     }
 
     /// Acknowledges a state: call only once everything received before it is committed.
     public func acknowledge(_ state: State) async throws {
-        try await writer.send(payload: WireCodec.encode(PluginMessage.stateAck(StateAck(id: state.id, stream: state.stream))))
+        try await writer.sendCallMessage(.stateAck(StateAck(id: state.id, stream: state.stream)), stream: state.stream)
     }
 
     /// Reports a stream's status.
     public func status(_ status: StreamStatus) async throws {
-        try await writer.send(payload: WireCodec.encode(PluginMessage.streamStatus(status)))
+        try await writer.sendCallMessage(.streamStatus(status), stream: status.stream)
     }
 
     /// Reports progress.
     public func progress(_ progress: StreamProgress) async throws {
-        try await writer.send(payload: WireCodec.encode(PluginMessage.progress(progress)))
+        try await writer.sendCallMessage(.progress(progress), stream: progress.stream)
     }
 }
 
@@ -72,4 +75,17 @@ public enum WriteEvent: Sendable {
     case records(RecordBatch)
     /// A checkpoint to acknowledge once everything before it is committed.
     case state(State)
+}
+
+extension FrameWriter {
+    /// Sends a message of the running call. A message over the frame limit, or a host that
+    /// stopped reading, fails the call with `Error{PROTOCOL, TRANSPORT_FAILED}` (PROTOCOL.md
+    /// §2.2, §7.3) whatever the handler does with the error: it is a ``PluginError`` already.
+    func sendCallMessage(_ message: PluginMessage, stream: StreamID?) async throws(PluginError) {
+        do {
+            try await send(payload: WireCodec.encode(message))
+        } catch {
+            throw PluginError(category: .protocol, code: "TRANSPORT_FAILED", message: error.message, stream: stream)
+        }
+    }
 }

@@ -45,13 +45,17 @@ public protocol DestinationPlugin: Plugin {
 }
 
 /// What a call's handler gets besides its request: a logger whose messages reach the host,
-/// and the cancellation state.
+/// the session's frame size limit, and the cancellation state.
 public struct CallContext: Sendable {
     /// Messages at or above the host's level travel in-band as Log messages.
     public let logger: Logger
+    /// The largest frame payload the host accepts (its `Hello.max_frame_size`, or the default):
+    /// a source keeps every RecordBatch it sends under it, less the envelope.
+    public let maxFrameSize: Int
 
-    public init(logger: Logger) {
+    public init(logger: Logger, maxFrameSize: Int = Int(Hello.defaultMaxFrameSize)) {
         self.logger = logger
+        self.maxFrameSize = maxFrameSize
     }
 
     /// True once the host (or a signal) cancelled the running call.

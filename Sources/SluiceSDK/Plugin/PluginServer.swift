@@ -24,11 +24,10 @@ public final class PluginServer: @unchecked Sendable {
     private let lock = NSLock()
     private var runningCall: Task<Void, Never>?
     private var interrupted = false
-    /// Read and Write calls the reader thread has queued, and those that have ended: a Cancel
-    /// read while a queued call has not ended yet belongs to that call, even if it has not
-    /// started running.
-    private var dataCallsQueued = 0
-    private var dataCallsEnded = 0
+    /// Calls the reader thread has queued, and those that have ended: a Cancel read while a
+    /// queued call has not ended yet belongs to that call, even if it has not started running.
+    private var callsQueued = 0
+    private var callsEnded = 0
     private var cancelPending = false
     /// The Error that ended the last Read or Write, if it failed: when it is the one that broke
     /// the input, the session does not report it a second time.
@@ -50,8 +49,8 @@ public final class PluginServer: @unchecked Sendable {
                                           // Frames right after Hello already follow its size limit.
                                           relay.applyFrameSize(hello.maxFrameSize)
                                           return false
-                                      case .read, .write:
-                                          relay.noteDataCall()
+                                      case .getSpec, .check, .discover, .read, .write:
+                                          relay.noteCall()
                                           return false
                                       default:
                                           return false
@@ -61,23 +60,23 @@ public final class PluginServer: @unchecked Sendable {
         self.inbox = SessionInbox(reader: reader)
         self.logger = Logger(label: plugin.info.name)
         relay.action = { [weak self] in self?.cancelRunningCall() }
-        relay.dataCallAction = { [weak self] in self?.noteDataCallQueued() }
+        relay.callAction = { [weak self] in self?.noteCallQueued() }
         relay.frameSizeAction = { [weak self] size in
             self?.reader.maxFrameSize = size == 0 ? Int(Hello.defaultMaxFrameSize) : Int(size)
         }
     }
 
-    /// Cancels the running Read or Write (the Cancel message, or a signal).
+    /// Cancels the running call (the Cancel message, or a signal).
     public func cancelRunningCall() {
         let call: Task<Void, Never>? = lock.withLock {
-            if dataCallsQueued > dataCallsEnded { cancelPending = true }
+            if callsQueued > callsEnded { cancelPending = true }
             return runningCall
         }
         call?.cancel()
     }
 
-    private func noteDataCallQueued() {
-        lock.withLock { dataCallsQueued += 1 }
+    private func noteCallQueued() {
+        lock.withLock { callsQueued += 1 }
     }
 
     /// Cancels the running call and ends the session after it reports (SIGTERM, SIGINT).
@@ -161,37 +160,40 @@ public final class PluginServer: @unchecked Sendable {
 
     /// Runs one call; returns a message read while draining that starts the next call.
     private func handle(_ message: HostMessage) async throws(PluginError) -> HostMessage? {
-        let context = CallContext(logger: logger)
+        let context = CallContext(logger: logger, maxFrameSize: writer.maxFrameSize)
         switch message {
         case .getSpec:
-            try await sendOrFail(.spec(plugin.spec()))
+            defer { endCall() }
+            let plugin = self.plugin
+            try await sendOrFail(await runCancellable { .spec(plugin.spec()) })
         case .check(let request):
-            let response = await plugin.check(request, context: context)
-            try await sendOrFail(.check(response))
+            defer { endCall() }
+            let plugin = self.plugin
+            try await sendOrFail(await runCancellable {
+                let response = await plugin.check(request, context: context)
+                // A cancelled Check's results are not the server's answer.
+                try Task.checkCancellation()
+                return .check(response)
+            })
         case .discover(let request):
+            defer { endCall() }
             guard let source = plugin as? any SourcePlugin else { return try await refuse(message) }
-            let reply: PluginMessage
-            do {
-                reply = .catalog(try await source.discover(request, context: context))
-            } catch {
-                reply = .error(Self.pluginError(from: error))
-            }
-            try await sendOrFail(reply)
+            try await sendOrFail(await runCancellable { .catalog(try await source.discover(request, context: context)) })
         case .read(let request):
-            defer { endDataCall() }
+            defer { endCall() }
             guard let source = plugin as? any SourcePlugin else { return try await refuse(message) }
             let output = ReadOutput(writer: writer, context: context)
-            let final = await runCancellable { try await source.read(request, output: output) }
+            let final = await runCancellable { .summary(try await source.read(request, output: output)) }
             try await sendOrFail(final)
         case .write(let request):
-            defer { endDataCall() }
+            defer { endCall() }
             guard let destination = plugin as? any DestinationPlugin else {
                 _ = try await refuse(message)
                 return try await drainWriteInput()
             }
             let input = WriteInput(source: inbox, catalog: request.catalog)
             let output = WriteOutput(writer: writer, context: context)
-            let final = await runCancellable { try await destination.write(request, input: input, output: output) }
+            let final = await runCancellable { .summary(try await destination.write(request, input: input, output: output)) }
             if case .error(let error) = final { lastCallError = error }
             try await sendOrFail(final)
             if !input.reachedEnd && inbox.failure == nil && !lock.withLock({ interrupted }) {
@@ -209,27 +211,28 @@ public final class PluginServer: @unchecked Sendable {
         return nil
     }
 
-    /// A Read or Write is over: a later Cancel no longer concerns it.
-    private func endDataCall() {
+    /// A call is over: a later Cancel no longer concerns it.
+    private func endCall() {
         lock.withLock {
-            dataCallsEnded += 1
+            callsEnded += 1
             cancelPending = false
         }
     }
 
-    /// Runs a data call in its own task, so Cancel and signals can cancel it.
-    private func runCancellable(_ body: @escaping @Sendable () async throws -> Summary) async -> PluginMessage {
+    /// Runs a call in its own task, so Cancel and signals can cancel it; returns its final
+    /// message (the reply, or the Error it threw).
+    private func runCancellable(_ body: @escaping @Sendable () async throws -> PluginMessage) async -> PluginMessage {
         let result = LockedBox<PluginMessage>(.error(PluginError(category: .system, code: "NO_RESULT", message: "the call ended without a result")))
         let task = Task {
             do {
-                result.value = .summary(try await body())
+                result.value = try await body()
             } catch {
                 result.value = .error(Self.pluginError(from: error))
             }
         }
         let cancelled = lock.withLock {
             runningCall = task
-            return cancelPending
+            return cancelPending || interrupted
         }
         if cancelled { task.cancel() }
         await task.value
@@ -291,7 +294,7 @@ private final class ReaderRelay: @unchecked Sendable {
     private let lock = NSLock()
     private var actionValue: (@Sendable () -> Void)?
     private var frameSizeValue: (@Sendable (UInt32) -> Void)?
-    private var dataCallValue: (@Sendable () -> Void)?
+    private var callValue: (@Sendable () -> Void)?
     private var helloSeenValue = false
     /// Whether Hello has been read: a Cancel before it is the handshake's to refuse.
     var helloSeen: Bool { lock.withLock { helloSeenValue } }
@@ -303,12 +306,12 @@ private final class ReaderRelay: @unchecked Sendable {
         get { lock.withLock { frameSizeValue } }
         set { lock.withLock { frameSizeValue = newValue } }
     }
-    var dataCallAction: (@Sendable () -> Void)? {
-        get { lock.withLock { dataCallValue } }
-        set { lock.withLock { dataCallValue = newValue } }
+    var callAction: (@Sendable () -> Void)? {
+        get { lock.withLock { callValue } }
+        set { lock.withLock { callValue = newValue } }
     }
     func fire() { action?() }
-    func noteDataCall() { dataCallAction?() }
+    func noteCall() { callAction?() }
     func applyFrameSize(_ size: UInt32) {
         lock.withLock { helloSeenValue = true }
         frameSizeAction?(size)

@@ -33,7 +33,7 @@ public final class WriteInput: AsyncSequence, @unchecked Sendable {
         case .schema(let schema):
             schemas[schema.stream] = schema
             return .schema(schema)
-        case .records(let batch):
+        case .records(var batch):
             guard let schema = schemas[batch.stream] else {
                 throw PluginError(category: .protocol, code: "UNKNOWN_STREAM",
                                   message: "records for stream \(batch.stream) arrived before any schema for it", stream: batch.stream)

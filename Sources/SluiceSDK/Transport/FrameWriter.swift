@@ -68,7 +68,7 @@ final class FrameWriter: @unchecked Sendable {
 
     private func checkSize(_ payload: [UInt8]) throws(TransportError) {
         guard payload.count <= maxFrameSize else {
-            throw TransportError("a message of \(payload.count) bytes is over the maximum frame size of \(maxFrameSize) bytes; lower the batch size")
+            throw TransportError("a message of \(payload.count) bytes is over the maximum frame size of \(maxFrameSize) bytes set in Hello; lower the batch size, or raise the maximum frame size (plugin-host --max-frame-size)")
         }
     }
 

@@ -3,8 +3,12 @@ extension RecordBatch {
     /// (row_count entries; offsets monotonic, within data; validity length; list child consistent).
     ///
     /// Also checks the values the protocol constrains: INT16 range, TIME and TIMETZ within a
-    /// day, DECIMAL text syntax, and the row operations. Throws ``ProtocolError/Code/invalidMessage``.
-    public func validate(against schema: StreamSchema) throws(ProtocolError) {
+    /// day, DECIMAL text syntax, STRING and JSON text in UTF-8, and the row operations. Throws ``ProtocolError/Code/invalidMessage``.
+    ///
+    /// Completes what a proto3 writer may leave out (PROTOCOL.md §5.5): a list column whose rows
+    /// hold no element at all may come without its `child`; it gets an empty vector of the
+    /// element kind, so that readers of a validated batch always find one.
+    public mutating func validate(against schema: StreamSchema) throws(ProtocolError) {
         guard columns.count == schema.columns.count else {
             throw ProtocolError(.invalidMessage, "the batch for \(stream) has \(columns.count) columns; its schema has \(schema.columns.count)")
         }
@@ -12,6 +16,9 @@ extension RecordBatch {
         for (vector, column) in zip(columns, schema.columns) {
             try vector.validate(kind: column.type.kind, elementKind: column.type.elementKind, rowCount: rowCount,
                                 column: "column \"\(column.name)\" (\(column.type.label))")
+        }
+        for (index, column) in schema.columns.enumerated() where column.type.kind == .list && columns[index].child == nil {
+            columns[index].child = ColumnBuilder(type: LogicalType(column.type.elementKind)).finish()
         }
     }
 }
@@ -46,13 +53,30 @@ extension ColumnVector {
                 throw columnError(column, "a list's element kind must be a scalar kind")
             }
             guard data.isEmpty else { throw columnError(column, "has data bytes") }
-            guard let child else { throw columnError(column, "has no list elements") }
             try checkOffsets(rowCount: rowCount, end: nil, column: column)
-            try child.validate(kind: elementKind, elementKind: .unspecified, rowCount: Int(offsets[rowCount]), column: "\(column) elements")
+            if let child {
+                try child.validate(kind: elementKind, elementKind: .unspecified, rowCount: Int(offsets[rowCount]), column: "\(column) elements")
+            } else if offsets[rowCount] != 0 {
+                // An absent child is an empty one (proto3 writers omit empty sub-messages).
+                throw columnError(column, "its offsets end at element \(offsets[rowCount]) but it has no child vector")
+            }
         } else {
             guard data.isEmpty else { throw columnError(column, "has data bytes") }
             guard offsets.isEmpty else { throw columnError(column, "has offsets") }
         }
+    }
+
+    /// Every row's text is UTF-8 (§5.10). ASCII, the common case, is one pass over `data`;
+    /// otherwise the whole buffer is validated, and every row must start on a character.
+    private func checkUTF8(rowCount: Int, column: String) throws(ProtocolError) {
+        var any: UInt8 = 0
+        for byte in data { any |= byte }
+        guard any >= 0x80 else { return }
+        let whole = (try? UTF8Span(validating: data.span)) != nil
+        let split = (0..<rowCount).contains { Int(offsets[$0]) < data.count && data[Int(offsets[$0])] & 0xC0 == 0x80 }
+        guard !whole || split else { return }
+        let row = (0..<rowCount).first { (try? UTF8Span(validating: Array(data[Int(offsets[$0])..<Int(offsets[$0 + 1])]).span)) == nil }
+        throw columnError(column, "row \(row ?? 0) is not valid UTF-8")
     }
 
     private func validateValues(kind: TypeKind, rowCount: Int, column: String) throws(ProtocolError) {
@@ -65,6 +89,8 @@ extension ColumnVector {
             for (row, value) in int64s.enumerated() where !(0...Self.microsPerDay).contains(value) {
                 throw columnError(column, "row \(row) holds \(value) microseconds, outside 0...\(Self.microsPerDay)")
             }
+        case .string, .json:
+            try checkUTF8(rowCount: rowCount, column: column)
         case .decimal:
             for row in 0..<rowCount where isValid(row) {
                 guard DecimalText.isValid(data[Int(offsets[row])..<Int(offsets[row + 1])]) else {

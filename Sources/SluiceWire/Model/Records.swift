@@ -45,7 +45,7 @@ public struct LogicalType: Sendable, Hashable {
     public static func list(of element: TypeKind) -> LogicalType { LogicalType(.list, elementKind: element) }
 }
 
-/// One column of a stream's schema.
+/// One column of a stream's schema. Names compare byte for byte (``String/isExactly(_:)``).
 public struct Column: Sendable, Hashable {
     public var name: String
     public var type: LogicalType
@@ -59,9 +59,19 @@ public struct Column: Sendable, Hashable {
         self.nullable = nullable
         self.sourceType = sourceType
     }
+
+    public static func == (a: Column, b: Column) -> Bool {
+        a.name.isExactly(b.name) && a.type == b.type && a.nullable == b.nullable && a.sourceType.isExactly(b.sourceType)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(Array(name.utf8))
+        hasher.combine(type)
+    }
 }
 
-/// Names a stream: a namespace (schema) and a name.
+/// Names a stream: a namespace (schema) and a name, compared byte for byte as PostgreSQL compares
+/// identifiers (``String/isExactly(_:)``).
 public struct StreamID: Sendable, Hashable, CustomStringConvertible {
     public var namespace: String
     public var name: String
@@ -72,6 +82,15 @@ public struct StreamID: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { namespace.isEmpty ? name : "\(namespace).\(name)" }
+
+    public static func == (a: StreamID, b: StreamID) -> Bool {
+        a.namespace.isExactly(b.namespace) && a.name.isExactly(b.name)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(Array(namespace.utf8))
+        hasher.combine(Array(name.utf8))
+    }
 }
 
 /// The column order of the record batches that follow for a stream.
@@ -85,6 +104,23 @@ public struct StreamSchema: Sendable, Hashable {
         self.columns = columns
         self.primaryKey = primaryKey
     }
+
+    public static func == (a: StreamSchema, b: StreamSchema) -> Bool {
+        a.stream == b.stream && a.columns == b.columns && a.primaryKey.count == b.primaryKey.count
+            && zip(a.primaryKey, b.primaryKey).allSatisfy { $0.isExactly($1) }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(stream)
+        hasher.combine(columns)
+    }
+}
+
+extension String {
+    /// Whether the two strings are the same bytes. `==` also calls canonically equivalent
+    /// strings equal (NFC `é` and NFD `e` + U+0301), which PostgreSQL, comparing identifiers
+    /// byte for byte, keeps apart.
+    public func isExactly(_ other: String) -> Bool { utf8.elementsEqual(other.utf8) }
 }
 
 /// The values of one column for every row of a batch, in the layout of `records.proto`.

@@ -7,6 +7,8 @@ import SluiceWire
 /// - `invalid-batch`: a valid batch of 10 rows and a State, then a batch whose column does not
 ///   match the schema (text where the schema says int64).
 /// - `batch-before-schema`: a batch of a stream whose StreamSchema was never sent.
+/// - `deletes`: no fault: rows 1 to 10, then a batch whose rows 3 and 4 are deletes (§5.9), for
+///   the hosts' handling of row operations.
 struct MisbehavingPlugin: SourcePlugin {
     static let stream = StreamID(namespace: "fixture", name: "numbers")
     static let schema = StreamSchema(stream: stream, columns: [Column(name: "id", type: LogicalType(.int64), nullable: false)],
@@ -17,7 +19,7 @@ struct MisbehavingPlugin: SourcePlugin {
     }
 
     func spec() -> SpecResponse {
-        SpecResponse(configSchemaJSON: #"{"type": "object", "properties": {"fault": {"type": "string", "enum": ["invalid-batch", "batch-before-schema"]}}}"#)
+        SpecResponse(configSchemaJSON: #"{"type": "object", "properties": {"fault": {"type": "string", "enum": ["invalid-batch", "batch-before-schema", "deletes"]}}}"#)
     }
 
     func check(_ request: CheckRequest, context: CallContext) async -> CheckResponse {
@@ -37,6 +39,12 @@ struct MisbehavingPlugin: SourcePlugin {
         try await output.send(Self.schema)
         try await output.send(try Self.numbers(1...10))
         try await output.checkpoint(State(id: 1, stream: Self.stream, data: Array("10".utf8)))
+        if fault == "deletes" {
+            var deletes = try Self.numbers(3...4)
+            deletes.operations = [RowOperation.delete.rawValue, RowOperation.delete.rawValue]
+            try await output.send(deletes)
+            return Summary(streams: [StreamSummary(stream: Self.stream)], durationMicros: 0)
+        }
         var text = ColumnBuilder(type: LogicalType(.string), capacity: 1)
         text.append(string: "eleven")
         try await output.send(RecordBatch(stream: Self.stream, rowCount: 1, columns: [text.finish()]))

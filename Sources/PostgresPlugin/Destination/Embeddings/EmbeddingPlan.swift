@@ -38,7 +38,7 @@ struct EmbeddingPlan: Sendable {
     func createTable(_ plan: WritePlan) -> String {
         let copied = plan.key + metadataColumns.filter { !plan.key.contains($0) }
         var definitions = copied.compactMap { name in
-            plan.columns.first { $0.name == name }.map { "\(SQL.quoteIdentifier(name)) \($0.targetType)" + (plan.key.contains(name) ? " NOT NULL" : "") }
+            plan.columns.first { $0.name.isExactly(name) }.map { "\(SQL.quoteIdentifier(name)) \($0.targetType)" + (plan.key.containsExactly(name) ? " NOT NULL" : "") }
         }
         definitions += [
             "\(SQL.quoteIdentifier(Self.chunkColumn)) integer NOT NULL",
@@ -87,7 +87,7 @@ struct EmbeddingPlan: Sendable {
         _ = try await connection.execute("DELETE FROM \(qualified) e USING (SELECT DISTINCT \(staged) FROM \(plan.quotedStaging) s) k WHERE \(match)")
         let copied = plan.key + metadataColumns.filter { !plan.key.contains($0) }
         let values = copied.map { name in
-            plan.key.contains(name) ? plan.keyValue("s", name) : "t.\(SQL.quoteIdentifier(name))"
+            plan.key.containsExactly(name) ? plan.keyValue("s", name) : "t.\(SQL.quoteIdentifier(name))"
         }
         let names = (copied + [Self.chunkColumn, Self.textColumn, Self.vectorColumn, WritePlan.syncedAtColumn]).map(SQL.quoteIdentifier)
         let sql = "INSERT INTO \(qualified) (\(names.joined(separator: ", "))) "

@@ -1,0 +1,18 @@
+#ifndef SLUICE_SYSTEM_H
+#define SLUICE_SYSTEM_H
+
+#include <sys/types.h>
+
+/// Starts the executable at `path` with `argv` and `envp` (both NULL-terminated; `envp` NULL
+/// for this process's environment). Its standard input, output and error are `stdio[0..2]`;
+/// every other descriptor is closed; every signal has its default disposition and none is
+/// blocked, whatever this process (or the calling thread) ignores or blocks; it leads a new
+/// process group (so killing the group also stops what it starts, and a terminal's Ctrl-C
+/// reaches only this process). Returns 0 and sets `*pid`, or an errno value.
+int sluice_spawn(const char *path, char *const argv[], char *const envp[], const int stdio[3], pid_t *pid);
+
+/// An anonymous file in memory (`memfd_create`, close-on-exec) that disappears with its last
+/// descriptor, even when the process is killed; -1 with errno set on failure.
+int sluice_memfd(const char *name);
+
+#endif

@@ -1,0 +1,39 @@
+#define _GNU_SOURCE
+#include "sluice_system.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+
+extern char **environ;
+
+int sluice_spawn(const char *path, char *const argv[], char *const envp[], const int stdio[3], pid_t *pid) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int result = posix_spawn_file_actions_init(&actions);
+    if (result != 0) return result;
+    result = posix_spawnattr_init(&attributes);
+    if (result != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return result;
+    }
+    for (int target = 0; target < 3 && result == 0; target++) {
+        result = posix_spawn_file_actions_adddup2(&actions, stdio[target], target);
+    }
+    if (result == 0) result = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    if (result == 0) result = posix_spawnattr_setsigmask(&attributes, &none);
+    if (result == 0) result = posix_spawnattr_setsigdefault(&attributes, &all);
+    if (result == 0) result = posix_spawnattr_setpgroup(&attributes, 0);
+    if (result == 0) result = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    if (result == 0) result = posix_spawn(pid, path, &actions, &attributes, argv, envp ? envp : environ);
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    return result;
+}
+
+int sluice_memfd(const char *name) {
+    return memfd_create(name, MFD_CLOEXEC);
+}
