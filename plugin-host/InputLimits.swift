@@ -13,7 +13,7 @@ enum InputLimits {
     static let maxLineLength = 1 << 30
     /// The most values (collections and scalars) a YAML document may expand to, counting
     /// each alias as a full copy of its anchor.
-    static let maxYAMLNodes = 1_000_000
+    static let maxYAMLNodes = 100_000
     /// The most scalar bytes a YAML document may expand to, aliases counted as copies.
     static let maxYAMLScalarBytes = 64 << 20
 
