@@ -21,18 +21,26 @@ struct ConfigFile {
 
     /// The configuration in the file, as JSON.
     func load() throws(ConfigFileError) -> JSONValue {
-        let text: String
+        let bytes: [UInt8]
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            bytes = try InputLimits.contents(of: path)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable UTF-8 text" : "no such file"
-            throw ConfigFileError(problems: ["cannot read the configuration file \(path): \(reason)"])
+            switch error {
+            case .tooLarge: throw ConfigFileError(problems: [InputLimits.tooLargeMessage("configuration", path)])
+            case .unreadable:
+                let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable" : "no such file"
+                throw ConfigFileError(problems: ["cannot read the configuration file \(path): \(reason)"])
+            }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigFileError(problems: ["cannot read the configuration file \(path): it is not UTF-8 text"])
         }
         return try load(text: text)
     }
 
     /// The configuration written as `text` (YAML or JSON), as JSON.
     func load(text: String) throws(ConfigFileError) -> JSONValue {
+        try InputLimits.checkYAML(text, origin: path)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)

@@ -13,30 +13,35 @@ struct EnvironmentExpansion {
 
     let environment: [String: String]
 
-    /// `text` with every reference replaced.
+    /// `text` with every reference replaced, in one pass over its UTF-8 bytes (the markers are
+    /// ASCII, so every cut falls between characters).
     func expand(_ text: String) throws(Problem) -> String {
-        guard text.contains("$") else { return text }
-        var result = ""
-        var rest = Substring(text)
-        while let dollar = rest.firstIndex(of: "$") {
-            result += rest[..<dollar]
-            let afterDollar = rest[rest.index(after: dollar)...]
-            if afterDollar.hasPrefix("${") {
-                result += "${"
-                rest = afterDollar.dropFirst(2)
-                continue
+        let dollar = UInt8(ascii: "$"), open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
+        let bytes = Array(text.utf8)
+        guard bytes.contains(dollar) else { return text }
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            let next = index + 1 < bytes.count ? bytes[index + 1] : nil
+            if byte != dollar {
+                result.append(byte)
+                index += 1
+            } else if next == dollar, index + 2 < bytes.count, bytes[index + 2] == open {
+                result += [dollar, open]
+                index += 3
+            } else if next != open {
+                result.append(dollar)
+                index += 1
+            } else {
+                guard let end = bytes[(index + 2)...].firstIndex(of: close) else { throw .malformed("\"${\" without a closing \"}\"") }
+                let reference = String(decoding: bytes[(index + 2)..<end], as: UTF8.self)
+                result += try value(of: Substring(reference)).utf8
+                index = end + 1
             }
-            guard afterDollar.hasPrefix("{") else {
-                result += "$"
-                rest = afterDollar
-                continue
-            }
-            guard let close = afterDollar.firstIndex(of: "}") else { throw .malformed("\"${\" without a closing \"}\"") }
-            let reference = afterDollar[afterDollar.index(after: afterDollar.startIndex)..<close]
-            result += try value(of: reference)
-            rest = afterDollar[afterDollar.index(after: close)...]
         }
-        return result + rest
+        return String(decoding: result, as: UTF8.self)
     }
 
     private func value(of reference: Substring) throws(Problem) -> String {

@@ -8,11 +8,15 @@ struct JSONFields {
 
     /// Loads and parses a JSON file; a missing or malformed file is a configuration failure.
     static func load(_ path: String, what: String) throws -> JSONValue {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw HostFailure(ExitCodes.config, "cannot read the \(what) file \(path): no such readable file")
+        let bytes: [UInt8]
+        do {
+            bytes = try InputLimits.contents(of: path)
+        } catch {
+            throw HostFailure(ExitCodes.config, error == .tooLarge ? InputLimits.tooLargeMessage(what, path)
+                                                                   : "cannot read the \(what) file \(path): no such readable file")
         }
         do {
-            return try JSONParser.parse(Array(data))
+            return try JSONParser.parse(bytes)
         } catch {
             throw HostFailure(ExitCodes.config, "the \(what) file \(path) is not valid JSON: \(error)")
         }

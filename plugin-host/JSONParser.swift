@@ -13,7 +13,7 @@ struct JSONParser {
     private var index: Int
     private let end: Int
     private var depth = 0
-    private static let maxDepth = 512
+    private static let maxDepth = InputLimits.maxDepth
 
     /// Parses one document that fills `text` (surrounding whitespace allowed).
     static func parse(_ text: String) throws(JSONParseError) -> JSONValue {

@@ -13,13 +13,25 @@ enum JSONValue: Sendable, Equatable {
         switch (lhs, rhs) {
         case (.null, .null): true
         case (.bool(let a), .bool(let b)): a == b
-        case (.number(let a), .number(let b)): a == b || (Double(a) != nil && Double(a) == Double(b))
+        case (.number(let a), .number(let b)): a == b || (numericKey(a).map { $0 == numericKey(b) } ?? false)
         case (.string(let a), .string(let b)): a == b
         case (.array(let a), .array(let b)): a == b
         case (.object(let a), .object(let b)):
             a.count == b.count && a.allSatisfy { pair in b.contains { $0.key == pair.key && $0.value == pair.value } }
         default: false
         }
+    }
+
+    /// A number's exact value as text (`1.50`, `15e-1` and `1.5` all give `1.5`), to compare
+    /// numbers without rounding them to `Double`; nil when the text is not a number.
+    private static func numericKey(_ text: String) -> String? {
+        guard var canonical = DecimalNormalizer.canonical(text) else { return nil }
+        if canonical.contains(".") {
+            while canonical.last == "0" { canonical.removeLast() }
+            if canonical.last == "." { canonical.removeLast() }
+            if canonical == "-0" { canonical = "0" }
+        }
+        return canonical
     }
 
     /// A number from an integer.
@@ -59,8 +71,9 @@ enum JSONValue: Sendable, Equatable {
     var int64Value: Int64? {
         guard case .number(let text) = self else { return nil }
         if let exact = Int64(text) { return exact }
-        guard isInteger(text), let double = Double(text), abs(double) < 9.2e18 else { return nil }
-        return Int64(double)
+        // `1e3`, `12.0`: exactly, never through Double.
+        guard let key = Self.numericKey(text), !key.contains(".") else { return nil }
+        return Int64(key)
     }
 
     /// The members, when this is an object.

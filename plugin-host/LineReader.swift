@@ -11,10 +11,13 @@ final class LineReader {
     private let name: String
     private var start = 0
     private var atEnd = false
+    private let maxLineLength: Int
     private static let chunkSize = 1 << 20
 
-    /// Reads `path`; `nil` or `-` is stdin.
-    init(path: String?) throws {
+    /// Reads `path`; `nil` or `-` is stdin. A line longer than `maxLineLength` bytes stops the
+    /// input (it could not fit in any frame, and buffering it would only exhaust memory).
+    init(path: String?, maxLineLength: Int = InputLimits.maxLineLength) throws {
+        self.maxLineLength = maxLineLength
         guard let path, path != "-" else {
             handle = .standardInput
             name = "stdin"
@@ -48,6 +51,10 @@ final class LineReader {
                 start = 0
             }
             searchFrom = buffer.count
+            guard buffer.count <= maxLineLength else {
+                throw HostFailure(ExitCodes.config, "input line \(lineNumber + 1) of \(name) is longer than \(maxLineLength) bytes, "
+                                  + "the most plugin-host reads as one row")
+            }
             let chunk: Data?
             do {
                 chunk = try handle.read(upToCount: Self.chunkSize)

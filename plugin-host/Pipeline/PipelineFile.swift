@@ -37,11 +37,20 @@ struct PipelineFile {
 
     /// Reads the file at `path`; every problem is listed in one configuration failure.
     static func load(_ path: String, environment: [String: String]) throws -> PipelineFile {
-        let text: String
+        let bytes: [UInt8]
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            bytes = try InputLimits.contents(of: path)
         } catch {
-            throw HostFailure(ExitCodes.config, "cannot read the pipeline file \(path): no such readable UTF-8 file")
+            throw HostFailure(ExitCodes.config, error == .tooLarge ? InputLimits.tooLargeMessage("pipeline", path)
+                                                                   : "cannot read the pipeline file \(path): no such readable file")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw HostFailure(ExitCodes.config, "cannot read the pipeline file \(path): it is not UTF-8 text")
+        }
+        do {
+            try InputLimits.checkYAML(text, origin: "the pipeline file \(path)")
+        } catch {
+            throw HostFailure.config("the pipeline file \(path) is refused:", error.problems)
         }
         let root: Node?
         do {

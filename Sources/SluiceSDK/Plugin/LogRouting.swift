@@ -5,10 +5,15 @@ import SluiceWire
 /// Sends log messages in-band (as Log frames) while a session is up, and to stderr before.
 /// Only messages at or above the host's level are sent. Messages are never re-read for
 /// secrets here: callers must not log them (the PostgreSQL client scrubs its errors).
+///
+/// Logs never wait for the host: behind a host that is not reading, at most
+/// ``FrameWriter/maxPostedBytes`` of them wait, later ones are dropped and counted, and the
+/// count is reported in a warning as soon as one can be queued again (or the session ends).
 final class LogRouter: @unchecked Sendable {
     private let lock = NSLock()
     private var writer: FrameWriter?
     private var level: LogLevel = .info
+    private var dropped = 0
 
     /// The router every handler made by ``InBandLogHandler`` uses.
     static let shared = LogRouter()
@@ -27,9 +32,30 @@ final class LogRouter: @unchecked Sendable {
             message.level <= level ? self.writer : nil
         }
         if let writer {
-            writer.post(payload: WireCodec.encode(PluginMessage.log(message)))
+            reportDropped(to: writer)
+            if !writer.post(payload: WireCodec.encode(PluginMessage.log(message))) {
+                lock.withLock { dropped += 1 }
+            }
         } else if !lock.withLock({ self.writer != nil }) {
             FileHandle.standardError.write(Data("[\(message.level)] \(message.logger): \(message.message)\n".utf8))
+        }
+    }
+
+    /// Log messages dropped and not reported yet.
+    var droppedCount: Int { lock.withLock { dropped } }
+
+    /// Queues a warning saying how many log messages were dropped, if any were and it fits.
+    func reportDropped() {
+        guard let writer = lock.withLock({ self.writer }) else { return }
+        reportDropped(to: writer)
+    }
+
+    private func reportDropped(to writer: FrameWriter) {
+        let count = lock.withLock { dropped }
+        guard count > 0 else { return }
+        let notice = LogMessage(level: .warn, message: "\(count) log messages were dropped: the host was not reading them", logger: "sluice-sdk")
+        if writer.post(payload: WireCodec.encode(PluginMessage.log(notice))) {
+            lock.withLock { dropped -= count }
         }
     }
 }

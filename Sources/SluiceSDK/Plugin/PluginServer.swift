@@ -42,7 +42,7 @@ public final class PluginServer: @unchecked Sendable {
                                   decode: WireCodec.decodeHostMessage,
                                   intercept: { message in
                                       switch message {
-                                      case .cancel:
+                                      case .cancel where relay.helloSeen:
                                           relay.fire()
                                           return true
                                       case .hello(let hello):
@@ -95,7 +95,11 @@ public final class PluginServer: @unchecked Sendable {
     /// Runs the session to its end and returns how it ended.
     public func run() async -> Outcome {
         reader.start(name: "sluice.plugin.input")
-        defer { writer.flush() }
+        defer {
+            writer.flush()
+            LogRouter.shared.reportDropped()
+            writer.flush()
+        }
         do {
             guard try await handshake() else { return .protocolError }
             var pending: HostMessage?
@@ -136,6 +140,10 @@ public final class PluginServer: @unchecked Sendable {
               chosen >= max(hello.minProtocolVersion, supported.lowerBound) else {
             throw PluginError(category: .protocol, code: ProtocolError.Code.versionMismatch.rawValue,
                               message: "no common protocol version: the host speaks \(hello.minProtocolVersion)-\(hello.maxProtocolVersion), this plugin speaks \(supported.lowerBound)-\(supported.upperBound)")
+        }
+        guard hello.maxFrameSize == 0 || hello.maxFrameSize >= Hello.minimumMaxFrameSize else {
+            throw PluginError(category: .protocol, code: ProtocolError.Code.invalidMessage.rawValue,
+                              message: "Hello.max_frame_size is \(hello.maxFrameSize) bytes, below the minimum of \(Hello.minimumMaxFrameSize) (0 means the default of \(Hello.defaultMaxFrameSize))")
         }
         let frameSize = hello.maxFrameSize == 0 ? Int(Hello.defaultMaxFrameSize) : Int(hello.maxFrameSize)
         reader.maxFrameSize = frameSize
@@ -287,6 +295,9 @@ private final class ReaderRelay: @unchecked Sendable {
     private var actionValue: (@Sendable () -> Void)?
     private var frameSizeValue: (@Sendable (UInt32) -> Void)?
     private var callValue: (@Sendable () -> Void)?
+    private var helloSeenValue = false
+    /// Whether Hello has been read: a Cancel before it is the handshake's to refuse.
+    var helloSeen: Bool { lock.withLock { helloSeenValue } }
     var action: (@Sendable () -> Void)? {
         get { lock.withLock { actionValue } }
         set { lock.withLock { actionValue = newValue } }
@@ -301,7 +312,10 @@ private final class ReaderRelay: @unchecked Sendable {
     }
     func fire() { action?() }
     func noteCall() { callAction?() }
-    func applyFrameSize(_ size: UInt32) { frameSizeAction?(size) }
+    func applyFrameSize(_ size: UInt32) {
+        lock.withLock { helloSeenValue = true }
+        frameSizeAction?(size)
+    }
 }
 
 /// A value shared between a task and its creator, behind a lock.

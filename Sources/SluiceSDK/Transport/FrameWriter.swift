@@ -9,6 +9,7 @@ final class FrameWriter: @unchecked Sendable {
     private let lock = NSLock()
     private var failure: String?
     private var maxFrameSizeValue: Int
+    private var postedBytes = 0
 
     init(handle: FileHandle, maxFrameSize: Int, label: String) {
         self.handle = handle
@@ -35,10 +36,30 @@ final class FrameWriter: @unchecked Sendable {
     }
 
     /// Queues one frame without waiting (logs from synchronous code). Errors are remembered.
-    func post(payload: [UInt8]) {
-        guard payload.count <= maxFrameSize else { return }
-        queue.async { _ = self.write(payload, framed: true) }
+    /// Returns false, dropping the frame, when it is over the frame limit or when frames posted
+    /// earlier and not yet written already hold ``maxPostedBytes`` (a peer that is not reading):
+    /// memory stays bounded however much is posted.
+    @discardableResult
+    func post(payload: [UInt8]) -> Bool {
+        guard payload.count <= maxFrameSize else { return false }
+        let accepted = lock.withLock {
+            guard postedBytes == 0 || postedBytes + payload.count <= Self.maxPostedBytes else { return false }
+            postedBytes += payload.count
+            return true
+        }
+        guard accepted else { return false }
+        queue.async {
+            _ = self.write(payload, framed: true)
+            self.lock.withLock { self.postedBytes -= payload.count }
+        }
+        return true
     }
+
+    /// The most bytes of posted frames waiting to be written.
+    static let maxPostedBytes = 1 << 20
+
+    /// Bytes of posted frames not yet written.
+    var queuedPostedBytes: Int { lock.withLock { postedBytes } }
 
     /// Waits until every queued frame is written.
     func flush() {

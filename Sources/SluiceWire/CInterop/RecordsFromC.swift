@@ -33,6 +33,9 @@ extension LogicalType {
         guard let message else { throw ProtocolError(.invalidMessage, "a column has no type") }
         self.init(try TypeKind(c: message.pointee.kind), elementKind: try TypeKind(c: message.pointee.element_kind),
                   precision: message.pointee.precision, scale: message.pointee.scale, maxLength: message.pointee.max_length)
+        guard kind != .list || elementKind != .list else {
+            throw ProtocolError(.invalidMessage, "a list type whose elements are lists: lists are one-dimensional (element_kind is never LIST)")
+        }
     }
 }
 

@@ -38,6 +38,8 @@ public enum WriteMode: Int32, Sendable, Hashable {
 public struct Hello: Sendable, Hashable {
     /// The default largest frame payload: 64 MiB.
     public static let defaultMaxFrameSize: UInt32 = 64 << 20
+    /// The smallest `maxFrameSize` a plugin accepts (other than 0): 1 KiB (PROTOCOL.md §2.2).
+    public static let minimumMaxFrameSize: UInt32 = 1024
 
     public var minProtocolVersion: UInt32
     public var maxProtocolVersion: UInt32
