@@ -88,12 +88,13 @@ struct ConnectTests {
         #expect(error?.kind == .dnsFailed)
     }
 
-    @Test("sslmode=require against a server without TLS is tlsFailed")
+    @Test("sslmode=require against a server without TLS is tlsFailed",
+          .enabled("needs a test server without TLS (PostgreSQL 15 of the matrix has TLS on; TLSTests cover it)") {
+              guard let connection = try? await TestDatabase.connect() else { return true }
+              defer { connection.close() }
+              return try await connection.execute("SHOW ssl").rows.first?.first == "off"
+          })
     func tlsRequired() async throws {
-        let connection = try await TestDatabase.connect()
-        let ssl = try await connection.execute("SHOW ssl").rows.first?.first
-        connection.close()
-        try #require(ssl == "off", "the test server has TLS enabled")
         let error = await expectPostgresError {
             _ = try await PostgresConnection.connect(TestDatabase.config { $0.sslmode = "require" })
         }

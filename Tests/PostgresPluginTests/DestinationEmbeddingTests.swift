@@ -7,7 +7,7 @@ import Testing
 
 /// `embeddings`: pgvector tables of chunked, embedded text kept in step with their tables,
 /// against a real OpenAI-compatible HTTP endpoint (`scripts/embedding-server.py`).
-@Suite struct DestinationEmbeddingTests {
+@Suite(.needsPGVector) struct DestinationEmbeddingTests {
     static let apiKey = "sk-test-9f8e7d6c5b4a"
     static let dimensions = 64
 

@@ -109,7 +109,7 @@ struct SourceTypeTests {
         return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
-    @Test("a table with every type round-trips exactly, compared with the server's rendering")
+    @Test("a table with every type round-trips exactly, compared with the server's rendering", .needsPGVector)
     func everyType() async throws {
         try await SourceHarness.withSchema { schema, db in
             let s = SQL.quoteIdentifier(schema)

@@ -10,6 +10,8 @@ struct ConnectionSettings: Sendable {
     var user: String?
     var password: String?
     var sslmode: String?
+    /// TLS files (libpq `sslrootcert`, `sslcert`, `sslkey`): paths on the plugin's machine.
+    var tlsFiles: [TLSFile: String] = [:]
     /// The schema written to (destination) or the default schema read from.
     var schema: String
     var logLevel: String
@@ -22,6 +24,13 @@ struct ConnectionSettings: Sendable {
     /// While a tunnel runs: its local port on 127.0.0.1, which connections then use as
     /// `hostaddr` and `port` (`host` stays the database's name, for TLS verification).
     var tunnelPort: Int?
+
+    /// The TLS file settings, named as libpq names them.
+    enum TLSFile: String, CaseIterable, Sendable {
+        case rootCertificate = "sslrootcert"
+        case clientCertificate = "sslcert"
+        case clientKey = "sslkey"
+    }
 
     static let sslmodes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
     static let logLevels = ["error", "warn", "info", "debug", "trace"]
@@ -38,6 +47,10 @@ struct ConnectionSettings: Sendable {
         user = reader.string("user")
         password = reader.string("password")
         sslmode = reader.has("sslmode") ? reader.choice("sslmode", allowed: Self.sslmodes, default: "prefer") : nil
+        for file in TLSFile.allCases {
+            guard let path = reader.string(file.rawValue) else { continue }
+            if path.isEmpty { reader.problem(file.rawValue, "must not be empty") as Void? } else { tlsFiles[file] = path }
+        }
         schema = reader.string("schema", default: "public")
         logLevel = reader.choice("log_level", allowed: Self.logLevels, default: "info")
         lockTimeoutMilliseconds = Self.timeout(&reader, "lock_timeout", default: Self.defaultLockTimeoutSeconds)
@@ -76,6 +89,7 @@ struct ConnectionSettings: Sendable {
     var connectionConfig: ConnectionConfig {
         var options: [String: String] = [:]
         if let sslmode { options["sslmode"] = sslmode }
+        for (file, path) in tlsFiles { options[file.rawValue] = path }
         if let tunnelPort {
             options["hostaddr"] = "127.0.0.1"
             options["port"] = String(tunnelPort)
@@ -98,6 +112,9 @@ struct ConnectionSettings: Sendable {
             "user": ["type": "string", "description": "User name."],
             "password": ["type": "string", "secret": true, "writeOnly": true, "description": "Password. Prefer ${ENV_VAR} expansion over writing it in a file."],
             "sslmode": ["type": "string", "enum": sslmodes, "default": "prefer", "description": "libpq sslmode."],
+            TLSFile.rootCertificate.rawValue: ["type": "string", "minLength": 1, "description": "libpq sslrootcert: path of the CA certificate(s) that verify-ca and verify-full check the server's certificate against (default ~/.postgresql/root.crt)."],
+            TLSFile.clientCertificate.rawValue: ["type": "string", "minLength": 1, "description": "libpq sslcert: path of the client certificate, for servers that authenticate clients by certificate."],
+            TLSFile.clientKey.rawValue: ["type": "string", "minLength": 1, "description": "libpq sslkey: path of the client certificate's private key (unencrypted; mode 0600, or 0640 when owned by root)."],
             "schema": ["type": "string", "default": "public", "description": "Destination: the schema tables are written to (created when missing). Source: the default schema."],
             "log_level": ["type": "string", "enum": logLevels, "default": "info", "description": "Plugin log verbosity. No level ever logs secrets."],
             "lock_timeout": ["type": ["string", "number"], "default": "60s",
