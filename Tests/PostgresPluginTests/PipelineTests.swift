@@ -429,6 +429,10 @@ struct PipelineTests {
             let stored = try await connection.execute(
                 "SELECT stream_namespace, stream_name, table_name, convert_from(state, 'UTF8') FROM \(SQL.quoteQualified(schema: target, name: "_sluice_state"))").rows
             #expect(stored.map { $0.compactMap { $0 } } == [["example", "numbers", "numbers", "400"]])
+            // The state table is bookkeeping, not a stream of the schema when it is read in turn.
+            let discover = try await run(["discover", "--plugin", Binaries.postgresPlugin.path, "--config", try postgresConfig(target, "schemas: [\(target)]")])
+            #expect(discover.exitCode == 0, "\(discover.stderr)")
+            #expect(discover.stdout.contains("\"numbers\"") && !discover.stdout.contains("_sluice_state"), "\(discover.stdout)")
         }
     }
 
@@ -464,6 +468,30 @@ struct PipelineTests {
             // b's state for the dropped table is gone too.
             let left = try await connection.execute("SELECT pipeline_id FROM \(SQL.quoteQualified(schema: target, name: "_sluice_state"))").rows
             #expect(left.map { $0.first ?? nil } == ["a"])
+        }
+    }
+
+    @Test("migrate_mode forced recreating the table of an incremental stream reads the stream again from the beginning, not from its old state")
+    func forcedMigrationRestartsTheStream() async throws {
+        try await withDatabase { connection in
+            let target = schema("forced")
+            let statePath = path("state.json")
+            let catalog = try incrementalCatalog()
+            let config = try postgresConfig(target, "migrate_mode: forced")
+            func pipeline() async throws -> CommandResult {
+                try await run(arguments(source: (Binaries.sequencePlugin, try sequenceConfig(rows: 300, batch: 40)),
+                                        destinations: [(Binaries.postgresPlugin, config)],
+                                        ["--catalog", catalog, "--state", statePath, "--write-mode", "append", "--name", "forced"]))
+            }
+            let first = try await pipeline()
+            #expect(first.exitCode == 0, "\(first.stderr)")
+            // A column the stream's text cannot safely go into: the next Write drops and recreates the table.
+            _ = try await connection.execute("ALTER TABLE \(SQL.quoteQualified(schema: target, name: "numbers")) ALTER COLUMN label TYPE boolean USING false")
+            let second = try await pipeline()
+            #expect(second.exitCode == 0, "\(second.stderr)")
+            #expect(try counts(second) == (300, [300]))
+            #expect(try await idStats(connection, target) == [300, 300, 1, 300])
+            #expect(try await connection.execute("SELECT count(*) FROM \(SQL.quoteQualified(schema: target, name: "numbers")) WHERE label = 'row 7'").rows == [["1"]])
         }
     }
 
