@@ -27,7 +27,7 @@ import Testing
         try await CommandRun.run(Binaries.pluginHost, arguments, timeout: 120)
     }
 
-    @Test(arguments: ["copy", "insert"])
+    @Test(.needsPGVector, arguments: ["copy", "insert"])
     func postgresTypesArriveAsTheyAre(method: String) async throws {
         let connection = try await TestDatabase.connect()
         defer { connection.close() }
