@@ -53,7 +53,7 @@ struct FieldEncoder {
             out.int64(Int64(bitPattern: vector.float64s[row].bitPattern))
         case .decimal:
             let at = out.beginLength()
-            NumericBinary.append(slice(vector, row), to: &out, digits: &digits)
+            try NumericBinary.append(slice(vector, row), to: &out, digits: &digits)
             out.patchLength(at: at)
         case .string, .unspecified:
             try text(slice(vector, row))
