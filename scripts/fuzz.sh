@@ -26,9 +26,14 @@ fi
 scratch=.build-fuzz
 build=(swift build --sanitize=fuzzer --scratch-path "$scratch")
 export SLUICE_FUZZ=1
+# Swift's own crash backtracer would take the signal before libFuzzer saves the input.
+export SWIFT_BACKTRACE=enable=no
 for target in "${targets[@]}"; do
-    "${build[@]}" --product "$target" 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || true
-    [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz: building $target failed" >&2; exit 1; }
+    if ! output="$("${build[@]}" --product "$target" 2>&1)"; then
+        echo "$output" | tail -30 >&2
+        echo "fuzz: building $target failed" >&2
+        exit 1
+    fi
 done
 bin="$("${build[@]}" --show-bin-path)"
 
@@ -39,17 +44,19 @@ for target in "${targets[@]}"; do
     crashes=$scratch/crashes/$target
     mkdir -p "$committed" "$grown" "$crashes"
     log=$scratch/$target.log
-    # The committed corpus is replayed first (every input runs once), then fuzzing goes on
-    # from it; -runs=0 replays only.
-    limit=(-max_total_time="$seconds")
-    [ "$seconds" -gt 0 ] || limit=(-runs=0)
-    if "$bin/$target" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
-        -artifact_prefix="$crashes/" "$grown" "$committed" >"$log" 2>&1; then
-        result=ok
-    else
+    # Every committed input runs once, whole (the fuzzing below cuts inputs to 8 KB), then
+    # fuzzing goes on from the committed and grown corpora.
+    result=ok
+    : >"$log"
+    if [ -n "$(ls -A "$committed")" ] && ! "$bin/$target" -timeout=10 -rss_limit_mb=2048 "$committed"/* >>"$log" 2>&1; then
         result=FAILED
+    elif [ "$seconds" -gt 0 ] && ! "$bin/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+        -print_final_stats=1 -artifact_prefix="$crashes/" "$grown" "$committed" >>"$log" 2>&1; then
+        result=FAILED
+    fi
+    if [ "$result" = FAILED ]; then
         failed+=("$target")
-        grep -E 'ERROR|Fatal error|precondition|SUMMARY|Test unit written' "$log" | head -20 >&2 || true
+        grep -E 'ERROR|Fatal error|SUMMARY|Test unit written|Running: ' "$log" | tail -8 >&2 || true
     fi
     runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
     echo "fuzz: $target: $result, ${runs:-?} executions in ${seconds} s, $(ls "$committed" | wc -l) committed inputs (log: $log)"

@@ -16,6 +16,7 @@ enum FuzzJSONLines {
         return StreamSchema(stream: StreamID(namespace: "public", name: "t"), columns: columns, primaryKey: ["int64"])
     }()
     private static let renderer = BatchJSONRenderer(schema: schema)
+    private static let columnIndex = Dictionary(schema.columns.enumerated().map { ($0.element.name, $0.offset) }) { first, _ in first }
     private static let inputPath = NSTemporaryDirectory() + "sluice-fuzz-jsonlines-\(getpid()).jsonl"
 
     static func run(_ input: [UInt8]) {
@@ -50,7 +51,6 @@ enum FuzzJSONLines {
         guard let members = (try? JSONParser.parse(bytes, range: range))?.objectMembers,
               Set(members.map(\.key)).count == members.count,
               members.first(where: { $0.key == JSONLinesKeys.stream })?.value.stringValue == schema.stream.description else { return nil }
-        let columns = Dictionary(schema.columns.enumerated().map { ($0.element.name, $0.offset) }) { first, _ in first }
         var row = [Value](repeating: .null, count: schema.columns.count)
         var operation = RowOperation.upsert
         for member in members where member.key != JSONLinesKeys.stream {
@@ -62,7 +62,7 @@ enum FuzzJSONLines {
                 }
                 continue
             }
-            guard let name = JSONLinesKeys.column(forKey: member.key), let column = columns[name],
+            guard let name = JSONLinesKeys.column(forKey: member.key), let column = columnIndex[name],
                   let value = try? ValueFromJSON.value(member.value, type: schema.columns[column].type) else { return nil }
             row[column] = value
         }
