@@ -1,7 +1,8 @@
 /// plugin-host's configuration readers: the YAML/JSON config loader with `${VAR}` expansion and
 /// schema-directed typing, the JSON parser and the JSON Schema validator.
 ///
-/// Any text either loads or fails with problems that never show a secret's value; what loads
+/// Any text either loads or fails with problems that never show a secret's value (a secret
+/// property's, or an environment variable's while loading); what loads
 /// is JSON that writes and parses back to itself. The same bytes parsed as JSON (the format of
 /// specs, catalogs and states) likewise either fail or round-trip.
 enum FuzzConfig {
@@ -30,7 +31,9 @@ enum FuzzConfig {
         do {
             let value = try ConfigFile(path: "fuzz.yaml", environment: environment, schema: schema).load(text: text)
             roundTrip(value)
-            for problem in validator.problems(of: value) {
+            // The validator quotes the value of an `enum` problem (by design) unless the
+            // property is secret: only `password`'s problems must never show it.
+            for problem in validator.problems(of: value) where problem.hasPrefix("$.password") {
                 precondition(mayShowSecret || !problem.contains(secret), "a problem shows the secret")
             }
         } catch {
