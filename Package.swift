@@ -91,3 +91,22 @@ let package = Package(
         .testTarget(name: "PostgresPluginTests", dependencies: ["SluiceSDK", "SluiceWire", "PostgresClient", "PostgresPlugin"]),
     ]
 )
+
+// MARK: - Fuzz targets
+// libFuzzer targets (Tests/Fuzz), declared only when SLUICE_FUZZ=1: scripts/fuzz.sh builds them
+// with `--sanitize=fuzzer` in .build-fuzz. Each defines `LLVMFuzzerTestOneInput` and has no main
+// of its own, so the normal build never sees them. The plugin-host readers are compiled into
+// their fuzz targets through symlinks to plugin-host's own files (plugin-host is an executable).
+if Context.environment["SLUICE_FUZZ"] == "1" {
+    func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+        .executableTarget(name: name, dependencies: dependencies, path: "Tests/Fuzz/Targets/\(name)")
+    }
+    package.targets += [
+        fuzzTarget("fuzz-frame", ["SluiceWire"]),
+        fuzzTarget("fuzz-messages", ["SluiceWire"]),
+        fuzzTarget("fuzz-config", ["SluiceWire", .product(name: "Yams", package: "Yams")]),
+        fuzzTarget("fuzz-jsonlines", ["SluiceWire"]),
+        fuzzTarget("fuzz-pg-binary", ["SluiceWire", "PostgresPlugin"]),
+        fuzzTarget("fuzz-pg-numeric", ["SluiceWire", "PostgresPlugin"]),
+    ]
+}

@@ -5,6 +5,8 @@ import SluiceWire
 /// without runtime exclusivity checks.
 struct ColumnAccumulator {
     private let decoding: FieldDecoding
+    /// The byte length every field of a fixed-width decoding has; 0 for variable widths.
+    private let fieldSize: Int
     private var vector = ColumnVector()
     private var validity: [UInt8] = []
     private var hasNull = false
@@ -14,6 +16,15 @@ struct ColumnAccumulator {
 
     init(decoding: FieldDecoding) {
         self.decoding = decoding
+        switch decoding {
+        case .bool: fieldSize = 1
+        case .int16: fieldSize = 2
+        case .int32, .float32, .date: fieldSize = 4
+        case .int64, .float64, .time, .timestamp: fieldSize = 8
+        case .timetz: fieldSize = 12
+        case .interval, .uuid: fieldSize = 16
+        case .numeric, .raw, .jsonb, .array: fieldSize = 0
+        }
         if case .array(let element) = decoding {
             children = [ColumnAccumulator(decoding: element)]
         }
@@ -60,7 +71,11 @@ struct ColumnAccumulator {
 
     /// Appends the field `bytes[start ..< start + length]`; returns the bytes it adds to the
     /// encoded vector (an upper bound), counting array elements.
+    /// A fixed-width field of any other length is refused, not read past.
     mutating func append(_ bytes: [UInt8], _ start: Int, _ length: Int) throws(CopyFormatError) -> Int {
+        guard fieldSize == 0 || length == fieldSize else {
+            throw CopyFormatError(message: "a \(decoding) field of \(length) bytes, expected \(fieldSize)")
+        }
         markValidity(true)
         let dataBefore = vector.data.count
         switch decoding {

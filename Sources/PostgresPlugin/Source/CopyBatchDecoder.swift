@@ -55,7 +55,8 @@ final class CopyBatchDecoder {
     }
 
     /// Decodes whole rows of `chunk` from `position` until the batch holds `maxRows` rows or
-    /// `maxBytes` bytes, or the chunk ends; returns where it stopped.
+    /// `maxBytes` bytes, or the chunk ends; returns where it stopped. A chunk that ends inside
+    /// a row (libpq hands over whole rows) is a format error.
     func decode(_ chunk: [UInt8], from position: Int, maxRows: Int, maxBytes: Int) throws(CopyFormatError) -> Int {
         var index = position
         if !headerSeen {
@@ -63,6 +64,7 @@ final class CopyBatchDecoder {
                 throw CopyFormatError(message: "missing binary COPY signature")
             }
             let extensionLength = Int(BigEndian.u32(chunk, index + 15))
+            guard chunk.count >= index + 19 + extensionLength else { throw CopyFormatError(message: "COPY header extension cut short") }
             index += 19 + extensionLength
             headerSeen = true
         }
@@ -121,6 +123,10 @@ final class CopyBatchDecoder {
             byteCount += rowBytes
             rowCount += 1
             lastRow = rowStart
+        }
+        // A chunk holds whole rows: a lone byte left over is a row cut short, never a wait.
+        if index == chunk.count - 1, !ended, !full, rowCount < maxRows, byteCount < maxBytes {
+            throw CopyFormatError(message: "row cut short")
         }
         rows = rowCount
         bytes = byteCount
