@@ -42,19 +42,4 @@ enum InputLimits {
     static func tooLargeMessage(_ what: String, _ path: String) -> String {
         "the \(what) file \(path) is larger than \(maxFileSize >> 20) MiB, the most plugin-host reads"
     }
-
-    /// Refuses a YAML (or JSON) text that nests deeper than ``maxDepth`` or expands, through
-    /// aliases, past ``maxYAMLNodes`` values or ``maxYAMLScalarBytes`` bytes.
-    static func checkYAML(_ text: String, origin: String) throws(ConfigFileError) {
-        do {
-            try YAMLShape(maxDepth: maxDepth, maxNodes: maxYAMLNodes, maxScalarBytes: maxYAMLScalarBytes).check(text)
-        } catch {
-            let problem = switch error {
-            case .depth(let line): "nests deeper than \(maxDepth) levels at line \(line)"
-            case .nodes(let line): "expands to more than \(maxYAMLNodes) values (aliases counted as copies) at line \(line)"
-            case .scalarBytes(let line): "expands to more than \(maxYAMLScalarBytes >> 20) MiB of text (aliases counted as copies) at line \(line)"
-            }
-            throw ConfigFileError(problems: ["\(origin) \(problem)"])
-        }
-    }
 }

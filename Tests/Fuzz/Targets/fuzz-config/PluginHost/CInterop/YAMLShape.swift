@@ -1,0 +1,1 @@
+../../../../../../plugin-host/CInterop/YAMLShape.swift
