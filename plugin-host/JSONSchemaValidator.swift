@@ -4,8 +4,8 @@
 /// `items`, `allOf`, `anyOf`, `oneOf`, and boolean schemas. Annotations (`default`,
 /// `description`, …) are ignored.
 ///
-/// Every problem is reported with its JSON path. Values are only quoted for `enum` problems,
-/// and never for properties marked `"secret": true`.
+/// Every problem is reported with its JSON path; no value of the configuration is ever quoted
+/// (any of them may have been expanded from a `${VAR}` holding a secret).
 struct JSONSchemaValidator {
     let schema: JSONValue
 
@@ -59,9 +59,8 @@ struct JSONSchemaValidator {
         }
         if let allowed = schema["enum"]?.arrayElements, !allowed.contains(value) {
             let listed = allowed.map { $0.stringValue ?? JSONWriter.compact($0) }.joined(separator: ", ")
-            let secret = schema["secret"] == .bool(true)
-            let shown = !secret && value.stringValue.map { $0.count <= 64 } == true ? ", got \(JSONWriter.compact(value))" : ""
-            problems.append("\(path): must be one of \(listed)\(shown)")
+            // The value itself is not quoted: it may have come from a `${VAR}` holding a secret.
+            problems.append("\(path): must be one of \(listed)")
         }
         if let number = value.doubleValue {
             checkBounds(number, schema: schema, at: path, into: &problems)

@@ -48,6 +48,16 @@ struct PluginHostCLITests {
         #expect(result.stdout.isEmpty)
     }
 
+    @Test("a secret expanded into the wrong setting is not shown in the problem that names it")
+    func expandedSecretIsNotQuoted() async throws {
+        let path = try HostFixtures.temporaryFile("host: localhost\nsslmode: ${SLUICE_TEST_SECRET}\n")
+        let result = try await HostFixtures.host(["check", "--plugin", Binaries.postgresPlugin.path, "--config", path],
+                                                 environment: ["SLUICE_TEST_SECRET": "hunter2-not-a-mode"])
+        #expect(result.exitCode == 65)
+        #expect(result.stderr.contains("$.sslmode: must be one of"), "\(result.stderr)")
+        #expect(!result.stderr.contains("hunter2"), "\(result.stderr)")
+    }
+
     @Test("a secret's value is never echoed in configuration errors")
     func secretNotEchoed() async throws {
         let secret = "s3cret-\(UUID().uuidString)"
