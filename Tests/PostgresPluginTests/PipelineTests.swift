@@ -532,6 +532,35 @@ struct PipelineTests {
         }
     }
 
+    @Test("generated and identity columns arrive as plain columns holding the source's values, and a rerun upserts into them")
+    func generatedAndIdentityColumns() async throws {
+        try await withDatabase { connection in
+            let source = schema("gsrc"), target = schema("gdst")
+            let table = SQL.quoteQualified(schema: source, name: "lines")
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(SQL.quoteIdentifier(source));
+                CREATE TABLE \(table) (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, price numeric(10,2), qty int,
+                                        total numeric GENERATED ALWAYS AS (price * qty) STORED);
+                INSERT INTO \(table) (price, qty) SELECT g * 1.5, g FROM generate_series(1, 100) AS g;
+                """)
+            let arguments = arguments(source: (Binaries.postgresPlugin, try postgresConfig(source, "schemas: [\(source)]")),
+                                      destinations: [(Binaries.postgresPlugin, try postgresConfig(target))], ["--write-mode", "upsert"])
+            for run in 1...2 {
+                let result = try await self.run(arguments)
+                #expect(result.exitCode == 0, "run \(run): \(result.stderr)")
+            }
+            let copy = SQL.quoteQualified(schema: target, name: "lines")
+            #expect(try await connection.execute("""
+                SELECT count(*) FROM \(table) s FULL JOIN \(copy) d USING (id)
+                WHERE s.id IS NULL OR d.id IS NULL OR (s.price, s.qty, s.total) IS DISTINCT FROM (d.price, d.qty, d.total)
+                """).rows == [["0"]])
+            #expect(try await connection.execute("SELECT count(*) FROM \(copy)").rows == [["100"]])
+            #expect(try await connection.execute(
+                "SELECT count(*) FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND (attgenerated <> '' OR attidentity <> '')",
+                [.text(copy)]).rows == [["0"]])
+        }
+    }
+
     @Test("SIGTERM cancels every call and exits 130; the state file stays at the last acknowledged point")
     func terminated() async throws {
         try await withDatabase { connection in
