@@ -15,7 +15,7 @@ struct SequencePlugin: SourcePlugin {
 
     var info: PluginInfo {
         PluginInfo(name: "sequence-plugin", version: "1.0.0", roles: [.source],
-                   capabilities: Capabilities(readModes: [.fullRefresh, .incremental], features: ["cancel"]))
+                   capabilities: Capabilities(readModes: [.fullRefresh, .incremental], features: [Feature.cancel]))
     }
 
     func spec() -> SpecResponse {

@@ -39,7 +39,10 @@ struct Pipeline {
         defer { interrupts.stop() }
 
         try checkRoles()
-        let sourceConfig = try await labelled(source) { try await source.configJSON() }
+        let sourceSchema = try await labelled(source) { try await source.configSchema() }
+        let sourceConfig = try await labelled(source) {
+            try PluginSession.configJSON(source.launch, environment: source.environment, schema: sourceSchema)
+        }
         var destinationConfigs: [String] = []
         for destination in destinations {
             destinationConfigs.append(try await labelled(destination) { try await destination.configJSON() })
@@ -58,7 +61,7 @@ struct Pipeline {
         let sourceName = source.client.helloReply.pluginName
         let streams = selection.streams.map(\.schema.stream)
         let pipelineID = PipelineIdentity.id(name: name, sourcePlugin: sourceName, sourceConfig: try JSONParser.parse(sourceConfig),
-                                             schema: try await source.configSchema(), streams: streams)
+                                             schema: sourceSchema, streams: streams)
         let writes = await PipelineRun.startWrites(destinations.indices.map { index in
             WriteRequest(configJSON: destinationConfigs[index], catalog: writeCatalogs[index], sourceName: sourceName, pipelineID: pipelineID)
         }, destinations: destinations, control: control)

@@ -66,20 +66,16 @@ struct ResumePoints {
     /// committed less than it, since it was saved once all of them had); else the committed
     /// state with the smallest id.
     private static func oldest(_ candidates: [Candidate]) -> Candidate {
-        var result: Candidate?
+        var saved: State?
+        var committed: State?
         for candidate in candidates {
-            switch (candidate, result) {
-            case (.beginning, _):
-                return .beginning
-            case (.saved, _), (_, nil):
-                if case .saved? = result { continue }
-                result = candidate
-            case (.committed(let state), .committed(let kept)?):
-                if state.id < kept.id { result = candidate }
-            case (.committed, .saved?), (.committed, .beginning?):
-                continue
+            switch candidate {
+            case .beginning: return .beginning
+            case .saved(let state): saved = state
+            case .committed(let state): if state.id < committed?.id ?? .max { committed = state }
             }
         }
-        return result ?? .beginning
+        if let saved { return .saved(saved) }
+        return committed.map(Candidate.committed) ?? .beginning
     }
 }

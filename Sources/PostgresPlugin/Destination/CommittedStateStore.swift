@@ -35,28 +35,28 @@ struct CommittedStateStore: Sendable {
             """)
     }
 
-    /// The states committed for `streams` (and the global one), as the host sent them.
-    func load(_ streams: [StreamID], on connection: PostgresConnection) async throws -> [State] {
-        let result = try await connection.execute(
-            "SELECT stream_namespace, stream_name, state_id::text, encode(state, 'base64') FROM \(qualified) WHERE pipeline_id = $1 ORDER BY state_id",
-            [.text(pipelineID)])
+    /// A state as committed: as the host sent it, and the start of the sync it belongs to while
+    /// that sync has not finished (mirror's cut-off; nil otherwise).
+    struct Committed {
+        var state: State
+        var syncStartedMicros: Int64?
+    }
+
+    /// The states committed for `streams` (and the global one).
+    func load(_ streams: [StreamID], on connection: PostgresConnection) async throws -> [Committed] {
+        let result = try await connection.execute("""
+            SELECT stream_namespace, stream_name, state_id::text, encode(state, 'base64'),
+                   (extract(epoch FROM sync_started_at) * 1000000)::bigint
+            FROM \(qualified) WHERE pipeline_id = $1 ORDER BY state_id
+            """, [.text(pipelineID)])
         let wanted = Set(streams)
         return result.rows.compactMap { row in
-            guard row.count == 4, let namespace = row[0], let name = row[1], let id = row[2].flatMap({ UInt64($0) }),
+            guard row.count == 5, let namespace = row[0], let name = row[1], let id = row[2].flatMap({ UInt64($0) }),
                   let data = row[3].flatMap({ Data(base64Encoded: $0, options: .ignoreUnknownCharacters) }) else { return nil }
             let stream = name.isEmpty ? nil : StreamID(namespace: namespace, name: name)
             if let stream, !wanted.contains(stream) { return nil }
-            return State(id: id, stream: stream, data: [UInt8](data))
+            return Committed(state: State(id: id, stream: stream, data: [UInt8](data)), syncStartedMicros: row[4].flatMap { Int64($0) })
         }
-    }
-
-    /// When the Write's sync of `stream` started: the one stored with its committed state if the
-    /// sync it began has not finished yet, else nil.
-    func syncStarted(_ stream: StreamID, on connection: PostgresConnection) async throws -> Int64? {
-        let result = try await connection.execute(
-            "SELECT (extract(epoch FROM sync_started_at) * 1000000)::bigint FROM \(qualified) WHERE pipeline_id = $1 AND stream_namespace = $2 AND stream_name = $3",
-            [.text(pipelineID), .text(stream.namespace), .text(stream.name)])
-        return (result.rows.first?.first ?? nil).flatMap { Int64($0) }
     }
 
     /// Stores `state` as committed for its stream (whose table is `table`), in the transaction

@@ -162,13 +162,12 @@ final class DestinationSession {
     /// where mirror streams resume a sync that an earlier Write began.
     private func reportCommittedStates(_ store: CommittedStateStore, output: WriteOutput) async throws {
         let streams = request.catalog.streams.map(\.schema.stream)
-        let states = try await store.load(streams, on: connection)
-        for state in states {
-            guard let stream = state.stream, buffers[stream]?.plan.mode == .mirror,
-                  let started = try await store.syncStarted(stream, on: connection) else { continue }
+        let committed = try await store.load(streams, on: connection)
+        for entry in committed {
+            guard let stream = entry.state.stream, buffers[stream]?.plan.mode == .mirror, let started = entry.syncStartedMicros else { continue }
             syncStarted[stream] = started
         }
-        try await output.report(CommittedStates(states: states, freshStreams: freshStreams))
+        try await output.report(CommittedStates(states: committed.map(\.state), freshStreams: freshStreams))
     }
 
     /// Where `state` is stored with the rows it covers: the lane of its stream (a global state:
