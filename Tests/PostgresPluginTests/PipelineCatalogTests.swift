@@ -6,48 +6,12 @@ import Testing
 /// `write` command: every key honoured or rejected with its path; per-stream write settings;
 /// mirror never deleting rows a partial read did not send. Real binaries, real server.
 @Suite("plugin-host catalogs and write settings", .serialized)
-struct PipelineCatalogTests {
-    private let prefix = "pcat_\(UInt32.random(in: 0...UInt32.max))"
-    private let files = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-catalog-\(UUID().uuidString)")
-
-    private func schema(_ name: String) -> String { "\(prefix)_\(name)" }
-
-    private func file(_ name: String, _ text: String) throws -> String {
-        try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
-        let url = files.appendingPathComponent(name)
-        try Data(text.utf8).write(to: url)
-        return url.path
-    }
-
-    private func postgresConfig(_ schema: String, _ extra: String = "") throws -> String {
-        try file("pg-\(schema)-\(UUID().uuidString.prefix(4)).yaml",
-                 HostFixtures.serverConfig(extra: "schema: \(schema)\nmetadata_columns: false\n\(extra)"))
-    }
-
-    private func run(_ arguments: [String]) async throws -> CommandResult {
-        try await CommandRun.run(Binaries.pluginHost, arguments, timeout: 120)
-    }
+struct PipelineCatalogTests: PipelineWorkspace {
+    let prefix = "pcat_\(UInt32.random(in: 0...UInt32.max))"
+    let files = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-catalog-\(UUID().uuidString)")
 
     private func rows(_ connection: PostgresConnection, _ query: String) async throws -> [[String?]] {
         try await connection.execute(query).rows
-    }
-
-    private func withDatabase(_ body: (PostgresConnection) async throws -> Void) async throws {
-        let connection = try await TestDatabase.connect()
-        let outcome: Result<Void, any Error>
-        do {
-            try await body(connection)
-            outcome = .success(())
-        } catch {
-            outcome = .failure(error)
-        }
-        let schemas = try? await connection.execute("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)", [.text(prefix + "_")]).rows
-        for row in schemas ?? [] {
-            if let name = row.first ?? nil { _ = try? await connection.execute("DROP SCHEMA \(SQL.quoteIdentifier(name)) CASCADE") }
-        }
-        connection.close()
-        try? FileManager.default.removeItem(at: files)
-        try outcome.get()
     }
 
     /// A source schema with `items` (id primary key, name) and `events` (no key: n, s), 50 rows each.

@@ -6,29 +6,14 @@ import Testing
 /// destinations, states saved only once every destination committed, failures and kills
 /// leaving a state file a rerun resumes from without losing or (with upsert) duplicating rows.
 @Suite("plugin-host pipeline", .serialized)
-struct PipelineTests {
+struct PipelineTests: PipelineWorkspace {
     /// Schemas created for this test, dropped at the end.
-    private let prefix = "pipe_\(UInt32.random(in: 0...UInt32.max))"
-    private let files = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(UUID().uuidString)")
+    let prefix = "pipe_\(UInt32.random(in: 0...UInt32.max))"
+    let files = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(UUID().uuidString)")
 
     // MARK: - Fixtures
 
-    private func schema(_ name: String) -> String { "\(prefix)_\(name)" }
-
-    private func file(_ name: String, _ text: String) throws -> String {
-        try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
-        let url = files.appendingPathComponent(name)
-        try Data(text.utf8).write(to: url)
-        return url.path
-    }
-
     private func path(_ name: String) -> String { files.appendingPathComponent(name).path }
-
-    /// A postgres-plugin configuration writing to (or reading) `schema`, without metadata columns.
-    private func postgresConfig(_ schema: String, _ extra: String = "") throws -> String {
-        try file("pg-\(schema)-\(UUID().uuidString.prefix(4)).yaml",
-                 HostFixtures.serverConfig(extra: "schema: \(schema)\nmetadata_columns: false\n\(extra)"))
-    }
 
     private func sequenceConfig(rows: Int, batch: Int) throws -> String {
         try file("seq-\(rows)-\(batch).json", #"{"rows": \#(rows), "batch_size": \#(batch)}"#)
@@ -42,10 +27,6 @@ struct PipelineTests {
     private func arguments(source: (URL, String), destinations: [(URL, String)], _ extra: [String]) -> [String] {
         ["pipeline", "--source", source.0.path, "--source-config", source.1]
             + destinations.flatMap { ["--destination", $0.0.path, "--destination-config", $0.1] } + extra
-    }
-
-    private func run(_ arguments: [String], timeout: Double = 120) async throws -> CommandResult {
-        try await CommandRun.run(Binaries.pluginHost, arguments, timeout: timeout)
     }
 
     /// The JSON summary printed on success.
@@ -74,25 +55,6 @@ struct PipelineTests {
         let rows = try await connection.execute(
             "SELECT count(*), count(DISTINCT id), coalesce(min(id), 0), coalesce(max(id), 0) FROM \(SQL.quoteQualified(schema: schema, name: table))").rows
         return try #require(rows.first).map { Int($0 ?? "") ?? -1 }
-    }
-
-    /// Runs `body` with a superuser connection, then drops every schema of this test and the files.
-    private func withDatabase(_ body: (PostgresConnection) async throws -> Void) async throws {
-        let connection = try await TestDatabase.connect()
-        let outcome: Result<Void, any Error>
-        do {
-            try await body(connection)
-            outcome = .success(())
-        } catch {
-            outcome = .failure(error)
-        }
-        let schemas = try? await connection.execute("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)", [.text(prefix + "_")]).rows
-        for row in schemas ?? [] {
-            if let name = row.first ?? nil { _ = try? await connection.execute("DROP SCHEMA \(SQL.quoteIdentifier(name)) CASCADE") }
-        }
-        connection.close()
-        try? FileManager.default.removeItem(at: files)
-        try outcome.get()
     }
 
     // MARK: - Tests
