@@ -96,6 +96,12 @@ struct ConfigReader {
         return ConfigReader(object: nested, path: "\(path).\(key)")
     }
 
+    /// A reader of `object`, a JSON object that `key`'s value holds in another form (a file it
+    /// names, a document in a string), whose problems are named under `key`.
+    func child(_ key: String, object: [String: JSONValue]) -> ConfigReader {
+        ConfigReader(object: object, path: "\(path).\(key)")
+    }
+
     /// The raw value, for settings with their own shape.
     func raw(_ key: String) -> JSONValue? { object[key] }
 
