@@ -140,6 +140,16 @@ struct CloudIdentityTests {
             #expect(!"\(error)".contains("eyJ"))
         }
 
+        // So does a Write.
+        do {
+            _ = try await DestinationHarness.write(SourceHarness.config(auth), streams: [ConfiguredStream(schema: DestinationHarness.items)],
+                                                   [try DestinationHarness.items(1...3)])
+            Issue.record("Write succeeded with a refused key")
+        } catch HostError.plugin(let error) {
+            #expect(error.code == "AUTH_TOKEN_REFUSED")
+            for piece in keyPieces(server) { #expect(!"\(error)".contains(piece)) }
+        }
+
         // Another key of the same account: the endpoint cannot verify its signature.
         let other = try await TokenServer.start()
         defer { other.stop() }

@@ -126,6 +126,8 @@ struct CloudIdentityUnitTests {
              ["$.host: aws_rds_iam needs the database host", "$.user: aws_rds_iam needs the database user", "$.auth.region: required"]),
             (#"{"connection_string": "postgresql://u:pw@db/app", "auth": {"method": "aws_rds_iam", "region": "x", "tenant_id": "t"}}"#,
              ["$.connection_string: must not hold a password", "$.auth.tenant_id: not used with method aws_rds_iam"]),
+            (#"{"host": "db", "user": "u", "auth": {"method": "aws_rds_iam", "region": "", "profile": ""}}"#,
+             ["$.auth.region: must not be empty", "$.auth.profile: must not be empty"]),
         ]
         for (json, expected) in cases {
             do {

@@ -102,8 +102,8 @@ extension ConnectionSettings {
             if libpq.resolvedSetting("user") == nil { user = key.databaseUser }
             auth.credentials = ConnectionCredentials(gcp: key)
         case .awsRDSIAM:
-            let region = nested.string("region") ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"]
-                ?? nested.problem("region", "required (or the AWS_REGION environment variable)")
+            let region = nested.has("region") ? nested.nonEmptyString("region")
+                : environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? nested.problem("region", "required (or the AWS_REGION environment variable)")
             let host = libpq.resolvedSetting("host") ?? reader.problem("host", "aws_rds_iam needs the database host: the token is signed for it")
             if let host, host.contains(",") || host.hasPrefix("/") {
                 reader.problem("host", "aws_rds_iam needs one database host name, not a list or a socket directory") as Void?
@@ -118,17 +118,17 @@ extension ConnectionSettings {
                 sslmode = "require"
             }
             let credentials: AWSCredentials?
-            switch AWSCredentials.resolve(profile: nested.string("profile"), environment: environment) {
+            switch AWSCredentials.resolve(profile: nested.nonEmptyString("profile"), environment: environment) {
             case .success(let found): credentials = found
             case .failure(let problem): credentials = reader.problem("auth", problem.message)
             }
             guard let region, let host, let user, let credentials else { return }
             auth.credentials = ConnectionCredentials(rds: RDSAuthToken(host: host, port: port, user: user, region: region, credentials: credentials))
         case .azureEntra:
-            let tenant = nested.string("tenant_id") ?? nested.problem("tenant_id", "required")
-            let client = nested.string("client_id") ?? nested.problem("client_id", "required")
-            let secret = nested.string("client_secret") ?? nested.problem("client_secret", "required")
-            let authority = nested.string("authority_host", default: EntraClientCredentials.defaultAuthorityHost)
+            let tenant = nested.requiredString("tenant_id")
+            let client = nested.requiredString("client_id")
+            let secret = nested.requiredString("client_secret")
+            let authority = nested.nonEmptyString("authority_host") ?? EntraClientCredentials.defaultAuthorityHost
             if libpq.resolvedSetting("user") == nil {
                 reader.problem("user", "azure_entra needs the database role of the application (its name in Entra ID)") as Void?
             }
@@ -144,7 +144,7 @@ extension ConnectionSettings {
     /// The key of `service_account_key` or `service_account_key_file` (exactly one).
     private func serviceAccountKey(_ nested: inout ConfigReader) -> ServiceAccountKey? {
         let inline = nested.string("service_account_key")
-        let file = nested.string("service_account_key_file")
+        let file = nested.nonEmptyString("service_account_key_file")
         switch (inline, file) {
         case (let text?, nil):
             return ServiceAccountKey.parse(text, setting: "service_account_key", in: &nested)

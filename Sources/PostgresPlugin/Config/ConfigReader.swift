@@ -37,6 +37,17 @@ struct ConfigReader {
         return value
     }
 
+    /// A string that must not be empty, when present.
+    mutating func nonEmptyString(_ key: String) -> String? {
+        guard let value = string(key) else { return nil }
+        return value.isEmpty ? problem(key, "must not be empty") : value
+    }
+
+    /// A string that must be present and not empty.
+    mutating func requiredString(_ key: String) -> String? {
+        has(key) ? nonEmptyString(key) : problem(key, "required")
+    }
+
     mutating func string(_ key: String, default fallback: String) -> String {
         string(key) ?? fallback
     }
