@@ -11,20 +11,27 @@ import Testing
 /// password is that token.
 @Suite("Cloud identity: service account and Entra ID tokens against a local endpoint")
 struct CloudIdentityTests {
+    /// Check as a destination (a source's Check would also audit the schemas other tests create
+    /// meanwhile).
     private func check(_ configJSON: String) async throws -> CheckResponse {
         let client = try await SourceHarness.launch()
         defer { Task { await client.close() } }
-        return try await client.check(CheckRequest(configJSON: configJSON, role: .unspecified))
+        return try await client.check(CheckRequest(configJSON: configJSON, role: .destination))
     }
 
     private func result(_ response: CheckResponse, _ name: String) -> CheckResult? {
         response.checks.first { $0.name == name }
     }
 
-    /// The test configuration without user and password, authenticating with `auth`.
+    /// The test configuration without user and password, authenticating with `auth`, writing to
+    /// a schema that does not exist (Check then audits CREATE on the database, which the test
+    /// roles have, and no table another test makes meanwhile).
     private func overrides(_ auth: [String: Any], _ more: [String: Any] = [:]) -> [String: Any] {
-        ["user": NSNull(), "password": NSNull(), "auth": auth].merging(more) { $1 }
+        ["user": NSNull(), "password": NSNull(), "auth": auth, "schema": Self.unusedSchema].merging(more) { $1 }
     }
+
+    /// A schema name no test creates.
+    static let unusedSchema = "cloud_identity_\(UInt32.random(in: 0...UInt32.max))"
 
     /// Runs `body` while role `name` exists with `password` and may connect and create schemas.
     private func withRole<T>(_ name: String, password: String, _ body: () async throws -> T) async throws -> T {
@@ -37,7 +44,6 @@ struct CloudIdentityTests {
         // The token has only [a-z0-9-]: safe as a literal here.
         _ = try await admin.execute("CREATE ROLE \(role) LOGIN PASSWORD '\(password)'")
         _ = try await admin.execute("GRANT CONNECT, CREATE, TEMPORARY ON DATABASE \(SQL.quoteIdentifier(database ?? "postgres")) TO \(role)")
-        _ = try await admin.execute("GRANT CREATE ON SCHEMA public TO \(role)")
         do {
             let value = try await body()
             _ = try? await admin.execute(dropRole)
@@ -98,12 +104,13 @@ struct CloudIdentityTests {
                 port: \(env["PGPORT"] ?? "5432")
                 database: \(env["PGDATABASE"] ?? "postgres")
                 log_level: trace
+                schema: \(Self.unusedSchema)
                 auth:
                   method: gcp_service_account
                   service_account_key: ${GCP_SA_KEY}
                 """)
             defer { try? FileManager.default.removeItem(atPath: config) }
-            let run = try await HostFixtures.host(["check", "--plugin", Binaries.postgresPlugin.path, "--config", config, "--json",
+            let run = try await HostFixtures.host(["check", "--plugin", Binaries.postgresPlugin.path, "--config", config, "--json", "--role", "destination",
                                                    "--log-level", "trace", "--verbose"], environment: ["GCP_SA_KEY": server.keyJSON])
             #expect(run.exitCode == 0, "\(run.stdout)\n\(run.stderr)")
             let output = run.stdout + run.stderr
@@ -111,6 +118,59 @@ struct CloudIdentityTests {
             for piece in keyPieces(server) { #expect(!output.contains(piece)) }
             #expect(!output.contains("eyJ"), "a JWT (base64url of {\") appears in the output")
         }
+    }
+
+    @Test("plugin-host pipeline reads and writes as the service account (key file and ${GCP_SA_KEY}), nothing secret in any output")
+    func serviceAccountPipeline() async throws {
+        let server = try await TokenServer.start()
+        defer { server.stop() }
+        let files = FileManager.default.temporaryDirectory.appendingPathComponent("cloud-identity-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: files) }
+        let source = "gcp_src_\(UUID().uuidString.prefix(8).lowercased())", target = "gcp_dst_\(UUID().uuidString.prefix(8).lowercased())"
+        try await withRole(server.databaseUser, password: server.token) {
+            let admin = try await TestDatabase.connect()
+            defer { admin.close() }
+            let role = SQL.quoteIdentifier(server.databaseUser)
+            do {
+                _ = try await admin.execute("CREATE SCHEMA \(source)")
+                _ = try await admin.execute("CREATE TABLE \(source).notes (id bigint PRIMARY KEY, body text)")
+                _ = try await admin.execute("INSERT INTO \(source).notes SELECT g, 'note ' || g FROM generate_series(1, 1500) g")
+                _ = try await admin.execute("GRANT USAGE ON SCHEMA \(source) TO \(role)")
+                _ = try await admin.execute("GRANT SELECT ON ALL TABLES IN SCHEMA \(source) TO \(role)")
+                try await pipeline(server, files: files, source: source, target: target, admin: admin)
+            } catch {
+                _ = try? await admin.execute("DROP SCHEMA IF EXISTS \(source), \(target) CASCADE")
+                throw error
+            }
+            _ = try await admin.execute("DROP SCHEMA IF EXISTS \(source), \(target) CASCADE")
+        }
+    }
+
+    /// Copies `source` into `target` with `plugin-host pipeline`, both sides authenticating
+    /// with `server`'s service account, and checks the copy and every output.
+    private func pipeline(_ server: TokenServer, files: URL, source: String, target: String, admin: PostgresConnection) async throws {
+        let env = ProcessInfo.processInfo.environment
+        let connection = "host: \(env["PGHOST"] ?? "127.0.0.1")\nport: \(env["PGPORT"] ?? "5432")\ndatabase: \(env["PGDATABASE"] ?? "postgres")\n"
+        let sourceConfig = files.appendingPathComponent("source.yaml")
+        try Data((connection + "schemas: [\(source)]\nauth: {method: gcp_service_account, service_account_key_file: \(server.keyFile.path)}\n").utf8)
+            .write(to: sourceConfig)
+        let destinationConfig = files.appendingPathComponent("destination.yaml")
+        try Data((connection + "schema: \(target)\nauth:\n  method: gcp_service_account\n  service_account_key: ${GCP_SA_KEY}\n").utf8)
+            .write(to: destinationConfig)
+        let run = try await HostFixtures.host(["pipeline", "--source", Binaries.postgresPlugin.path, "--source-config", sourceConfig.path,
+                                               "--destination", Binaries.postgresPlugin.path, "--destination-config", destinationConfig.path,
+                                               "--log-level", "trace", "--verbose"],
+                                              environment: ["GCP_SA_KEY": server.keyJSON])
+        #expect(run.exitCode == 0, "\(run.stdout)\n\(run.stderr)")
+        let copied = try await DestinationHarness.rows(admin, "SELECT count(*), sum(id), max(body) FROM \(target).notes")
+        #expect(copied == [["1500", "1125750", "note 999"]])
+        let owner = try await DestinationHarness.rows(admin, "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = '\(target)'")
+        #expect(owner == [[server.databaseUser]])
+        let output = run.stdout + run.stderr
+        #expect(!output.contains(server.token))
+        for piece in keyPieces(server) { #expect(!output.contains(piece)) }
+        #expect(!output.contains("eyJ"))
     }
 
     @Test("a key the endpoint refuses (expired, or not its own) fails with AUTH_TOKEN_REFUSED, naming the account, leaking nothing")
