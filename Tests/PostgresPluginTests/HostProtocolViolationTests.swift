@@ -53,3 +53,59 @@ import Testing
         #expect(read?.hasPrefix("✘") == true, "\(result.stdout)")
     }
 }
+
+/// `plugin-host pipeline` with streams read by change data capture (PROTOCOL.md §8.2).
+@Suite struct PipelineChangeCaptureTests {
+    func host(_ arguments: [String]) async throws -> CommandResult {
+        try await CommandRun.run(Binaries.pluginHost, arguments, timeout: 120)
+    }
+
+    func file(_ name: String, _ text: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString.prefix(8))-\(name)")
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    @Test("a cdc stream is applied (TRUNCATE included) with upsert, its global states committed, and each one every destination committed goes back to the source as a ReadAck")
+    func readAcksReachTheSource() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let schema = "cdc_\(UUID().uuidString.prefix(8).lowercased())"
+        let destination = try file("dst.yaml", HostFixtures.serverConfig(extra: "schema: \(schema)\n"))
+        let result = try await host(["pipeline", "--source", Binaries.misbehavingPlugin.path, "--source-config", try file("src.json", #"{"fault": "cdc"}"#),
+                                     "--destination", Binaries.postgresPlugin.path, "--destination-config", destination,
+                                     "--catalog", try file("catalog.json", #"{"streams": [{"namespace": "fixture", "name": "numbers", "sync_mode": "cdc"}]}"#),
+                                     "--name", "cdc-test", "--retries", "0"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("ReadAck 2"), "\(result.stderr)")
+        let rows = try await connection.execute("SELECT id FROM \(SQL.quoteIdentifier(schema)).numbers ORDER BY id").rows
+        #expect(rows == [["20"], ["21"]])
+        let state = try await connection.execute("SELECT stream_name, convert_from(state, 'UTF8') FROM \(SQL.quoteIdentifier(schema))._sluice_state WHERE pipeline_id = 'cdc-test'").rows
+        #expect(state == [["", "lsn 2"]])
+        _ = try? await connection.execute("DROP SCHEMA IF EXISTS \(SQL.quoteIdentifier(schema)) CASCADE")
+    }
+
+    @Test("a cdc stream is refused from a source that does not list the mode, and with a write mode other than upsert")
+    func refusals() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let schema = "cdc_\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try await connection.execute("CREATE SCHEMA \(schema)")
+        _ = try await connection.execute("CREATE TABLE \(schema).t (id int PRIMARY KEY)")
+        let destination = try file("dst.yaml", HostFixtures.serverConfig(extra: "schema: \(schema)_dst\n"))
+        let source = try file("src.yaml", HostFixtures.serverConfig(extra: ""))
+        let catalog = try file("catalog.json", #"{"streams": [{"namespace": "\#(schema)", "name": "t", "sync_mode": "cdc"}]}"#)
+        let fromPostgres = try await host(["pipeline", "--source", Binaries.postgresPlugin.path, "--source-config", source,
+                                           "--destination", Binaries.postgresPlugin.path, "--destination-config", destination,
+                                           "--catalog", catalog, "--retries", "0"])
+        #expect(fromPostgres.exitCode == 65, "\(fromPostgres.stderr)")
+        #expect(fromPostgres.stderr.contains("does not read with cdc"), "\(fromPostgres.stderr)")
+        let appended = try await host(["pipeline", "--source", Binaries.misbehavingPlugin.path, "--source-config", try file("src.json", #"{"fault": "cdc"}"#),
+                                       "--destination", Binaries.postgresPlugin.path, "--destination-config", destination,
+                                       "--catalog", try file("catalog.json", #"{"streams": [{"namespace": "fixture", "name": "numbers", "sync_mode": "cdc", "write_mode": "append"}]}"#),
+                                       "--retries", "0"])
+        #expect(appended.exitCode == 65, "\(appended.stderr)")
+        #expect(appended.stderr.contains("must be written with upsert, not append"), "\(appended.stderr)")
+        _ = try? await connection.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE")
+    }
+}
