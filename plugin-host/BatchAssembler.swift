@@ -122,6 +122,7 @@ final class BatchAssembler: @unchecked Sendable {
             throw bad("stream \"\(streamName)\" is not in the catalog")
         }
         var operation = RowOperation.upsert
+        var unchanged: [Int] = []
         let columns = streams[index].columnIndex
         let width = streams[index].schema.columns.count
         if row.count == width {
@@ -136,7 +137,16 @@ final class BatchAssembler: @unchecked Sendable {
                 switch member.value.stringValue {
                 case "delete": operation = .delete
                 case "upsert": operation = .upsert
-                default: throw bad("\"_op\" must be \"upsert\" or \"delete\"")
+                case "truncate": operation = .truncate
+                default: throw bad("\"_op\" must be \"upsert\", \"delete\" or \"truncate\"")
+                }
+            case JSONLinesKeys.unchanged:
+                guard let names = member.value.arrayElements?.map(\.stringValue), !names.contains(nil) else {
+                    throw bad("\"_unchanged\" must be an array of column names")
+                }
+                for case let name? in names {
+                    guard let column = columns[name] else { throw bad("\"_unchanged\": stream \(streamName) has no column \"\(name)\"") }
+                    unchanged.append(column)
                 }
             default:
                 guard let name = JSONLinesKeys.column(forKey: member.key), let column = columns[name] else {
@@ -149,6 +159,9 @@ final class BatchAssembler: @unchecked Sendable {
                 }
             }
         }
+        for column in unchanged where row[column] != .null {
+            throw bad("column \"\(streams[index].schema.columns[column].name)\" is listed in \"_unchanged\" but has a value")
+        }
         let bytes = StreamRows.encodedBytes(of: row)
         guard streams[index].overheadBytes + bytes <= maxBatchBytes else {
             throw bad("the row needs up to \(streams[index].overheadBytes + bytes) bytes encoded, over the maximum frame size of \(maxFrameSize) bytes; raise --max-frame-size")
@@ -157,7 +170,7 @@ final class BatchAssembler: @unchecked Sendable {
             emitBatch(index, throughLine: lineNumber - 1)
         }
         do {
-            try streams[index].append(row, operation: operation, bytes: bytes)
+            try streams[index].append(row, operation: operation, unchanged: unchanged, bytes: bytes)
         } catch {
             throw bad(error.message)
         }

@@ -11,7 +11,8 @@ import SluiceWire
 ///   the hosts' handling of row operations.
 /// - `cdc`: no fault, a change stream (§8.2): rows 1 to 10, global State 1, then TRUNCATE and
 ///   rows 20 and 21, global State 2; it logs each ReadAck it gets (feature `read_acks`) and
-///   ends once State 2 is acknowledged (a host that never acknowledges it waits forever).
+///   ends once State 2 is acknowledged (a host that never acknowledges it waits forever). With
+///   `follow: true` (plugin-host's `--follow`) it logs "following" first.
 struct MisbehavingPlugin: SourcePlugin {
     static let stream = StreamID(namespace: "fixture", name: "numbers")
     static let schema = StreamSchema(stream: stream, columns: [Column(name: "id", type: LogicalType(.int64), nullable: false)],
@@ -23,7 +24,7 @@ struct MisbehavingPlugin: SourcePlugin {
     }
 
     func spec() -> SpecResponse {
-        SpecResponse(configSchemaJSON: #"{"type": "object", "properties": {"fault": {"type": "string", "enum": ["invalid-batch", "batch-before-schema", "deletes", "cdc"]}}}"#)
+        SpecResponse(configSchemaJSON: #"{"type": "object", "properties": {"fault": {"type": "string", "enum": ["invalid-batch", "batch-before-schema", "deletes", "cdc"]}, "follow": {"type": "boolean"}}}"#)
     }
 
     func check(_ request: CheckRequest, context: CallContext) async -> CheckResponse {
@@ -35,7 +36,9 @@ struct MisbehavingPlugin: SourcePlugin {
     }
 
     func read(_ request: ReadRequest, output: ReadOutput) async throws -> Summary {
-        let fault = (try? JSONSerialization.jsonObject(with: Data(request.configJSON.utf8)) as? [String: Any])?["fault"] as? String
+        let config = (try? JSONSerialization.jsonObject(with: Data(request.configJSON.utf8))) as? [String: Any]
+        let fault = config?["fault"] as? String
+        if config?["follow"] as? Bool == true { output.context.logger.info("following") }
         if fault == "batch-before-schema" {
             try await output.send(try Self.numbers(1...10))
             return Summary(streams: [], durationMicros: 0)
