@@ -72,10 +72,11 @@ import Testing
         defer { connection.close() }
         let schema = "cdc_\(UUID().uuidString.prefix(8).lowercased())"
         let destination = try file("dst.yaml", HostFixtures.serverConfig(extra: "schema: \(schema)\n"))
-        let result = try await host(["pipeline", "--source", Binaries.misbehavingPlugin.path, "--source-config", try file("src.json", #"{"fault": "cdc"}"#),
-                                     "--destination", Binaries.postgresPlugin.path, "--destination-config", destination,
-                                     "--catalog", try file("catalog.json", #"{"streams": [{"namespace": "fixture", "name": "numbers", "sync_mode": "cdc"}]}"#),
-                                     "--name", "cdc-test", "--retries", "0", "--follow"])
+        let arguments = ["pipeline", "--source", Binaries.misbehavingPlugin.path, "--source-config", try file("src.json", #"{"fault": "cdc"}"#),
+                         "--destination", Binaries.postgresPlugin.path, "--destination-config", destination,
+                         "--catalog", try file("catalog.json", #"{"streams": [{"namespace": "fixture", "name": "numbers", "sync_mode": "cdc"}]}"#),
+                         "--name", "cdc-test", "--retries", "0"]
+        let result = try await host(arguments + ["--follow"])
         #expect(result.exitCode == 0, "\(result.stderr)")
         #expect(result.stderr.contains("ReadAck 2"), "\(result.stderr)")
         #expect(result.stderr.contains("following"), "--follow sets the source's follow setting: \(result.stderr)")
@@ -83,6 +84,10 @@ import Testing
         #expect(rows == [["20"], ["21"]])
         let state = try await connection.execute("SELECT stream_name, convert_from(state, 'UTF8') FROM \(SQL.quoteIdentifier(schema))._sluice_state WHERE pipeline_id = 'cdc-test'").rows
         #expect(state == [["", "lsn 2"]])
+        // The next run resumes from the global state the destination committed.
+        let again = try await host(arguments)
+        #expect(again.exitCode == 0, "\(again.stderr)")
+        #expect(again.stderr.contains("resuming from lsn 2"), "\(again.stderr)")
         _ = try? await connection.execute("DROP SCHEMA IF EXISTS \(SQL.quoteIdentifier(schema)) CASCADE")
     }
 

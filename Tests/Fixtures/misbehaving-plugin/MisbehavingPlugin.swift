@@ -12,7 +12,8 @@ import SluiceWire
 /// - `cdc`: no fault, a change stream (§8.2): rows 1 to 10, global State 1, then TRUNCATE and
 ///   rows 20 and 21, global State 2; it logs each ReadAck it gets (feature `read_acks`) and
 ///   ends once State 2 is acknowledged (a host that never acknowledges it waits forever). With
-///   `follow: true` (plugin-host's `--follow`) it logs "following" first.
+///   `follow: true` (plugin-host's `--follow`) it logs "following" first; given a global state,
+///   it logs "resuming from" and the state's data.
 struct MisbehavingPlugin: SourcePlugin {
     static let stream = StreamID(namespace: "fixture", name: "numbers")
     static let schema = StreamSchema(stream: stream, columns: [Column(name: "id", type: LogicalType(.int64), nullable: false)],
@@ -44,7 +45,12 @@ struct MisbehavingPlugin: SourcePlugin {
             return Summary(streams: [], durationMicros: 0)
         }
         try await output.send(Self.schema)
-        if fault == "cdc" { return try await changes(output) }
+        if fault == "cdc" {
+            if let global = request.states.first(where: { $0.stream == nil }) {
+                output.context.logger.info("resuming from \(String(decoding: global.data, as: UTF8.self))")
+            }
+            return try await changes(output)
+        }
         try await output.send(try Self.numbers(1...10))
         try await output.checkpoint(State(id: 1, stream: Self.stream, data: Array("10".utf8)))
         if fault == "deletes" {
