@@ -113,6 +113,37 @@ struct DestinationChangeTests {
         }
     }
 
+    @Test("the rows after a TRUNCATE row in a batch keep every value: lists, UUIDs, nulls, unchanged values")
+    func rowsAfterTruncate() async throws {
+        let mixed = DestinationHarness.schema("mixed", [
+            Column(name: "id", type: LogicalType(.int64), nullable: false),
+            Column(name: "tags", type: .list(of: .string)),
+            Column(name: "u", type: LogicalType(.uuid)),
+            Column(name: "note", type: LogicalType(.string)),
+        ], primaryKey: ["id"])
+        try await DestinationHarness.withSchema { schema, connection in
+            let config = DestinationHarness.config(schema: schema)
+            let one = [UInt8](repeating: 1, count: 16), two = [UInt8](0..<16)
+            _ = try await DestinationHarness.write(config, streams: [Self.cdc(mixed)], [
+                try Self.changes(mixed, [
+                    [.int64(1), .list([.string("a"), .string("b")]), .uuid(one), .string("x")],
+                    [.int64(2), .list([.string("zz")]), .uuid(two), .string("y")],
+                    [.null, .null, .null, .null],
+                    [.int64(2), .list([.string("c"), .null, .string("")]), .uuid(two), .string("n2")],
+                    [.int64(3), .null, .null, .string("n3")],
+                    [.int64(2), .list([.string("d")]), .null, nil],
+                    [.int64(4), .list([]), .uuid(one), .null],
+                ], [.upsert, .upsert, .truncate, .upsert, .upsert, .upsert, .upsert]),
+            ])
+            let rows = try await DestinationHarness.rows(connection, "SELECT id, tags::text, u::text, note FROM \(schema).mixed ORDER BY id")
+            #expect(rows == [
+                ["2", "{d}", nil, "n2"],
+                ["3", nil, nil, "n3"],
+                ["4", "{}", "01010101-0101-0101-0101-010101010101", nil],
+            ])
+        }
+    }
+
     @Test("deletes: soft marks deleted rows (and truncated ones) with _sluice_deleted_at; an insert of the key revives it")
     func softDeletes() async throws {
         try await DestinationHarness.withSchema { schema, connection in
