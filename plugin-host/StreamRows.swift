@@ -54,6 +54,22 @@ struct StreamRows {
 
     /// Appends a row of one value per column, of `bytes` as ``encodedBytes(of:)`` gives them;
     /// throws when a value does not fit its column.
+    /// Why a row with `operation` and `unchanged` columns (positions in `schema`) breaks the
+    /// CDC rules of PROTOCOL.md §5.9, 5.10, for a stream whose key is `key`; nil when it does
+    /// not. A TRUNCATE row holds no value; only an upsert row leaves values unchanged, never a
+    /// key column's, and those values are null.
+    static func changeProblem(_ row: [Value], operation: RowOperation, unchanged: [Int], schema: StreamSchema, key: [String]) -> String? {
+        if operation == .truncate, row.contains(where: { $0 != .null }) { return "a \"truncate\" row holds no values" }
+        guard !unchanged.isEmpty else { return nil }
+        guard operation == .upsert else { return "only an upsert row can leave values unchanged" }
+        for column in unchanged {
+            let name = schema.columns[column].name
+            if key.contains(name) { return "\"_unchanged\" names the key column \"\(name)\"; key values are always sent" }
+            if row[column] != .null { return "column \"\(name)\" is listed in \"_unchanged\" but has a value" }
+        }
+        return nil
+    }
+
     /// `unchanged`: the columns whose value the row leaves unchanged (null in `row`).
     mutating func append(_ row: [Value], operation: RowOperation, unchanged columns: [Int] = [], bytes: Int) throws(ProtocolError) {
         for index in row.indices {

@@ -42,4 +42,18 @@ struct ChangeJSONLinesTests {
         #expect(batch.operations == [RowOperation.upsert.rawValue, RowOperation.truncate.rawValue])
         #expect(rows.takeBatch().columns[1].unchanged.isEmpty, "the next batch starts without unchanged values")
     }
+
+    @Test("write refuses lines that break the CDC rules, naming the rule")
+    func lineRules() {
+        func problem(_ row: [Value], _ operation: RowOperation, _ unchanged: [Int]) -> String? {
+            StreamRows.changeProblem(row, operation: operation, unchanged: unchanged, schema: Self.schema, key: ["id"])
+        }
+        #expect(problem([.int64(1), .null, .null], .upsert, [1]) == nil)
+        #expect(problem([.null, .null, .null], .truncate, []) == nil)
+        #expect(problem([.int64(1), .null, .null], .truncate, []) == "a \"truncate\" row holds no values")
+        #expect(problem([.int64(1), .null, .null], .delete, [1]) == "only an upsert row can leave values unchanged")
+        #expect(problem([.null, .null, .null], .upsert, [0])?.contains("names the key column \"id\"") == true)
+        #expect(problem([.int64(1), .string("v"), .null], .upsert, [1]) == "column \"body\" is listed in \"_unchanged\" but has a value")
+    }
 }
+
