@@ -202,6 +202,24 @@ struct DestinationChangeTests {
         }
     }
 
+    @Test("unchanged values and TRUNCATE rows in a stream not read with cdc are refused, never written as NULL")
+    func markersOutsideCDC() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let plain = ConfiguredStream(schema: Self.docs, writeMode: .upsert)
+            for batch in [try Self.changes(Self.docs, [[.int64(1), .string("t"), nil]]),
+                          try Self.changes(Self.docs, [[.null, .null, .null]], [.truncate])] {
+                let error = await #expect(throws: HostError.self) {
+                    _ = try await DestinationHarness.write(DestinationHarness.config(schema: schema), streams: [plain], [batch])
+                }
+                guard case .plugin(let failure)? = error else { Issue.record("expected the plugin's error"); return }
+                #expect(failure.category == .protocol)
+                #expect(failure.message.contains("not read with cdc"), "\(failure.message)")
+            }
+            let count = try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(schema).docs")
+            #expect(count == [["0"]])
+        }
+    }
+
     @Test("a CDC stream needs upsert")
     func needsUpsert() async throws {
         try await DestinationHarness.withSchema { schema, _ in

@@ -334,11 +334,12 @@ final class DestinationSession {
         }
         guard batch.rowCount > 0 else { return }
         var batch = batch
+        if !buffer.plan.cdc, let marker = batch.changeMarker {
+            throw PluginError(category: .protocol, code: ProtocolError.Code.invalidMessage.rawValue,
+                              message: "the batch for \(batch.stream) holds \(marker), but the stream is not read with cdc (its sync_mode in the Write's catalog)",
+                              stream: batch.stream)
+        }
         if let truncate = batch.operations.lastIndex(of: RowOperation.truncate.rawValue) {
-            guard buffer.plan.cdc else {
-                throw PluginError(category: .protocol, code: ProtocolError.Code.invalidMessage.rawValue,
-                                  message: "stream \(batch.stream) sends a TRUNCATE row but is not read with cdc", stream: batch.stream)
-            }
             try await self.truncate(buffer, before: batch, at: truncate)
             guard truncate + 1 < batch.rowCount else { return }
             batch = ChangeApply.rows(of: batch, from: truncate + 1)
