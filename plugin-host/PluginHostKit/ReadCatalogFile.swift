@@ -4,7 +4,7 @@ import SluiceWire
 /// readable stream in full refresh.
 ///
 /// File format: `{"streams": [{"namespace", "name", "columns": [names]?, "sync_mode":
-/// "full_refresh"|"incremental", "cursor", "filter", "limit"}]}`; for a pipeline, each stream
+/// "full_refresh"|"incremental"|"cdc", "cursor", "filter", "limit"}]}`; for a pipeline, each stream
 /// may also set its destinations' `"write_mode"` and `"key_columns"`. Any other key is rejected
 /// with its path.
 enum ReadCatalogFile {
@@ -86,7 +86,7 @@ enum ReadCatalogFile {
             if let mode = ProtocolNames.syncMode(named: modeName) {
                 syncMode = mode
             } else {
-                problems.append("\(entry.path.appending(key: "sync_mode")): must be full_refresh or incremental")
+                problems.append("\(entry.path.appending(key: "sync_mode")): must be full_refresh, incremental or cdc")
             }
         }
         let cursor = entry.string("cursor", &problems) ?? ""

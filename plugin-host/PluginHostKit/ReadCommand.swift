@@ -52,7 +52,7 @@ struct ReadCommand: AsyncParsableCommand {
             let outcome: Result<Summary, any Error>
             do {
                 try await session.client.startRead(ReadRequest(configJSON: config, catalog: selection, states: previous))
-                outcome = .success(try await reader.consume(session.client))
+                outcome = .success(try await reader.consume(session.client, statePath: state))
             } catch {
                 outcome = .failure(error)
             }

@@ -2,7 +2,9 @@ import SluiceWire
 
 /// The streams of a Write, from a catalog file:
 /// `{"streams": [{"namespace", "name", "columns": [{"name", "type", "nullable", "source_type",
-/// "precision"?, "scale"?, "max_length"?}], "primary_key", "write_mode", "key_columns"}]}`.
+/// "precision"?, "scale"?, "max_length"?}], "primary_key", "write_mode", "key_columns",
+/// "sync_mode"}]}`. `sync_mode` says how the rows were read (PROTOCOL.md §4.5): `cdc` rows are
+/// changes (TRUNCATE rows, unchanged values), written with upsert.
 /// The other keys of `plugin-host discover`'s output (``descriptiveKeys``) are accepted, so its
 /// catalog can be given as it is, and describe the source only; any other key is rejected with
 /// its path.
@@ -11,7 +13,7 @@ import SluiceWire
 /// `bytes`, `date`, `time`, `timetz`, `timestamp`, `timestamptz`, `interval`, `uuid`, `json`
 /// and `list<element>`; write modes `append`, `upsert`, `update-only`, `mirror`, `replace`.
 enum WriteCatalogFile {
-    private static let streamKeys = ["namespace", "name", "columns", "primary_key", "write_mode", "key_columns"]
+    private static let streamKeys = ["namespace", "name", "columns", "primary_key", "write_mode", "key_columns", "sync_mode"]
     /// What `discover` says about a stream beyond its schema; a Write has no use for it.
     private static let descriptiveKeys = ["kind", "unique_keys", "cursor_candidates", "sync_modes", "estimated_rows",
                                           "estimated_bytes", "readable", "remedy"]
@@ -58,9 +60,21 @@ enum WriteCatalogFile {
                 problems.append("\(entry.path.appending(key: "write_mode")): must be one of append, upsert, update-only, mirror, replace")
             }
         }
+        var syncMode = SyncMode.fullRefresh
+        if let modeName = entry.string("sync_mode", &problems) {
+            if let mode = ProtocolNames.syncMode(named: modeName) {
+                syncMode = mode
+            } else {
+                problems.append("\(entry.path.appending(key: "sync_mode")): must be full_refresh, incremental or cdc")
+            }
+        }
+        if syncMode == .cdc {
+            if writeMode == .unspecified { writeMode = .upsert }
+            if writeMode != .upsert { problems.append("\(entry.path.appending(key: "write_mode")): a stream read with cdc is written with upsert") }
+        }
         guard let name else { return nil }
         let schema = StreamSchema(stream: StreamID(namespace: namespace, name: name), columns: columns, primaryKey: primaryKey)
-        return ConfiguredStream(schema: schema, writeMode: writeMode, keyColumns: keyColumns)
+        return ConfiguredStream(schema: schema, syncMode: syncMode, writeMode: writeMode, keyColumns: keyColumns)
     }
 
     private static func column(_ field: JSONFields, _ problems: inout [String]) -> Column? {

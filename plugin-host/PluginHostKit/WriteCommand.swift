@@ -51,6 +51,9 @@ struct WriteCommand: AsyncParsableCommand {
         try await PluginSession.run(options) { session in
             let config = try await session.configJSON()
             let configured = try WriteCatalogFile.load(catalog)
+            if configured.streams.contains(where: { $0.syncMode == .cdc }), !session.client.helloReply.capabilities.has(Feature.cdcApply) {
+                throw HostFailure(ExitCodes.config, "the catalog has streams read with cdc, but \(session.client.helloReply.pluginName) does not apply CDC streams (no \(Feature.cdcApply) feature)")
+            }
             let assembler = try BatchAssembler(catalog: configured, reader: try LineReader(path: input), client: session.client,
                                            batchSize: batchSize, stateEvery: stateEvery,
                                            maxFrameSize: Int(options.maxFrameSize ?? Hello.defaultMaxFrameSize))

@@ -30,6 +30,8 @@ struct DestinationSettings: Sendable {
     var transactionScope: String
     /// pgvector embedding tables, when configured.
     var embeddings: EmbeddingSettings?
+    /// CDC streams' deletes: `hard` (default) deletes the row, `soft` sets `_sluice_deleted_at`.
+    var deletes: String
 
     static let writeModes = ["append", "upsert", "update-only", "mirror", "replace"]
     static let writeModeAliases = ["overwrite": "upsert", "overwrite-delete-stale": "mirror"]
@@ -55,6 +57,7 @@ struct DestinationSettings: Sendable {
         missingExtensionTypes = reader.choice("missing_extension_types", allowed: ["fail", "text"], default: "fail")
         transactionScope = reader.choice("transaction_scope", allowed: ["state", "flush"], default: "state")
         embeddings = EmbeddingSettings(&reader)
+        deletes = reader.choice("deletes", allowed: ["hard", "soft"], default: "hard")
     }
 
     /// The write mode of a stream: its configured catalog's, else `write_mode`, else (neither
@@ -108,6 +111,8 @@ struct DestinationSettings: Sendable {
                       "description": "Destination: text values with NUL bytes (which PostgreSQL cannot store): strip them (counted in the summary) or fail the write."],
             "missing_extension_types": ["type": "string", "enum": ["fail", "text"], "default": "fail",
                                         "description": "Destination: a column whose source type belongs to an extension (vector, halfvec, sparsevec, citext, hstore) that the destination database lacks: fail before any data moves, or store its values as text."],
+            "deletes": ["type": "string", "enum": ["hard", "soft"], "default": "hard",
+                        "description": "Destination, streams read with cdc: hard = a delete (or truncate) at the source deletes the row; soft = it sets the row's _sluice_deleted_at (added to the table) to the time of the write, and a later insert of the key clears it."],
             "transaction_scope": ["type": "string", "enum": ["state", "flush"], "default": "state",
                                   "description": "Destination: state = the flushes between two state messages share one transaction per connection, committed when the state is acknowledged, so a failed write leaves nothing committed after the last acknowledged state (an append re-run from it duplicates nothing); flush = every flush commits on its own: rows visible sooner and shorter transactions, but rows flushed after the last acknowledged state stay committed when a write fails."],
         ]) { first, _ in first }

@@ -40,8 +40,12 @@ final class DestinationSession {
     private let cancellation: FlushCancellation
     /// The embeddings endpoint, when `embeddings` is configured.
     private lazy var embeddingClient: EmbeddingClient? = settings.embeddings.map(EmbeddingClient.init)
-    /// `transaction_scope: flush`: every flush commits its own transaction.
-    private var commitsEachFlush: Bool { settings.transactionScope == "flush" }
+    /// `transaction_scope: flush`: every flush commits its own transaction (never with a CDC
+    /// stream: a source transaction is applied whole or not at all).
+    private var commitsEachFlush: Bool { settings.transactionScope == "flush" && !appliesChanges }
+    /// The Write has a CDC stream (PROTOCOL.md §8.2): one connection, so the rows of every stream
+    /// up to a state commit in one transaction with the state.
+    private let appliesChanges: Bool
     /// Where acknowledged states are committed with their rows, when the request names a pipeline.
     private let stateStore: CommittedStateStore?
     /// Mirror streams resuming a sync an earlier Write began: when it began (the cut-off for
@@ -59,8 +63,9 @@ final class DestinationSession {
         syncedAtMicros = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())
         let cancellation = FlushCancellation()
         self.cancellation = cancellation
+        appliesChanges = request.catalog.streams.contains { $0.syncMode == .cdc }
         lanes = [FlushLane(connection: try await Self.connect(config), cancellation: cancellation)]
-            + (1..<config.batch.maxConnections).map { _ in FlushLane(cancellation: cancellation) }
+            + (1..<(appliesChanges ? 1 : config.batch.maxConnections)).map { _ in FlushLane(cancellation: cancellation) }
         defersStates = request.catalog.streams.contains { config.destination.mode(of: $0.schema, configured: $0) == .replace }
         stateStore = request.pipelineID.isEmpty ? nil
             : CommittedStateStore(schemaName: config.connection.schema, pipelineID: request.pipelineID)
@@ -273,11 +278,13 @@ final class DestinationSession {
                               stream: schema.stream)
         }
         let key = try resolveKey(schema, configured: configured, mode: mode)
+        let cdc = configured?.syncMode == .cdc
+        if cdc { try ChangeApply.check(schema.stream, mode: mode, embedded: settings.embeddings?.table(for: schema.stream) != nil) }
         stagingCounter += 1
         let manager = TableManager(connection: connection ?? self.connection, settings: settings, schemaName: config.connection.schema,
                                    embeddingClient: embeddingClient)
         return try await manager.action(for: schema, mode: mode, key: key, staging: "_sluice_stg_\(stagingCounter)",
-                                        replacementStarted: buffers[schema.stream] != nil)
+                                        replacementStarted: buffers[schema.stream] != nil, cdc: cdc)
     }
 
     private func install(_ action: TableAction, on connection: PostgresConnection? = nil, inOpenTransaction: Bool = false) async throws {
@@ -327,6 +334,17 @@ final class DestinationSession {
             throw PluginError(category: .protocol, code: "UNKNOWN_STREAM", message: "records for stream \(batch.stream) before its schema", stream: batch.stream)
         }
         guard batch.rowCount > 0 else { return }
+        var batch = batch
+        if !buffer.plan.cdc, let marker = batch.changeMarker {
+            throw PluginError(category: .protocol, code: ProtocolError.Code.invalidMessage.rawValue,
+                              message: "the batch for \(batch.stream) holds \(marker), but the stream is not read with cdc (its sync_mode in the Write's catalog)",
+                              stream: batch.stream)
+        }
+        if let truncate = batch.operations.lastIndex(of: RowOperation.truncate.rawValue) {
+            try await self.truncate(buffer, before: batch, at: truncate)
+            guard truncate + 1 < batch.rowCount else { return }
+            batch = ChangeApply.rows(of: batch, from: truncate + 1)
+        }
         bufferedBytes += buffer.append(batch)
         if oldestBuffered == nil { oldestBuffered = .now }
         if buffer.rows >= config.batch.batchSize {
@@ -334,6 +352,20 @@ final class DestinationSession {
         } else if bufferedBytes >= config.batch.batchSizeBytes {
             try await flushAll()
         }
+    }
+
+    /// A TRUNCATE row at `row` of `batch`: the rows buffered before it and those before it in the
+    /// batch would be removed with the table's, so they are dropped unwritten (still counted as
+    /// received); the table is emptied after the stream's earlier flushes, in the same transaction.
+    private func truncate(_ buffer: StreamBuffer, before batch: RecordBatch, at row: Int) async throws {
+        bufferedBytes -= buffer.bytes
+        buffer.summary.records += UInt64(row + 1)
+        let position = buffer.flushedRows + buffer.rows + row
+        buffer.handedOver()
+        buffer.flushedRows += row + 1
+        let lane = lanes[lane(for: buffer.plan.stream)]
+        try await drain(lane)
+        lane.start(Flush.truncate(buffer.plan, position: position), buffer: buffer, bytes: 0, commit: commitsEachFlush, on: try await connected(lane))
     }
 
     /// Flushes every buffer and waits until all of them are written (and, with `transaction_scope:

@@ -22,8 +22,10 @@ struct TableManager {
     /// Decides the DDL for a stream: create, safely migrate, or (forced) recreate its table.
     /// Throws `MIGRATION_REFUSED` listing every unsafe change in safe mode.
     /// With `replacementStarted`, a replace stream's replacement table is migrated, not recreated.
+    /// `cdc`: the stream is read by change data capture (with `deletes: soft`, its table gets
+    /// `_sluice_deleted_at`).
     func action(for schema: StreamSchema, mode: WriteMode, key sourceKey: [String], staging: String,
-                replacementStarted: Bool = false) async throws -> TableAction {
+                replacementStarted: Bool = false, cdc: Bool = false) async throws -> TableAction {
         let table = Self.tableName(of: schema.stream)
         if table.utf8.elementsEqual(CommittedStateStore.tableName.utf8) {
             throw PluginError(category: .config, code: "RESERVED_TABLE_NAME",
@@ -48,6 +50,8 @@ struct TableManager {
         var metadata: [WantedColumn] = []
         if hasSyncedAt { metadata.append(WantedColumn(name: WritePlan.syncedAtColumn, type: "timestamp with time zone", nullable: true)) }
         if hasSource { metadata.append(WantedColumn(name: WritePlan.sourceColumn, type: "text", nullable: true)) }
+        let softDeletes = cdc && settings.deletes == "soft"
+        if softDeletes { metadata.append(WantedColumn(name: WritePlan.deletedAtColumn, type: "timestamp with time zone", nullable: true)) }
         let rowID = settings.metadataColumns && primaryKey.isEmpty
 
         let quotedSchema = SQL.quoteIdentifier(schemaName)
@@ -111,7 +115,7 @@ struct TableManager {
         }
         var plan = WritePlan(stream: schema.stream, schema: schema, mode: mode, key: key, schemaName: schemaName, table: table,
                               writeTable: writeTable, columns: columns, hasSyncedAt: hasSyncedAt, raw: raw, hasSource: hasSource, staging: staging,
-                              replaceInPlace: replaceInPlace)
+                              replaceInPlace: replaceInPlace, cdc: cdc, softDeletes: softDeletes)
         let staged = raw || [.upsert, .updateOnly, .mirror].contains(mode) || settings.embeddings?.table(for: schema.stream) != nil || !plan.direct
         try TableLimits.check(plan, rowID: rowID, staged: staged, metadataSetting: settings.metadataColumns)
         if let embedded = settings.embeddings?.table(for: schema.stream), let embeddings = settings.embeddings, let embeddingClient {

@@ -40,6 +40,13 @@ struct PipelineCommand: AsyncParsableCommand {
             relative to the pipeline file. --catalog, \
             --state and --write-mode override the file's.
 
+            A stream whose catalog entry sets sync_mode: cdc is read by change data capture: \
+            the source must list the mode, every destination must apply CDC streams (the \
+            cdc_apply feature; postgres-plugin has it), and the stream is written with upsert. \
+            A source with the read_acks feature is told which of its states every destination \
+            committed (so PostgreSQL may recycle its log up to there). With --follow the source \
+            keeps reading changes until SIGINT/SIGTERM.
+
             On success the summary is printed as JSON: per stream, records read and written by \
             each destination, the duration and records per second. Progress goes to stderr.
 
@@ -86,6 +93,9 @@ struct PipelineCommand: AsyncParsableCommand {
 
     @Flag(help: "Also copy the plugins' raw stderr to stderr.")
     var verbose = false
+
+    @Flag(help: "Streams read with cdc: keep reading changes until SIGINT/SIGTERM instead of stopping once caught up (sets the source's follow setting).")
+    var follow = false
 
     @Option(help: "How many times to retry a run that failed with a retryable error.")
     var retries = 2
@@ -151,7 +161,7 @@ struct PipelineCommand: AsyncParsableCommand {
             let pipeline = Pipeline(source: sessions[0], destinations: Array(sessions.dropFirst()), catalog: catalog.map(ReadCatalogFile.Source.file) ?? plan.catalog,
                                     statePath: state ?? plan.state,
                                     writeModes: plan.destinations.map { writeMode?.mode ?? $0.writeMode },
-                                    name: name ?? plan.name, resume: resume, attempt: attempt)
+                                    name: name ?? plan.name, resume: resume, attempt: attempt, follow: follow)
             outcome = try await pipeline.run()
         } catch {
             let failure = PluginSession.failure(for: error, stderr: nil)
