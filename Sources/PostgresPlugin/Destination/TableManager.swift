@@ -9,6 +9,8 @@ struct TableAction: Sendable {
     /// Whether the stream's live table is created by the statements (it did not exist, or a
     /// forced migration recreates it): it then holds none of the rows a committed state covers.
     var createsTable = false
+    /// User-defined types the statements create (``UserTypeInstaller``).
+    var createdUserTypes: [UserType] = []
 }
 
 /// Creates and migrates destination tables.
@@ -18,6 +20,8 @@ struct TableManager {
     let schemaName: String
     /// The session's embeddings endpoint, when `embeddings` is configured.
     var embeddingClient: EmbeddingClient? = nil
+    /// User-defined types that earlier streams of the Write create, by destination name.
+    var plannedUserTypes: [ExactName: UserType] = [:]
 
     /// Decides the DDL for a stream: create, safely migrate, or (forced) recreate its table.
     /// Throws `MIGRATION_REFUSED` listing every unsafe change in safe mode.
@@ -31,8 +35,19 @@ struct TableManager {
                               stream: schema.stream)
         }
         var wanted: [WantedColumn] = []
+        var userTypes = UserTypeInstaller(connection: connection, schemaName: schemaName, planned: plannedUserTypes)
+        var typeStatements: [String] = []
+        var createdUserTypes: [UserType] = []
         for column in schema.columns {
-            let type = try await available(PostgresTypes.columnType(for: column), column: column.name, stream: schema.stream)
+            let type: String
+            if settings.userTypes == .recreate, let reference = column.userType {
+                let preparation = try await userTypes.prepare(column, reference: reference, stream: schema.stream)
+                type = preparation.columnType
+                typeStatements += preparation.statements
+                createdUserTypes += preparation.created
+            } else {
+                type = try await available(PostgresTypes.columnType(for: column), column: column.name, stream: schema.stream)
+            }
             wanted.append(WantedColumn(name: Identifiers.shortened(column.name), type: type, nullable: column.nullable))
         }
         let names = wanted.map(\.name)
@@ -53,7 +68,7 @@ struct TableManager {
         let quotedSchema = SQL.quoteIdentifier(schemaName)
         let writeTable = mode == .replace ? Identifiers.shortened(schema.stream.name + "_sluice_tmp") : table
         let qualified = SQL.quoteQualified(schema: schemaName, name: writeTable)
-        var statements = ["CREATE SCHEMA IF NOT EXISTS \(quotedSchema)"]
+        var statements = ["CREATE SCHEMA IF NOT EXISTS \(quotedSchema)"] + typeStatements
         var createsTable = false
         var finalTypes = Dictionary(wanted.map { (ExactName($0.name), $0.type) }, uniquingKeysWith: { first, _ in first })
         let create = { (name: String) -> String in
@@ -119,7 +134,7 @@ struct TableManager {
             statements += try await embeddingStatements(embedding, plan: plan, replacementStarted: replacementStarted)
             plan.embedding = embedding
         }
-        return TableAction(statements: statements, plan: plan, createsTable: createsTable)
+        return TableAction(statements: statements, plan: plan, createsTable: createsTable, createdUserTypes: createdUserTypes)
     }
 
     /// `type` when it is built in or the database has its extension (vector, citext, …); else
