@@ -1,5 +1,7 @@
 import Foundation
 import PostgresClient
+import SluiceSDK
+import SluiceWire
 import Testing
 
 /// PostgreSQL → PostgreSQL recreates the source's enums, domains and composite types in the
@@ -194,6 +196,44 @@ struct UserTypePipelineTests: PipelineWorkspace {
                 "text[]", "text[]", "json", "text",
             ])
             #expect(try await connection.execute("SELECT count(*) FROM pg_type WHERE typnamespace = '\(plain)'::regnamespace AND typtype IN ('e', 'd')").rows == [["0"]])
+        }
+    }
+
+    @Test("definitions that are not what PostgreSQL prints are refused before any data moves, and never run as SQL")
+    func hostileDefinitions() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let victim = SQL.quoteQualified(schema: schema, name: "victim")
+            _ = try await connection.executeScript("CREATE SCHEMA \(SQL.quoteIdentifier(schema)); CREATE TABLE \(victim) (id int)")
+            let definitions: [(UserType, String)] = [
+                (UserType(namespace: "s", name: "d", kind: .domain, base: TypeReference(builtin: "integer"),
+                          checks: [DomainCheck(name: "c", definition: "CHECK (true)); DROP TABLE \(victim); --")]), "INVALID_MESSAGE"),
+                (UserType(namespace: "s", name: "d", kind: .domain, base: TypeReference(builtin: "integer"),
+                          checks: [DomainCheck(name: "c", definition: "NOT NULL")]), "INVALID_MESSAGE"),
+                (UserType(namespace: "s", name: "d", kind: .domain, base: TypeReference(builtin: "integer; DROP TABLE \(victim)")), "USER_TYPE_UNAVAILABLE"),
+                (UserType(namespace: "s", name: "d", kind: .composite, fields: [
+                    CompositeField(name: "f", type: TypeReference(builtin: "integer) ; DROP TABLE \(victim); CREATE TYPE x AS (y int")),
+                ]), "USER_TYPE_UNAVAILABLE"),
+                (UserType(namespace: "s", name: "d", kind: .unspecified), "INVALID_MESSAGE"),
+                (UserType(namespace: "s", name: "d", kind: .composite, fields: [
+                    CompositeField(name: "self", type: .user(namespace: "s", name: "d")),
+                ]), "INVALID_MESSAGE"),
+            ]
+            for (definition, code) in definitions {
+                let stream = DestinationHarness.schema("typed", [
+                    Column(name: "id", type: LogicalType(.int32)),
+                    Column(name: "v", type: LogicalType(.string), sourceType: "s.d", userType: .user(namespace: "s", name: "d"), userTypes: [definition]),
+                ])
+                do {
+                    _ = try await DestinationHarness.write(DestinationHarness.config(schema: schema), streams: [ConfiguredStream(schema: stream)],
+                                                           [.schema(stream)])
+                    Issue.record("\(definition) was accepted")
+                } catch HostError.plugin(let error) {
+                    #expect(error.code == code, "\(definition): \(error)")
+                    #expect(error.message.contains("column \"v\""), "\(error.message)")
+                }
+            }
+            #expect(try await connection.execute("SELECT to_regclass('\(victim)') IS NOT NULL, to_regclass('\(SQL.quoteQualified(schema: schema, name: "typed"))') IS NULL").rows
+                    == [["t", "t"]])
         }
     }
 }
