@@ -236,4 +236,21 @@ struct UserTypePipelineTests: PipelineWorkspace {
                     == [["t", "t"]])
         }
     }
+
+    @Test("a raw-layout table keeps records as jsonb and creates no type", .needsServerVersion(16))
+    func rawLayoutCreatesNoType() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let mood = UserType(namespace: "s", name: "mood", kind: .enumeration, labels: ["sad", "happy"])
+            let stream = DestinationHarness.schema("raw_typed", [
+                Column(name: "id", type: LogicalType(.int32)),
+                Column(name: "m", type: LogicalType(.string), sourceType: "s.mood", userType: .user(namespace: "s", name: "mood"), userTypes: [mood]),
+            ])
+            let batch = try DestinationHarness.batch(stream, [[.int32(1), .string("happy")]])
+            let outcome = try await DestinationHarness.write(DestinationHarness.config(schema: schema, ["table_layout": "raw"]),
+                                                             streams: [ConfiguredStream(schema: stream)], [.schema(stream), batch])
+            #expect(outcome.stream("raw_typed")?.inserted == 1)
+            #expect(try await connection.execute("SELECT to_regtype($1)", [.text(SQL.quoteQualified(schema: schema, name: "mood"))]).rows == [[nil]])
+            #expect(try await connection.execute("SELECT _sluice_data->>'m' FROM \(SQL.quoteQualified(schema: schema, name: "raw_typed"))").rows == [["happy"]])
+        }
+    }
 }

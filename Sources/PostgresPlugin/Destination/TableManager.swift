@@ -40,7 +40,8 @@ struct TableManager {
         var createdUserTypes: [UserType] = []
         for column in schema.columns {
             let type: String
-            if settings.userTypes == .recreate, let reference = column.userType {
+            // A raw-layout table keeps records as jsonb: no column takes the type.
+            if settings.userTypes == .recreate, settings.tableLayout != "raw", let reference = column.userType {
                 let preparation = try await userTypes.prepare(column, reference: reference, stream: schema.stream)
                 type = preparation.columnType
                 typeStatements += preparation.statements
