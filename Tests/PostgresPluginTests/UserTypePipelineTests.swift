@@ -214,6 +214,8 @@ struct UserTypePipelineTests: PipelineWorkspace {
                     CompositeField(name: "f", type: TypeReference(builtin: "integer) ; DROP TABLE \(victim); CREATE TYPE x AS (y int")),
                 ]), "USER_TYPE_UNAVAILABLE"),
                 (UserType(namespace: "s", name: "d", kind: .unspecified), "INVALID_MESSAGE"),
+                (UserType(namespace: "s", name: "d", kind: .domain, base: TypeReference(builtin: "integer"),
+                          checks: [DomainCheck(name: "c", definition: "CHECK (sluice_no_such_function(VALUE))")]), "USER_TYPE_FAILED"),
                 (UserType(namespace: "s", name: "d", kind: .composite, fields: [
                     CompositeField(name: "self", type: .user(namespace: "s", name: "d")),
                 ]), "INVALID_MESSAGE"),

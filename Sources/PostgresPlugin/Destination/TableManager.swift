@@ -3,7 +3,7 @@ import SluiceWire
 
 /// What preparing a stream's table will do, decided before any data moves.
 struct TableAction: Sendable {
-    /// DDL statements, run in one transaction.
+    /// DDL statements, run in one transaction; the first creates the schema.
     var statements: [String]
     var plan: WritePlan
     /// Whether the stream's live table is created by the statements (it did not exist, or a
@@ -11,6 +11,8 @@ struct TableAction: Sendable {
     var createsTable = false
     /// User-defined types the statements create (``UserTypeInstaller``).
     var createdUserTypes: [UserType] = []
+    /// The statements that create them, run right after the first of ``statements``.
+    var userTypeStatements: [UserTypeStatement] = []
 }
 
 /// Creates and migrates destination tables.
@@ -36,7 +38,7 @@ struct TableManager {
         }
         var wanted: [WantedColumn] = []
         var userTypes = UserTypeInstaller(connection: connection, schemaName: schemaName, planned: plannedUserTypes)
-        var typeStatements: [String] = []
+        var typeStatements: [UserTypeStatement] = []
         var createdUserTypes: [UserType] = []
         for column in schema.columns {
             let type: String
@@ -69,7 +71,7 @@ struct TableManager {
         let quotedSchema = SQL.quoteIdentifier(schemaName)
         let writeTable = mode == .replace ? Identifiers.shortened(schema.stream.name + "_sluice_tmp") : table
         let qualified = SQL.quoteQualified(schema: schemaName, name: writeTable)
-        var statements = ["CREATE SCHEMA IF NOT EXISTS \(quotedSchema)"] + typeStatements
+        var statements = ["CREATE SCHEMA IF NOT EXISTS \(quotedSchema)"]
         var createsTable = false
         var finalTypes = Dictionary(wanted.map { (ExactName($0.name), $0.type) }, uniquingKeysWith: { first, _ in first })
         let create = { (name: String) -> String in
@@ -135,7 +137,8 @@ struct TableManager {
             statements += try await embeddingStatements(embedding, plan: plan, replacementStarted: replacementStarted)
             plan.embedding = embedding
         }
-        return TableAction(statements: statements, plan: plan, createsTable: createsTable, createdUserTypes: createdUserTypes)
+        return TableAction(statements: statements, plan: plan, createsTable: createsTable, createdUserTypes: createdUserTypes,
+                           userTypeStatements: typeStatements)
     }
 
     /// `type` when it is built in or the database has its extension (vector, citext, …); else
@@ -225,7 +228,19 @@ struct TableManager {
     /// in the same transaction.
     func apply(_ action: TableAction, inOpenTransaction: Bool = false) async throws {
         let run = {
-            for statement in action.statements { _ = try await connection.execute(statement) }
+            for (index, statement) in action.statements.enumerated() {
+                _ = try await connection.execute(statement)
+                // The schema comes first, then the types its table uses.
+                guard index == 0 else { continue }
+                for typeStatement in action.userTypeStatements {
+                    do throws(PostgresError) {
+                        _ = try await connection.execute(typeStatement.sql)
+                    } catch {
+                        guard error.kind == .server else { throw error }
+                        throw typeStatement.refused(error)
+                    }
+                }
+            }
             if action.createsTable {
                 try await CommittedStateStore.forget(table: action.plan.table, schemaName: schemaName, on: connection)
             }

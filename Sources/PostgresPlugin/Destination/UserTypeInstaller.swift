@@ -17,7 +17,7 @@ struct UserTypeInstaller {
     /// What a column needs: its type's spelling and the DDL creating what is missing.
     struct Preparation {
         var columnType: String
-        var statements: [String]
+        var statements: [UserTypeStatement]
         /// The types the statements create.
         var created: [UserType]
     }
@@ -56,7 +56,9 @@ struct UserTypeInstaller {
                     throw conflict("is also created for another column with a different definition (\(earlier.namespace).\(earlier.name))")
                 }
             } else {
-                preparation.statements += try await create(type, column: column.name, stream: stream)
+                preparation.statements += try await create(type, column: column.name, stream: stream).map {
+                    UserTypeStatement(sql: $0, stream: stream, column: column.name, type: "\(type.namespace).\(type.name)")
+                }
                 preparation.created.append(type)
                 planned[name] = type
             }
@@ -246,5 +248,21 @@ struct UserTypeInstaller {
     /// `standard_conforming_strings` says).
     static func literal(_ text: String) -> String {
         "E'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'"
+    }
+}
+
+/// A statement creating (part of) a user-defined type, with what to name when the server refuses
+/// it (a CHECK calling a function this database lacks, say).
+struct UserTypeStatement: Sendable {
+    var sql: String
+    var stream: StreamID
+    var column: String
+    var type: String
+
+    func refused(_ error: PostgresError) -> PluginError {
+        PluginError(category: .config, code: "USER_TYPE_FAILED",
+                    message: "stream \(stream): column \"\(column)\" has the type \(type), which this database refused to create: \(error.message); "
+                        + "create it here yourself, or set user_types to text",
+                    detail: error.sqlState.map { "SQLSTATE \($0)" } ?? "", stream: stream)
     }
 }
