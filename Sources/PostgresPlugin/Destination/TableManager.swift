@@ -41,17 +41,17 @@ struct TableManager {
         var typeStatements: [UserTypeStatement] = []
         var createdUserTypes: [UserType] = []
         for column in schema.columns {
-            let type: String
+            let plain = try await available(PostgresTypes.columnType(for: column), column: column.name, stream: schema.stream)
+            var want = WantedColumn(name: Identifiers.shortened(column.name), type: plain, nullable: column.nullable)
             // A raw-layout table keeps records as jsonb: no column takes the type.
             if settings.userTypes == .recreate, settings.tableLayout != "raw", let reference = column.userType {
                 let preparation = try await userTypes.prepare(column, reference: reference, stream: schema.stream)
-                type = preparation.columnType
+                want.type = preparation.columnType
+                want.formerType = plain
                 typeStatements += preparation.statements
                 createdUserTypes += preparation.created
-            } else {
-                type = try await available(PostgresTypes.columnType(for: column), column: column.name, stream: schema.stream)
             }
-            wanted.append(WantedColumn(name: Identifiers.shortened(column.name), type: type, nullable: column.nullable))
+            wanted.append(want)
         }
         let names = wanted.map(\.name)
         if Set(names.map(ExactName.init)).count != names.count {
