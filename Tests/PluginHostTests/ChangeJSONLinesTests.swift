@@ -1,6 +1,6 @@
 import Testing
 import SluiceWire
-@testable import plugin_host
+@testable import PluginHostKit
 
 @Suite("plugin-host JSON Lines: TRUNCATE rows and unchanged values (PROTOCOL.md Appendix A)")
 struct ChangeJSONLinesTests {

@@ -2,9 +2,10 @@ import SluiceWire
 
 /// The streams of a Write, from a catalog file:
 /// `{"streams": [{"namespace", "name", "columns": [{"name", "type", "nullable", "source_type",
-/// "precision"?, "scale"?, "max_length"?}], "primary_key", "write_mode", "key_columns",
-/// "sync_mode"}]}`. `sync_mode` says how the rows were read (PROTOCOL.md §4.5): `cdc` rows are
-/// changes (TRUNCATE rows, unchanged values), written with upsert.
+/// "precision"?, "scale"?, "max_length"?, "user_type"?, "user_types"?}], "primary_key", "write_mode",
+/// "key_columns", "sync_mode"}]}` (user types as ``UserTypeJSON`` reads them). `sync_mode` says how
+/// the rows were read (PROTOCOL.md §4.5): `cdc` rows are changes (TRUNCATE rows, unchanged values),
+/// written with upsert.
 /// The other keys of `plugin-host discover`'s output (``descriptiveKeys``) are accepted, so its
 /// catalog can be given as it is, and describe the source only; any other key is rejected with
 /// its path.
@@ -17,7 +18,7 @@ enum WriteCatalogFile {
     /// What `discover` says about a stream beyond its schema; a Write has no use for it.
     private static let descriptiveKeys = ["kind", "unique_keys", "cursor_candidates", "sync_modes", "estimated_rows",
                                           "estimated_bytes", "readable", "remedy"]
-    private static let columnKeys = ["name", "type", "nullable", "source_type", "precision", "scale", "max_length"]
+    private static let columnKeys = ["name", "type", "nullable", "source_type", "precision", "scale", "max_length", "user_type", "user_types"]
 
     /// The configured catalog the file describes.
     static func load(_ path: String) throws -> ConfiguredCatalog {
@@ -90,6 +91,8 @@ enum WriteCatalogFile {
         type.maxLength = UInt32(clamping: field.unsigned("max_length", &problems) ?? 0)
         guard let name else { return nil }
         return Column(name: name, type: type, nullable: field.bool("nullable", &problems) ?? true,
-                      sourceType: field.string("source_type", &problems) ?? "")
+                      sourceType: field.string("source_type", &problems) ?? "",
+                      userType: field.object("user_type", &problems).map { UserTypeJSON.reference($0, &problems) },
+                      userTypes: field.objects("user_types", required: false, &problems).map { UserTypeJSON.type($0, &problems) })
     }
 }

@@ -9,7 +9,8 @@ struct WriteCommand: AsyncParsableCommand {
         abstract: "Write JSON Lines to a destination (Write); print the summary as JSON.",
         discussion: """
             The catalog file is {"streams": [{"namespace", "name", "columns": [{"name", "type", \
-            "nullable", "source_type"}], "primary_key", "write_mode", "key_columns"}]} with types bool, \
+            "nullable", "source_type", "user_type", "user_types"}], "primary_key", "write_mode", "key_columns"}]} \
+            (discover's output as it is) with types bool, \
             int16, int32, int64, float32, float64, decimal, string, bytes, date, time, timetz, timestamp, \
             timestamptz, interval, uuid, json, list<type>, and write modes append, upsert, update-only, \
             mirror, replace.

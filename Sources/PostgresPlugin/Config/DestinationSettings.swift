@@ -25,6 +25,8 @@ struct DestinationSettings: Sendable {
     var nulBytes: String
     /// Columns of an extension type the database lacks: `fail` (default) or `text`.
     var missingExtensionTypes: String
+    /// Columns of a source's user-defined enum, domain or composite type.
+    var userTypes: UserTypeHandling
     /// `state` (default): flushes between two states share one transaction per connection,
     /// committed at the state. `flush`: every flush commits on its own.
     var transactionScope: String
@@ -55,6 +57,8 @@ struct DestinationSettings: Sendable {
         metadataColumns = reader.bool("metadata_columns", default: true)
         nulBytes = reader.choice("nul_bytes", allowed: ["strip", "fail"], default: "strip")
         missingExtensionTypes = reader.choice("missing_extension_types", allowed: ["fail", "text"], default: "fail")
+        userTypes = UserTypeHandling(rawValue: reader.choice("user_types", allowed: UserTypeHandling.allCases.map(\.rawValue),
+                                                             default: UserTypeHandling.recreate.rawValue)) ?? .recreate
         transactionScope = reader.choice("transaction_scope", allowed: ["state", "flush"], default: "state")
         embeddings = EmbeddingSettings(&reader)
         deletes = reader.choice("deletes", allowed: ["hard", "soft"], default: "hard")
@@ -113,8 +117,18 @@ struct DestinationSettings: Sendable {
                                         "description": "Destination: a column whose source type belongs to an extension (vector, halfvec, sparsevec, citext, hstore) that the destination database lacks: fail before any data moves, or store its values as text."],
             "deletes": ["type": "string", "enum": ["hard", "soft"], "default": "hard",
                         "description": "Destination, streams read with cdc: hard = a delete (or truncate) at the source deletes the row; soft = it sets the row's _sluice_deleted_at (added to the table) to the time of the write, and a later insert of the key clears it."],
+            "user_types": ["type": "string", "enum": UserTypeHandling.allCases.map(\.rawValue), "default": UserTypeHandling.recreate.rawValue,
+                           "description": "Destination: columns of a PostgreSQL source's enum, domain or composite type: recreate = create the type in the schema (or check that the one there is compatible) and give the column that type; text = enums and composites as text, domains as their base type."],
             "transaction_scope": ["type": "string", "enum": ["state", "flush"], "default": "state",
                                   "description": "Destination: state = the flushes between two state messages share one transaction per connection, committed when the state is acknowledged, so a failed write leaves nothing committed after the last acknowledged state (an append re-run from it duplicates nothing); flush = every flush commits on its own: rows visible sooner and shorter transactions, but rows flushed after the last acknowledged state stay committed when a write fails."],
         ]) { first, _ in first }
     }
+}
+
+/// What the destination does with columns of a source's user-defined types (`user_types`).
+enum UserTypeHandling: String, CaseIterable, Sendable {
+    /// Create each type in the destination schema, or check the one there is compatible.
+    case recreate
+    /// Enums and composites as text, domains as their base type.
+    case text
 }

@@ -29,6 +29,9 @@ final class DestinationSession {
     private var buffers: [StreamID: StreamBuffer] = [:]
     private var order: [StreamID] = []
     private var stagingCounter = 0
+    /// User-defined types the Write's table actions create, by destination name: a later
+    /// stream using one does not create it again (``UserTypeInstaller``).
+    private var plannedUserTypes: [ExactName: UserType] = [:]
     private var bufferedBytes = 0
     private var oldestBuffered: ContinuousClock.Instant?
     /// States held back until the replace swaps (acknowledging earlier would let a resumed
@@ -282,9 +285,11 @@ final class DestinationSession {
         if cdc { try ChangeApply.check(schema.stream, mode: mode, embedded: settings.embeddings?.table(for: schema.stream) != nil) }
         stagingCounter += 1
         let manager = TableManager(connection: connection ?? self.connection, settings: settings, schemaName: config.connection.schema,
-                                   embeddingClient: embeddingClient)
-        return try await manager.action(for: schema, mode: mode, key: key, staging: "_sluice_stg_\(stagingCounter)",
-                                        replacementStarted: buffers[schema.stream] != nil, cdc: cdc)
+                                   embeddingClient: embeddingClient, plannedUserTypes: plannedUserTypes)
+        let action = try await manager.action(for: schema, mode: mode, key: key, staging: "_sluice_stg_\(stagingCounter)",
+                                              replacementStarted: buffers[schema.stream] != nil, cdc: cdc)
+        for type in action.createdUserTypes { plannedUserTypes[ExactName(type.name)] = type }
+        return action
     }
 
     private func install(_ action: TableAction, on connection: PostgresConnection? = nil, inOpenTransaction: Bool = false) async throws {

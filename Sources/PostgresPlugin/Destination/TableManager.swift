@@ -3,12 +3,16 @@ import SluiceWire
 
 /// What preparing a stream's table will do, decided before any data moves.
 struct TableAction: Sendable {
-    /// DDL statements, run in one transaction.
+    /// DDL statements, run in one transaction; the first creates the schema.
     var statements: [String]
     var plan: WritePlan
     /// Whether the stream's live table is created by the statements (it did not exist, or a
     /// forced migration recreates it): it then holds none of the rows a committed state covers.
     var createsTable = false
+    /// User-defined types the statements create (``UserTypeInstaller``).
+    var createdUserTypes: [UserType] = []
+    /// The statements that create them, run right after the first of ``statements``.
+    var userTypeStatements: [UserTypeStatement] = []
 }
 
 /// Creates and migrates destination tables.
@@ -18,6 +22,8 @@ struct TableManager {
     let schemaName: String
     /// The session's embeddings endpoint, when `embeddings` is configured.
     var embeddingClient: EmbeddingClient? = nil
+    /// User-defined types that earlier streams of the Write create, by destination name.
+    var plannedUserTypes: [ExactName: UserType] = [:]
 
     /// Decides the DDL for a stream: create, safely migrate, or (forced) recreate its table.
     /// Throws `MIGRATION_REFUSED` listing every unsafe change in safe mode.
@@ -33,9 +39,21 @@ struct TableManager {
                               stream: schema.stream)
         }
         var wanted: [WantedColumn] = []
+        var userTypes = UserTypeInstaller(connection: connection, schemaName: schemaName, planned: plannedUserTypes)
+        var typeStatements: [UserTypeStatement] = []
+        var createdUserTypes: [UserType] = []
         for column in schema.columns {
-            let type = try await available(PostgresTypes.columnType(for: column), column: column.name, stream: schema.stream)
-            wanted.append(WantedColumn(name: Identifiers.shortened(column.name), type: type, nullable: column.nullable))
+            let plain = try await available(PostgresTypes.columnType(for: column), column: column.name, stream: schema.stream)
+            var want = WantedColumn(name: Identifiers.shortened(column.name), type: plain, nullable: column.nullable)
+            // A raw-layout table keeps records as jsonb: no column takes the type.
+            if settings.userTypes == .recreate, settings.tableLayout != "raw", let reference = column.userType {
+                let preparation = try await userTypes.prepare(column, reference: reference, stream: schema.stream)
+                want.type = preparation.columnType
+                want.formerType = plain
+                typeStatements += preparation.statements
+                createdUserTypes += preparation.created
+            }
+            wanted.append(want)
         }
         let names = wanted.map(\.name)
         if Set(names.map(ExactName.init)).count != names.count {
@@ -123,7 +141,8 @@ struct TableManager {
             statements += try await embeddingStatements(embedding, plan: plan, replacementStarted: replacementStarted)
             plan.embedding = embedding
         }
-        return TableAction(statements: statements, plan: plan, createsTable: createsTable)
+        return TableAction(statements: statements, plan: plan, createsTable: createsTable, createdUserTypes: createdUserTypes,
+                           userTypeStatements: typeStatements)
     }
 
     /// `type` when it is built in or the database has its extension (vector, citext, …); else
@@ -213,7 +232,19 @@ struct TableManager {
     /// in the same transaction.
     func apply(_ action: TableAction, inOpenTransaction: Bool = false) async throws {
         let run = {
-            for statement in action.statements { _ = try await connection.execute(statement) }
+            for (index, statement) in action.statements.enumerated() {
+                _ = try await connection.execute(statement)
+                // The schema comes first, then the types its table uses.
+                guard index == 0 else { continue }
+                for typeStatement in action.userTypeStatements {
+                    do throws(PostgresError) {
+                        _ = try await connection.execute(typeStatement.sql)
+                    } catch {
+                        guard error.kind == .server else { throw error }
+                        throw typeStatement.refused(error)
+                    }
+                }
+            }
             if action.createsTable {
                 try await CommittedStateStore.forget(table: action.plan.table, schemaName: schemaName, on: connection)
             }
