@@ -15,6 +15,7 @@ struct TableAction: Sendable {
 struct TableManager {
     let connection: PostgresConnection
     let settings: DestinationSettings
+    /// The schema of the stream's table.
     let schemaName: String
     /// The session's embeddings endpoint, when `embeddings` is configured.
     var embeddingClient: EmbeddingClient? = nil
@@ -22,14 +23,10 @@ struct TableManager {
     /// Decides the DDL for a stream: create, safely migrate, or (forced) recreate its table.
     /// Throws `MIGRATION_REFUSED` listing every unsafe change in safe mode.
     /// With `replacementStarted`, a replace stream's replacement table is migrated, not recreated.
-    func action(for schema: StreamSchema, mode: WriteMode, key sourceKey: [String], staging: String,
+    /// `target` is the stream's table (its schema is `schemaName`).
+    func action(for schema: StreamSchema, target: TableTarget, mode: WriteMode, key sourceKey: [String], staging: String,
                 replacementStarted: Bool = false) async throws -> TableAction {
-        let table = Self.tableName(of: schema.stream)
-        if table.utf8.elementsEqual(CommittedStateStore.tableName.utf8) {
-            throw PluginError(category: .config, code: "RESERVED_TABLE_NAME",
-                              message: "stream \(schema.stream) would be written to \(schemaName).\(table), the table where committed states are kept: write it to another schema",
-                              stream: schema.stream)
-        }
+        let table = target.table
         var wanted: [WantedColumn] = []
         for column in schema.columns {
             let type = try await available(PostgresTypes.columnType(for: column), column: column.name, stream: schema.stream)
@@ -51,7 +48,7 @@ struct TableManager {
         let rowID = settings.metadataColumns && primaryKey.isEmpty
 
         let quotedSchema = SQL.quoteIdentifier(schemaName)
-        let writeTable = mode == .replace ? Identifiers.shortened(schema.stream.name + "_sluice_tmp") : table
+        let writeTable = mode == .replace ? Identifiers.shortened(target.unshortenedTable + "_sluice_tmp") : table
         let qualified = SQL.quoteQualified(schema: schemaName, name: writeTable)
         var statements = ["CREATE SCHEMA IF NOT EXISTS \(quotedSchema)"]
         var createsTable = false
@@ -198,20 +195,15 @@ struct TableManager {
         return statements
     }
 
-    /// The name of `stream`'s table.
-    static func tableName(of stream: StreamID) -> String {
-        Identifiers.shortened(stream.name)
-    }
-
     /// Runs an action's DDL in one transaction: its own, or with `inOpenTransaction` the one
     /// open on the connection (committed or rolled back with the rows written in it). A created
-    /// table forgets the states committed for it (``CommittedStateStore/forget(table:schemaName:on:)``)
-    /// in the same transaction.
-    func apply(_ action: TableAction, inOpenTransaction: Bool = false) async throws {
+    /// table forgets the states committed for it (``CommittedStateStore/forget(table:tableSchema:stateSchema:on:)``)
+    /// in the same transaction; `stateSchema` is where they are kept.
+    func apply(_ action: TableAction, stateSchema: String, inOpenTransaction: Bool = false) async throws {
         let run = {
             for statement in action.statements { _ = try await connection.execute(statement) }
             if action.createsTable {
-                try await CommittedStateStore.forget(table: action.plan.table, schemaName: schemaName, on: connection)
+                try await CommittedStateStore.forget(table: action.plan.table, tableSchema: schemaName, stateSchema: stateSchema, on: connection)
             }
         }
         if inOpenTransaction {
