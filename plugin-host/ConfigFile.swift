@@ -11,7 +11,9 @@ struct ConfigFileError: Error, Sendable {
 /// `${VAR:-default}` in every string, and turns it into the JSON object sent to the plugin.
 ///
 /// Unquoted YAML scalars take their YAML type (`port: ${PGPORT}` is a number) unless the
-/// plugin's schema wants a string there (`password: 12345` stays text); quoted ones are text.
+/// plugin's schema wants a string there (`password: 12345` stays text); quoted ones are text,
+/// except a quoted `${VAR}` reference where the schema wants only a number or boolean
+/// (`port: "${PGPORT}"`, the form YAML's inline `{…}` needs) takes its value's type.
 struct ConfigFile {
     /// The file, or where an inline configuration comes from (for messages).
     let path: String
@@ -95,7 +97,10 @@ struct ConfigFile {
         let explicitTag = Tag.Name(rawValue: original.tag.description)
         var scalar = original
         scalar.string = text
-        let tag = explicitTag == .implicit ? Resolver.default.resolveTag(of: Node.scalar(scalar)) : explicitTag
+        let quotedReference = explicitTag == .str && original.string.contains("${")
+        // The resolver types only plain scalars.
+        if quotedReference { scalar.style = .plain }
+        let tag = explicitTag == .implicit || quotedReference ? Resolver.default.resolveTag(of: Node.scalar(scalar)) : explicitTag
         let typed: JSONValue
         switch tag {
         case .null: typed = .null
@@ -112,6 +117,7 @@ struct ConfigFile {
         default: typed = .string(text)
         }
         if case .string = typed { return typed }
+        if quotedReference { return JSONSchemaValidator.wantsOnly(schema, typeOf: typed) ? typed : .string(text) }
         return explicitTag == .implicit && JSONSchemaValidator.wantsString(schema, not: typed) ? .string(text) : typed
     }
 

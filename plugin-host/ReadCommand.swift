@@ -39,6 +39,7 @@ struct ReadCommand: AsyncParsableCommand {
     var output: String?
 
     func run() async throws {
+        try RunLock.acquireOrExit(stateFile: state)
         try await PluginSession.run(options) { session in
             let config = try await session.configJSON()
             let discovered = try await session.client.discover(DiscoverRequest(configJSON: config))

@@ -20,6 +20,8 @@ struct Pipeline {
     var resume: [State]?
     /// Which attempt this run is (1 for the first), for the report.
     var attempt = 1
+    /// Whether streams the source cannot read make the pipeline fail instead of being skipped.
+    var strict = false
 
     /// How one run ended.
     struct Outcome {
@@ -49,6 +51,7 @@ struct Pipeline {
         }
         let discovered = try await labelled(source) { try await source.client.discover(DiscoverRequest(configJSON: sourceConfig)) }
         let selection = try catalog.map { try ReadCatalogFile.load($0, against: discovered, for: .pipeline) } ?? ReadCatalogFile.everything(in: discovered)
+        let skipped = catalog == nil ? try skipUnreadable(discovered) : []
         guard !selection.streams.isEmpty else {
             throw HostFailure(ExitCodes.config, "nothing to read: the source has no readable streams for this configuration")
         }
@@ -98,7 +101,7 @@ struct Pipeline {
         let report = PipelineReport(source: source, destinations: destinations, read: read, written: written,
                                     forwarded: outcome.forwarded, seconds: Date().timeIntervalSince(started),
                                     statePath: statePath, statesSaved: acks.statesSaved, attempts: attempt,
-                                    pipelineID: pipelineID, resumed: resumeFrom.origins)
+                                    pipelineID: pipelineID, resumed: resumeFrom.origins, skipped: skipped)
         report.printLines()
         Diagnostics.output(JSONWriter.pretty(report.json))
         return Outcome(exitCode: ExitCodes.success, savedStates: acks.savedStates)
@@ -115,6 +118,18 @@ struct Pipeline {
         for (stream, origin) in points.origins where origin == .beginning && saved.contains(where: { $0.stream == stream }) {
             Diagnostics.line("pipeline: stream \(stream.map(\.description) ?? "(global)") is read from the beginning: a destination created its table anew, so the saved state is set aside")
         }
+    }
+
+    /// The discovered streams the source cannot read, each named on stderr with what grants
+    /// access; with `strict`, a configuration failure listing them instead.
+    private func skipUnreadable(_ discovered: Catalog) throws -> [SkippedStream] {
+        let skipped = discovered.streams.filter { !$0.readable }.map { SkippedStream(stream: $0.schema.stream, remedy: $0.remedy) }
+        if strict, !skipped.isEmpty {
+            throw HostFailure.config("the source cannot read \(skipped.count) stream(s) and the pipeline is strict (--strict, or strict: true):",
+                                     skipped.map(\.line))
+        }
+        for stream in skipped { Diagnostics.line("pipeline: skipping \(stream.line)") }
+        return skipped
     }
 
     /// Each plugin must have the role it plays.

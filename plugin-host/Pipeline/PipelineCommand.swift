@@ -87,6 +87,9 @@ struct PipelineCommand: AsyncParsableCommand {
     @Flag(help: "Also copy the plugins' raw stderr to stderr.")
     var verbose = false
 
+    @Flag(help: "Fail (exit 65) when the source cannot read some of its streams, instead of skipping them with a warning (without --catalog).")
+    var strict = false
+
     @Option(help: "How many times to retry a run that failed with a retryable error.")
     var retries = 2
 
@@ -116,6 +119,9 @@ struct PipelineCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        // The state file named in the pipeline file (a file that cannot be read fails later, in the attempt).
+        let fileState = state == nil ? pipeline.flatMap { try? PipelineFile.load($0, environment: environment) }?.state : nil
+        try RunLock.acquireOrExit(pipelineFile: pipeline, stateFile: state ?? fileState)
         var resume: [State]?
         var attempt = 1
         while true {
@@ -151,7 +157,7 @@ struct PipelineCommand: AsyncParsableCommand {
             let pipeline = Pipeline(source: sessions[0], destinations: Array(sessions.dropFirst()), catalog: catalog.map(ReadCatalogFile.Source.file) ?? plan.catalog,
                                     statePath: state ?? plan.state,
                                     writeModes: plan.destinations.map { writeMode?.mode ?? $0.writeMode },
-                                    name: name ?? plan.name, resume: resume, attempt: attempt)
+                                    name: name ?? plan.name, resume: resume, attempt: attempt, strict: strict || plan.strict)
             outcome = try await pipeline.run()
         } catch {
             let failure = PluginSession.failure(for: error, stderr: nil)
