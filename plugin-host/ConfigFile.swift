@@ -23,6 +23,11 @@ struct ConfigFile {
 
     /// The configuration in the file, as JSON.
     func load() throws(ConfigFileError) -> JSONValue {
+        try loadLocated().value
+    }
+
+    /// The configuration in the file, and where each value is in it.
+    func loadLocated() throws(ConfigFileError) -> Located {
         let bytes: [UInt8]
         do {
             bytes = try InputLimits.contents(of: path)
@@ -37,11 +42,29 @@ struct ConfigFile {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ConfigFileError(problems: ["cannot read the configuration file \(path): it is not UTF-8 text"])
         }
-        return try load(text: text)
+        return try located(text: text)
     }
 
     /// The configuration written as `text` (YAML or JSON), as JSON.
     func load(text: String) throws(ConfigFileError) -> JSONValue {
+        try located(text: text).value
+    }
+
+    /// A configuration and the position of each of its values in the text.
+    struct Located {
+        var value: JSONValue
+        /// `line L, column C` by JSON path (`$.port`).
+        var positions: [String: String]
+
+        /// `problem` (`$.path: what`) with the position of its path, when known.
+        func locate(_ problem: String) -> String {
+            guard let colon = problem.range(of: ": "), problem[..<colon.lowerBound] != "$",
+                  let position = positions[String(problem[..<colon.lowerBound])] else { return problem }
+            return "\(problem) (\(position))"
+        }
+    }
+
+    private func located(text: String) throws(ConfigFileError) -> Located {
         try InputLimits.checkYAML(text, origin: path)
         let root: Node?
         do {
@@ -49,14 +72,17 @@ struct ConfigFile {
         } catch {
             throw ConfigFileError(problems: ["\(path) is not valid YAML or JSON: \(Self.describe(error))"])
         }
-        guard let root else { return .object([]) }
+        guard let root else { return Located(value: .object([]), positions: [:]) }
         var problems: [String] = []
-        let value = convert(root, schema: schema, path: JSONPath.root, problems: &problems)
-        guard problems.isEmpty else { throw ConfigFileError(problems: problems) }
-        return value
+        var positions: [String: String] = [:]
+        let value = convert(root, schema: schema, path: JSONPath.root, problems: &problems, positions: &positions)
+        guard problems.isEmpty else { throw ConfigFileError(problems: problems.map { Located(value: .null, positions: positions).locate($0) }) }
+        return Located(value: value, positions: positions)
     }
 
-    private func convert(_ node: Node, schema: JSONValue?, path: JSONPath, problems: inout [String]) -> JSONValue {
+    private func convert(_ node: Node, schema: JSONValue?, path: JSONPath, problems: inout [String],
+                         positions: inout [String: String]) -> JSONValue {
+        if let mark = node.mark { positions[path.description] = "line \(mark.line), column \(mark.column)" }
         switch node {
         case .mapping(let mapping):
             var members: [(key: String, value: JSONValue)] = []
@@ -67,12 +93,12 @@ struct ConfigFile {
                 }
                 let childPath = path.appending(key: key.string)
                 members.append((key.string, convert(valueNode, schema: JSONSchemaValidator.propertySchema(schema, key.string),
-                                                    path: childPath, problems: &problems)))
+                                                    path: childPath, problems: &problems, positions: &positions)))
             }
             return .object(members)
         case .sequence(let sequence):
             return .array(sequence.enumerated().map { index, element in
-                convert(element, schema: schema?["items"], path: path.appending(index: index), problems: &problems)
+                convert(element, schema: schema?["items"], path: path.appending(index: index), problems: &problems, positions: &positions)
             })
         case .scalar(let scalar):
             return convert(scalar, schema: schema, path: path, problems: &problems)
@@ -122,7 +148,7 @@ struct ConfigFile {
     }
 
     /// A YAML error's kind and position, without the snippet of text (which may hold a secret).
-    private static func describe(_ error: Error) -> String {
+    static func describe(_ error: Error) -> String {
         guard let yaml = error as? YamlError else { return "unreadable" }
         switch yaml {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):

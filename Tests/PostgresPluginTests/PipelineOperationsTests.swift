@@ -185,4 +185,35 @@ struct PipelineOperationsTests: PipelineWorkspace {
             }
         }
     }
+
+    @Test("YAML and JSON errors carry line and column: a pipeline file's syntax and keys, a catalog's JSON, a configuration's values")
+    func positions() async throws {
+        try await withDatabase { _ in
+            let sequence = try file("seq.json", #"{"rows": 10}"#)
+            let broken = try file("broken.yaml", "source: {plugin: x\ndestinations: []\n")
+            let syntax = try await run(["pipeline", "--pipeline", broken])
+            #expect(syntax.exitCode == 65)
+            #expect(syntax.stderr.contains("is not valid YAML or JSON: "), "\(syntax.stderr)")
+            #expect(syntax.stderr.contains("at line 2, column 13"), "\(syntax.stderr)")
+
+            let unknown = try file("unknown.yaml", """
+                source: {plugin: \(Binaries.sequencePlugin.path), config: \(sequence)}
+                destinations: [{plugin: \(Binaries.postgresPlugin.path)}]
+                stat: state.json
+                """)
+            let key = try await run(["pipeline", "--pipeline", unknown])
+            #expect(key.exitCode == 65)
+            #expect(key.stderr.contains(#"$: unknown property "stat""#) && key.stderr.contains("(line 3, column 1)"), "\(key.stderr)")
+
+            let catalog = try file("catalog.json", "{\"streams\": [\n  {\"name\": \"numbers\",}\n]}")
+            let json = try await run(["read", "--plugin", Binaries.sequencePlugin.path, "--config", sequence, "--catalog", catalog])
+            #expect(json.exitCode == 65)
+            #expect(json.stderr.contains("is not valid JSON: expected a string key at line 2, column 22"), "\(json.stderr)")
+
+            let config = try file("config.yaml", "rows: 10\nbatch_size: many\n")
+            let value = try await run(["read", "--plugin", Binaries.sequencePlugin.path, "--config", config])
+            #expect(value.exitCode == 65)
+            #expect(value.stderr.contains("$.batch_size: expected integer, got string (line 2, column 13)"), "\(value.stderr)")
+        }
+    }
 }

@@ -59,7 +59,7 @@ struct PipelineFile {
         do {
             root = try Yams.compose(yaml: text)
         } catch {
-            throw HostFailure(ExitCodes.config, "the pipeline file \(path) is not valid YAML or JSON")
+            throw HostFailure(ExitCodes.config, "the pipeline file \(path) is not valid YAML or JSON: \(ConfigFile.describe(error))")
         }
         var reader = Reader(file: path, environment: environment,
                             directory: URL(fileURLWithPath: path).deletingLastPathComponent())
@@ -167,7 +167,7 @@ struct PipelineFile {
             case "true": return true
             case "false": return false
             default:
-                problems.append("\(path): expected true or false")
+                problems.append("\(path): expected true or false\(position(node))")
                 return nil
             }
         }
@@ -176,25 +176,30 @@ struct PipelineFile {
         private mutating func string(_ node: Node?, at path: JSONPath) -> String? {
             guard let node else { return nil }
             guard case .scalar(let scalar) = node else {
-                problems.append("\(path): expected a string")
+                problems.append("\(path): expected a string\(position(node))")
                 return nil
             }
             do {
                 return try EnvironmentExpansion(environment: environment).expand(scalar.string)
             } catch {
                 switch error {
-                case .unset(let name): problems.append("\(path): environment variable \(name) is not set")
-                case .malformed(let reason): problems.append("\(path): \(reason)")
+                case .unset(let name): problems.append("\(path): environment variable \(name) is not set\(position(node))")
+                case .malformed(let reason): problems.append("\(path): \(reason)\(position(node))")
                 }
                 return nil
             }
+        }
+
+        /// ` (line L, column C)` of `node` in the file.
+        private func position(_ node: Node?) -> String {
+            node?.mark.map { " (line \($0.line), column \($0.column))" } ?? ""
         }
 
         private mutating func unknownKeys(_ node: Node, allowed: Set<String>, at path: JSONPath) {
             guard case .mapping(let mapping) = node else { return }
             for key in mapping.keys {
                 guard let name = key.string, allowed.contains(name) else {
-                    problems.append("\(path): unknown property \(key.string.map { "\"\($0)\"" } ?? "key") (allowed: \(allowed.sorted().joined(separator: ", ")))")
+                    problems.append("\(path): unknown property \(key.string.map { "\"\($0)\"" } ?? "key") (allowed: \(allowed.sorted().joined(separator: ", ")))\(position(key))")
                     continue
                 }
             }
