@@ -216,4 +216,68 @@ struct PipelineOperationsTests: PipelineWorkspace {
             #expect(value.stderr.contains("$.batch_size: expected integer, got string (line 2, column 13)"), "\(value.stderr)")
         }
     }
+
+    @Test("per-stream settings in the pipeline file: an incremental upsert stream by name, full-refresh replace streams by glob with selected columns; bad globs refused with their paths")
+    func perStreamGlobs() async throws {
+        try await withDatabase { connection in
+            let source = schema("globsrc"), target = schema("globdst")
+            let s = SQL.quoteIdentifier(source)
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(s);
+                CREATE TABLE \(s).orders (id bigint PRIMARY KEY, v int);
+                CREATE TABLE \(s).log_1 (id int PRIMARY KEY, v int);
+                CREATE TABLE \(s).log_2 (id int PRIMARY KEY, v int);
+                CREATE TABLE \(s).other (id int PRIMARY KEY);
+                INSERT INTO \(s).orders SELECT g, g FROM generate_series(1, 10) g;
+                INSERT INTO \(s).log_1 SELECT g, g FROM generate_series(1, 5) g;
+                INSERT INTO \(s).log_2 SELECT g, g FROM generate_series(1, 5) g;
+                """)
+            func pipelineFile(_ name: String, _ streams: String) throws -> String {
+                try file(name, """
+                    source: {plugin: \(Binaries.postgresPlugin.path), config: \(try postgresConfig(source, "schemas: [\(source)]"))}
+                    destinations: [{plugin: \(Binaries.postgresPlugin.path), config: \(try postgresConfig(target))}]
+                    catalog:
+                      streams:
+                    \(streams)
+                    state: state.json
+                    """)
+            }
+            let pipeline = try pipelineFile("globs.yaml", """
+                    - {name: orders, sync_mode: incremental, cursor: id, write_mode: upsert}
+                    - {match: "\(source).log_*", write_mode: replace, columns: [id]}
+                """)
+            let first = try await run(["pipeline", "--pipeline", pipeline])
+            #expect(first.exitCode == 0, "\(first.stderr)")
+            let read = { (result: CommandResult) throws -> [String: Int] in
+                let streams = try #require(try summary(result)["streams"] as? [[String: Any]])
+                return Dictionary(uniqueKeysWithValues: streams.map { ($0["stream"] as? String ?? "", $0["read"] as? Int ?? -1) })
+            }
+            #expect(try read(first) == ["\(source).orders": 10, "\(source).log_1": 5, "\(source).log_2": 5])
+
+            _ = try await connection.executeScript("""
+                INSERT INTO \(s).orders SELECT g, g FROM generate_series(11, 15) g;
+                DELETE FROM \(s).log_1 WHERE id > 2;
+                """)
+            let second = try await run(["pipeline", "--pipeline", pipeline])
+            #expect(second.exitCode == 0, "\(second.stderr)")
+            #expect(try read(second) == ["\(source).orders": 5, "\(source).log_1": 2, "\(source).log_2": 5])
+            let tables = try await connection.execute("""
+                SELECT table_name, (SELECT count(*) FROM information_schema.columns c WHERE c.table_schema = t.table_schema AND c.table_name = t.table_name)
+                FROM information_schema.tables t WHERE table_schema = $1 AND table_name <> '_sluice_state' ORDER BY 1
+                """, [.text(target)]).rows
+            #expect(tables == [["log_1", "1"], ["log_2", "1"], ["orders", "2"]])
+            let counts = try await connection.execute("""
+                SELECT (SELECT count(*) FROM \(SQL.quoteIdentifier(target)).orders), (SELECT count(*) FROM \(SQL.quoteIdentifier(target)).log_1)
+                """).rows
+            #expect(counts == [["15", "2"]])
+
+            let nothing = try await run(["pipeline", "--pipeline", try pipelineFile("nothing.yaml", """
+                    - {match: "nope_*"}
+                    - {match: "log_*", name: log_1}
+                """)])
+            #expect(nothing.exitCode == 65, "\(nothing.stderr)")
+            #expect(nothing.stderr.contains("$.catalog.streams[0].match: matches no stream"), "\(nothing.stderr)")
+            #expect(nothing.stderr.contains("$.catalog.streams[1]: give either match or name"), "\(nothing.stderr)")
+        }
+    }
 }

@@ -50,8 +50,11 @@ struct Pipeline {
             destinationConfigs.append(try await labelled(destination) { try await destination.configJSON() })
         }
         let discovered = try await labelled(source) { try await source.client.discover(DiscoverRequest(configJSON: sourceConfig)) }
-        let selection = try catalog.map { try ReadCatalogFile.load($0, against: discovered, for: .pipeline) } ?? ReadCatalogFile.everything(in: discovered)
-        let skipped = catalog == nil ? try skipUnreadable(discovered) : []
+        let chosen = try catalog.map { try ReadCatalogFile.selection($0, against: discovered, for: .pipeline) }
+        let selection = chosen?.catalog ?? ReadCatalogFile.everything(in: discovered)
+        let skipped = try skipUnreadable(chosen?.unreadable ?? discovered.streams.filter { !$0.readable }.map {
+            SkippedStream(stream: $0.schema.stream, remedy: $0.remedy)
+        })
         guard !selection.streams.isEmpty else {
             throw HostFailure(ExitCodes.config, "nothing to read: the source has no readable streams for this configuration")
         }
@@ -120,10 +123,10 @@ struct Pipeline {
         }
     }
 
-    /// The discovered streams the source cannot read, each named on stderr with what grants
-    /// access; with `strict`, a configuration failure listing them instead.
-    private func skipUnreadable(_ discovered: Catalog) throws -> [SkippedStream] {
-        let skipped = discovered.streams.filter { !$0.readable }.map { SkippedStream(stream: $0.schema.stream, remedy: $0.remedy) }
+    /// The wanted streams the source cannot read (every discovered one without a catalog, those
+    /// a catalog's globs matched), each named on stderr with what grants access; with `strict`, a
+    /// configuration failure listing them instead.
+    private func skipUnreadable(_ skipped: [SkippedStream]) throws -> [SkippedStream] {
         if strict, !skipped.isEmpty {
             throw HostFailure.config("the source cannot read \(skipped.count) stream(s) and the pipeline is strict (--strict, or strict: true):",
                                      skipped.map(\.line))
