@@ -14,6 +14,7 @@ struct PluginSession {
 
     /// Starts the plugin, runs `body` (which returns the exit code), and closes the session.
     static func run(_ options: PluginOptions, _ body: (PluginSession) async throws -> Int32) async throws {
+        try options.requirePlugin()
         var session: PluginSession?
         var exitCode: Int32
         var interrupts: InterruptHandler?

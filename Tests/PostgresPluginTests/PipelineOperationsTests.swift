@@ -280,4 +280,79 @@ struct PipelineOperationsTests: PipelineWorkspace {
             #expect(nothing.stderr.contains("$.catalog.streams[1]: give either match or name"), "\(nothing.stderr)")
         }
     }
+
+    @Test("check --pipeline checks every plugin in its role, inline configurations included: a wrong password fails its destination only (66); an invalid inline configuration is named (65)")
+    func checkPipeline() async throws {
+        try await withDatabase { _ in
+            let inline = { (password: String, extra: String) in
+                "{host: \"${PGHOST:-127.0.0.1}\", port: \"${PGPORT:-5432}\", user: \"${PGUSER:-postgres}\", password: \(password), database: \"${PGDATABASE:-postgres}\", sslmode: disable\(extra)}"
+            }
+            let good = try file("good.yaml", """
+                source: {plugin: \(Binaries.postgresPlugin.path), config: \(inline("\"${PGPASSWORD:-}\"", ""))}
+                destinations:
+                  - {plugin: \(Binaries.postgresPlugin.path), config: \(inline("\"${PGPASSWORD:-}\"", ", schema: \(schema("chk"))"))}
+                  - {plugin: \(Binaries.postgresPlugin.path), config: \(inline("not-the-password", ""))}
+                """)
+            let result = try await run(["check", "--pipeline", good])
+            #expect(result.exitCode == 66, "\(result.stderr)")
+            let json = try summary(result)
+            #expect(json["passed"] as? Bool == false)
+            let plugins = try #require(json["plugins"] as? [[String: Any]])
+            #expect(plugins.map { $0["label"] as? String } == ["source", "destination 1", "destination 2"])
+            #expect(plugins.map { $0["passed"] as? Bool } == [true, true, false])
+            let checks = try #require(plugins[2]["checks"] as? [[String: Any]])
+            #expect(checks.contains { $0["code"] as? String == "AUTH_FAILED" }, "\(checks)")
+            #expect((plugins[0]["checks"] as? [[String: Any]])?.contains { $0["name"] as? String == "source_privileges" } == true)
+            #expect(!result.stdout.contains("not-the-password"))
+
+            let invalid = try file("invalid.yaml", """
+                source: {plugin: \(Binaries.postgresPlugin.path), config: {host: localhost, sslmode: sometimes}}
+                destinations: [{plugin: \(Binaries.postgresPlugin.path), config: \(inline("\"${PGPASSWORD:-}\"", ""))}]
+                """)
+            let refused = try await run(["check", "--pipeline", invalid])
+            #expect(refused.exitCode == 65, "\(refused.stderr)")
+            let entries = try #require(try summary(refused)["plugins"] as? [[String: Any]])
+            #expect((entries[0]["error"] as? String)?.contains("$.sslmode: must be one of") == true, "\(entries)")
+            #expect(entries[1]["passed"] as? Bool == true)
+        }
+    }
+
+    @Test("pipeline --dry-run prints the plan (streams, sync and write modes, keys, resume points, skipped streams) and changes nothing")
+    func dryRun() async throws {
+        try await withDatabase { connection in
+            let source = schema("drysrc"), target = schema("drydst")
+            let s = SQL.quoteIdentifier(source)
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(s);
+                CREATE TABLE \(s).orders (id bigint PRIMARY KEY, v int);
+                CREATE TABLE \(s).log_1 (id int, v int);
+                """)
+            let statePath = path("state.json")
+            let pipeline = try file("dry.yaml", """
+                source: {plugin: \(Binaries.postgresPlugin.path), config: \(try postgresConfig(source, "schemas: [\(source)]"))}
+                destinations: [{plugin: \(Binaries.postgresPlugin.path), config: \(try postgresConfig(target))}]
+                catalog:
+                  streams:
+                    - {name: orders, sync_mode: incremental, cursor: id, write_mode: upsert}
+                    - {match: "log_*", write_mode: replace, key_columns: [id]}
+                state: \(statePath)
+                """)
+            let result = try await run(["pipeline", "--pipeline", pipeline, "--dry-run"])
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            let plan = try summary(result)
+            #expect(plan["dry_run"] as? Bool == true)
+            let streams = try #require(plan["streams"] as? [[String: Any]])
+            #expect(streams.map { $0["stream"] as? String } == ["\(source).orders", "\(source).log_1"])
+            #expect(streams.map { $0["sync_mode"] as? String } == ["incremental", "full_refresh"])
+            #expect(streams[0]["cursor"] as? String == "id")
+            #expect(streams.map { $0["resume_from"] as? String } == ["beginning", "beginning"])
+            let writes = streams.compactMap { ($0["destinations"] as? [[String: Any]])?.first }
+            #expect(writes.map { $0["write_mode"] as? String } == ["upsert", "replace"])
+            #expect(writes.map { $0["key_columns"] as? [String] } == [["id"], ["id"]])
+            #expect(result.stderr.contains("plan \(source).orders: incremental on id, from beginning; destination: upsert by (id)"), "\(result.stderr)")
+            // Nothing was created, not even the destination schema or the state file.
+            #expect(try await connection.execute("SELECT count(*) FROM pg_namespace WHERE nspname = $1", [.text(target)]).rows == [["0"]])
+            #expect(!FileManager.default.fileExists(atPath: statePath))
+        }
+    }
 }

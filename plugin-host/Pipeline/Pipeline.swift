@@ -22,6 +22,8 @@ struct Pipeline {
     var attempt = 1
     /// Whether streams the source cannot read make the pipeline fail instead of being skipped.
     var strict = false
+    /// Print the plan (``PipelinePlan``) once everything is validated, instead of running it.
+    var dryRun = false
 
     /// How one run ended.
     struct Outcome {
@@ -68,6 +70,11 @@ struct Pipeline {
         let streams = selection.streams.map(\.schema.stream)
         let pipelineID = PipelineIdentity.id(name: name, sourcePlugin: sourceName, sourceConfig: try JSONParser.parse(sourceConfig),
                                              schema: sourceSchema, streams: streams)
+        if dryRun {
+            PipelinePlan(pipelineID: pipelineID, selection: selection, writeCatalogs: writeCatalogs, destinations: destinations,
+                         resume: ResumePoints(streams: streams, saved: previous, reports: destinations.map { _ in nil }), skipped: skipped).print()
+            return Outcome(exitCode: ExitCodes.success)
+        }
         let writes = await PipelineRun.startWrites(destinations.indices.map { index in
             WriteRequest(configJSON: destinationConfigs[index], catalog: writeCatalogs[index], sourceName: sourceName, pipelineID: pipelineID)
         }, destinations: destinations, control: control)
