@@ -196,6 +196,14 @@ struct PipelineOperationsTests: PipelineWorkspace {
             #expect(syntax.stderr.contains("is not valid YAML or JSON: "), "\(syntax.stderr)")
             #expect(syntax.stderr.contains("at line 2, column 13"), "\(syntax.stderr)")
 
+            let unquoted = try file("unquoted.yaml", """
+                source: {plugin: x, config: {port: ${WH_PGPORT}}}
+                destinations: []
+                """)
+            let hint = try await run(["pipeline", "--pipeline", unquoted])
+            #expect(hint.exitCode == 65)
+            #expect(hint.stderr.contains("at line 1, column") && hint.stderr.contains("a ${VAR} reference must be quoted"), "\(hint.stderr)")
+
             let unknown = try file("unknown.yaml", """
                 source: {plugin: \(Binaries.sequencePlugin.path), config: \(sequence)}
                 destinations: [{plugin: \(Binaries.postgresPlugin.path)}]

@@ -70,7 +70,7 @@ struct ConfigFile {
         do {
             root = try Yams.compose(yaml: text)
         } catch {
-            throw ConfigFileError(problems: ["\(path) is not valid YAML or JSON: \(Self.describe(error))"])
+            throw ConfigFileError(problems: ["\(path) is not valid YAML or JSON: \(Self.describe(error, in: text))"])
         }
         guard let root else { return Located(value: .object([]), positions: [:]) }
         var problems: [String] = []
@@ -148,11 +148,17 @@ struct ConfigFile {
     }
 
     /// A YAML error's kind and position, without the snippet of text (which may hold a secret).
-    static func describe(_ error: Error) -> String {
+    /// When the problem is on a line of `text` with a `${VAR}` reference inside YAML's inline
+    /// `{…}` or `[…]` form (where braces end a plain value), says to quote it.
+    static func describe(_ error: Error, in text: String) -> String {
         guard let yaml = error as? YamlError else { return "unreadable" }
         switch yaml {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            return "\(problem) at line \(mark.line), column \(mark.column)"
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let line = mark.line >= 1 && mark.line <= lines.count ? lines[mark.line - 1] : ""
+            let inline = line.contains("${") && line.replacingOccurrences(of: "${", with: "").contains(where: { $0 == "{" || $0 == "[" })
+            let hint = inline ? " (inside YAML's inline {…} or […] form a ${VAR} reference must be quoted: port: \"${PORT}\")" : ""
+            return "\(problem) at line \(mark.line), column \(mark.column)\(hint)"
         case .reader(let problem, let offset, _, _):
             return offset.map { "\(problem) at byte \($0)" } ?? problem
         default:

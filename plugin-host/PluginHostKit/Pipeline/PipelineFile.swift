@@ -59,7 +59,7 @@ struct PipelineFile {
         do {
             root = try Yams.compose(yaml: text)
         } catch {
-            throw HostFailure(ExitCodes.config, "the pipeline file \(path) is not valid YAML or JSON: \(ConfigFile.describe(error))")
+            throw HostFailure(ExitCodes.config, "the pipeline file \(path) is not valid YAML or JSON: \(ConfigFile.describe(error, in: text))")
         }
         var reader = Reader(file: path, environment: environment,
                             directory: URL(fileURLWithPath: path).deletingLastPathComponent())
