@@ -69,9 +69,10 @@ final class DestinationSession {
     }
 
     private static func connect(_ config: PluginConfig) async throws -> PostgresConnection {
+        let settings = try await config.connection.authenticatedConfig()
         let connection: PostgresConnection
         do throws(PostgresError) {
-            connection = try await PostgresConnection.connect(config.connection.connectionConfig)
+            connection = try await PostgresConnection.connect(settings)
         } catch {
             throw connectFailed(error)
         }
