@@ -16,11 +16,13 @@ final class DestinationSession {
     let request: WriteRequest
     let context: CallContext
     private var settings: DestinationSettings { config.destination }
+    /// Where each stream's table lands.
+    private var naming: TableNaming { settings.naming(defaultSchema: config.connection.schema) }
     /// `max_connections` lanes; a table (so a stream) is always flushed on the same one, which
     /// keeps its order and keeps two transactions off one table; DDL and the end of the sync run
     /// on lane 0 once every lane is idle.
     private let lanes: [FlushLane]
-    private var laneOfTable: [ExactName: Int] = [:]
+    private var laneOfTable: [TableTarget.Key: Int] = [:]
     private var laneOf: [StreamID: Int] = [:]
     /// Lane 0's connection: opened in `init`, only ever replaced by a new one.
     private var connection: PostgresConnection { lanes[0].connection! }
@@ -129,7 +131,7 @@ final class DestinationSession {
             try await checkpoint()
             try await finish()
             if let stateStore, let global = deferredGlobalState {
-                try await stateStore.store(global, table: "", syncStartedMicros: nil, on: connection)
+                try await stateStore.store(global, table: nil, syncStartedMicros: nil, on: connection)
             }
             for state in deferredStates { try await output.acknowledge(state) }
             try await reporter.complete(order.compactMap { buffers[$0] })
@@ -199,7 +201,7 @@ final class DestinationSession {
         guard let stateStore else { return }
         let connection = try await connected(lane)
         for state in states {
-            try await stateStore.store(state, table: state.stream.map(TableManager.tableName) ?? "",
+            try await stateStore.store(state, table: state.stream.map(naming.target(of:)),
                                        syncStartedMicros: state.stream.flatMap(syncStartMicros), on: connection)
         }
     }
@@ -214,6 +216,7 @@ final class DestinationSession {
     /// Checks every configured stream (keys, migrations) before any data moves, then creates
     /// or migrates their tables.
     private func prepareCatalog() async throws {
+        try naming.checkCollisions(request.catalog.streams.map(\.schema.stream))
         try await createPgvectorIfNeeded()
         var actions: [TableAction] = []
         var refusals: [PluginError] = []
@@ -252,6 +255,7 @@ final class DestinationSession {
             guard buffer.plan.schema != schema else { return }
             try await flush(buffer)
         }
+        if buffers[schema.stream] == nil { try naming.checkCollisions(order + [schema.stream]) }
         try await drainAll()
         // The DDL runs on the stream's own lane, inside its open transaction if it has one: the
         // table is then only ever locked by that lane, and a failed sync rolls the change back.
@@ -265,7 +269,7 @@ final class DestinationSession {
     /// The lane of `stream`: its table's, else the next one round-robin.
     private func lane(for stream: StreamID) -> Int {
         if let lane = laneOf[stream] { return lane }
-        let table = ExactName(TableManager.tableName(of: stream))
+        let table = naming.target(of: stream).key
         let lane = laneOfTable[table] ?? laneOfTable.count % lanes.count
         laneOfTable[table] = lane
         laneOf[stream] = lane
@@ -283,18 +287,24 @@ final class DestinationSession {
         let key = try resolveKey(schema, configured: configured, mode: mode)
         let cdc = configured?.syncMode == .cdc
         if cdc { try ChangeApply.check(schema.stream, mode: mode, embedded: settings.embeddings?.table(for: schema.stream) != nil) }
+        let target = naming.target(of: schema.stream)
+        if target.schema.isExactly(config.connection.schema), target.table.isExactly(CommittedStateStore.tableName) {
+            throw PluginError(category: .config, code: "RESERVED_TABLE_NAME",
+                              message: "stream \(schema.stream) would be written to \(target), the table where committed states are kept: write it to another schema or name",
+                              stream: schema.stream)
+        }
         stagingCounter += 1
-        let manager = TableManager(connection: connection ?? self.connection, settings: settings, schemaName: config.connection.schema,
+        let manager = TableManager(connection: connection ?? self.connection, settings: settings, schemaName: target.schema,
                                    embeddingClient: embeddingClient, plannedUserTypes: plannedUserTypes)
-        let action = try await manager.action(for: schema, mode: mode, key: key, staging: "_sluice_stg_\(stagingCounter)",
+        let action = try await manager.action(for: schema, target: target, mode: mode, key: key, staging: "_sluice_stg_\(stagingCounter)",
                                               replacementStarted: buffers[schema.stream] != nil, cdc: cdc)
         for type in action.createdUserTypes { plannedUserTypes[ExactName(type.name)] = type }
         return action
     }
 
     private func install(_ action: TableAction, on connection: PostgresConnection? = nil, inOpenTransaction: Bool = false) async throws {
-        try await TableManager(connection: connection ?? self.connection, settings: settings, schemaName: config.connection.schema)
-            .apply(action, inOpenTransaction: inOpenTransaction)
+        try await TableManager(connection: connection ?? self.connection, settings: settings, schemaName: action.plan.schemaName)
+            .apply(action, stateSchema: config.connection.schema, inOpenTransaction: inOpenTransaction)
         if action.createsTable, !freshStreams.contains(action.plan.stream) { freshStreams.append(action.plan.stream) }
         if let buffer = buffers[action.plan.stream] {
             buffer.plan = action.plan
@@ -673,7 +683,7 @@ final class DestinationSession {
                 try await swapTable(schema: plan.schemaName, live: embedding.liveTable, replacement: embedding.table)
             }
             if let stateStore, let state {
-                try await stateStore.store(state, table: plan.table, syncStartedMicros: nil, on: connection)
+                try await stateStore.store(state, table: naming.target(of: plan.stream), syncStartedMicros: nil, on: connection)
             }
             _ = try await connection.execute("COMMIT")
         } catch {

@@ -19,6 +19,7 @@ struct TableAction: Sendable {
 struct TableManager {
     let connection: PostgresConnection
     let settings: DestinationSettings
+    /// The schema of the stream's table.
     let schemaName: String
     /// The session's embeddings endpoint, when `embeddings` is configured.
     var embeddingClient: EmbeddingClient? = nil
@@ -28,16 +29,11 @@ struct TableManager {
     /// Decides the DDL for a stream: create, safely migrate, or (forced) recreate its table.
     /// Throws `MIGRATION_REFUSED` listing every unsafe change in safe mode.
     /// With `replacementStarted`, a replace stream's replacement table is migrated, not recreated.
-    /// `cdc`: the stream is read by change data capture (with `deletes: soft`, its table gets
-    /// `_sluice_deleted_at`).
-    func action(for schema: StreamSchema, mode: WriteMode, key sourceKey: [String], staging: String,
+    /// `target` is the stream's table (its schema is `schemaName`). `cdc`: the stream is read by
+    /// change data capture (with `deletes: soft`, its table gets `_sluice_deleted_at`).
+    func action(for schema: StreamSchema, target: TableTarget, mode: WriteMode, key sourceKey: [String], staging: String,
                 replacementStarted: Bool = false, cdc: Bool = false) async throws -> TableAction {
-        let table = Self.tableName(of: schema.stream)
-        if table.utf8.elementsEqual(CommittedStateStore.tableName.utf8) {
-            throw PluginError(category: .config, code: "RESERVED_TABLE_NAME",
-                              message: "stream \(schema.stream) would be written to \(schemaName).\(table), the table where committed states are kept: write it to another schema",
-                              stream: schema.stream)
-        }
+        let table = target.table
         var wanted: [WantedColumn] = []
         var userTypes = UserTypeInstaller(connection: connection, schemaName: schemaName, planned: plannedUserTypes)
         var typeStatements: [UserTypeStatement] = []
@@ -73,7 +69,7 @@ struct TableManager {
         let rowID = settings.metadataColumns && primaryKey.isEmpty
 
         let quotedSchema = SQL.quoteIdentifier(schemaName)
-        let writeTable = mode == .replace ? Identifiers.shortened(schema.stream.name + "_sluice_tmp") : table
+        let writeTable = mode == .replace ? Identifiers.shortened(target.unshortenedTable + "_sluice_tmp") : table
         let qualified = SQL.quoteQualified(schema: schemaName, name: writeTable)
         var statements = ["CREATE SCHEMA IF NOT EXISTS \(quotedSchema)"]
         var createsTable = false
@@ -221,16 +217,11 @@ struct TableManager {
         return statements
     }
 
-    /// The name of `stream`'s table.
-    static func tableName(of stream: StreamID) -> String {
-        Identifiers.shortened(stream.name)
-    }
-
     /// Runs an action's DDL in one transaction: its own, or with `inOpenTransaction` the one
     /// open on the connection (committed or rolled back with the rows written in it). A created
-    /// table forgets the states committed for it (``CommittedStateStore/forget(table:schemaName:on:)``)
-    /// in the same transaction.
-    func apply(_ action: TableAction, inOpenTransaction: Bool = false) async throws {
+    /// table forgets the states committed for it (``CommittedStateStore/forget(table:tableSchema:stateSchema:on:)``)
+    /// in the same transaction; `stateSchema` is where they are kept.
+    func apply(_ action: TableAction, stateSchema: String, inOpenTransaction: Bool = false) async throws {
         let run = {
             for (index, statement) in action.statements.enumerated() {
                 _ = try await connection.execute(statement)
@@ -246,7 +237,7 @@ struct TableManager {
                 }
             }
             if action.createsTable {
-                try await CommittedStateStore.forget(table: action.plan.table, schemaName: schemaName, on: connection)
+                try await CommittedStateStore.forget(table: action.plan.table, tableSchema: schemaName, stateSchema: stateSchema, on: connection)
             }
         }
         if inOpenTransaction {

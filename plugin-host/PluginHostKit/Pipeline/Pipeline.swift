@@ -22,6 +22,10 @@ struct Pipeline {
     var attempt = 1
     /// `--follow`: the source keeps reading changes until interrupted (its `follow` setting).
     var follow = false
+    /// Whether streams the source cannot read make the pipeline fail instead of being skipped.
+    var strict = false
+    /// Print the plan (``PipelinePlan``) once everything is validated, instead of running it.
+    var dryRun = false
 
     /// How one run ended.
     struct Outcome {
@@ -51,7 +55,11 @@ struct Pipeline {
             destinationConfigs.append(try await labelled(destination) { try await destination.configJSON() })
         }
         let discovered = try await labelled(source) { try await source.client.discover(DiscoverRequest(configJSON: sourceConfig)) }
-        let selection = try catalog.map { try ReadCatalogFile.load($0, against: discovered, for: .pipeline) } ?? ReadCatalogFile.everything(in: discovered)
+        let chosen = try catalog.map { try ReadCatalogFile.selection($0, against: discovered, for: .pipeline) }
+        let selection = chosen?.catalog ?? ReadCatalogFile.everything(in: discovered)
+        let skipped = try skipUnreadable(chosen?.unreadable ?? discovered.streams.filter { !$0.readable }.map {
+            SkippedStream(stream: $0.schema.stream, remedy: $0.remedy)
+        })
         guard !selection.streams.isEmpty else {
             throw HostFailure(ExitCodes.config, "nothing to read: the source has no readable streams for this configuration")
         }
@@ -66,6 +74,11 @@ struct Pipeline {
         let streams = selection.streams.map(\.schema.stream)
         let pipelineID = PipelineIdentity.id(name: name, sourcePlugin: sourceName, sourceConfig: try JSONParser.parse(sourceConfig),
                                              schema: sourceSchema, streams: streams)
+        if dryRun {
+            PipelinePlan(pipelineID: pipelineID, selection: selection, writeCatalogs: writeCatalogs, destinations: destinations,
+                         resume: ResumePoints(streams: streams, saved: previous, reports: destinations.map { _ in nil }), skipped: skipped).print()
+            return Outcome(exitCode: ExitCodes.success)
+        }
         let writes = await PipelineRun.startWrites(destinations.indices.map { index in
             WriteRequest(configJSON: destinationConfigs[index], catalog: writeCatalogs[index], sourceName: sourceName, pipelineID: pipelineID)
         }, destinations: destinations, control: control)
@@ -103,7 +116,7 @@ struct Pipeline {
         let report = PipelineReport(source: source, destinations: destinations, read: read, written: written,
                                     forwarded: outcome.forwarded, seconds: Date().timeIntervalSince(started),
                                     statePath: statePath, statesSaved: acks.statesSaved, attempts: attempt,
-                                    pipelineID: pipelineID, resumed: resumeFrom.origins)
+                                    pipelineID: pipelineID, resumed: resumeFrom.origins, skipped: skipped)
         report.printLines()
         Diagnostics.output(JSONWriter.pretty(report.json))
         return Outcome(exitCode: ExitCodes.success, savedStates: acks.savedStates)
@@ -148,6 +161,18 @@ struct Pipeline {
         members.removeAll { $0.key == "follow" }
         members.append((key: "follow", value: .bool(true)))
         return JSONWriter.compact(.object(members))
+    }
+
+    /// The wanted streams the source cannot read (every discovered one without a catalog, those
+    /// a catalog's globs matched), each named on stderr with what grants access; with `strict`, a
+    /// configuration failure listing them instead.
+    private func skipUnreadable(_ skipped: [SkippedStream]) throws -> [SkippedStream] {
+        if strict, !skipped.isEmpty {
+            throw HostFailure.config("the source cannot read \(skipped.count) stream(s) and the pipeline is strict (--strict, or strict: true):",
+                                     skipped.map(\.line))
+        }
+        for stream in skipped { Diagnostics.line("pipeline: skipping \(stream.line)") }
+        return skipped
     }
 
     /// Each plugin must have the role it plays.

@@ -97,6 +97,12 @@ struct PipelineCommand: AsyncParsableCommand {
     @Flag(help: "Streams read with cdc: keep reading changes until SIGINT/SIGTERM instead of stopping once caught up (sets the source's follow setting).")
     var follow = false
 
+    @Flag(help: "Fail (exit 65) when the source cannot read some of its streams, instead of skipping them with a warning (without --catalog).")
+    var strict = false
+
+    @Flag(help: "Validate everything, discover the source and print the plan (streams, modes, keys, resume points) without reading or writing anything.")
+    var dryRun = false
+
     @Option(help: "How many times to retry a run that failed with a retryable error.")
     var retries = 2
 
@@ -126,6 +132,10 @@ struct PipelineCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        // The state file named in the pipeline file (a file that cannot be read fails later, in the attempt).
+        let fileState = state == nil ? pipeline.flatMap { try? PipelineFile.load($0, environment: environment) }?.state : nil
+        // A dry run changes nothing, so it may run beside a real one.
+        if !dryRun { try RunLock.acquireOrExit(pipelineFile: pipeline, stateFile: state ?? fileState) }
         var resume: [State]?
         var attempt = 1
         while true {
@@ -161,7 +171,8 @@ struct PipelineCommand: AsyncParsableCommand {
             let pipeline = Pipeline(source: sessions[0], destinations: Array(sessions.dropFirst()), catalog: catalog.map(ReadCatalogFile.Source.file) ?? plan.catalog,
                                     statePath: state ?? plan.state,
                                     writeModes: plan.destinations.map { writeMode?.mode ?? $0.writeMode },
-                                    name: name ?? plan.name, resume: resume, attempt: attempt, follow: follow)
+                                    name: name ?? plan.name, resume: resume, attempt: attempt, follow: follow,
+                                    strict: strict || plan.strict, dryRun: dryRun)
             outcome = try await pipeline.run()
         } catch {
             let failure = PluginSession.failure(for: error, stderr: nil)
