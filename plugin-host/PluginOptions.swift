@@ -3,7 +3,7 @@ import SluiceWire
 
 /// The options every command shares: which plugin, its configuration, and logging.
 struct PluginOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The plugin executable (a path, or a name looked up in PATH).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The plugin executable (a path, or a name looked up in PATH, then beside plugin-host).", valueName: "path"))
     var plugin: String
 
     @Option(name: .long, help: ArgumentHelp(
@@ -36,7 +36,7 @@ struct PluginOptions: ParsableArguments {
 
 /// How to start one plugin and where its configuration comes from.
 struct PluginLaunch: Sendable {
-    /// The executable (a path, or a name looked up in PATH).
+    /// The executable (a path, or a name looked up in PATH, then beside plugin-host).
     var plugin: String
     /// The configuration, if any.
     var config: PluginConfigSource?

@@ -115,6 +115,12 @@ if [ "${1:-}" = --in-namespace ]; then
   step "plugin-host as process 1 of a PID namespace: SIGTERM cancels the run, exit 130" sigterm_as_pid_one
   removed() { in_root apt-get remove -y -q sluice-connector && [ ! -e "$root/usr/bin/plugin-host" ] && [ ! -e "$root/usr/lib/sluice" ]; }
   step "apt removes the package and its links" removed
+  # The tarball, unpacked where no PATH leads: plugin-host finds postgres-plugin beside itself.
+  tarball() {
+    tar -xzf "$work/dist/"sluice-connector-*.tar.gz -C "$root/opt" &&
+      in_root sh -c 'exec /opt/sluice-connector-*/bin/plugin-host check --plugin postgres-plugin --config /etc/sluice/source.yaml --role source'
+  }
+  step "the unpacked tarball runs check, finding postgres-plugin beside plugin-host" tarball
   echo "package test: $passed passed, 0 failed"
   exit 0
 fi
