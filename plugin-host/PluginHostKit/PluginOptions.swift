@@ -5,7 +5,7 @@ import SluiceWire
 /// is required by every command (``PluginSession/run(_:_:)`` and `conformance` refuse its
 /// absence with exit 64) but `check --pipeline`, which checks a pipeline's plugins instead.
 struct PluginOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The plugin executable (a path, or a name looked up in PATH).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The plugin executable (a path, or a name looked up in PATH, then beside plugin-host).", valueName: "path"))
     var plugin: String?
 
     @Option(name: .long, help: ArgumentHelp(
@@ -45,7 +45,7 @@ struct PluginOptions: ParsableArguments {
 
 /// How to start one plugin and where its configuration comes from.
 struct PluginLaunch: Sendable {
-    /// The executable (a path, or a name looked up in PATH).
+    /// The executable (a path, or a name looked up in PATH, then beside plugin-host).
     var plugin: String
     /// The configuration, if any.
     var config: PluginConfigSource?

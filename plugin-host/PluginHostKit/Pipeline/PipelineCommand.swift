@@ -59,7 +59,7 @@ struct PipelineCommand: AsyncParsableCommand {
                                valueName: "file"))
     var pipeline: String?
 
-    @Option(help: ArgumentHelp("The source plugin executable (a path, or a name looked up in PATH).", valueName: "path"))
+    @Option(help: ArgumentHelp("The source plugin executable (a path, or a name looked up in PATH, then beside plugin-host).", valueName: "path"))
     var source: String?
 
     @Option(help: ArgumentHelp("The source configuration (YAML or JSON, ${VAR} expanded).", valueName: "file"))
