@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import plugin_host
+@testable import PluginHostKit
 
 @Suite("plugin-host finds a plugin named without a path in PATH, then beside itself")
 struct PluginLocatorTests {
