@@ -245,24 +245,24 @@ struct PluginHostRoundTripTests {
     private func batchesFitTheFrameBody() async throws {
         let configPath = try HostFixtures.temporaryFile(config)
         let catalog = try writeCatalog()
-        // 4 KB labels: the default --batch-size would put all 6 rows in one 24 KB batch. (The
-        // plugin's spec alone needs 12 KB, so the frame cannot be much smaller.)
-        let label = String(repeating: "é", count: 2000)
+        // 8 KB labels: the default --batch-size would put all 6 rows in one 48 KB batch. (The
+        // plugin's spec alone needs about 20 KB, so the frame cannot be much smaller.)
+        let label = String(repeating: "é", count: 4000)
         let lines = (1...6).map { #"{"id":\#($0),"label":"\#(label)"}"# }
         let write = try await HostFixtures.host(["write", "--plugin", Binaries.postgresPlugin.path, "--config", configPath, "--catalog", catalog,
-                                                 "--input", try input(lines), "--max-frame-size", "16384", "--state-every", "1"])
+                                                 "--input", try input(lines), "--max-frame-size", "32768", "--state-every", "1"])
         #expect(write.exitCode == 0, "\(write.stderr)")
         #expect(write.stderr.contains("input through line 3"), "\(write.stderr)")
         let rows = try await readBack(configPath: configPath)
         #expect(rows.keys.sorted() == [1, 2, 3, 4, 5, 6])
         #expect(rows.values.allSatisfy { $0["label"] as? String == label })
 
-        let huge = #"{"id":7,"label":"\#(String(repeating: "x", count: 20000))"}"#
+        let huge = #"{"id":7,"label":"\#(String(repeating: "x", count: 40000))"}"#
         let refused = try await HostFixtures.host(["write", "--plugin", Binaries.postgresPlugin.path, "--config", configPath, "--catalog", catalog,
-                                                   "--input", try input([lines[0], huge]), "--max-frame-size", "16384"])
+                                                   "--input", try input([lines[0], huge]), "--max-frame-size", "32768"])
         #expect(refused.exitCode == 65, "\(refused.stderr)")
         #expect(refused.stderr.contains("input line 2: the row needs up to"), "\(refused.stderr)")
-        #expect(refused.stderr.contains("over the maximum frame size of 16384 bytes; raise --max-frame-size"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("over the maximum frame size of 32768 bytes; raise --max-frame-size"), "\(refused.stderr)")
     }
 
     @Test("write refuses a catalog whose streams cannot be told apart in _stream")

@@ -58,6 +58,31 @@ struct SourceDiscoverTests {
         }
     }
 
+    @Test("Discover does not wait behind a lock another session holds on a table or a partition (estimates come from statistics)")
+    func lockedTables() async throws {
+        try await SourceHarness.withSchema { schema, db in
+            let s = SQL.quoteIdentifier(schema)
+            _ = try await db.executeScript("""
+                CREATE TABLE \(s).busy (id int PRIMARY KEY, note text);
+                INSERT INTO \(s).busy SELECT g, repeat('x', 50) FROM generate_series(1, 500) g;
+                CREATE TABLE \(s).log (id int, at date NOT NULL) PARTITION BY RANGE (at);
+                CREATE TABLE \(s).log_2024 PARTITION OF \(s).log FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+                INSERT INTO \(s).log SELECT g, '2024-02-01' FROM generate_series(1, 300) g;
+                ANALYZE \(s).busy; ANALYZE \(s).log_2024;
+                """)
+            let locker = try await TestDatabase.connect()
+            defer { locker.close() }
+            try await locker.executeScript("BEGIN; LOCK TABLE \(s).busy, \(s).log_2024 IN ACCESS EXCLUSIVE MODE")
+            let catalog = try await SourceHarness.discover(["schemas": [schema], "lock_timeout": "5s"])
+            _ = try await locker.execute("ROLLBACK")
+            let byName = Dictionary(uniqueKeysWithValues: catalog.streams.map { ($0.schema.stream.name, $0) })
+            #expect(byName["busy"]?.estimatedRows == 500)
+            #expect((byName["busy"]?.estimatedBytes ?? 0) > 0)
+            #expect(byName["log"]?.estimatedRows == 300)
+            #expect((byName["log"]?.estimatedBytes ?? 0) > 0)
+        }
+    }
+
     @Test("a table the user cannot read is reported with the GRANT that fixes it")
     func unreadable() async throws {
         try await SourceHarness.withSchema { schema, db in

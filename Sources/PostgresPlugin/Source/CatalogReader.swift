@@ -6,6 +6,15 @@ struct CatalogReader {
     let connection: PostgresConnection
     let settings: SourceSettings
 
+    /// The partitioned table `c` and every partition under it, from `pg_inherits`: sizes and row counts
+    /// come from `pg_class` statistics, never from functions such as `pg_total_relation_size` or
+    /// `pg_partition_tree` that lock each relation (a Discover would then wait behind any DDL).
+    private static let leaves = """
+        ARRAY(WITH RECURSIVE tree(relid) AS (SELECT c.oid UNION ALL
+                SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.relid)
+              SELECT relid FROM tree)
+        """
+
     /// Every selected relation (not partitions, not the destination's `_sluice_state` bookkeeping
     /// table) with its columns and keys, ordered by schema and name.
     func tables() async throws -> [SourceTable] {
@@ -15,15 +24,13 @@ struct CatalogReader {
         let relations = try await connection.execute("""
             SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples::bigint,
                    has_table_privilege(c.oid, 'SELECT'), has_schema_privilege(n.oid, 'USAGE'),
-                   CASE c.relkind
-                     WHEN 'p' THEN (SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0)::bigint
-                                    FROM pg_partition_tree(c.oid) t WHERE t.isleaf)
-                     WHEN 'r' THEN pg_total_relation_size(c.oid)
-                     WHEN 'm' THEN pg_total_relation_size(c.oid)
+                   CASE WHEN c.relkind IN ('r', 'm', 'p') THEN
+                     (SELECT coalesce(sum(p.relpages::bigint + coalesce(t.relpages, 0)), 0) * current_setting('block_size')::bigint
+                      FROM pg_class p LEFT JOIN pg_class t ON t.oid = p.reltoastrelid
+                      WHERE CASE WHEN c.relkind = 'p' THEN p.oid = ANY (\(Self.leaves)) AND p.relkind = 'r' ELSE p.oid = c.oid END)
                      ELSE -1 END,
                    CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(greatest(p.reltuples, 0)), -1)::bigint
-                                                   FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid
-                                                   WHERE t.isleaf) END
+                                                   FROM pg_class p WHERE p.oid = ANY (\(Self.leaves)) AND p.relkind = 'r') END
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND NOT c.relispartition AND n.nspname = ANY($1::text[])
               AND NOT (c.relkind = 'r' AND c.relname = $2)
