@@ -40,16 +40,28 @@ struct CloudIdentityTests {
         let role = SQL.quoteIdentifier(name)
         let database = try await admin.execute("SELECT current_database()").rows.first?.first ?? nil
         let dropRole = "DO $$BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '\(name)') THEN DROP OWNED BY \(role); DROP ROLE \(role); END IF; END$$"
-        _ = try await admin.execute(dropRole)
+        try await changeACL(admin, dropRole)
         // The token has only [a-z0-9-]: safe as a literal here.
         _ = try await admin.execute("CREATE ROLE \(role) LOGIN PASSWORD '\(password)'")
-        _ = try await admin.execute("GRANT CONNECT, CREATE, TEMPORARY ON DATABASE \(SQL.quoteIdentifier(database ?? "postgres")) TO \(role)")
+        try await changeACL(admin, "GRANT CONNECT, CREATE, TEMPORARY ON DATABASE \(SQL.quoteIdentifier(database ?? "postgres")) TO \(role)")
         do {
             let value = try await body()
-            _ = try? await admin.execute(dropRole)
+            try? await changeACL(admin, dropRole)
             return value
         } catch {
-            _ = try? await admin.execute(dropRole)
+            try? await changeACL(admin, dropRole)
+            throw error
+        }
+    }
+
+    /// A GRANT on the database and DROP OWNED BY both rewrite the database's ACL: of two at once
+    /// (this suite's tests run in parallel), PostgreSQL fails one with "tuple concurrently
+    /// updated". They take turns through an advisory lock.
+    private func changeACL(_ admin: PostgresConnection, _ statement: String) async throws {
+        do {
+            try await admin.executeScript("BEGIN; SELECT pg_advisory_xact_lock(75310001); \(statement); COMMIT")
+        } catch {
+            _ = try? await admin.execute("ROLLBACK")
             throw error
         }
     }
