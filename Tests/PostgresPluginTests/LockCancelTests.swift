@@ -117,19 +117,19 @@ struct LockCancelTests {
         }
     }
 
-    @Test("SIGTERM stops a Discover waiting for a locked table: CANCELLED, exit 130, no session left waiting")
-    func sigtermStopsDiscover() async throws {
+    @Test("SIGTERM stops a Read waiting for a locked table: CANCELLED, exit 130, no session left waiting")
+    func sigtermStopsRead() async throws {
         try await SourceHarness.withSchema { schema, connection in
             let table = SQL.quoteQualified(schema: schema, name: "locked")
             _ = try await connection.execute("CREATE TABLE \(table) (id int PRIMARY KEY)")
             try await withLocked(table) {
                 let client = try await SourceHarness.launch()
-                let discover = Task {
-                    try await client.discover(DiscoverRequest(configJSON: SourceHarness.config(["schemas": [schema], "lock_timeout": 0])))
+                let read = Task {
+                    _ = try await SourceHarness.read([SourceHarness.stream(schema, "locked")], overrides: ["lock_timeout": 0], client: client)
                 }
-                try await eventually("Discover waits for the lock") { try await lockWaiters(connection, table) > 0 }
+                try await eventually("the Read waits for the lock") { try await lockWaiters(connection, table) > 0 }
                 client.process.send(signal: SIGTERM)
-                let outcome = await ending { _ = try await discover.value }
+                let outcome = await ending { try await read.value }
                 #expect(outcome.error?.code == "CANCELLED", "\(outcome)")
                 #expect(await client.process.waitForExit() == .exited(130))
                 try await eventually("no session waits for the lock") { try await lockWaiters(connection, table) == 0 }
@@ -163,7 +163,7 @@ struct LockCancelTests {
         }
     }
 
-    @Test("lock_timeout ends a Write on a locked table with LOCK_TIMEOUT naming the table, and a Discover too")
+    @Test("lock_timeout ends a Write on a locked table with LOCK_TIMEOUT naming the table, and a Read too (a Discover does not wait)")
     func lockTimeout() async throws {
         try await DestinationHarness.withSchema { schema, connection in
             let config = DestinationHarness.config(schema: schema, ["lock_timeout": "300ms"])
@@ -178,10 +178,10 @@ struct LockCancelTests {
                 #expect(write.error?.category == .transient)
                 #expect(write.error?.retryable == true)
                 #expect(write.error?.message.contains("items") == true, "\(write)")
-                let discover = await ending {
-                    _ = try await SourceHarness.discover(["schemas": [schema], "lock_timeout": "300ms"])
+                let read = await ending {
+                    _ = try await SourceHarness.read([SourceHarness.stream(schema, "items")], overrides: ["lock_timeout": "300ms"])
                 }
-                #expect(discover.error?.code == "LOCK_TIMEOUT", "\(discover)")
+                #expect(read.error?.code == "LOCK_TIMEOUT", "\(read)")
             }
         }
     }

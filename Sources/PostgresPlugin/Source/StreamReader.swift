@@ -78,12 +78,17 @@ struct StreamReader {
         return summary
     }
 
+    /// The table's current size in blocks (it takes the ACCESS SHARE lock the read takes anyway).
+    private func currentBlocks(main: PostgresConnection) async throws -> Int64 {
+        let rows = try await main.execute(
+            "SELECT pg_relation_size($1::oid) / current_setting('block_size')::bigint", [.text(String(plan.table.oid))]).rows
+        return rows.first?[0].flatMap { Int64($0) } ?? 0
+    }
+
     /// Splits the table's current blocks into up to `connections` ranges, the last one open-ended.
     private func splitRanges(main: PostgresConnection, connections: Int) async throws -> [CtidRange] {
         guard connections > 1, plan.limit == 0 else { return [CtidRange(lo: 0, hi: nil)] }
-        let blocks = try await main.execute(
-            "SELECT pg_relation_size($1::oid) / current_setting('block_size')::bigint", [.text(String(plan.table.oid))]
-        ).rows.first?[0].flatMap { Int64($0) } ?? 0
+        let blocks = try await currentBlocks(main: main)
         let count = Int64(max(1, min(Int64(connections), blocks / Self.minimumBlocksPerRange)))
         let size = blocks / count
         return (0 ..< count).map { index in
@@ -94,9 +99,10 @@ struct StreamReader {
     /// Splits the first key column's values into up to `connections` ranges of about as many
     /// rows, at quantiles of a block sample (`TABLESAMPLE SYSTEM`) read in the current snapshot.
     private func splitKeys(main: PostgresConnection, connections: Int) async throws -> [KeyRange] {
-        let blocks = max(0, plan.table.estimatedBytes) / 8192
+        guard connections > 1, plan.limit == 0 else { return [KeyRange(lower: nil, upper: nil)] }
+        let blocks = try await currentBlocks(main: main)
         let count = Int(max(1, min(Int64(connections), blocks / Self.minimumBlocksPerRange)))
-        guard count > 1, plan.limit == 0 else { return [KeyRange(lower: nil, upper: nil)] }
+        guard count > 1 else { return [KeyRange(lower: nil, upper: nil)] }
         // About 256 sampled blocks, whatever the table's size.
         let percent = min(100, max(0.001, 256 * 100 / Double(blocks)))
         let fractions = "{" + (1 ..< count).map { String(Double($0) / Double(count)) }.joined(separator: ",") + "}"
