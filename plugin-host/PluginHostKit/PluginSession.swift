@@ -90,13 +90,21 @@ struct PluginSession {
         try Self.configSchema(of: try await client.spec())
     }
 
-    /// The configuration schema in `spec`, parsed.
+    /// The configuration schema in `spec`, parsed; refused when it uses a keyword the validator
+    /// does not implement (a configuration would pass unchecked against it).
     static func configSchema(of spec: SpecResponse) throws(HostFailure) -> JSONValue {
+        let schema: JSONValue
         do {
-            return try JSONParser.parse(spec.configSchemaJSON)
+            schema = try JSONParser.parse(spec.configSchemaJSON)
         } catch {
             throw HostFailure(ExitCodes.pluginCrashed, "the plugin's configuration schema is not valid JSON: \(error)")
         }
+        let unsupported = JSONSchemaValidator.unsupportedKeywords(in: schema)
+        guard unsupported.isEmpty else {
+            throw HostFailure(ExitCodes.pluginCrashed, (["the plugin's configuration schema uses JSON Schema keywords plugin-host does not check (so a configuration could pass unchecked):"]
+                + unsupported.map { "  \($0)" }).joined(separator: "\n"))
+        }
+        return schema
     }
 
     /// The configuration from `--config` (or `{}` without it), expanded and validated against
