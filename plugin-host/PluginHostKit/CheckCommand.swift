@@ -29,6 +29,7 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         try await PluginSession.run(options) { session in
             let config = try await session.configJSON()
+            try session.startingCall()
             let response = try await session.client.check(CheckRequest(configJSON: config, role: role?.role ?? .unspecified))
             if json || isatty(STDOUT_FILENO) == 0 {
                 Diagnostics.output(JSONWriter.pretty(Self.json(response)))

@@ -59,7 +59,7 @@ final class LineReader {
             do {
                 chunk = try handle.read(upToCount: Self.chunkSize)
             } catch {
-                throw HostFailure(ExitCodes.config, "cannot read \(name): \(error.localizedDescription)")
+                throw HostFailure(ExitCodes.config, "cannot read \(name): \(ErrorText.describe(error))")
             }
             if let chunk, !chunk.isEmpty {
                 buffer.append(contentsOf: chunk)

@@ -41,6 +41,7 @@ struct ReadCommand: AsyncParsableCommand {
     func run() async throws {
         try await PluginSession.run(options) { session in
             let config = try await session.configJSON()
+            try session.startingCall()
             let discovered = try await session.client.discover(DiscoverRequest(configJSON: config))
             let selection = try catalog.map { try ReadCatalogFile.load($0, against: discovered) } ?? ReadCatalogFile.everything(in: discovered)
             guard !selection.streams.isEmpty else {
@@ -51,6 +52,7 @@ struct ReadCommand: AsyncParsableCommand {
             var reader = ReadSession(sink: sink, states: previous)
             let outcome: Result<Summary, any Error>
             do {
+                try session.startingCall()
                 try await session.client.startRead(ReadRequest(configJSON: config, catalog: selection, states: previous))
                 outcome = .success(try await reader.consume(session.client))
             } catch {

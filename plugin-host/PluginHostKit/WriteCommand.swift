@@ -55,6 +55,7 @@ struct WriteCommand: AsyncParsableCommand {
                                            batchSize: batchSize, stateEvery: stateEvery,
                                            maxFrameSize: Int(options.maxFrameSize ?? Hello.defaultMaxFrameSize))
             let report = ProgressReport()
+            try session.startingCall()
             let summary: Summary
             do {
                 summary = try await session.client.write(

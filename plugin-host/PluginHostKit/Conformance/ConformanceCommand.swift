@@ -52,7 +52,7 @@ struct ConformanceCommand: AsyncParsableCommand {
         do {
             config = try await ConformanceConfig.prepare(launch, environment: environment, target: target)
         } catch {
-            Diagnostics.line("plugin-host: \(error.message)")
+            Diagnostics.error("plugin-host: \(error.message)")
             throw ExitCode(error.exitCode)
         }
         let report = ConformanceReport(plugin: options.plugin, streaming: !json)

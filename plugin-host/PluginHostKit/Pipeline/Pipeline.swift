@@ -79,11 +79,11 @@ struct Pipeline {
                 : " The state file \(path) keeps the last point every destination committed (saved \(acks.statesSaved) times in this run)."
         } ?? ""
         if control.interrupted {
-            Diagnostics.line("plugin-host: interrupted; uncommitted data was rolled back.\(kept)")
+            Diagnostics.warning("plugin-host: interrupted; uncommitted data was rolled back.\(kept)")
             return Outcome(exitCode: 130, savedStates: acks.savedStates)
         }
         if let failure = control.failure {
-            Diagnostics.line("plugin-host: the pipeline failed; uncommitted data was rolled back.\(kept)")
+            Diagnostics.error("plugin-host: the pipeline failed; uncommitted data was rolled back.\(kept)")
             return Outcome(exitCode: failure.exitCode, retryable: failure.retryable, savedStates: acks.savedStates)
         }
         guard let read = outcome.source else {
@@ -113,7 +113,7 @@ struct Pipeline {
             .compactMap { origin, words in counts[origin].map { "\($0) \(words)" } }
         Diagnostics.line("pipeline \(pipelineID): streams resume " + parts.joined(separator: ", "))
         for (stream, origin) in points.origins where origin == .beginning && saved.contains(where: { $0.stream == stream }) {
-            Diagnostics.line("pipeline: stream \(stream.map(\.description) ?? "(global)") is read from the beginning: a destination created its table anew, so the saved state is set aside")
+            Diagnostics.warning("pipeline: stream \(stream.map(\.description) ?? "(global)") is read from the beginning: a destination created its table anew, so the saved state is set aside")
         }
     }
 
@@ -155,7 +155,7 @@ struct Pipeline {
         let mirrored = Set(writeCatalogs.flatMap { $0.streams.filter { $0.writeMode == .mirror }.map(\.schema.stream) })
         return points.states.filter { state in
             guard let stream = state.stream, mirrored.contains(stream), points.origin(of: stream) != .destination else { return true }
-            Diagnostics.line("plugin-host: stream \(stream) is written with mirror, so it is read from the start (its saved state is not used): mirror deletes the rows a sync did not send")
+            Diagnostics.warning("plugin-host: stream \(stream) is written with mirror, so it is read from the start (its saved state is not used): mirror deletes the rows a sync did not send")
             return false
         }
     }

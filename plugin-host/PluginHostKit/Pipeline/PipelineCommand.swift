@@ -125,7 +125,7 @@ struct PipelineCommand: AsyncParsableCommand {
                 return
             }
             let delay = retryDelay * Double(1 << (attempt - 1))
-            Diagnostics.line(String(format: "plugin-host: the failure is retryable; retry %d of %d in %.1f s, from the last state every destination committed",
+            Diagnostics.warning(String(format: "plugin-host: the failure is retryable; retry %d of %d in %.1f s, from the last state every destination committed",
                                     attempt, retries, delay))
             try await Task.sleep(for: .seconds(delay))
             resume = outcome.savedStates ?? resume
@@ -155,7 +155,7 @@ struct PipelineCommand: AsyncParsableCommand {
             outcome = try await pipeline.run()
         } catch {
             let failure = PluginSession.failure(for: error, stderr: nil)
-            Diagnostics.line("plugin-host: \(failure.message)")
+            Diagnostics.error("plugin-host: \(failure.message)")
             outcome = Pipeline.Outcome(exitCode: failure.exitCode, retryable: failure.retryable)
         }
         let succeeded = outcome.exitCode == ExitCodes.success
