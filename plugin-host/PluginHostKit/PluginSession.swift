@@ -14,8 +14,11 @@ struct PluginSession {
     /// Whether SIGINT or SIGTERM arrived while the command runs (set by ``run(_:_:)``).
     var interrupted: @Sendable () -> Bool = { false }
 
-    /// Starts the plugin, runs `body` (which returns the exit code), and closes the session.
-    static func run(_ options: PluginOptions, _ body: (PluginSession) async throws -> Int32) async throws {
+    /// Starts the plugin, runs `body` (which returns the exit code), and closes the session;
+    /// `onFailure` gets the exit code and message of a failure (for a failure summary).
+    static func run(_ options: PluginOptions, onFailure: (Int32, String) -> Void = { _, _ in },
+                    _ body: (PluginSession) async throws -> Int32) async throws {
+        Diagnostics.format = options.logFormat
         var session: PluginSession?
         var exitCode: Int32
         var interrupts: InterruptHandler?
@@ -38,6 +41,7 @@ struct PluginSession {
             Diagnostics.error("plugin-host: \(failure.message)")
             // A call ended by SIGINT/SIGTERM (CANCELLED, or the plugin gone) is an interruption.
             exitCode = interrupts?.interrupted == true ? ExitCodes.interrupted : failure.exitCode
+            onFailure(exitCode, failure.message)
             // Stops a call the failure interrupted (ignored when no call is running).
             try? await session?.client.cancel()
         }

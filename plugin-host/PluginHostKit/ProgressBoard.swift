@@ -156,18 +156,20 @@ final class ProgressBoard: Sendable {
         let nameWidth = min(max(state.rows.map { $0.stream.description.count }.max() ?? 0, 6), 40)
         var lines = state.rows.map { row -> String in
             let name = row.stream.description.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
-            var parts = [name, pad(count(row.records) + " rows", 16)]
+            var parts = [name, pad(count(row.records) + " rows", 14)]
             let elapsed = row.started.map { (row.finished ?? now).timeIntervalSince($0) } ?? 0
             let rate = elapsed > 0 ? Double(row.records) / elapsed : 0
-            parts.append(pad(row.started == nil ? "" : count(UInt64(rate)) + " rows/s", 16))
-            if let estimate = row.estimate, estimate > 0, row.phase != .complete {
+            parts.append(pad(row.started == nil ? "" : count(UInt64(rate)) + " rows/s", 14))
+            if row.phase == .complete || row.phase == .incomplete {
+                // A finished row needs no share or ETA: its phase takes their place.
+            } else if let estimate = row.estimate, estimate > 0 {
                 let share = min(100, Double(row.records) * 100 / Double(estimate))
-                parts.append(pad(String(format: "%3.0f%%", share), 5))
+                parts.append(pad(String(format: "%3.0f%%", share), 4))
                 let left = estimate > row.records && rate > 0 ? Double(estimate - row.records) / rate : nil
-                parts.append(pad(left.map { "ETA " + clock($0) } ?? "", 11))
+                parts.append(pad(left.map { "ETA " + clock($0) } ?? "", 9))
             } else {
-                parts.append(pad("", 5))
-                parts.append(pad("", 11))
+                parts.append(pad("", 4))
+                parts.append(pad("", 9))
             }
             switch row.phase {
             case .waiting: parts.append("waiting")
@@ -175,15 +177,15 @@ final class ProgressBoard: Sendable {
             case .complete: parts.append("done in " + clock(elapsed))
             case .incomplete: parts.append("INCOMPLETE")
             }
-            return parts.joined(separator: "  ")
+            return parts.joined(separator: " ")
         }
         let total = state.rows.reduce(UInt64(0)) { $0 + $1.records }
         let elapsed = now.timeIntervalSince(state.started)
         let done = state.rows.filter { $0.phase == .complete }.count
-        var totals = "total: \(count(total)) rows in \(clock(elapsed))"
+        var totals = "total \(count(total)) rows in \(clock(elapsed))"
         if elapsed > 0 { totals += ", \(count(UInt64(Double(total) / elapsed))) rows/s" }
         if let committed = state.committed { totals += ", \(count(committed)) committed" }
-        totals += ", \(done) of \(state.rows.count) streams done"
+        totals += ", \(done)/\(state.rows.count) streams done"
         lines.append(totals)
         return lines
     }

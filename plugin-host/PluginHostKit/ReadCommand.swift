@@ -1,6 +1,9 @@
 import ArgumentParser
 import SluiceSDK
 import SluiceWire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `plugin-host read`: reads streams from a source into JSON Lines.
 struct ReadCommand: AsyncParsableCommand {
@@ -38,8 +41,18 @@ struct ReadCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where the JSON Lines go (default: stdout).", valueName: "file"))
     var output: String?
 
+    @Option(help: ArgumentHelp("Where the JSON summary is written, on success and on failure (records written out, the state file, the error).",
+                               valueName: "file"))
+    var summary: String?
+
     func run() async throws {
-        try await PluginSession.run(options) { session in
+        let written = LockedValue<UInt64>(0)
+        try await PluginSession.run(options, onFailure: { code, message in
+            guard let summary else { return }
+            SummaryFile.write(SummaryFile.failure(exitCode: code, error: message, extra: [
+                ("records_written", .integer(written.withLock { $0 })), ("state_file", state.map(JSONValue.string) ?? .null),
+            ]), to: summary)
+        }) { session in
             let config = try await session.configJSON()
             try session.startingCall()
             let discovered = try await session.client.discover(DiscoverRequest(configJSON: config))
@@ -51,6 +64,7 @@ struct ReadCommand: AsyncParsableCommand {
             let sink = try OutputSink(path: output)
             var reader = ReadSession(sink: sink, states: previous)
             let outcome: Result<Summary, any Error>
+            let board = ProgressBoard.show(unlessStdoutIsTerminal: output == nil || output == "-")
             do {
                 try session.startingCall()
                 try await session.client.startRead(ReadRequest(configJSON: config, catalog: selection, states: previous))
@@ -58,6 +72,8 @@ struct ReadCommand: AsyncParsableCommand {
             } catch {
                 outcome = .failure(error)
             }
+            board?.close()
+            written.withLock { $0 = reader.records }
             if let state, reader.emittedStates {
                 try? sink.flush(durable: true)
                 try StateFile.save(reader.latestStates, to: state)
@@ -65,8 +81,9 @@ struct ReadCommand: AsyncParsableCommand {
             let summary = try outcome.get()
             try sink.close()
             for stream in summary.streams {
-                Diagnostics.line(ProgressReport.summaryLine(stream, durationMicros: summary.durationMicros, writing: false))
+                Diagnostics.line(ProgressReport.summaryLine(stream, durationMicros: summary.durationMicros, writing: false), stream: stream.stream)
             }
+            if let path = self.summary { SummaryFile.write(SummaryFile.succeeded(CatalogJSON.summary(summary)), to: path) }
             return ExitCodes.success
         }
     }

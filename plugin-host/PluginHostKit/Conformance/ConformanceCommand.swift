@@ -43,6 +43,7 @@ struct ConformanceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Diagnostics.format = options.logFormat
         let reaper = PluginReaper()
         defer { reaper.stop() }
         let launch = options.launch

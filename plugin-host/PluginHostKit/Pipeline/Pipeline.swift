@@ -1,6 +1,9 @@
 import Foundation
 import SluiceSDK
 import SluiceWire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A source and its destinations, started: validates every configuration, discovers the
 /// streams, runs the Read into the Writes (``PipelineRun``) and reports the outcome.
@@ -29,6 +32,9 @@ struct Pipeline {
         /// The states every destination acknowledged (where a retry resumes); nil when the run
         /// failed before reading any.
         var savedStates: [State]?
+        /// The JSON summary (``PipelineReport/json`` on success; what was committed and the
+        /// error on failure), for `--summary`.
+        var summary: JSONValue?
     }
 
     /// Runs the pipeline. Failures before data moves are thrown.
@@ -53,7 +59,10 @@ struct Pipeline {
             throw HostFailure(ExitCodes.config, "nothing to read: the source has no readable streams for this configuration")
         }
         let previous = try resume ?? statePath.map(StateFile.load) ?? []
-        guard !control.interrupted else { return Outcome(exitCode: 130, savedStates: previous) }
+        guard !control.interrupted else {
+            return Outcome(exitCode: 130, savedStates: previous, summary: SummaryFile.failure(
+                exitCode: ExitCodes.interrupted, error: "interrupted before the read started", extra: [("records_committed", .integer(0))]))
+        }
 
         let writeCatalogs = try destinations.indices.map { index in
             try Self.writeCatalog(selection, mode: writeModes[index], destination: destinations[index].launch.label ?? "destination")
@@ -70,21 +79,37 @@ struct Pipeline {
         let selected = Set(streams)
         let acks = AckTracker(path: statePath, previous: previous.filter { $0.stream.map { !selected.contains($0) } ?? false } + resumeFrom.states,
                               destinations: destinations.count, firstID: resumeFrom.firstID)
+        let estimates = Dictionary(discovered.streams.map { ($0.schema.stream, $0.estimatedRows) }) { first, _ in first }
+        let board = ProgressBoard.show(streams: streams.map { stream in
+            (stream, estimates[stream].flatMap { $0 > 0 ? UInt64($0) : nil })
+        })
         let outcome = await PipelineRun(source: source, destinations: destinations, control: control, acks: acks).run(
             read: ReadRequest(configJSON: sourceConfig, catalog: Self.readCatalog(selection), states: Self.readStates(resumeFrom, writeCatalogs)),
             writing: writes.writing)
+        board?.committed(acks.committedRecords)
+        board?.close()
 
         let kept = statePath.map { path in
             acks.statesSaved == 0 ? " The state file \(path) was not changed."
                 : " The state file \(path) keeps the last point every destination committed (saved \(acks.statesSaved) times in this run)."
         } ?? ""
+        let failureDetails: [(key: String, value: JSONValue)] = [
+            ("records_committed", .integer(acks.committedRecords)),
+            ("streams", .array(outcome.forwarded.map { .object([("stream", .string($0.stream.description)), ("read", .integer($0.records))]) })),
+            ("pipeline_id", .string(pipelineID)),
+            ("state_file", statePath.map(JSONValue.string) ?? .null),
+            ("states_saved", .integer(acks.statesSaved)),
+            ("attempts", .integer(attempt)),
+        ]
         if control.interrupted {
             Diagnostics.warning("plugin-host: interrupted; uncommitted data was rolled back.\(kept)")
-            return Outcome(exitCode: 130, savedStates: acks.savedStates)
+            return Outcome(exitCode: 130, savedStates: acks.savedStates, summary: SummaryFile.failure(
+                exitCode: ExitCodes.interrupted, error: "interrupted; uncommitted data was rolled back", extra: failureDetails))
         }
         if let failure = control.failure {
             Diagnostics.error("plugin-host: the pipeline failed; uncommitted data was rolled back.\(kept)")
-            return Outcome(exitCode: failure.exitCode, retryable: failure.retryable, savedStates: acks.savedStates)
+            return Outcome(exitCode: failure.exitCode, retryable: failure.retryable, savedStates: acks.savedStates,
+                           summary: SummaryFile.failure(exitCode: failure.exitCode, error: failure.message, extra: failureDetails))
         }
         guard let read = outcome.source else {
             throw HostFailure(ExitCodes.pluginCrashed, "source: the Read ended without a Summary")
@@ -99,9 +124,14 @@ struct Pipeline {
                                     forwarded: outcome.forwarded, seconds: Date().timeIntervalSince(started),
                                     statePath: statePath, statesSaved: acks.statesSaved, attempts: attempt,
                                     pipelineID: pipelineID, resumed: resumeFrom.origins)
-        report.printLines()
-        Diagnostics.output(JSONWriter.pretty(report.json))
-        return Outcome(exitCode: ExitCodes.success, savedStates: acks.savedStates)
+        let json = SummaryFile.succeeded(report.json)
+        if Terminal.isTerminal(STDOUT_FILENO) {
+            for line in report.table { Diagnostics.output(line) }
+        } else {
+            report.printLines()
+            Diagnostics.output(JSONWriter.pretty(json))
+        }
+        return Outcome(exitCode: ExitCodes.success, savedStates: acks.savedStates, summary: json)
     }
 
     /// Says on stderr where the streams resume, and warns about saved states set aside because

@@ -40,8 +40,12 @@ struct PipelineCommand: AsyncParsableCommand {
             relative to the pipeline file. --catalog, \
             --state and --write-mode override the file's.
 
-            On success the summary is printed as JSON: per stream, records read and written by \
-            each destination, the duration and records per second. Progress goes to stderr.
+            On success the summary is printed as JSON on stdout when stdout is not a terminal: per \
+            stream, records read and written by each destination, the duration and records per \
+            second; on a terminal a short table instead. --summary FILE also gets the JSON, on \
+            failure too (status, exit_code, error, records_committed, per-stream records read). \
+            Progress goes to stderr: on a terminal a live display redrawn in place (per stream rows, \
+            rows/s, % of the discovered estimate, ETA; totals), otherwise a line every two seconds.
 
             \(ExitCodes.help)
               130 interrupted (SIGINT/SIGTERM)
@@ -81,6 +85,13 @@ struct PipelineCommand: AsyncParsableCommand {
     @Option(help: "Print plugin logs at or above this level to stderr.")
     var logLevel: LogLevelOption = .info
 
+    @Option(help: "How stderr lines are written: text, or json (one object per line: time, level, plugin, stream, message, fields).")
+    var logFormat: LogFormat = .text
+
+    @Option(help: ArgumentHelp("Where the JSON summary is written, on success and on failure (what was committed, what failed, the error).",
+                               valueName: "file"))
+    var summary: String?
+
     @Option(help: ArgumentHelp("The largest protocol frame, in bytes (default 67108864).", valueName: "bytes"))
     var maxFrameSize: UInt32?
 
@@ -115,12 +126,14 @@ struct PipelineCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Diagnostics.format = logFormat
         let environment = ProcessInfo.processInfo.environment
         var resume: [State]?
         var attempt = 1
         while true {
             let outcome = await self.attempt(attempt, resume: resume, environment: environment)
             guard outcome.retryable, attempt <= retries else {
+                if let summary, let json = outcome.summary { SummaryFile.write(json, to: summary) }
                 if outcome.exitCode != ExitCodes.success { throw ExitCode(outcome.exitCode) }
                 return
             }
@@ -156,7 +169,10 @@ struct PipelineCommand: AsyncParsableCommand {
         } catch {
             let failure = PluginSession.failure(for: error, stderr: nil)
             Diagnostics.error("plugin-host: \(failure.message)")
-            outcome = Pipeline.Outcome(exitCode: failure.exitCode, retryable: failure.retryable)
+            outcome = Pipeline.Outcome(exitCode: failure.exitCode, retryable: failure.retryable,
+                                       summary: SummaryFile.failure(exitCode: failure.exitCode, error: failure.message, extra: [
+                                           ("records_committed", .integer(0)), ("attempts", .integer(attempt)),
+                                       ]))
         }
         let succeeded = outcome.exitCode == ExitCodes.success
         await withTaskGroup(of: Void.self) { group in
