@@ -130,20 +130,26 @@ final class ProgressBoard: Sendable {
         state.withLock { $0.finished = true }
     }
 
+    /// Draws under the lock, so that concurrent updates and log lines reach the terminal in
+    /// the order their cursor movements assume.
     private func draw(above: String?, force: Bool) {
         let now = Date()
-        let text: String? = state.withLock { state in
-            guard !state.finished else { return above.map { $0 + "\n" } }
-            guard force || now.timeIntervalSince(state.lastDraw) >= Self.interval else { return nil }
-            let lines = Self.render(state, now: now).map { Self.fit($0, width) }
-            var text = state.drawnLines > 0 ? "\u{1B}[\(state.drawnLines)F\u{1B}[J" : ""
-            if let above { text += above + "\n" }
-            text += lines.map { $0 + "\n" }.joined()
-            state.drawnLines = lines.count
-            state.lastDraw = now
-            return text
+        state.withLock { state in
+            var text = ""
+            if state.finished {
+                guard let above else { return }
+                text = above + "\n"
+            } else {
+                guard force || now.timeIntervalSince(state.lastDraw) >= Self.interval else { return }
+                let lines = Self.render(state, now: now).map { Self.fit($0, width) }
+                if state.drawnLines > 0 { text = "\u{1B}[\(state.drawnLines)F\u{1B}[J" }
+                if let above { text += above + "\n" }
+                text += lines.map { $0 + "\n" }.joined()
+                state.drawnLines = lines.count
+                state.lastDraw = now
+            }
+            try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
         }
-        if let text { try? FileHandle.standardError.write(contentsOf: Data(text.utf8)) }
     }
 
     /// `line` cut to fit `width` columns (a wrapped line would throw the redraw off).
