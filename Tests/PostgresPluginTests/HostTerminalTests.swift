@@ -140,4 +140,38 @@ struct HostTerminalTests: PipelineWorkspace {
             #expect(written.keys.contains("last_acknowledged_state") && written.keys.contains("streams_committed"), "\(written)")
         }
     }
+
+    @Test("--summary when interrupted: status interrupted, exit code 130, and the records every destination committed")
+    func interruptedSummary() async throws {
+        try await withDatabase { _ in
+            let summary = files.appendingPathComponent("interrupted.json").path
+            let state = files.appendingPathComponent("state.json").path
+            let host = Process()
+            host.executableURL = Binaries.pluginHost
+            host.arguments = ["pipeline", "--source", Binaries.sequencePlugin.path,
+                              "--source-config", try file("seq.json", #"{"rows": 50000000, "batch_size": 1000}"#),
+                              "--destination", Binaries.postgresPlugin.path, "--destination-config", try postgresConfig(schema("idst")),
+                              "--catalog", try file("seq-catalog.json", #"{"streams":[{"namespace":"example","name":"numbers","sync_mode":"incremental","cursor":"id"}]}"#),
+                              "--state", state, "--summary", summary, "--write-mode", "append"]
+            host.standardOutput = FileHandle.nullDevice
+            host.standardError = FileHandle.nullDevice
+            try host.run()
+            // Interrupt once a state was saved, i.e. once the destination committed rows.
+            let deadline = Date().addingTimeInterval(60)
+            while host.isRunning, Date() < deadline, !FileManager.default.fileExists(atPath: state) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            kill(host.processIdentifier, SIGTERM)
+            let exitDeadline = Date().addingTimeInterval(60)
+            while host.isRunning, Date() < exitDeadline { try await Task.sleep(for: .milliseconds(50)) }
+            if host.isRunning { host.terminate() }
+            host.waitUntilExit()
+            #expect(host.terminationReason == .exit && host.terminationStatus == 130)
+            let written = try json(summary)
+            #expect(written["status"] as? String == "interrupted", "\(written)")
+            #expect(written["exit_code"] as? Int == 130)
+            #expect((written["records_committed"] as? Int ?? 0) > 0, "\(written)")
+            #expect((written["states_saved"] as? Int ?? 0) > 0, "\(written)")
+        }
+    }
 }

@@ -48,7 +48,6 @@ struct PipelineCommand: AsyncParsableCommand {
             rows/s, % of the discovered estimate, ETA; totals), otherwise a line every two seconds.
 
             \(ExitCodes.help)
-              130 interrupted (SIGINT/SIGTERM)
             """
     )
 
