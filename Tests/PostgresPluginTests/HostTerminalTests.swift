@@ -174,4 +174,15 @@ struct HostTerminalTests: PipelineWorkspace {
             #expect((written["states_saved"] as? Int ?? 0) > 0, "\(written)")
         }
     }
+
+    @Test("--log-format json on a command without a plugin (state show): the failure is one JSON object")
+    func jsonLogsWithoutPlugin() async throws {
+        let state = try HostFixtures.temporaryFile("{not json", suffix: ".json")
+        let result = try await HostFixtures.host(["state", "show", "--state", state, "--log-format", "json"])
+        #expect(result.exitCode == 65, "\(result.stderr)")
+        let line = try #require(result.stderr.split(separator: "\n").first)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(result.stderr)")
+        #expect(object["level"] as? String == "error")
+        #expect((object["message"] as? String)?.contains(state) == true, "\(line)")
+    }
 }

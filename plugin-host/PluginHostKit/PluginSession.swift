@@ -19,6 +19,7 @@ struct PluginSession {
     static func run(_ options: PluginOptions, onFailure: (Int32, String) -> Void = { _, _ in },
                     _ body: (PluginSession) async throws -> Int32) async throws {
         Diagnostics.format = options.logFormat
+        try options.requirePlugin()
         var session: PluginSession?
         var exitCode: Int32
         var interrupts: InterruptHandler?
@@ -141,12 +142,17 @@ struct PluginSession {
     static func configJSON(_ launch: PluginLaunch, environment: [String: String], schema: JSONValue) throws(HostFailure) -> String {
         let value: JSONValue
         let source: String
+        // Where each value is in a configuration file (an inline one's positions would be those
+        // of its re-serialized text, not of the pipeline file).
+        var located: ConfigFile.Located?
         if let config = launch.config {
             source = config.origin
             let file = ConfigFile(path: config.origin, environment: environment, schema: schema)
             do {
                 switch config {
-                case .file: value = try file.load()
+                case .file:
+                    located = try file.loadLocated()
+                    value = located?.value ?? .null
                 case .inline(let yaml, _): value = try file.load(text: yaml)
                 }
             } catch {
@@ -158,7 +164,8 @@ struct PluginSession {
         }
         let problems = JSONSchemaValidator(schema: schema).problems(of: value)
         guard problems.isEmpty else {
-            throw HostFailure.config("the configuration \(source) does not match the plugin's schema:", problems)
+            throw HostFailure.config("the configuration \(source) does not match the plugin's schema:",
+                                     problems.map { located?.locate($0) ?? $0 })
         }
         return JSONWriter.compact(value)
     }

@@ -46,6 +46,7 @@ struct ConformanceCommand: AsyncParsableCommand {
         Diagnostics.format = options.logFormat
         let reaper = PluginReaper()
         defer { reaper.stop() }
+        try options.requirePlugin()
         let launch = options.launch
         let environment = ProcessInfo.processInfo.environment
         let target = ConformanceTarget(launch: launch, environment: environment, timeout: timeout, reaper: reaper)
@@ -56,7 +57,7 @@ struct ConformanceCommand: AsyncParsableCommand {
             Diagnostics.error("plugin-host: \(error.message)")
             throw ExitCode(error.exitCode)
         }
-        let report = ConformanceReport(plugin: options.plugin, streaming: !json)
+        let report = ConformanceReport(plugin: launch.plugin, streaming: !json)
         await ConformanceSuite(target: target, config: config, stream: stream, write: write, report: report).run()
         Diagnostics.output(json ? JSONWriter.pretty(report.json) : report.totalLine)
         if report.count(.failed) > 0 { throw ExitCode(ExitCodes.conformanceFailed) }
