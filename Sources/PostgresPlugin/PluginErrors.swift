@@ -18,9 +18,9 @@ enum PluginErrors {
             case .connectionLost, .connectionClosed:
                 category = .transient
                 code = "CONNECTION_LOST"
-            case .authenticationFailed, .unknownDatabase:
-                category = .config
-                code = "CONNECTION_CONFIG"
+            case _ where connectCode(error.kind) != nil:
+                category = error.isRetryable ? .transient : .config
+                code = connectCode(error.kind) ?? ""
             case .cancelled:
                 category = .cancelled
                 code = "CANCELLED"
@@ -38,7 +38,32 @@ enum PluginErrors {
         case is CancellationError:
             return error
         default:
-            return PluginError(category: .system, code: otherCode, message: "\(stream.map { "stream \($0): " } ?? "")\(error)", stream: stream)
+            return PluginError(category: .system, code: otherCode, message: "\(stream.map { "stream \($0): " } ?? "")\(describe(error))", stream: stream)
+        }
+    }
+
+    /// The code of a failure to connect, the same in Check, a Read and a Write: `AUTH_FAILED`
+    /// (wrong user or password), `UNKNOWN_DATABASE`, `DNS_FAILED`, `TLS_FAILED`, `CONN_FAILED`
+    /// (refused, unreachable, timed out); nil for any other kind of error.
+    static func connectCode(_ kind: PostgresError.Kind) -> String? {
+        switch kind {
+        case .authenticationFailed: "AUTH_FAILED"
+        case .unknownDatabase: "UNKNOWN_DATABASE"
+        case .dnsFailed: "DNS_FAILED"
+        case .tlsFailed: "TLS_FAILED"
+        case .connectionFailed: "CONN_FAILED"
+        default: nil
+        }
+    }
+
+    /// `error` in words for a message: a PluginError's or PostgreSQL's message, "cancelled" for a
+    /// cancellation, and never a Swift type name for errors that describe themselves.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as PluginError: error.message
+        case let error as PostgresError: error.message
+        case is CancellationError: "cancelled"
+        default: String(describing: error)
         }
     }
 

@@ -52,11 +52,11 @@ public struct PostgresPlugin: SourcePlugin, DestinationPlugin {
         }
     }
 
-    /// The call's context with the configuration's `log_level` applied (the host's level still
-    /// caps it), after logging where the call connects (never the password).
+    /// The call's context with the configuration's `log_level` applied when it sets one (the
+    /// host's level still caps it; without one the host's level applies), after logging where the call connects (never the password).
     private static func context(_ base: CallContext, _ config: PluginConfig, call: String) -> CallContext {
         var logger = base.logger
-        logger.logLevel = config.connection.loggerLevel
+        if let level = config.connection.loggerLevel { logger.logLevel = level }
         logger.debug("\(call): connecting to \(config.connection.connectionConfig.redactedDescription)")
         return CallContext(logger: logger, maxFrameSize: base.maxFrameSize)
     }

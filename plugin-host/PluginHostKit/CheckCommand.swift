@@ -47,12 +47,14 @@ struct CheckCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Diagnostics.format = options.logFormat
         if let pipeline {
             try await PipelineCheck(options: options, json: json || isatty(STDOUT_FILENO) == 0).run(pipeline)
             return
         }
         try await PluginSession.run(options) { session in
             let config = try await session.configJSON()
+            try session.startingCall()
             let response = try await session.client.check(CheckRequest(configJSON: config, role: role?.role ?? .unspecified))
             if json || isatty(STDOUT_FILENO) == 0 {
                 Diagnostics.output(JSONWriter.pretty(Self.json(response)))

@@ -20,6 +20,7 @@ struct DiscoverCommand: AsyncParsableCommand {
     func run() async throws {
         try await PluginSession.run(options) { session in
             let config = try await session.configJSON()
+            try session.startingCall()
             let catalog = try await session.client.discover(DiscoverRequest(configJSON: config))
             Diagnostics.output(JSONWriter.pretty(CatalogJSON.catalog(catalog)))
             return ExitCodes.success

@@ -16,6 +16,12 @@ final class InterruptHandler {
     /// Whether SIGINT or SIGTERM arrived.
     var interrupted: Bool { interrupts.withLock { $0 > 0 } }
 
+    /// Asks whether SIGINT or SIGTERM arrived, from any task.
+    var check: @Sendable () -> Bool {
+        let interrupts = interrupts
+        return { interrupts.withLock { $0 > 0 } }
+    }
+
     /// Starts handling the signals for `clients`; `onInterrupt` runs once, at the first signal,
     /// before the plugins are asked to cancel.
     init(clients: [PluginClient], onInterrupt: @escaping @Sendable () -> Void = {}) {
@@ -31,7 +37,7 @@ final class InterruptHandler {
                 if count == 1 {
                     let what = clients.count == 1 ? "the call (interrupt again to kill the plugin)"
                                                   : "the calls (interrupt again to kill the plugins)"
-                    Diagnostics.line("plugin-host: interrupted; cancelling \(what)")
+                    Diagnostics.warning("plugin-host: interrupted; cancelling \(what)")
                     onInterrupt()
                     for client in clients { Task { try? await client.cancel() } }
                 } else {

@@ -1,8 +1,9 @@
 /// Validates a JSON value against the subset of JSON Schema (draft 2020-12) that plugin specs
 /// use: `type` (one name or several), `properties`, `required`, `additionalProperties` (false
 /// or a schema), `enum`, `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`,
-/// `items`, `allOf`, `anyOf`, `oneOf`, and boolean schemas. Annotations (`default`,
-/// `description`, …) are ignored.
+/// `minLength`, `maxLength`, `items`, `allOf`, `anyOf`, `oneOf`, and boolean schemas.
+/// Annotations (`default`, `description`, …) are ignored; any other keyword is one this
+/// validator would not check, so a schema using it is refused (``unsupportedKeywords(in:)``).
 ///
 /// Every problem is reported with its JSON path; no value of the configuration is ever quoted
 /// (any of them may have been expanded from a `${VAR}` holding a secret).
@@ -14,6 +15,59 @@ struct JSONSchemaValidator {
         var problems: [String] = []
         Self.check(value, against: schema, at: .root, into: &problems)
         return problems
+    }
+
+    // MARK: - Keywords
+
+    /// The keywords checked above.
+    private static let assertions: Set<String> = [
+        "type", "properties", "required", "additionalProperties", "enum", "minimum", "maximum", "exclusiveMinimum",
+        "exclusiveMaximum", "minLength", "maxLength", "items", "allOf", "anyOf", "oneOf",
+    ]
+    /// Keywords that only annotate (2020-12's meta-data and format-annotation vocabularies, and
+    /// the protocol's `secret`): nothing to check.
+    private static let annotations: Set<String> = [
+        "$schema", "$id", "$comment", "title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly",
+        "format", "secret",
+    ]
+    /// The JSON types `type` may name.
+    private static let typeNames: Set<String> = ["null", "boolean", "object", "array", "number", "string", "integer"]
+
+    /// Each place in `schema` that uses a keyword this validator does not implement, or a
+    /// `type` it does not know, as `$.path.to.schema: keyword`; empty when every keyword is
+    /// checked or an annotation.
+    static func unsupportedKeywords(in schema: JSONValue) -> [String] {
+        var found: [String] = []
+        collectUnsupported(schema, at: .root, into: &found)
+        return found
+    }
+
+    private static func collectUnsupported(_ schema: JSONValue, at path: JSONPath, into found: inout [String]) {
+        guard case .object(let members) = schema else { return }
+        for (key, value) in members {
+            if !assertions.contains(key) && !annotations.contains(key) {
+                found.append("\(path): \(key)")
+                continue
+            }
+            let child = path.appending(key: key)
+            switch key {
+            case "properties":
+                for property in value.objectMembers ?? [] {
+                    collectUnsupported(property.value, at: child.appending(key: property.key), into: &found)
+                }
+            case "additionalProperties", "items":
+                collectUnsupported(value, at: child, into: &found)
+            case "allOf", "anyOf", "oneOf":
+                for (index, part) in (value.arrayElements ?? []).enumerated() {
+                    collectUnsupported(part, at: child.appending(index: index), into: &found)
+                }
+            case "type":
+                let names = value.stringValue.map { [$0] } ?? value.arrayElements?.compactMap(\.stringValue) ?? []
+                for name in names where !typeNames.contains(name) { found.append("\(child): unknown type \(JSONWriter.compact(.string(name)))") }
+            default:
+                break
+            }
+        }
     }
 
     // MARK: - Schema navigation (shared with the configuration loader)
@@ -72,6 +126,9 @@ struct JSONSchemaValidator {
         }
         if let number = value.doubleValue {
             checkBounds(number, schema: schema, at: path, into: &problems)
+        }
+        if case .string(let text) = value {
+            checkLength(text, schema: schema, at: path, into: &problems)
         }
         if case .object(let members) = value {
             checkObject(members, schema: schema, at: path, into: &problems)
@@ -142,6 +199,17 @@ struct JSONSchemaValidator {
         }
         if let maximum = schema["exclusiveMaximum"], let bound = maximum.doubleValue, number >= bound {
             problems.append("\(path): must be less than \(JSONWriter.compact(maximum))")
+        }
+    }
+
+    /// `minLength` and `maxLength`, in Unicode code points as JSON Schema counts them.
+    private static func checkLength(_ text: String, schema: JSONValue, at path: JSONPath, into problems: inout [String]) {
+        let length = text.unicodeScalars.count
+        if let minimum = schema["minLength"]?.int64Value, length < minimum {
+            problems.append("\(path): must be at least \(minimum) characters long")
+        }
+        if let maximum = schema["maxLength"]?.int64Value, length > maximum {
+            problems.append("\(path): must be at most \(maximum) characters long")
         }
     }
 

@@ -30,7 +30,8 @@ final class LineReader {
         name = path
     }
 
-    /// The next line (without its `\n` or `\r\n`), or nil at the end of the input.
+    /// The next line (without its `\n` or `\r\n`), or nil at the end of the input; throws
+    /// CancellationError when the calling task is cancelled while no input is ready.
     func nextLine() throws -> Range<Int>? {
         var searchFrom = start
         while true {
@@ -55,16 +56,19 @@ final class LineReader {
                 throw HostFailure(ExitCodes.config, "input line \(lineNumber + 1) of \(name) is longer than \(maxLineLength) bytes, "
                                   + "the most plugin-host reads as one row")
             }
-            let chunk: Data?
-            do {
-                chunk = try handle.read(upToCount: Self.chunkSize)
-            } catch {
-                throw HostFailure(ExitCodes.config, "cannot read \(name): \(error.localizedDescription)")
+            // A Write that ended (cancelled, or failed in the destination) stops waiting for
+            // input that may never come (a terminal, an idle producer).
+            while !DescriptorWait.readable(handle.fileDescriptor, milliseconds: 100) {
+                try Task.checkCancellation()
             }
-            if let chunk, !chunk.isEmpty {
-                buffer.append(contentsOf: chunk)
-            } else {
+            let chunk = DescriptorRead.once(handle.fileDescriptor, upTo: Self.chunkSize)
+            if let code = chunk.errno {
+                throw HostFailure(ExitCodes.config, "cannot read \(name): \(ErrorText.posixText(Int(code)))")
+            }
+            if chunk.bytes.isEmpty {
                 atEnd = true
+            } else {
+                buffer.append(contentsOf: chunk.bytes)
             }
         }
     }

@@ -34,7 +34,7 @@ final class OutputSink {
             do {
                 try opened.truncate(atOffset: 0)
             } catch {
-                throw HostFailure(ExitCodes.ioError, "cannot truncate the output file \(path): \(error.localizedDescription)")
+                throw HostFailure(ExitCodes.ioError, "cannot truncate the output file \(path): \(ErrorText.describe(error))")
             }
         }
         handle = opened
@@ -47,16 +47,20 @@ final class OutputSink {
         if buffer.count >= Self.flushThreshold { try flush(durable: false) }
     }
 
-    /// Writes the buffer out; with `durable`, also syncs a file to disk.
+    /// Writes the buffer out; with `durable`, also syncs a file to disk. Throws ``OutputClosed``
+    /// when stdout is a pipe whose reader has gone (`read | head -1`).
     func flush(durable: Bool) throws {
-        do {
-            if !buffer.isEmpty {
-                try handle.write(contentsOf: buffer)
-                buffer.removeAll(keepingCapacity: true)
+        if !buffer.isEmpty {
+            if let code = DescriptorWrite.all(buffer, to: handle.fileDescriptor) {
+                if code == EPIPE, !isFile { throw OutputClosed() }
+                throw HostFailure(ExitCodes.ioError, "cannot write to \(path): \(ErrorText.posixText(Int(code)))")
             }
+            buffer.removeAll(keepingCapacity: true)
+        }
+        do {
             if durable, isFile { try handle.synchronize() }
         } catch {
-            throw HostFailure(ExitCodes.ioError, "cannot write to \(path): \(error.localizedDescription)")
+            throw HostFailure(ExitCodes.ioError, "cannot write to \(path): \(ErrorText.describe(error))")
         }
     }
 
@@ -66,3 +70,7 @@ final class OutputSink {
         if isFile { try? handle.close() }
     }
 }
+
+/// stdout was a pipe and its reader closed it: the command ends quietly, like a filter whose
+/// reader has all it wanted.
+struct OutputClosed: Error {}

@@ -16,6 +16,9 @@ struct PluginOptions: ParsableArguments {
     @Option(name: .long, help: "Print plugin logs at or above this level to stderr.")
     var logLevel: LogLevelOption = .info
 
+    @Option(name: .long, help: "How stderr lines are written: text, or json (one object per line: time, level, plugin, stream, message, fields).")
+    var logFormat: LogFormat = .text
+
     @Option(name: .long, help: ArgumentHelp("The largest protocol frame, in bytes (default 67108864).", valueName: "bytes"))
     var maxFrameSize: UInt32?
 

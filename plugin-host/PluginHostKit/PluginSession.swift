@@ -11,24 +11,38 @@ struct PluginSession {
     let client: PluginClient
     let launch: PluginLaunch
     let environment: [String: String]
+    /// Whether SIGINT or SIGTERM arrived while the command runs (set by ``run(_:_:)``).
+    var interrupted: @Sendable () -> Bool = { false }
 
-    /// Starts the plugin, runs `body` (which returns the exit code), and closes the session.
-    static func run(_ options: PluginOptions, _ body: (PluginSession) async throws -> Int32) async throws {
+    /// Starts the plugin, runs `body` (which returns the exit code), and closes the session;
+    /// `onFailure` gets the exit code and message of a failure (for a failure summary).
+    static func run(_ options: PluginOptions, onFailure: (Int32, String) -> Void = { _, _ in },
+                    _ body: (PluginSession) async throws -> Int32) async throws {
+        Diagnostics.format = options.logFormat
         try options.requirePlugin()
         var session: PluginSession?
         var exitCode: Int32
         var interrupts: InterruptHandler?
         do {
-            let started = try await start(options.launch, environment: ProcessInfo.processInfo.environment)
+            var started = try await start(options.launch, environment: ProcessInfo.processInfo.environment)
             session = started
             interrupts = InterruptHandler(clients: [started.client])
+            if let interrupts { started.interrupted = interrupts.check }
             defer { interrupts?.stop() }
             exitCode = try await body(started)
+        } catch is OutputClosed {
+            // The reader of stdout has all it wanted: stop the call, let it end, and end quietly.
+            exitCode = ExitCodes.success
+            if let client = session?.client {
+                try? await client.cancel()
+                while (try? await client.nextCallMessage()) != nil {}
+            }
         } catch {
             let failure = Self.failure(for: error, stderr: session?.client.process.stderr)
-            Diagnostics.line("plugin-host: \(failure.message)")
+            Diagnostics.error("plugin-host: \(failure.message)")
             // A call ended by SIGINT/SIGTERM (CANCELLED, or the plugin gone) is an interruption.
             exitCode = interrupts?.interrupted == true ? ExitCodes.interrupted : failure.exitCode
+            onFailure(exitCode, failure.message)
             // Stops a call the failure interrupted (ignored when no call is running).
             try? await session?.client.cancel()
         }
@@ -57,7 +71,7 @@ struct PluginSession {
         let status = await client.close()
         if warn, status != .exited(0) {
             let who = launch.label.map { "the \($0) plugin" } ?? "the plugin"
-            Diagnostics.line("plugin-host: warning: \(who) \(status) after the session")
+            Diagnostics.warning("plugin-host: warning: \(who) \(status) after the session")
         }
     }
 
@@ -75,7 +89,15 @@ struct PluginSession {
         case let hostError as HostError:
             return HostFailure(ExitCodes.pluginCrashed, hostError.description)
         default:
-            return HostFailure(ExitCodes.pluginError, "\(error)")
+            return HostFailure(ExitCodes.pluginError, ErrorText.describe(error))
+        }
+    }
+
+    /// Throws when SIGINT or SIGTERM arrived before the next call: the Cancel sent then found no
+    /// call to cancel, so none may start.
+    func startingCall() throws(HostFailure) {
+        if interrupted() {
+            throw HostFailure(ExitCodes.interrupted, "interrupted before the call started")
         }
     }
 
@@ -91,19 +113,28 @@ struct PluginSession {
         try Self.configSchema(of: try await client.spec())
     }
 
-    /// The configuration schema in `spec`, parsed.
+    /// The configuration schema in `spec`, parsed; refused when it uses a keyword the validator
+    /// does not implement (a configuration would pass unchecked against it).
     static func configSchema(of spec: SpecResponse) throws(HostFailure) -> JSONValue {
+        let schema: JSONValue
         do {
-            return try JSONParser.parse(spec.configSchemaJSON)
+            schema = try JSONParser.parse(spec.configSchemaJSON)
         } catch {
             throw HostFailure(ExitCodes.pluginCrashed, "the plugin's configuration schema is not valid JSON: \(error)")
         }
+        let unsupported = JSONSchemaValidator.unsupportedKeywords(in: schema)
+        guard unsupported.isEmpty else {
+            throw HostFailure(ExitCodes.pluginCrashed, (["the plugin's configuration schema uses JSON Schema keywords plugin-host does not check (so a configuration could pass unchecked):"]
+                + unsupported.map { "  \($0)" }).joined(separator: "\n"))
+        }
+        return schema
     }
 
     /// The configuration from `--config` (or `{}` without it), expanded and validated against
     /// the plugin's schema, as the JSON text to send.
     func configJSON() async throws -> String {
-        try Self.configJSON(launch, environment: environment, schema: try await configSchema())
+        try startingCall()
+        return try Self.configJSON(launch, environment: environment, schema: try await configSchema())
     }
 
     /// The configuration of `launch` (or `{}` without one), expanded from `environment` and

@@ -1,8 +1,9 @@
 import Foundation
 import SluiceWire
 
-/// Progress and stream status lines on stderr: every status change, and progress at most
-/// once every two seconds.
+/// Progress and stream status: on a terminal, updates of the live ``ProgressBoard`` (while one
+/// is shown); otherwise lines on stderr, every status change and progress at most once every two
+/// seconds.
 final class ProgressReport: Sendable {
     private struct Throttle {
         var lastPrint = Date.distantPast
@@ -10,7 +11,7 @@ final class ProgressReport: Sendable {
     private let throttle = LockedValue(Throttle())
     private static let interval: TimeInterval = 2
 
-    /// Prints a stream's status change, after `origin` ("source") when several plugins run.
+    /// Reports a stream's status change, after `origin` ("source") when several plugins run.
     func status(_ status: StreamStatus, from origin: String? = nil) {
         let word: String
         switch status.status {
@@ -19,11 +20,23 @@ final class ProgressReport: Sendable {
         case .incomplete: word = "INCOMPLETE"
         case .unspecified: word = "status unknown"
         }
-        Diagnostics.line("\(origin.map { "\($0) " } ?? "")stream \(status.stream): \(word)\(status.message.isEmpty ? "" : ": \(status.message)")")
+        let board = Diagnostics.board
+        board?.status(status)
+        // The board shows the phase; a reason still gets a line.
+        guard board == nil || !status.message.isEmpty else { return }
+        var fields: [(key: String, value: JSONValue)] = [("status", .string(word.lowercased()))]
+        if let origin { fields.append(("origin", .string(origin))) }
+        Diagnostics.line("\(origin.map { "\($0) " } ?? "")stream \(status.stream): \(word)\(status.message.isEmpty ? "" : ": \(status.message)")",
+                         level: status.status == .incomplete ? .warn : .info, stream: status.stream, fields: fields)
     }
 
-    /// Prints `progress` unless a progress line was printed less than two seconds ago.
+    /// Reports `progress`: to the board, else as a line unless one was printed less than two seconds ago.
     func progress(_ progress: StreamProgress) {
+        if let board = Diagnostics.board {
+            board.set(progress.stream, records: progress.records,
+                      estimate: progress.estimatedRecords > 0 ? UInt64(progress.estimatedRecords) : nil)
+            return
+        }
         let now = Date()
         let due = throttle.withLock { state in
             guard now.timeIntervalSince(state.lastPrint) >= Self.interval else { return false }
@@ -31,12 +44,20 @@ final class ProgressReport: Sendable {
             return true
         }
         guard due else { return }
-        var line = "progress \(progress.stream): \(progress.records) records, \(Self.bytes(progress.bytes))"
+        Diagnostics.line(Self.progressLine(progress), stream: progress.stream, fields: [
+            ("records", .integer(progress.records)), ("bytes", .integer(progress.bytes)),
+            ("estimated_records", .integer(max(progress.estimatedRecords, 0))),
+        ])
+    }
+
+    /// `progress ns.name: 1200 records, 3.4 kB (~12% of 10000 estimated)`.
+    static func progressLine(_ progress: StreamProgress) -> String {
+        var line = "progress \(progress.stream): \(progress.records) records, \(bytes(progress.bytes))"
         if progress.estimatedRecords > 0 {
             let percent = min(100, Double(progress.records) * 100 / Double(progress.estimatedRecords))
             line += String(format: " (~%.0f%% of %lld estimated)", percent, progress.estimatedRecords)
         }
-        Diagnostics.line(line)
+        return line
     }
 
     /// The final line of one stream of a summary.

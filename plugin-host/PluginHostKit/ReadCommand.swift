@@ -1,6 +1,9 @@
 import ArgumentParser
 import SluiceSDK
 import SluiceWire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `plugin-host read`: reads streams from a source into JSON Lines.
 struct ReadCommand: AsyncParsableCommand {
@@ -38,10 +41,21 @@ struct ReadCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where the JSON Lines go (default: stdout).", valueName: "file"))
     var output: String?
 
+    @Option(help: ArgumentHelp("Where the JSON summary is written, on success and on failure (records written out, the state file, the error).",
+                               valueName: "file"))
+    var summary: String?
+
     func run() async throws {
         try RunLock.acquireOrExit(stateFile: state)
-        try await PluginSession.run(options) { session in
+        let written = LockedValue<UInt64>(0)
+        try await PluginSession.run(options, onFailure: { code, message in
+            guard let summary else { return }
+            SummaryFile.write(SummaryFile.failure(exitCode: code, error: message, extra: [
+                ("records_written", .integer(written.withLock { $0 })), ("state_file", state.map(JSONValue.string) ?? .null),
+            ]), to: summary)
+        }) { session in
             let config = try await session.configJSON()
+            try session.startingCall()
             let discovered = try await session.client.discover(DiscoverRequest(configJSON: config))
             let chosen = try catalog.map { try ReadCatalogFile.selection(.file($0), against: discovered, for: .read) }
             for stream in chosen?.unreadable ?? [] { Diagnostics.line("plugin-host: skipping \(stream.line)") }
@@ -53,12 +67,16 @@ struct ReadCommand: AsyncParsableCommand {
             let sink = try OutputSink(path: output)
             var reader = ReadSession(sink: sink, states: previous)
             let outcome: Result<Summary, any Error>
+            let board = ProgressBoard.show(unlessStdoutIsTerminal: output == nil || output == "-")
             do {
+                try session.startingCall()
                 try await session.client.startRead(ReadRequest(configJSON: config, catalog: selection, states: previous))
                 outcome = .success(try await reader.consume(session.client, statePath: state))
             } catch {
                 outcome = .failure(error)
             }
+            board?.close()
+            written.withLock { $0 = reader.records }
             if let state, reader.emittedStates {
                 try? sink.flush(durable: true)
                 try StateFile.save(reader.latestStates, to: state)
@@ -66,8 +84,9 @@ struct ReadCommand: AsyncParsableCommand {
             let summary = try outcome.get()
             try sink.close()
             for stream in summary.streams {
-                Diagnostics.line(ProgressReport.summaryLine(stream, durationMicros: summary.durationMicros, writing: false))
+                Diagnostics.line(ProgressReport.summaryLine(stream, durationMicros: summary.durationMicros, writing: false), stream: stream.stream)
             }
+            if let path = self.summary { SummaryFile.write(SummaryFile.succeeded(CatalogJSON.summary(summary)), to: path) }
             return ExitCodes.success
         }
     }

@@ -11,6 +11,8 @@ struct ReadSession {
     private let report = ProgressReport()
     /// Whether the source emitted any state in this Read.
     private(set) var emittedStates = false
+    /// The rows written out so far.
+    private(set) var records: UInt64 = 0
 
     init(sink: OutputSink, states: [State]) {
         self.sink = sink
@@ -39,6 +41,7 @@ struct ReadSession {
                     throw HostError.protocolViolation("invalid RecordBatch of \(batch.stream): \(error)")
                 }
                 renderer.render(batch, to: &sink.buffer)
+                records += UInt64(batch.rowCount)
                 try sink.flushIfLarge()
             case .state(let state):
                 try sink.flush(durable: true)

@@ -30,6 +30,9 @@ struct StateCommand: ParsableCommand {
         @Option(help: ArgumentHelp("One stream: namespace.name, or name when it is unique.", valueName: "name"))
         var stream: String?
 
+        @Option(help: "How stderr lines are written: text, or json (one object per line: time, level, plugin, stream, message, fields).")
+        var logFormat: LogFormat = .text
+
         /// The file's states (none when it does not exist); a broken file exits 65.
         func load() throws -> [State] {
             do {
@@ -64,7 +67,7 @@ struct StateCommand: ParsableCommand {
 
     /// Prints a failure and ends with its exit code.
     static func exit(_ failure: HostFailure) -> ExitCode {
-        Diagnostics.line("plugin-host: \(failure.message)")
+        Diagnostics.error("plugin-host: \(failure.message)")
         return ExitCode(failure.exitCode)
     }
 
@@ -79,6 +82,7 @@ struct StateCommand: ParsableCommand {
         @OptionGroup var target: Target
 
         func run() throws {
+            Diagnostics.format = target.logFormat
             var states = try target.load()
             if let stream = target.stream { states = [states[try target.index(in: states, stream)]] }
             for state in states {
@@ -94,6 +98,7 @@ struct StateCommand: ParsableCommand {
         @OptionGroup var target: Target
 
         func run() throws {
+            Diagnostics.format = target.logFormat
             let states = try target.load()
             guard let stream = target.stream else {
                 Diagnostics.output(JSONWriter.pretty(StateFile.json(states)))
@@ -117,6 +122,7 @@ struct StateCommand: ParsableCommand {
         }
 
         func run() throws {
+            Diagnostics.format = target.logFormat
             var states = try target.load()
             let name = target.stream ?? ""
             let known = states.contains { $0.stream?.description == name || $0.stream?.name == name }
@@ -139,6 +145,7 @@ struct StateCommand: ParsableCommand {
         @OptionGroup var target: Target
 
         func run() throws {
+            Diagnostics.format = target.logFormat
             var states = try target.load()
             if let stream = target.stream {
                 states.remove(at: try target.index(in: states, stream))

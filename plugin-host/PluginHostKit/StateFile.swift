@@ -62,7 +62,7 @@ enum StateFile {
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw HostFailure(ExitCodes.ioError, "cannot write the state file \(path): \(error.localizedDescription)")
+            throw HostFailure(ExitCodes.ioError, "cannot write the state file \(path): \(ErrorText.describe(error))")
         }
     }
 }

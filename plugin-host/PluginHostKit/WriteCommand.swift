@@ -1,6 +1,9 @@
 import ArgumentParser
 import SluiceSDK
 import SluiceWire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `plugin-host write`: loads JSON Lines into a destination.
 struct WriteCommand: AsyncParsableCommand {
@@ -43,13 +46,35 @@ struct WriteCommand: AsyncParsableCommand {
     @Option(help: "The source name the destination records in its metadata.")
     var sourceName = "plugin-host"
 
+    @Option(help: ArgumentHelp("Where the JSON summary is written, on success and on failure (what was committed, the error); on a terminal it is not printed on stdout.",
+                               valueName: "file"))
+    var summary: String?
+
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard stateEvery >= 1 else { throw ValidationError("--state-every must be at least 1") }
     }
 
+    /// What the destination committed so far: the last acknowledged state, the input line it
+    /// covers, and each stream's committed records.
+    private struct Committed {
+        var state: UInt64?
+        var line: Int?
+        var records: [(stream: StreamID, records: UInt64)] = []
+
+        var json: [(key: String, value: JSONValue)] {
+            [("last_acknowledged_state", state.map(JSONValue.integer) ?? .null),
+             ("input_committed_through_line", line.map(JSONValue.integer) ?? .null),
+             ("streams_committed", .array(records.map { .object([("stream", .string($0.stream.description)), ("records", .integer($0.records))]) }))]
+        }
+    }
+
     func run() async throws {
-        try await PluginSession.run(options) { session in
+        let committed = LockedValue(Committed())
+        try await PluginSession.run(options, onFailure: { code, message in
+            guard let summary else { return }
+            SummaryFile.write(SummaryFile.failure(exitCode: code, error: message, extra: committed.withLock { $0.json }), to: summary)
+        }) { session in
             let config = try await session.configJSON()
             let configured = try WriteCatalogFile.load(catalog)
             if configured.streams.contains(where: { $0.syncMode == .cdc }), !session.client.helloReply.capabilities.has(Feature.cdcApply) {
@@ -59,7 +84,10 @@ struct WriteCommand: AsyncParsableCommand {
                                            batchSize: batchSize, stateEvery: stateEvery,
                                            maxFrameSize: Int(options.maxFrameSize ?? Hello.defaultMaxFrameSize))
             let report = ProgressReport()
+            try session.startingCall()
             let summary: Summary
+            let board = ProgressBoard.show()
+            defer { board?.close() }
             do {
                 summary = try await session.client.write(
                     WriteRequest(configJSON: config, catalog: configured, sourceName: sourceName),
@@ -67,10 +95,22 @@ struct WriteCommand: AsyncParsableCommand {
                     onMessage: { message in
                         switch message {
                         case .stateAck(let ack):
-                            let covered = assembler.line(coveredBy: ack.id).map { " (input through line \($0))" } ?? ""
-                            Diagnostics.line("acknowledged state \(ack.id)\(covered): committed")
+                            let line = assembler.line(coveredBy: ack.id)
+                            committed.withLock { $0.state = ack.id; $0.line = line ?? $0.line }
+                            if Diagnostics.board == nil {
+                                Diagnostics.line("acknowledged state \(ack.id)\(line.map { " (input through line \($0))" } ?? ""): committed",
+                                                 fields: [("state", .integer(ack.id)), ("input_line", line.map(JSONValue.integer) ?? .null)])
+                            }
                         case .streamStatus(let status): report.status(status)
-                        case .progress(let progress): report.progress(progress)
+                        case .progress(let progress):
+                            committed.withLock { book in
+                                if let index = book.records.firstIndex(where: { $0.stream == progress.stream }) {
+                                    book.records[index].records = progress.records
+                                } else {
+                                    book.records.append((progress.stream, progress.records))
+                                }
+                            }
+                            report.progress(progress)
                         default: throw HostError.protocolViolation("unexpected \(message.name) during a Write")
                         }
                     })
@@ -79,10 +119,13 @@ struct WriteCommand: AsyncParsableCommand {
                 throw error
             }
             if let failure = assembler.failure { throw Self.stopped(failure, committed: true) }
+            board?.close()
             for stream in summary.streams {
-                Diagnostics.line(ProgressReport.summaryLine(stream, durationMicros: summary.durationMicros, writing: true))
+                Diagnostics.line(ProgressReport.summaryLine(stream, durationMicros: summary.durationMicros, writing: true), stream: stream.stream)
             }
-            Diagnostics.output(JSONWriter.pretty(CatalogJSON.summary(summary)))
+            if let path = self.summary { SummaryFile.write(SummaryFile.succeeded(CatalogJSON.summary(summary)), to: path) }
+            // On a terminal the summary lines above say it all; the JSON is for programs.
+            if !Terminal.isTerminal(STDOUT_FILENO) { Diagnostics.output(JSONWriter.pretty(CatalogJSON.summary(summary))) }
             return ExitCodes.success
         }
     }

@@ -14,7 +14,8 @@ struct ConnectionSettings: Sendable {
     var tlsFiles: [TLSFile: String] = [:]
     /// The schema written to (destination) or the default schema read from.
     var schema: String
-    var logLevel: String
+    /// `log_level`; nil follows the host's level (`plugin-host --log-level`).
+    var logLevel: String?
     /// PostgreSQL's `lock_timeout` for every session, in milliseconds; 0 waits forever.
     var lockTimeoutMilliseconds: Int
     /// PostgreSQL's `statement_timeout` for every session, in milliseconds; 0 is no limit.
@@ -54,7 +55,7 @@ struct ConnectionSettings: Sendable {
             if path.isEmpty { reader.problem(file.rawValue, "must not be empty") as Void? } else { tlsFiles[file] = path }
         }
         schema = reader.string("schema", default: "public")
-        logLevel = reader.choice("log_level", allowed: Self.logLevels, default: "info")
+        logLevel = reader.has("log_level") ? reader.choice("log_level", allowed: Self.logLevels, default: "info") : nil
         lockTimeoutMilliseconds = Self.timeout(&reader, "lock_timeout", default: Self.defaultLockTimeoutSeconds)
         statementTimeoutMilliseconds = Self.timeout(&reader, "statement_timeout", default: 0)
         if connectionString == nil && host == nil && database == nil && user == nil {
@@ -77,9 +78,10 @@ struct ConnectionSettings: Sendable {
         return Int(milliseconds)
     }
 
-    /// `log_level` as a swift-log level.
-    var loggerLevel: Logger.Level {
-        switch logLevel {
+    /// `log_level` as a swift-log level; nil when not set (the host's level applies).
+    var loggerLevel: Logger.Level? {
+        guard let logLevel else { return nil }
+        return switch logLevel {
         case "error": .error
         case "warn": .warning
         case "debug": .debug
@@ -128,7 +130,7 @@ struct ConnectionSettings: Sendable {
             TLSFile.clientCertificate.rawValue: ["type": "string", "minLength": 1, "description": "libpq sslcert: path of the client certificate, for servers that authenticate clients by certificate."],
             TLSFile.clientKey.rawValue: ["type": "string", "minLength": 1, "description": "libpq sslkey: path of the client certificate's private key (unencrypted; mode 0600, or 0640 when owned by root)."],
             "schema": ["type": "string", "default": "public", "description": "Destination: the schema tables are written to (created when missing). Source: the default schema."],
-            "log_level": ["type": "string", "enum": logLevels, "default": "info", "description": "Plugin log verbosity. No level ever logs secrets."],
+            "log_level": ["type": "string", "enum": logLevels, "description": "Plugin log verbosity (default: the host's level, e.g. plugin-host --log-level; the host's level also caps it). No level ever logs secrets."],
             "lock_timeout": ["type": ["string", "number"], "default": "60s",
                              "description": "PostgreSQL lock_timeout for every session of the plugin (e.g. 60s, 500ms, 2m; a number is seconds; 0 waits forever). A lock not granted in time fails the call with LOCK_TIMEOUT (retryable)."],
             "statement_timeout": ["type": ["string", "number"], "default": "0",

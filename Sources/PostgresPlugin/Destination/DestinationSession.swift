@@ -99,7 +99,7 @@ final class DestinationSession {
     }
 
     private static func connectFailed(_ error: PostgresError) -> PluginError {
-        PluginError(category: error.isRetryable ? .transient : .config, code: "CONNECT_FAILED",
+        PluginError(category: error.isRetryable ? .transient : .config, code: PluginErrors.connectCode(error.kind) ?? "CONN_FAILED",
                     message: "could not connect to PostgreSQL: \(error.message)", retryable: error.isRetryable)
     }
 

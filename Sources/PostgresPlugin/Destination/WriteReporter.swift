@@ -40,7 +40,8 @@ final class WriteReporter {
 
     /// A failed Write: every started stream is incomplete (best effort; the error follows).
     func incomplete(_ error: any Error) async {
-        let reason = (error as? PluginError)?.message ?? "\(error)"
+        let reason = error is CancellationError ? "the write was cancelled; what was not committed is rolled back"
+                                                : PluginErrors.describe(error)
         for stream in started {
             try? await output.status(StreamStatus(stream: stream, status: .incomplete, message: reason))
         }

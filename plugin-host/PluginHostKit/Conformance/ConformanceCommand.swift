@@ -43,6 +43,7 @@ struct ConformanceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Diagnostics.format = options.logFormat
         let reaper = PluginReaper()
         defer { reaper.stop() }
         try options.requirePlugin()
@@ -53,7 +54,7 @@ struct ConformanceCommand: AsyncParsableCommand {
         do {
             config = try await ConformanceConfig.prepare(launch, environment: environment, target: target)
         } catch {
-            Diagnostics.line("plugin-host: \(error.message)")
+            Diagnostics.error("plugin-host: \(error.message)")
             throw ExitCode(error.exitCode)
         }
         let report = ConformanceReport(plugin: launch.plugin, streaming: !json)

@@ -18,7 +18,7 @@ final class PluginReaper: @unchecked Sendable {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [live] in
-                Diagnostics.line("plugin-host: interrupted; killing the plugin")
+                Diagnostics.warning("plugin-host: interrupted; killing the plugin")
                 for pid in live.withLock({ $0 }) { Self.killGroup(pid) }
                 exit(130)
             }

@@ -1,6 +1,9 @@
 import Foundation
 import SluiceSDK
 import SluiceWire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A source and its destinations, started: validates every configuration, discovers the
 /// streams, runs the Read into the Writes (``PipelineRun``) and reports the outcome.
@@ -35,6 +38,9 @@ struct Pipeline {
         /// The states every destination acknowledged (where a retry resumes); nil when the run
         /// failed before reading any.
         var savedStates: [State]?
+        /// The JSON summary (``PipelineReport/json`` on success; what was committed and the
+        /// error on failure), for `--summary`.
+        var summary: JSONValue?
     }
 
     /// Runs the pipeline. Failures before data moves are thrown.
@@ -64,7 +70,10 @@ struct Pipeline {
             throw HostFailure(ExitCodes.config, "nothing to read: the source has no readable streams for this configuration")
         }
         let previous = try resume ?? statePath.map(StateFile.load) ?? []
-        guard !control.interrupted else { return Outcome(exitCode: 130, savedStates: previous) }
+        guard !control.interrupted else {
+            return Outcome(exitCode: 130, savedStates: previous, summary: SummaryFile.failure(
+                exitCode: ExitCodes.interrupted, error: "interrupted before the read started", extra: [("records_committed", .integer(0))]))
+        }
 
         try checkChangeCapture(selection)
         let writeCatalogs = try destinations.indices.map { index in
@@ -88,21 +97,37 @@ struct Pipeline {
         let relay = source.client.helloReply.capabilities.has(Feature.readAcks) ? ReadAckRelay() : nil
         let acks = AckTracker(path: statePath, previous: previous.filter { $0.stream.map { !selected.contains($0) } ?? false } + resumeFrom.states,
                               destinations: destinations.count, firstID: resumeFrom.firstID, onCovered: { relay?.covered($0) })
+        let estimates = Dictionary(discovered.streams.map { ($0.schema.stream, $0.estimatedRows) }) { first, _ in first }
+        let board = ProgressBoard.show(streams: streams.map { stream in
+            (stream, estimates[stream].flatMap { $0 > 0 ? UInt64($0) : nil })
+        })
         let outcome = await PipelineRun(source: source, destinations: destinations, control: control, acks: acks, readAcks: relay).run(
             read: ReadRequest(configJSON: sourceConfig, catalog: Self.readCatalog(selection), states: Self.readStates(resumeFrom, writeCatalogs)),
             writing: writes.writing)
+        board?.committed(acks.committedRecords)
+        board?.close()
 
         let kept = statePath.map { path in
             acks.statesSaved == 0 ? " The state file \(path) was not changed."
                 : " The state file \(path) keeps the last point every destination committed (saved \(acks.statesSaved) times in this run)."
         } ?? ""
+        let failureDetails: [(key: String, value: JSONValue)] = [
+            ("records_committed", .integer(acks.committedRecords)),
+            ("streams", .array(outcome.forwarded.map { .object([("stream", .string($0.stream.description)), ("read", .integer($0.records))]) })),
+            ("pipeline_id", .string(pipelineID)),
+            ("state_file", statePath.map(JSONValue.string) ?? .null),
+            ("states_saved", .integer(acks.statesSaved)),
+            ("attempts", .integer(attempt)),
+        ]
         if control.interrupted {
-            Diagnostics.line("plugin-host: interrupted; uncommitted data was rolled back.\(kept)")
-            return Outcome(exitCode: 130, savedStates: acks.savedStates)
+            Diagnostics.warning("plugin-host: interrupted; uncommitted data was rolled back.\(kept)")
+            return Outcome(exitCode: 130, savedStates: acks.savedStates, summary: SummaryFile.failure(
+                exitCode: ExitCodes.interrupted, error: "interrupted; uncommitted data was rolled back", extra: failureDetails))
         }
         if let failure = control.failure {
-            Diagnostics.line("plugin-host: the pipeline failed; uncommitted data was rolled back.\(kept)")
-            return Outcome(exitCode: failure.exitCode, retryable: failure.retryable, savedStates: acks.savedStates)
+            Diagnostics.error("plugin-host: the pipeline failed; uncommitted data was rolled back.\(kept)")
+            return Outcome(exitCode: failure.exitCode, retryable: failure.retryable, savedStates: acks.savedStates,
+                           summary: SummaryFile.failure(exitCode: failure.exitCode, error: failure.message, extra: failureDetails))
         }
         guard let read = outcome.source else {
             throw HostFailure(ExitCodes.pluginCrashed, "source: the Read ended without a Summary")
@@ -117,9 +142,14 @@ struct Pipeline {
                                     forwarded: outcome.forwarded, seconds: Date().timeIntervalSince(started),
                                     statePath: statePath, statesSaved: acks.statesSaved, attempts: attempt,
                                     pipelineID: pipelineID, resumed: resumeFrom.origins, skipped: skipped)
-        report.printLines()
-        Diagnostics.output(JSONWriter.pretty(report.json))
-        return Outcome(exitCode: ExitCodes.success, savedStates: acks.savedStates)
+        let json = SummaryFile.succeeded(report.json)
+        if Terminal.isTerminal(STDOUT_FILENO) {
+            for line in report.table { Diagnostics.output(line) }
+        } else {
+            report.printLines()
+            Diagnostics.output(JSONWriter.pretty(json))
+        }
+        return Outcome(exitCode: ExitCodes.success, savedStates: acks.savedStates, summary: json)
     }
 
     /// Says on stderr where the streams resume, and warns about saved states set aside because
@@ -131,7 +161,7 @@ struct Pipeline {
             .compactMap { origin, words in counts[origin].map { "\($0) \(words)" } }
         Diagnostics.line("pipeline \(pipelineID): streams resume " + parts.joined(separator: ", "))
         for (stream, origin) in points.origins where origin == .beginning && saved.contains(where: { $0.stream == stream }) {
-            Diagnostics.line("pipeline: stream \(stream.map(\.description) ?? "(global)") is read from the beginning: a destination created its table anew, so the saved state is set aside")
+            Diagnostics.warning("pipeline: stream \(stream.map(\.description) ?? "(global)") is read from the beginning: a destination created its table anew, so the saved state is set aside")
         }
     }
 
@@ -213,7 +243,7 @@ struct Pipeline {
         let mirrored = Set(writeCatalogs.flatMap { $0.streams.filter { $0.writeMode == .mirror }.map(\.schema.stream) })
         return points.states.filter { state in
             guard let stream = state.stream, mirrored.contains(stream), points.origin(of: stream) != .destination else { return true }
-            Diagnostics.line("plugin-host: stream \(stream) is written with mirror, so it is read from the start (its saved state is not used): mirror deletes the rows a sync did not send")
+            Diagnostics.warning("plugin-host: stream \(stream) is written with mirror, so it is read from the start (its saved state is not used): mirror deletes the rows a sync did not send")
             return false
         }
     }

@@ -47,11 +47,14 @@ struct PipelineCommand: AsyncParsableCommand {
             committed (so PostgreSQL may recycle its log up to there). With --follow the source \
             keeps reading changes until SIGINT/SIGTERM.
 
-            On success the summary is printed as JSON: per stream, records read and written by \
-            each destination, the duration and records per second. Progress goes to stderr.
+            On success the summary is printed as JSON on stdout when stdout is not a terminal: per \
+            stream, records read and written by each destination, the duration and records per \
+            second; on a terminal a short table instead. --summary FILE also gets the JSON, on \
+            failure too (status, exit_code, error, records_committed, per-stream records read). \
+            Progress goes to stderr: on a terminal a live display redrawn in place (per stream rows, \
+            rows/s, % of the discovered estimate, ETA; totals), otherwise a line every two seconds.
 
             \(ExitCodes.help)
-              130 interrupted (SIGINT/SIGTERM)
             """
     )
 
@@ -87,6 +90,13 @@ struct PipelineCommand: AsyncParsableCommand {
 
     @Option(help: "Print plugin logs at or above this level to stderr.")
     var logLevel: LogLevelOption = .info
+
+    @Option(help: "How stderr lines are written: text, or json (one object per line: time, level, plugin, stream, message, fields).")
+    var logFormat: LogFormat = .text
+
+    @Option(help: ArgumentHelp("Where the JSON summary is written, on success and on failure (what was committed, what failed, the error).",
+                               valueName: "file"))
+    var summary: String?
 
     @Option(help: ArgumentHelp("The largest protocol frame, in bytes (default 67108864).", valueName: "bytes"))
     var maxFrameSize: UInt32?
@@ -131,6 +141,7 @@ struct PipelineCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Diagnostics.format = logFormat
         let environment = ProcessInfo.processInfo.environment
         // The state file named in the pipeline file (a file that cannot be read fails later, in the attempt).
         let fileState = state == nil ? pipeline.flatMap { try? PipelineFile.load($0, environment: environment) }?.state : nil
@@ -141,11 +152,12 @@ struct PipelineCommand: AsyncParsableCommand {
         while true {
             let outcome = await self.attempt(attempt, resume: resume, environment: environment)
             guard outcome.retryable, attempt <= retries else {
+                if let summary, let json = outcome.summary { SummaryFile.write(json, to: summary) }
                 if outcome.exitCode != ExitCodes.success { throw ExitCode(outcome.exitCode) }
                 return
             }
             let delay = retryDelay * Double(1 << (attempt - 1))
-            Diagnostics.line(String(format: "plugin-host: the failure is retryable; retry %d of %d in %.1f s, from the last state every destination committed",
+            Diagnostics.warning(String(format: "plugin-host: the failure is retryable; retry %d of %d in %.1f s, from the last state every destination committed",
                                     attempt, retries, delay))
             try await Task.sleep(for: .seconds(delay))
             resume = outcome.savedStates ?? resume
@@ -176,8 +188,11 @@ struct PipelineCommand: AsyncParsableCommand {
             outcome = try await pipeline.run()
         } catch {
             let failure = PluginSession.failure(for: error, stderr: nil)
-            Diagnostics.line("plugin-host: \(failure.message)")
-            outcome = Pipeline.Outcome(exitCode: failure.exitCode, retryable: failure.retryable)
+            Diagnostics.error("plugin-host: \(failure.message)")
+            outcome = Pipeline.Outcome(exitCode: failure.exitCode, retryable: failure.retryable,
+                                       summary: SummaryFile.failure(exitCode: failure.exitCode, error: failure.message, extra: [
+                                           ("records_committed", .integer(0)), ("attempts", .integer(attempt)),
+                                       ]))
         }
         let succeeded = outcome.exitCode == ExitCodes.success
         await withTaskGroup(of: Void.self) { group in

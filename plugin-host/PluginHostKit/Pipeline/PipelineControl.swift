@@ -50,7 +50,7 @@ final class PipelineControl: Sendable {
             return !wasStopped
         }
         guard let stopsNow else { return }
-        Diagnostics.line("plugin-host: \(failure.message)")
+        Diagnostics.error("plugin-host: \(failure.message)")
         if stopsNow { cancelAll() }
     }
 

@@ -50,6 +50,27 @@ struct PipelineReport {
         Diagnostics.line(String(format: "pipeline: %llu records in %.3f s (%.0f records/s)", total, seconds, rate))
     }
 
+    /// The summary as a short table for a terminal: a row per stream (read, written by each
+    /// destination, where it resumed from), then the total and the rate.
+    var table: [String] {
+        let header = ["stream", "read"] + destinations.map { "written (\($0.launch.label ?? "destination"))" } + ["resumed from"]
+        var rows = [header]
+        for stream in streams {
+            rows.append([stream.description, ProgressBoard.count(readCount(stream))] + writtenCounts(stream).map(ProgressBoard.count)
+                        + [(resumed.first { $0.stream == stream }?.origin ?? .beginning).rawValue])
+        }
+        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var lines = rows.map { row in
+            row.enumerated().map { column, cell in
+                column == 0 || column == row.count - 1 ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[column] - cell.count) + cell
+            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+        lines.insert(String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1)), at: 1)
+        lines.append("\(ProgressBoard.count(total)) records in \(ProgressBoard.clock(seconds)) (\(ProgressBoard.count(UInt64(rate))) records/s); state file: \(statePath ?? "none")")
+        return lines
+    }
+
     /// The JSON summary.
     var json: JSONValue {
         .object([

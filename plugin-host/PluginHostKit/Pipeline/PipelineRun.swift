@@ -139,7 +139,12 @@ struct PipelineRun: Sendable {
                     }
                     counts.add(batch.rowCount, to: batch.stream)
                     await broadcast(.records(batch), &accepting)
-                    progress.tick(read: counts.total, committed: acks.committedRecords)
+                    if let board = Diagnostics.board {
+                        board.add(batch.stream, records: UInt64(batch.rowCount))
+                        board.committed(acks.committedRecords)
+                    } else {
+                        progress.tick(read: counts.total, committed: acks.committedRecords)
+                    }
                 case .state(let state):
                     guard !control.isStopped else { continue }
                     let id = acks.forward(state, afterRecords: counts.total)
@@ -282,6 +287,8 @@ private struct PipelineProgress {
         lastPrint = now
         let rate = Double(read) / max(now.timeIntervalSince(started), 0.001)
         Diagnostics.line(String(format: "progress: %llu records read (%.0f records/s), %llu committed by every destination",
-                                read, rate, committed))
+                                read, rate, committed),
+                         fields: [("records_read", .integer(read)), ("records_per_second", .number(String(format: "%.0f", rate))),
+                                  ("records_committed", .integer(committed))])
     }
 }
