@@ -59,6 +59,7 @@ struct MessageRoundTripTests {
                 .writeEnd,
                 .cancel,
                 .close,
+                .readAck(ReadAck(stateID: 42)),
             ]
         }
     }
@@ -117,7 +118,7 @@ struct MessageRoundTripTests {
 
     @Test func everyHostMessage() throws {
         let messages = try Self.hostMessages
-        #expect(Set(messages.map(\.name)).count == 12, "every HostMessage case is covered")
+        #expect(Set(messages.map(\.name)).count == 13, "every HostMessage case is covered")
         for message in messages {
             let decoded = try WireCodec.decodeHostMessage(WireCodec.encode(message))
             #expect(decoded == message, "\(message.name)")

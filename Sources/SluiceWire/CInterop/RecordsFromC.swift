@@ -75,7 +75,8 @@ extension ColumnVector {
             data: CRead.bytes(vector.data),
             offsets: CRead.array(vector.offsets, vector.n_offsets),
             intervalDays: CRead.array(vector.interval_days, vector.n_interval_days),
-            child: vector.child.map { ColumnVector(c: $0) }
+            child: vector.child.map { ColumnVector(c: $0) },
+            unchanged: CRead.bytes(vector.unchanged)
         )
     }
 }

@@ -69,6 +69,7 @@ extension ColumnVector {
         message.pointee.offsets = arena.copy(offsets)
         message.pointee.n_interval_days = intervalDays.count
         message.pointee.interval_days = arena.copy(intervalDays)
+        message.pointee.unchanged = arena.binary(unchanged)
         if let child { message.pointee.child = child.cMessage(in: &arena) }
         return message
     }

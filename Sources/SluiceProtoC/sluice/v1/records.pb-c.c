@@ -559,7 +559,7 @@ const ProtobufCMessageDescriptor sluice__v1__stream_schema__descriptor =
   (ProtobufCMessageInit) sluice__v1__stream_schema__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sluice__v1__column_vector__field_descriptors[10] =
+static const ProtobufCFieldDescriptor sluice__v1__column_vector__field_descriptors[11] =
 {
   {
     "validity",
@@ -681,6 +681,18 @@ static const ProtobufCFieldDescriptor sluice__v1__column_vector__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "unchanged",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__ColumnVector, unchanged),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__column_vector__field_indices_by_name[] = {
   1,   /* field[1] = bools */
@@ -692,12 +704,13 @@ static const unsigned sluice__v1__column_vector__field_indices_by_name[] = {
   3,   /* field[3] = int64s */
   8,   /* field[8] = interval_days */
   7,   /* field[7] = offsets */
+  10,   /* field[10] = unchanged */
   0,   /* field[0] = validity */
 };
 static const ProtobufCIntRange sluice__v1__column_vector__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor sluice__v1__column_vector__descriptor =
 {
@@ -707,7 +720,7 @@ const ProtobufCMessageDescriptor sluice__v1__column_vector__descriptor =
   "Sluice__V1__ColumnVector",
   "sluice.v1",
   sizeof(Sluice__V1__ColumnVector),
-  10,
+  11,
   sluice__v1__column_vector__field_descriptors,
   sluice__v1__column_vector__field_indices_by_name,
   1,  sluice__v1__column_vector__number_ranges,
@@ -853,17 +866,19 @@ const ProtobufCEnumDescriptor sluice__v1__type_kind__descriptor =
   sluice__v1__type_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue sluice__v1__row_operation__enum_values_by_number[2] =
+static const ProtobufCEnumValue sluice__v1__row_operation__enum_values_by_number[3] =
 {
   { "ROW_OPERATION_UPSERT", "SLUICE__V1__ROW_OPERATION__ROW_OPERATION_UPSERT", 0 },
   { "ROW_OPERATION_DELETE", "SLUICE__V1__ROW_OPERATION__ROW_OPERATION_DELETE", 1 },
+  { "ROW_OPERATION_TRUNCATE", "SLUICE__V1__ROW_OPERATION__ROW_OPERATION_TRUNCATE", 2 },
 };
 static const ProtobufCIntRange sluice__v1__row_operation__value_ranges[] = {
-{0, 0},{0, 2}
+{0, 0},{0, 3}
 };
-static const ProtobufCEnumValueIndex sluice__v1__row_operation__enum_values_by_name[2] =
+static const ProtobufCEnumValueIndex sluice__v1__row_operation__enum_values_by_name[3] =
 {
   { "ROW_OPERATION_DELETE", 1 },
+  { "ROW_OPERATION_TRUNCATE", 2 },
   { "ROW_OPERATION_UPSERT", 0 },
 };
 const ProtobufCEnumDescriptor sluice__v1__row_operation__descriptor =
@@ -873,9 +888,9 @@ const ProtobufCEnumDescriptor sluice__v1__row_operation__descriptor =
   "RowOperation",
   "Sluice__V1__RowOperation",
   "sluice.v1",
-  2,
+  3,
   sluice__v1__row_operation__enum_values_by_number,
-  2,
+  3,
   sluice__v1__row_operation__enum_values_by_name,
   1,
   sluice__v1__row_operation__value_ranges,

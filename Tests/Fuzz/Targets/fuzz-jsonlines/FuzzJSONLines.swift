@@ -1,4 +1,5 @@
 import Foundation
+@testable import PluginHostKit
 import SluiceWire
 
 /// plugin-host's JSON Lines reader (PROTOCOL.md Appendix A) as `write` uses it: the line reader,

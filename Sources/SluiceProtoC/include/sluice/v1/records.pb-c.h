@@ -125,7 +125,13 @@ typedef enum _Sluice__V1__RowOperation {
   /*
    * delete by key; only the key columns are meaningful
    */
-  SLUICE__V1__ROW_OPERATION__ROW_OPERATION_DELETE = 1
+  SLUICE__V1__ROW_OPERATION__ROW_OPERATION_DELETE = 1,
+  /*
+   * Only in a CDC stream: the stream's destination table loses every row
+   * applied before this one (in this Write or earlier); every column of the
+   * row is null; rows after it apply after the truncate.
+   */
+  SLUICE__V1__ROW_OPERATION__ROW_OPERATION_TRUNCATE = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SLUICE__V1__ROW_OPERATION)
 } Sluice__V1__RowOperation;
 
@@ -261,10 +267,20 @@ struct  Sluice__V1__ColumnVector
    * element_kind. The child has its own validity (null elements).
    */
   Sluice__V1__ColumnVector *child;
+  /*
+   * Unchanged bitmap, laid out as validity (LSB first; empty, or exactly
+   * ceil(row_count / 8) bytes with no bit set past row_count): a set bit
+   * means the row's value did not change and was not sent (PostgreSQL's
+   * unchanged TOASTed value). Such a row's validity bit is 0. Only on rows
+   * whose operation is UPSERT, never on a key column nor on a list's child.
+   * A destination keeps its current value for the column (PROTOCOL.md
+   * section 5.9).
+   */
+  ProtobufCBinaryData unchanged;
 };
 #define SLUICE__V1__COLUMN_VECTOR__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__column_vector__descriptor) \
-    , {0,NULL}, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, {0,NULL}, 0,NULL, 0,NULL, NULL }
+    , {0,NULL}, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, {0,NULL}, 0,NULL, 0,NULL, NULL, {0,NULL} }
 
 
 /*

@@ -34,11 +34,12 @@ enum ProtocolNames {
     /// Every accepted type name, for messages.
     static var typeNames: String { kinds.map(\.1).filter { $0 != "list" }.joined(separator: ", ") + ", list<…>" }
 
-    /// `full_refresh` or `incremental`.
+    /// `full_refresh`, `incremental` or `cdc`.
     static func label(_ mode: SyncMode) -> String {
         switch mode {
         case .fullRefresh: "full_refresh"
         case .incremental: "incremental"
+        case .cdc: "cdc"
         case .unspecified: "unspecified"
         }
     }

@@ -1,7 +1,14 @@
 import ArgumentParser
 
+/// The `plugin-host` executable's entry point: parses the command line and runs the command.
+public enum PluginHostMain {
+    /// Runs `plugin-host` with the process's arguments; exits the process with the command's code.
+    public static func run() async {
+        await PluginHost.main()
+    }
+}
+
 /// `plugin-host`: spawns a plugin that speaks the Sluice protocol and runs one call.
-@main
 struct PluginHost: AsyncParsableCommand {
     /// The host's version, sent in Hello.
     static let version = "0.1.0"
