@@ -1,0 +1,193 @@
+import Foundation
+import PostgresClient
+import SluiceSDK
+import SluiceWire
+import Testing
+
+/// Sync mode `cdc` through the real postgres-plugin binary: snapshot, then streamed changes,
+/// applied here to a model of the destination and compared with a full refresh of the source.
+@Suite("postgres-plugin source: change data capture")
+struct SourceCDCTests {
+    /// A destination in memory: rows by key, applying upserts (keeping unchanged values),
+    /// deletes and truncates as the protocol says.
+    struct Model {
+        var rows: [[Value]: [Value]] = [:]
+        var unchangedSeen = 0
+        var operationsSeen: Set<UInt8> = []
+
+        mutating func apply(_ result: SourceReadResult, keyColumns: [Int]) {
+            for batch in result.batches {
+                guard let schema = result.schemas.last(where: { $0.stream == batch.stream }) else { continue }
+                for (index, row) in batch.rows(schema: schema).enumerated() {
+                    let operation = batch.operations.isEmpty ? RowOperation.upsert.rawValue : batch.operations[index]
+                    operationsSeen.insert(operation)
+                    let key = keyColumns.map { row[$0] }
+                    switch operation {
+                    case RowOperation.truncate.rawValue: rows = [:]
+                    case RowOperation.delete.rawValue: rows[key] = nil
+                    default:
+                        var merged = row
+                        for column in row.indices where batch.columns[column].isUnchanged(index) {
+                            unchangedSeen += 1
+                            guard let old = rows[key] else {
+                                Issue.record("an unchanged value for a key the destination does not hold: \(key)")
+                                continue
+                            }
+                            merged[column] = old[column]
+                        }
+                        rows[key] = merged
+                    }
+                }
+            }
+        }
+    }
+
+    static func cdcStream(_ schema: String, _ table: String) -> ConfiguredStream {
+        SourceHarness.stream(schema, table, mode: .cdc)
+    }
+
+    /// The source table's rows as a full refresh reads them, by key.
+    static func sourceRows(_ schema: String, _ table: String, keyColumns: [Int]) async throws -> [[Value]: [Value]] {
+        let result = try await SourceHarness.read([SourceHarness.stream(schema, table)])
+        var rows: [[Value]: [Value]] = [:]
+        for row in try result.rows(table) { rows[keyColumns.map { row[$0] }] = row }
+        return rows
+    }
+
+    /// The slot's confirmed flush position.
+    static func confirmed(_ slot: String, _ connection: PostgresConnection) async throws -> LSN? {
+        let text = try await connection.execute("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", [.text(slot)]).rows.first?.first ?? nil
+        return text.flatMap(LSN.init)
+    }
+
+    static func stateLSN(_ state: State) -> LSN? {
+        (SourceHarness.json(state)["lsn"] as? String).flatMap(LSN.init)
+    }
+
+    /// Drops the slot (once its walsender is gone) and the publication.
+    static func cleanUp(slot: String, publication: String) async {
+        guard let admin = try? await TestDatabase.connect() else { return }
+        for _ in 0..<300 {
+            let dropped = try? await admin.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active", [.text(slot)])
+            let left = try? await admin.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [.text(slot)])
+            if dropped != nil, left?.rows.isEmpty == true { break }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        _ = try? await admin.executeScript("DROP PUBLICATION IF EXISTS \(SQL.quoteIdentifier(publication))")
+        admin.close()
+    }
+
+    @Test("snapshot, concurrent and later inserts, updates, key changes, deletes, TOAST and TRUNCATE arrive; the slot never confirms past the acknowledged state")
+    func snapshotThenStream() async throws {
+        try await SourceHarness.withSchema { schema, connection in
+            let slot = "s_" + schema, publication = "p_" + schema
+            defer { Task { await Self.cleanUp(slot: slot, publication: publication) } }
+            let table = SQL.quoteQualified(schema: schema, name: "t")
+            _ = try await connection.executeScript("""
+                CREATE TABLE \(table) (id int PRIMARY KEY, note text, n numeric(20,4), at timestamptz, tags int[], big text, money_ money, addr inet);
+                INSERT INTO \(table) SELECT i, 'row ' || i, i * 1.5, '2024-01-01 00:00:00+00'::timestamptz + i * interval '1 hour',
+                  ARRAY[i, i + 1], NULL, i, ('10.0.0.' || (i % 250))::inet FROM generate_series(1, 2000) i;
+                """)
+            let overrides: [String: Any] = ["cdc_slot": slot, "cdc_publication": publication]
+            let keys = [0]
+            var model = Model()
+
+            // Changes while the first Read runs land in it or in a later one, never lost or doubled.
+            let writer = Task {
+                let writer = try await TestDatabase.connect()
+                defer { writer.close() }
+                for i in 1...50 {
+                    _ = try await writer.executeScript("UPDATE \(table) SET note = 'concurrent \(i)' WHERE id = \(i)")
+                    _ = try await writer.executeScript("INSERT INTO \(table) (id, note) VALUES (\(10_000 + i), 'new \(i)')")
+                }
+            }
+            let first = try await SourceHarness.read([Self.cdcStream(schema, "t")], overrides: overrides)
+            try await writer.value
+            #expect(first.states.allSatisfy { $0.stream == nil }, "CDC states are global")
+            #expect(!first.states.isEmpty)
+            #expect(first.batches.first?.operations == [RowOperation.truncate.rawValue], "the snapshot opens with a TRUNCATE row")
+            model.apply(first, keyColumns: keys)
+            let firstState = try #require(first.states.last)
+            let firstLSN = try #require(Self.stateLSN(firstState))
+            if let confirmed = try await Self.confirmed(slot, connection) {
+                #expect(confirmed <= firstLSN, "nothing was acknowledged: the slot must not confirm past the state")
+            }
+
+            // Later changes: TOAST kept when other columns change, a key change, deletes.
+            _ = try await connection.executeScript("UPDATE \(table) SET big = (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 5000) g) WHERE id = 7")
+            _ = try await connection.executeScript("UPDATE \(table) SET note = 'toast kept' WHERE id = 7")
+            _ = try await connection.executeScript("UPDATE \(table) SET id = 20000 WHERE id = 8")
+            _ = try await connection.executeScript("DELETE FROM \(table) WHERE id BETWEEN 100 AND 199")
+            _ = try await connection.executeScript("UPDATE \(table) SET n = -n, money_ = money_ * -1, addr = '::1' WHERE id % 3 = 0")
+            let second = try await SourceHarness.read([Self.cdcStream(schema, "t")], states: [firstState], overrides: overrides)
+            #expect(second.batches.allSatisfy { $0.operations.first != RowOperation.truncate.rawValue }, "no new snapshot")
+            model.apply(second, keyColumns: keys)
+            #expect(model.unchangedSeen >= 1, "the TOASTed value of row 7 arrived as unchanged")
+            #expect(model.operationsSeen.contains(RowOperation.delete.rawValue))
+            let secondState = try #require(second.states.last)
+            let secondLSN = try #require(Self.stateLSN(secondState))
+            #expect(secondLSN > firstLSN)
+            let confirmedAfterSecond = try await Self.confirmed(slot, connection) ?? .zero
+            #expect(confirmedAfterSecond >= firstLSN, "the incoming state is committed at the destination: confirmed")
+            #expect(confirmedAfterSecond <= secondLSN)
+            #expect(model.rows == (try await Self.sourceRows(schema, "t", keyColumns: keys)))
+
+            // TRUNCATE, then rows after it; a Read whose state is acknowledged confirms it.
+            _ = try await connection.executeScript("TRUNCATE \(table)")
+            _ = try await connection.executeScript("INSERT INTO \(table) (id, note) VALUES (1, 'after truncate')")
+            let client = try await SourceHarness.launch()
+            defer { Task { await client.close() } }
+            try await client.startRead(ReadRequest(configJSON: SourceHarness.config(overrides), catalog: ConfiguredCatalog(streams: [Self.cdcStream(schema, "t")]),
+                                                   states: [secondState]))
+            var third = SourceReadResult()
+            while let message = try await client.nextCallMessage() {
+                switch message {
+                case .schema(let value): third.schemas.append(value)
+                case .records(let batch): third.batches.append(batch)
+                case .state(let state):
+                    third.states.append(state)
+                    try await client.send(.readAck(ReadAck(stateID: state.id)))
+                case .summary(let summary): third.summary = summary
+                default: break
+                }
+                if third.summary != nil { break }
+            }
+            model.apply(third, keyColumns: keys)
+            #expect(model.operationsSeen.contains(RowOperation.truncate.rawValue))
+            #expect(model.rows == (try await Self.sourceRows(schema, "t", keyColumns: keys)))
+            #expect(model.rows.count == 1)
+            let thirdState = try #require(third.states.last)
+            let thirdLSN = try #require(Self.stateLSN(thirdState))
+            #expect((try await Self.confirmed(slot, connection) ?? .zero) >= thirdLSN, "an acknowledged state is confirmed")
+        }
+    }
+
+    @Test("a table without a primary key is refused with the fix; filters are refused")
+    func refusals() async throws {
+        try await SourceHarness.withSchema { schema, connection in
+            _ = try await connection.executeScript("""
+                CREATE TABLE \(SQL.quoteQualified(schema: schema, name: "loose")) (v text);
+                CREATE TABLE \(SQL.quoteQualified(schema: schema, name: "keyed")) (id int PRIMARY KEY);
+                """)
+            let overrides: [String: Any] = ["cdc_slot": "s_" + schema, "cdc_publication": "p_" + schema]
+            await #expect {
+                _ = try await SourceHarness.read([Self.cdcStream(schema, "loose")], overrides: overrides)
+            } throws: { error in
+                "\(error)".contains("add a primary key (ALTER TABLE \"\(schema)\".\"loose\" ADD PRIMARY KEY")
+            }
+            await #expect {
+                _ = try await SourceHarness.read([SourceHarness.stream(schema, "keyed", mode: .cdc, filter: "id > 1")], overrides: overrides)
+            } throws: { error in
+                "\(error)".contains("filter and limit do not apply to sync mode cdc")
+            }
+            await #expect {
+                _ = try await SourceHarness.read([Self.cdcStream(schema, "keyed"), SourceHarness.stream(schema, "loose")], overrides: overrides)
+            } throws: { error in
+                "\(error)".contains("MIXED_SYNC_MODES")
+            }
+            let catalog = try await SourceHarness.discover(["schemas": [schema]])
+            #expect(catalog.streams.first { $0.schema.stream.name == "keyed" }?.syncModes.contains(.cdc) == true)
+            #expect(catalog.streams.first { $0.schema.stream.name == "loose" }?.syncModes.contains(.cdc) == false)
+        }
+    }
+}
