@@ -191,3 +191,73 @@ struct SourceCDCTests {
         }
     }
 }
+
+@Suite("postgres-plugin source: change data capture, following")
+struct SourceCDCFollowTests {
+    @Test("cdc_follow streams changes as they commit, advances an idle slot past unrelated WAL once acknowledged, and ends on Cancel",
+          .timeLimit(.minutes(3)))
+    func follow() async throws {
+        try await SourceHarness.withSchema { schema, connection in
+            let slot = "s_" + schema, publication = "p_" + schema
+            defer { Task { await SourceCDCTests.cleanUp(slot: slot, publication: publication) } }
+            let table = SQL.quoteQualified(schema: schema, name: "t")
+            let other = SQL.quoteQualified(schema: schema, name: "unrelated")
+            _ = try await connection.executeScript("""
+                CREATE TABLE \(table) (id int PRIMARY KEY, note text);
+                CREATE TABLE \(other) (id serial PRIMARY KEY, v text);
+                INSERT INTO \(table) VALUES (1, 'snapshot');
+                """)
+            let overrides: [String: Any] = ["cdc_slot": slot, "cdc_publication": publication, "cdc_follow": true,
+                                            "tables": ["\(schema).t"]]
+            let client = try await SourceHarness.launch()
+            defer { Task { await client.close() } }
+            try await client.startRead(ReadRequest(configJSON: SourceHarness.config(overrides),
+                                                   catalog: ConfiguredCatalog(streams: [SourceCDCTests.cdcStream(schema, "t")])))
+            var result = SourceReadResult()
+            var ended = false
+            /// Reads messages, acknowledging every state, until `enough` or the Read ends.
+            func pump(until enough: (SourceReadResult) -> Bool) async throws {
+                while !enough(result), !ended, let message = try await client.nextCallMessage() {
+                    switch message {
+                    case .schema(let value): result.schemas.append(value)
+                    case .records(let batch): result.batches.append(batch)
+                    case .state(let state):
+                        result.states.append(state)
+                        try await client.send(.readAck(ReadAck(stateID: state.id)))
+                    case .summary, .error: ended = true
+                    default: break
+                    }
+                }
+            }
+            try await pump { !$0.states.isEmpty }
+            _ = try await connection.executeScript("INSERT INTO \(table) VALUES (2, 'streamed while following')")
+            try await pump { $0.batches.contains { batch in batch.rowCount == 1 && batch.operations.isEmpty } && $0.states.count >= 2 }
+            #expect(!ended, "a following Read does not stop on its own")
+            var model = SourceCDCTests.Model()
+            model.apply(result, keyColumns: [0])
+            #expect(model.rows.count == 2)
+
+            // Unrelated writes only: once everything sent is acknowledged, the slot moves past them.
+            for i in 1...20 { _ = try await connection.executeScript("INSERT INTO \(other) (v) VALUES ('\(i)')") }
+            let writtenText = try await connection.execute("SELECT pg_current_wal_lsn()::text").rows.first?.first ?? nil
+            let written = try #require(writtenText.flatMap(LSN.init))
+            var confirmed = LSN.zero
+            let deadline = ContinuousClock.now + .seconds(60)
+            while confirmed < written, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+                confirmed = try await SourceCDCTests.confirmed(slot, connection) ?? .zero
+            }
+            #expect(confirmed >= written, "the idle slot advanced to \(confirmed), not past \(written)")
+
+            try await client.send(.cancel)
+            var outcome = false
+            do {
+                try await pump { _ in false }
+                outcome = ended
+            } catch {
+                outcome = "\(error)".contains("CANCELLED")
+            }
+            #expect(outcome, "Cancel ends a following Read")
+        }
+    }
+}

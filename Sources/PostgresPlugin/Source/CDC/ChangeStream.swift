@@ -93,11 +93,12 @@ struct ChangeStream {
             if let since = pendingSince, done || pendingCount >= CDCReader.maxPendingChanges || ContinuousClock.now - since >= CDCReader.maxPendingDuration {
                 try await flush()
             }
-            if batch.messages.isEmpty && target != nil { replyNow = true }
+            if batch.messages.isEmpty { replyNow = true }
             if replyNow && !done {
-                // Asking for a reply makes the server send a keepalive with its position at once.
+                // Asking for a reply makes the server send a keepalive with its position at once:
+                // how a bounded run sees that it caught up, and how an idle slot advances.
                 try await replication.sendStandbyStatus(StandbyStatus(write: max(received, confirmed), flush: confirmed, apply: confirmed,
-                                                                      replyRequested: target != nil))
+                                                                      replyRequested: true))
                 reported = confirmed
                 lastStatus = ContinuousClock.now
             }
