@@ -64,6 +64,18 @@ struct SourceCDCTests {
         (SourceHarness.json(state)["lsn"] as? String).flatMap(LSN.init)
     }
 
+    /// Runs `body` with a slot and publication name for `schema`, then drops both (also when it throws).
+    static func withSlot(_ schema: String, _ body: (String, String) async throws -> Void) async throws {
+        let slot = "s_" + schema, publication = "p_" + schema
+        do {
+            try await body(slot, publication)
+        } catch {
+            await cleanUp(slot: slot, publication: publication)
+            throw error
+        }
+        await cleanUp(slot: slot, publication: publication)
+    }
+
     /// Drops the slot (once its walsender is gone) and the publication.
     static func cleanUp(slot: String, publication: String) async {
         guard let admin = try? await TestDatabase.connect() else { return }
@@ -80,8 +92,7 @@ struct SourceCDCTests {
     @Test("snapshot, concurrent and later inserts, updates, key changes, deletes, TOAST and TRUNCATE arrive; the slot never confirms past the acknowledged state")
     func snapshotThenStream() async throws {
         try await SourceHarness.withSchema { schema, connection in
-            let slot = "s_" + schema, publication = "p_" + schema
-            defer { Task { await Self.cleanUp(slot: slot, publication: publication) } }
+            try await Self.withSlot(schema) { slot, publication in
             let table = SQL.quoteQualified(schema: schema, name: "t")
             _ = try await connection.executeScript("""
                 CREATE TABLE \(table) (id int PRIMARY KEY, note text, n numeric(20,4), at timestamptz, tags int[], big text, money_ money, addr inet);
@@ -158,7 +169,14 @@ struct SourceCDCTests {
             #expect(model.rows.count == 1)
             let thirdState = try #require(third.states.last)
             let thirdLSN = try #require(Self.stateLSN(thirdState))
-            #expect((try await Self.confirmed(slot, connection) ?? .zero) >= thirdLSN, "an acknowledged state is confirmed")
+            // A bounded run may end before the last acknowledgement arrives: never past it, and
+            // the next Read confirms the state it is given.
+            #expect((try await Self.confirmed(slot, connection) ?? .zero) <= thirdLSN)
+            let fourth = try await SourceHarness.read([Self.cdcStream(schema, "t")], states: [thirdState], overrides: overrides)
+            #expect(fourth.batches.isEmpty, "nothing changed since")
+            #expect((try await Self.confirmed(slot, connection) ?? .zero) >= thirdLSN, "the incoming state is confirmed")
+            _ = await client.close()
+            }
         }
     }
 
@@ -169,7 +187,8 @@ struct SourceCDCTests {
                 CREATE TABLE \(SQL.quoteQualified(schema: schema, name: "loose")) (v text);
                 CREATE TABLE \(SQL.quoteQualified(schema: schema, name: "keyed")) (id int PRIMARY KEY);
                 """)
-            let overrides: [String: Any] = ["cdc_slot": "s_" + schema, "cdc_publication": "p_" + schema]
+            try await Self.withSlot(schema) { slot, publication in
+            let overrides: [String: Any] = ["cdc_slot": slot, "cdc_publication": publication]
             await #expect {
                 _ = try await SourceHarness.read([Self.cdcStream(schema, "loose")], overrides: overrides)
             } throws: { error in
@@ -188,6 +207,7 @@ struct SourceCDCTests {
             let catalog = try await SourceHarness.discover(["schemas": [schema]])
             #expect(catalog.streams.first { $0.schema.stream.name == "keyed" }?.syncModes.contains(.cdc) == true)
             #expect(catalog.streams.first { $0.schema.stream.name == "loose" }?.syncModes.contains(.cdc) == false)
+            }
         }
     }
 }
@@ -198,8 +218,7 @@ struct SourceCDCFollowTests {
           .timeLimit(.minutes(3)))
     func follow() async throws {
         try await SourceHarness.withSchema { schema, connection in
-            let slot = "s_" + schema, publication = "p_" + schema
-            defer { Task { await SourceCDCTests.cleanUp(slot: slot, publication: publication) } }
+            try await SourceCDCTests.withSlot(schema) { slot, publication in
             let table = SQL.quoteQualified(schema: schema, name: "t")
             let other = SQL.quoteQualified(schema: schema, name: "unrelated")
             _ = try await connection.executeScript("""
@@ -241,6 +260,13 @@ struct SourceCDCFollowTests {
             for i in 1...20 { _ = try await connection.executeScript("INSERT INTO \(other) (v) VALUES ('\(i)')") }
             let writtenText = try await connection.execute("SELECT pg_current_wal_lsn()::text").rows.first?.first ?? nil
             let written = try #require(writtenText.flatMap(LSN.init))
+            // The idle source sends a State at the server's position; acknowledged, it is confirmed.
+            var idleState = LSN.zero
+            while idleState < written, !ended {
+                let count = result.states.count
+                try await pump { $0.states.count > count }
+                idleState = result.states.last.flatMap(SourceCDCTests.stateLSN) ?? .zero
+            }
             var confirmed = LSN.zero
             let deadline = ContinuousClock.now + .seconds(60)
             while confirmed < written, ContinuousClock.now < deadline {
@@ -248,6 +274,7 @@ struct SourceCDCFollowTests {
                 confirmed = try await SourceCDCTests.confirmed(slot, connection) ?? .zero
             }
             #expect(confirmed >= written, "the idle slot advanced to \(confirmed), not past \(written)")
+            #expect(confirmed <= idleState, "never past the acknowledged state")
 
             try await client.send(.cancel)
             var outcome = false
@@ -258,6 +285,8 @@ struct SourceCDCFollowTests {
                 outcome = "\(error)".contains("CANCELLED")
             }
             #expect(outcome, "Cancel ends a following Read")
+            _ = await client.close()
+            }
         }
     }
 }

@@ -25,6 +25,8 @@ struct CDCReader {
     static let maxPendingDuration: Duration = .seconds(1)
     /// The longest pause between two status updates to the server.
     static let statusInterval: Duration = .seconds(10)
+    /// How long a bounded run waits on a quiet server before it writes a heartbeat record.
+    static let heartbeatInterval: Duration = .seconds(2)
 
     private var config: PluginConfig { source.config }
     private var logger: Logger { source.context.logger }
@@ -58,7 +60,8 @@ struct CDCReader {
         let states = StateCounter(sendsStreamStates: false)
         var stream = ChangeStream(reader: self, plans: plans, slot: slot, publication: publication, states: states,
                                   converter: ChangeConverter(connection: main, maxFrameSize: output.maxFrameSize,
-                                                             maxRows: config.batch.batchSize, maxBytes: config.batch.batchSizeBytes))
+                                                             maxRows: config.batch.batchSize, maxBytes: config.batch.batchSizeBytes),
+                                  main: main)
         do {
             if let incoming {
                 try await requireSlot(slot, main: main, since: incoming.lsn)
@@ -72,7 +75,10 @@ struct CDCReader {
                 let point = try await snapshot(plans, slot: slot, main: main, replication: replication, states: states, stream: &stream)
                 stream.start = point
             }
-            let target = try await main.execute("SELECT pg_current_wal_lsn()::text").rows.first?.first.flatMap { $0.flatMap(LSN.init) } ?? .zero
+            // The insert position: commits made with synchronous_commit off may not be written yet.
+            let target = try await main.execute("""
+                SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text
+                """).rows.first?.first.flatMap { $0.flatMap(LSN.init) } ?? .zero
             try await stream.run(replication: replication, target: config.cdc.follow ? nil : target)
         } catch {
             let mapped = PluginErrors.map(error, stream: nil, otherCode: "READ_FAILED")

@@ -12,6 +12,8 @@ struct ChangeStream {
     let publication: String
     let states: StateCounter
     let converter: ChangeConverter
+    /// An ordinary connection, for heartbeats.
+    let main: PostgresConnection
     /// Transactions whose commit record lies before this position were delivered already.
     var start: LSN = .zero
     /// The flush position the slot may be confirmed at: the destination committed up to it.
@@ -33,8 +35,12 @@ struct ChangeStream {
     /// The server's WAL position from its last keepalive: everything before it was received.
     private var serverEnd: LSN = .zero
     private var received: LSN = .zero
+    private var lastIdleState = ContinuousClock.now
+    private var lastHeartbeat = ContinuousClock.now
 
-    init(reader: CDCReader, plans: [StreamPlan], slot: String, publication: String, states: StateCounter, converter: ChangeConverter) {
+    init(reader: CDCReader, plans: [StreamPlan], slot: String, publication: String, states: StateCounter,
+         converter: ChangeConverter, main: PostgresConnection) {
+        self.main = main
         self.reader = reader
         self.plans = plans
         self.slot = slot
@@ -66,6 +72,7 @@ struct ChangeStream {
         while !done {
             try reader.source.context.checkCancellation()
             noteAcknowledgements()
+            if target == nil { try await advanceIdle() }
             var replyNow = false
             if confirmed > reported || ContinuousClock.now - lastStatus >= CDCReader.statusInterval {
                 try await replication.sendStandbyStatus(StandbyStatus(write: max(received, confirmed), flush: confirmed, apply: confirmed))
@@ -93,7 +100,15 @@ struct ChangeStream {
             if let since = pendingSince, done || pendingCount >= CDCReader.maxPendingChanges || ContinuousClock.now - since >= CDCReader.maxPendingDuration {
                 try await flush()
             }
-            if batch.messages.isEmpty { replyNow = true }
+            if batch.messages.isEmpty {
+                replyNow = true
+                // A bounded run on a quiet server: a WAL record past the target lets the server's
+                // position reach it (the target may sit just past a page header no record ends at).
+                if target != nil, ContinuousClock.now - lastHeartbeat >= CDCReader.heartbeatInterval {
+                    lastHeartbeat = .now
+                    _ = try? await main.execute("SELECT pg_logical_emit_message(false, 'sluice_heartbeat', '')")
+                }
+            }
             if replyNow && !done {
                 // Asking for a reply makes the server send a keepalive with its position at once:
                 // how a bounded run sees that it caught up, and how an idle slot advances.
@@ -109,19 +124,24 @@ struct ChangeStream {
         try? await replication.endReplication(waitMilliseconds: 5_000)
     }
 
-    /// Moves ``confirmed`` to the newest acknowledged State; with nothing left to acknowledge,
-    /// nothing pending and no transaction open, to the server's position (an idle slot advances:
-    /// every transaction before it was received and had nothing for these streams).
+    /// Moves ``confirmed`` to the newest acknowledged State.
     private mutating func noteAcknowledgements() {
-        if let latest = reader.output.acknowledgements.latest {
-            while let first = unacknowledged.first, first.id <= latest {
-                confirmed = max(confirmed, first.lsn)
-                unacknowledged.removeFirst()
-            }
+        guard let latest = reader.output.acknowledgements.latest else { return }
+        while let first = unacknowledged.first, first.id <= latest {
+            confirmed = max(confirmed, first.lsn)
+            unacknowledged.removeFirst()
         }
-        if unacknowledged.isEmpty, open == nil, pendingEnd == nil, confirmed > .zero, serverEnd > confirmed {
-            confirmed = serverEnd
-        }
+    }
+
+    /// An idle slot advances: with every State acknowledged, nothing pending and no transaction
+    /// open, every transaction before the server's position was received and had nothing for
+    /// these streams, so a State at that position is sent (at most once per
+    /// ``CDCReader/maxPendingDuration``); the slot confirms it once acknowledged, like any other.
+    private mutating func advanceIdle() async throws {
+        guard unacknowledged.isEmpty, open == nil, pendingEnd == nil, confirmed > .zero, serverEnd > confirmed,
+              ContinuousClock.now - lastIdleState >= CDCReader.maxPendingDuration else { return }
+        lastIdleState = .now
+        try await checkpoint(serverEnd)
     }
 
     /// Takes one pgoutput message; true when a commit ended a transaction.
@@ -233,14 +253,7 @@ struct ChangeStream {
                 summaries[index].records += UInt64(batch.rowCount)
             }
         }
-        if pendingCount > 0 {
-            try await checkpoint(end)
-        } else if unacknowledged.isEmpty, confirmed > .zero {
-            // Nothing for these streams: the position may move without a State.
-            confirmed = max(confirmed, end)
-        } else {
-            try await checkpoint(end)
-        }
+        try await checkpoint(end)
         pending = [:]
         pendingCount = 0
         pendingEnd = nil
