@@ -180,6 +180,35 @@ struct SourceCDCTests {
         }
     }
 
+    @Test("a partitioned table streams under its root, even from a publication made without publish_via_partition_root")
+    func partitioned() async throws {
+        try await SourceHarness.withSchema { schema, connection in
+            try await Self.withSlot(schema) { slot, publication in
+                let table = SQL.quoteQualified(schema: schema, name: "events")
+                _ = try await connection.executeScript("""
+                    CREATE TABLE \(table) (id int, day date, note text, PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
+                    CREATE TABLE \(SQL.quoteQualified(schema: schema, name: "events_2024")) PARTITION OF \(table) FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+                    CREATE TABLE \(SQL.quoteQualified(schema: schema, name: "events_2025")) PARTITION OF \(table) FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+                    INSERT INTO \(table) VALUES (1, '2024-05-01', 'snapshot');
+                    CREATE PUBLICATION \(SQL.quoteIdentifier(publication)) FOR TABLE \(table);
+                    """)
+                let overrides: [String: Any] = ["cdc_slot": slot, "cdc_publication": publication]
+                let first = try await SourceHarness.read([Self.cdcStream(schema, "events")], overrides: overrides)
+                let viaRoot = try await connection.execute("SELECT pubviaroot::text FROM pg_publication WHERE pubname = $1", [.text(publication)])
+                #expect(viaRoot.rows == [["true"]])
+                _ = try await connection.executeScript("INSERT INTO \(table) VALUES (2, '2025-03-01', 'streamed')")
+                _ = try await connection.executeScript("UPDATE \(table) SET note = 'changed' WHERE id = 1")
+                let second = try await SourceHarness.read([Self.cdcStream(schema, "events")], states: [try #require(first.states.last)], overrides: overrides)
+                var model = Model()
+                model.apply(first, keyColumns: [0, 1])
+                model.apply(second, keyColumns: [0, 1])
+                #expect(second.batches.allSatisfy { $0.stream.name == "events" })
+                #expect(second.batches.reduce(0) { $0 + $1.rowCount } == 2)
+                #expect(model.rows == (try await Self.sourceRows(schema, "events", keyColumns: [0, 1])))
+            }
+        }
+    }
+
     @Test("a table without a primary key is refused with the fix; filters are refused")
     func refusals() async throws {
         try await SourceHarness.withSchema { schema, connection in

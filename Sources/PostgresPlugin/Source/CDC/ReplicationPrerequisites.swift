@@ -96,7 +96,7 @@ struct ReplicationPrerequisites {
                            message: "the publication \(publication) does not exist and this role may not create it; fix (as a table owner or superuser): \(sql)")
         case .add(let sql, allowed: false):
             return Finding(name: "cdc_publication", passed: false, code: "PUBLICATION_INCOMPLETE",
-                           message: "the publication \(publication) lacks tables and this role may not add them; fix (as its owner): \(sql)")
+                           message: "the publication \(publication) lacks tables (or publish_via_partition_root) and this role may not change it; fix (as its owner): \(sql)")
         }
     }
 
@@ -122,10 +122,11 @@ struct ReplicationPrerequisites {
                    (SELECT coalesce(bool_and(pg_has_role(c.relowner, 'USAGE')), true) FROM pg_class c WHERE c.oid = ANY($2::oid[])),
                    (SELECT coalesce(string_agg(c.oid::text, ','), '') FROM pg_class c WHERE c.oid = ANY($2::oid[])
                       AND NOT EXISTS (SELECT 1 FROM pg_publication_rel r WHERE r.prpubid = p.oid AND r.prrelid = c.oid)
-                      AND NOT EXISTS (SELECT 1 FROM pg_publication_namespace s WHERE s.pnpubid = p.oid AND s.pnnspid = c.relnamespace))
+                      AND NOT EXISTS (SELECT 1 FROM pg_publication_namespace s WHERE s.pnpubid = p.oid AND s.pnnspid = c.relnamespace)),
+                   coalesce(p.pubviaroot, true)
             FROM (SELECT 1) one LEFT JOIN pg_publication p ON p.pubname = $1
             """, [.text(publication), .text(oids)]).rows.first ?? []
-        guard row.count == 7 else { return .create("CREATE PUBLICATION \(SQL.quoteIdentifier(publication)) FOR TABLE \(names.joined(separator: ", "))", allowed: false) }
+        guard row.count == 8 else { return .create("CREATE PUBLICATION \(SQL.quoteIdentifier(publication)) FOR TABLE \(names.joined(separator: ", "))", allowed: false) }
         let superuser = row[3] == "t"
         let ownsTables = row[5] == "t"
         guard row[0] == "t" else {
@@ -133,25 +134,33 @@ struct ReplicationPrerequisites {
             let sql = "CREATE PUBLICATION \(SQL.quoteIdentifier(publication)) FOR TABLE \(names.joined(separator: ", "))\(with);"
             return .create(sql, allowed: superuser || (row[4] == "t" && ownsTables))
         }
+        let allowed = superuser || (row[2] == "t" && ownsTables)
+        if row[7] == "f", tables.contains(where: { $0.relkind == "p" }) {
+            // Otherwise a partitioned table's changes arrive under each partition, not its stream.
+            return .add("ALTER PUBLICATION \(SQL.quoteIdentifier(publication)) SET (publish_via_partition_root = true);", allowed: allowed)
+        }
         if row[1] == "t" { return .ready }
         let missing = Set((row[6] ?? "").split(separator: ",").compactMap { UInt32($0) })
         if missing.isEmpty { return .ready }
         let lacking = tables.filter { missing.contains($0.oid) }.map { SQL.quoteQualified(schema: $0.schema, name: $0.name) }
         let sql = "ALTER PUBLICATION \(SQL.quoteIdentifier(publication)) ADD TABLE \(lacking.joined(separator: ", "));"
-        return .add(sql, allowed: superuser || (row[2] == "t" && ownsTables))
+        return .add(sql, allowed: allowed)
     }
 
     /// Creates or extends the publication as `publicationPlan` says; throws with the statement
     /// to run when this role may not.
     func ensurePublication(tables: [SourceTable]) async throws {
-        switch try await publicationPlan(tables: tables) {
-        case .ready:
-            return
-        case .create(let sql, true), .add(let sql, true):
-            _ = try await connection.executeScript(sql)
-        case .create, .add:
-            let finding = try await publicationFinding(tables: tables)
-            throw PluginError(category: .config, code: finding.code, message: finding.message)
+        // At most: create it, or set publish_via_partition_root then add tables.
+        for _ in 0 ..< 3 {
+            switch try await publicationPlan(tables: tables) {
+            case .ready:
+                return
+            case .create(let sql, true), .add(let sql, true):
+                _ = try await connection.executeScript(sql)
+            case .create, .add:
+                let finding = try await publicationFinding(tables: tables)
+                throw PluginError(category: .config, code: finding.code, message: finding.message)
+            }
         }
     }
 
