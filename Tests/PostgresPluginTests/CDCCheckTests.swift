@@ -1,3 +1,4 @@
+@testable import PostgresPlugin
 import Foundation
 import PostgresClient
 import SluiceSDK
@@ -91,5 +92,16 @@ struct CDCCheckTests {
             }
         }
         _ = try await admin.executeScript("DROP OWNED BY \(role); DROP ROLE \(role)")
+    }
+}
+
+@Suite("CDC bounded run target")
+struct CDCTargetTests {
+    @Test("a target inside a WAL page header moves back to the page start; others stay")
+    func recordBoundary() {
+        #expect(CDCReader.recordBoundary(LSN(rawValue: 8192 * 5 + 24), blockSize: 8192) == LSN(rawValue: 8192 * 5))
+        #expect(CDCReader.recordBoundary(LSN(rawValue: 8192 * 5 + 40), blockSize: 8192) == LSN(rawValue: 8192 * 5))
+        #expect(CDCReader.recordBoundary(LSN(rawValue: 8192 * 5 + 48), blockSize: 8192) == LSN(rawValue: 8192 * 5 + 48))
+        #expect(CDCReader.recordBoundary(LSN(rawValue: 7), blockSize: 0) == LSN(rawValue: 7))
     }
 }

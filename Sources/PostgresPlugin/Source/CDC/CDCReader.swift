@@ -76,9 +76,12 @@ struct CDCReader {
                 stream.start = point
             }
             // The insert position: commits made with synchronous_commit off may not be written yet.
-            let target = try await main.execute("""
-                SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text
-                """).rows.first?.first.flatMap { $0.flatMap(LSN.init) } ?? .zero
+            let row = try await main.execute("""
+                SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text,
+                       current_setting('wal_block_size')
+                """).rows.first ?? []
+            let position = row.first.flatMap { $0.flatMap(LSN.init) } ?? .zero
+            let target = Self.recordBoundary(position, blockSize: UInt64(row.count == 2 ? row[1] ?? "" : "") ?? 8192)
             try await stream.run(replication: replication, target: config.cdc.follow ? nil : target)
         } catch {
             let mapped = PluginErrors.map(error, stream: nil, otherCode: "READ_FAILED")
@@ -93,6 +96,16 @@ struct CDCReader {
             summaries.append(stream.summaries[index])
         }
         return Summary(streams: summaries, durationMicros: UInt64(max(0, Date().timeIntervalSince(started)) * 1_000_000))
+    }
+
+    /// `position`, or the start of its WAL page when it lies inside the page's header: the
+    /// insert position of a quiet server may sit just past a header, where no record ends, and
+    /// the server's decoded position would never reach it.
+    static func recordBoundary(_ position: LSN, blockSize: UInt64) -> LSN {
+        guard blockSize > 0 else { return position }
+        let offset = position.rawValue % blockSize
+        // SizeOfXLogLongPHD (40 bytes) is the largest page header.
+        return offset <= 40 ? LSN(rawValue: position.rawValue - offset) : position
     }
 
     /// Streams must be keyed tables read whole.
