@@ -209,6 +209,55 @@ struct SourceCDCTests {
         }
     }
 
+    @Test("a source killed mid-stream resumes from its last State: nothing lost, the slot never past that State")
+    func killedMidStream() async throws {
+        try await SourceHarness.withSchema { schema, connection in
+            try await Self.withSlot(schema) { slot, publication in
+                let table = SQL.quoteQualified(schema: schema, name: "t")
+                _ = try await connection.executeScript("CREATE TABLE \(table) (id int PRIMARY KEY, n int)")
+                let overrides: [String: Any] = ["cdc_slot": slot, "cdc_publication": publication, "batch_size": 100]
+                let first = try await SourceHarness.read([Self.cdcStream(schema, "t")], overrides: overrides)
+                var model = Model()
+                model.apply(first, keyColumns: [0])
+                for i in 0..<40 {
+                    _ = try await connection.executeScript("INSERT INTO \(table) SELECT g, g FROM generate_series(\(i * 500 + 1), \(i * 500 + 500)) g")
+                    _ = try await connection.executeScript("UPDATE \(table) SET n = n + 1 WHERE id % 7 = \(i % 7)")
+                    _ = try await connection.executeScript("DELETE FROM \(table) WHERE id % 11 = \(i % 11) AND id > \(i * 400)")
+                }
+                // Kill the plugin once a State covers some streamed changes; keep only what States cover.
+                let client = try await SourceHarness.launch()
+                defer { Task { await client.close() } }
+                try await client.startRead(ReadRequest(configJSON: SourceHarness.config(overrides),
+                                                       catalog: ConfiguredCatalog(streams: [Self.cdcStream(schema, "t")]),
+                                                       states: [try #require(first.states.last)]))
+                var covered = SourceReadResult(), pending: [RecordBatch] = []
+                covered.schemas = first.schemas
+                var lastState: State?
+                while lastState == nil || covered.batches.count < 3, let message = try await client.nextCallMessage() {
+                    switch message {
+                    case .records(let batch): pending.append(batch)
+                    case .state(let state):
+                        lastState = state
+                        covered.batches += pending
+                        pending = []
+                    default: break
+                    }
+                }
+                client.process.send(signal: SIGKILL)
+                _ = await client.close(timeout: 5)
+                let killedAt = try #require(lastState.flatMap(Self.stateLSN))
+                model.apply(covered, keyColumns: [0])
+                for _ in 0..<100 where try await connection.execute("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [.text(slot)]).rows.first?.first == "t" {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect((try await Self.confirmed(slot, connection) ?? .zero) <= killedAt, "nothing past the last State was confirmed")
+                let rest = try await SourceHarness.read([Self.cdcStream(schema, "t")], states: [try #require(lastState)], overrides: overrides)
+                model.apply(rest, keyColumns: [0])
+                #expect(model.rows == (try await Self.sourceRows(schema, "t", keyColumns: [0])))
+            }
+        }
+    }
+
     @Test("a table without a primary key is refused with the fix; filters are refused")
     func refusals() async throws {
         try await SourceHarness.withSchema { schema, connection in
