@@ -84,7 +84,6 @@ struct CDCReader {
             let target = Self.recordBoundary(position, blockSize: UInt64(row.count == 2 ? row[1] ?? "" : "") ?? 8192)
             try await stream.run(replication: replication, target: config.cdc.follow ? nil : target)
         } catch {
-            stream.abandon()
             let mapped = PluginErrors.map(error, stream: nil, otherCode: "READ_FAILED")
             for plan in plans {
                 try? await output.status(StreamStatus(stream: plan.stream, status: .incomplete, message: "\(mapped)"))

@@ -13,9 +13,7 @@ struct RowChange: Sendable {
 /// types by text COPY (each value through its type's input function), then come back through
 /// the full refresh's own select expressions and binary COPY decoder. Unchanged values travel
 /// as NULL and are marked in the vectors' `unchanged` bitmaps; operations ride along.
-final class ChangeConverter: @unchecked Sendable {
-    // @unchecked: used by one task at a time — the stream settles a group's conversion before
-    // it starts the next one.
+final class ChangeConverter {
     private let connection: PostgresConnection
     private let maxFrameSize: Int
     private let maxRows: Int

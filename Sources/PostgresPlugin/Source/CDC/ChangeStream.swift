@@ -37,8 +37,6 @@ struct ChangeStream {
     private var received: LSN = .zero
     private var lastIdleState = ContinuousClock.now
     private var lastHeartbeat = ContinuousClock.now
-    /// The group being converted and sent, if any.
-    private var inFlight: Task<SentGroup, Error>?
 
     init(reader: CDCReader, plans: [StreamPlan], slot: String, publication: String, states: StateCounter,
          converter: ChangeConverter, main: PostgresConnection) {
@@ -71,10 +69,8 @@ struct ChangeStream {
             reported = confirmed
         }
         var done = false
-        var batchWasEmpty = false
         while !done {
             try reader.source.context.checkCancellation()
-            if inFlight != nil, batchWasEmpty { try await settle() }
             noteAcknowledgements()
             if target == nil { try await advanceIdle() }
             var replyNow = false
@@ -84,7 +80,6 @@ struct ChangeStream {
                 lastStatus = ContinuousClock.now
             }
             let batch = try await replication.receiveReplication(waitMilliseconds: 500)
-            batchWasEmpty = batch.messages.isEmpty
             if batch.ended {
                 throw PluginError(category: .transient, code: "REPLICATION_ENDED", message: "the server ended replication from the slot \(slot)")
             }
@@ -111,7 +106,6 @@ struct ChangeStream {
                 // position reach it (the target may sit just past a page header no record ends at).
                 if target != nil, ContinuousClock.now - lastHeartbeat >= CDCReader.heartbeatInterval {
                     lastHeartbeat = .now
-                    try await settle()
                     _ = try? await main.execute("SELECT pg_logical_emit_message(false, 'sluice_heartbeat', '')")
                 }
             }
@@ -125,7 +119,6 @@ struct ChangeStream {
             }
         }
         try await flush()
-        try await settle()
         noteAcknowledgements()
         try await replication.sendStandbyStatus(StandbyStatus(write: max(received, confirmed), flush: confirmed, apply: confirmed))
         try? await replication.endReplication(waitMilliseconds: 5_000)
@@ -145,7 +138,7 @@ struct ChangeStream {
     /// these streams, so a State at that position is sent (at most once per
     /// ``CDCReader/maxPendingDuration``); the slot confirms it once acknowledged, like any other.
     private mutating func advanceIdle() async throws {
-        guard inFlight == nil, unacknowledged.isEmpty, open == nil, pendingEnd == nil, confirmed > .zero, serverEnd > confirmed,
+        guard unacknowledged.isEmpty, open == nil, pendingEnd == nil, confirmed > .zero, serverEnd > confirmed,
               ContinuousClock.now - lastIdleState >= CDCReader.maxPendingDuration else { return }
         lastIdleState = .now
         try await checkpoint(serverEnd)
@@ -250,51 +243,20 @@ struct ChangeStream {
         open?.changes[mapping.plan, default: []].append(RowChange(operation: operation, values: stored))
     }
 
-    /// Starts sending the pending transactions' batches, then their State, in a task of their
-    /// own, so the slot is read on while the server converts them; one group at a time, in order
-    /// (the previous group is settled first).
+    /// Sends the pending transactions' batches, then their State.
     private mutating func flush() async throws {
         guard let end = pendingEnd else { return }
-        try await settle()
-        let groups = pending
+        for index in pending.keys.sorted() {
+            let plan = plans[index]
+            for batch in try await converter.convert(pending[index] ?? [], plan: plan) {
+                try await reader.output.send(batch)
+                summaries[index].records += UInt64(batch.rowCount)
+            }
+        }
+        try await checkpoint(end)
         pending = [:]
         pendingCount = 0
         pendingEnd = nil
         pendingSince = nil
-        let converter = converter, output = reader.output, plans = plans, states = states, slot = slot
-        inFlight = Task {
-            var records: [Int: UInt64] = [:]
-            for index in groups.keys.sorted() {
-                for batch in try await converter.convert(groups[index] ?? [], plan: plans[index]) {
-                    try await output.send(batch)
-                    records[index, default: 0] += UInt64(batch.rowCount)
-                }
-            }
-            let id = states.nextID()
-            try await output.checkpoint(State(id: id, stream: nil, data: CDCState(slot: slot, lsn: end).data))
-            return SentGroup(id: id, lsn: end, records: records)
-        }
-    }
-
-    /// Waits for the group in flight, if any (cancelling it when this task is cancelled), and
-    /// records its State and counts.
-    mutating func settle() async throws {
-        guard let task = inFlight else { return }
-        inFlight = nil
-        let sent = try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
-        unacknowledged.append((sent.id, sent.lsn))
-        for (index, records) in sent.records { summaries[index].records += records }
-    }
-
-    /// Stops the group in flight after a failure.
-    func abandon() {
-        inFlight?.cancel()
-    }
-
-    /// What a flushed group sent.
-    struct SentGroup: Sendable {
-        var id: UInt64
-        var lsn: LSN
-        var records: [Int: UInt64]
     }
 }
