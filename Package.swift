@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
     ],
     targets: [
         // C edge: system libraries and the protoc-c output.
@@ -54,7 +55,11 @@ let package = Package(
         // The PostgreSQL plugin's logic, and its executable.
         .target(
             name: "PostgresPlugin",
-            dependencies: ["SluiceSDK", "SluiceSystemC", "PostgresClient", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SluiceSDK", "SluiceSystemC", "PostgresClient", .product(name: "Logging", package: "swift-log"),
+                // Cloud identity: RS256 for Google service account keys, HMAC-SHA256 for AWS SigV4.
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(name: "postgres-plugin", dependencies: ["PostgresPlugin", "SluiceSDK"], swiftSettings: strict),

@@ -2,7 +2,8 @@ import Foundation
 import SluiceSDK
 import SluiceWire
 
-/// Turns JSON Lines (`{"_stream": "ns.name", "_op": "delete"?, "column": value, …}`, PROTOCOL.md
+/// Turns JSON Lines (`{"_stream": "ns.name", "_op": "delete"|"truncate"?, "_unchanged": [names]?,
+/// "column": value, …}`, PROTOCOL.md
 /// Appendix A) into the Write input: record batches of at most `batchSize` rows per stream, cut
 /// earlier so that each fits the session's maximum frame size, and a State after every
 /// `stateEvery` batches whose data names the input line it covers. A row too large for any
@@ -20,6 +21,8 @@ final class BatchAssembler: @unchecked Sendable {
     private var maxBatchBytes: Int { maxFrameSize - 16 }
     private let stateEvery: Int
     private var streams: [StreamRows]
+    /// Each stream's key: its `key_columns`, else its primary key.
+    private let keys: [[String]]
     private let streamIndex: [String: Int]
     private var row: [Value] = []
     private var pending: [HostMessage] = []
@@ -42,6 +45,7 @@ final class BatchAssembler: @unchecked Sendable {
         self.maxFrameSize = maxFrameSize
         self.stateEvery = stateEvery
         streams = catalog.streams.map { StreamRows(schema: $0.schema, capacity: min(batchSize, 65536)) }
+        keys = catalog.streams.map { $0.keyColumns.isEmpty ? $0.schema.primaryKey : $0.keyColumns }
         streamIndex = Dictionary(uniqueKeysWithValues: catalog.streams.enumerated().map { ($0.element.schema.stream.description, $0.offset) })
     }
 
@@ -122,6 +126,7 @@ final class BatchAssembler: @unchecked Sendable {
             throw bad("stream \"\(streamName)\" is not in the catalog")
         }
         var operation = RowOperation.upsert
+        var unchanged: [Int] = []
         let columns = streams[index].columnIndex
         let width = streams[index].schema.columns.count
         if row.count == width {
@@ -136,7 +141,17 @@ final class BatchAssembler: @unchecked Sendable {
                 switch member.value.stringValue {
                 case "delete": operation = .delete
                 case "upsert": operation = .upsert
-                default: throw bad("\"_op\" must be \"upsert\" or \"delete\"")
+                case "truncate": operation = .truncate
+                default: throw bad("\"_op\" must be \"upsert\", \"delete\" or \"truncate\"")
+                }
+            case JSONLinesKeys.unchanged:
+                guard let names = member.value.arrayElements?.map(\.stringValue), !names.contains(nil) else {
+                    throw bad("\"_unchanged\" must be an array of column names")
+                }
+                for case let name? in names {
+                    guard let column = columns[name] else { throw bad("\"_unchanged\": stream \(streamName) has no column \"\(name)\"") }
+                    guard !unchanged.contains(column) else { throw bad("\"_unchanged\" names \"\(name)\" twice") }
+                    unchanged.append(column)
                 }
             default:
                 guard let name = JSONLinesKeys.column(forKey: member.key), let column = columns[name] else {
@@ -149,6 +164,9 @@ final class BatchAssembler: @unchecked Sendable {
                 }
             }
         }
+        if let problem = StreamRows.changeProblem(row, operation: operation, unchanged: unchanged, schema: streams[index].schema, key: keys[index]) {
+            throw bad(problem)
+        }
         let bytes = StreamRows.encodedBytes(of: row)
         guard streams[index].overheadBytes + bytes <= maxBatchBytes else {
             throw bad("the row needs up to \(streams[index].overheadBytes + bytes) bytes encoded, over the maximum frame size of \(maxFrameSize) bytes; raise --max-frame-size")
@@ -157,7 +175,7 @@ final class BatchAssembler: @unchecked Sendable {
             emitBatch(index, throughLine: lineNumber - 1)
         }
         do {
-            try streams[index].append(row, operation: operation, bytes: bytes)
+            try streams[index].append(row, operation: operation, unchanged: unchanged, bytes: bytes)
         } catch {
             throw bad(error.message)
         }

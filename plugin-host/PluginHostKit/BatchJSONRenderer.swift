@@ -2,8 +2,9 @@ import Foundation
 import SluiceWire
 
 /// Renders record batches of one stream as JSON Lines, straight from the column vectors:
-/// `{"_stream":"ns.name","col":value,…}` per row, with `"_op":"delete"` after `_stream` for a
-/// delete row. The format is PROTOCOL.md Appendix A:
+/// `{"_stream":"ns.name","col":value,…}` per row, with `"_op":"delete"` (or `"truncate"`)
+/// after `_stream` for a delete (truncate) row, then `"_unchanged":["col",…]` naming the columns
+/// a CDC row leaves unchanged (written as null). The format is PROTOCOL.md Appendix A:
 ///
 /// Numbers are JSON numbers (NaN and ±Infinity as strings), decimals exact strings, bytes
 /// base64, dates `YYYY-MM-DD` (BC as negative years), times `HH:MM:SS.ffffff` (timetz with
@@ -17,6 +18,10 @@ struct BatchJSONRenderer {
     private let keys: [[UInt8]]
     private static let hex = Array("0123456789abcdef".utf8)
     private static let deleteMarker = Array(#","_op":"delete""#.utf8)
+    private static let truncateMarker = Array(#","_op":"truncate""#.utf8)
+    /// `,"_unchanged":[` and each column's name as a JSON string.
+    private static let unchangedPrefix = Array(#","_unchanged":["#.utf8)
+    private let quotedNames: [[UInt8]]
 
     init(schema: StreamSchema) {
         self.schema = schema
@@ -29,16 +34,33 @@ struct BatchJSONRenderer {
             key.append(UInt8(ascii: ":"))
             return key
         }
+        quotedNames = schema.columns.map { column in
+            var name: [UInt8] = []
+            JSONWriter.appendString(column.name, to: &name)
+            return name
+        }
     }
 
     /// Appends one line per row of `batch`.
     func render(_ batch: RecordBatch, to out: inout [UInt8]) {
         let columns = batch.columns
         let types = schema.columns.map(\.type)
+        let changing = columns.indices.filter { !columns[$0].unchanged.isEmpty }
         for row in 0..<batch.rowCount {
             out.append(contentsOf: prefix)
             if !batch.operations.isEmpty, batch.operations[row] == RowOperation.delete.rawValue {
                 out.append(contentsOf: Self.deleteMarker)
+            } else if !batch.operations.isEmpty, batch.operations[row] == RowOperation.truncate.rawValue {
+                out.append(contentsOf: Self.truncateMarker)
+            }
+            let unchanged = changing.filter { columns[$0].isUnchanged(row) }
+            if !unchanged.isEmpty {
+                out.append(contentsOf: Self.unchangedPrefix)
+                for (position, index) in unchanged.enumerated() {
+                    if position > 0 { out.append(UInt8(ascii: ",")) }
+                    out.append(contentsOf: quotedNames[index])
+                }
+                out.append(UInt8(ascii: "]"))
             }
             for index in columns.indices {
                 out.append(contentsOf: keys[index])

@@ -24,7 +24,8 @@ enum CatalogJSON {
         ])
     }
 
-    /// A column: `{name, type, nullable, source_type}` plus `precision`, `scale`, `max_length` when set.
+    /// A column: `{name, type, nullable, source_type}` plus `precision`, `scale`, `max_length`,
+    /// `user_type` and `user_types` (``UserTypeJSON``) when set.
     static func column(_ column: Column) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = [
             ("name", .string(column.name)),
@@ -35,6 +36,10 @@ enum CatalogJSON {
         if column.type.precision != 0 { members.append(("precision", .integer(column.type.precision))) }
         if column.type.scale != 0 { members.append(("scale", .integer(column.type.scale))) }
         if column.type.maxLength != 0 { members.append(("max_length", .integer(column.type.maxLength))) }
+        if let userType = column.userType {
+            members.append(("user_type", UserTypeJSON.reference(userType)))
+            members.append(("user_types", .array(column.userTypes.map(UserTypeJSON.type))))
+        }
         return .object(members)
     }
 

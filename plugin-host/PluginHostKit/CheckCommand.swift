@@ -14,6 +14,13 @@ struct CheckCommand: AsyncParsableCommand {
             Prints {"passed": …, "checks": [{"name", "passed", "code", "message"}]} as JSON, or \
             one ✔/✘ line per check when stdout is a terminal (unless --json). Exits 66 when a check failed.
 
+            With --pipeline FILE instead of --plugin, checks every plugin of the pipeline file (the \
+            source in the source role, each destination in the destination role), inline \
+            configurations included: {"passed", "plugins": [{"label", "plugin", "passed", \
+            "checks" | "error"}]}. A configuration that cannot be used is reported for its plugin \
+            and the others are still checked; the exit code is 65 if one could not be used, else \
+            66 if a check failed.
+
             \(ExitCodes.help)
             """
     )
@@ -26,7 +33,24 @@ struct CheckCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON even on a terminal.")
     var json = false
 
+    @Option(help: ArgumentHelp("Check every plugin of this pipeline file (instead of --plugin and --config).", valueName: "file"))
+    var pipeline: String?
+
+    func validate() throws {
+        if pipeline != nil {
+            guard options.plugin == nil, options.config == nil, role == nil else {
+                throw ValidationError("--pipeline names the plugins and their roles: leave out --plugin, --config and --role")
+            }
+        } else if options.plugin == nil {
+            throw ValidationError("give --plugin (or --pipeline)")
+        }
+    }
+
     func run() async throws {
+        if let pipeline {
+            try await PipelineCheck(options: options, json: json || isatty(STDOUT_FILENO) == 0).run(pipeline)
+            return
+        }
         try await PluginSession.run(options) { session in
             let config = try await session.configJSON()
             let response = try await session.client.check(CheckRequest(configJSON: config, role: role?.role ?? .unspecified))
@@ -39,7 +63,7 @@ struct CheckCommand: AsyncParsableCommand {
         }
     }
 
-    private static func json(_ response: CheckResponse) -> JSONValue {
+    static func json(_ response: CheckResponse) -> JSONValue {
         .object([
             ("passed", .bool(response.passed)),
             ("checks", .array(response.checks.map { check in
@@ -49,7 +73,7 @@ struct CheckCommand: AsyncParsableCommand {
         ])
     }
 
-    private static func readable(_ response: CheckResponse) -> String {
+    static func readable(_ response: CheckResponse) -> String {
         var lines = response.checks.map { check in
             let mark = check.passed ? "✔" : "✘"
             let code = check.passed ? "" : " [\(check.code)]"

@@ -15,6 +15,8 @@ enum ExitCodes {
     static let pluginCrashed: Int32 = 71
     /// Writing the output or state file failed.
     static let ioError: Int32 = 74
+    /// Another run holds the state file or pipeline file (EX_TEMPFAIL: try again later).
+    static let alreadyRunning: Int32 = 75
     /// SIGINT or SIGTERM stopped the command (128 + SIGINT, as shells report it).
     static let interrupted: Int32 = 130
 
@@ -31,6 +33,8 @@ enum ExitCodes {
           71  the plugin could not start, crashed or broke the protocol
               (its exit status and last stderr lines are printed)
           74  the output or state file could not be written
+          75  already running: another run holds the state file or
+              pipeline file (try again once it has finished)
           130 interrupted by SIGINT or SIGTERM (the running calls were cancelled)
         """
 }

@@ -79,6 +79,16 @@ struct JSONFields {
         return elements.compactMap(\.stringValue)
     }
 
+    /// An optional object member, with its own reader.
+    func object(_ key: String, _ problems: inout [String]) -> JSONFields? {
+        guard let member = value[key], member != .null else { return nil }
+        guard case .object = member else {
+            problems.append("\(path.appending(key: key)): expected an object, got \(member.typeName)")
+            return nil
+        }
+        return JSONFields(value: member, path: path.appending(key: key))
+    }
+
     /// The objects of an array member, each with its own reader.
     func objects(_ key: String, required: Bool, _ problems: inout [String]) -> [JSONFields] {
         guard let member = value[key], member != .null else {

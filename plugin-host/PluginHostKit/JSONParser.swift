@@ -1,15 +1,19 @@
 /// Why a JSON text could not be parsed, and where.
 struct JSONParseError: Error, Sendable, CustomStringConvertible {
     var message: String
-    /// Byte offset of the problem in the text.
-    var offset: Int
+    /// Line of the problem in the text, from 1.
+    var line: Int
+    /// Column of the problem in its line, from 1, in Unicode scalars (as editors and libyaml count).
+    var column: Int
 
-    var description: String { "\(message) at byte \(offset + 1)" }
+    var description: String { "\(message) at line \(line), column \(column)" }
 }
 
 /// Parses JSON text (RFC 8259) into ``JSONValue``, keeping number text and key order.
 struct JSONParser {
     private let bytes: [UInt8]
+    /// Where the text starts (lines and columns count from there).
+    private let start: Int
     private var index: Int
     private let end: Int
     private var depth = 0
@@ -32,11 +36,23 @@ struct JSONParser {
 
     private init(bytes: [UInt8], index: Int, end: Int) {
         self.bytes = bytes
+        self.start = index
         self.index = index
         self.end = end
     }
 
-    private func failure(_ message: String) -> JSONParseError { JSONParseError(message: message, offset: index) }
+    private func failure(_ message: String) -> JSONParseError {
+        var line = 1, column = 1
+        for byte in bytes[start..<min(index, end)] {
+            if byte == 0x0A {
+                line += 1
+                column = 1
+            } else if byte & 0xC0 != 0x80 {
+                column += 1
+            }
+        }
+        return JSONParseError(message: message, line: line, column: column)
+    }
 
     private mutating func skipWhitespace() {
         while index < end, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 {
@@ -127,12 +143,13 @@ struct JSONParser {
     }
 
     private mutating func parseNumber() throws(JSONParseError) -> JSONValue {
-        let start = index
+        let first = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         guard digits() > 0 else { throw failure("invalid number") }
-        if bytes[start] == UInt8(ascii: "-") ? bytes[start + 1] == UInt8(ascii: "0") && index - start > 2
-            : bytes[start] == UInt8(ascii: "0") && index - start > 1 {
-            throw JSONParseError(message: "invalid number (leading zero)", offset: start)
+        if bytes[first] == UInt8(ascii: "-") ? bytes[first + 1] == UInt8(ascii: "0") && index - first > 2
+            : bytes[first] == UInt8(ascii: "0") && index - first > 1 {
+            index = first
+            throw failure("invalid number (leading zero)")
         }
         if index < end, bytes[index] == UInt8(ascii: ".") {
             index += 1
@@ -143,7 +160,7 @@ struct JSONParser {
             if index < end, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard digits() > 0 else { throw failure("invalid number") }
         }
-        return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+        return .number(String(decoding: bytes[first..<index], as: UTF8.self))
     }
 
     private mutating func digits() -> Int {

@@ -33,6 +33,14 @@ struct JSONSchemaValidator {
             && !(value.typeName == "integer" && types.contains("number"))
     }
 
+    /// Whether `schema` names its types, accepts the type of `value` (an integer where a number
+    /// is wanted too), and does not accept strings: a quoted `"${PORT}"` then takes its value's type.
+    static func wantsOnly(_ schema: JSONValue?, typeOf value: JSONValue) -> Bool {
+        let types = typeNames(schema)
+        return !types.contains("string")
+            && (types.contains(value.typeName) || (value.typeName == "integer" && types.contains("number")))
+    }
+
     private static func typeNames(_ schema: JSONValue?) -> [String] {
         switch schema?["type"] {
         case .string(let name): [name]

@@ -24,6 +24,6 @@ struct PluginHost: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [SpecCommand.self, CheckCommand.self, DiscoverCommand.self, ReadCommand.self, WriteCommand.self, PipelineCommand.self,
-                      ConformanceCommand.self]
+                      ConformanceCommand.self, StateCommand.self]
     )
 }

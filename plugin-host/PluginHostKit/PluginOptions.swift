@@ -1,10 +1,12 @@
 import ArgumentParser
 import SluiceWire
 
-/// The options every command shares: which plugin, its configuration, and logging.
+/// The options every command shares: which plugin, its configuration, and logging. `--plugin`
+/// is required by every command (``PluginSession/run(_:_:)`` and `conformance` refuse its
+/// absence with exit 64) but `check --pipeline`, which checks a pipeline's plugins instead.
 struct PluginOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The plugin executable (a path, or a name looked up in PATH).", valueName: "path"))
-    var plugin: String
+    @Option(name: .long, help: ArgumentHelp("The plugin executable (a path, or a name looked up in PATH, then beside plugin-host).", valueName: "path"))
+    var plugin: String?
 
     @Option(name: .long, help: ArgumentHelp(
         "The plugin configuration: YAML or JSON, with ${VAR} and ${VAR:-default} expanded from the environment.",
@@ -24,19 +26,26 @@ struct PluginOptions: ParsableArguments {
         if let maxFrameSize, maxFrameSize < 1024 {
             throw ValidationError("--max-frame-size must be at least 1024 bytes")
         }
-        if plugin.isEmpty { throw ValidationError("--plugin must name an executable") }
+        if plugin?.isEmpty == true { throw ValidationError("--plugin must name an executable") }
     }
 
-    /// How to start the plugin these options name.
+    /// Ends the command with exit 64 when `--plugin` is missing.
+    func requirePlugin() throws {
+        guard plugin == nil else { return }
+        Diagnostics.line("Error: Missing expected argument '--plugin <path>'")
+        throw ExitCode(64)
+    }
+
+    /// How to start the plugin these options name (``requirePlugin()`` checked it is given).
     var launch: PluginLaunch {
-        PluginLaunch(plugin: plugin, config: config.map(PluginConfigSource.file), logLevel: logLevel, maxFrameSize: maxFrameSize,
+        PluginLaunch(plugin: plugin ?? "", config: config.map(PluginConfigSource.file), logLevel: logLevel, maxFrameSize: maxFrameSize,
                      verbose: verbose)
     }
 }
 
 /// How to start one plugin and where its configuration comes from.
 struct PluginLaunch: Sendable {
-    /// The executable (a path, or a name looked up in PATH).
+    /// The executable (a path, or a name looked up in PATH, then beside plugin-host).
     var plugin: String
     /// The configuration, if any.
     var config: PluginConfigSource?

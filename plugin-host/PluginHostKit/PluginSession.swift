@@ -14,6 +14,7 @@ struct PluginSession {
 
     /// Starts the plugin, runs `body` (which returns the exit code), and closes the session.
     static func run(_ options: PluginOptions, _ body: (PluginSession) async throws -> Int32) async throws {
+        try options.requirePlugin()
         var session: PluginSession?
         var exitCode: Int32
         var interrupts: InterruptHandler?
@@ -110,12 +111,17 @@ struct PluginSession {
     static func configJSON(_ launch: PluginLaunch, environment: [String: String], schema: JSONValue) throws(HostFailure) -> String {
         let value: JSONValue
         let source: String
+        // Where each value is in a configuration file (an inline one's positions would be those
+        // of its re-serialized text, not of the pipeline file).
+        var located: ConfigFile.Located?
         if let config = launch.config {
             source = config.origin
             let file = ConfigFile(path: config.origin, environment: environment, schema: schema)
             do {
                 switch config {
-                case .file: value = try file.load()
+                case .file:
+                    located = try file.loadLocated()
+                    value = located?.value ?? .null
                 case .inline(let yaml, _): value = try file.load(text: yaml)
                 }
             } catch {
@@ -127,7 +133,8 @@ struct PluginSession {
         }
         let problems = JSONSchemaValidator(schema: schema).problems(of: value)
         guard problems.isEmpty else {
-            throw HostFailure.config("the configuration \(source) does not match the plugin's schema:", problems)
+            throw HostFailure.config("the configuration \(source) does not match the plugin's schema:",
+                                     problems.map { located?.locate($0) ?? $0 })
         }
         return JSONWriter.compact(value)
     }

@@ -49,6 +49,7 @@ enum ProtocolNames {
         switch text {
         case "full_refresh": .fullRefresh
         case "incremental": .incremental
+        case "cdc": .cdc
         default: nil
         }
     }

@@ -39,10 +39,13 @@ struct ReadCommand: AsyncParsableCommand {
     var output: String?
 
     func run() async throws {
+        try RunLock.acquireOrExit(stateFile: state)
         try await PluginSession.run(options) { session in
             let config = try await session.configJSON()
             let discovered = try await session.client.discover(DiscoverRequest(configJSON: config))
-            let selection = try catalog.map { try ReadCatalogFile.load($0, against: discovered) } ?? ReadCatalogFile.everything(in: discovered)
+            let chosen = try catalog.map { try ReadCatalogFile.selection(.file($0), against: discovered, for: .read) }
+            for stream in chosen?.unreadable ?? [] { Diagnostics.line("plugin-host: skipping \(stream.line)") }
+            let selection = chosen?.catalog ?? ReadCatalogFile.everything(in: discovered)
             guard !selection.streams.isEmpty else {
                 throw HostFailure(ExitCodes.config, "nothing to read: the source has no readable streams for this configuration")
             }
@@ -52,7 +55,7 @@ struct ReadCommand: AsyncParsableCommand {
             let outcome: Result<Summary, any Error>
             do {
                 try await session.client.startRead(ReadRequest(configJSON: config, catalog: selection, states: previous))
-                outcome = .success(try await reader.consume(session.client))
+                outcome = .success(try await reader.consume(session.client, statePath: state))
             } catch {
                 outcome = .failure(error)
             }

@@ -20,8 +20,11 @@ struct ReadSession {
     /// The latest state of each stream (and the global one), the earlier file's included.
     var latestStates: [State] { stateOrder.compactMap { states[$0] } }
 
-    /// Handles the Read's messages up to its Summary, which it returns.
-    mutating func consume(_ client: PluginClient) async throws -> Summary {
+    /// Handles the Read's messages up to its Summary, which it returns. With `statePath`, a
+    /// source announcing `read_acks` gets a ReadAck for each state once the output before it is
+    /// durable and the state file saved with it (PROTOCOL.md §8.2).
+    mutating func consume(_ client: PluginClient, statePath: String? = nil) async throws -> Summary {
+        let acknowledging = client.helloReply.capabilities.has(Feature.readAcks) ? statePath : nil
         while let message = try await client.nextCallMessage() {
             switch message {
             case .schema(let schema):
@@ -41,6 +44,10 @@ struct ReadSession {
                 try sink.flush(durable: true)
                 keep(state)
                 emittedStates = true
+                if let acknowledging {
+                    try StateFile.save(latestStates, to: acknowledging)
+                    try await client.send(.readAck(ReadAck(stateID: state.id)))
+                }
             case .streamStatus(let status):
                 report.status(status)
             case .progress(let progress):

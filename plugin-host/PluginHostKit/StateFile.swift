@@ -38,9 +38,9 @@ enum StateFile {
         return states
     }
 
-    /// Writes `states` to `path` through a temporary file and a rename.
-    static func save(_ states: [State], to path: String) throws {
-        let entries: [JSONValue] = states.map { state in
+    /// The file's JSON for `states`.
+    static func json(_ states: [State]) -> JSONValue {
+        .object([("states", .array(states.map { state in
             let stream: JSONValue = state.stream.map { .object([("namespace", .string($0.namespace)), ("name", .string($0.name))]) } ?? .null
             let data: (key: String, value: JSONValue)
             if let text = String(validating: state.data, as: UTF8.self) {
@@ -49,8 +49,12 @@ enum StateFile {
                 data = ("data_base64", .string(Data(state.data).base64EncodedString()))
             }
             return .object([("stream", stream), ("id", .integer(state.id)), data])
-        }
-        let text = JSONWriter.pretty(.object([("states", .array(entries))])) + "\n"
+        }))])
+    }
+
+    /// Writes `states` to `path` through a temporary file and a rename.
+    static func save(_ states: [State], to path: String) throws {
+        let text = JSONWriter.pretty(json(states)) + "\n"
         // The rename that makes the write atomic would replace a device or a link target's link.
         if let type = try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType, type != .typeRegular {
             throw HostFailure(ExitCodes.ioError, "the state file \(path) is not a regular file")

@@ -9,6 +9,8 @@ struct StreamRows {
     private var builders: [ColumnBuilder]
     /// Empty until the first delete; then one ``RowOperation`` per row.
     private var operations: [UInt8] = []
+    /// The (row, column) pairs left unchanged (a CDC stream's, PROTOCOL.md §5.9).
+    private var unchanged: [(row: Int, column: Int)] = []
     /// Rows appended since the last batch.
     private(set) var count = 0
     /// An upper bound of the encoded size of those rows' values (see ``encodedBytes(of:)``).
@@ -52,7 +54,24 @@ struct StreamRows {
 
     /// Appends a row of one value per column, of `bytes` as ``encodedBytes(of:)`` gives them;
     /// throws when a value does not fit its column.
-    mutating func append(_ row: [Value], operation: RowOperation, bytes: Int) throws(ProtocolError) {
+    /// Why a row with `operation` and `unchanged` columns (positions in `schema`) breaks the
+    /// CDC rules of PROTOCOL.md §5.9, 5.10, for a stream whose key is `key`; nil when it does
+    /// not. A TRUNCATE row holds no value; only an upsert row leaves values unchanged, never a
+    /// key column's, and those values are null.
+    static func changeProblem(_ row: [Value], operation: RowOperation, unchanged: [Int], schema: StreamSchema, key: [String]) -> String? {
+        if operation == .truncate, row.contains(where: { $0 != .null }) { return "a \"truncate\" row holds no values" }
+        guard !unchanged.isEmpty else { return nil }
+        guard operation == .upsert else { return "only an upsert row can leave values unchanged" }
+        for column in unchanged {
+            let name = schema.columns[column].name
+            if key.contains(name) { return "\"_unchanged\" names the key column \"\(name)\"; key values are always sent" }
+            if row[column] != .null { return "column \"\(name)\" is listed in \"_unchanged\" but has a value" }
+        }
+        return nil
+    }
+
+    /// `unchanged`: the columns whose value the row leaves unchanged (null in `row`).
+    mutating func append(_ row: [Value], operation: RowOperation, unchanged columns: [Int] = [], bytes: Int) throws(ProtocolError) {
         for index in row.indices {
             do {
                 try builders[index].append(row[index])
@@ -62,15 +81,22 @@ struct StreamRows {
         }
         if operation != .upsert, operations.isEmpty { operations = [UInt8](repeating: RowOperation.upsert.rawValue, count: count) }
         if !operations.isEmpty || operation != .upsert { operations.append(operation.rawValue) }
+        for column in columns { unchanged.append((count, column)) }
         count += 1
         valueBytes += bytes
     }
 
     /// The rows so far as a batch; starts over empty.
     mutating func takeBatch() -> RecordBatch {
-        let batch = RecordBatch(stream: schema.stream, rowCount: count, columns: builders.map { $0.finish() }, operations: operations)
+        var columns = builders.map { $0.finish() }
+        for (row, column) in unchanged {
+            if columns[column].unchanged.isEmpty { columns[column].unchanged = [UInt8](repeating: 0, count: (count + 7) / 8) }
+            columns[column].unchanged[row >> 3] |= 1 << UInt8(row & 7)
+        }
+        let batch = RecordBatch(stream: schema.stream, rowCount: count, columns: columns, operations: operations)
         builders = Self.builders(schema, capacity)
         operations = []
+        unchanged = []
         count = 0
         valueBytes = 0
         return batch

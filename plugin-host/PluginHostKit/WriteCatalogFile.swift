@@ -2,7 +2,10 @@ import SluiceWire
 
 /// The streams of a Write, from a catalog file:
 /// `{"streams": [{"namespace", "name", "columns": [{"name", "type", "nullable", "source_type",
-/// "precision"?, "scale"?, "max_length"?}], "primary_key", "write_mode", "key_columns"}]}`.
+/// "precision"?, "scale"?, "max_length"?, "user_type"?, "user_types"?}], "primary_key", "write_mode",
+/// "key_columns", "sync_mode"}]}` (user types as ``UserTypeJSON`` reads them). `sync_mode` says how
+/// the rows were read (PROTOCOL.md §4.5): `cdc` rows are changes (TRUNCATE rows, unchanged values),
+/// written with upsert.
 /// The other keys of `plugin-host discover`'s output (``descriptiveKeys``) are accepted, so its
 /// catalog can be given as it is, and describe the source only; any other key is rejected with
 /// its path.
@@ -11,11 +14,11 @@ import SluiceWire
 /// `bytes`, `date`, `time`, `timetz`, `timestamp`, `timestamptz`, `interval`, `uuid`, `json`
 /// and `list<element>`; write modes `append`, `upsert`, `update-only`, `mirror`, `replace`.
 enum WriteCatalogFile {
-    private static let streamKeys = ["namespace", "name", "columns", "primary_key", "write_mode", "key_columns"]
+    private static let streamKeys = ["namespace", "name", "columns", "primary_key", "write_mode", "key_columns", "sync_mode"]
     /// What `discover` says about a stream beyond its schema; a Write has no use for it.
     private static let descriptiveKeys = ["kind", "unique_keys", "cursor_candidates", "sync_modes", "estimated_rows",
                                           "estimated_bytes", "readable", "remedy"]
-    private static let columnKeys = ["name", "type", "nullable", "source_type", "precision", "scale", "max_length"]
+    private static let columnKeys = ["name", "type", "nullable", "source_type", "precision", "scale", "max_length", "user_type", "user_types"]
 
     /// The configured catalog the file describes.
     static func load(_ path: String) throws -> ConfiguredCatalog {
@@ -58,9 +61,21 @@ enum WriteCatalogFile {
                 problems.append("\(entry.path.appending(key: "write_mode")): must be one of append, upsert, update-only, mirror, replace")
             }
         }
+        var syncMode = SyncMode.fullRefresh
+        if let modeName = entry.string("sync_mode", &problems) {
+            if let mode = ProtocolNames.syncMode(named: modeName) {
+                syncMode = mode
+            } else {
+                problems.append("\(entry.path.appending(key: "sync_mode")): must be full_refresh, incremental or cdc")
+            }
+        }
+        if syncMode == .cdc {
+            if writeMode == .unspecified { writeMode = .upsert }
+            if writeMode != .upsert { problems.append("\(entry.path.appending(key: "write_mode")): a stream read with cdc is written with upsert") }
+        }
         guard let name else { return nil }
         let schema = StreamSchema(stream: StreamID(namespace: namespace, name: name), columns: columns, primaryKey: primaryKey)
-        return ConfiguredStream(schema: schema, writeMode: writeMode, keyColumns: keyColumns)
+        return ConfiguredStream(schema: schema, syncMode: syncMode, writeMode: writeMode, keyColumns: keyColumns)
     }
 
     private static func column(_ field: JSONFields, _ problems: inout [String]) -> Column? {
@@ -76,6 +91,8 @@ enum WriteCatalogFile {
         type.maxLength = UInt32(clamping: field.unsigned("max_length", &problems) ?? 0)
         guard let name else { return nil }
         return Column(name: name, type: type, nullable: field.bool("nullable", &problems) ?? true,
-                      sourceType: field.string("source_type", &problems) ?? "")
+                      sourceType: field.string("source_type", &problems) ?? "",
+                      userType: field.object("user_type", &problems).map { UserTypeJSON.reference($0, &problems) },
+                      userTypes: field.objects("user_types", required: false, &problems).map { UserTypeJSON.type($0, &problems) })
     }
 }

@@ -9,7 +9,8 @@ struct WriteCommand: AsyncParsableCommand {
         abstract: "Write JSON Lines to a destination (Write); print the summary as JSON.",
         discussion: """
             The catalog file is {"streams": [{"namespace", "name", "columns": [{"name", "type", \
-            "nullable", "source_type"}], "primary_key", "write_mode", "key_columns"}]} with types bool, \
+            "nullable", "source_type", "user_type", "user_types"}], "primary_key", "write_mode", "key_columns"}]} \
+            (discover's output as it is) with types bool, \
             int16, int32, int64, float32, float64, decimal, string, bytes, date, time, timetz, timestamp, \
             timestamptz, interval, uuid, json, list<type>, and write modes append, upsert, update-only, \
             mirror, replace.
@@ -51,6 +52,9 @@ struct WriteCommand: AsyncParsableCommand {
         try await PluginSession.run(options) { session in
             let config = try await session.configJSON()
             let configured = try WriteCatalogFile.load(catalog)
+            if configured.streams.contains(where: { $0.syncMode == .cdc }), !session.client.helloReply.capabilities.has(Feature.cdcApply) {
+                throw HostFailure(ExitCodes.config, "the catalog has streams read with cdc, but \(session.client.helloReply.pluginName) does not apply CDC streams (no \(Feature.cdcApply) feature)")
+            }
             let assembler = try BatchAssembler(catalog: configured, reader: try LineReader(path: input), client: session.client,
                                            batchSize: batchSize, stateEvery: stateEvery,
                                            maxFrameSize: Int(options.maxFrameSize ?? Hello.defaultMaxFrameSize))

@@ -52,16 +52,26 @@ public struct Column: Sendable, Hashable {
     public var nullable: Bool
     /// The source system's own type name, e.g. `numeric(12,2)` or `inet`.
     public var sourceType: String
+    /// A PostgreSQL source's user-defined type (enum, domain, composite) of the column, or the
+    /// element type of an array column (``TypeReference/array``); nil otherwise.
+    public var userType: TypeReference?
+    /// The definitions of ``userType`` and of every user-defined type it uses, each after the
+    /// types it uses.
+    public var userTypes: [UserType]
 
-    public init(name: String, type: LogicalType, nullable: Bool = true, sourceType: String = "") {
+    public init(name: String, type: LogicalType, nullable: Bool = true, sourceType: String = "",
+                userType: TypeReference? = nil, userTypes: [UserType] = []) {
         self.name = name
         self.type = type
         self.nullable = nullable
         self.sourceType = sourceType
+        self.userType = userType
+        self.userTypes = userTypes
     }
 
     public static func == (a: Column, b: Column) -> Bool {
         a.name.isExactly(b.name) && a.type == b.type && a.nullable == b.nullable && a.sourceType.isExactly(b.sourceType)
+            && a.userType == b.userType && a.userTypes == b.userTypes
     }
 
     public func hash(into hasher: inout Hasher) {

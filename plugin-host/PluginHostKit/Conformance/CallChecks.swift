@@ -72,6 +72,18 @@ struct CallChecks: Sendable {
         }
     }
 
+    /// `read-ack-between-calls` (§3.3, §8.2): a ReadAck between calls, to a source announcing
+    /// `read_acks`, is consumed without an answer; the session goes on.
+    func readAckBetweenCalls() async throws -> String {
+        try await target.withPlugin { probe in
+            try await probe.handshake()
+            try await probe.send(.readAck(ReadAck(stateID: 1)))
+            try await probe.expectSpec(after: "ReadAck between calls")
+            try await probe.closeCleanly(after: "GetSpec")
+            return "ReadAck between calls ignored; GetSpec answered by SpecResponse alone"
+        }
+    }
+
     /// `unsupported-call` (§4.6): Discover to a plugin without the source role, or a Write (its
     /// input discarded up to WriteEnd) to one without the destination role, is answered by
     /// Error{CONFIG, UNSUPPORTED_CALL}, and the session continues.

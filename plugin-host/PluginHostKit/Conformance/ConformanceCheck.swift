@@ -23,6 +23,8 @@ enum ConformanceCheck: String, CaseIterable, Sendable {
     case writeInputBetweenCalls = "write-input-between-calls"
     /// §6.1: Cancel between calls is ignored.
     case cancelBetweenCalls = "cancel-between-calls"
+    /// §3.3, §8.2: a source with `read_acks` ignores a ReadAck between calls.
+    case readAckBetweenCalls = "read-ack-between-calls"
     /// §4.6: a call of a role the plugin lacks is Error{CONFIG, UNSUPPORTED_CALL}; the session continues.
     case unsupportedCall = "unsupported-call"
     /// §6.2: SIGTERM to an idle plugin ends it with exit 130.
@@ -40,4 +42,8 @@ enum ConformanceCheck: String, CaseIterable, Sendable {
     /// §8.1: a destination with `committed_states` begins a Write with a pipeline id by
     /// CommittedStates, and a later Write reports the state the earlier one acknowledged.
     case writeCommittedStates = "write-committed-states"
+    /// §5.9, §8.2: a destination with `cdc_apply` takes a CDC stream (TRUNCATE rows, unchanged
+    /// values, global states) and acknowledges its states; one without it refuses TRUNCATE rows
+    /// with Error{PROTOCOL, INVALID_MESSAGE}.
+    case writeChanges = "write-cdc"
 }

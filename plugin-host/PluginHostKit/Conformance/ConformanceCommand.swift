@@ -45,6 +45,7 @@ struct ConformanceCommand: AsyncParsableCommand {
     func run() async throws {
         let reaper = PluginReaper()
         defer { reaper.stop() }
+        try options.requirePlugin()
         let launch = options.launch
         let environment = ProcessInfo.processInfo.environment
         let target = ConformanceTarget(launch: launch, environment: environment, timeout: timeout, reaper: reaper)
@@ -55,7 +56,7 @@ struct ConformanceCommand: AsyncParsableCommand {
             Diagnostics.line("plugin-host: \(error.message)")
             throw ExitCode(error.exitCode)
         }
-        let report = ConformanceReport(plugin: options.plugin, streaming: !json)
+        let report = ConformanceReport(plugin: launch.plugin, streaming: !json)
         await ConformanceSuite(target: target, config: config, stream: stream, write: write, report: report).run()
         Diagnostics.output(json ? JSONWriter.pretty(report.json) : report.totalLine)
         if report.count(.failed) > 0 { throw ExitCode(ExitCodes.conformanceFailed) }

@@ -56,6 +56,24 @@ struct ConformanceStream: Sendable {
         State(id: UInt64(101 + index), stream: id, data: Array("conformance batch \(index)".utf8))
     }
 
+    /// A CDC Write's catalog: this stream, upsert (PROTOCOL.md §8.2).
+    var changeCatalog: ConfiguredCatalog {
+        ConfiguredCatalog(streams: [ConfiguredStream(schema: schema, syncMode: .cdc, writeMode: .upsert)])
+    }
+
+    /// CDC changes to batch 0's rows: row 1 updated with `label` unchanged, row 2 deleted;
+    /// then a TRUNCATE row, then row 9 inserted.
+    func changeBatches() throws -> [RecordBatch] {
+        var updates = try RecordBatch(schema: schema, rows: [Self.row(1), Self.row(2)].map { row in
+            [row[0], .null] + row.dropFirst(2)
+        })
+        updates.columns[1].unchanged = [0b01]
+        updates.operations = [RowOperation.upsert.rawValue, RowOperation.delete.rawValue]
+        var truncate = try RecordBatch(schema: schema, rows: [schema.columns.map { _ in .null }, Self.row(9)])
+        truncate.operations = [RowOperation.truncate.rawValue, RowOperation.upsert.rawValue]
+        return [updates, truncate]
+    }
+
     /// A batch of this stream whose columns do not match its schema: every column is text.
     func mismatchedBatch() throws -> RecordBatch {
         let text = StreamSchema(stream: id, columns: schema.columns.map { Column(name: $0.name, type: LogicalType(.string)) })

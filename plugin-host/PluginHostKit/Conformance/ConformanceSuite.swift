@@ -32,6 +32,10 @@ struct ConformanceSuite {
         await run(.check) { try await calls.check(config: try config.text()) }
         await run(.writeInputBetweenCalls) { try await calls.writeInputBetweenCalls() }
         await run(.cancelBetweenCalls) { try await calls.cancelBetweenCalls() }
+        await run(.readAckBetweenCalls) {
+            guard reply.capabilities.has(Feature.readAcks) else { throw ConformanceSkip("the plugin does not announce the \(Feature.readAcks) feature") }
+            return try await calls.readAckBetweenCalls()
+        }
         await run(.unsupportedCall) {
             guard !(reply.roles.contains(.source) && reply.roles.contains(.destination)) else {
                 throw ConformanceSkip("the plugin has both roles")
@@ -77,6 +81,13 @@ struct ConformanceSuite {
                 throw ConformanceSkip("the plugin does not announce the \(Feature.committedStates) feature")
             }
             return try await checks.writeCommittedStates()
+        }
+        await run(.writeChanges) {
+            let checks = try prerequisites()
+            guard reply.capabilities.writeModes.contains(.upsert) else {
+                throw ConformanceSkip("the plugin does not list write mode upsert, which CDC streams need")
+            }
+            return try await checks.writeChanges(applies: reply.capabilities.has(Feature.cdcApply))
         }
     }
 

@@ -97,6 +97,50 @@ struct DestinationChecks: Sendable {
         return "pipeline \(pipeline): first Write began with CommittedStates without a state for \(stream.id); the next reported State \(state.id) as sent"
     }
 
+    /// `write-cdc` (§5.9, §8.2): with `applies` (`cdc_apply`), a CDC Write — rows, a global
+    /// State, an update leaving a value unchanged and a delete, a TRUNCATE row and an insert, a
+    /// global State — is acknowledged state by state and summarised; without it, the TRUNCATE
+    /// row is Error{PROTOCOL, INVALID_MESSAGE} and the session continues.
+    func writeChanges(applies: Bool) async throws -> String {
+        let stream = ConformanceStream()
+        let changes = try stream.changeBatches()
+        let states = [State(id: 201, stream: nil, data: Array("cdc 1".utf8)), State(id: 202, stream: nil, data: Array("cdc 2".utf8))]
+        return try await target.withPlugin { probe in
+            try await probe.handshake()
+            let request = WriteRequest(configJSON: config, catalog: stream.changeCatalog, sourceName: "plugin-host conformance")
+            guard applies else {
+                try await probe.send(.write(request))
+                try await probe.send(.records(changes[1]))
+                try await probe.send(.writeEnd)
+                while let message = try await probe.next("Error{PROTOCOL, INVALID_MESSAGE}") {
+                    switch message {
+                    case .streamStatus, .progress: continue
+                    case .error(let error) where error.category == .protocol && error.code == "INVALID_MESSAGE":
+                        try await probe.expectSpec(after: "the refused Write")
+                        try await probe.closeCleanly(after: "GetSpec")
+                        return "without \(Feature.cdcApply): a TRUNCATE row → Error{PROTOCOL, INVALID_MESSAGE}; the session continued"
+                    default:
+                        throw ConformanceFailure("a destination without \(Feature.cdcApply) answered a TRUNCATE row with \(ConformanceText.name(message)), not Error{PROTOCOL, INVALID_MESSAGE}")
+                    }
+                }
+                throw ConformanceFailure("the plugin ended its output before answering the TRUNCATE row")
+            }
+            let input: [HostMessage] = [.records(try stream.batch(0)), .state(states[0]), .records(changes[0]), .records(changes[1]), .state(states[1])]
+            let acks = LockedValue<[StateAck]>([])
+            probe.state.step = "writing a CDC stream and waiting for the Summary"
+            _ = try await probe.client.write(request, input: Self.sequence(input)) { message in
+                switch message {
+                case .stateAck(let ack): acks.withLock { $0.append(ack) }
+                case .streamStatus, .progress: break
+                default: throw ConformanceFailure("\(ConformanceText.name(message)) arrived during a Write (§3.3)")
+                }
+            }
+            try Self.verify(acks.withLock { $0 }, against: states)
+            try await probe.closeCleanly(after: "the Write's Summary")
+            return "CDC stream \(stream.id): an unchanged value, a delete, a TRUNCATE row; global States 201, 202 acknowledged in order"
+        }
+    }
+
     /// Runs a Write of `pipeline` with `input` in a fresh session and returns its CommittedStates,
     /// which must be its first message.
     private func committedStates(_ pipeline: String, _ stream: ConformanceStream, input: [HostMessage]) async throws -> CommittedStates {

@@ -28,14 +28,19 @@ final class AckTracker: Sendable {
 
     private let book: LockedValue<Book>
     private let path: String?
+    /// Called, in order and under the tracker's lock, with the id of the newest source state
+    /// every destination has acknowledged, each time it advances (ReadAck, PROTOCOL.md §8.2).
+    private let onCovered: @Sendable (UInt64) -> Void
 
     /// Tracks states for `destinations` destinations, saving them to `path` (if any) on top of
     /// the `previous` states; forwarded states get ids from `firstID` on.
-    init(path: String?, previous: [State], destinations: Int, firstID: UInt64 = 1) {
+    init(path: String?, previous: [State], destinations: Int, firstID: UInt64 = 1,
+         onCovered: @escaping @Sendable (UInt64) -> Void = { _ in }) {
         var book = Book(nextID: firstID, firstID: firstID, acknowledged: Array(repeating: firstID - 1, count: destinations))
         for state in previous { Self.keep(state, in: &book) }
         self.book = LockedValue(book)
         self.path = path
+        self.onCovered = onCovered
     }
 
     /// Takes a source state forwarded after `records` records; returns the id to forward it with.
@@ -67,6 +72,7 @@ final class AckTracker: Sendable {
                 try StateFile.save(book.order.compactMap { book.latest[$0] }, to: path)
                 book.statesSaved += 1
             }
+            onCovered(last.state.id)
         }
     }
 

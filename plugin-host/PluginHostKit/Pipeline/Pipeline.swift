@@ -20,6 +20,12 @@ struct Pipeline {
     var resume: [State]?
     /// Which attempt this run is (1 for the first), for the report.
     var attempt = 1
+    /// `--follow`: the source keeps reading changes until interrupted (its `follow` setting).
+    var follow = false
+    /// Whether streams the source cannot read make the pipeline fail instead of being skipped.
+    var strict = false
+    /// Print the plan (``PipelinePlan``) once everything is validated, instead of running it.
+    var dryRun = false
 
     /// How one run ended.
     struct Outcome {
@@ -40,21 +46,27 @@ struct Pipeline {
 
         try checkRoles()
         let sourceSchema = try await labelled(source) { try await source.configSchema() }
-        let sourceConfig = try await labelled(source) {
+        var sourceConfig = try await labelled(source) {
             try PluginSession.configJSON(source.launch, environment: source.environment, schema: sourceSchema)
         }
+        if follow { sourceConfig = try Self.following(sourceConfig, schema: sourceSchema) }
         var destinationConfigs: [String] = []
         for destination in destinations {
             destinationConfigs.append(try await labelled(destination) { try await destination.configJSON() })
         }
         let discovered = try await labelled(source) { try await source.client.discover(DiscoverRequest(configJSON: sourceConfig)) }
-        let selection = try catalog.map { try ReadCatalogFile.load($0, against: discovered, for: .pipeline) } ?? ReadCatalogFile.everything(in: discovered)
+        let chosen = try catalog.map { try ReadCatalogFile.selection($0, against: discovered, for: .pipeline) }
+        let selection = chosen?.catalog ?? ReadCatalogFile.everything(in: discovered)
+        let skipped = try skipUnreadable(chosen?.unreadable ?? discovered.streams.filter { !$0.readable }.map {
+            SkippedStream(stream: $0.schema.stream, remedy: $0.remedy)
+        })
         guard !selection.streams.isEmpty else {
             throw HostFailure(ExitCodes.config, "nothing to read: the source has no readable streams for this configuration")
         }
         let previous = try resume ?? statePath.map(StateFile.load) ?? []
         guard !control.interrupted else { return Outcome(exitCode: 130, savedStates: previous) }
 
+        try checkChangeCapture(selection)
         let writeCatalogs = try destinations.indices.map { index in
             try Self.writeCatalog(selection, mode: writeModes[index], destination: destinations[index].launch.label ?? "destination")
         }
@@ -62,15 +74,21 @@ struct Pipeline {
         let streams = selection.streams.map(\.schema.stream)
         let pipelineID = PipelineIdentity.id(name: name, sourcePlugin: sourceName, sourceConfig: try JSONParser.parse(sourceConfig),
                                              schema: sourceSchema, streams: streams)
+        if dryRun {
+            PipelinePlan(pipelineID: pipelineID, selection: selection, writeCatalogs: writeCatalogs, destinations: destinations,
+                         resume: ResumePoints(streams: streams, saved: previous, reports: destinations.map { _ in nil }), skipped: skipped).print()
+            return Outcome(exitCode: ExitCodes.success)
+        }
         let writes = await PipelineRun.startWrites(destinations.indices.map { index in
             WriteRequest(configJSON: destinationConfigs[index], catalog: writeCatalogs[index], sourceName: sourceName, pipelineID: pipelineID)
         }, destinations: destinations, control: control)
         let resumeFrom = ResumePoints(streams: streams, saved: previous, reports: writes.committed)
         if !control.isStopped { announce(resumeFrom, pipelineID: pipelineID, saved: previous) }
         let selected = Set(streams)
+        let relay = source.client.helloReply.capabilities.has(Feature.readAcks) ? ReadAckRelay() : nil
         let acks = AckTracker(path: statePath, previous: previous.filter { $0.stream.map { !selected.contains($0) } ?? false } + resumeFrom.states,
-                              destinations: destinations.count, firstID: resumeFrom.firstID)
-        let outcome = await PipelineRun(source: source, destinations: destinations, control: control, acks: acks).run(
+                              destinations: destinations.count, firstID: resumeFrom.firstID, onCovered: { relay?.covered($0) })
+        let outcome = await PipelineRun(source: source, destinations: destinations, control: control, acks: acks, readAcks: relay).run(
             read: ReadRequest(configJSON: sourceConfig, catalog: Self.readCatalog(selection), states: Self.readStates(resumeFrom, writeCatalogs)),
             writing: writes.writing)
 
@@ -98,7 +116,7 @@ struct Pipeline {
         let report = PipelineReport(source: source, destinations: destinations, read: read, written: written,
                                     forwarded: outcome.forwarded, seconds: Date().timeIntervalSince(started),
                                     statePath: statePath, statesSaved: acks.statesSaved, attempts: attempt,
-                                    pipelineID: pipelineID, resumed: resumeFrom.origins)
+                                    pipelineID: pipelineID, resumed: resumeFrom.origins, skipped: skipped)
         report.printLines()
         Diagnostics.output(JSONWriter.pretty(report.json))
         return Outcome(exitCode: ExitCodes.success, savedStates: acks.savedStates)
@@ -115,6 +133,46 @@ struct Pipeline {
         for (stream, origin) in points.origins where origin == .beginning && saved.contains(where: { $0.stream == stream }) {
             Diagnostics.line("pipeline: stream \(stream.map(\.description) ?? "(global)") is read from the beginning: a destination created its table anew, so the saved state is set aside")
         }
+    }
+
+    /// Streams read with cdc (PROTOCOL.md §8.2): the source must list the mode, and every
+    /// destination must apply CDC streams (`cdc_apply`).
+    private func checkChangeCapture(_ selection: ConfiguredCatalog) throws {
+        let streams = selection.streams.filter { $0.syncMode == .cdc }.map(\.schema.stream.description)
+        guard !streams.isEmpty else { return }
+        var problems: [String] = []
+        if !source.client.helloReply.capabilities.readModes.contains(.cdc) {
+            problems.append("\(source.launch.label ?? "source"): \(source.launch.plugin) does not read with cdc")
+        }
+        for destination in destinations where !destination.client.helloReply.capabilities.has(Feature.cdcApply) {
+            problems.append("\(destination.launch.label ?? "destination"): \(destination.launch.plugin) does not apply CDC streams (no \(Feature.cdcApply) feature): its tables would miss deletes, truncates and unchanged values")
+        }
+        guard problems.isEmpty else {
+            throw HostFailure.config("streams read with cdc (\(streams.joined(separator: ", "))) refused:", problems)
+        }
+    }
+
+    /// The source configuration with `follow` set (`--follow`), which the source's schema must offer.
+    static func following(_ config: String, schema: JSONValue) throws -> String {
+        let properties = schema.objectMembers?.first { $0.key == "properties" }?.value.objectMembers ?? []
+        guard properties.contains(where: { $0.key == "follow" }), var members = try JSONParser.parse(config).objectMembers else {
+            throw HostFailure(ExitCodes.config, "--follow: the source has no follow setting")
+        }
+        members.removeAll { $0.key == "follow" }
+        members.append((key: "follow", value: .bool(true)))
+        return JSONWriter.compact(.object(members))
+    }
+
+    /// The wanted streams the source cannot read (every discovered one without a catalog, those
+    /// a catalog's globs matched), each named on stderr with what grants access; with `strict`, a
+    /// configuration failure listing them instead.
+    private func skipUnreadable(_ skipped: [SkippedStream]) throws -> [SkippedStream] {
+        if strict, !skipped.isEmpty {
+            throw HostFailure.config("the source cannot read \(skipped.count) stream(s) and the pipeline is strict (--strict, or strict: true):",
+                                     skipped.map(\.line))
+        }
+        for stream in skipped { Diagnostics.line("pipeline: skipping \(stream.line)") }
+        return skipped
     }
 
     /// Each plugin must have the role it plays.
@@ -174,14 +232,31 @@ struct Pipeline {
                 schema.columns = stream.selectedColumns.compactMap { name in stream.schema.columns.first { $0.name == name } }
                 if !schema.primaryKey.allSatisfy(stream.selectedColumns.contains) { schema.primaryKey = [] }
             }
-            let writeMode = stream.writeMode == .unspecified ? mode : stream.writeMode
+            var writeMode = stream.writeMode == .unspecified ? mode : stream.writeMode
+            if stream.syncMode == .cdc {
+                // Changes apply by key: upsert, which a destination's default need not be.
+                if writeMode == .unspecified { writeMode = .upsert }
+                if writeMode != .upsert {
+                    problems.append("stream \(schema.stream) is read with cdc (changes by key), so it must be written with upsert, not \(Self.modeName(writeMode))")
+                }
+            }
             if writeMode == .mirror, stream.limit > 0 || stream.syncMode == .incremental {
                 let read = stream.limit > 0 ? "with a limit of \(stream.limit) rows" : "incrementally"
                 problems.append("stream \(schema.stream) is read \(read), so mirror would delete every row the read does not send: use upsert, or a full read without a limit")
             }
             return ConfiguredStream(schema: schema, syncMode: stream.syncMode, limit: stream.limit, writeMode: writeMode, keyColumns: stream.keyColumns)
         })
-        guard problems.isEmpty else { throw HostFailure.config("\(destination): mirror refused:", problems) }
+        guard problems.isEmpty else { throw HostFailure.config("\(destination): write modes refused:", problems) }
         return catalog
+    }
+
+    private static func modeName(_ mode: WriteMode) -> String {
+        switch mode {
+        case .append: "append"
+        case .updateOnly: "update-only"
+        case .mirror: "mirror"
+        case .replace: "replace"
+        default: "upsert"
+        }
     }
 }

@@ -40,6 +40,13 @@ struct PipelineCommand: AsyncParsableCommand {
             relative to the pipeline file. --catalog, \
             --state and --write-mode override the file's.
 
+            A stream whose catalog entry sets sync_mode: cdc is read by change data capture: \
+            the source must list the mode, every destination must apply CDC streams (the \
+            cdc_apply feature; postgres-plugin has it), and the stream is written with upsert. \
+            A source with the read_acks feature is told which of its states every destination \
+            committed (so PostgreSQL may recycle its log up to there). With --follow the source \
+            keeps reading changes until SIGINT/SIGTERM.
+
             On success the summary is printed as JSON: per stream, records read and written by \
             each destination, the duration and records per second. Progress goes to stderr.
 
@@ -52,7 +59,7 @@ struct PipelineCommand: AsyncParsableCommand {
                                valueName: "file"))
     var pipeline: String?
 
-    @Option(help: ArgumentHelp("The source plugin executable (a path, or a name looked up in PATH).", valueName: "path"))
+    @Option(help: ArgumentHelp("The source plugin executable (a path, or a name looked up in PATH, then beside plugin-host).", valueName: "path"))
     var source: String?
 
     @Option(help: ArgumentHelp("The source configuration (YAML or JSON, ${VAR} expanded).", valueName: "file"))
@@ -87,6 +94,15 @@ struct PipelineCommand: AsyncParsableCommand {
     @Flag(help: "Also copy the plugins' raw stderr to stderr.")
     var verbose = false
 
+    @Flag(help: "Streams read with cdc: keep reading changes until SIGINT/SIGTERM instead of stopping once caught up (sets the source's follow setting).")
+    var follow = false
+
+    @Flag(help: "Fail (exit 65) when the source cannot read some of its streams, instead of skipping them with a warning (without --catalog).")
+    var strict = false
+
+    @Flag(help: "Validate everything, discover the source and print the plan (streams, modes, keys, resume points) without reading or writing anything.")
+    var dryRun = false
+
     @Option(help: "How many times to retry a run that failed with a retryable error.")
     var retries = 2
 
@@ -116,6 +132,10 @@ struct PipelineCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        // The state file named in the pipeline file (a file that cannot be read fails later, in the attempt).
+        let fileState = state == nil ? pipeline.flatMap { try? PipelineFile.load($0, environment: environment) }?.state : nil
+        // A dry run changes nothing, so it may run beside a real one.
+        if !dryRun { try RunLock.acquireOrExit(pipelineFile: pipeline, stateFile: state ?? fileState) }
         var resume: [State]?
         var attempt = 1
         while true {
@@ -151,7 +171,8 @@ struct PipelineCommand: AsyncParsableCommand {
             let pipeline = Pipeline(source: sessions[0], destinations: Array(sessions.dropFirst()), catalog: catalog.map(ReadCatalogFile.Source.file) ?? plan.catalog,
                                     statePath: state ?? plan.state,
                                     writeModes: plan.destinations.map { writeMode?.mode ?? $0.writeMode },
-                                    name: name ?? plan.name, resume: resume, attempt: attempt)
+                                    name: name ?? plan.name, resume: resume, attempt: attempt, follow: follow,
+                                    strict: strict || plan.strict, dryRun: dryRun)
             outcome = try await pipeline.run()
         } catch {
             let failure = PluginSession.failure(for: error, stderr: nil)

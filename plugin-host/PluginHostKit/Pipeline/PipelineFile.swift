@@ -13,6 +13,7 @@ import Yams
 /// catalog: catalog.json
 /// state: state.json
 /// name: orders-to-warehouse
+/// strict: true
 /// ```
 ///
 /// `config` is a file path or an inline object (expanded and validated like a `--config` file);
@@ -34,6 +35,8 @@ struct PipelineFile {
     var state: String?
     /// The pipeline's name: the id its destinations keep its committed states under.
     var name: String?
+    /// Whether streams the source cannot read fail the pipeline instead of being skipped.
+    var strict = false
 
     /// Reads the file at `path`; every problem is listed in one configuration failure.
     static func load(_ path: String, environment: [String: String]) throws -> PipelineFile {
@@ -56,7 +59,7 @@ struct PipelineFile {
         do {
             root = try Yams.compose(yaml: text)
         } catch {
-            throw HostFailure(ExitCodes.config, "the pipeline file \(path) is not valid YAML or JSON")
+            throw HostFailure(ExitCodes.config, "the pipeline file \(path) is not valid YAML or JSON: \(ConfigFile.describe(error, in: text))")
         }
         var reader = Reader(file: path, environment: environment,
                             directory: URL(fileURLWithPath: path).deletingLastPathComponent())
@@ -79,7 +82,7 @@ struct PipelineFile {
                 problems.append("$: expected an object with source and destinations")
                 return nil
             }
-            unknownKeys(root, allowed: ["name", "source", "destinations", "catalog", "state"], at: .root)
+            unknownKeys(root, allowed: ["name", "source", "destinations", "catalog", "state", "strict"], at: .root)
             let name = string(root["name"], at: JSONPath.root.appending(key: "name"))
             if name?.isEmpty == true { problems.append("\(JSONPath.root.appending(key: "name")): must not be empty") }
             let source = plugin(root["source"], at: JSONPath.root.appending(key: "source"), destination: false)
@@ -94,8 +97,9 @@ struct PipelineFile {
             }
             let catalog = self.catalog(root["catalog"], at: JSONPath.root.appending(key: "catalog"))
             let state = self.path(root["state"], at: JSONPath.root.appending(key: "state"))
+            let strict = bool(root["strict"], at: JSONPath.root.appending(key: "strict")) ?? false
             guard let source else { return nil }
-            return PipelineFile(source: source, destinations: destinations, catalog: catalog, state: state, name: name)
+            return PipelineFile(source: source, destinations: destinations, catalog: catalog, state: state, name: name, strict: strict)
         }
 
         private mutating func plugin(_ node: Node?, at path: JSONPath, destination: Bool) -> Plugin? {
@@ -156,29 +160,46 @@ struct PipelineFile {
             path.hasPrefix("/") ? path : directory.appendingPathComponent(path).path
         }
 
+        /// `true` or `false` (after `${VAR}` expansion).
+        private mutating func bool(_ node: Node?, at path: JSONPath) -> Bool? {
+            guard let text = string(node, at: path) else { return nil }
+            switch text {
+            case "true": return true
+            case "false": return false
+            default:
+                problems.append("\(path): expected true or false\(position(node))")
+                return nil
+            }
+        }
+
         /// A scalar as text, `${VAR}` expanded.
         private mutating func string(_ node: Node?, at path: JSONPath) -> String? {
             guard let node else { return nil }
             guard case .scalar(let scalar) = node else {
-                problems.append("\(path): expected a string")
+                problems.append("\(path): expected a string\(position(node))")
                 return nil
             }
             do {
                 return try EnvironmentExpansion(environment: environment).expand(scalar.string)
             } catch {
                 switch error {
-                case .unset(let name): problems.append("\(path): environment variable \(name) is not set")
-                case .malformed(let reason): problems.append("\(path): \(reason)")
+                case .unset(let name): problems.append("\(path): environment variable \(name) is not set\(position(node))")
+                case .malformed(let reason): problems.append("\(path): \(reason)\(position(node))")
                 }
                 return nil
             }
+        }
+
+        /// ` (line L, column C)` of `node` in the file.
+        private func position(_ node: Node?) -> String {
+            node?.mark.map { " (line \($0.line), column \($0.column))" } ?? ""
         }
 
         private mutating func unknownKeys(_ node: Node, allowed: Set<String>, at path: JSONPath) {
             guard case .mapping(let mapping) = node else { return }
             for key in mapping.keys {
                 guard let name = key.string, allowed.contains(name) else {
-                    problems.append("\(path): unknown property \(key.string.map { "\"\($0)\"" } ?? "key") (allowed: \(allowed.sorted().joined(separator: ", ")))")
+                    problems.append("\(path): unknown property \(key.string.map { "\"\($0)\"" } ?? "key") (allowed: \(allowed.sorted().joined(separator: ", ")))\(position(key))")
                     continue
                 }
             }

@@ -4,7 +4,8 @@ import SluiceWire
 /// The outcome of a successful pipeline: lines for people on stderr, and JSON for stdout:
 /// `{"streams": [{"stream", "read", "resumed_from", "written": [per destination]}], "pipeline_id", "records_read",
 /// "duration_seconds", "records_per_second", "source": {"plugin", "summary"},
-/// "destinations": [{"plugin", "summary"}], "state_file", "states_saved", "attempts"}`; the
+/// "destinations": [{"plugin", "summary"}], "state_file", "states_saved", "attempts",
+/// "skipped": [{"stream", "remedy"}]}`; the
 /// counts are those of the last attempt (a retry resumes after what earlier ones committed).
 struct PipelineReport {
     let source: PluginSession
@@ -19,6 +20,8 @@ struct PipelineReport {
     let pipelineID: String
     /// Where each stream resumed.
     let resumed: [(stream: StreamID?, origin: ResumePoints.Origin)]
+    /// The discovered streams left out because the source cannot read them.
+    let skipped: [SkippedStream]
 
     private var streams: [StreamID] {
         var seen = Set(forwarded.map(\.stream))
@@ -43,6 +46,7 @@ struct PipelineReport {
             let counts = zip(destinations, writtenCounts(stream)).map { "\($1) written to \($0.launch.label ?? "destination")" }
             Diagnostics.line("summary \(stream): \(readCount(stream)) read, " + counts.joined(separator: ", "))
         }
+        for stream in skipped { Diagnostics.line("summary: skipped \(stream.line)") }
         Diagnostics.line(String(format: "pipeline: %llu records in %.3f s (%.0f records/s)", total, seconds, rate))
     }
 
@@ -68,6 +72,7 @@ struct PipelineReport {
             ("state_file", statePath.map(JSONValue.string) ?? .null),
             ("states_saved", .integer(statesSaved)),
             ("attempts", .integer(UInt64(attempts))),
+            ("skipped", .array(skipped.map { .object([("stream", .string($0.stream.description)), ("remedy", .string($0.remedy))]) })),
         ])
     }
 }

@@ -11,6 +11,8 @@ struct PipelineRun: Sendable {
     let destinations: [PluginSession]
     let control: PipelineControl
     let acks: AckTracker
+    /// For a source announcing `read_acks`: where acknowledged states go back to it.
+    var readAcks: ReadAckRelay?
 
     /// How the calls ended.
     struct Outcome: Sendable {
@@ -25,6 +27,7 @@ struct PipelineRun: Sendable {
     private enum Finished: Sendable {
         case source(Summary?, [(stream: StreamID, records: UInt64)])
         case destination(Int, Summary?)
+        case readAcks
     }
 
     /// The Writes, started: which are running, and what each destination reported committed
@@ -65,8 +68,16 @@ struct PipelineRun: Sendable {
             for index in destinations.indices where started[index] {
                 group.addTask { .destination(index, await drain(index)) }
             }
+            if let readAcks {
+                let client = source.client
+                group.addTask {
+                    await readAcks.run(to: client)
+                    return .readAcks
+                }
+            }
             group.addTask {
                 let (summary, forwarded) = await forward(read, writing: started)
+                readAcks?.finish()
                 return .source(summary, forwarded)
             }
             for await finished in group {
@@ -76,6 +87,8 @@ struct PipelineRun: Sendable {
                     outcome.forwarded = forwarded
                 case .destination(let index, let summary):
                     outcome.destinations[index] = summary
+                case .readAcks:
+                    continue
                 }
             }
         }
