@@ -292,7 +292,7 @@ struct SourceCDCTests {
 
 @Suite("postgres-plugin source: change data capture, following")
 struct SourceCDCFollowTests {
-    @Test("cdc_follow streams changes as they commit, advances an idle slot past unrelated WAL once acknowledged, and ends on Cancel",
+    @Test("follow streams changes as they commit, advances an idle slot past unrelated WAL once acknowledged, and ends on Cancel",
           .timeLimit(.minutes(3)))
     func follow() async throws {
         try await SourceHarness.withSchema { schema, connection in
@@ -304,7 +304,7 @@ struct SourceCDCFollowTests {
                 CREATE TABLE \(other) (id serial PRIMARY KEY, v text);
                 INSERT INTO \(table) VALUES (1, 'snapshot');
                 """)
-            let overrides: [String: Any] = ["cdc_slot": slot, "cdc_publication": publication, "cdc_follow": true,
+            let overrides: [String: Any] = ["cdc_slot": slot, "cdc_publication": publication, "follow": true,
                                             "tables": ["\(schema).t"]]
             let client = try await SourceHarness.launch()
             defer { Task { await client.close() } }

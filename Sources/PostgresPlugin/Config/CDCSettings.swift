@@ -10,7 +10,7 @@ struct CDCSettings: Sendable {
     init(_ reader: inout ConfigReader) {
         slot = reader.string("cdc_slot")
         publication = reader.string("cdc_publication")
-        follow = reader.bool("cdc_follow", default: false)
+        follow = reader.bool("follow", default: false)
         if let slot, !Self.isValidSlotName(slot) {
             reader.problem("cdc_slot", "a replication slot name is 1 to 63 lower-case letters, digits and underscores") as Void?
         }
@@ -47,7 +47,7 @@ struct CDCSettings: Sendable {
                      "description": "Source, sync mode cdc: the logical replication slot (created when missing). Default: sluice_<database>."],
         "cdc_publication": ["type": "string",
                             "description": "Source, sync mode cdc: the publication of the streamed tables (created when missing and allowed). Default: sluice_<database>."],
-        "cdc_follow": ["type": "boolean", "default": false,
+        "follow": ["type": "boolean", "default": false,
                        "description": "Source, sync mode cdc: keep streaming after catching up, until Cancel or SIGTERM (which end after the current transaction). Default: a bounded run that stops at the server's WAL position at its start."],
     ] }
 }

@@ -13,7 +13,7 @@ import SluiceWire
 /// converted to typed batches (``ChangeConverter``) and followed by a global State holding the
 /// end of the last transaction. The slot's flush position is confirmed only up to a State the
 /// host acknowledged (ReadAck) or gave back as this Read's incoming state, never ahead. A run is
-/// bounded by the server's WAL position at its start unless `cdc_follow` is set.
+/// bounded by the server's WAL position at its start unless `follow` is set.
 struct CDCReader {
     let source: PostgresSource
     let request: ReadRequest
