@@ -57,10 +57,16 @@ start() {
       --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
     rm -f "$pwfile"
   fi
+  # wal_level=logical and the slot/sender limits are for the change data capture tests.
+  local options="-p $PORT -k $DATA -c listen_addresses=127.0.0.1 -c max_connections=500 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=logical -c max_replication_slots=40 -c max_wal_senders=40"
+  # A server started earlier with other options is restarted with these.
+  if as_postgres "$INSTALL/bin/pg_ctl" -D "$DATA" status >/dev/null 2>&1 \
+     && [ "$(cat "$DATA/sluice-options" 2>/dev/null)" != "$options" ]; then
+    as_postgres "$INSTALL/bin/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null
+  fi
   if ! as_postgres "$INSTALL/bin/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
-    as_postgres "$INSTALL/bin/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w \
-      -o "-p $PORT -k $DATA -c listen_addresses=127.0.0.1 -c max_connections=500 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-      start >/dev/null
+    as_postgres "$INSTALL/bin/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w -o "$options" start >/dev/null
+    printf '%s' "$options" > "$DATA/sluice-options"
   fi
   print_env
 }

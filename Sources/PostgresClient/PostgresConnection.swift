@@ -46,13 +46,14 @@ public final class PostgresConnection: @unchecked Sendable {
         let expand = config.expandsConnectionString
         let secrets = config.secrets
         let settings = config.sessionSettings.sorted { $0.key < $1.key }
+        let simpleProtocol = config.options["replication"] != nil
         let queue = DispatchQueue(label: "sluice.postgres.connection")
         let outcome: Result<PostgresConnection, PostgresError> = await withCheckedContinuation { continuation in
             queue.async {
                 let notices = NoticeRelay()
                 continuation.resume(returning: Result { () throws(PostgresError) in
                     let handle = try ConnectionHandle.open(parameters, expandDatabaseName: expand, secrets: secrets, notices: notices)
-                    try handle.apply(settings)
+                    try handle.apply(settings, simpleProtocol: simpleProtocol)
                     return PostgresConnection(queue: queue, handle: handle, notices: notices)
                 })
             }

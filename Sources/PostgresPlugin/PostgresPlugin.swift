@@ -12,9 +12,9 @@ public struct PostgresPlugin: SourcePlugin, DestinationPlugin {
         PluginInfo(
             name: "postgres-plugin", version: Self.version, roles: [.source, .destination],
             capabilities: Capabilities(
-                readModes: [.fullRefresh, .incremental],
+                readModes: [.fullRefresh, .incremental, .cdc],
                 writeModes: [.append, .upsert, .updateOnly, .mirror, .replace],
-                features: [Feature.cancel, "exact_types", "binary_copy", Feature.committedStates, Feature.cdcApply]
+                features: [Feature.cancel, "exact_types", "binary_copy", Feature.committedStates, Feature.cdcApply, Feature.readAcks]
             )
         )
     }

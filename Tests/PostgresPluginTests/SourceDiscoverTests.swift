@@ -40,7 +40,7 @@ struct SourceDiscoverTests {
             #expect(orders.schema.primaryKey == ["id"])
             #expect(Set(orders.uniqueKeys.map(\.columns)) == [["code"], ["tenant", "note"]])
             #expect(orders.cursorCandidates == ["id", "updated_at", "day", "tenant", "seq"])
-            #expect(orders.syncModes == [.fullRefresh, .incremental])
+            #expect(orders.syncModes == [.fullRefresh, .incremental, .cdc], "a keyed table offers change data capture")
             #expect(orders.estimatedRows == 100)
             #expect(orders.estimatedBytes > 0)
             #expect(orders.readable)

@@ -21,8 +21,18 @@ extension ConnectionHandle {
 
     /// Sets each server setting of `settings` for the session (`set_config(name, value, false)`,
     /// all in one statement).
-    func apply(_ settings: [(key: String, value: String)]) throws(PostgresError) {
+    /// A replication connection speaks only the simple protocol: there the names and values
+    /// are quoted literals (`PQescapeLiteral`) instead.
+    func apply(_ settings: [(key: String, value: String)], simpleProtocol: Bool) throws(PostgresError) {
         guard !settings.isEmpty else { return }
+        if simpleProtocol {
+            var calls: [String] = []
+            for setting in settings {
+                calls.append("set_config(\(try escapeLiteral(setting.key)), \(try escapeLiteral(setting.value)), false)")
+            }
+            _ = try executeScript("SELECT " + calls.joined(separator: ", "))
+            return
+        }
         let calls = settings.indices.map { "set_config($\(2 * $0 + 1), $\(2 * $0 + 2), false)" }
         _ = try execute("SELECT " + calls.joined(separator: ", "), settings.flatMap { [PostgresValue.text($0.key), .text($0.value)] })
     }

@@ -84,6 +84,9 @@ struct PostgresCheck {
                 results.append(.init(name: name, passed: false, code: "CHECK_FAILED", message: "could not read privileges: \(error)"))
             }
         }
+        if config.cdc.isConfigured, roles.contains(.source) {
+            results += await changeDataCaptureChecks(config, connection: connection)
+        }
         if let embeddings = config.destination.embeddings, roles.contains(.destination) {
             results.append(await embeddingCheck(embeddings, connection: connection))
         }
@@ -106,6 +109,21 @@ struct PostgresCheck {
             return .init(name: "embeddings", passed: false, code: error.code, message: error.message)
         } catch {
             return .init(name: "embeddings", passed: false, code: "EMBEDDING_FAILED", message: "\(error)")
+        }
+    }
+
+    /// The `cdc_*` checks (ReplicationPrerequisites) for the tables the source selects.
+    private func changeDataCaptureChecks(_ config: PluginConfig, connection: PostgresConnection) async -> [CheckResult] {
+        do {
+            let database = try await connection.execute("SELECT current_database()").rows.first?.first ?? nil
+            let tables = try await CatalogReader(connection: connection, settings: config.source).tables().filter(\.readable)
+            let prerequisites = ReplicationPrerequisites(connection: connection, slot: config.cdc.slotName(database: database ?? ""),
+                                                         publication: config.cdc.publicationName(database: database ?? ""))
+            return try await prerequisites.all(tables: tables).map {
+                CheckResult(name: $0.name, passed: $0.passed, code: $0.code, message: $0.message)
+            }
+        } catch {
+            return [CheckResult(name: "cdc", passed: false, code: "CHECK_FAILED", message: "could not verify the change data capture prerequisites: \(error)")]
         }
     }
 

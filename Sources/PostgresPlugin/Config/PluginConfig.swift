@@ -8,6 +8,7 @@ struct PluginConfig: Sendable {
     var batch: BatchSettings
     var source: SourceSettings
     var destination: DestinationSettings
+    var cdc: CDCSettings
 
     /// Parses and validates configuration text; every problem is listed in the error.
     /// `environment` is where cloud identities find their credentials (AWS's variables).
@@ -22,7 +23,8 @@ struct PluginConfig: Sendable {
             reader.problem(key, "unknown setting") as Void?
         }
         let config = PluginConfig(connection: ConnectionSettings(&reader, environment: environment), batch: BatchSettings(&reader),
-                                  source: SourceSettings(&reader), destination: DestinationSettings(&reader))
+                                  source: SourceSettings(&reader), destination: DestinationSettings(&reader),
+                                  cdc: CDCSettings(&reader))
         guard reader.problems.isEmpty else { throw Self.invalid(reader.problems) }
         return config
     }
@@ -38,7 +40,7 @@ enum ConfigSchema {
     static var properties: [String: Any] {
         var all: [String: Any] = [:]
         for part in [ConnectionSettings.schemaProperties, BatchSettings.schemaProperties,
-                     SourceSettings.schemaProperties, DestinationSettings.schemaProperties] {
+                     SourceSettings.schemaProperties, DestinationSettings.schemaProperties, CDCSettings.schemaProperties] {
             all.merge(part) { first, _ in first }
         }
         return all

@@ -23,6 +23,13 @@ struct PostgresSource {
 
     /// Reads every configured stream; with `snapshot: consistent` all streams share one transaction.
     func read(_ request: ReadRequest, output: ReadOutput) async throws -> Summary {
+        if request.catalog.streams.contains(where: { $0.syncMode == .cdc }) {
+            guard request.catalog.streams.allSatisfy({ $0.syncMode == .cdc }) else {
+                throw PluginError(category: .config, code: "MIXED_SYNC_MODES",
+                                  message: "a Read with sync mode cdc streams only cdc streams (they share one replication slot); read the others in a separate Read")
+            }
+            return try await CDCReader(source: self, request: request, output: output).run()
+        }
         let started = Date()
         let connection = try await connect()
         defer { connection.close() }
@@ -76,7 +83,7 @@ struct PostgresSource {
         return Summary(streams: summaries, durationMicros: UInt64(max(0, Date().timeIntervalSince(started)) * 1_000_000))
     }
 
-    private func connect() async throws -> PostgresConnection {
+    func connect() async throws -> PostgresConnection {
         do {
             // The source's name in pg_stat_activity, unless the connection string sets another.
             var settings = try await config.connection.authenticatedConfig()
@@ -98,7 +105,7 @@ struct PostgresSource {
     }
 
     /// Resolves each configured stream against the catalogs.
-    private func makePlans(_ request: ReadRequest, connection: PostgresConnection) async throws -> [StreamPlan] {
+    func makePlans(_ request: ReadRequest, connection: PostgresConnection) async throws -> [StreamPlan] {
         var settings = config.source
         let namespaces = request.catalog.streams.map { $0.schema.stream.namespace.isEmpty ? config.connection.schema : $0.schema.stream.namespace }
         settings.schemas = Array(Set(namespaces)).sorted()

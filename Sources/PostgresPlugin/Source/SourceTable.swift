@@ -62,9 +62,13 @@ struct SourceTable: Sendable {
         StreamDescriptor(
             schema: StreamSchema(stream: stream, columns: columns.map(\.column), primaryKey: primaryKey),
             kind: kindName, uniqueKeys: uniqueKeys, cursorCandidates: cursorCandidates,
-            syncModes: cursorCandidates.isEmpty ? [.fullRefresh] : [.fullRefresh, .incremental],
+            syncModes: [.fullRefresh] + (cursorCandidates.isEmpty ? [] : [.incremental]) + (supportsChangeDataCapture ? [.cdc] : []),
             estimatedRows: estimatedRows, estimatedBytes: estimatedBytes, readable: readable, remedy: remedy)
     }
 
     func column(named name: String) -> SourceColumn? { columns.first { $0.name == name } }
+
+    /// A table or partitioned table with a primary key, whose changes the destination can
+    /// apply by key: sync mode `cdc`.
+    var supportsChangeDataCapture: Bool { (relkind == "r" || relkind == "p") && !primaryKey.isEmpty }
 }

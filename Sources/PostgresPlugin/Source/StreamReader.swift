@@ -18,6 +18,9 @@ struct StreamReader {
     /// The transactions in progress just before the read's transaction began, for an
     /// incremental read that records its snapshot.
     let listing: ReadSnapshot.Listing?
+    /// A batch sent right after the stream's schema, before any row read (change data capture's
+    /// snapshot opens with a TRUNCATE row).
+    var opening: RecordBatch? = nil
 
     /// COPY chunks (about 1 MB each) read ahead of the decoder, per connection.
     static let queuedChunks = 4
@@ -30,6 +33,7 @@ struct StreamReader {
         let stream = plan.stream
         try await output.send(plan.schema)
         try await output.status(StreamStatus(stream: stream, status: .started))
+        if let opening { try await output.send(opening) }
         let sink = BatchSink(plan: plan, output: output, states: states)
         let segments: [Segment]
         if plan.byCtid {
@@ -258,13 +262,13 @@ actor BatchSink {
         switch segment {
         case .ctid(let index, _):
             ranges[index].after = lastKey.first ?? nil
-            try await output.checkpoint(states.next(stream: plan.stream, plan.state(key: [], ranges: ranges)))
+            try await states.checkpoint(output, stream: plan.stream, plan.state(key: [], ranges: ranges))
         case .key(let index, _):
             keyRanges[index].after = lastKey
-            try await output.checkpoint(states.next(stream: plan.stream, plan.state(key: [], keyRanges: keyRanges)))
+            try await states.checkpoint(output, stream: plan.stream, plan.state(key: [], keyRanges: keyRanges))
         case .all where !plan.keyColumns.isEmpty:
             key = lastKey
-            try await output.checkpoint(states.next(stream: plan.stream, plan.incrementalState(last: lastKey, run: run, finished: false)))
+            try await states.checkpoint(output, stream: plan.stream, plan.incrementalState(last: lastKey, run: run, finished: false))
         case .all:
             break
         }
@@ -301,7 +305,7 @@ actor BatchSink {
     func finish() async throws -> StreamSummary {
         let cut = plan.limit > 0 && summary.records >= plan.limit
         let final = plan.incremental ? plan.incrementalState(last: key, run: run, finished: !cut) : plan.state(key: [], complete: true)
-        try await output.checkpoint(states.next(stream: plan.stream, final))
+        try await states.checkpoint(output, stream: plan.stream, final)
         try await output.progress(StreamProgress(stream: plan.stream, records: summary.records, bytes: summary.bytes,
                                            estimatedRecords: plan.table.estimatedRows))
         return summary
@@ -320,6 +324,27 @@ extension CopyBatchDecoder {
 final class StateCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var last: UInt64 = 0
+    /// False when the read's position is one global state (change data capture): the
+    /// per-stream states of its snapshot are not sent.
+    let sendsStreamStates: Bool
+
+    init(sendsStreamStates: Bool = true) {
+        self.sendsStreamStates = sendsStreamStates
+    }
+
+    /// Sends the state `state` of `stream` through `output`, unless per-stream states are off.
+    func checkpoint(_ output: ReadOutput, stream: StreamID, _ state: ReadState) async throws {
+        guard sendsStreamStates else { return }
+        try await output.checkpoint(next(stream: stream, state))
+    }
+
+    /// The next state id.
+    func nextID() -> UInt64 {
+        lock.withLock {
+            last += 1
+            return last
+        }
+    }
 
     /// A state message for `stream` carrying `state`.
     func next(stream: StreamID, _ state: ReadState) -> State {
