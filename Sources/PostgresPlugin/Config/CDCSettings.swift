@@ -43,8 +43,8 @@ struct CDCSettings: Sendable {
     }
 
     static var schemaProperties: [String: Any] { [
-        "cdc_slot": ["type": "string", "pattern": "^[a-z0-9_]{1,63}$",
-                     "description": "Source, sync mode cdc: the logical replication slot (created when missing). Default: sluice_<database>."],
+        "cdc_slot": ["type": "string", "minLength": 1, "maxLength": 63,
+                     "description": "Source, sync mode cdc: the logical replication slot, 1 to 63 lower-case letters, digits and underscores (created when missing). Default: sluice_<database>."],
         "cdc_publication": ["type": "string",
                             "description": "Source, sync mode cdc: the publication of the streamed tables (created when missing and allowed). Default: sluice_<database>."],
         "follow": ["type": "boolean", "default": false,
