@@ -6,6 +6,6 @@ struct SluiceBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice-bench",
         abstract: "Sluice benchmarks.",
-        subcommands: [CodecBenchmark.self, ReadBenchmark.self, WriteBenchmark.self]
+        subcommands: [CodecBenchmark.self, ReadBenchmark.self, WriteBenchmark.self, PipelineBenchmark.self, MeasureCommand.self]
     )
 }
