@@ -119,7 +119,9 @@ struct TableManager {
             statements += try await embeddingStatements(embedding, plan: plan, replacementStarted: replacementStarted)
             plan.embedding = embedding
         }
-        return TableAction(statements: statements, plan: plan, createsTable: createsTable)
+        var planned = plan
+        planned.freshTable = createsTable
+        return TableAction(statements: statements, plan: planned, createsTable: createsTable)
     }
 
     /// `type` when it is built in or the database has its extension (vector, citext, …); else
