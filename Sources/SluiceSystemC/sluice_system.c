@@ -41,12 +41,14 @@ int sluice_memfd(const char *name) {
     return memfd_create(name, MFD_CLOEXEC);
 }
 
-int sluice_retain_freed_memory(int mmap_threshold, int trim_threshold) {
+int sluice_retain_freed_memory(int mmap_threshold, int trim_threshold, int arenas) {
 #if defined(__GLIBC__)
-    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1;
+    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1
+        && mallopt(M_ARENA_MAX, arenas) == 1;
 #else
     (void)mmap_threshold;
     (void)trim_threshold;
+    (void)arenas;
     return 0;
 #endif
 }
