@@ -220,7 +220,7 @@ struct Runner {
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
         let errors = work.appendingPathComponent("stderr-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
         let errorLog = FileHandle(forWritingAtPath: errors.path)!
         defer { try? errorLog.close(); try? FileManager.default.removeItem(at: errors) }
         var children: [(ChildProcess, URL)] = []
