@@ -15,11 +15,13 @@ let package = Package(
         .executable(name: "sluice-bench", targets: ["sluice-bench"]),
         .executable(name: "sequence-plugin", targets: ["sequence-plugin"]),
         .library(name: "SluiceSDK", targets: ["SluiceSDK"]),
+        .library(name: "SluiceWire", targets: ["SluiceWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
     ],
     targets: [
         // C edge: system libraries and the protoc-c output.
@@ -53,7 +55,11 @@ let package = Package(
         // The PostgreSQL plugin's logic, and its executable.
         .target(
             name: "PostgresPlugin",
-            dependencies: ["SluiceSDK", "SluiceSystemC", "PostgresClient", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SluiceSDK", "SluiceSystemC", "PostgresClient", .product(name: "Logging", package: "swift-log"),
+                // Cloud identity: RS256 for Google service account keys, HMAC-SHA256 for AWS SigV4.
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(name: "postgres-plugin", dependencies: ["PostgresPlugin", "SluiceSDK"], swiftSettings: strict),
@@ -61,17 +67,19 @@ let package = Package(
         // An example source written with the SDK (also a test fixture for the host side).
         .executableTarget(name: "sequence-plugin", dependencies: ["SluiceSDK"], swiftSettings: strict),
 
-        // The host harness.
-        .executableTarget(
-            name: "plugin-host",
+        // The host harness: its commands, readers, pipeline and conformance checks as a library,
+        // and the thin `plugin-host` executable that starts them.
+        .target(
+            name: "PluginHostKit",
             dependencies: [
                 "SluiceSDK",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            path: "plugin-host",
+            path: "plugin-host/PluginHostKit",
             swiftSettings: strict
         ),
+        .executableTarget(name: "plugin-host", dependencies: ["PluginHostKit"], path: "plugin-host/Command", swiftSettings: strict),
 
         // Benchmarks that print ratios against references measured in the same run.
         .executableTarget(
@@ -86,7 +94,7 @@ let package = Package(
 
         .testTarget(name: "SluiceWireTests", dependencies: ["SluiceWire"]),
         .testTarget(name: "SluiceSDKTests", dependencies: ["SluiceSDK", "SluiceWire"]),
-        .testTarget(name: "PluginHostTests", dependencies: ["plugin-host"]),
+        .testTarget(name: "PluginHostTests", dependencies: ["PluginHostKit", "SluiceWire"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
         .testTarget(name: "PostgresPluginTests", dependencies: ["SluiceSDK", "SluiceWire", "PostgresClient", "PostgresPlugin"]),
     ]
@@ -95,8 +103,7 @@ let package = Package(
 // MARK: - Fuzz targets
 // libFuzzer targets (Tests/Fuzz), declared only when SLUICE_FUZZ=1: scripts/fuzz.sh builds them
 // with `--sanitize=fuzzer` in .build-fuzz. Each defines `LLVMFuzzerTestOneInput` and has no main
-// of its own, so the normal build never sees them. The plugin-host readers are compiled into
-// their fuzz targets through symlinks to plugin-host's own files (plugin-host is an executable).
+// of its own, so the normal build never sees them. The plugin-host readers come from PluginHostKit.
 if Context.environment["SLUICE_FUZZ"] == "1" {
     func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
         .executableTarget(name: name, dependencies: dependencies, path: "Tests/Fuzz/Targets/\(name)")
@@ -104,8 +111,8 @@ if Context.environment["SLUICE_FUZZ"] == "1" {
     package.targets += [
         fuzzTarget("fuzz-frame", ["SluiceWire"]),
         fuzzTarget("fuzz-messages", ["SluiceWire"]),
-        fuzzTarget("fuzz-config", ["SluiceWire", .product(name: "Yams", package: "Yams")]),
-        fuzzTarget("fuzz-jsonlines", ["SluiceWire"]),
+        fuzzTarget("fuzz-config", ["PluginHostKit"]),
+        fuzzTarget("fuzz-jsonlines", ["SluiceWire", "PluginHostKit"]),
         fuzzTarget("fuzz-pg-binary", ["SluiceWire", "PostgresPlugin"]),
         fuzzTarget("fuzz-pg-numeric", ["SluiceWire", "PostgresPlugin"]),
     ]

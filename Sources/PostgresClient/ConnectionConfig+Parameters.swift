@@ -60,3 +60,13 @@ extension ConnectionConfig {
         return settings
     }
 }
+
+extension ConnectionConfig {
+    /// The value libpq would use for `keyword` (`host`, `port`, `user`, `sslmode`, …) from the
+    /// connection string, the discrete fields and ``options``; nil when none sets it, when libpq
+    /// cannot parse the connection string, or when `keyword` names a secret.
+    public func resolvedSetting(_ keyword: String) -> String? {
+        guard !Self.secretKeywords.contains(keyword) else { return nil }
+        return mergedSettings()?[keyword]
+    }
+}

@@ -14,7 +14,7 @@ public struct PostgresPlugin: SourcePlugin, DestinationPlugin {
             capabilities: Capabilities(
                 readModes: [.fullRefresh, .incremental],
                 writeModes: [.append, .upsert, .updateOnly, .mirror, .replace],
-                features: [Feature.cancel, "exact_types", "binary_copy", Feature.committedStates]
+                features: [Feature.cancel, "exact_types", "binary_copy", Feature.committedStates, Feature.cdcApply]
             )
         )
     }

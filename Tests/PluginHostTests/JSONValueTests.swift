@@ -1,5 +1,5 @@
 import Testing
-@testable import plugin_host
+@testable import PluginHostKit
 
 @Suite("plugin-host JSONValue: numbers are compared and converted exactly")
 struct JSONValueTests {

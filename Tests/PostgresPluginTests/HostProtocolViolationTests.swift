@@ -53,3 +53,103 @@ import Testing
         #expect(read?.hasPrefix("✘") == true, "\(result.stdout)")
     }
 }
+
+/// `plugin-host pipeline` with streams read by change data capture (PROTOCOL.md §8.2).
+@Suite struct PipelineChangeCaptureTests {
+    func host(_ arguments: [String]) async throws -> CommandResult {
+        try await CommandRun.run(Binaries.pluginHost, arguments, timeout: 120)
+    }
+
+    func file(_ name: String, _ text: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString.prefix(8))-\(name)")
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    @Test("a cdc stream is applied (TRUNCATE included) with upsert, its global states committed, and each one every destination committed goes back to the source as a ReadAck")
+    func readAcksReachTheSource() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let schema = "cdc_\(UUID().uuidString.prefix(8).lowercased())"
+        let destination = try file("dst.yaml", HostFixtures.serverConfig(extra: "schema: \(schema)\n"))
+        let arguments = ["pipeline", "--source", Binaries.misbehavingPlugin.path, "--source-config", try file("src.json", #"{"fault": "cdc"}"#),
+                         "--destination", Binaries.postgresPlugin.path, "--destination-config", destination,
+                         "--catalog", try file("catalog.json", #"{"streams": [{"namespace": "fixture", "name": "numbers", "sync_mode": "cdc"}]}"#),
+                         "--name", "cdc-test", "--retries", "0"]
+        let result = try await host(arguments + ["--follow"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("ReadAck 2"), "\(result.stderr)")
+        #expect(result.stderr.contains("following"), "--follow sets the source's follow setting: \(result.stderr)")
+        let rows = try await connection.execute("SELECT id FROM \(SQL.quoteIdentifier(schema)).numbers ORDER BY id").rows
+        #expect(rows == [["20"], ["21"]])
+        let state = try await connection.execute("SELECT stream_name, convert_from(state, 'UTF8') FROM \(SQL.quoteIdentifier(schema))._sluice_state WHERE pipeline_id = 'cdc-test'").rows
+        #expect(state == [["", "lsn 2"]])
+        // The next run resumes from the global state the destination committed.
+        let again = try await host(arguments)
+        #expect(again.exitCode == 0, "\(again.stderr)")
+        #expect(again.stderr.contains("resuming from lsn 2"), "\(again.stderr)")
+        _ = try? await connection.execute("DROP SCHEMA IF EXISTS \(SQL.quoteIdentifier(schema)) CASCADE")
+    }
+
+    @Test("a cdc stream is refused from a source that does not list the mode, and with a write mode other than upsert")
+    func refusals() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let schema = "cdc_\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try await connection.execute("CREATE SCHEMA \(schema)")
+        _ = try await connection.execute("CREATE TABLE \(schema).t (id int PRIMARY KEY)")
+        let destination = try file("dst.yaml", HostFixtures.serverConfig(extra: "schema: \(schema)_dst\n"))
+        let source = try file("src.yaml", HostFixtures.serverConfig(extra: ""))
+        let catalog = try file("catalog.json", #"{"streams": [{"namespace": "\#(schema)", "name": "t", "sync_mode": "cdc"}]}"#)
+        let fromPostgres = try await host(["pipeline", "--source", Binaries.postgresPlugin.path, "--source-config", source,
+                                           "--destination", Binaries.postgresPlugin.path, "--destination-config", destination,
+                                           "--catalog", catalog, "--retries", "0"])
+        #expect(fromPostgres.exitCode == 65, "\(fromPostgres.stderr)")
+        #expect(fromPostgres.stderr.contains("does not read with cdc"), "\(fromPostgres.stderr)")
+        let following = try await host(["pipeline", "--source", Binaries.sequencePlugin.path, "--source-config", try file("seq.json", "{}"),
+                                        "--destination", Binaries.postgresPlugin.path, "--destination-config", destination, "--follow", "--retries", "0"])
+        #expect(following.exitCode == 65, "\(following.stderr)")
+        #expect(following.stderr.contains("--follow: the source has no follow setting"), "\(following.stderr)")
+        let appended = try await host(["pipeline", "--source", Binaries.misbehavingPlugin.path, "--source-config", try file("src.json", #"{"fault": "cdc"}"#),
+                                       "--destination", Binaries.postgresPlugin.path, "--destination-config", destination,
+                                       "--catalog", try file("catalog.json", #"{"streams": [{"namespace": "fixture", "name": "numbers", "sync_mode": "cdc", "write_mode": "append"}]}"#),
+                                       "--retries", "0"])
+        #expect(appended.exitCode == 65, "\(appended.stderr)")
+        #expect(appended.stderr.contains("must be written with upsert, not append"), "\(appended.stderr)")
+        _ = try? await connection.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE")
+    }
+
+    @Test("read writes a cdc source's rows as JSON Lines (TRUNCATE included) and acknowledges each saved state; write applies them, and unchanged values, with a cdc catalog")
+    func jsonLines() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let schema = "cdc_\(UUID().uuidString.prefix(8).lowercased())"
+        let output = try file("out.jsonl", "")
+        let state = try file("state.json", "")
+        try FileManager.default.removeItem(atPath: state)
+        let read = try await host(["read", "--plugin", Binaries.misbehavingPlugin.path, "--config", try file("src.json", #"{"fault": "cdc"}"#),
+                                   "--catalog", try file("catalog.json", #"{"streams": [{"namespace": "fixture", "name": "numbers", "sync_mode": "cdc"}]}"#),
+                                   "--state", state, "--output", output])
+        #expect(read.exitCode == 0, "\(read.stderr)")
+        #expect(read.stderr.contains("ReadAck 2"), "\(read.stderr)")
+        let lines = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(lines.contains(#"{"_stream":"fixture.numbers","_op":"truncate","id":null}"#), "\(lines)")
+
+        let destination = try file("dst.yaml", HostFixtures.serverConfig(extra: "schema: \(schema)\n"))
+        let numbers = try file("numbers.json", #"{"streams": [{"namespace": "fixture", "name": "numbers", "columns": [{"name": "id", "type": "int64", "nullable": false}], "primary_key": ["id"], "sync_mode": "cdc"}]}"#)
+        let written = try await host(["write", "--plugin", Binaries.postgresPlugin.path, "--config", destination, "--catalog", numbers, "--input", output])
+        #expect(written.exitCode == 0, "\(written.stderr)")
+        let rows = try await connection.execute("SELECT id FROM \(SQL.quoteIdentifier(schema)).numbers ORDER BY id").rows
+        #expect(rows == [["20"], ["21"]])
+
+        let docs = try file("docs.json", #"{"streams": [{"name": "docs", "columns": [{"name": "id", "type": "int64", "nullable": false}, {"name": "body", "type": "string"}], "primary_key": ["id"], "sync_mode": "cdc"}]}"#)
+        for input in [#"{"_stream":"docs","id":1,"body":"kept"}"#, #"{"_stream":"docs","_unchanged":["body"],"id":1}"#] {
+            let result = try await host(["write", "--plugin", Binaries.postgresPlugin.path, "--config", destination, "--catalog", docs,
+                                         "--input", try file("docs.jsonl", input + "\n")])
+            #expect(result.exitCode == 0, "\(result.stderr)")
+        }
+        let body = try await connection.execute("SELECT body FROM \(SQL.quoteIdentifier(schema)).docs").rows
+        #expect(body == [["kept"]])
+        _ = try? await connection.execute("DROP SCHEMA IF EXISTS \(SQL.quoteIdentifier(schema)) CASCADE")
+    }
+}

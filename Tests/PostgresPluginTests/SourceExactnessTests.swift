@@ -274,6 +274,35 @@ struct SourceExactnessTests {
         }
     }
 
+    @Test("a filter is one condition: it cannot close the parentheses it is placed in; literals and comments holding them are fine")
+    func filterStaysInside() async throws {
+        try await SourceHarness.withSchema { schema, db in
+            let s = SQL.quoteIdentifier(schema)
+            _ = try await db.executeScript("""
+                CREATE TABLE \(s).t (id int PRIMARY KEY, note text);
+                INSERT INTO \(s).t SELECT g, CASE WHEN g = 3 THEN ') OR (' END FROM generate_series(1, 10) g;
+                """)
+            for filter in ["id = 1) OR (true", "true)) TO STDOUT; SELECT ((1", "(id > 1", "id > 1 /* open", "note = 'x",
+                           "id = 1 AND ARRAY[1] = ARRAY[1]]", "id = 1; SELECT 1"] {
+                do {
+                    _ = try await SourceHarness.read([SourceHarness.stream(schema, "t", filter: filter)])
+                    Issue.record("the filter \(filter) was accepted")
+                } catch let HostError.plugin(error) {
+                    #expect(error.category == .config, "\(filter)")
+                    #expect(error.code == "INVALID_FILTER", "\(filter): \(error)")
+                }
+            }
+            let accepted = [
+                "note = ') OR ('", "note = E'\\') OR (\\''  OR id = 3", "\"id\" = 3 -- ) OR (", "/* ) /* ( */ */ id = 3",
+                "note = $q$) OR ($q$", "note = $$) OR ($$", "(id) = ANY (ARRAY[3, (3)])",
+            ]
+            for filter in accepted {
+                let result = try await SourceHarness.read([SourceHarness.stream(schema, "t", filter: filter)])
+                #expect(try SourceReadTests.ids(result, "t") == [3], "\(filter)")
+            }
+        }
+    }
+
     @Test("tables patterns: double quotes and backslashes select names holding dots, globs or a leading !")
     func tablePatterns() async throws {
         try await SourceHarness.withSchema(".x") { schema, db in

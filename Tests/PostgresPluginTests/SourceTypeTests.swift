@@ -109,6 +109,22 @@ struct SourceTypeTests {
         return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
+    /// The enum and domain columns of `every_type` describe their types; the other columns none.
+    static func expectUserTypes(_ schema: StreamSchema, schema namespace: String) throws {
+        let mood = try #require(schema.columns.first { $0.name == "e" })
+        let moodDefinition = UserType(namespace: namespace, name: "mood", kind: .enumeration, labels: ["sad", "happy"])
+        #expect(mood.userType == TypeReference.user(namespace: namespace, name: "mood"))
+        #expect(mood.userTypes == [moodDefinition])
+        let amount = try #require(schema.columns.first { $0.name == "dm" })
+        let check = DomainCheck(name: "positive_amount_check", definition: "CHECK ((VALUE >= (0)::numeric))")
+        let amountDefinition = UserType(namespace: namespace, name: "positive_amount", kind: .domain,
+                                        base: TypeReference(builtin: "numeric(5,1)"), checks: [check])
+        #expect(amount.userType == TypeReference.user(namespace: namespace, name: "positive_amount"))
+        #expect(amount.userTypes == [amountDefinition])
+        let others = schema.columns.filter { $0.name != "e" && $0.name != "dm" }
+        #expect(others.allSatisfy { $0.userType == nil && $0.userTypes.isEmpty })
+    }
+
     @Test("a table with every type round-trips exactly, compared with the server's rendering", .needsPGVector)
     func everyType() async throws {
         try await SourceHarness.withSchema { schema, db in
@@ -128,6 +144,8 @@ struct SourceTypeTests {
             }
             #expect(schemaMessage.columns.first { $0.name == "bt" }?.sourceType == "bit(4)")
             #expect(schemaMessage.columns.first { $0.name == "ai" }?.type == .list(of: .int32))
+            // User-defined types carry their definitions (PROTOCOL.md §5.8); built-in ones none.
+            try Self.expectUserTypes(schemaMessage, schema: schema)
             let rows = try result.rows("every_type")
             #expect(rows.count == Self.rows.count)
             let select = Self.columns.map { Self.expectedSQL($0.0, $0.2, $0.1) }.joined(separator: ", ")

@@ -10,6 +10,17 @@ struct MessageRoundTripTests {
             Column(name: "amount", type: LogicalType(.decimal, precision: 12, scale: 2), sourceType: "numeric(12,2)"),
             Column(name: "note", type: LogicalType(.string, maxLength: 20), sourceType: "character varying(20)"),
             Column(name: "tags", type: .list(of: .string), sourceType: "text[]"),
+            Column(name: "moods", type: .list(of: .string), sourceType: "sales.wrapped[]",
+                   userType: .user(namespace: "sales", name: "wrapped", array: true), userTypes: [
+                       UserType(namespace: "sales", name: "mood", kind: .enumeration, labels: ["sad", "it's ok", "ünï", ""]),
+                       UserType(namespace: "sales", name: "posint", kind: .domain, base: TypeReference(builtin: "integer"), notNull: true,
+                                checks: [DomainCheck(name: "positive", definition: "CHECK ((VALUE > 0))")]),
+                       UserType(namespace: "sales", name: "wrapped", kind: .composite, fields: [
+                           CompositeField(name: "m", type: .user(namespace: "sales", name: "mood", array: true)),
+                           CompositeField(name: "n", type: .user(namespace: "sales", name: "posint")),
+                           CompositeField(name: "at", type: TypeReference(builtin: "timestamp(3) without time zone")),
+                       ]),
+                   ]),
         ],
         primaryKey: ["id"]
     )
@@ -23,9 +34,9 @@ struct MessageRoundTripTests {
     static var batch: RecordBatch {
         get throws {
             var batch = try RecordBatch(schema: schema, rows: [
-                [.int64(1), .decimal("10.50"), .string("first"), .list([.string("a"), .null])],
-                [.int64(2), .null, .string(""), .list([])],
-                [.int64(3), .decimal("-0.01"), .null, .null],
+                [.int64(1), .decimal("10.50"), .string("first"), .list([.string("a"), .null]), .list([.string("(,)")])],
+                [.int64(2), .null, .string(""), .list([]), .null],
+                [.int64(3), .decimal("-0.01"), .null, .null, .list([])],
             ])
             batch.operations = [0, 1, 0]
             return batch
@@ -59,6 +70,7 @@ struct MessageRoundTripTests {
                 .writeEnd,
                 .cancel,
                 .close,
+                .readAck(ReadAck(stateID: 42)),
             ]
         }
     }
@@ -117,7 +129,7 @@ struct MessageRoundTripTests {
 
     @Test func everyHostMessage() throws {
         let messages = try Self.hostMessages
-        #expect(Set(messages.map(\.name)).count == 12, "every HostMessage case is covered")
+        #expect(Set(messages.map(\.name)).count == 13, "every HostMessage case is covered")
         for message in messages {
             let decoded = try WireCodec.decodeHostMessage(WireCodec.encode(message))
             #expect(decoded == message, "\(message.name)")

@@ -36,11 +36,23 @@ struct PostgresCheck {
     /// The checks from `reachable` on, after `results`.
     private func connect(_ config: PluginConfig, _ earlier: [CheckResult]) async -> CheckResponse {
         var results = earlier
+        let settings: ConnectionConfig
+        do {
+            settings = try await config.connection.authenticatedConfig()
+        } catch {
+            // A cloud identity's token could not be had: the server was not tried.
+            let failure = error as? PluginError
+            results.append(.init(name: "reachable", passed: false, code: "SKIPPED", message: "skipped: there is no token to connect with"))
+            results.append(.init(name: "authenticated", passed: false, code: failure?.code ?? TokenEndpoint.unavailableCode,
+                                 message: failure?.message ?? "the \(config.connection.auth.method.rawValue) token could not be had"))
+            return CheckResponse(checks: results + skipped(["server_version"] + privilegeCheckNames))
+        }
         let connection: PostgresConnection
         do {
-            connection = try await PostgresConnection.connect(config.connection.connectionConfig)
+            connection = try await PostgresConnection.connect(settings)
         } catch {
-            results += connectionFailure(error, target: config.connection.connectionConfig.redactedDescription)
+            results += connectionFailure(error, target: config.connection.connectionConfig.redactedDescription,
+                                         method: config.connection.auth.method)
             return CheckResponse(checks: results + skipped(["server_version"] + privilegeCheckNames))
         }
         defer { connection.close() }
@@ -110,7 +122,7 @@ struct PostgresCheck {
     }
 
     /// Splits a connect failure into the reachable and authenticated checks.
-    private func connectionFailure(_ error: PostgresError, target: String) -> [CheckResult] {
+    private func connectionFailure(_ error: PostgresError, target: String, method: AuthSettings.Method) -> [CheckResult] {
         let reachable: (String, String)?
         let authenticated: (String, String)
         switch error.kind {
@@ -122,7 +134,7 @@ struct PostgresCheck {
             authenticated = ("SKIPPED", "skipped: the server was not reached")
         case .authenticationFailed:
             reachable = nil
-            authenticated = ("AUTH_FAILED", "authentication failed (\(target)): check the user name and password. \(error.message)")
+            authenticated = ("AUTH_FAILED", "authentication failed (\(target)): \(method.refusalHint). \(error.message)")
         case .unknownDatabase:
             reachable = nil
             authenticated = ("UNKNOWN_DATABASE", "the database does not exist (\(target)): \(error.message)")

@@ -37,6 +37,17 @@ struct ConfigReader {
         return value
     }
 
+    /// A string that must not be empty, when present.
+    mutating func nonEmptyString(_ key: String) -> String? {
+        guard let value = string(key) else { return nil }
+        return value.isEmpty ? problem(key, "must not be empty") : value
+    }
+
+    /// A string that must be present and not empty.
+    mutating func requiredString(_ key: String) -> String? {
+        has(key) ? nonEmptyString(key) : problem(key, "required")
+    }
+
     mutating func string(_ key: String, default fallback: String) -> String {
         string(key) ?? fallback
     }
@@ -94,6 +105,12 @@ struct ConfigReader {
         guard has(key) else { return nil }
         guard case .object(let nested)? = object[key] else { return problem(key, "expected an object") }
         return ConfigReader(object: nested, path: "\(path).\(key)")
+    }
+
+    /// A reader of `object`, a JSON object that `key`'s value holds in another form (a file it
+    /// names, a document in a string), whose problems are named under `key`.
+    func child(_ key: String, object: [String: JSONValue]) -> ConfigReader {
+        ConfigReader(object: object, path: "\(path).\(key)")
     }
 
     /// The raw value, for settings with their own shape.

@@ -24,6 +24,8 @@ struct ConnectionSettings: Sendable {
     /// While a tunnel runs: its local port on 127.0.0.1, which connections then use as
     /// `hostaddr` and `port` (`host` stays the database's name, for TLS verification).
     var tunnelPort: Int?
+    /// `auth`: a password (the default), or a cloud identity whose tokens are the password.
+    var auth = AuthSettings()
 
     /// The TLS file settings, named as libpq names them.
     enum TLSFile: String, CaseIterable, Sendable {
@@ -39,7 +41,7 @@ struct ConnectionSettings: Sendable {
     /// ACCESS EXCLUSIVE request blocks every later reader of the table too).
     static let defaultLockTimeoutSeconds = 60.0
 
-    init(_ reader: inout ConfigReader) {
+    init(_ reader: inout ConfigReader, environment: [String: String]) {
         connectionString = reader.string("connection_string")
         host = reader.string("host")
         port = reader.has("port") ? reader.integer("port", default: 5432, range: 1...65535) : nil
@@ -63,6 +65,7 @@ struct ConnectionSettings: Sendable {
         if sshTunnel != nil, host == nil {
             reader.problem("host", "ssh_tunnel needs the database host (as the bastion reaches it) in the host field") as Void?
         }
+        readAuth(&reader, environment: environment)
     }
 
     /// A server timeout setting in whole milliseconds, within what PostgreSQL accepts.
@@ -100,8 +103,17 @@ struct ConnectionSettings: Sendable {
         return config
     }
 
+    /// ``connectionConfig`` for a connection opened now: with a cloud identity, its password is
+    /// a token with enough life left (fetched or made when needed); errors name the identity and
+    /// the token endpoint, never a secret.
+    func authenticatedConfig() async throws -> ConnectionConfig {
+        var config = connectionConfig
+        if let credentials = auth.credentials { config.password = try await credentials.password() }
+        return config
+    }
+
     static var schemaProperties: [String: Any] {
-        SSHTunnelSettings.schemaProperties.merging([
+        SSHTunnelSettings.schemaProperties.merging(AuthSettings.schemaProperties) { first, _ in first }.merging([
             "connection_string": [
                 "type": "string", "secret": true, "writeOnly": true,
                 "description": "libpq connection string: key/value DSN (\"host=localhost port=5432 dbname=app user=sluice password=… sslmode=require\") or URI (\"postgresql://sluice:…@localhost:5432/app?sslmode=require\"). Any libpq parameter works. Discrete fields below override it.",

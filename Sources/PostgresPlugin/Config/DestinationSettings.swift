@@ -25,11 +25,19 @@ struct DestinationSettings: Sendable {
     var nulBytes: String
     /// Columns of an extension type the database lacks: `fail` (default) or `text`.
     var missingExtensionTypes: String
+    /// Columns of a source's user-defined enum, domain or composite type.
+    var userTypes: UserTypeHandling
     /// `state` (default): flushes between two states share one transaction per connection,
     /// committed at the state. `flush`: every flush commits on its own.
     var transactionScope: String
     /// pgvector embedding tables, when configured.
     var embeddings: EmbeddingSettings?
+    /// CDC streams' deletes: `hard` (default) deletes the row, `soft` sets `_sluice_deleted_at`.
+    var deletes: String
+    /// The schema of each stream's table (`{namespace}`, `{name}`); nil: `schema`.
+    var schemaTemplate: String?
+    /// The name of each stream's table (`{namespace}`, `{name}`); default `{name}`.
+    var tableNameTemplate: String
 
     static let writeModes = ["append", "upsert", "update-only", "mirror", "replace"]
     static let writeModeAliases = ["overwrite": "upsert", "overwrite-delete-stale": "mirror"]
@@ -53,8 +61,21 @@ struct DestinationSettings: Sendable {
         metadataColumns = reader.bool("metadata_columns", default: true)
         nulBytes = reader.choice("nul_bytes", allowed: ["strip", "fail"], default: "strip")
         missingExtensionTypes = reader.choice("missing_extension_types", allowed: ["fail", "text"], default: "fail")
+        userTypes = UserTypeHandling(rawValue: reader.choice("user_types", allowed: UserTypeHandling.allCases.map(\.rawValue),
+                                                             default: UserTypeHandling.recreate.rawValue)) ?? .recreate
         transactionScope = reader.choice("transaction_scope", allowed: ["state", "flush"], default: "state")
         embeddings = EmbeddingSettings(&reader)
+        deletes = reader.choice("deletes", allowed: ["hard", "soft"], default: "hard")
+        schemaTemplate = reader.string("schema_template")
+        tableNameTemplate = reader.string("table_name_template", default: "{name}")
+        for (key, template) in [("schema_template", schemaTemplate), ("table_name_template", tableNameTemplate)] {
+            for problem in template.map(TableNaming.problems(in:)) ?? [] { reader.problem(key, problem) as Void? }
+        }
+    }
+
+    /// Where each stream's table lands, with `schema` as the default schema.
+    func naming(defaultSchema: String) -> TableNaming {
+        TableNaming(defaultSchema: defaultSchema, schemaTemplate: schemaTemplate, tableTemplate: tableNameTemplate)
     }
 
     /// The write mode of a stream: its configured catalog's, else `write_mode`, else (neither
@@ -108,8 +129,24 @@ struct DestinationSettings: Sendable {
                       "description": "Destination: text values with NUL bytes (which PostgreSQL cannot store): strip them (counted in the summary) or fail the write."],
             "missing_extension_types": ["type": "string", "enum": ["fail", "text"], "default": "fail",
                                         "description": "Destination: a column whose source type belongs to an extension (vector, halfvec, sparsevec, citext, hstore) that the destination database lacks: fail before any data moves, or store its values as text."],
+            "deletes": ["type": "string", "enum": ["hard", "soft"], "default": "hard",
+                        "description": "Destination, streams read with cdc: hard = a delete (or truncate) at the source deletes the row; soft = it sets the row's _sluice_deleted_at (added to the table) to the time of the write, and a later insert of the key clears it."],
+            "user_types": ["type": "string", "enum": UserTypeHandling.allCases.map(\.rawValue), "default": UserTypeHandling.recreate.rawValue,
+                           "description": "Destination: columns of a PostgreSQL source's enum, domain or composite type: recreate = create the type in the schema (or check that the one there is compatible) and give the column that type; text = enums and composites as text, domains as their base type."],
+            "schema_template": ["type": "string",
+                                "description": "Destination: the schema of each stream's table, from the placeholders {namespace} (the stream's namespace, the source schema for a PostgreSQL source; schema for a stream without one) and {name}, e.g. \"{namespace}\" or \"raw_{namespace}\" (created when missing). Unset: every table lands in schema. _sluice_state stays in schema."],
+            "table_name_template": ["type": "string", "default": "{name}",
+                                    "description": "Destination: the name of each stream's table, from the placeholders {namespace} and {name}, e.g. \"{namespace}_{name}\" so that public.orders and billing.orders land apart. Two streams that would land in one table fail the write before any data moves (TABLE_NAME_COLLISION)."],
             "transaction_scope": ["type": "string", "enum": ["state", "flush"], "default": "state",
                                   "description": "Destination: state = the flushes between two state messages share one transaction per connection, committed when the state is acknowledged, so a failed write leaves nothing committed after the last acknowledged state (an append re-run from it duplicates nothing); flush = every flush commits on its own: rows visible sooner and shorter transactions, but rows flushed after the last acknowledged state stay committed when a write fails."],
         ]) { first, _ in first }
     }
+}
+
+/// What the destination does with columns of a source's user-defined types (`user_types`).
+enum UserTypeHandling: String, CaseIterable, Sendable {
+    /// Create each type in the destination schema, or check the one there is compatible.
+    case recreate
+    /// Enums and composites as text, domains as their base type.
+    case text
 }

@@ -10,7 +10,8 @@ struct PluginConfig: Sendable {
     var destination: DestinationSettings
 
     /// Parses and validates configuration text; every problem is listed in the error.
-    static func parse(_ json: String) throws(PluginError) -> PluginConfig {
+    /// `environment` is where cloud identities find their credentials (AWS's variables).
+    static func parse(_ json: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(PluginError) -> PluginConfig {
         var reader: ConfigReader
         switch ConfigReader.parse(json) {
         case .success(let parsed): reader = parsed
@@ -20,7 +21,7 @@ struct PluginConfig: Sendable {
         for key in reader.keys.sorted() where !known.contains(key) {
             reader.problem(key, "unknown setting") as Void?
         }
-        let config = PluginConfig(connection: ConnectionSettings(&reader), batch: BatchSettings(&reader),
+        let config = PluginConfig(connection: ConnectionSettings(&reader, environment: environment), batch: BatchSettings(&reader),
                                   source: SourceSettings(&reader), destination: DestinationSettings(&reader))
         guard reader.problems.isEmpty else { throw Self.invalid(reader.problems) }
         return config

@@ -6,8 +6,9 @@ import SluiceWire
 /// (pipeline, stream), written in the same transaction as the rows it covers, so a resumed
 /// pipeline starts exactly after what is committed (PROTOCOL.md §8.1).
 ///
-/// A global state (no stream) is kept under an empty stream name. `table_name` is the stream's
-/// table: when that table is created (first run, dropped by a user, recreated by a forced
+/// A global state (no stream) is kept under an empty stream name. `table_schema` and
+/// `table_name` are the stream's table (`table_schema` is NULL in rows written before tables
+/// could land outside this schema, meaning this schema): when that table is created (first run, dropped by a user, recreated by a forced
 /// migration) every state recorded for it is forgotten in the same transaction, so its stream
 /// is read again from the beginning instead of resuming past rows the table no longer holds.
 struct CommittedStateStore: Sendable {
@@ -27,12 +28,21 @@ struct CommittedStateStore: Sendable {
               stream_namespace text NOT NULL,
               stream_name text NOT NULL,
               table_name text NOT NULL,
+              table_schema text,
               state_id numeric(20, 0) NOT NULL,
               state bytea NOT NULL,
               sync_started_at timestamp with time zone,
               committed_at timestamp with time zone NOT NULL DEFAULT now(),
               PRIMARY KEY (pipeline_id, stream_namespace, stream_name))
             """)
+        // A table made by an earlier version lacks table_schema: added once (looked up first,
+        // because ALTER TABLE would wait for every open transaction holding a state row).
+        let hasColumn = try await connection.execute(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'table_schema' AND NOT attisdropped",
+            [.text(qualified)])
+        if hasColumn.rows.first?.first == "0" {
+            _ = try await connection.execute("ALTER TABLE \(qualified) ADD COLUMN IF NOT EXISTS table_schema text")
+        }
     }
 
     /// A state as committed: as the host sent it, and the start of the sync it belongs to while
@@ -59,19 +69,19 @@ struct CommittedStateStore: Sendable {
         }
     }
 
-    /// Stores `state` as committed for its stream (whose table is `table`), in the transaction
-    /// open on `connection` if there is one. `syncStartedMicros`: the start of the sync the
-    /// state belongs to (mirror's cut-off), kept until ``finishSync(_:on:)``.
-    func store(_ state: State, table: String, syncStartedMicros: Int64?, on connection: PostgresConnection) async throws {
+    /// Stores `state` as committed for its stream (whose table is `table`; nil for a global
+    /// state), in the transaction open on `connection` if there is one. `syncStartedMicros`: the
+    /// start of the sync the state belongs to (mirror's cut-off), kept until ``finishSync(_:on:)``.
+    func store(_ state: State, table: TableTarget?, syncStartedMicros: Int64?, on connection: PostgresConnection) async throws {
         let started = syncStartedMicros.map(Self.timestamp) ?? .null
         _ = try await connection.execute("""
-            INSERT INTO \(qualified) (pipeline_id, stream_namespace, stream_name, table_name, state_id, state, sync_started_at, committed_at)
-            VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, now())
+            INSERT INTO \(qualified) (pipeline_id, stream_namespace, stream_name, table_name, table_schema, state_id, state, sync_started_at, committed_at)
+            VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, now())
             ON CONFLICT (pipeline_id, stream_namespace, stream_name) DO UPDATE SET
-              table_name = EXCLUDED.table_name, state_id = EXCLUDED.state_id, state = EXCLUDED.state,
-              sync_started_at = EXCLUDED.sync_started_at, committed_at = now()
-            """, [.text(pipelineID), .text(state.stream?.namespace ?? ""), .text(state.stream?.name ?? ""), .text(table),
-                  .text(String(state.id)), .binary(state.data, oid: 17), started])
+              table_name = EXCLUDED.table_name, table_schema = EXCLUDED.table_schema, state_id = EXCLUDED.state_id,
+              state = EXCLUDED.state, sync_started_at = EXCLUDED.sync_started_at, committed_at = now()
+            """, [.text(pipelineID), .text(state.stream?.namespace ?? ""), .text(state.stream?.name ?? ""), .text(table?.table ?? ""),
+                  .text(table?.schema ?? schemaName), .text(String(state.id)), .binary(state.data, oid: 17), started])
     }
 
     /// Marks the sync of `stream` finished (mirror deleted what it did not write): the next
@@ -82,13 +92,15 @@ struct CommittedStateStore: Sendable {
             [.text(pipelineID), .text(stream.namespace), .text(stream.name)])
     }
 
-    /// Forgets every pipeline's states for `table`, in the transaction open on `connection`:
-    /// the table is being created, so it holds none of the rows they cover.
-    static func forget(table: String, schemaName: String, on connection: PostgresConnection) async throws {
-        let qualified = SQL.quoteQualified(schema: schemaName, name: tableName)
+    /// Forgets every pipeline's states for the table `tableSchema.table`, in the transaction
+    /// open on `connection`: the table is being created, so it holds none of the rows they
+    /// cover. `stateSchema` is where `_sluice_state` is.
+    static func forget(table: String, tableSchema: String, stateSchema: String, on connection: PostgresConnection) async throws {
+        let qualified = SQL.quoteQualified(schema: stateSchema, name: tableName)
         let exists = try await connection.execute("SELECT to_regclass($1) IS NOT NULL", [.text(qualified)])
         guard exists.rows.first?.first == "t" else { return }
-        _ = try await connection.execute("DELETE FROM \(qualified) WHERE table_name = $1", [.text(table)])
+        _ = try await connection.execute("DELETE FROM \(qualified) WHERE table_name = $1 AND coalesce(table_schema, $3) = $2",
+                                         [.text(table), .text(tableSchema), .text(stateSchema)])
     }
 
     /// `micros` (since 1970, UTC) as a binary timestamptz parameter.

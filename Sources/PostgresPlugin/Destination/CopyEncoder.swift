@@ -36,11 +36,20 @@ struct CopyEncoder {
             metadata.bytes.append(contentsOf: source)
         }
         metadataFields = metadata.bytes
-        fieldCount = Int16(plan.columns.count + plan.metadataColumns.count + (staging ? 2 : 0))
+        fieldCount = Int16(plan.columns.count + plan.metadataColumns.count + (staging ? TableLimits.stagingColumns(plan).count : 0))
         fields = FieldEncoder(capacity: capacity, failOnNul: failOnNul)
     }
 
     /// Takes the bytes encoded so far.
+    /// The staged row's unchanged flags: NULL when it keeps nothing, else one byte per column.
+    private mutating func appendUnchanged(_ kept: [Int], columns: Int) {
+        guard !kept.isEmpty else { return fields.out.int32(-1) }
+        var flags = [UInt8](repeating: 0, count: columns)
+        for index in kept { flags[index] = 1 }
+        fields.out.int32(Int32(columns))
+        fields.out.bytes.append(contentsOf: flags)
+    }
+
     mutating func take() -> [UInt8] {
         let bytes = fields.out.bytes
         fields.out.bytes.removeAll(keepingCapacity: true)
@@ -51,7 +60,10 @@ struct CopyEncoder {
     mutating func appendTrailer() { fields.out.bytes.append(contentsOf: Self.trailer) }
 
     /// Appends the rows of `batch` (optionally only upserts); `sequence` numbers staged rows.
-    mutating func append(_ batch: RecordBatch, sequence: inout Int64) throws(RowError) {
+    /// A CDC stream's unchanged values are taken from the row `origins` names (the flush's
+    /// batches' vectors in `flushVectors`), or staged as NULL with their unchanged flag set.
+    mutating func append(_ batch: RecordBatch, sequence: inout Int64, origins: [Int: [Int: UnchangedOrigins.Origin]]? = nil,
+                         flushVectors: [[VectorReader]] = []) throws(RowError) {
         let types = plan.columns.map(\.type)
         let plainJSON = plan.columns.map(\.plainJSON)
         let isKey = plan.columns.map { plan.key.containsExactly($0.name) }
@@ -61,13 +73,25 @@ struct CopyEncoder {
         for row in 0..<batch.rowCount {
             let isDelete = !operations.isEmpty && operations[row] == RowOperation.delete.rawValue
             fields.out.int16(fieldCount)
+            let rowOrigins = origins?[row]
+            var kept: [Int] = []
             for index in 0..<count {
                 if isDelete, !isKey[index] {
                     fields.out.int32(-1)
                     continue
                 }
+                var vector = vectors[index], sourceRow = row
+                switch rowOrigins?[index] {
+                case .row(let batch, let row)?:
+                    vector = flushVectors[batch][index]
+                    sourceRow = row
+                case .destination?:
+                    kept.append(index)
+                case nil:
+                    break
+                }
                 do {
-                    try fields.field(vectors[index], row: row, type: types[index], plainJSON: plainJSON[index])
+                    try fields.field(vector, row: sourceRow, type: types[index], plainJSON: plainJSON[index])
                 } catch {
                     throw RowError(column: plan.schema.columns[index].name, row: row, reason: error.reason)
                 }
@@ -78,6 +102,7 @@ struct CopyEncoder {
                 fields.out.int64(sequence)
                 fields.out.int32(1)
                 fields.out.bytes.append(isDelete ? 1 : 0)
+                if plan.cdc { appendUnchanged(kept, columns: count) }
             }
             sequence += 1
         }

@@ -16,11 +16,13 @@ final class DestinationSession {
     let request: WriteRequest
     let context: CallContext
     private var settings: DestinationSettings { config.destination }
+    /// Where each stream's table lands.
+    private var naming: TableNaming { settings.naming(defaultSchema: config.connection.schema) }
     /// `max_connections` lanes; a table (so a stream) is always flushed on the same one, which
     /// keeps its order and keeps two transactions off one table; DDL and the end of the sync run
     /// on lane 0 once every lane is idle.
     private let lanes: [FlushLane]
-    private var laneOfTable: [ExactName: Int] = [:]
+    private var laneOfTable: [TableTarget.Key: Int] = [:]
     private var laneOf: [StreamID: Int] = [:]
     /// Lane 0's connection: opened in `init`, only ever replaced by a new one.
     private var connection: PostgresConnection { lanes[0].connection! }
@@ -29,6 +31,9 @@ final class DestinationSession {
     private var buffers: [StreamID: StreamBuffer] = [:]
     private var order: [StreamID] = []
     private var stagingCounter = 0
+    /// User-defined types the Write's table actions create, by destination name: a later
+    /// stream using one does not create it again (``UserTypeInstaller``).
+    private var plannedUserTypes: [ExactName: UserType] = [:]
     private var bufferedBytes = 0
     private var oldestBuffered: ContinuousClock.Instant?
     /// States held back until the replace swaps (acknowledging earlier would let a resumed
@@ -40,8 +45,12 @@ final class DestinationSession {
     private let cancellation: FlushCancellation
     /// The embeddings endpoint, when `embeddings` is configured.
     private lazy var embeddingClient: EmbeddingClient? = settings.embeddings.map(EmbeddingClient.init)
-    /// `transaction_scope: flush`: every flush commits its own transaction.
-    private var commitsEachFlush: Bool { settings.transactionScope == "flush" }
+    /// `transaction_scope: flush`: every flush commits its own transaction (never with a CDC
+    /// stream: a source transaction is applied whole or not at all).
+    private var commitsEachFlush: Bool { settings.transactionScope == "flush" && !appliesChanges }
+    /// The Write has a CDC stream (PROTOCOL.md §8.2): one connection, so the rows of every stream
+    /// up to a state commit in one transaction with the state.
+    private let appliesChanges: Bool
     /// Where acknowledged states are committed with their rows, when the request names a pipeline.
     private let stateStore: CommittedStateStore?
     /// Mirror streams resuming a sync an earlier Write began: when it began (the cut-off for
@@ -59,17 +68,19 @@ final class DestinationSession {
         syncedAtMicros = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())
         let cancellation = FlushCancellation()
         self.cancellation = cancellation
+        appliesChanges = request.catalog.streams.contains { $0.syncMode == .cdc }
         lanes = [FlushLane(connection: try await Self.connect(config), cancellation: cancellation)]
-            + (1..<config.batch.maxConnections).map { _ in FlushLane(cancellation: cancellation) }
+            + (1..<(appliesChanges ? 1 : config.batch.maxConnections)).map { _ in FlushLane(cancellation: cancellation) }
         defersStates = request.catalog.streams.contains { config.destination.mode(of: $0.schema, configured: $0) == .replace }
         stateStore = request.pipelineID.isEmpty ? nil
             : CommittedStateStore(schemaName: config.connection.schema, pipelineID: request.pipelineID)
     }
 
     private static func connect(_ config: PluginConfig) async throws -> PostgresConnection {
+        let settings = try await config.connection.authenticatedConfig()
         let connection: PostgresConnection
         do throws(PostgresError) {
-            connection = try await PostgresConnection.connect(config.connection.connectionConfig)
+            connection = try await PostgresConnection.connect(settings)
         } catch {
             throw connectFailed(error)
         }
@@ -120,7 +131,7 @@ final class DestinationSession {
             try await checkpoint()
             try await finish()
             if let stateStore, let global = deferredGlobalState {
-                try await stateStore.store(global, table: "", syncStartedMicros: nil, on: connection)
+                try await stateStore.store(global, table: nil, syncStartedMicros: nil, on: connection)
             }
             for state in deferredStates { try await output.acknowledge(state) }
             try await reporter.complete(order.compactMap { buffers[$0] })
@@ -190,7 +201,7 @@ final class DestinationSession {
         guard let stateStore else { return }
         let connection = try await connected(lane)
         for state in states {
-            try await stateStore.store(state, table: state.stream.map(TableManager.tableName) ?? "",
+            try await stateStore.store(state, table: state.stream.map(naming.target(of:)),
                                        syncStartedMicros: state.stream.flatMap(syncStartMicros), on: connection)
         }
     }
@@ -205,6 +216,7 @@ final class DestinationSession {
     /// Checks every configured stream (keys, migrations) before any data moves, then creates
     /// or migrates their tables.
     private func prepareCatalog() async throws {
+        try naming.checkCollisions(request.catalog.streams.map(\.schema.stream))
         try await createPgvectorIfNeeded()
         var actions: [TableAction] = []
         var refusals: [PluginError] = []
@@ -243,6 +255,7 @@ final class DestinationSession {
             guard buffer.plan.schema != schema else { return }
             try await flush(buffer)
         }
+        if buffers[schema.stream] == nil { try naming.checkCollisions(order + [schema.stream]) }
         try await drainAll()
         // The DDL runs on the stream's own lane, inside its open transaction if it has one: the
         // table is then only ever locked by that lane, and a failed sync rolls the change back.
@@ -256,7 +269,7 @@ final class DestinationSession {
     /// The lane of `stream`: its table's, else the next one round-robin.
     private func lane(for stream: StreamID) -> Int {
         if let lane = laneOf[stream] { return lane }
-        let table = ExactName(TableManager.tableName(of: stream))
+        let table = naming.target(of: stream).key
         let lane = laneOfTable[table] ?? laneOfTable.count % lanes.count
         laneOfTable[table] = lane
         laneOf[stream] = lane
@@ -272,16 +285,26 @@ final class DestinationSession {
                               stream: schema.stream)
         }
         let key = try resolveKey(schema, configured: configured, mode: mode)
+        let cdc = configured?.syncMode == .cdc
+        if cdc { try ChangeApply.check(schema.stream, mode: mode, embedded: settings.embeddings?.table(for: schema.stream) != nil) }
+        let target = naming.target(of: schema.stream)
+        if target.schema.isExactly(config.connection.schema), target.table.isExactly(CommittedStateStore.tableName) {
+            throw PluginError(category: .config, code: "RESERVED_TABLE_NAME",
+                              message: "stream \(schema.stream) would be written to \(target), the table where committed states are kept: write it to another schema or name",
+                              stream: schema.stream)
+        }
         stagingCounter += 1
-        let manager = TableManager(connection: connection ?? self.connection, settings: settings, schemaName: config.connection.schema,
-                                   embeddingClient: embeddingClient)
-        return try await manager.action(for: schema, mode: mode, key: key, staging: "_sluice_stg_\(stagingCounter)",
-                                        replacementStarted: buffers[schema.stream] != nil)
+        let manager = TableManager(connection: connection ?? self.connection, settings: settings, schemaName: target.schema,
+                                   embeddingClient: embeddingClient, plannedUserTypes: plannedUserTypes)
+        let action = try await manager.action(for: schema, target: target, mode: mode, key: key, staging: "_sluice_stg_\(stagingCounter)",
+                                              replacementStarted: buffers[schema.stream] != nil, cdc: cdc)
+        for type in action.createdUserTypes { plannedUserTypes[ExactName(type.name)] = type }
+        return action
     }
 
     private func install(_ action: TableAction, on connection: PostgresConnection? = nil, inOpenTransaction: Bool = false) async throws {
-        try await TableManager(connection: connection ?? self.connection, settings: settings, schemaName: config.connection.schema)
-            .apply(action, inOpenTransaction: inOpenTransaction)
+        try await TableManager(connection: connection ?? self.connection, settings: settings, schemaName: action.plan.schemaName)
+            .apply(action, stateSchema: config.connection.schema, inOpenTransaction: inOpenTransaction)
         if action.createsTable, !freshStreams.contains(action.plan.stream) { freshStreams.append(action.plan.stream) }
         if let buffer = buffers[action.plan.stream] {
             buffer.plan = action.plan
@@ -326,6 +349,17 @@ final class DestinationSession {
             throw PluginError(category: .protocol, code: "UNKNOWN_STREAM", message: "records for stream \(batch.stream) before its schema", stream: batch.stream)
         }
         guard batch.rowCount > 0 else { return }
+        var batch = batch
+        if !buffer.plan.cdc, let marker = batch.changeMarker {
+            throw PluginError(category: .protocol, code: ProtocolError.Code.invalidMessage.rawValue,
+                              message: "the batch for \(batch.stream) holds \(marker), but the stream is not read with cdc (its sync_mode in the Write's catalog)",
+                              stream: batch.stream)
+        }
+        if let truncate = batch.operations.lastIndex(of: RowOperation.truncate.rawValue) {
+            try await self.truncate(buffer, before: batch, at: truncate)
+            guard truncate + 1 < batch.rowCount else { return }
+            batch = ChangeApply.rows(of: batch, from: truncate + 1)
+        }
         bufferedBytes += buffer.append(batch)
         if oldestBuffered == nil { oldestBuffered = .now }
         if buffer.rows >= config.batch.batchSize {
@@ -333,6 +367,20 @@ final class DestinationSession {
         } else if bufferedBytes >= config.batch.batchSizeBytes {
             try await flushAll()
         }
+    }
+
+    /// A TRUNCATE row at `row` of `batch`: the rows buffered before it and those before it in the
+    /// batch would be removed with the table's, so they are dropped unwritten (still counted as
+    /// received); the table is emptied after the stream's earlier flushes, in the same transaction.
+    private func truncate(_ buffer: StreamBuffer, before batch: RecordBatch, at row: Int) async throws {
+        bufferedBytes -= buffer.bytes
+        buffer.summary.records += UInt64(row + 1)
+        let position = buffer.flushedRows + buffer.rows + row
+        buffer.handedOver()
+        buffer.flushedRows += row + 1
+        let lane = lanes[lane(for: buffer.plan.stream)]
+        try await drain(lane)
+        lane.start(Flush.truncate(buffer.plan, position: position), buffer: buffer, bytes: 0, commit: commitsEachFlush, on: try await connected(lane))
     }
 
     /// Flushes every buffer and waits until all of them are written (and, with `transaction_scope:
@@ -636,7 +684,7 @@ final class DestinationSession {
                 try await swapTable(schema: plan.schemaName, live: embedding.liveTable, replacement: embedding.table)
             }
             if let stateStore, let state {
-                try await stateStore.store(state, table: plan.table, syncStartedMicros: nil, on: connection)
+                try await stateStore.store(state, table: naming.target(of: plan.stream), syncStartedMicros: nil, on: connection)
             }
             _ = try await connection.execute("COMMIT")
         } catch {

@@ -44,6 +44,8 @@ struct Flush: Sendable {
         case fresh([[UInt8]])
         case insert([PostgresValue])
         case staging([[UInt8]])
+        /// A CDC stream's TRUNCATE row (``WritePlan/truncateStatement``).
+        case truncate
     }
 
     let plan: WritePlan
@@ -55,6 +57,8 @@ struct Flush: Sendable {
     /// The stream position (zero-based) of the first row, for error messages.
     let firstRow: Int
     let nulBytesStripped: UInt64
+    /// A CDC flush with rows keeping the table's value of a column (``UnchangedOrigins``).
+    var keepsValues = false
     /// The chunks of text to embed (``EmbeddingPlan``), and the sync's time for their rows.
     var chunks: [EmbeddingPlan.Chunk] = []
     var syncedAtMicros: Int64 = 0
@@ -85,7 +89,8 @@ struct Flush: Sendable {
         let keyed = plan.raw || buffer.hasDeletes || [.upsert, .updateOnly, .mirror].contains(plan.mode) || plan.embedding != nil
         let provenDistinct = !buffer.hasDeletes && !plan.raw && [.upsert, .mirror].contains(plan.mode)
             && DistinctKeys.proven(plan: plan, batches: buffer.batches, rows: buffer.rows)
-        let fresh = provenDistinct && plan.freshTable && buffer.freshRoute && plan.embedding == nil && plan.direct
+        let fresh = provenDistinct && plan.freshTable && buffer.freshRoute && plan.embedding == nil && plan.direct && !plan.cdc
+        let origins = plan.cdc ? try UnchangedOrigins.resolve(plan: plan, batches: buffer.batches, firstRow: buffer.flushedRows) : nil
         var inserted: (parameters: [PostgresValue], nulBytesStripped: UInt64)?
         // A statement's parameters travel in one protocol message, which PostgreSQL caps at
         // 1 GB: bigger flushes (by their size received plus a length per value, then encoded)
@@ -111,10 +116,11 @@ struct Flush: Sendable {
             var chunks: [[UInt8]] = []
             encoder.appendHeader()
             var sequence: Int64 = 0
-            for batch in buffer.batches {
+            let flushVectors = origins == nil ? [] : buffer.batches.map { $0.columns.map(VectorReader.init) }
+            for (index, batch) in buffer.batches.enumerated() {
                 let batchStart = buffer.flushedRows + Int(sequence)
                 do throws(RowError) {
-                    try encoder.append(batch, sequence: &sequence)
+                    try encoder.append(batch, sequence: &sequence, origins: origins?.cells[index], flushVectors: flushVectors)
                 } catch {
                     throw error.located(firstRow: batchStart)
                 }
@@ -127,7 +133,13 @@ struct Flush: Sendable {
         }
         let distinct = staging && provenDistinct
         return Flush(plan: plan, route: route, hasDeletes: buffer.hasDeletes, distinctKeys: distinct, rows: buffer.rows, firstRow: buffer.flushedRows,
-                     nulBytesStripped: stripped, chunks: plan.embedding?.chunks(buffer.batches) ?? [], syncedAtMicros: syncedAtMicros)
+                     nulBytesStripped: stripped, keepsValues: origins?.keepsDestinationValues ?? false,
+                     chunks: plan.embedding?.chunks(buffer.batches) ?? [], syncedAtMicros: syncedAtMicros)
+    }
+
+    /// A CDC stream's TRUNCATE row, at stream position `position`.
+    static func truncate(_ plan: WritePlan, position: Int) -> Flush {
+        Flush(plan: plan, route: .truncate, hasDeletes: false, distinctKeys: false, rows: 0, firstRow: position, nulBytesStripped: 0)
     }
 
     /// Writes the flush on `connection`; failures come as ``FlushFailure``.
@@ -164,6 +176,8 @@ struct Flush: Sendable {
                         result.inserted = UInt64(rows)
                     case .fresh(let chunks):
                         try await copyFresh(chunks, &result, on: connection)
+                    case .truncate:
+                        result.deleted = count(try await connection.execute(plan.truncateStatement), 0)
                     }
                     try Task.checkCancellation()
                     if commit {
@@ -237,6 +251,7 @@ struct Flush: Sendable {
             let counts = try await connection.execute(plan.upsertFromStaging(distinctKeys: distinctKeys))
             result.inserted = count(counts, 0)
             result.updated = count(counts, 1)
+            if keepsValues { result.updated += try await updateKeepingValues(on: connection) }
         case .updateOnly:
             let counts = try await connection.execute(plan.updateFromStaging)
             result.updated = count(counts, 0)
@@ -248,6 +263,24 @@ struct Flush: Sendable {
             let inserted = try await connection.execute(plan.appendFromStaging)
             result.inserted = UInt64(inserted.affectedRows)
         }
+    }
+
+    /// Applies the staged rows that leave values unchanged, keeping the table's values; fails
+    /// (DATA) naming the first such row whose key the table does not have: no value to keep.
+    private func updateKeepingValues(on connection: PostgresConnection) async throws -> UInt64 {
+        let counts = try await connection.execute(plan.keepingUpdateFromStaging)
+        let updated = count(counts, 0)
+        guard updated < count(counts, 1) else { return updated }
+        let missing = try await connection.execute(plan.missingKeptRow).rows.first
+        let sequence = missing?.first.flatMap { $0 }.flatMap { Int($0) } ?? 0
+        let flags = missing.flatMap { $0.count > 1 ? $0[1] : nil } ?? ""
+        let column = stride(from: 0, to: flags.utf8.count, by: 2).first { offset in
+            flags.dropFirst(offset).prefix(2) == "01"
+        }.map { $0 / 2 }
+        let name = column.flatMap { $0 < plan.schema.columns.count ? plan.schema.columns[$0].name : nil } ?? "?"
+        throw PluginError(category: .data, code: "UNCHANGED_WITHOUT_VALUE",
+                          message: "stream \(plan.stream), column \"\(name)\", row \(firstRow + sequence + 1): the value is marked unchanged, but the table has no row with its key, so there is no value to keep",
+                          stream: plan.stream)
     }
 
     private func count(_ result: QueryResult, _ column: Int) -> UInt64 {

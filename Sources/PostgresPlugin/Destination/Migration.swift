@@ -12,6 +12,9 @@ struct WantedColumn: Sendable, Equatable {
     var name: String
     var type: String
     var nullable: Bool
+    /// A type an existing column may have instead: for a user-defined type, the one it would get
+    /// without it (`text`, a domain's base type), which holds every value too.
+    var formerType: String? = nil
 }
 
 /// What safe migration does to an existing table, and what it refuses.
@@ -34,7 +37,11 @@ struct Migration: Sendable, Equatable {
                 migration.finalTypes[ExactName(column.name)] = column.type
                 continue
             }
-            switch TypeWidening.relation(existing: have.type, wanted: column.type) {
+            var relation = TypeWidening.relation(existing: have.type, wanted: column.type)
+            if relation != .holds, let former = column.formerType, TypeWidening.relation(existing: have.type, wanted: former) == .holds {
+                relation = .holds
+            }
+            switch relation {
             case .holds:
                 migration.finalTypes[ExactName(column.name)] = have.type
             case .widen(let type):

@@ -7,6 +7,7 @@ extension ConfiguredStream {
     var partialRead: String? {
         if limit > 0 { return "its read stops after \(limit) rows (limit)" }
         if syncMode == .incremental { return "it is read incrementally" }
+        if syncMode == .cdc { return "it is read by change data capture" }
         return nil
     }
 }

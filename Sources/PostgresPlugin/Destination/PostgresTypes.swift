@@ -57,11 +57,30 @@ enum PostgresTypes {
     /// document as it is (key order, duplicate keys, whitespace, number spelling, `\u0000`):
     /// it is written to `json`, not `jsonb`.
     static func plainJSON(_ column: Column) -> Bool {
-        switch column.type.kind {
-        case .json: column.sourceType == "json"
-        case .list: column.type.elementKind == .json && column.sourceType == "json[]"
+        let source = domainBuiltin(column) ?? column.sourceType
+        return switch column.type.kind {
+        case .json: source == "json"
+        case .list: column.type.elementKind == .json && source == "json[]"
         default: false
         }
+    }
+
+    /// The built-in type a column of a user-defined domain comes down to (a domain `doc` over
+    /// `json` → `json`; an array of it → `json[]`), or nil for other columns.
+    static func domainBuiltin(_ column: Column) -> String? {
+        guard var reference = column.userType else { return nil }
+        var array = reference.array
+        for _ in 0..<64 {
+            guard reference.isUserType else { return array ? reference.builtin + "[]" : reference.builtin }
+            guard let type = column.userTypes.first(where: { $0.isReferenced(by: reference) }), type.kind == .domain,
+                  let base = type.base else { return nil }
+            if base.isUserType && base.array {
+                guard !array else { return nil }
+                array = true
+            }
+            reference = base
+        }
+        return nil
     }
 
     /// A decimal column's declared `numeric(p,s)` as the source's type name gives it, when it

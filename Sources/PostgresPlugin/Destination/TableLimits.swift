@@ -5,14 +5,18 @@ import SluiceWire
 enum TableLimits {
     /// PostgreSQL's `MaxHeapAttributeNumber`.
     static let maxColumns = 1600
-    /// The staging table's own columns: the row's sequence number and its delete flag.
-    static let stagingColumns = [WritePlan.sequenceColumn, WritePlan.deleteColumn]
+    /// The staging table's own columns: the row's sequence number and its delete flag, and for
+    /// a CDC stream the row's unchanged values.
+    static func stagingColumns(_ plan: WritePlan) -> [String] {
+        [WritePlan.sequenceColumn, WritePlan.deleteColumn] + (plan.cdc ? [WritePlan.unchangedColumn] : [])
+    }
 
     /// Fails when a stream column has the name of a column the destination adds to its table
     /// (`metadata`, `_sluice_row_id` with `rowID`) or to staging, or when the table (or, with
     /// `staged`, its staging table) would pass 1600 columns.
     static func check(_ plan: WritePlan, rowID: Bool, staged: Bool, metadataSetting: Bool) throws {
-        let added = plan.metadataColumns + (rowID ? [WritePlan.rowIDColumn] : [])
+        let added = plan.metadataColumns + (rowID ? [WritePlan.rowIDColumn] : []) + (plan.softDeletes ? [WritePlan.deletedAtColumn] : [])
+        let stagingColumns = stagingColumns(plan)
         for column in plan.columns {
             if added.containsExactly(column.name) {
                 let why = column.name == WritePlan.syncedAtColumn && (plan.mode == .mirror || plan.raw)
@@ -39,6 +43,7 @@ enum TableLimits {
     /// Fails when the staging table (used by upsert, update-only, mirror, raw layout, embeddings,
     /// deletes and type casts) would pass 1600 columns.
     static func checkStaging(_ plan: WritePlan, metadataSetting: Bool) throws {
+        let stagingColumns = stagingColumns(plan)
         let width = plan.columns.count + plan.metadataColumns.count + stagingColumns.count
         guard width > maxColumns else { return }
         let needed = plan.mode == .mirror || plan.raw ? 1 : 0

@@ -3,37 +3,53 @@ import SluiceWire
 
 /// What preparing a stream's table will do, decided before any data moves.
 struct TableAction: Sendable {
-    /// DDL statements, run in one transaction.
+    /// DDL statements, run in one transaction; the first creates the schema.
     var statements: [String]
     var plan: WritePlan
     /// Whether the stream's live table is created by the statements (it did not exist, or a
     /// forced migration recreates it): it then holds none of the rows a committed state covers.
     var createsTable = false
+    /// User-defined types the statements create (``UserTypeInstaller``).
+    var createdUserTypes: [UserType] = []
+    /// The statements that create them, run right after the first of ``statements``.
+    var userTypeStatements: [UserTypeStatement] = []
 }
 
 /// Creates and migrates destination tables.
 struct TableManager {
     let connection: PostgresConnection
     let settings: DestinationSettings
+    /// The schema of the stream's table.
     let schemaName: String
     /// The session's embeddings endpoint, when `embeddings` is configured.
     var embeddingClient: EmbeddingClient? = nil
+    /// User-defined types that earlier streams of the Write create, by destination name.
+    var plannedUserTypes: [ExactName: UserType] = [:]
 
     /// Decides the DDL for a stream: create, safely migrate, or (forced) recreate its table.
     /// Throws `MIGRATION_REFUSED` listing every unsafe change in safe mode.
     /// With `replacementStarted`, a replace stream's replacement table is migrated, not recreated.
-    func action(for schema: StreamSchema, mode: WriteMode, key sourceKey: [String], staging: String,
-                replacementStarted: Bool = false) async throws -> TableAction {
-        let table = Self.tableName(of: schema.stream)
-        if table.utf8.elementsEqual(CommittedStateStore.tableName.utf8) {
-            throw PluginError(category: .config, code: "RESERVED_TABLE_NAME",
-                              message: "stream \(schema.stream) would be written to \(schemaName).\(table), the table where committed states are kept: write it to another schema",
-                              stream: schema.stream)
-        }
+    /// `target` is the stream's table (its schema is `schemaName`). `cdc`: the stream is read by
+    /// change data capture (with `deletes: soft`, its table gets `_sluice_deleted_at`).
+    func action(for schema: StreamSchema, target: TableTarget, mode: WriteMode, key sourceKey: [String], staging: String,
+                replacementStarted: Bool = false, cdc: Bool = false) async throws -> TableAction {
+        let table = target.table
         var wanted: [WantedColumn] = []
+        var userTypes = UserTypeInstaller(connection: connection, schemaName: schemaName, planned: plannedUserTypes)
+        var typeStatements: [UserTypeStatement] = []
+        var createdUserTypes: [UserType] = []
         for column in schema.columns {
-            let type = try await available(PostgresTypes.columnType(for: column), column: column.name, stream: schema.stream)
-            wanted.append(WantedColumn(name: Identifiers.shortened(column.name), type: type, nullable: column.nullable))
+            let plain = try await available(PostgresTypes.columnType(for: column), column: column.name, stream: schema.stream)
+            var want = WantedColumn(name: Identifiers.shortened(column.name), type: plain, nullable: column.nullable)
+            // A raw-layout table keeps records as jsonb: no column takes the type.
+            if settings.userTypes == .recreate, settings.tableLayout != "raw", let reference = column.userType {
+                let preparation = try await userTypes.prepare(column, reference: reference, stream: schema.stream)
+                want.type = preparation.columnType
+                want.formerType = plain
+                typeStatements += preparation.statements
+                createdUserTypes += preparation.created
+            }
+            wanted.append(want)
         }
         let names = wanted.map(\.name)
         if Set(names.map(ExactName.init)).count != names.count {
@@ -48,10 +64,12 @@ struct TableManager {
         var metadata: [WantedColumn] = []
         if hasSyncedAt { metadata.append(WantedColumn(name: WritePlan.syncedAtColumn, type: "timestamp with time zone", nullable: true)) }
         if hasSource { metadata.append(WantedColumn(name: WritePlan.sourceColumn, type: "text", nullable: true)) }
+        let softDeletes = cdc && settings.deletes == "soft"
+        if softDeletes { metadata.append(WantedColumn(name: WritePlan.deletedAtColumn, type: "timestamp with time zone", nullable: true)) }
         let rowID = settings.metadataColumns && primaryKey.isEmpty
 
         let quotedSchema = SQL.quoteIdentifier(schemaName)
-        let writeTable = mode == .replace ? Identifiers.shortened(schema.stream.name + "_sluice_tmp") : table
+        let writeTable = mode == .replace ? Identifiers.shortened(target.unshortenedTable + "_sluice_tmp") : table
         let qualified = SQL.quoteQualified(schema: schemaName, name: writeTable)
         var statements = ["CREATE SCHEMA IF NOT EXISTS \(quotedSchema)"]
         var createsTable = false
@@ -111,7 +129,7 @@ struct TableManager {
         }
         var plan = WritePlan(stream: schema.stream, schema: schema, mode: mode, key: key, schemaName: schemaName, table: table,
                               writeTable: writeTable, columns: columns, hasSyncedAt: hasSyncedAt, raw: raw, hasSource: hasSource, staging: staging,
-                              replaceInPlace: replaceInPlace)
+                              replaceInPlace: replaceInPlace, cdc: cdc, softDeletes: softDeletes)
         let staged = raw || [.upsert, .updateOnly, .mirror].contains(mode) || settings.embeddings?.table(for: schema.stream) != nil || !plan.direct
         try TableLimits.check(plan, rowID: rowID, staged: staged, metadataSetting: settings.metadataColumns)
         if let embedded = settings.embeddings?.table(for: schema.stream), let embeddings = settings.embeddings, let embeddingClient {
@@ -121,7 +139,8 @@ struct TableManager {
         }
         var planned = plan
         planned.freshTable = createsTable
-        return TableAction(statements: statements, plan: planned, createsTable: createsTable)
+        return TableAction(statements: statements, plan: planned, createsTable: createsTable, createdUserTypes: createdUserTypes,
+                           userTypeStatements: typeStatements)
     }
 
     /// `type` when it is built in or the database has its extension (vector, citext, …); else
@@ -200,20 +219,27 @@ struct TableManager {
         return statements
     }
 
-    /// The name of `stream`'s table.
-    static func tableName(of stream: StreamID) -> String {
-        Identifiers.shortened(stream.name)
-    }
-
     /// Runs an action's DDL in one transaction: its own, or with `inOpenTransaction` the one
     /// open on the connection (committed or rolled back with the rows written in it). A created
-    /// table forgets the states committed for it (``CommittedStateStore/forget(table:schemaName:on:)``)
-    /// in the same transaction.
-    func apply(_ action: TableAction, inOpenTransaction: Bool = false) async throws {
+    /// table forgets the states committed for it (``CommittedStateStore/forget(table:tableSchema:stateSchema:on:)``)
+    /// in the same transaction; `stateSchema` is where they are kept.
+    func apply(_ action: TableAction, stateSchema: String, inOpenTransaction: Bool = false) async throws {
         let run = {
-            for statement in action.statements { _ = try await connection.execute(statement) }
+            for (index, statement) in action.statements.enumerated() {
+                _ = try await connection.execute(statement)
+                // The schema comes first, then the types its table uses.
+                guard index == 0 else { continue }
+                for typeStatement in action.userTypeStatements {
+                    do throws(PostgresError) {
+                        _ = try await connection.execute(typeStatement.sql)
+                    } catch {
+                        guard error.kind == .server else { throw error }
+                        throw typeStatement.refused(error)
+                    }
+                }
+            }
             if action.createsTable {
-                try await CommittedStateStore.forget(table: action.plan.table, schemaName: schemaName, on: connection)
+                try await CommittedStateStore.forget(table: action.plan.table, tableSchema: schemaName, stateSchema: stateSchema, on: connection)
             }
         }
         if inOpenTransaction {

@@ -21,6 +21,11 @@ struct WritePlan: Sendable {
     static let rowIDColumn = "_sluice_row_id"
     static let sequenceColumn = "_sluice_seq"
     static let deleteColumn = "_sluice_del"
+    /// Staging, CDC streams: NULL, or one byte per column, 1 where the value is unchanged and
+    /// the destination keeps its own (PROTOCOL.md §5.9).
+    static let unchangedColumn = "_sluice_unchanged"
+    /// `deletes: soft`: when a CDC delete (or truncate) removed the row at the source.
+    static let deletedAtColumn = "_sluice_deleted_at"
 
     var stream: StreamID
     var schema: StreamSchema
@@ -48,6 +53,11 @@ struct WritePlan: Sendable {
     /// Whether this Write created the table (it held no rows when the Write began): upsert and
     /// mirror then COPY rows straight into it while no key repeats (``Flush/Route/fresh(_:)``).
     var freshTable = false
+    /// The stream is read by change data capture: its rows may leave values unchanged and
+    /// truncate the table (``ChangeApply``).
+    var cdc = false
+    /// `deletes: soft` for a CDC stream: deletes set `_sluice_deleted_at` instead of deleting.
+    var softDeletes = false
 
     var target: String { SQL.quoteQualified(schema: schemaName, name: writeTable) }
     var quotedStaging: String { SQL.quoteIdentifier(staging) }
@@ -74,7 +84,7 @@ struct WritePlan: Sendable {
     }
 
     var copyIntoStaging: String {
-        let all = writtenColumns + [Self.sequenceColumn, Self.deleteColumn].map(SQL.quoteIdentifier)
+        let all = writtenColumns + TableLimits.stagingColumns(self).map(SQL.quoteIdentifier)
         return "COPY \(quotedStaging) (\(all.joined(separator: ", "))) FROM STDIN (FORMAT binary)"
     }
 
@@ -84,6 +94,7 @@ struct WritePlan: Sendable {
         if hasSource { definitions.append("\(SQL.quoteIdentifier(Self.sourceColumn)) text") }
         definitions.append("\(SQL.quoteIdentifier(Self.sequenceColumn)) bigint")
         definitions.append("\(SQL.quoteIdentifier(Self.deleteColumn)) boolean")
+        if cdc { definitions.append("\(SQL.quoteIdentifier(Self.unchangedColumn)) bytea") }
         return "CREATE TEMPORARY TABLE IF NOT EXISTS \(quotedStaging) (\(definitions.joined(separator: ", "))) ON COMMIT DELETE ROWS"
     }
 
@@ -126,6 +137,7 @@ struct WritePlan: Sendable {
     /// Deletes the rows whose key's last staged operation is a delete; returns one count.
     var deleteFromStaging: String {
         let del = SQL.quoteIdentifier(Self.deleteColumn)
+        if softDeletes { return softDeleteFromStaging }
         return "WITH d AS (DELETE FROM \(target) t USING (\(lastPerKey)) s WHERE s.\(del) AND \(keyMatch("t", "s")) RETURNING 1) SELECT count(*) FROM d"
     }
 
@@ -133,14 +145,14 @@ struct WritePlan: Sendable {
     /// With `distinctKeys` (no key repeats among the staged rows) the rows are taken as they are.
     func upsertFromStaging(distinctKeys: Bool) -> String {
         let del = SQL.quoteIdentifier(Self.deleteColumn)
-        return upsert(from: distinctKeys ? quotedStaging : "(\(lastPerKey))", where: "WHERE NOT s.\(del)")
+        return upsert(from: distinctKeys ? quotedStaging : "(\(lastPerKey))", where: "WHERE NOT s.\(del)\(withoutUnchanged("s"))")
     }
 
     /// The rows of `source` (aliased `s`, filtered by `filter`) inserted or updated by key;
     /// returns inserted and updated counts.
     private func upsert(from source: String, where filter: String) -> String {
         let nonKey = writtenColumns.filter { !key.map(SQL.quoteIdentifier).containsExactly($0) }
-        let updates = (nonKey.isEmpty ? [SQL.quoteIdentifier(key[0])] : nonKey).map { "\($0) = EXCLUDED.\($0)" }
+        let updates = (nonKey.isEmpty ? [SQL.quoteIdentifier(key[0])] : nonKey).map { "\($0) = EXCLUDED.\($0)" } + revived
         return "WITH w AS (INSERT INTO \(target) AS t (\(writtenColumns.joined(separator: ", "))) SELECT \(selectList("s")) FROM \(source) s \(filter) "
             + "ON CONFLICT (\(keyList)) DO UPDATE SET \(updates.joined(separator: ", ")) RETURNING (t.xmax = 0) AS inserted) "
             + "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w"

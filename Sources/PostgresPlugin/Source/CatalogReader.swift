@@ -71,13 +71,17 @@ struct CatalogReader {
     }
 
     private func typeMapper() async throws -> TypeMapper {
-        let result = try await connection.execute(
-            "SELECT oid, typname, typtype, typbasetype, typelem, typcategory, typtypmod FROM pg_type")
+        let result = try await connection.execute("""
+            SELECT t.oid, t.typname, t.typtype, t.typbasetype, t.typelem, t.typcategory, t.typtypmod, n.nspname, t.typnotnull,
+                   t.typrelid, CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END
+            FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+            """)
         var types: [UInt32: PgType] = [:]
         for row in result.rows {
             guard let oid = UInt32(row[0] ?? "") else { continue }
             types[oid] = PgType(oid: oid, name: row[1] ?? "", typtype: row[2] ?? "b", baseType: UInt32(row[3] ?? "") ?? 0,
-                                element: UInt32(row[4] ?? "") ?? 0, category: row[5] ?? "", typmod: Int32(row[6] ?? "") ?? -1)
+                                element: UInt32(row[4] ?? "") ?? 0, category: row[5] ?? "", typmod: Int32(row[6] ?? "") ?? -1,
+                                namespace: row[7] ?? "", notNull: row[8] == "t", relid: UInt32(row[9] ?? "") ?? 0, baseFormat: row[10] ?? "")
         }
         return TypeMapper(types: types)
     }
@@ -91,11 +95,20 @@ struct CatalogReader {
             ORDER BY a.attrelid, a.attnum
             """, [.text(oids)])
         var columns: [UInt32: [SourceColumn]] = [:]
+        var typeOIDs: [UInt32: [(table: UInt32, index: Int)]] = [:]
         for row in result.rows {
             guard let oid = UInt32(row[0] ?? ""), let name = row[1], let typeOID = UInt32(row[4] ?? "") else { continue }
             let plan = mapper.plan(oid: typeOID, typmod: Int32(row[5] ?? "") ?? -1)
+            typeOIDs[typeOID, default: []].append((oid, columns[oid, default: []].count))
             columns[oid, default: []].append(SourceColumn(
                 name: name, notNull: row[2] == "t", sourceType: row[3] ?? "", plan: plan, isGenerated: row[6] == "t"))
+        }
+        let userTypes = try await UserTypeReader(connection: connection, types: mapper.types).definitions(of: Array(typeOIDs.keys))
+        for (typeOID, definition) in userTypes {
+            for (table, index) in typeOIDs[typeOID] ?? [] {
+                columns[table]?[index].userType = definition.reference
+                columns[table]?[index].userTypes = definition.types
+            }
         }
         return columns
     }

@@ -79,7 +79,7 @@ struct PostgresSource {
     private func connect() async throws -> PostgresConnection {
         do {
             // The source's name in pg_stat_activity, unless the connection string sets another.
-            var settings = config.connection.connectionConfig
+            var settings = try await config.connection.authenticatedConfig()
             settings.applicationName = "sluice-postgres-source"
             let connection = try await PostgresConnection.connect(settings)
             _ = try await connection.executeScript("""

@@ -9,10 +9,13 @@ struct SourceColumn: Sendable, Hashable {
     var sourceType: String
     var plan: TypePlan
     var isGenerated: Bool
+    /// The column's user-defined type (or array element type) and the definitions it needs.
+    var userType: TypeReference? = nil
+    var userTypes: [UserType] = []
 
     /// The column as the protocol describes it.
     var column: Column {
-        Column(name: name, type: plan.type, nullable: !notNull, sourceType: sourceType)
+        Column(name: name, type: plan.type, nullable: !notNull, sourceType: sourceType, userType: userType, userTypes: userTypes)
     }
 }
 

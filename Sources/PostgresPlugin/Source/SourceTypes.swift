@@ -24,6 +24,19 @@ struct PgType: Sendable {
     var element: UInt32
     var category: String
     var typmod: Int32
+    var namespace: String = ""
+    /// A domain's NOT NULL.
+    var notNull: Bool = false
+    /// A composite type's `pg_class` row (its fields are that relation's attributes).
+    var relid: UInt32 = 0
+    /// A domain's base type as `format_type` spells it, modifiers included.
+    var baseFormat: String = ""
+
+    /// An enum, domain or composite type outside the system schemas: a PostgreSQL
+    /// destination recreates it.
+    var isUserDefined: Bool {
+        ["e", "d", "c"].contains(typtype) && !["pg_catalog", "information_schema"].contains(namespace)
+    }
 }
 
 /// How a PostgreSQL column travels: its logical type, the expression selected in COPY, and

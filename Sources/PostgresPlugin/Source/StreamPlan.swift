@@ -69,6 +69,9 @@ struct StreamPlan: Sendable {
         columns = selected.isEmpty ? table.columns : selected
         incremental = configured.syncMode == .incremental
         filter = configured.filter.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let problem = FilterSyntax.problem(filter) {
+            throw configError("INVALID_FILTER", "the filter must be one condition that stays inside its parentheses, but \(problem)")
+        }
         guard configured.limit <= UInt64(Int64.max) else {
             throw configError("INVALID_LIMIT", "limit \(configured.limit) is over \(Int64.max), the largest LIMIT PostgreSQL takes")
         }

@@ -6,6 +6,9 @@ public struct ReadOutput: Sendable {
     let writer: FrameWriter
     /// Logger and cancellation state of the call.
     public let context: CallContext
+    /// The host's acknowledgements of this Read's states; they arrive only when the plugin
+    /// announces ``SluiceWire/Feature/readAcks`` (PROTOCOL.md §8.2).
+    public let acknowledgements: ReadAcknowledgements
 
     /// The largest frame the host accepts: every message sent must encode under it.
     public var maxFrameSize: Int { context.maxFrameSize }
@@ -25,6 +28,7 @@ public struct ReadOutput: Sendable {
 
     /// Emits a checkpoint covering every batch sent before it.
     public func checkpoint(_ state: State) async throws {
+        acknowledgements.noteSent(state.id)
         try await writer.sendCallMessage(.state(state), stream: state.stream)
     }
 

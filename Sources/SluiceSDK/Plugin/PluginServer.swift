@@ -23,6 +23,8 @@ public final class PluginServer: @unchecked Sendable {
     private let logger: Logger
     private let lock = NSLock()
     private var runningCall: Task<Void, Never>?
+    /// The running Read's acknowledgements, where the reader thread hands ReadAcks.
+    private var readAcknowledgements: ReadAcknowledgements?
     private var interrupted = false
     /// Calls the reader thread has queued, and those that have ended: a Cancel read while a
     /// queued call has not ended yet belongs to that call, even if it has not started running.
@@ -45,6 +47,10 @@ public final class PluginServer: @unchecked Sendable {
                                       case .cancel where relay.helloSeen:
                                           relay.fire()
                                           return true
+                                      case .readAck(let ack) where relay.helloSeen:
+                                          // Out of place (no Read running, an unknown id): ignored (§8.2).
+                                          relay.acknowledge(ack.stateID)
+                                          return true
                                       case .hello(let hello):
                                           // Frames right after Hello already follow its size limit.
                                           relay.applyFrameSize(hello.maxFrameSize)
@@ -61,6 +67,7 @@ public final class PluginServer: @unchecked Sendable {
         self.logger = Logger(label: plugin.info.name)
         relay.action = { [weak self] in self?.cancelRunningCall() }
         relay.callAction = { [weak self] in self?.noteCallQueued() }
+        relay.ackAction = { [weak self] id in self?.acknowledgeRead(id) }
         relay.frameSizeAction = { [weak self] size in
             self?.reader.maxFrameSize = size == 0 ? Int(Hello.defaultMaxFrameSize) : Int(size)
         }
@@ -73,6 +80,11 @@ public final class PluginServer: @unchecked Sendable {
             return runningCall
         }
         call?.cancel()
+    }
+
+    /// Hands a ReadAck to the running Read, if any.
+    private func acknowledgeRead(_ id: UInt64) {
+        lock.withLock { readAcknowledgements }?.acknowledge(id)
     }
 
     private func noteCallQueued() {
@@ -182,7 +194,13 @@ public final class PluginServer: @unchecked Sendable {
         case .read(let request):
             defer { endCall() }
             guard let source = plugin as? any SourcePlugin else { return try await refuse(message) }
-            let output = ReadOutput(writer: writer, context: context)
+            let acknowledgements = ReadAcknowledgements(tracking: plugin.info.capabilities.has(Feature.readAcks))
+            lock.withLock { readAcknowledgements = acknowledgements }
+            defer {
+                lock.withLock { readAcknowledgements = nil }
+                acknowledgements.finish()
+            }
+            let output = ReadOutput(writer: writer, context: context, acknowledgements: acknowledgements)
             let final = await runCancellable { .summary(try await source.read(request, output: output)) }
             try await sendOrFail(final)
         case .write(let request):
@@ -191,7 +209,8 @@ public final class PluginServer: @unchecked Sendable {
                 _ = try await refuse(message)
                 return try await drainWriteInput()
             }
-            let input = WriteInput(source: inbox, catalog: request.catalog)
+            let input = WriteInput(source: inbox, catalog: request.catalog,
+                                   appliesChanges: plugin.info.capabilities.has(Feature.cdcApply))
             let output = WriteOutput(writer: writer, context: context)
             let final = await runCancellable { .summary(try await destination.write(request, input: input, output: output)) }
             if case .error(let error) = final { lastCallError = error }
@@ -205,7 +224,7 @@ public final class PluginServer: @unchecked Sendable {
         case .hello:
             throw PluginError(category: .protocol, code: ProtocolError.Code.unexpectedMessage.rawValue,
                               message: "Hello arrived twice in one session")
-        case .cancel, .close:
+        case .cancel, .close, .readAck:
             break
         }
         return nil
@@ -295,6 +314,7 @@ private final class ReaderRelay: @unchecked Sendable {
     private var actionValue: (@Sendable () -> Void)?
     private var frameSizeValue: (@Sendable (UInt32) -> Void)?
     private var callValue: (@Sendable () -> Void)?
+    private var ackValue: (@Sendable (UInt64) -> Void)?
     private var helloSeenValue = false
     /// Whether Hello has been read: a Cancel before it is the handshake's to refuse.
     var helloSeen: Bool { lock.withLock { helloSeenValue } }
@@ -310,7 +330,12 @@ private final class ReaderRelay: @unchecked Sendable {
         get { lock.withLock { callValue } }
         set { lock.withLock { callValue = newValue } }
     }
+    var ackAction: (@Sendable (UInt64) -> Void)? {
+        get { lock.withLock { ackValue } }
+        set { lock.withLock { ackValue = newValue } }
+    }
     func fire() { action?() }
+    func acknowledge(_ id: UInt64) { ackAction?(id) }
     func noteCall() { callAction?() }
     func applyFrameSize(_ size: UInt32) {
         lock.withLock { helloSeenValue = true }

@@ -42,6 +42,9 @@ extension HostMessage {
         case .close:
             message.pointee.message_case = SLUICE__V1__HOST_MESSAGE__MESSAGE_CLOSE
             message.pointee.close = arena.message(sluice__v1__close__init)
+        case .readAck(let ack):
+            message.pointee.message_case = SLUICE__V1__HOST_MESSAGE__MESSAGE_READ_ACK
+            message.pointee.read_ack = ack.cMessage(in: &arena)
         }
         return message
     }
@@ -61,6 +64,7 @@ extension HostMessage {
         case SLUICE__V1__HOST_MESSAGE__MESSAGE_WRITE_END: self = .writeEnd
         case SLUICE__V1__HOST_MESSAGE__MESSAGE_CANCEL: self = .cancel
         case SLUICE__V1__HOST_MESSAGE__MESSAGE_CLOSE: self = .close
+        case SLUICE__V1__HOST_MESSAGE__MESSAGE_READ_ACK: self = .readAck(ReadAck(c: try present(m.read_ack)))
         default: throw ProtocolError(.invalidMessage, "the HostMessage holds no message this protocol version knows")
         }
     }

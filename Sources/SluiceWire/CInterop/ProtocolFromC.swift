@@ -145,6 +145,12 @@ extension CommittedStates {
     }
 }
 
+extension ReadAck {
+    init(c message: UnsafeMutablePointer<Sluice__V1__ReadAck>) {
+        self.init(stateID: message.pointee.state_id)
+    }
+}
+
 extension StateAck {
     init(c message: UnsafeMutablePointer<Sluice__V1__StateAck>) {
         self.init(id: message.pointee.id, stream: StreamID.optional(c: message.pointee.stream))

@@ -195,6 +195,14 @@ extension CommittedStates {
     }
 }
 
+extension ReadAck {
+    func cMessage(in arena: inout CArena) -> UnsafeMutablePointer<Sluice__V1__ReadAck> {
+        let message = arena.message(sluice__v1__read_ack__init)
+        message.pointee.state_id = stateID
+        return message
+    }
+}
+
 extension StateAck {
     func cMessage(in arena: inout CArena) -> UnsafeMutablePointer<Sluice__V1__StateAck> {
         let message = arena.message(sluice__v1__state_ack__init)

@@ -42,7 +42,11 @@ extension LogicalType {
 extension Column {
     init(c message: UnsafeMutablePointer<Sluice__V1__Column>) throws(ProtocolError) {
         self.init(name: CRead.string(message.pointee.name), type: try LogicalType(c: message.pointee.type),
-                  nullable: message.pointee.nullable != 0, sourceType: CRead.string(message.pointee.source_type))
+                  nullable: message.pointee.nullable != 0, sourceType: CRead.string(message.pointee.source_type),
+                  userType: message.pointee.user_type.map(TypeReference.init(c:)),
+                  userTypes: try CRead.messages(message.pointee.user_types, message.pointee.n_user_types) { message throws(ProtocolError) in
+                      try UserType(c: message)
+                  })
     }
 }
 
@@ -75,7 +79,8 @@ extension ColumnVector {
             data: CRead.bytes(vector.data),
             offsets: CRead.array(vector.offsets, vector.n_offsets),
             intervalDays: CRead.array(vector.interval_days, vector.n_interval_days),
-            child: vector.child.map { ColumnVector(c: $0) }
+            child: vector.child.map { ColumnVector(c: $0) },
+            unchanged: CRead.bytes(vector.unchanged)
         )
     }
 }

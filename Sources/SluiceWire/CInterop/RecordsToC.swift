@@ -34,6 +34,9 @@ extension Column {
         message.pointee.type = type.cMessage(in: &arena)
         message.pointee.nullable = nullable ? 1 : 0
         message.pointee.source_type = arena.cString(sourceType)
+        if let userType { message.pointee.user_type = userType.cMessage(in: &arena) }
+        message.pointee.n_user_types = userTypes.count
+        message.pointee.user_types = arena.messages(userTypes) { $0.cMessage(in: &$1) }
         return message
     }
 }
@@ -69,6 +72,7 @@ extension ColumnVector {
         message.pointee.offsets = arena.copy(offsets)
         message.pointee.n_interval_days = intervalDays.count
         message.pointee.interval_days = arena.copy(intervalDays)
+        message.pointee.unchanged = arena.binary(unchanged)
         if let child { message.pointee.child = child.cMessage(in: &arena) }
         return message
     }

@@ -8,6 +8,7 @@ extension RecordBatch {
         for (index, column) in columns.enumerated() {
             try column.checkStructure(rowCount: rowCount, column: "column \(index)")
         }
+        try checkChangeMarkers { "column \($0)" }
     }
 }
 

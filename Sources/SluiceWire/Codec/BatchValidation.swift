@@ -3,12 +3,15 @@ extension RecordBatch {
     /// (row_count entries; offsets monotonic, within data; validity length; list child consistent).
     ///
     /// Also checks the values the protocol constrains: INT16 range, TIME and TIMETZ within a
-    /// day, DECIMAL text syntax, STRING and JSON text in UTF-8, and the row operations. Throws ``ProtocolError/Code/invalidMessage``.
+    /// day, DECIMAL text syntax, STRING and JSON text in UTF-8, the row operations, and the CDC
+    /// markers (§5.9): TRUNCATE rows null in every column; `unchanged` only on upsert rows with
+    /// no value, never on a list's child nor on a key column — `keyColumns`, the schema's
+    /// primary key unless given. Throws ``ProtocolError/Code/invalidMessage``.
     ///
     /// Completes what a proto3 writer may leave out (PROTOCOL.md §5.5): a list column whose rows
     /// hold no element at all may come without its `child`; it gets an empty vector of the
     /// element kind, so that readers of a validated batch always find one.
-    public mutating func validate(against schema: StreamSchema) throws(ProtocolError) {
+    public mutating func validate(against schema: StreamSchema, keyColumns: [String]? = nil) throws(ProtocolError) {
         guard columns.count == schema.columns.count else {
             throw ProtocolError(.invalidMessage, "the batch for \(stream) has \(columns.count) columns; its schema has \(schema.columns.count)")
         }
@@ -17,6 +20,8 @@ extension RecordBatch {
             try vector.validate(kind: column.type.kind, elementKind: column.type.elementKind, rowCount: rowCount,
                                 column: "column \"\(column.name)\" (\(column.type.label))")
         }
+        try checkChangeMarkers { "column \"\(schema.columns[$0].name)\" (\(schema.columns[$0].type.label))" }
+        try checkUnchangedKeys(schema: schema, keyColumns: keyColumns ?? schema.primaryKey)
         for (index, column) in schema.columns.enumerated() where column.type.kind == .list && columns[index].child == nil {
             columns[index].child = ColumnBuilder(type: LogicalType(column.type.elementKind)).finish()
         }

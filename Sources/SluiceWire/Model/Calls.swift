@@ -155,6 +155,14 @@ public struct State: Sendable, Hashable {
     }
 }
 
+/// The host's word to a source during a Read (PROTOCOL.md §8.2): the source's ``State`` with
+/// `stateID` (its Read sequence number), and every state sent before it, is committed by every
+/// destination. Sent only to a source announcing ``Feature/readAcks``.
+public struct ReadAck: Sendable, Hashable {
+    public var stateID: UInt64
+    public init(stateID: UInt64) { self.stateID = stateID }
+}
+
 /// Starts a Read.
 public struct ReadRequest: Sendable, Hashable {
     public var configJSON: String

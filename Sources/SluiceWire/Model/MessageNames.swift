@@ -14,6 +14,7 @@ extension HostMessage {
         case .writeEnd: "WriteEnd"
         case .cancel: "Cancel"
         case .close: "Close"
+        case .readAck: "ReadAck"
         }
     }
 }

@@ -12,6 +12,8 @@ public enum HostMessage: Sendable, Equatable {
     case writeEnd
     case cancel
     case close
+    /// Inside a Read, to a source with ``Feature/readAcks``.
+    case readAck(ReadAck)
 }
 
 /// Everything a plugin sends to a host: one message per frame on the plugin's stdout.

@@ -52,16 +52,26 @@ public struct Column: Sendable, Hashable {
     public var nullable: Bool
     /// The source system's own type name, e.g. `numeric(12,2)` or `inet`.
     public var sourceType: String
+    /// A PostgreSQL source's user-defined type (enum, domain, composite) of the column, or the
+    /// element type of an array column (``TypeReference/array``); nil otherwise.
+    public var userType: TypeReference?
+    /// The definitions of ``userType`` and of every user-defined type it uses, each after the
+    /// types it uses.
+    public var userTypes: [UserType]
 
-    public init(name: String, type: LogicalType, nullable: Bool = true, sourceType: String = "") {
+    public init(name: String, type: LogicalType, nullable: Bool = true, sourceType: String = "",
+                userType: TypeReference? = nil, userTypes: [UserType] = []) {
         self.name = name
         self.type = type
         self.nullable = nullable
         self.sourceType = sourceType
+        self.userType = userType
+        self.userTypes = userTypes
     }
 
     public static func == (a: Column, b: Column) -> Bool {
         a.name.isExactly(b.name) && a.type == b.type && a.nullable == b.nullable && a.sourceType.isExactly(b.sourceType)
+            && a.userType == b.userType && a.userTypes == b.userTypes
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -138,6 +148,11 @@ public struct ColumnVector: Sendable, Equatable {
     public var data: [UInt8]
     public var offsets: [UInt32]
     public var intervalDays: [Int32]
+    /// LSB-first bitmap laid out as ``validity``: a set bit means the row's value did not change
+    /// and was not sent (PostgreSQL's unchanged TOASTed value); the row's validity bit is then 0.
+    /// Empty means no row is unchanged. Only on upsert rows of a ``SyncMode/cdc`` stream, never
+    /// on a key column nor a list's child; a destination keeps its current value.
+    public var unchanged: [UInt8]
     private var childStorage: [ColumnVector]
 
     /// For lists: the elements of every row, one after another.
@@ -149,7 +164,7 @@ public struct ColumnVector: Sendable, Equatable {
     public init(
         validity: [UInt8] = [], bools: [Bool] = [], int32s: [Int32] = [], int64s: [Int64] = [],
         float32s: [Float] = [], float64s: [Double] = [], data: [UInt8] = [], offsets: [UInt32] = [],
-        intervalDays: [Int32] = [], child: ColumnVector? = nil
+        intervalDays: [Int32] = [], child: ColumnVector? = nil, unchanged: [UInt8] = []
     ) {
         self.validity = validity
         self.bools = bools
@@ -160,6 +175,7 @@ public struct ColumnVector: Sendable, Equatable {
         self.data = data
         self.offsets = offsets
         self.intervalDays = intervalDays
+        self.unchanged = unchanged
         self.childStorage = child.map { [$0] } ?? []
     }
 
@@ -168,12 +184,24 @@ public struct ColumnVector: Sendable, Equatable {
     public func isValid(_ index: Int) -> Bool {
         validity.isEmpty || (validity[index >> 3] & (1 << UInt8(index & 7))) != 0
     }
+
+    /// Whether row `index` is marked unchanged: its value was not sent, the destination keeps
+    /// its own (see ``unchanged``).
+    @inlinable
+    public func isUnchanged(_ index: Int) -> Bool {
+        !unchanged.isEmpty && (unchanged[index >> 3] & (1 << UInt8(index & 7))) != 0
+    }
 }
 
 /// What a row does at the destination.
 public enum RowOperation: UInt8, Sendable, Hashable {
+    /// Insert, or update by key, as the stream's write mode says.
     case upsert = 0
+    /// Delete by key; only the key columns are meaningful.
     case delete = 1
+    /// Only in a ``SyncMode/cdc`` stream: the destination table loses every row applied before
+    /// this one; every column of the row is null; rows after it apply after the truncate.
+    case truncate = 2
 }
 
 /// Rows of one stream, one vector per column in the order of the stream's ``StreamSchema``.

@@ -22,6 +22,10 @@ public enum SyncMode: Int32, Sendable, Hashable {
     case unspecified = 0
     case fullRefresh = 1
     case incremental = 2
+    /// Change data capture: the stream's changes as the source's log records them, with global
+    /// states (PROTOCOL.md §8.2). Its batches may hold ``RowOperation/truncate`` rows and
+    /// ``ColumnVector/unchanged`` values.
+    case cdc = 3
 }
 
 /// How a destination applies rows.
@@ -68,6 +72,13 @@ public enum Feature {
     /// A destination that stores each acknowledged state with the rows it covers and reports
     /// them at the start of a Write (PROTOCOL.md §8.1).
     public static let committedStates = "committed_states"
+    /// A destination that applies CDC streams: ``RowOperation/truncate`` rows and
+    /// ``ColumnVector/unchanged`` values (PROTOCOL.md §5.9). A host pipes a ``SyncMode/cdc``
+    /// stream only into a destination announcing it.
+    public static let cdcApply = "cdc_apply"
+    /// A source that takes ``ReadAck`` during a Read (PROTOCOL.md §8.2). A host sends ReadAck
+    /// only to a source announcing it.
+    public static let readAcks = "read_acks"
 }
 
 /// What a plugin can do.

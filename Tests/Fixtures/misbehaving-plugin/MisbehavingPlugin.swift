@@ -9,17 +9,23 @@ import SluiceWire
 /// - `batch-before-schema`: a batch of a stream whose StreamSchema was never sent.
 /// - `deletes`: no fault: rows 1 to 10, then a batch whose rows 3 and 4 are deletes (§5.9), for
 ///   the hosts' handling of row operations.
+/// - `cdc`: no fault, a change stream (§8.2): rows 1 to 10, global State 1, then TRUNCATE and
+///   rows 20 and 21, global State 2; it logs each ReadAck it gets (feature `read_acks`) and
+///   ends once State 2 is acknowledged (a host that never acknowledges it waits forever). With
+///   `follow: true` (plugin-host's `--follow`) it logs "following" first; given a global state,
+///   it logs "resuming from" and the state's data.
 struct MisbehavingPlugin: SourcePlugin {
     static let stream = StreamID(namespace: "fixture", name: "numbers")
     static let schema = StreamSchema(stream: stream, columns: [Column(name: "id", type: LogicalType(.int64), nullable: false)],
                                      primaryKey: ["id"])
 
     var info: PluginInfo {
-        PluginInfo(name: "misbehaving-plugin", version: "1.0.0", roles: [.source], capabilities: Capabilities(readModes: [.fullRefresh]))
+        PluginInfo(name: "misbehaving-plugin", version: "1.0.0", roles: [.source],
+                   capabilities: Capabilities(readModes: [.fullRefresh, .cdc], features: [Feature.readAcks]))
     }
 
     func spec() -> SpecResponse {
-        SpecResponse(configSchemaJSON: #"{"type": "object", "properties": {"fault": {"type": "string", "enum": ["invalid-batch", "batch-before-schema", "deletes"]}}}"#)
+        SpecResponse(configSchemaJSON: #"{"type": "object", "properties": {"fault": {"type": "string", "enum": ["invalid-batch", "batch-before-schema", "deletes", "cdc"]}, "follow": {"type": "boolean"}}}"#)
     }
 
     func check(_ request: CheckRequest, context: CallContext) async -> CheckResponse {
@@ -27,16 +33,24 @@ struct MisbehavingPlugin: SourcePlugin {
     }
 
     func discover(_ request: DiscoverRequest, context: CallContext) async throws -> Catalog {
-        Catalog(streams: [StreamDescriptor(schema: Self.schema, syncModes: [.fullRefresh])])
+        Catalog(streams: [StreamDescriptor(schema: Self.schema, syncModes: [.fullRefresh, .cdc])])
     }
 
     func read(_ request: ReadRequest, output: ReadOutput) async throws -> Summary {
-        let fault = (try? JSONSerialization.jsonObject(with: Data(request.configJSON.utf8)) as? [String: Any])?["fault"] as? String
+        let config = (try? JSONSerialization.jsonObject(with: Data(request.configJSON.utf8))) as? [String: Any]
+        let fault = config?["fault"] as? String
+        if config?["follow"] as? Bool == true { output.context.logger.info("following") }
         if fault == "batch-before-schema" {
             try await output.send(try Self.numbers(1...10))
             return Summary(streams: [], durationMicros: 0)
         }
         try await output.send(Self.schema)
+        if fault == "cdc" {
+            if let global = request.states.first(where: { $0.stream == nil }) {
+                output.context.logger.info("resuming from \(String(decoding: global.data, as: UTF8.self))")
+            }
+            return try await changes(output)
+        }
         try await output.send(try Self.numbers(1...10))
         try await output.checkpoint(State(id: 1, stream: Self.stream, data: Array("10".utf8)))
         if fault == "deletes" {
@@ -49,6 +63,21 @@ struct MisbehavingPlugin: SourcePlugin {
         text.append(string: "eleven")
         try await output.send(RecordBatch(stream: Self.stream, rowCount: 1, columns: [text.finish()]))
         return Summary(streams: [], durationMicros: 0)
+    }
+
+    private func changes(_ output: ReadOutput) async throws -> Summary {
+        var acks = output.acknowledgements.updates.makeAsyncIterator()
+        try await output.send(try Self.numbers(1...10))
+        try await output.checkpoint(State(id: 1, stream: nil, data: Array("lsn 1".utf8)))
+        var truncated = try RecordBatch(schema: Self.schema, rows: [[.null], [.int64(20)], [.int64(21)]])
+        truncated.operations = [RowOperation.truncate.rawValue, RowOperation.upsert.rawValue, RowOperation.upsert.rawValue]
+        try await output.send(truncated)
+        try await output.checkpoint(State(id: 2, stream: nil, data: Array("lsn 2".utf8)))
+        while let id = await acks.next() {
+            output.context.logger.info("ReadAck \(id)")
+            if id == 2 { break }
+        }
+        return Summary(streams: [StreamSummary(stream: Self.stream)], durationMicros: 0)
     }
 
     private static func numbers(_ ids: ClosedRange<Int64>) throws -> RecordBatch {

@@ -862,6 +862,51 @@ void   sluice__v1__state__free_unpacked
   assert(message->base.descriptor == &sluice__v1__state__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sluice__v1__read_ack__init
+                     (Sluice__V1__ReadAck         *message)
+{
+  static const Sluice__V1__ReadAck init_value = SLUICE__V1__READ_ACK__INIT;
+  *message = init_value;
+}
+size_t sluice__v1__read_ack__get_packed_size
+                     (const Sluice__V1__ReadAck *message)
+{
+  assert(message->base.descriptor == &sluice__v1__read_ack__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sluice__v1__read_ack__pack
+                     (const Sluice__V1__ReadAck *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sluice__v1__read_ack__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sluice__v1__read_ack__pack_to_buffer
+                     (const Sluice__V1__ReadAck *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sluice__v1__read_ack__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sluice__V1__ReadAck *
+       sluice__v1__read_ack__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sluice__V1__ReadAck *)
+     protobuf_c_message_unpack (&sluice__v1__read_ack__descriptor,
+                                allocator, len, data);
+}
+void   sluice__v1__read_ack__free_unpacked
+                     (Sluice__V1__ReadAck *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sluice__v1__read_ack__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sluice__v1__read_request__init
                      (Sluice__V1__ReadRequest         *message)
 {
@@ -1357,7 +1402,7 @@ void   sluice__v1__error__free_unpacked
   assert(message->base.descriptor == &sluice__v1__error__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor sluice__v1__host_message__field_descriptors[12] =
+static const ProtobufCFieldDescriptor sluice__v1__host_message__field_descriptors[13] =
 {
   {
     "hello",
@@ -1503,6 +1548,18 @@ static const ProtobufCFieldDescriptor sluice__v1__host_message__field_descriptor
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "read_ack",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sluice__V1__HostMessage, message_case),
+    offsetof(Sluice__V1__HostMessage, read_ack),
+    &sluice__v1__read_ack__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__host_message__field_indices_by_name[] = {
   10,   /* field[10] = cancel */
@@ -1512,6 +1569,7 @@ static const unsigned sluice__v1__host_message__field_indices_by_name[] = {
   1,   /* field[1] = get_spec */
   0,   /* field[0] = hello */
   4,   /* field[4] = read */
+  12,   /* field[12] = read_ack */
   7,   /* field[7] = records */
   6,   /* field[6] = schema */
   8,   /* field[8] = state */
@@ -1521,7 +1579,7 @@ static const unsigned sluice__v1__host_message__field_indices_by_name[] = {
 static const ProtobufCIntRange sluice__v1__host_message__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor sluice__v1__host_message__descriptor =
 {
@@ -1531,7 +1589,7 @@ const ProtobufCMessageDescriptor sluice__v1__host_message__descriptor =
   "Sluice__V1__HostMessage",
   "sluice.v1",
   sizeof(Sluice__V1__HostMessage),
-  12,
+  13,
   sluice__v1__host_message__field_descriptors,
   sluice__v1__host_message__field_indices_by_name,
   1,  sluice__v1__host_message__number_ranges,
@@ -2786,6 +2844,44 @@ const ProtobufCMessageDescriptor sluice__v1__state__descriptor =
   (ProtobufCMessageInit) sluice__v1__state__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor sluice__v1__read_ack__field_descriptors[1] =
+{
+  {
+    "state_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__ReadAck, state_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sluice__v1__read_ack__field_indices_by_name[] = {
+  0,   /* field[0] = state_id */
+};
+static const ProtobufCIntRange sluice__v1__read_ack__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sluice__v1__read_ack__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sluice.v1.ReadAck",
+  "ReadAck",
+  "Sluice__V1__ReadAck",
+  "sluice.v1",
+  sizeof(Sluice__V1__ReadAck),
+  1,
+  sluice__v1__read_ack__field_descriptors,
+  sluice__v1__read_ack__field_indices_by_name,
+  1,  sluice__v1__read_ack__number_ranges,
+  (ProtobufCMessageInit) sluice__v1__read_ack__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor sluice__v1__read_request__field_descriptors[3] =
 {
   {
@@ -3601,17 +3697,19 @@ const ProtobufCEnumDescriptor sluice__v1__role__descriptor =
   sluice__v1__role__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue sluice__v1__sync_mode__enum_values_by_number[3] =
+static const ProtobufCEnumValue sluice__v1__sync_mode__enum_values_by_number[4] =
 {
   { "SYNC_MODE_UNSPECIFIED", "SLUICE__V1__SYNC_MODE__SYNC_MODE_UNSPECIFIED", 0 },
   { "SYNC_MODE_FULL_REFRESH", "SLUICE__V1__SYNC_MODE__SYNC_MODE_FULL_REFRESH", 1 },
   { "SYNC_MODE_INCREMENTAL", "SLUICE__V1__SYNC_MODE__SYNC_MODE_INCREMENTAL", 2 },
+  { "SYNC_MODE_CDC", "SLUICE__V1__SYNC_MODE__SYNC_MODE_CDC", 3 },
 };
 static const ProtobufCIntRange sluice__v1__sync_mode__value_ranges[] = {
-{0, 0},{0, 3}
+{0, 0},{0, 4}
 };
-static const ProtobufCEnumValueIndex sluice__v1__sync_mode__enum_values_by_name[3] =
+static const ProtobufCEnumValueIndex sluice__v1__sync_mode__enum_values_by_name[4] =
 {
+  { "SYNC_MODE_CDC", 3 },
   { "SYNC_MODE_FULL_REFRESH", 1 },
   { "SYNC_MODE_INCREMENTAL", 2 },
   { "SYNC_MODE_UNSPECIFIED", 0 },
@@ -3623,9 +3721,9 @@ const ProtobufCEnumDescriptor sluice__v1__sync_mode__descriptor =
   "SyncMode",
   "Sluice__V1__SyncMode",
   "sluice.v1",
-  3,
+  4,
   sluice__v1__sync_mode__enum_values_by_number,
-  3,
+  4,
   sluice__v1__sync_mode__enum_values_by_name,
   1,
   sluice__v1__sync_mode__value_ranges,

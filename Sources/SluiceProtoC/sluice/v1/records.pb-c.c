@@ -97,6 +97,186 @@ void   sluice__v1__column__free_unpacked
   assert(message->base.descriptor == &sluice__v1__column__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sluice__v1__type_reference__init
+                     (Sluice__V1__TypeReference         *message)
+{
+  static const Sluice__V1__TypeReference init_value = SLUICE__V1__TYPE_REFERENCE__INIT;
+  *message = init_value;
+}
+size_t sluice__v1__type_reference__get_packed_size
+                     (const Sluice__V1__TypeReference *message)
+{
+  assert(message->base.descriptor == &sluice__v1__type_reference__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sluice__v1__type_reference__pack
+                     (const Sluice__V1__TypeReference *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sluice__v1__type_reference__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sluice__v1__type_reference__pack_to_buffer
+                     (const Sluice__V1__TypeReference *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sluice__v1__type_reference__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sluice__V1__TypeReference *
+       sluice__v1__type_reference__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sluice__V1__TypeReference *)
+     protobuf_c_message_unpack (&sluice__v1__type_reference__descriptor,
+                                allocator, len, data);
+}
+void   sluice__v1__type_reference__free_unpacked
+                     (Sluice__V1__TypeReference *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sluice__v1__type_reference__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sluice__v1__user_type__init
+                     (Sluice__V1__UserType         *message)
+{
+  static const Sluice__V1__UserType init_value = SLUICE__V1__USER_TYPE__INIT;
+  *message = init_value;
+}
+size_t sluice__v1__user_type__get_packed_size
+                     (const Sluice__V1__UserType *message)
+{
+  assert(message->base.descriptor == &sluice__v1__user_type__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sluice__v1__user_type__pack
+                     (const Sluice__V1__UserType *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sluice__v1__user_type__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sluice__v1__user_type__pack_to_buffer
+                     (const Sluice__V1__UserType *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sluice__v1__user_type__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sluice__V1__UserType *
+       sluice__v1__user_type__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sluice__V1__UserType *)
+     protobuf_c_message_unpack (&sluice__v1__user_type__descriptor,
+                                allocator, len, data);
+}
+void   sluice__v1__user_type__free_unpacked
+                     (Sluice__V1__UserType *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sluice__v1__user_type__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sluice__v1__domain_check__init
+                     (Sluice__V1__DomainCheck         *message)
+{
+  static const Sluice__V1__DomainCheck init_value = SLUICE__V1__DOMAIN_CHECK__INIT;
+  *message = init_value;
+}
+size_t sluice__v1__domain_check__get_packed_size
+                     (const Sluice__V1__DomainCheck *message)
+{
+  assert(message->base.descriptor == &sluice__v1__domain_check__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sluice__v1__domain_check__pack
+                     (const Sluice__V1__DomainCheck *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sluice__v1__domain_check__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sluice__v1__domain_check__pack_to_buffer
+                     (const Sluice__V1__DomainCheck *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sluice__v1__domain_check__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sluice__V1__DomainCheck *
+       sluice__v1__domain_check__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sluice__V1__DomainCheck *)
+     protobuf_c_message_unpack (&sluice__v1__domain_check__descriptor,
+                                allocator, len, data);
+}
+void   sluice__v1__domain_check__free_unpacked
+                     (Sluice__V1__DomainCheck *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sluice__v1__domain_check__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sluice__v1__composite_field__init
+                     (Sluice__V1__CompositeField         *message)
+{
+  static const Sluice__V1__CompositeField init_value = SLUICE__V1__COMPOSITE_FIELD__INIT;
+  *message = init_value;
+}
+size_t sluice__v1__composite_field__get_packed_size
+                     (const Sluice__V1__CompositeField *message)
+{
+  assert(message->base.descriptor == &sluice__v1__composite_field__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sluice__v1__composite_field__pack
+                     (const Sluice__V1__CompositeField *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sluice__v1__composite_field__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sluice__v1__composite_field__pack_to_buffer
+                     (const Sluice__V1__CompositeField *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sluice__v1__composite_field__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sluice__V1__CompositeField *
+       sluice__v1__composite_field__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sluice__V1__CompositeField *)
+     protobuf_c_message_unpack (&sluice__v1__composite_field__descriptor,
+                                allocator, len, data);
+}
+void   sluice__v1__composite_field__free_unpacked
+                     (Sluice__V1__CompositeField *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sluice__v1__composite_field__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sluice__v1__stream_id__init
                      (Sluice__V1__StreamId         *message)
 {
@@ -367,7 +547,7 @@ const ProtobufCMessageDescriptor sluice__v1__logical_type__descriptor =
   (ProtobufCMessageInit) sluice__v1__logical_type__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sluice__v1__column__field_descriptors[4] =
+static const ProtobufCFieldDescriptor sluice__v1__column__field_descriptors[6] =
 {
   {
     "name",
@@ -417,17 +597,43 @@ static const ProtobufCFieldDescriptor sluice__v1__column__field_descriptors[4] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "user_type",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__Column, user_type),
+    &sluice__v1__type_reference__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "user_types",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sluice__V1__Column, n_user_types),
+    offsetof(Sluice__V1__Column, user_types),
+    &sluice__v1__user_type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__column__field_indices_by_name[] = {
   0,   /* field[0] = name */
   2,   /* field[2] = nullable */
   3,   /* field[3] = source_type */
   1,   /* field[1] = type */
+  4,   /* field[4] = user_type */
+  5,   /* field[5] = user_types */
 };
 static const ProtobufCIntRange sluice__v1__column__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor sluice__v1__column__descriptor =
 {
@@ -437,11 +643,319 @@ const ProtobufCMessageDescriptor sluice__v1__column__descriptor =
   "Sluice__V1__Column",
   "sluice.v1",
   sizeof(Sluice__V1__Column),
-  4,
+  6,
   sluice__v1__column__field_descriptors,
   sluice__v1__column__field_indices_by_name,
   1,  sluice__v1__column__number_ranges,
   (ProtobufCMessageInit) sluice__v1__column__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sluice__v1__type_reference__field_descriptors[4] =
+{
+  {
+    "builtin",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__TypeReference, builtin),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "user_type_namespace",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__TypeReference, user_type_namespace),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "user_type_name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__TypeReference, user_type_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "array",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__TypeReference, array),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sluice__v1__type_reference__field_indices_by_name[] = {
+  3,   /* field[3] = array */
+  0,   /* field[0] = builtin */
+  2,   /* field[2] = user_type_name */
+  1,   /* field[1] = user_type_namespace */
+};
+static const ProtobufCIntRange sluice__v1__type_reference__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor sluice__v1__type_reference__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sluice.v1.TypeReference",
+  "TypeReference",
+  "Sluice__V1__TypeReference",
+  "sluice.v1",
+  sizeof(Sluice__V1__TypeReference),
+  4,
+  sluice__v1__type_reference__field_descriptors,
+  sluice__v1__type_reference__field_indices_by_name,
+  1,  sluice__v1__type_reference__number_ranges,
+  (ProtobufCMessageInit) sluice__v1__type_reference__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sluice__v1__user_type__field_descriptors[8] =
+{
+  {
+    "namespace",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__UserType, namespace_),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__UserType, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__UserType, kind),
+    &sluice__v1__user_type_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "labels",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Sluice__V1__UserType, n_labels),
+    offsetof(Sluice__V1__UserType, labels),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "base_type",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__UserType, base_type),
+    &sluice__v1__type_reference__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "not_null",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__UserType, not_null),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "checks",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sluice__V1__UserType, n_checks),
+    offsetof(Sluice__V1__UserType, checks),
+    &sluice__v1__domain_check__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fields",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sluice__V1__UserType, n_fields),
+    offsetof(Sluice__V1__UserType, fields),
+    &sluice__v1__composite_field__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sluice__v1__user_type__field_indices_by_name[] = {
+  4,   /* field[4] = base_type */
+  6,   /* field[6] = checks */
+  7,   /* field[7] = fields */
+  2,   /* field[2] = kind */
+  3,   /* field[3] = labels */
+  1,   /* field[1] = name */
+  0,   /* field[0] = namespace */
+  5,   /* field[5] = not_null */
+};
+static const ProtobufCIntRange sluice__v1__user_type__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor sluice__v1__user_type__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sluice.v1.UserType",
+  "UserType",
+  "Sluice__V1__UserType",
+  "sluice.v1",
+  sizeof(Sluice__V1__UserType),
+  8,
+  sluice__v1__user_type__field_descriptors,
+  sluice__v1__user_type__field_indices_by_name,
+  1,  sluice__v1__user_type__number_ranges,
+  (ProtobufCMessageInit) sluice__v1__user_type__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sluice__v1__domain_check__field_descriptors[2] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__DomainCheck, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "definition",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__DomainCheck, definition),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sluice__v1__domain_check__field_indices_by_name[] = {
+  1,   /* field[1] = definition */
+  0,   /* field[0] = name */
+};
+static const ProtobufCIntRange sluice__v1__domain_check__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sluice__v1__domain_check__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sluice.v1.DomainCheck",
+  "DomainCheck",
+  "Sluice__V1__DomainCheck",
+  "sluice.v1",
+  sizeof(Sluice__V1__DomainCheck),
+  2,
+  sluice__v1__domain_check__field_descriptors,
+  sluice__v1__domain_check__field_indices_by_name,
+  1,  sluice__v1__domain_check__number_ranges,
+  (ProtobufCMessageInit) sluice__v1__domain_check__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sluice__v1__composite_field__field_descriptors[2] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__CompositeField, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__CompositeField, type),
+    &sluice__v1__type_reference__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sluice__v1__composite_field__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+  1,   /* field[1] = type */
+};
+static const ProtobufCIntRange sluice__v1__composite_field__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sluice__v1__composite_field__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sluice.v1.CompositeField",
+  "CompositeField",
+  "Sluice__V1__CompositeField",
+  "sluice.v1",
+  sizeof(Sluice__V1__CompositeField),
+  2,
+  sluice__v1__composite_field__field_descriptors,
+  sluice__v1__composite_field__field_indices_by_name,
+  1,  sluice__v1__composite_field__number_ranges,
+  (ProtobufCMessageInit) sluice__v1__composite_field__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor sluice__v1__stream_id__field_descriptors[2] =
@@ -559,7 +1073,7 @@ const ProtobufCMessageDescriptor sluice__v1__stream_schema__descriptor =
   (ProtobufCMessageInit) sluice__v1__stream_schema__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sluice__v1__column_vector__field_descriptors[10] =
+static const ProtobufCFieldDescriptor sluice__v1__column_vector__field_descriptors[11] =
 {
   {
     "validity",
@@ -681,6 +1195,18 @@ static const ProtobufCFieldDescriptor sluice__v1__column_vector__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "unchanged",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__ColumnVector, unchanged),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__column_vector__field_indices_by_name[] = {
   1,   /* field[1] = bools */
@@ -692,12 +1218,13 @@ static const unsigned sluice__v1__column_vector__field_indices_by_name[] = {
   3,   /* field[3] = int64s */
   8,   /* field[8] = interval_days */
   7,   /* field[7] = offsets */
+  10,   /* field[10] = unchanged */
   0,   /* field[0] = validity */
 };
 static const ProtobufCIntRange sluice__v1__column_vector__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor sluice__v1__column_vector__descriptor =
 {
@@ -707,7 +1234,7 @@ const ProtobufCMessageDescriptor sluice__v1__column_vector__descriptor =
   "Sluice__V1__ColumnVector",
   "sluice.v1",
   sizeof(Sluice__V1__ColumnVector),
-  10,
+  11,
   sluice__v1__column_vector__field_descriptors,
   sluice__v1__column_vector__field_indices_by_name,
   1,  sluice__v1__column_vector__number_ranges,
@@ -853,17 +1380,51 @@ const ProtobufCEnumDescriptor sluice__v1__type_kind__descriptor =
   sluice__v1__type_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue sluice__v1__row_operation__enum_values_by_number[2] =
+static const ProtobufCEnumValue sluice__v1__user_type_kind__enum_values_by_number[4] =
+{
+  { "USER_TYPE_KIND_UNSPECIFIED", "SLUICE__V1__USER_TYPE_KIND__USER_TYPE_KIND_UNSPECIFIED", 0 },
+  { "USER_TYPE_KIND_ENUM", "SLUICE__V1__USER_TYPE_KIND__USER_TYPE_KIND_ENUM", 1 },
+  { "USER_TYPE_KIND_DOMAIN", "SLUICE__V1__USER_TYPE_KIND__USER_TYPE_KIND_DOMAIN", 2 },
+  { "USER_TYPE_KIND_COMPOSITE", "SLUICE__V1__USER_TYPE_KIND__USER_TYPE_KIND_COMPOSITE", 3 },
+};
+static const ProtobufCIntRange sluice__v1__user_type_kind__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex sluice__v1__user_type_kind__enum_values_by_name[4] =
+{
+  { "USER_TYPE_KIND_COMPOSITE", 3 },
+  { "USER_TYPE_KIND_DOMAIN", 2 },
+  { "USER_TYPE_KIND_ENUM", 1 },
+  { "USER_TYPE_KIND_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor sluice__v1__user_type_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "sluice.v1.UserTypeKind",
+  "UserTypeKind",
+  "Sluice__V1__UserTypeKind",
+  "sluice.v1",
+  4,
+  sluice__v1__user_type_kind__enum_values_by_number,
+  4,
+  sluice__v1__user_type_kind__enum_values_by_name,
+  1,
+  sluice__v1__user_type_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue sluice__v1__row_operation__enum_values_by_number[3] =
 {
   { "ROW_OPERATION_UPSERT", "SLUICE__V1__ROW_OPERATION__ROW_OPERATION_UPSERT", 0 },
   { "ROW_OPERATION_DELETE", "SLUICE__V1__ROW_OPERATION__ROW_OPERATION_DELETE", 1 },
+  { "ROW_OPERATION_TRUNCATE", "SLUICE__V1__ROW_OPERATION__ROW_OPERATION_TRUNCATE", 2 },
 };
 static const ProtobufCIntRange sluice__v1__row_operation__value_ranges[] = {
-{0, 0},{0, 2}
+{0, 0},{0, 3}
 };
-static const ProtobufCEnumValueIndex sluice__v1__row_operation__enum_values_by_name[2] =
+static const ProtobufCEnumValueIndex sluice__v1__row_operation__enum_values_by_name[3] =
 {
   { "ROW_OPERATION_DELETE", 1 },
+  { "ROW_OPERATION_TRUNCATE", 2 },
   { "ROW_OPERATION_UPSERT", 0 },
 };
 const ProtobufCEnumDescriptor sluice__v1__row_operation__descriptor =
@@ -873,9 +1434,9 @@ const ProtobufCEnumDescriptor sluice__v1__row_operation__descriptor =
   "RowOperation",
   "Sluice__V1__RowOperation",
   "sluice.v1",
-  2,
+  3,
   sluice__v1__row_operation__enum_values_by_number,
-  2,
+  3,
   sluice__v1__row_operation__enum_values_by_name,
   1,
   sluice__v1__row_operation__value_ranges,

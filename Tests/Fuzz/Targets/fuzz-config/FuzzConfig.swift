@@ -1,3 +1,5 @@
+@testable import PluginHostKit
+
 /// plugin-host's configuration readers: the YAML/JSON config loader with `${VAR}` expansion and
 /// schema-directed typing, the JSON parser and the JSON Schema validator.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+@testable import PluginHostKit
 import SluiceWire
 
 /// plugin-host's JSON Lines reader (PROTOCOL.md Appendix A) as `write` uses it: the line reader,
@@ -24,8 +25,8 @@ enum FuzzJSONLines {
               let reader = try? LineReader(path: inputPath) else { preconditionFailure("cannot write \(inputPath)") }
         var rows = StreamRows(schema: schema, capacity: 16)
         while let line = try? reader.nextLine() {
-            guard let (row, operation) = read(reader.buffer, line) else { continue }
-            try? rows.append(row, operation: operation, bytes: StreamRows.encodedBytes(of: row))
+            guard let (row, operation, unchanged) = read(reader.buffer, line) else { continue }
+            try? rows.append(row, operation: operation, unchanged: unchanged, bytes: StreamRows.encodedBytes(of: row))
         }
         var batch = rows.takeBatch()
         do { try batch.validate(against: schema) } catch { preconditionFailure("the rows read make an invalid batch: \(error)") }
@@ -34,10 +35,10 @@ enum FuzzJSONLines {
         var again = StreamRows(schema: schema, capacity: 16)
         var start = 0
         for end in rendered.indices where rendered[end] == UInt8(ascii: "\n") {
-            guard let (row, operation) = read(rendered, start ..< end) else {
+            guard let (row, operation, unchanged) = read(rendered, start ..< end) else {
                 preconditionFailure("a rendered row does not read back: \(String(decoding: rendered[start ..< end], as: UTF8.self))")
             }
-            do { try again.append(row, operation: operation, bytes: 0) } catch { preconditionFailure("a rendered row does not fit: \(error)") }
+            do { try again.append(row, operation: operation, unchanged: unchanged, bytes: 0) } catch { preconditionFailure("a rendered row does not fit: \(error)") }
             start = end + 1
         }
         var rerendered: [UInt8] = []
@@ -46,19 +47,29 @@ enum FuzzJSONLines {
     }
 
     /// One line as `write` reads it (BatchAssembler.appendRow): an object naming this stream,
-    /// an optional `_op`, then columns; nil when the line would be refused.
-    private static func read(_ bytes: [UInt8], _ range: Range<Int>) -> (row: [Value], operation: RowOperation)? {
+    /// an optional `_op` and `_unchanged`, then columns; nil when the line would be refused.
+    private static func read(_ bytes: [UInt8], _ range: Range<Int>) -> (row: [Value], operation: RowOperation, unchanged: [Int])? {
         guard let members = (try? JSONParser.parse(bytes, range: range))?.objectMembers,
               Set(members.map(\.key)).count == members.count,
               members.first(where: { $0.key == JSONLinesKeys.stream })?.value.stringValue == schema.stream.description else { return nil }
         var row = [Value](repeating: .null, count: schema.columns.count)
         var operation = RowOperation.upsert
+        var unchanged: [Int] = []
         for member in members where member.key != JSONLinesKeys.stream {
             if member.key == JSONLinesKeys.operation {
                 switch member.value.stringValue {
                 case "delete": operation = .delete
                 case "upsert": operation = .upsert
+                case "truncate": operation = .truncate
                 default: return nil
+                }
+                continue
+            }
+            if member.key == JSONLinesKeys.unchanged {
+                guard let names = member.value.arrayElements?.map(\.stringValue) else { return nil }
+                for name in names {
+                    guard let name, let column = columnIndex[name], !unchanged.contains(column) else { return nil }
+                    unchanged.append(column)
                 }
                 continue
             }
@@ -66,6 +77,7 @@ enum FuzzJSONLines {
                   let value = try? ValueFromJSON.value(member.value, type: schema.columns[column].type) else { return nil }
             row[column] = value
         }
-        return (row, operation)
+        guard StreamRows.changeProblem(row, operation: operation, unchanged: unchanged, schema: schema, key: schema.primaryKey) == nil else { return nil }
+        return (row, operation, unchanged)
     }
 }

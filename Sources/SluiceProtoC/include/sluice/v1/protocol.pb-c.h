@@ -35,6 +35,7 @@ typedef struct Sluice__V1__Catalog Sluice__V1__Catalog;
 typedef struct Sluice__V1__ConfiguredStream Sluice__V1__ConfiguredStream;
 typedef struct Sluice__V1__ConfiguredCatalog Sluice__V1__ConfiguredCatalog;
 typedef struct Sluice__V1__State Sluice__V1__State;
+typedef struct Sluice__V1__ReadAck Sluice__V1__ReadAck;
 typedef struct Sluice__V1__ReadRequest Sluice__V1__ReadRequest;
 typedef struct Sluice__V1__WriteRequest Sluice__V1__WriteRequest;
 typedef struct Sluice__V1__CommittedStates Sluice__V1__CommittedStates;
@@ -71,7 +72,13 @@ typedef enum _Sluice__V1__Role {
 typedef enum _Sluice__V1__SyncMode {
   SLUICE__V1__SYNC_MODE__SYNC_MODE_UNSPECIFIED = 0,
   SLUICE__V1__SYNC_MODE__SYNC_MODE_FULL_REFRESH = 1,
-  SLUICE__V1__SYNC_MODE__SYNC_MODE_INCREMENTAL = 2
+  SLUICE__V1__SYNC_MODE__SYNC_MODE_INCREMENTAL = 2,
+  /*
+   * Change data capture: the stream's changes (inserts, updates, deletes,
+   * truncates) as the source's log records them, with global States
+   * (PROTOCOL.md section 8.2). Named "cdc" in catalogs and pipeline files.
+   */
+  SLUICE__V1__SYNC_MODE__SYNC_MODE_CDC = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SLUICE__V1__SYNC_MODE)
 } Sluice__V1__SyncMode;
 typedef enum _Sluice__V1__WriteMode {
@@ -139,7 +146,8 @@ typedef enum {
   SLUICE__V1__HOST_MESSAGE__MESSAGE_STATE = 9,
   SLUICE__V1__HOST_MESSAGE__MESSAGE_WRITE_END = 10,
   SLUICE__V1__HOST_MESSAGE__MESSAGE_CANCEL = 11,
-  SLUICE__V1__HOST_MESSAGE__MESSAGE_CLOSE = 12
+  SLUICE__V1__HOST_MESSAGE__MESSAGE_CLOSE = 12,
+  SLUICE__V1__HOST_MESSAGE__MESSAGE_READ_ACK = 13
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SLUICE__V1__HOST_MESSAGE__MESSAGE__CASE)
 } Sluice__V1__HostMessage__MessageCase;
 
@@ -182,6 +190,12 @@ struct  Sluice__V1__HostMessage
      * End the session; the plugin exits 0.
      */
     Sluice__V1__Close *close;
+    /*
+     * Inside a Read, to a source announcing the feature "read_acks": the
+     * source's State with this id, and every State before it, is committed by
+     * every destination (PROTOCOL.md section 8.2).
+     */
+    Sluice__V1__ReadAck *read_ack;
   };
 };
 #define SLUICE__V1__HOST_MESSAGE__INIT \
@@ -303,6 +317,9 @@ struct  Sluice__V1__Capabilities
    * Free-form feature names, e.g. "cancel", "resumable_full_refresh",
    * "parallel_read", "pgvector". "committed_states": a destination that
    * stores acknowledged states with its data (PROTOCOL.md section 8.1).
+   * "cdc_apply": a destination that applies CDC streams (TRUNCATE rows and
+   * unchanged values, PROTOCOL.md section 5.9). "read_acks": a source that
+   * takes ReadAck during a Read (PROTOCOL.md section 8.2).
    */
   size_t n_features;
   char **features;
@@ -597,6 +614,23 @@ struct  Sluice__V1__State
 #define SLUICE__V1__STATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__state__descriptor) \
     , 0, NULL, {0,NULL} }
+
+
+/*
+ * Inside a Read (HostMessage.read_ack): the source's State whose id is
+ * state_id, and every State the source sent before it in this Read, is
+ * committed by every destination. Sent only to a source announcing the
+ * feature "read_acks"; ignored out of place (not during a Read, or an id the
+ * source did not send).
+ */
+struct  Sluice__V1__ReadAck
+{
+  ProtobufCMessage base;
+  uint64_t state_id;
+};
+#define SLUICE__V1__READ_ACK__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__read_ack__descriptor) \
+    , 0 }
 
 
 struct  Sluice__V1__ReadRequest
@@ -1160,6 +1194,25 @@ Sluice__V1__State *
 void   sluice__v1__state__free_unpacked
                      (Sluice__V1__State *message,
                       ProtobufCAllocator *allocator);
+/* Sluice__V1__ReadAck methods */
+void   sluice__v1__read_ack__init
+                     (Sluice__V1__ReadAck         *message);
+size_t sluice__v1__read_ack__get_packed_size
+                     (const Sluice__V1__ReadAck   *message);
+size_t sluice__v1__read_ack__pack
+                     (const Sluice__V1__ReadAck   *message,
+                      uint8_t             *out);
+size_t sluice__v1__read_ack__pack_to_buffer
+                     (const Sluice__V1__ReadAck   *message,
+                      ProtobufCBuffer     *buffer);
+Sluice__V1__ReadAck *
+       sluice__v1__read_ack__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sluice__v1__read_ack__free_unpacked
+                     (Sluice__V1__ReadAck *message,
+                      ProtobufCAllocator *allocator);
 /* Sluice__V1__ReadRequest methods */
 void   sluice__v1__read_request__init
                      (Sluice__V1__ReadRequest         *message);
@@ -1428,6 +1481,9 @@ typedef void (*Sluice__V1__ConfiguredCatalog_Closure)
 typedef void (*Sluice__V1__State_Closure)
                  (const Sluice__V1__State *message,
                   void *closure_data);
+typedef void (*Sluice__V1__ReadAck_Closure)
+                 (const Sluice__V1__ReadAck *message,
+                  void *closure_data);
 typedef void (*Sluice__V1__ReadRequest_Closure)
                  (const Sluice__V1__ReadRequest *message,
                   void *closure_data);
@@ -1492,6 +1548,7 @@ extern const ProtobufCMessageDescriptor sluice__v1__catalog__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__configured_stream__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__configured_catalog__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__state__descriptor;
+extern const ProtobufCMessageDescriptor sluice__v1__read_ack__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__read_request__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__write_request__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__committed_states__descriptor;

@@ -17,6 +17,10 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Sluice__V1__LogicalType Sluice__V1__LogicalType;
 typedef struct Sluice__V1__Column Sluice__V1__Column;
+typedef struct Sluice__V1__TypeReference Sluice__V1__TypeReference;
+typedef struct Sluice__V1__UserType Sluice__V1__UserType;
+typedef struct Sluice__V1__DomainCheck Sluice__V1__DomainCheck;
+typedef struct Sluice__V1__CompositeField Sluice__V1__CompositeField;
 typedef struct Sluice__V1__StreamId Sluice__V1__StreamId;
 typedef struct Sluice__V1__StreamSchema Sluice__V1__StreamSchema;
 typedef struct Sluice__V1__ColumnVector Sluice__V1__ColumnVector;
@@ -114,6 +118,13 @@ typedef enum _Sluice__V1__TypeKind {
   SLUICE__V1__TYPE_KIND__TYPE_KIND_LIST = 18
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SLUICE__V1__TYPE_KIND)
 } Sluice__V1__TypeKind;
+typedef enum _Sluice__V1__UserTypeKind {
+  SLUICE__V1__USER_TYPE_KIND__USER_TYPE_KIND_UNSPECIFIED = 0,
+  SLUICE__V1__USER_TYPE_KIND__USER_TYPE_KIND_ENUM = 1,
+  SLUICE__V1__USER_TYPE_KIND__USER_TYPE_KIND_DOMAIN = 2,
+  SLUICE__V1__USER_TYPE_KIND__USER_TYPE_KIND_COMPOSITE = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SLUICE__V1__USER_TYPE_KIND)
+} Sluice__V1__UserTypeKind;
 /*
  * What a row of a batch does at the destination.
  */
@@ -125,7 +136,13 @@ typedef enum _Sluice__V1__RowOperation {
   /*
    * delete by key; only the key columns are meaningful
    */
-  SLUICE__V1__ROW_OPERATION__ROW_OPERATION_DELETE = 1
+  SLUICE__V1__ROW_OPERATION__ROW_OPERATION_DELETE = 1,
+  /*
+   * Only in a CDC stream: the stream's destination table loses every row
+   * applied before this one (in this Write or earlier); every column of the
+   * row is null; rows after it apply after the truncate.
+   */
+  SLUICE__V1__ROW_OPERATION__ROW_OPERATION_TRUNCATE = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SLUICE__V1__ROW_OPERATION)
 } Sluice__V1__RowOperation;
 
@@ -175,10 +192,120 @@ struct  Sluice__V1__Column
    * destination of the same system can restore it.
    */
   char *source_type;
+  /*
+   * PostgreSQL sources: when the column's type is a user-defined enum, domain
+   * or composite type, or an array of one, a reference to it (its definition
+   * is in user_types); unset otherwise. See PROTOCOL.md section 5.8.
+   */
+  Sluice__V1__TypeReference *user_type;
+  /*
+   * The definitions of user_type and of every user-defined type it uses
+   * (a domain's base, a composite's fields), each after the types it uses.
+   */
+  size_t n_user_types;
+  Sluice__V1__UserType **user_types;
 };
 #define SLUICE__V1__COLUMN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__column__descriptor) \
-    , (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string, NULL, 0,NULL }
+
+
+/*
+ * A type named inside a column's user-type definitions.
+ */
+struct  Sluice__V1__TypeReference
+{
+  ProtobufCMessage base;
+  /*
+   * A type that is not user-defined (built in, or an extension's), as the
+   * source spells it with modifiers and array brackets: "numeric(12,2)",
+   * "text[]", "public.citext". Empty when user_type_name is set.
+   */
+  char *builtin;
+  /*
+   * Otherwise a user-defined type of the column's user_types, by its
+   * namespace (schema) and name.
+   */
+  char *user_type_namespace;
+  char *user_type_name;
+  /*
+   * With user_type_name: an array of that type rather than the type itself.
+   */
+  protobuf_c_boolean array;
+};
+#define SLUICE__V1__TYPE_REFERENCE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__type_reference__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * A user-defined type's definition, enough to create it again.
+ */
+struct  Sluice__V1__UserType
+{
+  ProtobufCMessage base;
+  char *namespace_;
+  char *name;
+  Sluice__V1__UserTypeKind kind;
+  /*
+   * ENUM: the labels in their sort order.
+   */
+  size_t n_labels;
+  char **labels;
+  /*
+   * DOMAIN: the base type.
+   */
+  Sluice__V1__TypeReference *base_type;
+  /*
+   * DOMAIN: whether the domain is NOT NULL.
+   */
+  protobuf_c_boolean not_null;
+  /*
+   * DOMAIN: the CHECK constraints, in name order.
+   */
+  size_t n_checks;
+  Sluice__V1__DomainCheck **checks;
+  /*
+   * COMPOSITE: the fields, in order.
+   */
+  size_t n_fields;
+  Sluice__V1__CompositeField **fields;
+};
+#define SLUICE__V1__USER_TYPE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__user_type__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SLUICE__V1__USER_TYPE_KIND__USER_TYPE_KIND_UNSPECIFIED, 0,NULL, NULL, 0, 0,NULL, 0,NULL }
+
+
+/*
+ * A domain's CHECK constraint.
+ */
+struct  Sluice__V1__DomainCheck
+{
+  ProtobufCMessage base;
+  char *name;
+  /*
+   * As PostgreSQL's pg_get_constraintdef prints it: "CHECK ((VALUE > 0))",
+   * with " NOT VALID" after it when existing values were not checked.
+   */
+  char *definition;
+};
+#define SLUICE__V1__DOMAIN_CHECK__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__domain_check__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * One field of a composite type.
+ */
+struct  Sluice__V1__CompositeField
+{
+  ProtobufCMessage base;
+  char *name;
+  Sluice__V1__TypeReference *type;
+};
+#define SLUICE__V1__COMPOSITE_FIELD__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__composite_field__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
 
 
 /*
@@ -261,10 +388,20 @@ struct  Sluice__V1__ColumnVector
    * element_kind. The child has its own validity (null elements).
    */
   Sluice__V1__ColumnVector *child;
+  /*
+   * Unchanged bitmap, laid out as validity (LSB first; empty, or exactly
+   * ceil(row_count / 8) bytes with no bit set past row_count): a set bit
+   * means the row's value did not change and was not sent (PostgreSQL's
+   * unchanged TOASTed value). Such a row's validity bit is 0. Only on rows
+   * whose operation is UPSERT, never on a key column nor on a list's child.
+   * A destination keeps its current value for the column (PROTOCOL.md
+   * section 5.9).
+   */
+  ProtobufCBinaryData unchanged;
 };
 #define SLUICE__V1__COLUMN_VECTOR__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__column_vector__descriptor) \
-    , {0,NULL}, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, {0,NULL}, 0,NULL, 0,NULL, NULL }
+    , {0,NULL}, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, {0,NULL}, 0,NULL, 0,NULL, NULL, {0,NULL} }
 
 
 /*
@@ -327,6 +464,82 @@ Sluice__V1__Column *
                       const uint8_t       *data);
 void   sluice__v1__column__free_unpacked
                      (Sluice__V1__Column *message,
+                      ProtobufCAllocator *allocator);
+/* Sluice__V1__TypeReference methods */
+void   sluice__v1__type_reference__init
+                     (Sluice__V1__TypeReference         *message);
+size_t sluice__v1__type_reference__get_packed_size
+                     (const Sluice__V1__TypeReference   *message);
+size_t sluice__v1__type_reference__pack
+                     (const Sluice__V1__TypeReference   *message,
+                      uint8_t             *out);
+size_t sluice__v1__type_reference__pack_to_buffer
+                     (const Sluice__V1__TypeReference   *message,
+                      ProtobufCBuffer     *buffer);
+Sluice__V1__TypeReference *
+       sluice__v1__type_reference__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sluice__v1__type_reference__free_unpacked
+                     (Sluice__V1__TypeReference *message,
+                      ProtobufCAllocator *allocator);
+/* Sluice__V1__UserType methods */
+void   sluice__v1__user_type__init
+                     (Sluice__V1__UserType         *message);
+size_t sluice__v1__user_type__get_packed_size
+                     (const Sluice__V1__UserType   *message);
+size_t sluice__v1__user_type__pack
+                     (const Sluice__V1__UserType   *message,
+                      uint8_t             *out);
+size_t sluice__v1__user_type__pack_to_buffer
+                     (const Sluice__V1__UserType   *message,
+                      ProtobufCBuffer     *buffer);
+Sluice__V1__UserType *
+       sluice__v1__user_type__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sluice__v1__user_type__free_unpacked
+                     (Sluice__V1__UserType *message,
+                      ProtobufCAllocator *allocator);
+/* Sluice__V1__DomainCheck methods */
+void   sluice__v1__domain_check__init
+                     (Sluice__V1__DomainCheck         *message);
+size_t sluice__v1__domain_check__get_packed_size
+                     (const Sluice__V1__DomainCheck   *message);
+size_t sluice__v1__domain_check__pack
+                     (const Sluice__V1__DomainCheck   *message,
+                      uint8_t             *out);
+size_t sluice__v1__domain_check__pack_to_buffer
+                     (const Sluice__V1__DomainCheck   *message,
+                      ProtobufCBuffer     *buffer);
+Sluice__V1__DomainCheck *
+       sluice__v1__domain_check__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sluice__v1__domain_check__free_unpacked
+                     (Sluice__V1__DomainCheck *message,
+                      ProtobufCAllocator *allocator);
+/* Sluice__V1__CompositeField methods */
+void   sluice__v1__composite_field__init
+                     (Sluice__V1__CompositeField         *message);
+size_t sluice__v1__composite_field__get_packed_size
+                     (const Sluice__V1__CompositeField   *message);
+size_t sluice__v1__composite_field__pack
+                     (const Sluice__V1__CompositeField   *message,
+                      uint8_t             *out);
+size_t sluice__v1__composite_field__pack_to_buffer
+                     (const Sluice__V1__CompositeField   *message,
+                      ProtobufCBuffer     *buffer);
+Sluice__V1__CompositeField *
+       sluice__v1__composite_field__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sluice__v1__composite_field__free_unpacked
+                     (Sluice__V1__CompositeField *message,
                       ProtobufCAllocator *allocator);
 /* Sluice__V1__StreamId methods */
 void   sluice__v1__stream_id__init
@@ -412,6 +625,18 @@ typedef void (*Sluice__V1__LogicalType_Closure)
 typedef void (*Sluice__V1__Column_Closure)
                  (const Sluice__V1__Column *message,
                   void *closure_data);
+typedef void (*Sluice__V1__TypeReference_Closure)
+                 (const Sluice__V1__TypeReference *message,
+                  void *closure_data);
+typedef void (*Sluice__V1__UserType_Closure)
+                 (const Sluice__V1__UserType *message,
+                  void *closure_data);
+typedef void (*Sluice__V1__DomainCheck_Closure)
+                 (const Sluice__V1__DomainCheck *message,
+                  void *closure_data);
+typedef void (*Sluice__V1__CompositeField_Closure)
+                 (const Sluice__V1__CompositeField *message,
+                  void *closure_data);
 typedef void (*Sluice__V1__StreamId_Closure)
                  (const Sluice__V1__StreamId *message,
                   void *closure_data);
@@ -431,9 +656,14 @@ typedef void (*Sluice__V1__RecordBatch_Closure)
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    sluice__v1__type_kind__descriptor;
+extern const ProtobufCEnumDescriptor    sluice__v1__user_type_kind__descriptor;
 extern const ProtobufCEnumDescriptor    sluice__v1__row_operation__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__logical_type__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__column__descriptor;
+extern const ProtobufCMessageDescriptor sluice__v1__type_reference__descriptor;
+extern const ProtobufCMessageDescriptor sluice__v1__user_type__descriptor;
+extern const ProtobufCMessageDescriptor sluice__v1__domain_check__descriptor;
+extern const ProtobufCMessageDescriptor sluice__v1__composite_field__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__stream_id__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__stream_schema__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__column_vector__descriptor;

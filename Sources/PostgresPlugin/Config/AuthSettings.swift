@@ -1,0 +1,160 @@
+import Foundation
+import PostgresClient
+
+/// `auth`: how connections prove who they are. `password` (the default) is the `password`
+/// field or the connection string's; the cloud identities give each new connection a
+/// short-lived token as its password instead (``ConnectionCredentials``).
+struct AuthSettings: Sendable {
+    /// The `auth.method` names.
+    enum Method: String, CaseIterable, Sendable {
+        case password
+        /// A Google Cloud service account key; Cloud SQL IAM database authentication.
+        case gcpServiceAccount = "gcp_service_account"
+        /// An Amazon RDS IAM authentication token, signed with AWS credentials.
+        case awsRDSIAM = "aws_rds_iam"
+        /// A Microsoft Entra ID application's client credentials; Azure Database for PostgreSQL.
+        case azureEntra = "azure_entra"
+
+        /// What to check when the server refuses a connection's credentials.
+        var refusalHint: String {
+            switch self {
+            case .password: "check the user name and password"
+            case .gcpServiceAccount: "the server refused the service account's token: check that the user is the account's Cloud SQL IAM user (its email without .gserviceaccount.com) and that the instance has cloudsql.iam_authentication on"
+            case .awsRDSIAM: "the server refused the RDS IAM token: check that the user is granted rds_iam, that the AWS identity may rds-db:connect as it, and the region"
+            case .azureEntra: "the server refused the Entra ID token: check that the user is the application's database role (pgaadauth_create_principal) and that Entra authentication is on"
+            }
+        }
+
+        /// The settings of `auth` this method reads, besides `method`.
+        var keys: Set<String> {
+            switch self {
+            case .password: []
+            case .gcpServiceAccount: ["service_account_key", "service_account_key_file"]
+            case .awsRDSIAM: ["region", "profile"]
+            case .azureEntra: ["tenant_id", "client_id", "client_secret", "authority_host"]
+            }
+        }
+    }
+
+    /// The `sslmode`s that keep a token off the network in clear text.
+    static let encryptedSSLModes: Set = ["require", "verify-ca", "verify-full"]
+
+    var method: Method = .password
+    /// Where each connection's password comes from; nil for `password`.
+    var credentials: ConnectionCredentials?
+
+    static var schemaProperties: [String: Any] {
+        [
+            "auth": [
+                "type": "object",
+                "description": "How connections authenticate: password (the default: the password field or the connection string), gcp_service_account (Cloud SQL IAM database authentication with a service account key), aws_rds_iam (an RDS IAM authentication token made from AWS credentials), azure_entra (a Microsoft Entra ID token for an application). The cloud methods give each new connection a fresh token as its password.",
+                "additionalProperties": false,
+                "properties": [
+                    "method": ["type": "string", "enum": Method.allCases.map(\.rawValue), "default": Method.password.rawValue,
+                               "description": "The authentication method."],
+                    "service_account_key": ["type": "string", "secret": true, "writeOnly": true,
+                                            "description": "gcp_service_account: the service account key file's JSON. Prefer ${ENV_VAR} expansion."],
+                    "service_account_key_file": ["type": "string", "minLength": 1,
+                                                 "description": "gcp_service_account: path of the service account key file (instead of service_account_key)."],
+                    "region": ["type": "string", "minLength": 1,
+                               "description": "aws_rds_iam: the database's AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION)."],
+                    "profile": ["type": "string", "minLength": 1,
+                                "description": "aws_rds_iam: the profile of the shared credentials file to use instead of the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY environment variables (default: those, else AWS_PROFILE, else default)."],
+                    "tenant_id": ["type": "string", "minLength": 1, "description": "azure_entra: the directory (tenant) id."],
+                    "client_id": ["type": "string", "minLength": 1, "description": "azure_entra: the application (client) id."],
+                    "client_secret": ["type": "string", "secret": true, "writeOnly": true,
+                                      "description": "azure_entra: the application's client secret. Prefer ${ENV_VAR} expansion."],
+                    "authority_host": ["type": "string", "default": EntraClientCredentials.defaultAuthorityHost,
+                                       "description": "azure_entra: the Entra ID authority (another cloud's)."],
+                ],
+            ],
+        ]
+    }
+}
+
+extension ConnectionSettings {
+    /// Reads `auth` and fits the connection to it: a cloud identity needs no `password`, names
+    /// the user when the identity implies it, and for AWS needs TLS (`sslmode` defaults to
+    /// `require` then).
+    mutating func readAuth(_ reader: inout ConfigReader, environment: [String: String]) {
+        guard var nested = reader.object("auth") else { return }
+        defer { reader.merge(nested) }
+        let name = nested.choice("method", allowed: AuthSettings.Method.allCases.map(\.rawValue), default: AuthSettings.Method.password.rawValue)
+        let method = AuthSettings.Method(rawValue: name) ?? .password
+        let everyKey = AuthSettings.Method.allCases.reduce(into: Set<String>()) { $0.formUnion($1.keys) }
+        for key in nested.keys.sorted() where key != "method" && !method.keys.contains(key) {
+            nested.problem(key, everyKey.contains(key) ? "not used with method \(method.rawValue)" : "unknown setting") as Void?
+        }
+        auth.method = method
+        guard method != .password else { return }
+        if password != nil {
+            reader.problem("password", "not used with auth.method \(method.rawValue): the token is the password") as Void?
+        }
+        let libpq = ConnectionConfig(connectionString: connectionString, host: host, port: port, database: database, user: user, sslmode: sslmode)
+        if connectionString != nil, !libpq.secrets.isEmpty {
+            reader.problem("connection_string", "must not hold a password with auth.method \(method.rawValue): the token is the password") as Void?
+        }
+        switch method {
+        case .password:
+            return
+        case .gcpServiceAccount:
+            guard let key = serviceAccountKey(&nested) else { return }
+            if libpq.resolvedSetting("user") == nil { user = key.databaseUser }
+            auth.credentials = ConnectionCredentials(gcp: key)
+        case .awsRDSIAM:
+            let region = nested.has("region") ? nested.nonEmptyString("region")
+                : environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? nested.problem("region", "required (or the AWS_REGION environment variable)")
+            let host = libpq.resolvedSetting("host") ?? reader.problem("host", "aws_rds_iam needs the database host: the token is signed for it")
+            if let host, host.contains(",") || host.hasPrefix("/") {
+                reader.problem("host", "aws_rds_iam needs one database host name, not a list or a socket directory") as Void?
+            }
+            let user = libpq.resolvedSetting("user") ?? reader.problem("user", "aws_rds_iam needs the database user (a user granted rds_iam)")
+            let port = libpq.resolvedSetting("port").flatMap { Int($0) } ?? 5432
+            if let mode = libpq.resolvedSetting("sslmode") {
+                if !AuthSettings.encryptedSSLModes.contains(mode) {
+                    reader.problem("sslmode", "aws_rds_iam needs sslmode require, verify-ca or verify-full: the token must not cross the network in clear text") as Void?
+                }
+            } else {
+                sslmode = "require"
+            }
+            let credentials: AWSCredentials?
+            switch AWSCredentials.resolve(profile: nested.nonEmptyString("profile"), environment: environment) {
+            case .success(let found): credentials = found
+            case .failure(let problem): credentials = reader.problem("auth", problem.message)
+            }
+            guard let region, let host, let user, let credentials else { return }
+            auth.credentials = ConnectionCredentials(rds: RDSAuthToken(host: host, port: port, user: user, region: region, credentials: credentials))
+        case .azureEntra:
+            let tenant = nested.requiredString("tenant_id")
+            let client = nested.requiredString("client_id")
+            let secret = nested.requiredString("client_secret")
+            let authority = nested.nonEmptyString("authority_host") ?? EntraClientCredentials.defaultAuthorityHost
+            if libpq.resolvedSetting("user") == nil {
+                reader.problem("user", "azure_entra needs the database role of the application (its name in Entra ID)") as Void?
+            }
+            guard let tenant, let client, let secret else { return }
+            guard let url = EntraClientCredentials.tokenURL(authorityHost: authority, tenantID: tenant) else {
+                nested.problem("authority_host", "must be an https URL (http only to a loopback address)") as Void?
+                return
+            }
+            auth.credentials = ConnectionCredentials(entra: EntraClientCredentials(tenantID: tenant, clientID: client, clientSecret: secret, tokenURL: url))
+        }
+    }
+
+    /// The key of `service_account_key` or `service_account_key_file` (exactly one).
+    private func serviceAccountKey(_ nested: inout ConfigReader) -> ServiceAccountKey? {
+        let inline = nested.string("service_account_key")
+        let file = nested.nonEmptyString("service_account_key_file")
+        switch (inline, file) {
+        case (let text?, nil):
+            return ServiceAccountKey.parse(text, setting: "service_account_key", in: &nested)
+        case (nil, let path?):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                return nested.problem("service_account_key_file", "cannot read \(path)")
+            }
+            return ServiceAccountKey.parse(String(decoding: data, as: UTF8.self), setting: "service_account_key_file", in: &nested)
+        default:
+            return nested.problem("service_account_key", "give exactly one of service_account_key and service_account_key_file")
+        }
+    }
+}

@@ -1,1 +1,0 @@
-../../../../../plugin-host/JSONParser.swift

@@ -1,0 +1,145 @@
+import Foundation
+import SluiceWire
+
+/// Renders record batches of one stream as JSON Lines, straight from the column vectors:
+/// `{"_stream":"ns.name","col":value,…}` per row, with `"_op":"delete"` (or `"truncate"`)
+/// after `_stream` for a delete (truncate) row, then `"_unchanged":["col",…]` naming the columns
+/// a CDC row leaves unchanged (written as null). The format is PROTOCOL.md Appendix A:
+///
+/// Numbers are JSON numbers (NaN and ±Infinity as strings), decimals exact strings, bytes
+/// base64, dates `YYYY-MM-DD` (BC as negative years), times `HH:MM:SS.ffffff` (timetz with
+/// `±HH:MM`), timestamps `YYYY-MM-DDTHH:MM:SS.ffffff` (timestamptz with `Z`), ±infinity as
+/// `"infinity"`/`"-infinity"`, intervals `{"months","days","micros"}`, UUIDs canonical text,
+/// JSON documents as strings holding their exact text (so the document `null` is `"null"`,
+/// never SQL NULL), lists as arrays, nulls as null.
+struct BatchJSONRenderer {
+    let schema: StreamSchema
+    private let prefix: [UInt8]
+    private let keys: [[UInt8]]
+    private static let hex = Array("0123456789abcdef".utf8)
+    private static let deleteMarker = Array(#","_op":"delete""#.utf8)
+    private static let truncateMarker = Array(#","_op":"truncate""#.utf8)
+    /// `,"_unchanged":[` and each column's name as a JSON string.
+    private static let unchangedPrefix = Array(#","_unchanged":["#.utf8)
+    private let quotedNames: [[UInt8]]
+
+    init(schema: StreamSchema) {
+        self.schema = schema
+        var prefix = Array(#"{"_stream":"#.utf8)
+        JSONWriter.appendString(schema.stream.description, to: &prefix)
+        self.prefix = prefix
+        keys = schema.columns.map { column in
+            var key: [UInt8] = [UInt8(ascii: ",")]
+            JSONWriter.appendString(JSONLinesKeys.key(forColumn: column.name), to: &key)
+            key.append(UInt8(ascii: ":"))
+            return key
+        }
+        quotedNames = schema.columns.map { column in
+            var name: [UInt8] = []
+            JSONWriter.appendString(column.name, to: &name)
+            return name
+        }
+    }
+
+    /// Appends one line per row of `batch`.
+    func render(_ batch: RecordBatch, to out: inout [UInt8]) {
+        let columns = batch.columns
+        let types = schema.columns.map(\.type)
+        let changing = columns.indices.filter { !columns[$0].unchanged.isEmpty }
+        for row in 0..<batch.rowCount {
+            out.append(contentsOf: prefix)
+            if !batch.operations.isEmpty, batch.operations[row] == RowOperation.delete.rawValue {
+                out.append(contentsOf: Self.deleteMarker)
+            } else if !batch.operations.isEmpty, batch.operations[row] == RowOperation.truncate.rawValue {
+                out.append(contentsOf: Self.truncateMarker)
+            }
+            let unchanged = changing.filter { columns[$0].isUnchanged(row) }
+            if !unchanged.isEmpty {
+                out.append(contentsOf: Self.unchangedPrefix)
+                for (position, index) in unchanged.enumerated() {
+                    if position > 0 { out.append(UInt8(ascii: ",")) }
+                    out.append(contentsOf: quotedNames[index])
+                }
+                out.append(UInt8(ascii: "]"))
+            }
+            for index in columns.indices {
+                out.append(contentsOf: keys[index])
+                Self.appendCell(columns[index], row: row, type: types[index], to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+            out.append(0x0A)
+        }
+    }
+
+    private static func appendCell(_ column: ColumnVector, row: Int, type: LogicalType, to out: inout [UInt8]) {
+        guard column.isValid(row) else { return out.append(contentsOf: "null".utf8) }
+        switch type.kind {
+        case .unspecified: out.append(contentsOf: "null".utf8)
+        case .bool: out.append(contentsOf: (column.bools[row] ? "true" : "false").utf8)
+        case .int16, .int32: ASCIIDigits.append(column.int32s[row], to: &out)
+        case .int64: ASCIIDigits.append(column.int64s[row], to: &out)
+        case .float32: appendFloat(Double(column.float32s[row]), text: { column.float32s[row].description }, to: &out)
+        case .float64: appendFloat(column.float64s[row], text: { column.float64s[row].description }, to: &out)
+        case .decimal, .string, .json:
+            JSONWriter.appendString(utf8: column.data[slice(column, row)], to: &out)
+        case .bytes:
+            JSONWriter.appendString(Data(column.data[slice(column, row)]).base64EncodedString(), to: &out)
+        case .date:
+            quoted(&out) { TemporalText.appendDate(column.int32s[row], to: &$0) }
+        case .time:
+            quoted(&out) { TemporalText.appendTime(column.int64s[row], to: &$0) }
+        case .timetz:
+            quoted(&out) {
+                TemporalText.appendTime(column.int64s[row], to: &$0)
+                TemporalText.appendOffset(column.int32s[row], to: &$0)
+            }
+        case .timestamp, .timestamptz:
+            quoted(&out) { TemporalText.appendTimestamp(column.int64s[row], utc: type.kind == .timestamptz, to: &$0) }
+        case .interval:
+            out.append(contentsOf: #"{"months":"#.utf8)
+            ASCIIDigits.append(column.int32s[row], to: &out)
+            out.append(contentsOf: #","days":"#.utf8)
+            ASCIIDigits.append(column.intervalDays[row], to: &out)
+            out.append(contentsOf: #","micros":"#.utf8)
+            ASCIIDigits.append(column.int64s[row], to: &out)
+            out.append(UInt8(ascii: "}"))
+        case .uuid:
+            quoted(&out) { out in
+                let start = row * 16
+                for offset in 0..<16 {
+                    if offset == 4 || offset == 6 || offset == 8 || offset == 10 { out.append(UInt8(ascii: "-")) }
+                    let byte = column.data[start + offset]
+                    out.append(hex[Int(byte >> 4)])
+                    out.append(hex[Int(byte & 0x0F)])
+                }
+            }
+        case .list:
+            out.append(UInt8(ascii: "["))
+            if let child = column.child {
+                let elementType = LogicalType(type.elementKind)
+                for element in Int(column.offsets[row])..<Int(column.offsets[row + 1]) {
+                    if element > Int(column.offsets[row]) { out.append(UInt8(ascii: ",")) }
+                    appendCell(child, row: element, type: elementType, to: &out)
+                }
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+    }
+
+    private static func slice(_ column: ColumnVector, _ row: Int) -> Range<Int> {
+        Int(column.offsets[row])..<Int(column.offsets[row + 1])
+    }
+
+    private static func quoted(_ out: inout [UInt8], _ body: (inout [UInt8]) -> Void) {
+        out.append(UInt8(ascii: "\""))
+        body(&out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// A finite float as a JSON number (Swift's shortest round-trip text); NaN and ±Infinity as strings.
+    private static func appendFloat(_ value: Double, text: () -> String, to out: inout [UInt8]) {
+        if value.isNaN { return out.append(contentsOf: #""NaN""#.utf8) }
+        if value.isInfinite { return out.append(contentsOf: (value > 0 ? #""Infinity""# : #""-Infinity""#).utf8) }
+        out.append(contentsOf: text().utf8)
+    }
+}

@@ -1,0 +1,81 @@
+import SluiceWire
+
+/// What `pipeline --dry-run` prints instead of running: every selected stream with how it is
+/// read (sync mode, cursor, filter, columns, limit, where it would resume from the state file)
+/// and how each destination is asked to write it (write mode, key), the streams skipped, and
+/// the pipeline's id. Lines for people go to stderr, the JSON to stdout.
+///
+/// The host does not know a destination's tables: which table each stream lands in and whether
+/// it would be created or migrated is the destination's decision, made when a Write starts, so
+/// the plan names the destination's configuration instead.
+struct PipelinePlan {
+    let pipelineID: String
+    let selection: ConfiguredCatalog
+    let writeCatalogs: [ConfiguredCatalog]
+    let destinations: [PluginSession]
+    let resume: ResumePoints
+    let skipped: [SkippedStream]
+
+    func print() {
+        Diagnostics.line("pipeline \(pipelineID): dry run: \(selection.streams.count) stream(s) would be read; nothing is read or written")
+        for (index, stream) in selection.streams.enumerated() {
+            let id = stream.schema.stream
+            var read = ProtocolNames.label(stream.syncMode)
+            if !stream.cursorField.isEmpty { read += " on \(stream.cursorField)" }
+            if stream.limit > 0 { read += ", limit \(stream.limit)" }
+            if !stream.filter.isEmpty { read += ", filtered" }
+            let writes = zip(destinations, writeCatalogs).map { destination, catalog in
+                let written = catalog.streams[index]
+                return "\(destination.launch.label ?? "destination"): \(Self.label(written.writeMode))\(Self.keyText(written))"
+            }
+            Diagnostics.line("plan \(id): \(read), from \(resume.origin(of: id).rawValue); " + writes.joined(separator: "; "))
+        }
+        for stream in skipped { Diagnostics.line("plan: skipped \(stream.line)") }
+        Diagnostics.output(JSONWriter.pretty(json))
+    }
+
+    var json: JSONValue {
+        .object([
+            ("dry_run", .bool(true)),
+            ("pipeline_id", .string(pipelineID)),
+            ("streams", .array(selection.streams.enumerated().map { index, stream in
+                .object([
+                    ("stream", .string(stream.schema.stream.description)),
+                    ("sync_mode", .string(ProtocolNames.label(stream.syncMode))),
+                    ("cursor", stream.cursorField.isEmpty ? .null : .string(stream.cursorField)),
+                    ("filter", stream.filter.isEmpty ? .null : .string(stream.filter)),
+                    ("limit", stream.limit == 0 ? .null : .integer(stream.limit)),
+                    ("columns", .array((writeCatalogs.first?.streams[index].schema.columns ?? stream.schema.columns).map { .string($0.name) })),
+                    ("resume_from", .string(resume.origin(of: stream.schema.stream).rawValue)),
+                    ("destinations", .array(zip(destinations, writeCatalogs).map { destination, catalog in
+                        let written = catalog.streams[index]
+                        let key = written.keyColumns.isEmpty ? written.schema.primaryKey : written.keyColumns
+                        return .object([
+                            ("label", .string(destination.launch.label ?? "destination")),
+                            ("write_mode", .string(Self.label(written.writeMode))),
+                            ("key_columns", .array(key.map(JSONValue.string))),
+                        ])
+                    })),
+                ])
+            })),
+            ("skipped", .array(skipped.map { .object([("stream", .string($0.stream.description)), ("remedy", .string($0.remedy))]) })),
+        ])
+    }
+
+    /// A write mode as the pipeline file spells it; unspecified is the destination's own default.
+    private static func label(_ mode: WriteMode) -> String {
+        switch mode {
+        case .append: "append"
+        case .upsert: "upsert"
+        case .updateOnly: "update-only"
+        case .mirror: "mirror"
+        case .replace: "replace"
+        case .unspecified: "destination default"
+        }
+    }
+
+    private static func keyText(_ stream: ConfiguredStream) -> String {
+        let key = stream.keyColumns.isEmpty ? stream.schema.primaryKey : stream.keyColumns
+        return key.isEmpty ? "" : " by (\(key.joined(separator: ", ")))"
+    }
+}
