@@ -215,7 +215,7 @@ class Trials:
     def write_configs(self):
         connection = "host: ${PGHOST}\nport: ${PGPORT}\nuser: ${PGUSER}\npassword: ${PGPASSWORD}\n"
         with open(os.path.join(self.work, "source.yaml"), "w") as f:
-            f.write(connection + "database: %s\nschemas: [faults]\nbatch_size: %d\n" % (self.source_db, self.o.batch_size))
+            f.write(connection + "database: %s\nschemas: [faults]\nbatch_size: %d\ncheckpoint_interval: 0\n" % (self.source_db, self.o.batch_size))
         with open(os.path.join(self.work, "destination.yaml"), "w") as f:
             f.write(connection + "database: %s\nschema: faults\n" % self.destination_db)
         with open(os.path.join(self.work, "incremental.json"), "w") as f:

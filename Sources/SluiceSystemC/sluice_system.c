@@ -3,6 +3,9 @@
 
 #include <signal.h>
 #include <spawn.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sys/mman.h>
 
 extern char **environ;
@@ -36,4 +39,16 @@ int sluice_spawn(const char *path, char *const argv[], char *const envp[], const
 
 int sluice_memfd(const char *name) {
     return memfd_create(name, MFD_CLOEXEC);
+}
+
+int sluice_retain_freed_memory(int mmap_threshold, int trim_threshold, int arenas) {
+#if defined(__GLIBC__)
+    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1
+        && mallopt(M_ARENA_MAX, arenas) == 1;
+#else
+    (void)mmap_threshold;
+    (void)trim_threshold;
+    (void)arenas;
+    return 0;
+#endif
 }

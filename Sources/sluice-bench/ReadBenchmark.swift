@@ -32,7 +32,7 @@ struct ReadBenchmark: AsyncParsableCommand {
     mutating func run() async throws {
         let db = try await PostgresConnection.connect(BenchEnvironment.connection)
         defer { db.close() }
-        try await prepareTable(db)
+        try await MixedTable.prepare(db, name: table, rows: rows, primaryKey: !withoutPrimaryKey)
         let bytes = Double(try await db.execute("SELECT pg_relation_size('sluice_bench.\(table)')").rows[0][0].flatMap(Int.init) ?? 0)
         let megabytes = bytes / 1_048_576
 
@@ -45,30 +45,6 @@ struct ReadBenchmark: AsyncParsableCommand {
                          count, seconds, Double(received) / seconds, megabytes / seconds, psqlSeconds / seconds,
                          Double(peak) / 1024, cpu, received))
         }
-    }
-
-    private func prepareTable(_ db: PostgresConnection) async throws {
-        _ = try await db.execute("CREATE SCHEMA IF NOT EXISTS sluice_bench")
-        let existing = try await db.execute("""
-            SELECT coalesce((SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                             WHERE n.nspname = 'sluice_bench' AND c.relname = '\(table)'), -1)
-            """).rows[0][0].flatMap(Int.init) ?? -1
-        // reltuples is an estimate on large tables: count when it is close.
-        if abs(existing - rows) <= rows / 100,
-           try await db.execute("SELECT count(*) FROM sluice_bench.\(table)").rows[0][0].flatMap(Int.init) == rows {
-            return
-        }
-        print("creating sluice_bench.\(table) with \(rows) rows…")
-        _ = try await db.executeScript("""
-            DROP TABLE IF EXISTS sluice_bench.\(table);
-            CREATE TABLE sluice_bench.\(table) (id bigint \(withoutPrimaryKey ? "NOT NULL" : "PRIMARY KEY"), name text, amount numeric(12,2), score double precision,
-                active boolean, created_at timestamptz, payload jsonb, tags text[]);
-            INSERT INTO sluice_bench.\(table)
-            SELECT g, 'name ' || g, (g % 100000) / 100.0, g * 1.5, g % 2 = 0, '2024-01-01'::timestamptz + g * interval '1 second',
-                   jsonb_build_object('k', g, 'v', 'value ' || g), ARRAY['a' || g % 10, 'b' || g % 7]
-            FROM generate_series(1, \(rows)) g;
-            """)
-        _ = try await db.execute("VACUUM ANALYZE sluice_bench.\(table)")
     }
 
     private func timePsql() throws -> Double {

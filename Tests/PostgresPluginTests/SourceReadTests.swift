@@ -313,4 +313,38 @@ struct SourceReadTests {
             #expect(try again.rows(table).isEmpty)
         }
     }
+
+    @Test("checkpoint_interval and checkpoint_bytes: a state follows a batch only once either is reached; a mid-way state resumes exactly")
+    func checkpointsByBytes() async throws {
+        try await SourceHarness.withSchema { schema, db in
+            let s = SQL.quoteIdentifier(schema)
+            _ = try await db.executeScript("""
+                CREATE TABLE \(s).t (id int PRIMARY KEY, v text);
+                INSERT INTO \(s).t SELECT g, repeat('x', 100) FROM generate_series(1, 2000) g;
+                """)
+            let stream = SourceHarness.stream(schema, "t")
+            let everyBatch = try await SourceHarness.read([stream], overrides: ["batch_size": 100])
+            #expect(everyBatch.batches.count == 20)
+            #expect(everyBatch.states.count == 21, "checkpoint_interval 0: a state after every batch, and the final one")
+            let bytes = try #require(everyBatch.summary?.streams.first?.bytes)
+
+            let never = try await SourceHarness.read([stream], overrides: ["batch_size": 100, "checkpoint_interval": "1h",
+                                                                            "checkpoint_bytes": 1 << 30])
+            #expect(never.batches.count == 20)
+            #expect(never.states.count == 1, "neither reached: only the stream's final state")
+            #expect(never.batchesBeforeState == [20])
+
+            // About a quarter of the stream's bytes: a state every five batches or so.
+            let quarter = try await SourceHarness.read([stream], overrides: ["batch_size": 100, "checkpoint_interval": "1h",
+                                                                              "checkpoint_bytes": Int(bytes / 4)])
+            #expect(quarter.batches.count == 20)
+            #expect((3...6).contains(quarter.states.count), "states: \(quarter.batchesBeforeState)")
+            #expect(quarter.batchesBeforeState.last == 20)
+            let middle = try #require(quarter.states.first)
+            let before = quarter.batchesBeforeState[0]
+            let sent = try Self.ids(quarter, "t").prefix(before * 100)
+            let resumed = try await SourceHarness.read([stream], states: [middle], overrides: ["checkpoint_interval": "1h"])
+            #expect(Array(sent) + (try Self.ids(resumed, "t")) == Array(1...2000), "the rows before the state, then exactly the rest")
+        }
+    }
 }

@@ -17,6 +17,14 @@ struct FramingTests {
         #expect(Array(Frame.encode(payload(0x01_02_03)).prefix(5)) == [0, 0, 0x01, 0x02, 0x03])
     }
 
+    @Test("a header written before its payload makes the same frame as encode")
+    func headerThenPayload() {
+        for count in [0, 1, 255, 256, 0x01_02_03] {
+            let bytes = payload(count, seed: 7)
+            #expect(Frame.header(payloadCount: count) + bytes == Frame.encode(bytes))
+        }
+    }
+
     @Test func splitReadAtEveryBoundary() throws {
         let original = payload(100)
         let frame = Frame.encode(original)

@@ -525,6 +525,7 @@ final class DestinationSession {
         while true {
             do {
                 let result = try await task.value
+                if result.leftFreshRoute { current.buffer.freshRoute = false }
                 if current.flush.usesStaging { lane.stagingReady.insert(current.flush.plan.staging) }
                 let written = FlushLane.Written(current.flush, buffer: current.buffer, bytes: current.bytes, result: result)
                 if current.commits {

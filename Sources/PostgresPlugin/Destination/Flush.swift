@@ -10,6 +10,8 @@ struct FlushResult: Sendable {
     /// The id (`pg_current_xact_id()`) of the transaction the flush began, if it began one: what
     /// tells, after a COMMIT whose answer was lost, whether it took effect (`pg_xact_status`).
     var transactionID: String?
+    /// A ``Flush/Route/fresh(_:)`` flush met a key already in the table and was upserted.
+    var leftFreshRoute = false
 }
 
 /// A flush attempt that failed. `committing`: COMMIT was already sent, so whether it took
@@ -36,6 +38,10 @@ struct Flush: Sendable {
     /// How the rows reach the table.
     enum Route: Sendable {
         case copy([[UInt8]])
+        /// Upsert or mirror into a table this Write created, keys distinct within the flush:
+        /// COPY straight into the table under a savepoint; a key already there rolls that back
+        /// and the same rows are upserted (``run(on:stagingReady:begin:commit:)``).
+        case fresh([[UInt8]])
         case insert([PostgresValue])
         case staging([[UInt8]])
         /// A CDC stream's TRUNCATE row (``WritePlan/truncateStatement``).
@@ -81,6 +87,9 @@ struct Flush: Sendable {
             }
         }
         let keyed = plan.raw || buffer.hasDeletes || [.upsert, .updateOnly, .mirror].contains(plan.mode) || plan.embedding != nil
+        let provenDistinct = !buffer.hasDeletes && !plan.raw && [.upsert, .mirror].contains(plan.mode)
+            && DistinctKeys.proven(plan: plan, batches: buffer.batches, rows: buffer.rows)
+        let fresh = provenDistinct && plan.freshTable && buffer.freshRoute && plan.embedding == nil && plan.direct && !plan.cdc
         let origins = plan.cdc ? try UnchangedOrigins.resolve(plan: plan, batches: buffer.batches, firstRow: buffer.flushedRows) : nil
         var inserted: (parameters: [PostgresValue], nulBytesStripped: UInt64)?
         // A statement's parameters travel in one protocol message, which PostgreSQL caps at
@@ -95,7 +104,7 @@ struct Flush: Sendable {
             }
             if size <= maxInsertBytes { inserted = built }
         }
-        let staging = keyed || (!plan.direct && inserted == nil)
+        let staging = (keyed && !fresh) || (!plan.direct && inserted == nil)
         if staging { try TableLimits.checkStaging(plan, metadataSetting: settings.metadataColumns) }
         let route: Route, stripped: UInt64
         if let inserted {
@@ -119,11 +128,10 @@ struct Flush: Sendable {
             }
             encoder.appendTrailer()
             chunks.append(encoder.take())
-            route = staging ? .staging(chunks) : .copy(chunks)
+            route = fresh ? .fresh(chunks) : staging ? .staging(chunks) : .copy(chunks)
             stripped = encoder.fields.nulBytesStripped
         }
-        let distinct = staging && !buffer.hasDeletes && [.upsert, .mirror].contains(plan.mode)
-            && DistinctKeys.proven(plan: plan, batches: buffer.batches, rows: buffer.rows)
+        let distinct = staging && provenDistinct
         return Flush(plan: plan, route: route, hasDeletes: buffer.hasDeletes, distinctKeys: distinct, rows: buffer.rows, firstRow: buffer.flushedRows,
                      nulBytesStripped: stripped, keepsValues: origins?.keepsDestinationValues ?? false,
                      chunks: plan.embedding?.chunks(buffer.batches) ?? [], syncedAtMicros: syncedAtMicros)
@@ -166,6 +174,8 @@ struct Flush: Sendable {
                     case .copy(let chunks):
                         try await copy(chunks, plan.copyIntoTarget, on: connection)
                         result.inserted = UInt64(rows)
+                    case .fresh(let chunks):
+                        try await copyFresh(chunks, &result, on: connection)
                     case .truncate:
                         result.deleted = count(try await connection.execute(plan.truncateStatement), 0)
                     }
@@ -200,6 +210,31 @@ struct Flush: Sendable {
                 try await writer.send(chunk)
             }
         }
+    }
+
+    /// A fresh table's rows, straight into it under a savepoint. A key already there (written by
+    /// an earlier flush of this Write, or by another session meanwhile) fails the COPY with a
+    /// unique violation: it is rolled back to the savepoint and the same rows are upserted
+    /// through ``WritePlan/freshStaging`` instead, with the counts of an upsert.
+    private func copyFresh(_ chunks: [[UInt8]], _ result: inout FlushResult, on connection: PostgresConnection) async throws {
+        let savepoint = SQL.quoteIdentifier(WritePlan.freshSavepoint)
+        _ = try await connection.execute("SAVEPOINT \(savepoint)")
+        do {
+            try await copy(chunks, plan.copyIntoTarget, on: connection)
+            _ = try await connection.execute("RELEASE SAVEPOINT \(savepoint)")
+            result.inserted = UInt64(rows)
+            return
+        } catch let error as PostgresError where error.sqlState == "23505" {
+            try Task.checkCancellation()
+            _ = try await connection.executeScript("ROLLBACK TO SAVEPOINT \(savepoint); RELEASE SAVEPOINT \(savepoint)")
+        }
+        result.leftFreshRoute = true
+        _ = try await connection.execute(plan.createFreshStaging)
+        try await copy(chunks, plan.copyIntoFreshStaging, on: connection)
+        let counts = try await connection.execute(plan.upsertFromFreshStaging)
+        result.inserted = count(counts, 0)
+        result.updated = count(counts, 1)
+        _ = try await connection.execute("TRUNCATE \(SQL.quoteIdentifier(plan.freshStaging))")
     }
 
     /// Applies the staged rows to the table per the write mode.

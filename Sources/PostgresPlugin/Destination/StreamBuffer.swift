@@ -14,6 +14,9 @@ final class StreamBuffer {
     /// Approximate bytes of the rows committed so far.
     var committedBytes: UInt64 = 0
     var summary: StreamSummary
+    /// Whether flushes into a fresh table may still COPY straight into it (``Flush/Route/fresh(_:)``):
+    /// false once one met a key already written.
+    var freshRoute = true
 
     init(plan: WritePlan) {
         self.plan = plan

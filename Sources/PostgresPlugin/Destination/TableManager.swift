@@ -137,7 +137,9 @@ struct TableManager {
             statements += try await embeddingStatements(embedding, plan: plan, replacementStarted: replacementStarted)
             plan.embedding = embedding
         }
-        return TableAction(statements: statements, plan: plan, createsTable: createsTable, createdUserTypes: createdUserTypes,
+        var planned = plan
+        planned.freshTable = createsTable
+        return TableAction(statements: statements, plan: planned, createsTable: createsTable, createdUserTypes: createdUserTypes,
                            userTypeStatements: typeStatements)
     }
 

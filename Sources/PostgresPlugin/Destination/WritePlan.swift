@@ -50,6 +50,9 @@ struct WritePlan: Sendable {
     var replaceInPlace: [String]? = nil
     /// The stream's pgvector embeddings table, when configured.
     var embedding: EmbeddingPlan? = nil
+    /// Whether this Write created the table (it held no rows when the Write began): upsert and
+    /// mirror then COPY rows straight into it while no key repeats (``Flush/Route/fresh(_:)``).
+    var freshTable = false
     /// The stream is read by change data capture: its rows may leave values unchanged and
     /// truncate the table (``ChangeApply``).
     var cdc = false
@@ -142,12 +145,39 @@ struct WritePlan: Sendable {
     /// With `distinctKeys` (no key repeats among the staged rows) the rows are taken as they are.
     func upsertFromStaging(distinctKeys: Bool) -> String {
         let del = SQL.quoteIdentifier(Self.deleteColumn)
+        return upsert(from: distinctKeys ? quotedStaging : "(\(lastPerKey))", where: "WHERE NOT s.\(del)\(withoutUnchanged("s"))")
+    }
+
+    /// The rows of `source` (aliased `s`, filtered by `filter`) inserted or updated by key;
+    /// returns inserted and updated counts.
+    private func upsert(from source: String, where filter: String) -> String {
         let nonKey = writtenColumns.filter { !key.map(SQL.quoteIdentifier).containsExactly($0) }
         let updates = (nonKey.isEmpty ? [SQL.quoteIdentifier(key[0])] : nonKey).map { "\($0) = EXCLUDED.\($0)" } + revived
-        return "WITH w AS (INSERT INTO \(target) AS t (\(writtenColumns.joined(separator: ", "))) SELECT \(selectList("s")) FROM \(distinctKeys ? quotedStaging : "(\(lastPerKey))") s WHERE NOT s.\(del)\(withoutUnchanged("s")) "
+        return "WITH w AS (INSERT INTO \(target) AS t (\(writtenColumns.joined(separator: ", "))) SELECT \(selectList("s")) FROM \(source) s \(filter) "
             + "ON CONFLICT (\(keyList)) DO UPDATE SET \(updates.joined(separator: ", ")) RETURNING (t.xmax = 0) AS inserted) "
             + "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w"
     }
+
+    // MARK: Fresh tables
+
+    /// The savepoint a fresh table's direct COPY runs under.
+    static let freshSavepoint = "sluice_fresh"
+
+    /// The session's temporary table holding a fresh-table flush whose direct COPY met a key
+    /// already in the table: the written columns as the table has them (``direct`` plans only).
+    var freshStaging: String { Identifiers.shortened(staging + "_fresh") }
+
+    var createFreshStaging: String {
+        "CREATE TEMPORARY TABLE IF NOT EXISTS \(SQL.quoteIdentifier(freshStaging)) ON COMMIT DELETE ROWS AS "
+            + "SELECT \(writtenColumns.joined(separator: ", ")) FROM \(target) WITH NO DATA"
+    }
+
+    var copyIntoFreshStaging: String {
+        "COPY \(SQL.quoteIdentifier(freshStaging)) (\(writtenColumns.joined(separator: ", "))) FROM STDIN (FORMAT binary)"
+    }
+
+    /// Upserts the rows of ``freshStaging`` (their keys are distinct); returns inserted and updated counts.
+    var upsertFromFreshStaging: String { upsert(from: SQL.quoteIdentifier(freshStaging), where: "") }
 
     /// Updates rows whose key exists; returns updated and staged-row counts.
     var updateFromStaging: String {

@@ -68,7 +68,7 @@ struct PostgresSource {
                     listed = try await listing([plan])
                     try await begin(connection)
                 }
-                let reader = StreamReader(plan: plan, batch: config.batch, output: output, states: states,
+                let reader = StreamReader(plan: plan, batch: config.batch, checkpoints: config.source.checkpoints, output: output, states: states,
                                           logger: context.logger, listing: listed)
                 summaries.append(try await reader.run(main: connection, workers: workers))
                 if !consistent { _ = try await connection.execute("COMMIT") }

@@ -12,6 +12,7 @@ import SluiceWire
 struct StreamReader {
     let plan: StreamPlan
     let batch: BatchSettings
+    let checkpoints: CheckpointPolicy
     let output: ReadOutput
     let states: StateCounter
     let logger: Logger
@@ -34,7 +35,7 @@ struct StreamReader {
         try await output.send(plan.schema)
         try await output.status(StreamStatus(stream: stream, status: .started))
         if let opening { try await output.send(opening) }
-        let sink = BatchSink(plan: plan, output: output, states: states)
+        let sink = BatchSink(plan: plan, output: output, states: states, checkpoints: checkpoints)
         let segments: [Segment]
         if plan.byCtid {
             var all = plan.resumeRanges ?? []
@@ -219,11 +220,16 @@ extension StreamReader {
 }
 
 /// Sends the batches of one stream, from one or several connections, each followed by the
-/// checkpoint that covers it: a batch, its position and its checkpoint go out together.
+/// checkpoint that covers it when one is due (``CheckpointPolicy``): a batch, its position and
+/// its checkpoint go out together.
 actor BatchSink {
     private let plan: StreamPlan
     private let output: ReadOutput
     private let states: StateCounter
+    private let checkpoints: CheckpointPolicy
+    /// When the last state was sent (or the first batch read), and the bytes sent since.
+    private var lastState: ContinuousClock.Instant?
+    private var bytesSinceState = 0
     private var summary: StreamSummary
     /// Incremental: the key of the last row sent by this read.
     private var key: [String?]?
@@ -235,10 +241,11 @@ actor BatchSink {
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    init(plan: StreamPlan, output: ReadOutput, states: StateCounter) {
+    init(plan: StreamPlan, output: ReadOutput, states: StateCounter, checkpoints: CheckpointPolicy) {
         self.plan = plan
         self.output = output
         self.states = states
+        self.checkpoints = checkpoints
         summary = StreamSummary(stream: plan.stream)
     }
 
@@ -249,8 +256,8 @@ actor BatchSink {
     func start(keyRanges: [KeyRange]) { self.keyRanges = keyRanges }
     func start(run: SnapshotText?) { self.run = run }
 
-    /// Sends `batch` (read from `segment`), then the state after its last row, with no other
-    /// batch in between.
+    /// Sends `batch` (read from `segment`), then, when one is due, the state after its last
+    /// row, with no other batch in between.
     func send(_ batch: (RecordBatch, [String?], Int), segment: Segment) async throws {
         await acquire()
         defer { release() }
@@ -259,18 +266,31 @@ actor BatchSink {
         summary.bytes += UInt64(bytes)
         try await output.send(records)
         batches += 1
+        let now = ContinuousClock.now
+        let since = lastState ?? now
+        lastState = since
+        bytesSinceState += bytes
+        let elapsed = since.duration(to: now)
+        let due = checkpoints.due(elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                                  sentBytes: bytesSinceState)
+        let state: ReadState?
         switch segment {
         case .ctid(let index, _):
             ranges[index].after = lastKey.first ?? nil
-            try await states.checkpoint(output, stream: plan.stream, plan.state(key: [], ranges: ranges))
+            state = due ? plan.state(key: [], ranges: ranges) : nil
         case .key(let index, _):
             keyRanges[index].after = lastKey
-            try await states.checkpoint(output, stream: plan.stream, plan.state(key: [], keyRanges: keyRanges))
+            state = due ? plan.state(key: [], keyRanges: keyRanges) : nil
         case .all where !plan.keyColumns.isEmpty:
             key = lastKey
-            try await states.checkpoint(output, stream: plan.stream, plan.incrementalState(last: lastKey, run: run, finished: false))
+            state = due ? plan.incrementalState(last: lastKey, run: run, finished: false) : nil
         case .all:
-            break
+            state = nil
+        }
+        if let state {
+            try await states.checkpoint(output, stream: plan.stream, state)
+            lastState = .now
+            bytesSinceState = 0
         }
         if batches % 10 == 0 {
             try await output.progress(StreamProgress(stream: plan.stream, records: summary.records, bytes: summary.bytes,

@@ -65,9 +65,9 @@ public final class PluginClient: @unchecked Sendable {
     private init(process: PluginProcess, maxFrameSize: Int, onLog: @escaping @Sendable (LogMessage) -> Void) {
         self.process = process
         self.onLog = onLog
-        // A few frames read ahead, no more: a host forwarding a Read holds at most these
-        // batches beyond the one in flight, whatever the table's size.
-        self.reader = FrameReader(handle: process.stdoutHandle, maxFrameSize: maxFrameSize, capacity: 4,
+        // A few megabytes of frames read ahead, no more: a host forwarding a Read holds at most
+        // these batches beyond the one in flight, whatever the table's or the batches' size.
+        self.reader = FrameReader(handle: process.stdoutHandle, maxFrameSize: maxFrameSize,
                                   decode: WireCodec.decodePluginMessage)
         self.writer = FrameWriter(handle: process.stdinHandle, maxFrameSize: maxFrameSize, label: "sluice.host.output")
         self.helloReply = HelloReply(pluginName: "", pluginVersion: "", protocolVersion: 0, roles: [], capabilities: Capabilities())

@@ -44,6 +44,8 @@ public final class PluginProcess: @unchecked Sendable {
     /// Starts `executable` with `arguments`; `echoStderr` copies its stderr to ours as it comes.
     public init(executable: URL, arguments: [String] = [], environment: [String: String]? = nil, echoStderr: Bool = false) throws {
         signal(SIGPIPE, SIG_IGN)
+        // A host moves every batch through its own buffers too.
+        ProcessMemory.retainFreedMemory()
         let stdinPipe = Pipe(), stdoutPipe = Pipe(), stderrPipe = Pipe()
         child = try ChildProcess(executable: executable.path, arguments: arguments, environment: environment,
                                  stdin: stdinPipe.fileHandleForReading.fileDescriptor,

@@ -43,6 +43,7 @@ public enum PluginMain {
         }
 
         LoggingSystem.bootstrap { InBandLogHandler(label: $0) }
+        ProcessMemory.retainFreedMemory()
         signal(SIGPIPE, SIG_IGN)
         let protocolOutput = dup(STDOUT_FILENO)
         dup2(STDERR_FILENO, STDOUT_FILENO)

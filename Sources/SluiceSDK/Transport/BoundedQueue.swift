@@ -1,24 +1,30 @@
 import Foundation
 
-/// A queue between one producer thread and one async consumer, bounded so that a fast
-/// producer blocks instead of growing memory. `put` blocks the calling thread while full.
+/// A queue between one producer thread and one async consumer, bounded by the bytes its
+/// elements stand for (not their count), so that a fast producer blocks instead of growing
+/// memory, whatever the size of each element. `put` blocks the calling thread while the
+/// queued elements hold `budget` bytes or more; an element is always admitted to an empty
+/// queue, however large.
 final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var items: [Element] = []
+    private var items: [(element: Element, cost: Int)] = []
     private var head = 0
-    private let capacity: Int
+    private let budget: Int
+    /// The bytes of the queued elements.
+    private var queuedCost = 0
     private var waiter: CheckedContinuation<Element?, Never>?
     private var finished = false
 
-    init(capacity: Int) {
-        self.capacity = max(1, capacity)
+    init(budget: Int) {
+        self.budget = max(1, budget)
     }
 
-    /// Adds an element, blocking while the queue is full. Returns false once finished.
+    /// Adds an element standing for `cost` bytes, blocking while the queue holds its budget.
+    /// Returns false once finished.
     @discardableResult
-    func put(_ element: Element) -> Bool {
+    func put(_ element: Element, cost: Int = 0) -> Bool {
         condition.lock()
-        while items.count - head >= capacity && !finished {
+        while head < items.count && queuedCost + cost > budget && !finished {
             condition.wait()
         }
         guard !finished else {
@@ -31,7 +37,8 @@ final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
             waiter.resume(returning: element)
             return true
         }
-        items.append(element)
+        items.append((element, cost))
+        queuedCost += cost
         condition.unlock()
         return true
     }
@@ -74,7 +81,8 @@ final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
 
     private func popLocked() -> Element? {
         guard head < items.count else { return nil }
-        let element = items[head]
+        let (element, cost) = items[head]
+        queuedCost -= cost
         head += 1
         if head >= 64 && head * 2 >= items.count {
             items.removeFirst(head)

@@ -19,14 +19,21 @@ final class FrameReader<Message: Sendable>: @unchecked Sendable {
     /// Called on the reader thread before a message is queued; returning true consumes it.
     private let intercept: @Sendable (Message) -> Bool
 
-    init(handle: FileHandle, maxFrameSize: Int, capacity: Int = 4,
+    /// Bytes of frames read ahead by default: a few default-sized batches (10,000 rows of a
+    /// mixed table are about 1.7 MB), and a single frame however large.
+    static var defaultReadAhead: Int { 8 << 20 }
+
+    /// `readAhead`: the bytes of decoded frames queued before the reader waits (at least one
+    /// frame is always queued); each message counts as its payload plus
+    /// ``messageOverhead``.
+    init(handle: FileHandle, maxFrameSize: Int, readAhead: Int = defaultReadAhead,
          decode: @escaping @Sendable ([UInt8]) throws(ProtocolError) -> Message,
          intercept: @escaping @Sendable (Message) -> Bool = { _ in false }) {
         self.handle = handle
         self.maxFrameSizeValue = maxFrameSize
         self.decode = decode
         self.intercept = intercept
-        self.queue = BoundedQueue(capacity: capacity)
+        self.queue = BoundedQueue(budget: readAhead)
     }
 
     /// The largest payload accepted; the handshake may change it for the frames after it.
@@ -34,6 +41,10 @@ final class FrameReader<Message: Sendable>: @unchecked Sendable {
         get { lock.withLock { maxFrameSizeValue } }
         set { lock.withLock { maxFrameSizeValue = newValue } }
     }
+
+    /// What a queued message counts for beyond its payload, so that many small messages are
+    /// bounded too.
+    static var messageOverhead: Int { 256 }
 
     /// Starts the reader thread.
     func start(name: String) {
@@ -75,7 +86,7 @@ final class FrameReader<Message: Sendable>: @unchecked Sendable {
                         return
                     }
                     if intercept(message) { continue }
-                    guard queue.put(.message(message)) else { return }
+                    guard queue.put(.message(message), cost: payload.count + Self.messageOverhead) else { return }
                 }
             } catch {
                 queue.put(.protocolError(error))

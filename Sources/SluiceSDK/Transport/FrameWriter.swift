@@ -84,7 +84,9 @@ final class FrameWriter: @unchecked Sendable {
     private func write(_ bytes: [UInt8], framed: Bool) -> TransportError? {
         if let failure { return TransportError(failure) }
         do {
-            try handle.write(contentsOf: framed ? Frame.encode(bytes) : bytes)
+            // The header, then the payload as it is: no copy of the payload into a frame buffer.
+            if framed { try handle.write(contentsOf: Frame.header(payloadCount: bytes.count)) }
+            try handle.write(contentsOf: bytes)
             return nil
         } catch {
             let reason = "the peer stopped reading: \(error)"

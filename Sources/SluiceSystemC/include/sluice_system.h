@@ -15,4 +15,11 @@ int sluice_spawn(const char *path, char *const argv[], char *const envp[], const
 /// descriptor, even when the process is killed; -1 with errno set on failure.
 int sluice_memfd(const char *name);
 
+/// Sets glibc's malloc thresholds (`mallopt` `M_MMAP_THRESHOLD` and `M_TRIM_THRESHOLD`, in
+/// bytes), so memory freed by one batch is reused by the next instead of being handed back to
+/// the kernel, and limits the process to `arenas` malloc arenas (`M_ARENA_MAX`), so memory freed
+/// on one thread serves allocations on the others; returns 1 when all were set (0 elsewhere
+/// than glibc).
+int sluice_retain_freed_memory(int mmap_threshold, int trim_threshold, int arenas);
+
 #endif

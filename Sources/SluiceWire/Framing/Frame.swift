@@ -16,6 +16,14 @@ public enum Frame {
         buffer.append(contentsOf: payload)
     }
 
+    /// The header of a frame carrying `payloadCount` bytes (flags 0, big-endian length), for a
+    /// writer that sends the payload after it without copying it.
+    public static func header(payloadCount: Int) -> [UInt8] {
+        let length = UInt32(payloadCount)
+        return [0, UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
+                UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)]
+    }
+
     /// One frame holding `payload`.
     public static func encode(_ payload: [UInt8]) -> [UInt8] {
         var buffer: [UInt8] = []

@@ -20,6 +20,7 @@ enum HostFixtures {
         password: \(password)
         database: ${PGDATABASE:-postgres}
         sslmode: disable
+        checkpoint_interval: 0
         \(extra)
         """
     }

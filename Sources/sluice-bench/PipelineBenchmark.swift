@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import PostgresClient
+import SluiceSDK
+
+/// `sluice-bench pipeline`: `plugin-host` end to end, each case against what psql does in the
+/// same round (interleaved, each after a CHECKPOINT), with every process's CPU time, minor page
+/// faults and peak memory.
+struct PipelineBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "Time plugin-host (pipeline PG → PG append and upsert, read to JSON Lines, write from JSON Lines) against psql in the same run.")
+
+    /// What is measured.
+    enum Case: String, ExpressibleByArgument, CaseIterable {
+        /// `pipeline` into a fresh table vs psql binary COPY piped into COPY FROM STDIN.
+        case append
+        /// `pipeline --write-mode upsert` into the full table vs psql piped into a temporary
+        /// table, then INSERT … ON CONFLICT.
+        case upsert
+        /// `read --output` (JSON Lines) vs psql `\copy … TO` CSV.
+        case read
+        /// `write --input` (JSON Lines) into a fresh table vs psql binary COPY FROM a file.
+        case write
+    }
+
+    @Option(help: "Rows in the source table (sluice_bench.read_mixed, the read benchmark's table).")
+    var rows = 1_000_000
+
+    @Option(help: "Rounds; each runs every case, psql first.")
+    var rounds = 3
+
+    @Option(help: "Cases to run: append, upsert, read, write (repeat the option).")
+    var cases: [Case] = [.append, .upsert]
+
+    @Option(help: "Path of the plugin-host executable (default: next to sluice-bench).")
+    var host: String?
+
+    @Option(help: "Path of the postgres-plugin executable (default: next to sluice-bench).")
+    var plugin: String?
+
+    @Option(help: "Extra source settings, as a JSON object (e.g. '{\"batch_size\": 50000}').")
+    var sourceSettings = "{}"
+
+    @Option(help: "Extra destination settings, as a JSON object.")
+    var destinationSettings = "{}"
+
+    static let sourceTable = "read_mixed"
+    static let destinationSchema = "sluice_bench_dst"
+    static let referenceSchema = "sluice_bench_ref"
+
+    mutating func validate() throws {
+        guard rows > 0, rounds > 0, !cases.isEmpty else { throw ValidationError("--rows and --rounds must be positive, and give a case") }
+    }
+
+    mutating func run() async throws {
+        let db = try await PostgresConnection.connect(BenchEnvironment.connection)
+        defer { db.close() }
+        try await MixedTable.prepare(db, name: Self.sourceTable, rows: rows, primaryKey: true)
+        _ = try await db.executeScript("""
+            CREATE SCHEMA IF NOT EXISTS \(Self.destinationSchema); CREATE SCHEMA IF NOT EXISTS \(Self.referenceSchema);
+            """)
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bench-pipeline-\(getpid())")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let runner = try Runner(work: work, host: host, plugin: plugin, sourceSettings: sourceSettings,
+                                destinationSettings: destinationSettings, rows: rows)
+        print("\(rows) rows of sluice_bench.\(Self.sourceTable), \(rounds) rounds; sluice: plugin-host \(runner.hostPath), plugin \(runner.pluginPath)")
+
+        var ratios: [Case: [Double]] = [:]
+        for round in 1...rounds {
+            for benchCase in cases {
+                let (reference, sluice) = try await runner.run(benchCase, round: round, db: db)
+                let ratio = reference.seconds / sluice.seconds
+                ratios[benchCase, default: []].append(ratio)
+                print(String(format: "%@ round %d: %@ %.2f s, %.0f rows/s | sluice %.2f s, %.0f rows/s | ratio %.2f x",
+                             benchCase.rawValue, round, runner.referenceLabel(benchCase), reference.seconds, Double(rows) / reference.seconds,
+                             sluice.seconds, Double(rows) / sluice.seconds, ratio))
+                for process in reference.processes + sluice.processes { print("    " + process.line(rows: rows)) }
+                print(String(format: "    client CPU: psql %.2f µs/row, sluice %.2f µs/row",
+                             reference.cpuMicrosPerRow(rows), sluice.cpuMicrosPerRow(rows)))
+            }
+        }
+        print("summary (ratio = psql seconds / sluice seconds, per round; median):")
+        for benchCase in cases {
+            let values = ratios[benchCase] ?? []
+            let median = values.sorted()[values.count / 2]
+            print(String(format: "  %@: %@; median %.2f x", benchCase.rawValue,
+                         values.map { String(format: "%.2f", $0) }.joined(separator: ", "), median))
+        }
+    }
+}
+
+/// One measured process of a run.
+struct MeasuredProcess {
+    var label: String
+    var cpuSeconds: Double
+    var minorFaults: Int
+    /// Its peak resident memory (getrusage's, for a process that starts no other).
+    var peakKilobytes: Int
+    /// Its own peak resident memory, sampled from /proc while it ran.
+    var sampledPeakKilobytes: Int
+
+    func line(rows: Int) -> String {
+        label.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: " CPU %.2f µs/row, %7.0f minor faults per 1M rows, peak RSS %6.1f MB",
+               cpuSeconds * 1e6 / Double(rows), Double(minorFaults) * 1e6 / Double(rows), Double(peakKilobytes) / 1024)
+    }
+}
+
+/// A timed run and its processes.
+struct MeasuredRun {
+    var seconds: Double
+    var processes: [MeasuredProcess]
+
+    func cpuMicrosPerRow(_ rows: Int) -> Double { processes.reduce(0) { $0 + $1.cpuSeconds } * 1e6 / Double(rows) }
+}

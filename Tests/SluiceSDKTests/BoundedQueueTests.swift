@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+@testable import SluiceSDK
+
+/// The read-ahead between a frame reader thread and its consumer is bounded by bytes.
+@Suite("Bounded queue")
+struct BoundedQueueTests {
+    /// Whether a producer's `put` has returned.
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        var isSet: Bool { lock.withLock { value } }
+        func set() { lock.withLock { value = true } }
+    }
+
+    @Test("an element over the budget enters an empty queue; the next one waits until the queue is drained")
+    func budgetInBytes() async throws {
+        let queue = BoundedQueue<Int>(budget: 10)
+        let secondPut = Flag()
+        let producer = Thread {
+            queue.put(1, cost: 64)
+            queue.put(2, cost: 1)
+            secondPut.set()
+            queue.finish()
+        }
+        producer.start()
+        // However long the producer runs, the 64-byte element fills the 10-byte budget alone.
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!secondPut.isSet)
+        #expect(await queue.next() == 1)
+        #expect(await queue.next() == 2)
+        #expect(await queue.next() == nil)
+        #expect(secondPut.isSet)
+    }
+
+    @Test("small elements queue up to the budget")
+    func smallElements() async throws {
+        let queue = BoundedQueue<Int>(budget: 100)
+        for value in 0..<10 { #expect(queue.put(value, cost: 10)) }
+        queue.finish()
+        var received: [Int] = []
+        while let value = await queue.next() { received.append(value) }
+        #expect(received == Array(0..<10))
+    }
+}
