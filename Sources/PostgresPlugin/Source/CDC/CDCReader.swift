@@ -191,7 +191,7 @@ struct CDCReader {
         }
         for (index, plan) in plans.enumerated() {
             try source.context.checkCancellation()
-            let reader = StreamReader(plan: plan, batch: config.batch, output: output, states: states, logger: logger,
+            let reader = StreamReader(plan: plan, batch: config.batch, checkpoints: config.source.checkpoints, output: output, states: states, logger: logger,
                                       listing: nil, opening: Self.truncateBatch(plan))
             stream.summaries[index] = try await reader.run(main: main, workers: workers)
         }
