@@ -78,13 +78,14 @@ struct CDCCheckTests {
                 GRANT SELECT ON ALL TABLES IN SCHEMA \(SQL.quoteIdentifier(schema)) TO \(role);
                 """)
             do {
-                let response = try await check(["schemas": [schema], "user": role, "password": password, "cdc_slot": "s_\(suffix)"])
+                let response = try await check(["schemas": [schema], "user": role, "password": password, "cdc_slot": "s_\(suffix)",
+                                                 "cdc_publication": "p_\(suffix)"])
                 let privilege = try #require(result(response, "cdc_replication_privilege"))
                 #expect(!privilege.passed && privilege.code == "PERMISSION_DENIED")
                 #expect(privilege.message.contains("ALTER ROLE \"\(role)\" WITH REPLICATION;"))
                 let published = try #require(result(response, "cdc_publication"))
                 #expect(!published.passed && published.code == "PUBLICATION_MISSING")
-                #expect(published.message.contains("CREATE PUBLICATION \"sluice_\(ProcessInfo.processInfo.environment["PGDATABASE"] ?? "postgres")\" FOR TABLE \"\(schema)\".\"keyed\""))
+                #expect(published.message.contains("CREATE PUBLICATION \"p_\(suffix)\" FOR TABLE \"\(schema)\".\"keyed\""))
                 #expect(!"\(response)".contains(password))
             } catch {
                 _ = try? await admin.executeScript("DROP OWNED BY \(role); DROP ROLE \(role)")

@@ -569,7 +569,7 @@ struct PipelineTests: PipelineWorkspace {
                 return false
             }
             let result = try await run(arguments(
-                source: (Binaries.postgresPlugin, try postgresConfig(source, "schemas: [\(source)]\nbatch_size: 1000\nconnection_string: application_name=\(application)\n")),
+                source: (Binaries.postgresPlugin, try postgresConfig(source, "schemas: [\(source)]\nbatch_size: 1000\ncheckpoint_interval: 0\nconnection_string: application_name=\(application)\n")),
                 destinations: [(Binaries.postgresPlugin, try postgresConfig(target))],
                 ["--write-mode", "append", "--retry-delay", "0.2"]))
             #expect(try await killer.value, "the source's COPY was never killed")

@@ -48,8 +48,8 @@ struct SourceReadTests {
         try await SourceHarness.withSchema { schema, db in
             let s = SQL.quoteIdentifier(schema)
             _ = try await db.executeScript("""
-                CREATE TABLE \(s).a (id int PRIMARY KEY);
-                INSERT INTO \(s).a SELECT g FROM generate_series(1, 200000) g;
+                CREATE TABLE \(s).a (id int PRIMARY KEY, pad text);
+                INSERT INTO \(s).a SELECT g, repeat('x', 200) FROM generate_series(1, 200000) g;
                 CREATE TABLE \(s).b (id int PRIMARY KEY);
                 INSERT INTO \(s).b VALUES (1);
                 """)
@@ -63,7 +63,8 @@ struct SourceReadTests {
             while let message = try await client.nextCallMessage() {
                 switch message {
                 case .records(let batch) where batch.stream.name == "a" && !inserted:
-                    // The plugin is held back by the pipe on stream a: b is not read yet.
+                    // The plugin is held back by the pipe on stream a (40 MB, far more than the
+                    // client reads ahead): b is not read yet.
                     _ = try await db.execute("INSERT INTO \(s).b VALUES (2)")
                     inserted = true
                 case .records(let batch) where batch.stream.name == "b":
