@@ -552,9 +552,11 @@ struct PipelineTests: PipelineWorkspace {
             _ = try await connection.executeScript("""
                 CREATE SCHEMA \(SQL.quoteIdentifier(source));
                 CREATE TABLE \(table) (id bigint PRIMARY KEY, name text);
-                INSERT INTO \(table) SELECT g, 'item ' || g FROM generate_series(1, \(rows)) AS g;
+                INSERT INTO \(table) SELECT g, 'item ' || g || repeat('x', 300) FROM generate_series(1, \(rows)) AS g;
                 """)
-            // Once some rows are committed downstream, kill the source's COPY.
+            // Once some rows are committed downstream, kill the source's COPY. The rows are wide
+            // (120 MB in all) so that the source cannot have read them all into its bounded
+            // buffers by then, however the machine's load delays the destination.
             let killer = Task {
                 for _ in 0..<6000 {
                     let committed = try? await connection.execute("SELECT count(*) FROM \(SQL.quoteQualified(schema: target, name: "items"))").rows
