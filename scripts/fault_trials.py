@@ -11,11 +11,13 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 VARIANTS = {
@@ -31,7 +33,9 @@ DEFAULT_VARIANTS = ["host-group", "source-kill", "destination-kill", "source-bac
 TARGETS = {"host-group": "run", "host-tree": "run", "source-kill": "source-plugin", "destination-kill": "destination-plugin",
            "source-backend": "source-sessions", "destination-backend": "destination-sessions"}
 MODES = ["append", "upsert", "mirror", "replace"]
-READS = ["full", "incremental"]
+READS = ["full", "incremental", "cdc"]
+# Change data capture applies by key: its streams are written in upsert only.
+CDC_MODES = ["upsert"]
 MARKER = "SLUICE_FAULT_TRIAL"
 COLUMNS = "id, name, amount, at, doc"
 
@@ -65,6 +69,29 @@ SELECT (SELECT count(*) FROM faults.items s WHERE NOT EXISTS (SELECT 1 FROM faul
          WHERE (s.name, s.amount, s.at, s.doc) IS DISTINCT FROM (d.name, d.amount, d.at, d.doc)),
        (SELECT count(*) FROM faults_check.landed d WHERE d.id IS NULL OR NOT EXISTS (SELECT 1 FROM faults.items s WHERE s.id = d.id));
 """
+
+
+# The changes a CDC trial's writer makes while the pipeline runs, one transaction per call:
+# new keys, updated rows (some with a TOASTed name, so later updates of other columns leave it
+# unchanged in the WAL), and deletes. Every value is derived so that the compare can check it.
+WRITER_SQL = """
+BEGIN;
+INSERT INTO faults.items
+SELECT g, 'new ' || g, g::numeric / 3, timestamptz '2027-01-01 00:00:00+00' + g * interval '1 second', jsonb_build_object('new', g)
+FROM generate_series({next}, {next} + 2) AS g;
+UPDATE faults.items SET name = (SELECT string_agg(md5(id::text || x::text), '') FROM generate_series(1, 150) AS x)
+ WHERE id = {big};
+UPDATE faults.items SET amount = coalesce(amount, 0) + 1, doc = jsonb_build_object('updated', {step}) WHERE id IN ({a}, {b}, {big});
+DELETE FROM faults.items WHERE id = {gone};
+COMMIT;
+"""
+
+
+WRITER_NAME = "sluice_fault_writer"
+# The sessions a backend fault ends, and whose presence the watched clean run records: the
+# plugins' (queries and, for CDC, the WAL sender), not the trial's writer or its own psql.
+PLUGIN_SESSIONS = ("backend_type IN ('client backend', 'walsender') AND application_name <> '%s' AND pid <> pg_backend_pid()"
+                   % WRITER_NAME)
 
 
 def log(message):
@@ -189,6 +216,47 @@ class Attempt:
             return ""
 
 
+def lsn_value(text):
+    """An LSN (`X/Y`, hexadecimal) as an integer."""
+    high, low = text.split("/")
+    return (int(high, 16) << 32) | int(low, 16)
+
+
+class ChangeWriter:
+    """Changes the source table in small transactions while a CDC trial's runs go on."""
+
+    def __init__(self, trials):
+        self.trials = trials
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.transactions = 0
+        self.errors = []
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def loop(self):
+        t = self.trials
+        while not self.stopping.is_set():
+            first = t.next_id
+            t.next_id += 3
+            pick = lambda: t.rng_writer.randint(1, t.o.rows)
+            sql = WRITER_SQL.format(next=first, big=pick(), a=pick(), b=pick(), gone=pick(), step=self.transactions)
+            result = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", t.source_db], input=sql,
+                                    capture_output=True, text=True, env=dict(os.environ, PGAPPNAME=WRITER_NAME))
+            if result.returncode == 0:
+                self.transactions += 1
+            else:
+                self.errors.append(result.stderr.strip())
+                time.sleep(0.1)
+            self.stopping.wait(0.01)
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join()
+
+
 class SetupFailure(Exception):
     """A clean run failed: the trials would measure nothing."""
 
@@ -201,6 +269,9 @@ class Trials:
         tag = "%d_%d" % (os.getpid(), int(time.time()) % 100000)
         self.source_db = "sluice_faults_%s_src" % tag
         self.destination_db = "sluice_faults_%s_dst" % tag
+        self.slot = "sluice_faults_%s" % tag
+        self.next_id = options.rows + 1
+        self.rng_writer = random.Random(options.seed + 1)
         self.current = None
         self.results = []
         self.durations = {}
@@ -218,8 +289,13 @@ class Trials:
             f.write(connection + "database: %s\nschemas: [faults]\nbatch_size: %d\ncheckpoint_interval: 0\n" % (self.source_db, self.o.batch_size))
         with open(os.path.join(self.work, "destination.yaml"), "w") as f:
             f.write(connection + "database: %s\nschema: faults\n" % self.destination_db)
+        with open(os.path.join(self.work, "source-cdc.yaml"), "w") as f:
+            f.write(connection + "database: %s\nschemas: [faults]\nbatch_size: %d\ncheckpoint_interval: 0\ncdc_slot: %s\ncdc_publication: %s\n"
+                    % (self.source_db, self.o.batch_size, self.slot, self.slot))
         with open(os.path.join(self.work, "incremental.json"), "w") as f:
             json.dump({"streams": [{"namespace": "faults", "name": "items", "sync_mode": "incremental", "cursor": "at"}]}, f)
+        with open(os.path.join(self.work, "cdc.json"), "w") as f:
+            json.dump({"streams": [{"namespace": "faults", "name": "items", "sync_mode": "cdc"}]}, f)
 
     def drop_stale(self):
         """Drops the databases of earlier runs of this script that died without cleaning up
@@ -228,12 +304,39 @@ class Trials:
         for name in (names or "").split("\n"):
             if name and not os.path.exists("/proc/%s" % name.split("_")[2]):
                 log("dropping %s, left by an earlier run" % name)
+                self.drop_slots(name)
                 psql("postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(name))
 
     def seed(self):
         psql("postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(self.source_db))
         psql("postgres", "CREATE DATABASE %s" % quote_ident(self.source_db))
         psql_script(self.source_db, SEED_SQL.replace("{rows}", str(self.o.rows)))
+
+    def drop_slots(self, database):
+        """Drops the replication slots of `database` (a slot keeps its database from being
+        dropped), waiting for a slot a killed run's process still holds to be released."""
+        deadline = time.monotonic() + 60
+        query = "SELECT count(*) FROM pg_replication_slots WHERE database = %s" % quote_literal(database)
+        while int(psql("postgres", query, check=False) or 0) > 0 and time.monotonic() < deadline:
+            psql("postgres", "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = %s AND NOT active"
+                 % quote_literal(database), check=False)
+            time.sleep(0.2)
+
+    def slot_check(self, record):
+        """After a CDC run: the slot's confirmed position must not be past the last state the
+        destination committed (else the server may discard changes the destination lacks)."""
+        confirmed = psql(self.source_db, "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = %s"
+                         % quote_literal(self.slot), check=False)
+        states = psql(self.destination_db, "SELECT convert_from(state, 'UTF8') FROM faults._sluice_state", check=False)
+        # The state is JSON text, which may escape the LSN's slash as \/.
+        committed = [lsn_value(high + "/" + low)
+                     for high, low in re.findall(r'"lsn"\s*:\s*"([0-9A-Fa-f]+)\\?/([0-9A-Fa-f]+)"', states or "")]
+        if not confirmed or not committed:
+            return
+        record["slot_checks"] += 1
+        if lsn_value(confirmed) > max(committed):
+            record["slot_ahead"] += 1
+            record["notes"].append("slot confirmed %s, past the destination's committed state" % confirmed)
 
     def fresh_destination(self, mode):
         psql("postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(self.destination_db))
@@ -245,6 +348,8 @@ class Trials:
         if self.current is not None:
             self.current.kill_all()
         if not self.o.keep:
+            self.drop_slots(self.source_db)
+            psql(self.source_db, "DROP PUBLICATION IF EXISTS %s" % quote_ident(self.slot), check=False)
             for database in (self.source_db, self.destination_db):
                 psql("postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(database), check=False)
             shutil.rmtree(self.work, ignore_errors=True)
@@ -256,12 +361,12 @@ class Trials:
     def argv(self, mode, read, state):
         argv = [os.path.join(self.o.bin, "plugin-host"), "pipeline",
                 "--source", os.path.join(self.work, "source", "postgres-plugin"),
-                "--source-config", os.path.join(self.work, "source.yaml"),
+                "--source-config", os.path.join(self.work, "source-cdc.yaml" if read == "cdc" else "source.yaml"),
                 "--destination", os.path.join(self.work, "destination", "postgres-plugin"),
                 "--destination-config", os.path.join(self.work, "destination.yaml"),
                 "--write-mode", mode, "--state", state, "--retry-delay", str(self.o.retry_delay)]
-        if read == "incremental":
-            argv += ["--catalog", os.path.join(self.work, "incremental.json")]
+        if read in ("incremental", "cdc"):
+            argv += ["--catalog", os.path.join(self.work, read + ".json")]
         return argv
 
     def start(self, name, mode, read, state):
@@ -282,6 +387,8 @@ class Trials:
         record["exit_codes"].append(code)
         if code is not None and code != 0:
             record["notes"].append("attempt %d exit %d: %s" % (len(record["exit_codes"]), code, attempt.stderr_tail(2)))
+        if record["read"] == "cdc":
+            self.slot_check(record)
         summary = attempt.summary() if code == 0 else None
         if summary:
             record["host_retries"] += max(0, int(summary.get("attempts", 1)) - 1)
@@ -314,16 +421,37 @@ class Trials:
             return bool(pids)
         database = self.source_db if variant == "source-backend" else self.destination_db
         terminated = psql("postgres", "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                      "WHERE datname = %s AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
-                          % quote_literal(database))
+                                      "WHERE datname = %s AND " % quote_literal(database) + PLUGIN_SESSIONS)
         return int(terminated or 0) > 0
 
     def trial(self, variant, mode, read, number):
         record = {"variant": variant, "mode": mode, "read": read, "trial": number, "landed": False, "delay": 0.0,
-                  "exit_codes": [], "hangs": 0, "host_retries": 0, "notes": []}
+                  "exit_codes": [], "hangs": 0, "host_retries": 0, "notes": [], "slot_checks": 0, "slot_ahead": 0}
         self.fresh_destination(mode)
         name = "%s-%s-%s-%d" % (variant, mode, read, number)
         state = os.path.join(self.work, name + ".state.json")
+        writer = None
+        if read == "cdc":
+            self.drop_slots(self.source_db)
+            writer = ChangeWriter(self).start()
+        try:
+            self.attempts(record, variant, mode, read, number, name, state)
+        finally:
+            if writer:
+                writer.stop()
+        if writer:
+            record["changes"] = writer.transactions
+            record["notes"] += ["writer: " + e for e in writer.errors[:3]]
+            if record["exit_codes"][-1] == 0:
+                # The writer's last transactions may be past where the bounded run stopped:
+                # one more run catches up before the compare.
+                self.finish(self.start(name + "-catch-up", mode, read, state), record)
+        record["failed"] = record["exit_codes"][-1] != 0
+        record.update(self.compare())
+        return record
+
+    def attempts(self, record, variant, mode, read, number, name, state):
+        """The trial's faulted run, then re-runs from its state until one exits 0."""
         if variant == "none":
             attempt = self.start(name + "-1", mode, read, state)
             if number == 1:
@@ -351,9 +479,6 @@ class Trials:
                 self.durations[(mode, read)].append(record["landed_at"])
         while record["exit_codes"][-1] != 0 and len(record["exit_codes"]) <= self.o.reruns:
             self.finish(self.start("%s-%d" % (name, len(record["exit_codes"]) + 1), mode, read, state), record)
-        record["failed"] = record["exit_codes"][-1] != 0
-        record.update(self.compare())
-        return record
 
     def observe(self, attempt):
         """Watches a clean run: when each fault's target (a plugin, a side's sessions) was first
@@ -362,8 +487,7 @@ class Trials:
         seen = {}
         sources, destinations = "/source/postgres-plugin", "/destination/postgres-plugin"
         query = ("SELECT count(*) FILTER (WHERE datname = %s), count(*) FILTER (WHERE datname = %s) FROM pg_stat_activity "
-                 "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
-                 % (quote_literal(self.source_db), quote_literal(self.destination_db)))
+                 "WHERE " % (quote_literal(self.source_db), quote_literal(self.destination_db)) + PLUGIN_SESSIONS)
         while attempt.running():
             now = time.monotonic() - attempt.started
             plugins = [argv0 for _, argv0 in marked_processes(attempt.token)]
@@ -407,7 +531,7 @@ class Trials:
         self.seed()
         log("seeded %s.faults.items in %.1f s" % (self.source_db, time.monotonic() - started))
         for read in o.reads:
-            for mode in o.modes:
+            for mode in o.modes_of(read):
                 for number in (1, 2):
                     record = self.trial("none", mode, read, number)
                     if number > 1:  # the first, watched, runs slower
@@ -421,11 +545,11 @@ class Trials:
                            record["duplicated"], record["wrong"] + record["unexpected"],
                            "" if number > 1 else "; targets seen (fraction of the run): " + ", ".join(
                                "%s %.2f-%.2f" % (k, v[0], v[1]) for k, v in sorted(self.windows[(mode, read)].items()))))
-        total = o.trials * len(o.variants) * len(o.modes) * len(o.reads)
+        total = o.trials * len(o.variants) * sum(len(o.modes_of(read)) for read in o.reads)
         done = 0
         for number in range(1, o.trials + 1):
             for read in o.reads:
-                for mode in o.modes:
+                for mode in o.modes_of(read):
                     for variant in o.variants:
                         record = self.trial(variant, mode, read, number)
                         self.results.append(record)
@@ -453,6 +577,9 @@ def table(results, options):
         record["wrong_values"] = record["wrong"] + record["unexpected"]
     header = ["variant", "mode", "read", "trials", "landed", "reruns", "host retries", "lost", "duplicated",
               "wrong values", "hangs", "failed"]
+    cdc = any(r["read"] == "cdc" for r in results)
+    if cdc:
+        header += ["changes", "slot checks", "slot ahead"]
     rows = []
     order = ["none"] + options.variants
     for (variant, mode, read), records in sorted(groups.items(), key=lambda g: (options.reads.index(g[0][2]),
@@ -463,7 +590,9 @@ def table(results, options):
                      str(sum(len(r["exit_codes"]) - 1 for r in records)),
                      str(sum(r["host_retries"] for r in records)),
                      cell(records, "lost"), cell(records, "duplicated"), cell(records, "wrong_values"),
-                     str(sum(r["hangs"] for r in records)), str(sum(r["failed"] for r in records))])
+                     str(sum(r["hangs"] for r in records)), str(sum(r["failed"] for r in records))]
+                    + ([str(sum(r.get("changes", 0) for r in records)), str(sum(r["slot_checks"] for r in records)),
+                        str(sum(r["slot_ahead"] for r in records))] if cdc else []))
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
              "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
@@ -483,6 +612,8 @@ def verdict(results, options):
             problems.append("%s: %d wrong values, %d unexpected keys" % (label, r["wrong"], r["unexpected"]))
         if r["hangs"]:
             problems.append("%s: %d hang(s)" % (label, r["hangs"]))
+        if r["slot_ahead"]:
+            problems.append("%s: the slot confirmed past the destination's committed state after %d run(s)" % (label, r["slot_ahead"]))
         if r["failed"]:
             problems.append("%s: no run succeeded in %d" % (label, len(r["exit_codes"])))
     return problems
@@ -510,7 +641,8 @@ def main():
     parser.add_argument("--modes", default=",".join(MODES), type=lambda t: parse_list(t, MODES, "mode"),
                         help="comma-separated write modes (default: %s)" % ",".join(MODES))
     parser.add_argument("--reads", default="full", type=lambda t: parse_list(t, READS, "read"),
-                        help="comma-separated: full (refresh), incremental (cursor `at`), or all (default full)")
+                        help="comma-separated: full (refresh), incremental (cursor `at`), cdc (change data capture, upsert only, "
+                             "with a writer changing the source during the runs), or all (default full)")
     parser.add_argument("--seed", type=int, help="seed of the random fault moments (default: random, printed)")
     parser.add_argument("--quick", action="store_true", help="the short CI version: 2 trials, 20000 rows, batch_size 1000")
     parser.add_argument("--reruns", type=int, default=5, help="re-runs after a failed run before the trial counts as failed (default 5)")
@@ -525,6 +657,7 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the databases and logs for inspection")
     options = parser.parse_args()
     options.bin = os.path.abspath(options.bin)
+    options.modes_of = lambda read: CDC_MODES if read == "cdc" else options.modes
     options.trials = options.trials or (2 if options.quick else 10)
     options.rows = options.rows or (20000 if options.quick else 300000)
     options.batch_size = options.batch_size or (1000 if options.quick else 2000)
