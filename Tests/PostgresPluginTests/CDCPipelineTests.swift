@@ -70,4 +70,84 @@ struct CDCPipelineTests: PipelineWorkspace {
             await SourceCDCTests.cleanUp(slot: slot, publication: publication)
         }
     }
+
+    @Test("every random and extreme value of every type arrives exactly by snapshot and by streamed changes, under other date and interval styles; columns added before or between changes reach the destination; one added with a default fails naming it")
+    func everyTypeAndAddedColumns() async throws {
+        let source = schema("tsrc"), destination = schema("tdst"), slot = prefix + "_tslot", publication = prefix + "_tpub"
+        try await withDatabase { connection in
+            let database = try await connection.execute("SELECT current_database()").rows.first?.first ?? nil
+            let quotedDatabase = SQL.quoteIdentifier(database ?? "")
+            do {
+                // The walsender takes the database's defaults: values must still read back as themselves.
+                _ = try await connection.executeScript("ALTER DATABASE \(quotedDatabase) SET DateStyle = 'SQL, DMY'; ALTER DATABASE \(quotedDatabase) SET IntervalStyle = 'sql_standard'")
+                _ = try await connection.executeScript("CREATE SCHEMA \(SQL.quoteIdentifier(source)); CREATE SCHEMA \(SQL.quoteIdentifier(destination))")
+                let optional = await RandomDataTests.optionalGroups(connection)
+                _ = try await connection.executeScript(RandomDataTests.seedSQL(schema: source, optional: optional))
+                let table = SQL.quoteQualified(schema: source, name: "wide"), copy = SQL.quoteQualified(schema: destination, name: "wide")
+                let sourceConfig = try postgresConfig(source, "schemas: [\(source)]\ncdc_slot: \(slot)\ncdc_publication: \(publication)")
+                let pipeline = try file("pipeline-types.yaml", """
+                    source: {plugin: \(Binaries.postgresPlugin.path), config: \(sourceConfig)}
+                    destinations:
+                      - {plugin: \(Binaries.postgresPlugin.path), config: \(try postgresConfig(destination))}
+                    catalog:
+                      streams:
+                        - {name: wide, namespace: \(source), sync_mode: cdc}
+                    state: \(files.appendingPathComponent("state-types.json").path)
+                    """)
+                func expectEqual(_ added: [String], _ comment: Comment) async throws {
+                    #expect(try await RandomDataTests.differences(connection, schema: source, copy: copy, optional: optional) == [], comment)
+                    #expect(try await RandomDataTests.typeDifferences(connection, source: "\(source).wide", copy: "\(destination).wide") == [], comment)
+                    for column in added {
+                        let name = SQL.quoteIdentifier(column)
+                        #expect(try await connection.execute("""
+                            SELECT count(*) FROM \(table) s FULL JOIN \(copy) d USING (id) WHERE s.\(name) IS DISTINCT FROM d.\(name)
+                            """).rows == [["0"]], "\(comment): column \(column)")
+                    }
+                }
+
+                let first = try await run(["pipeline", "--pipeline", pipeline])
+                #expect(first.exitCode == 0, "\(first.stderr)")
+                try await expectEqual([], "after the snapshot")
+
+                // Every column's values travel as changes: new keys (the extremes among them), every
+                // column of existing rows updated, deletes; then a column is added and changes follow,
+                // so the next run's plan has the column while its first changes predate it.
+                let names = (RandomDataTests.columns + optional.flatMap(\.columns)).map { SQL.quoteIdentifier($0.name) }
+                let list = names.joined(separator: ", ")
+                _ = try await connection.executeScript("""
+                    INSERT INTO \(table) SELECT id + 100000, \(list) FROM \(table) WHERE id <= 1000;
+                    UPDATE \(table) w SET (\(list)) = (SELECT \(names.map { "o." + $0 }.joined(separator: ", ")) FROM \(table) o WHERE o.id = w.id + 1000)
+                      WHERE w.id BETWEEN 1 AND 500;
+                    DELETE FROM \(table) WHERE id BETWEEN 2001 AND 2100;
+                    ALTER TABLE \(table) ADD COLUMN added_a text;
+                    INSERT INTO \(table) (id, i4, added_a) VALUES (900001, 1, 'after the ALTER');
+                    UPDATE \(table) SET added_a = 'set ' || id, t = 'changed' WHERE id BETWEEN 1 AND 50;
+                    """)
+                let second = try await run(["pipeline", "--pipeline", pipeline])
+                #expect(second.exitCode == 0, "\(second.stderr)")
+                try await expectEqual(["added_a"], "after streamed changes of every type and a column added between them")
+
+                // A column added after the last state, before any change: the run's plan has it.
+                _ = try await connection.executeScript("""
+                    ALTER TABLE \(table) ADD COLUMN added_b numeric(10,3);
+                    UPDATE \(table) SET added_b = id / 7.0 WHERE id % 3 = 0;
+                    """)
+                let third = try await run(["pipeline", "--pipeline", pipeline])
+                #expect(third.exitCode == 0, "\(third.stderr)")
+                try await expectEqual(["added_a", "added_b"], "after a column added between runs")
+
+                // A default fills the existing rows without changes in the WAL: loud, naming the column.
+                _ = try await connection.executeScript("ALTER TABLE \(table) ADD COLUMN added_c int NOT NULL DEFAULT 7; UPDATE \(table) SET added_c = 8 WHERE id = 1")
+                let fourth = try await run(["pipeline", "--pipeline", pipeline])
+                #expect(fourth.exitCode == 70)
+                #expect(fourth.stderr.contains("CDC_COLUMN_ADDED_WITH_DEFAULT") && fourth.stderr.contains("added_c"), "\(fourth.stderr)")
+            } catch {
+                _ = try? await connection.executeScript("ALTER DATABASE \(quotedDatabase) RESET DateStyle; ALTER DATABASE \(quotedDatabase) RESET IntervalStyle")
+                await SourceCDCTests.cleanUp(slot: slot, publication: publication)
+                throw error
+            }
+            _ = try? await connection.executeScript("ALTER DATABASE \(quotedDatabase) RESET DateStyle; ALTER DATABASE \(quotedDatabase) RESET IntervalStyle")
+            await SourceCDCTests.cleanUp(slot: slot, publication: publication)
+        }
+    }
 }

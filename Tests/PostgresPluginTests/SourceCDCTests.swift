@@ -258,7 +258,7 @@ struct SourceCDCTests {
         }
     }
 
-    @Test("a table without a primary key is refused with the fix; filters are refused")
+    @Test("a table without a primary key is refused with the fix; filters are refused; an unpublished generated column is named before any change")
     func refusals() async throws {
         try await SourceHarness.withSchema { schema, connection in
             _ = try await connection.executeScript("""
@@ -281,6 +281,14 @@ struct SourceCDCTests {
                 _ = try await SourceHarness.read([Self.cdcStream(schema, "keyed"), SourceHarness.stream(schema, "loose")], overrides: overrides)
             } throws: { error in
                 "\(error)".contains("MIXED_SYNC_MODES")
+            }
+            _ = try await connection.executeScript("""
+                CREATE TABLE \(SQL.quoteQualified(schema: schema, name: "derived")) (id int PRIMARY KEY, a int, doubled int GENERATED ALWAYS AS (a * 2) STORED);
+                """)
+            await #expect {
+                _ = try await SourceHarness.read([Self.cdcStream(schema, "derived")], overrides: overrides)
+            } throws: { error in
+                "\(error)".contains("CDC_COLUMN_NOT_PUBLISHED") && "\(error)".contains("column doubled")
             }
             let catalog = try await SourceHarness.discover(["schemas": [schema]])
             #expect(catalog.streams.first { $0.schema.stream.name == "keyed" }?.syncModes.contains(.cdc) == true)

@@ -105,10 +105,12 @@ struct CatalogReader {
         var typeOIDs: [UInt32: [(table: UInt32, index: Int)]] = [:]
         for row in result.rows {
             guard let oid = UInt32(row[0] ?? ""), let name = row[1], let typeOID = UInt32(row[4] ?? "") else { continue }
-            let plan = mapper.plan(oid: typeOID, typmod: Int32(row[5] ?? "") ?? -1)
+            let modifier = Int32(row[5] ?? "") ?? -1
+            let plan = mapper.plan(oid: typeOID, typmod: modifier)
             typeOIDs[typeOID, default: []].append((oid, columns[oid, default: []].count))
             columns[oid, default: []].append(SourceColumn(
-                name: name, notNull: row[2] == "t", sourceType: row[3] ?? "", plan: plan, isGenerated: row[6] == "t"))
+                name: name, notNull: row[2] == "t", sourceType: row[3] ?? "", plan: plan, isGenerated: row[6] == "t",
+                typeOID: typeOID, typeModifier: modifier))
         }
         let userTypes = try await UserTypeReader(connection: connection, types: mapper.types).definitions(of: Array(typeOIDs.keys))
         for (typeOID, definition) in userTypes {

@@ -9,6 +9,9 @@ struct SourceColumn: Sendable, Hashable {
     var sourceType: String
     var plan: TypePlan
     var isGenerated: Bool
+    /// The type's oid and modifier (`atttypid`, `atttypmod`), as pgoutput's Relation messages carry them.
+    var typeOID: UInt32 = 0
+    var typeModifier: Int32 = -1
     /// The column's user-defined type (or array element type) and the definitions it needs.
     var userType: TypeReference? = nil
     var userTypes: [UserType] = []

@@ -51,6 +51,7 @@ struct CDCReader {
                 throw PluginError(category: .config, code: finding.code, message: finding.message)
             }
             try await prerequisites.ensurePublication(tables: tables)
+            try await requirePublishedColumns(plans, publication: publication, main: main)
         } catch {
             throw PluginErrors.map(error, stream: nil, otherCode: "READ_FAILED")
         }
@@ -65,6 +66,7 @@ struct CDCReader {
         do {
             if let incoming {
                 try await requireSlot(slot, main: main, since: incoming.lsn)
+                try await stream.resume(from: incoming)
                 for plan in plans {
                     try await output.send(plan.schema)
                     try await output.status(StreamStatus(stream: plan.stream, status: .started))
@@ -123,6 +125,31 @@ struct CDCReader {
         }
     }
 
+    /// Every column of the streams must be in the publication's changes: a column that is not
+    /// (a generated column, one left out of the publication's column list) would never change in
+    /// the destination. (A column missing from the changes later is one added after them or
+    /// dropped before them: see ``ChangeStream``.)
+    private func requirePublishedColumns(_ plans: [StreamPlan], publication: String, main: PostgresConnection) async throws {
+        let version = Int(try await main.execute("SHOW server_version_num").rows.first?.first.flatMap { $0 } ?? "") ?? 0
+        var published: [StreamID: Set<String>] = [:]
+        if version >= 150000 {
+            let rows = try await main.execute("SELECT schemaname, tablename, unnest(attnames) FROM pg_publication_tables WHERE pubname = $1",
+                                              [.text(publication)]).rows
+            for row in rows {
+                guard row.count == 3, let schema = row[0], let table = row[1], let name = row[2] else { continue }
+                published[StreamID(namespace: schema, name: table), default: []].insert(name)
+            }
+        }
+        for plan in plans {
+            let names = published[plan.stream]
+            for column in plan.columns where names.map({ !$0.contains(column.name) }) ?? false || (column.isGenerated && version < 180000) {
+                throw PluginError(category: .config, code: "CDC_COLUMN_NOT_PUBLISHED",
+                                  message: "stream \(plan.stream): column \(column.name) is not in the publication's changes (a generated column, or a column list): leave it out of the stream's columns, or publish it (PostgreSQL 18: ALTER PUBLICATION \(SQL.quoteIdentifier(publication)) SET (publish_generated_columns = stored))",
+                                  stream: plan.stream)
+            }
+        }
+    }
+
     /// The global state this source wrote, if the host gave one back.
     private func incomingState(slot: String) throws -> CDCState? {
         guard let saved = request.states.last(where: { $0.stream == nil }) else { return nil }
@@ -155,11 +182,20 @@ struct CDCReader {
         }
     }
 
+    /// The output settings the source's sessions use (PostgresSource's `SET`s), as startup options.
+    static let walsenderOptions = "-c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=3 -c TimeZone=UTC"
+
     /// A replication connection with the source's settings.
     private func connectReplication() async throws -> PostgresConnection {
         do {
-            var settings = config.connection.connectionConfig
+            // The cloud identity's token (or the password), as every other connection of the source.
+            var settings = try await config.connection.authenticatedConfig()
             settings.applicationName = "sluice-postgres-cdc"
+            // pgoutput writes text values with the walsender's settings, and ChangeConverter
+            // parses them with the main connection's: both use the same, whatever the server,
+            // database or role default (DMY dates or sql_standard intervals would read back as
+            // other values).
+            settings.options["options"] = [settings.options["options"], Self.walsenderOptions].compactMap { $0 }.joined(separator: " ")
             return try await PostgresConnection.connect(settings.forLogicalReplication)
         } catch {
             throw PluginErrors.map(error, stream: nil, otherCode: "READ_FAILED")

@@ -1,11 +1,13 @@
 import PostgresClient
 import SluiceWire
 
-/// One row change of a stream, as pgoutput sent it, in the stream's column order.
+/// One row change of a stream, as pgoutput sent it, in the order of its shape's columns.
 struct RowChange: Sendable {
     var operation: RowOperation
-    /// One value per stream column: text, null, or unchanged (not sent).
+    /// One value per column of the shape: text, null, or unchanged (not sent).
     var values: [TupleValue]
+    /// Which of the stream's column sets the values follow (see ``ChangeStream``).
+    var shape: Int = 0
 }
 
 /// Turns pgoutput's text values into the same typed columns a full refresh sends, exactly, by
@@ -18,8 +20,13 @@ final class ChangeConverter {
     private let maxFrameSize: Int
     private let maxRows: Int
     private let maxBytes: Int
-    /// Temporary tables made so far, by stream.
-    private var tables: [StreamID: String] = [:]
+    /// Temporary tables made so far, by stream and column set.
+    private var tables: [TableKey: String] = [:]
+
+    private struct TableKey: Hashable {
+        var stream: StreamID
+        var columns: [SourceColumn]
+    }
     /// The ordering column added to each temporary table (a name no source column can clash
     /// with: the table is made from the stream's columns, which the name is checked against).
     static let orderColumn = "sluice cdc row"
@@ -31,10 +38,12 @@ final class ChangeConverter {
         self.maxBytes = maxBytes
     }
 
-    /// The batches for `changes` of the stream `plan`, in order, each within the frame limit.
-    func convert(_ changes: [RowChange], plan: StreamPlan) async throws -> [RecordBatch] {
+    /// The batches for `changes` of the stream `plan`, whose values follow `columns`, in order,
+    /// each within the frame limit.
+    func convert(_ changes: some Collection<RowChange>, plan: StreamPlan, columns: [SourceColumn]) async throws -> [RecordBatch] {
         guard !changes.isEmpty else { return [] }
-        let table = try await temporaryTable(plan)
+        let changes = Array(changes)
+        let table = try await temporaryTable(plan, columns: columns)
         var text: [UInt8] = []
         text.reserveCapacity(changes.count * 64)
         for (row, change) in changes.enumerated() {
@@ -50,16 +59,16 @@ final class ChangeConverter {
             }
             text.append(0x0A)
         }
-        let columns = ([Self.orderColumn] + plan.columns.map(\.name)).map(SQL.quoteIdentifier).joined(separator: ", ")
-        _ = try await connection.copyIn("COPY \(table) (\(columns)) FROM STDIN") { writer in try await writer.send(text) }
-        let select = plan.columns.map { $0.plan.selectExpression(SQL.quoteIdentifier($0.name)) }.joined(separator: ", ")
-        let decoder = CopyBatchDecoder(decodings: plan.columns.map(\.plan.decoding), extraFields: 0, keyFields: [], maxFrameSize: maxFrameSize)
+        let names = ([Self.orderColumn] + columns.map(\.name)).map(SQL.quoteIdentifier).joined(separator: ", ")
+        _ = try await connection.copyIn("COPY \(table) (\(names)) FROM STDIN") { writer in try await writer.send(text) }
+        let select = columns.map { $0.plan.selectExpression(SQL.quoteIdentifier($0.name)) }.joined(separator: ", ")
+        let decoder = CopyBatchDecoder(decodings: columns.map(\.plan.decoding), extraFields: 0, keyFields: [], maxFrameSize: maxFrameSize)
         var batches: [RecordBatch] = []
         var first = 0
         func take() {
             var batch = decoder.takeBatch(stream: plan.stream)
             let rows = changes[first ..< first + batch.rowCount]
-            Self.mark(&batch, rows: rows, keyColumns: Set(plan.table.primaryKey), plan: plan)
+            Self.mark(&batch, rows: rows, columns: columns.count)
             first += batch.rowCount
             batches.append(batch)
         }
@@ -82,26 +91,28 @@ final class ChangeConverter {
         return batches
     }
 
-    /// The stream's temporary table, made on first use with its columns' types.
-    private func temporaryTable(_ plan: StreamPlan) async throws -> String {
-        if let name = tables[plan.stream] { return name }
+    /// The temporary table of the stream's column set `columns`, made on first use with the
+    /// columns' types (the table's own, so domains and user types parse as they do there).
+    private func temporaryTable(_ plan: StreamPlan, columns: [SourceColumn]) async throws -> String {
+        let key = TableKey(stream: plan.stream, columns: columns)
+        if let name = tables[key] { return name }
         let name = SQL.quoteIdentifier("sluice_cdc_\(tables.count)")
-        let columns = plan.columns.map { SQL.quoteIdentifier($0.name) }.joined(separator: ", ")
+        let names = columns.map { SQL.quoteIdentifier($0.name) }.joined(separator: ", ")
         _ = try await connection.executeScript("""
-            CREATE TEMPORARY TABLE \(name) AS SELECT \(columns) FROM \(plan.qualifiedName) WITH NO DATA;
+            CREATE TEMPORARY TABLE \(name) AS SELECT \(names) FROM \(plan.qualifiedName) WITH NO DATA;
             ALTER TABLE \(name) ADD COLUMN \(SQL.quoteIdentifier(Self.orderColumn)) int
             """)
-        tables[plan.stream] = name
+        tables[key] = name
         return name
     }
 
-    /// Sets the batch's operations (when any row is not an upsert) and the unchanged bitmaps.
-    /// An unchanged key column cannot identify its row: that fails, naming it.
-    static func mark(_ batch: inout RecordBatch, rows: ArraySlice<RowChange>, keyColumns: Set<String>, plan: StreamPlan) {
+    /// Sets the batch's operations (when any row is not an upsert) and the unchanged bitmaps of
+    /// its `columns` columns.
+    static func mark(_ batch: inout RecordBatch, rows: ArraySlice<RowChange>, columns: Int) {
         if rows.contains(where: { $0.operation != .upsert }) {
             batch.operations = rows.map(\.operation.rawValue)
         }
-        for column in plan.columns.indices {
+        for column in 0 ..< columns {
             var bitmap: [UInt8] = []
             for (offset, change) in rows.enumerated() where change.values[column] == .unchanged {
                 if bitmap.isEmpty { bitmap = [UInt8](repeating: 0, count: (rows.count + 7) / 8) }

@@ -5,6 +5,15 @@ import SluiceWire
 /// The streaming part of a CDC Read: reads the slot, gathers whole transactions, sends them as
 /// batches followed by a global State, and confirms the slot's flush position only up to the
 /// States acknowledged (or the Read's incoming one).
+///
+/// Columns follow the table as the WAL describes it: each Relation message gives the columns of
+/// the changes after it, which may differ from the Read's plan (a column added or dropped while
+/// or before the changes were made). Each distinct column set is a *shape* of the stream; a
+/// change carries its shape, and batches of a new shape are preceded by a StreamSchema with its
+/// columns (the destination adds new columns as a safe migration). A stream read with selected
+/// columns keeps to them. A column whose type changed, or a column that appears in a table with
+/// a default (rows already copied took the default without a change in the WAL, so the
+/// destination cannot learn their values), fails the Read naming it.
 struct ChangeStream {
     let reader: CDCReader
     let plans: [StreamPlan]
@@ -23,8 +32,15 @@ struct ChangeStream {
 
     /// States sent in this Read and not acknowledged yet, oldest first, with their positions.
     private var unacknowledged: [(id: UInt64, lsn: LSN)] = []
-    /// Relations the server described, by oid, with each stream column's index in its tuples.
-    private var relations: [UInt32: (plan: Int, columns: [Int])] = [:]
+    /// Relations the server described, by oid: their stream, shape, and each shape column's index in their tuples.
+    private var relations: [UInt32: (plan: Int, shape: Int, columns: [Int])] = [:]
+    /// Per stream (plan order), its shapes; shape 0 is the plan's columns (the schema sent first).
+    private var shapes: [[[SourceColumn]]]
+    /// Per stream, the shape of the last StreamSchema sent.
+    private var sentShape: [Int]
+    /// Per stream, the column names its latest changes carried (they reached the destination,
+    /// or will with them): a column not among them that appears is an added column.
+    private var carried: [[String]]
     /// The transaction being received: whether it is a duplicate, and its changes per stream.
     private var open: (skip: Bool, changes: [Int: [RowChange]])?
     /// Whole transactions received and not sent yet, per stream, and the end of the last one.
@@ -48,12 +64,27 @@ struct ChangeStream {
         self.states = states
         self.converter = converter
         summaries = plans.map { StreamSummary(stream: $0.stream) }
+        shapes = plans.map { [$0.columns] }
+        sentShape = plans.map { _ in 0 }
+        carried = plans.map { $0.columns.map(\.name) }
+    }
+
+    /// Takes the columns each stream carried by the incoming state: the plan's columns not among
+    /// them were added to the table since, and fail the Read when the table gave them a default.
+    func resume(from state: CDCState) async throws {
+        for plan in plans {
+            guard let names = state.columns[plan.stream] else { continue }
+            let known = Set(names)
+            try await requireNoDefaults(plan.columns.filter { !known.contains($0.name) }, plan: plan)
+        }
     }
 
     /// Sends the global State at `lsn` and remembers it until acknowledged.
     mutating func checkpoint(_ lsn: LSN) async throws {
         let id = states.nextID()
-        try await reader.output.checkpoint(State(id: id, stream: nil, data: CDCState(slot: slot, lsn: lsn).data))
+        var columns: [StreamID: [String]] = [:]
+        for (index, plan) in plans.enumerated() { columns[plan.stream] = shapes[index][sentShape[index]].map(\.name) }
+        try await reader.output.checkpoint(State(id: id, stream: nil, data: CDCState(slot: slot, lsn: lsn, columns: columns).data))
         unacknowledged.append((id, lsn))
     }
 
@@ -171,7 +202,7 @@ struct ChangeStream {
             if pendingSince == nil { pendingSince = .now }
             return true
         case .relation(let relation):
-            try describe(relation)
+            try await describe(relation)
         case .insert(let oid, let new):
             try add(oid, .upsert, new)
         case .update(let oid, let old, let new):
@@ -189,30 +220,81 @@ struct ChangeStream {
         return false
     }
 
-    /// Maps a relation of the publication to its stream (relations of other tables are ignored).
-    private mutating func describe(_ relation: Relation) throws {
+    /// Maps a relation of the publication to its stream and shape (relations of other tables
+    /// are ignored): the relation's columns, in its order, or the selected ones among them.
+    private mutating func describe(_ relation: Relation) async throws {
         guard let index = plans.firstIndex(where: { $0.table.oid == relation.oid }) else {
             relations[relation.oid] = nil
             return
         }
         let plan = plans[index]
-        var columns: [Int] = []
-        for column in plan.columns {
-            guard let position = relation.columns.firstIndex(where: { $0.name == column.name }) else {
-                throw PluginError(category: .config, code: "CDC_COLUMN_NOT_PUBLISHED",
-                                  message: "stream \(plan.stream): column \(column.name) is not in the publication's changes (a generated column, a column list, or a dropped column): leave it out of the stream's columns, or publish it (PostgreSQL 18: ALTER PUBLICATION \(SQL.quoteIdentifier(publication)) SET (publish_generated_columns = stored))",
+        let selected = plan.columns.map(\.name) != plan.table.columns.map(\.name)
+        var known: [String: SourceColumn] = [:]
+        for shape in shapes[index] { for column in shape { known[column.name] = column } }
+        var current: [String: SourceColumn]?
+        var columns: [SourceColumn] = []
+        var positions: [Int] = []
+        for (position, published) in relation.columns.enumerated() {
+            if selected, !plan.columns.contains(where: { $0.name == published.name }) { continue }
+            var column = known[published.name]
+            if column == nil || column?.typeOID != published.typeOID || column?.typeModifier != published.typeModifier {
+                if current == nil { current = try await currentColumns(plan) }
+                column = current?[published.name]
+            }
+            guard let column, column.typeOID == published.typeOID, column.typeModifier == published.typeModifier else {
+                throw PluginError(category: .data, code: "CDC_COLUMN_CHANGED",
+                                  message: "stream \(plan.stream): column \(published.name) of the changes is not the table's column of that name now (its type changed, or it was dropped since): the rows copied so far cannot follow it; start the pipeline over with a new snapshot (clear its state)",
                                   stream: plan.stream)
             }
-            columns.append(position)
+            columns.append(column)
+            positions.append(position)
         }
-        relations[relation.oid] = (index, columns)
+        for key in plan.table.primaryKey where plan.columns.contains(where: { $0.name == key }) && !columns.contains(where: { $0.name == key }) {
+            throw PluginError(category: .data, code: "CDC_KEY_MISSING",
+                              message: "stream \(plan.stream): the changes have no column \(key), a column of the primary key: the rows cannot be identified; start the pipeline over with a new snapshot (clear its state)",
+                              stream: plan.stream)
+        }
+        let carriedNames = Set(carried[index])
+        try await requireNoDefaults(columns.filter { !carriedNames.contains($0.name) }, plan: plan)
+        carried[index] = columns.map(\.name)
+        let shape: Int
+        if let existing = shapes[index].firstIndex(of: columns) {
+            shape = existing
+        } else {
+            shape = shapes[index].count
+            shapes[index].append(columns)
+        }
+        relations[relation.oid] = (index, shape, positions)
+    }
+
+    /// The table's columns now, by name, from the catalog.
+    private func currentColumns(_ plan: StreamPlan) async throws -> [String: SourceColumn] {
+        let tables = try await CatalogReader(connection: main, settings: reader.source.config.source).tables()
+        let columns = tables.first { $0.oid == plan.table.oid }?.columns ?? []
+        return Dictionary(columns.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Fails when one of `added`, columns that appeared in the table after rows of it were
+    /// copied, has a default (or is an identity or generated column): PostgreSQL gave the existing
+    /// rows its value without writing a change for them.
+    private func requireNoDefaults(_ added: [SourceColumn], plan: StreamPlan) async throws {
+        guard !added.isEmpty else { return }
+        let rows = try await main.execute("""
+            SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND attname = ANY($2::text[]) AND NOT attisdropped
+              AND (atthasmissing OR atthasdef OR attidentity <> '' OR attgenerated <> '') ORDER BY attnum
+            """, [.text(String(plan.table.oid)), .text(PrivilegeAudit.textArray(added.map(\.name)))]).rows
+        guard let name = rows.first?.first ?? nil else { return }
+        throw PluginError(category: .data, code: "CDC_COLUMN_ADDED_WITH_DEFAULT",
+                          message: "stream \(plan.stream): column \(name) was added to the table with a default (or as an identity or generated column): the rows already copied took its value without any change in the WAL, so the destination cannot learn it from the changes; start the pipeline over with a new snapshot (clear its state), or add such columns without a default and set it afterwards",
+                          stream: plan.stream)
     }
 
     /// Whether an update's old tuple holds another key than its new one.
-    private func keyChanged(_ old: OldTuple, _ new: [TupleValue], mapping: (plan: Int, columns: [Int])) -> Bool {
+    private func keyChanged(_ old: OldTuple, _ new: [TupleValue], mapping: (plan: Int, shape: Int, columns: [Int])) -> Bool {
         let plan = plans[mapping.plan]
+        let columns = shapes[mapping.plan][mapping.shape]
         for key in plan.table.primaryKey {
-            guard let column = plan.columns.firstIndex(where: { $0.name == key }) else { continue }
+            guard let column = columns.firstIndex(where: { $0.name == key }) else { continue }
             let position = mapping.columns[column]
             let before = position < old.values.count ? old.values[position] : .null
             let after = position < new.count ? new[position] : .null
@@ -225,13 +307,14 @@ struct ChangeStream {
     private mutating func add(_ oid: UInt32, _ operation: RowOperation, _ tuple: [TupleValue]?) throws {
         guard open != nil, let mapping = relations[oid] else { return }
         let plan = plans[mapping.plan]
+        let columns = shapes[mapping.plan][mapping.shape]
         let values = mapping.columns.map { position -> TupleValue in
             guard let tuple, position < tuple.count else { return .null }
             return tuple[position]
         }
         if operation != .truncate {
             for key in plan.table.primaryKey {
-                guard let column = plan.columns.firstIndex(where: { $0.name == key }) else { continue }
+                guard let column = columns.firstIndex(where: { $0.name == key }) else { continue }
                 if values[column] == .unchanged || values[column] == .null {
                     throw PluginError(category: .data, code: "CDC_KEY_MISSING",
                                       message: "stream \(plan.stream), column \(key): a change arrived without its key value (an unchanged TOASTed key): the row cannot be identified",
@@ -240,7 +323,7 @@ struct ChangeStream {
             }
         }
         let stored: [TupleValue] = operation == .upsert ? values : values.map { $0 == .unchanged ? .null : $0 }
-        open?.changes[mapping.plan, default: []].append(RowChange(operation: operation, values: stored))
+        open?.changes[mapping.plan, default: []].append(RowChange(operation: operation, values: stored, shape: mapping.shape))
     }
 
     /// Sends the pending transactions' batches, then their State.
@@ -248,9 +331,23 @@ struct ChangeStream {
         guard let end = pendingEnd else { return }
         for index in pending.keys.sorted() {
             let plan = plans[index]
-            for batch in try await converter.convert(pending[index] ?? [], plan: plan) {
-                try await reader.output.send(batch)
-                summaries[index].records += UInt64(batch.rowCount)
+            let changes = pending[index] ?? []
+            var first = 0
+            while first < changes.count {
+                let shape = changes[first].shape
+                let end = changes[first...].firstIndex { $0.shape != shape } ?? changes.count
+                let columns = shapes[index][shape]
+                if shape != sentShape[index] {
+                    let names = Set(columns.map(\.name))
+                    let key = plan.table.primaryKey.allSatisfy(names.contains) ? plan.table.primaryKey : []
+                    try await reader.output.send(StreamSchema(stream: plan.stream, columns: columns.map(\.column), primaryKey: key))
+                    sentShape[index] = shape
+                }
+                for batch in try await converter.convert(changes[first ..< end], plan: plan, columns: columns) {
+                    try await reader.output.send(batch)
+                    summaries[index].records += UInt64(batch.rowCount)
+                }
+                first = end
             }
         }
         try await checkpoint(end)
