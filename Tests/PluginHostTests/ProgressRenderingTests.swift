@@ -31,7 +31,7 @@ struct ProgressRenderingTests {
             == "summary public.orders: 10 records, 2.0 kB, 7 inserted, 3 updated, 0 deleted, 2 unmatched, 1 strings with NUL bytes stripped in 0.000 s")
     }
 
-    @Test("the live board: rows, rows/s, share of the estimate and ETA per stream, then the totals")
+    @Test("the live board: rows, rows/s, share of the estimate and ETA per stream, then the totals with a CDC source's lag")
     func board() {
         let start = Date(timeIntervalSince1970: 1_000)
         var state = ProgressBoard.State(started: start)
@@ -43,12 +43,13 @@ struct ProgressRenderingTests {
             ProgressBoard.Row(stream: StreamID(namespace: "public", name: "t"), estimate: 10),
         ]
         state.committed = 20_000
+        state.sourceLag = 12_300_000
         let lines = ProgressBoard.render(state, now: start.addingTimeInterval(10))
         #expect(lines == [
             "public.orders    25,000 rows   2,500 rows/s  25%  ETA 0:30 running",
             "public.users      1,234 rows     617 rows/s done in 0:02",
             "public.t              0 rows                  0%           waiting",
-            "total 26,234 rows in 0:10, 2,623 rows/s, 20,000 committed, 1/3 streams done",
+            "total 26,234 rows in 0:10, 2,623 rows/s, 20,000 committed, source lag 12.3 MB, 1/3 streams done",
         ])
     }
 

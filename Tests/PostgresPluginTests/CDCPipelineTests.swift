@@ -49,6 +49,9 @@ struct CDCPipelineTests: PipelineWorkspace {
                 let second = try await run(["pipeline", "--pipeline", pipeline])
                 #expect(second.exitCode == 0, "\(second.stderr)")
                 #expect(try await differences() == "0")
+                let summary = try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any]
+                let streams = summary?["streams"] as? [[String: Any]]
+                #expect(streams?.first?["source_lag_bytes"] is Int, "the summary shows the slot's lag: \(second.stdout)")
                 #expect(try await connection.execute("SELECT length(big) FROM \(SQL.quoteQualified(schema: destination, name: "t")) WHERE id = 5").rows == [["96000"]])
 
                 _ = try await connection.executeScript("TRUNCATE \(table)")

@@ -138,6 +138,9 @@ struct SourceCDCTests {
             let secondState = try #require(second.states.last)
             let secondLSN = try #require(Self.stateLSN(secondState))
             #expect(secondLSN > firstLSN)
+            // Not acknowledged, the slot still holds everything from the incoming state on.
+            let lag = try #require(second.summary?.streams.first?.lagBytes)
+            #expect(lag >= secondLSN.rawValue - firstLSN.rawValue, "the Summary's lag covers the WAL streamed since the incoming state")
             let confirmedAfterSecond = try await Self.confirmed(slot, connection) ?? .zero
             #expect(confirmedAfterSecond >= firstLSN, "the incoming state is committed at the destination: confirmed")
             #expect(confirmedAfterSecond <= secondLSN)

@@ -56,6 +56,7 @@ enum CatalogJSON {
                     ("deleted", .integer(stream.deleted)),
                     ("unmatched", .integer(stream.unmatched)),
                     ("nul_bytes_stripped", .integer(stream.nulBytesStripped)),
+                    ("lag_bytes", .integer(stream.lagBytes)),
                 ])
             })),
             ("duration_micros", .integer(summary.durationMicros)),

@@ -26,6 +26,8 @@ final class ProgressBoard: Sendable {
         var started: Date
         /// Records every destination committed (pipelines), when known.
         var committed: UInt64?
+        /// Change data capture: the bytes of change log the source holds back, when it reports them.
+        var sourceLag: UInt64?
         var drawnLines = 0
         var lastDraw = Date.distantPast
         var finished = false
@@ -85,6 +87,12 @@ final class ProgressBoard: Sendable {
             case .unspecified: break
             }
         }
+    }
+
+    /// The change log the source holds back (change data capture).
+    func sourceLag(_ bytes: UInt64) {
+        state.withLock { $0.sourceLag = bytes }
+        redraw(force: false)
     }
 
     /// The records every destination committed so far.
@@ -191,6 +199,7 @@ final class ProgressBoard: Sendable {
         var totals = "total \(count(total)) rows in \(clock(elapsed))"
         if elapsed > 0 { totals += ", \(count(UInt64(Double(total) / elapsed))) rows/s" }
         if let committed = state.committed { totals += ", \(count(committed)) committed" }
+        if let lag = state.sourceLag { totals += ", source lag \(ProgressReport.bytes(lag))" }
         totals += ", \(done)/\(state.rows.count) streams done"
         lines.append(totals)
         return lines

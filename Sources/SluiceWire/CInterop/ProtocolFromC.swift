@@ -174,7 +174,8 @@ extension LogMessage {
 extension StreamProgress {
     init(c message: UnsafeMutablePointer<Sluice__V1__Progress>) {
         let m = message.pointee
-        self.init(stream: StreamID(cOrEmpty: m.stream), records: m.records, bytes: m.bytes, estimatedRecords: m.estimated_records)
+        self.init(stream: StreamID(cOrEmpty: m.stream), records: m.records, bytes: m.bytes, estimatedRecords: m.estimated_records,
+                  lagBytes: m.lag_bytes)
     }
 }
 
@@ -189,6 +190,7 @@ extension StreamSummary {
         deleted = m.deleted
         unmatched = m.unmatched
         nulBytesStripped = m.nul_bytes_stripped
+        lagBytes = m.lag_bytes
     }
 }
 

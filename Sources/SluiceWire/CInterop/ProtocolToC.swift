@@ -239,6 +239,7 @@ extension StreamProgress {
         message.pointee.records = records
         message.pointee.bytes = bytes
         message.pointee.estimated_records = estimatedRecords
+        message.pointee.lag_bytes = lagBytes
         return message
     }
 }
@@ -254,6 +255,7 @@ extension StreamSummary {
         message.pointee.deleted = deleted
         message.pointee.unmatched = unmatched
         message.pointee.nul_bytes_stripped = nulBytesStripped
+        message.pointee.lag_bytes = lagBytes
         return message
     }
 }

@@ -37,11 +37,14 @@ public struct StreamProgress: Sendable, Hashable {
     public var bytes: UInt64
     /// -1 when unknown.
     public var estimatedRecords: Int64
-    public init(stream: StreamID, records: UInt64, bytes: UInt64, estimatedRecords: Int64 = -1) {
+    /// Change data capture: bytes of the server's change log the source holds back (0 otherwise).
+    public var lagBytes: UInt64
+    public init(stream: StreamID, records: UInt64, bytes: UInt64, estimatedRecords: Int64 = -1, lagBytes: UInt64 = 0) {
         self.stream = stream
         self.records = records
         self.bytes = bytes
         self.estimatedRecords = estimatedRecords
+        self.lagBytes = lagBytes
     }
 }
 
@@ -55,6 +58,8 @@ public struct StreamSummary: Sendable, Hashable {
     public var deleted: UInt64 = 0
     public var unmatched: UInt64 = 0
     public var nulBytesStripped: UInt64 = 0
+    /// Change data capture: the source's lag (see ``StreamProgress/lagBytes``) at the end of the Read.
+    public var lagBytes: UInt64 = 0
     public init(stream: StreamID) { self.stream = stream }
 }
 

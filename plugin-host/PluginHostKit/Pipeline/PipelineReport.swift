@@ -2,7 +2,7 @@ import Foundation
 import SluiceWire
 
 /// The outcome of a successful pipeline: lines for people on stderr, and JSON for stdout:
-/// `{"streams": [{"stream", "read", "resumed_from", "written": [per destination]}], "pipeline_id", "records_read",
+/// `{"streams": [{"stream", "read", "resumed_from", "written": [per destination], "source_lag_bytes"}], "pipeline_id", "records_read",
 /// "duration_seconds", "records_per_second", "source": {"plugin", "summary"},
 /// "destinations": [{"plugin", "summary"}], "state_file", "states_saved", "attempts",
 /// "skipped": [{"stream", "remedy"}]}`; the
@@ -36,6 +36,11 @@ struct PipelineReport {
         forwarded.first { $0.stream == stream }?.records ?? 0
     }
 
+    /// The change log a CDC source held back for the stream at the end of its Read (0 otherwise).
+    private func sourceLag(_ stream: StreamID) -> UInt64 {
+        read.streams.first { $0.stream == stream }?.lagBytes ?? 0
+    }
+
     private func writtenCounts(_ stream: StreamID) -> [UInt64] {
         written.map { summary in summary.streams.first { $0.stream == stream }?.records ?? 0 }
     }
@@ -44,7 +49,9 @@ struct PipelineReport {
     func printLines() {
         for stream in streams {
             let counts = zip(destinations, writtenCounts(stream)).map { "\($1) written to \($0.launch.label ?? "destination")" }
-            Diagnostics.line("summary \(stream): \(readCount(stream)) read, " + counts.joined(separator: ", "))
+            let lag = sourceLag(stream)
+            Diagnostics.line("summary \(stream): \(readCount(stream)) read, " + counts.joined(separator: ", ")
+                             + (lag > 0 ? ", source lag \(ProgressReport.bytes(lag))" : ""))
         }
         for stream in skipped { Diagnostics.line("summary: skipped \(stream.line)") }
         Diagnostics.line(String(format: "pipeline: %llu records in %.3f s (%.0f records/s)", total, seconds, rate))
@@ -53,10 +60,13 @@ struct PipelineReport {
     /// The summary as a short table for a terminal: a row per stream (read, written by each
     /// destination, where it resumed from), then the total and the rate.
     var table: [String] {
-        let header = ["stream", "read"] + destinations.map { "written (\($0.launch.label ?? "destination"))" } + ["resumed from"]
+        let lags = streams.contains { sourceLag($0) > 0 }
+        let header = ["stream", "read"] + destinations.map { "written (\($0.launch.label ?? "destination"))" } + (lags ? ["source lag"] : [])
+            + ["resumed from"]
         var rows = [header]
         for stream in streams {
             rows.append([stream.description, ProgressBoard.count(readCount(stream))] + writtenCounts(stream).map(ProgressBoard.count)
+                        + (lags ? [ProgressReport.bytes(sourceLag(stream))] : [])
                         + [(resumed.first { $0.stream == stream }?.origin ?? .beginning).rawValue])
         }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -80,6 +90,7 @@ struct PipelineReport {
                     ("read", .integer(readCount(stream))),
                     ("resumed_from", .string((resumed.first { $0.stream == stream }?.origin ?? .beginning).rawValue)),
                     ("written", .array(writtenCounts(stream).map(JSONValue.integer))),
+                    ("source_lag_bytes", .integer(sourceLag(stream))),
                 ])
             })),
             ("pipeline_id", .string(pipelineID)),

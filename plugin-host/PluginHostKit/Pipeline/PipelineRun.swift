@@ -151,8 +151,15 @@ struct PipelineRun: Sendable {
                     await broadcast(.state(State(id: id, stream: state.stream, data: state.data)), &accepting)
                 case .streamStatus(let status):
                     report.status(status, from: source.launch.label)
-                case .progress:
-                    continue
+                case .progress(let update):
+                    // A CDC source's lag: the same slot behind every stream, shown once.
+                    guard update.lagBytes > 0 else { continue }
+                    if let board = Diagnostics.board {
+                        board.sourceLag(update.lagBytes)
+                    } else {
+                        progress.sourceLag = update.lagBytes
+                        progress.tick(read: counts.total, committed: acks.committedRecords)
+                    }
                 case .summary(let summary):
                     return summary
                 default:
@@ -280,15 +287,21 @@ private struct StreamCounts {
 private struct PipelineProgress {
     private let started = Date()
     private var lastPrint = Date()
+    /// The change log a CDC source holds back, once it reported it.
+    var sourceLag: UInt64?
 
     mutating func tick(read: UInt64, committed: UInt64) {
         let now = Date()
         guard now.timeIntervalSince(lastPrint) >= 2 else { return }
         lastPrint = now
         let rate = Double(read) / max(now.timeIntervalSince(started), 0.001)
-        Diagnostics.line(String(format: "progress: %llu records read (%.0f records/s), %llu committed by every destination",
-                                read, rate, committed),
-                         fields: [("records_read", .integer(read)), ("records_per_second", .number(String(format: "%.0f", rate))),
-                                  ("records_committed", .integer(committed))])
+        var fields: [(String, JSONValue)] = [("records_read", .integer(read)), ("records_per_second", .number(String(format: "%.0f", rate))),
+                                             ("records_committed", .integer(committed))]
+        var line = String(format: "progress: %llu records read (%.0f records/s), %llu committed by every destination", read, rate, committed)
+        if let sourceLag {
+            line += ", source lag \(ProgressReport.bytes(sourceLag))"
+            fields.append(("source_lag_bytes", .integer(sourceLag)))
+        }
+        Diagnostics.line(line, fields: fields)
     }
 }

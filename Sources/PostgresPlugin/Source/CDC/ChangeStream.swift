@@ -53,6 +53,15 @@ struct ChangeStream {
     private var received: LSN = .zero
     private var lastIdleState = ContinuousClock.now
     private var lastHeartbeat = ContinuousClock.now
+    private var lastProgress = ContinuousClock.now
+    /// How often each stream's Progress (with the slot's lag) is sent.
+    static let progressInterval: Duration = .seconds(2)
+
+    /// Bytes of WAL the slot holds back: from its confirmed position to the server's.
+    var lagBytes: UInt64 {
+        guard confirmed > .zero, serverEnd > confirmed else { return 0 }
+        return serverEnd.rawValue - confirmed.rawValue
+    }
 
     init(reader: CDCReader, plans: [StreamPlan], slot: String, publication: String, states: StateCounter,
          converter: ChangeConverter, main: PostgresConnection) {
@@ -140,6 +149,10 @@ struct ChangeStream {
                     _ = try? await main.execute("SELECT pg_logical_emit_message(false, 'sluice_heartbeat', '')")
                 }
             }
+            if ContinuousClock.now - lastProgress >= Self.progressInterval {
+                lastProgress = .now
+                try await sendProgress()
+            }
             if replyNow && !done {
                 // Asking for a reply makes the server send a keepalive with its position at once:
                 // how a bounded run sees that it caught up, and how an idle slot advances.
@@ -153,6 +166,15 @@ struct ChangeStream {
         noteAcknowledgements()
         try await replication.sendStandbyStatus(StandbyStatus(write: max(received, confirmed), flush: confirmed, apply: confirmed))
         try? await replication.endReplication(waitMilliseconds: 5_000)
+        for index in summaries.indices { summaries[index].lagBytes = lagBytes }
+    }
+
+    /// Each stream's records so far and the slot's lag.
+    private func sendProgress() async throws {
+        for summary in summaries {
+            try await reader.output.progress(StreamProgress(stream: summary.stream, records: summary.records, bytes: summary.bytes,
+                                                            lagBytes: lagBytes))
+        }
     }
 
     /// Moves ``confirmed`` to the newest acknowledged State.

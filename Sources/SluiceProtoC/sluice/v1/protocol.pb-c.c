@@ -3271,7 +3271,7 @@ const ProtobufCMessageDescriptor sluice__v1__log__descriptor =
   (ProtobufCMessageInit) sluice__v1__log__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sluice__v1__progress__field_descriptors[4] =
+static const ProtobufCFieldDescriptor sluice__v1__progress__field_descriptors[5] =
 {
   {
     "stream",
@@ -3321,17 +3321,30 @@ static const ProtobufCFieldDescriptor sluice__v1__progress__field_descriptors[4]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "lag_bytes",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__Progress, lag_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__progress__field_indices_by_name[] = {
   2,   /* field[2] = bytes */
   3,   /* field[3] = estimated_records */
+  4,   /* field[4] = lag_bytes */
   1,   /* field[1] = records */
   0,   /* field[0] = stream */
 };
 static const ProtobufCIntRange sluice__v1__progress__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor sluice__v1__progress__descriptor =
 {
@@ -3341,14 +3354,14 @@ const ProtobufCMessageDescriptor sluice__v1__progress__descriptor =
   "Sluice__V1__Progress",
   "sluice.v1",
   sizeof(Sluice__V1__Progress),
-  4,
+  5,
   sluice__v1__progress__field_descriptors,
   sluice__v1__progress__field_indices_by_name,
   1,  sluice__v1__progress__number_ranges,
   (ProtobufCMessageInit) sluice__v1__progress__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sluice__v1__stream_summary__field_descriptors[8] =
+static const ProtobufCFieldDescriptor sluice__v1__stream_summary__field_descriptors[9] =
 {
   {
     "stream",
@@ -3446,11 +3459,24 @@ static const ProtobufCFieldDescriptor sluice__v1__stream_summary__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "lag_bytes",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__StreamSummary, lag_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__stream_summary__field_indices_by_name[] = {
   2,   /* field[2] = bytes */
   5,   /* field[5] = deleted */
   3,   /* field[3] = inserted */
+  8,   /* field[8] = lag_bytes */
   7,   /* field[7] = nul_bytes_stripped */
   1,   /* field[1] = records */
   0,   /* field[0] = stream */
@@ -3460,7 +3486,7 @@ static const unsigned sluice__v1__stream_summary__field_indices_by_name[] = {
 static const ProtobufCIntRange sluice__v1__stream_summary__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor sluice__v1__stream_summary__descriptor =
 {
@@ -3470,7 +3496,7 @@ const ProtobufCMessageDescriptor sluice__v1__stream_summary__descriptor =
   "Sluice__V1__StreamSummary",
   "sluice.v1",
   sizeof(Sluice__V1__StreamSummary),
-  8,
+  9,
   sluice__v1__stream_summary__field_descriptors,
   sluice__v1__stream_summary__field_indices_by_name,
   1,  sluice__v1__stream_summary__number_ranges,

@@ -759,10 +759,17 @@ struct  Sluice__V1__Progress
    * -1 when unknown.
    */
   int64_t estimated_records;
+  /*
+   * Read of a stream with SYNC_MODE_CDC: bytes of the server's change log the
+   * source still holds back, from the position confirmed as committed to the
+   * server's current one (PostgreSQL: WAL behind the slot's confirmed_flush_lsn).
+   * 0 otherwise.
+   */
+  uint64_t lag_bytes;
 };
 #define SLUICE__V1__PROGRESS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__progress__descriptor) \
-    , NULL, 0, 0, 0 }
+    , NULL, 0, 0, 0, 0 }
 
 
 /*
@@ -785,10 +792,14 @@ struct  Sluice__V1__StreamSummary
    * Strings from which NUL bytes were stripped.
    */
   uint64_t nul_bytes_stripped;
+  /*
+   * Read with SYNC_MODE_CDC: lag_bytes (see Progress) at the end of the Read.
+   */
+  uint64_t lag_bytes;
 };
 #define SLUICE__V1__STREAM_SUMMARY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__stream_summary__descriptor) \
-    , NULL, 0, 0, 0, 0, 0, 0, 0 }
+    , NULL, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Sluice__V1__Summary
