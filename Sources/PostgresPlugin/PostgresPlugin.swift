@@ -2,7 +2,7 @@ public import SluiceSDK
 public import SluiceWire
 
 /// The PostgreSQL plugin: a source (Discover, Read) and a destination (Write).
-public struct PostgresPlugin: SourcePlugin, DestinationPlugin {
+public struct PostgresPlugin: SourcePlugin, DestinationPlugin, ResourcePlugin {
     /// The version reported in the handshake and by `--version`.
     public static let version = "0.1.0"
 
@@ -14,7 +14,8 @@ public struct PostgresPlugin: SourcePlugin, DestinationPlugin {
             capabilities: Capabilities(
                 readModes: [.fullRefresh, .incremental, .cdc],
                 writeModes: [.append, .upsert, .updateOnly, .mirror, .replace],
-                features: [Feature.cancel, "exact_types", "binary_copy", Feature.committedStates, Feature.cdcApply, Feature.readAcks]
+                features: [Feature.cancel, "exact_types", "binary_copy", Feature.committedStates, Feature.cdcApply, Feature.readAcks,
+                           Feature.resources]
             )
         )
     }
@@ -49,6 +50,14 @@ public struct PostgresPlugin: SourcePlugin, DestinationPlugin {
         let context = Self.context(output.context, config, call: "Write")
         return try await SSHTunnel.around(config, logger: context.logger) { config in
             try await PostgresDestination(config: config, context: context).write(request, input: input, output: output)
+        }
+    }
+
+    public func resources(_ request: ResourcesRequest, context: CallContext) async throws -> ResourcesResponse {
+        let config = try PluginConfig.parse(request.configJSON)
+        let context = Self.context(context, config, call: "Resources")
+        return try await SSHTunnel.around(config, logger: context.logger) { config in
+            try await PostgresResources(config: config, request: request).run()
         }
     }
 

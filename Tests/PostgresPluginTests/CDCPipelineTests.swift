@@ -153,4 +153,62 @@ struct CDCPipelineTests: PipelineWorkspace {
             await SourceCDCTests.cleanUp(slot: slot, publication: publication)
         }
     }
+
+    @Test("pipeline --resources lists the slot (with its lag), publication and committed states; --release-resources drops the slot, forgets the states and clears the state file, and the next run starts over with a snapshot")
+    func resourcesListedAndReleased() async throws {
+        let source = schema("rsrc"), destination = schema("rdst"), slot = prefix + "_rslot", publication = prefix + "_rpub"
+        try await withDatabase { connection in
+            do {
+                let table = SQL.quoteQualified(schema: source, name: "t"), copy = SQL.quoteQualified(schema: destination, name: "t")
+                _ = try await connection.executeScript("""
+                    CREATE SCHEMA \(SQL.quoteIdentifier(source)); CREATE SCHEMA \(SQL.quoteIdentifier(destination));
+                    CREATE TABLE \(table) (id int PRIMARY KEY, note text);
+                    INSERT INTO \(table) SELECT g, 'n' || g FROM generate_series(1, 100) g;
+                    """)
+                let statePath = files.appendingPathComponent("state-resources.json").path
+                let pipeline = try file("pipeline-resources.yaml", """
+                    name: resources-test
+                    source: {plugin: \(Binaries.postgresPlugin.path), config: \(try postgresConfig(source, "schemas: [\(source)]\ncdc_slot: \(slot)\ncdc_publication: \(publication)"))}
+                    destinations:
+                      - {plugin: \(Binaries.postgresPlugin.path), config: \(try postgresConfig(destination))}
+                    catalog:
+                      streams:
+                        - {name: t, namespace: \(source), sync_mode: cdc}
+                    state: \(statePath)
+                    """)
+                let first = try await run(["pipeline", "--pipeline", pipeline])
+                #expect(first.exitCode == 0, "\(first.stderr)")
+                _ = try await connection.executeScript("UPDATE \(table) SET note = 'changed' WHERE id <= 10")
+
+                let listed = try await run(["pipeline", "--pipeline", pipeline, "--resources"])
+                #expect(listed.exitCode == 0, "\(listed.stderr)")
+                #expect(listed.stdout.contains("replication_slot \(slot): not in use"), "\(listed.stdout)")
+                #expect(listed.stdout.contains("holds back"), "the slot's lag: \(listed.stdout)")
+                #expect(listed.stdout.contains("publication \(publication): publishes 1 table"), "\(listed.stdout)")
+                #expect(listed.stdout.contains("committed_states \(destination)._sluice_state: 1 states of the pipeline"), "\(listed.stdout)")
+                #expect(try await connection.execute("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", [.text(slot)]).rows == [["1"]],
+                        "listing changes nothing")
+
+                let released = try await run(["pipeline", "--pipeline", pipeline, "--release-resources"])
+                #expect(released.exitCode == 0, "\(released.stderr)")
+                #expect(released.stdout.contains("replication_slot \(slot)") && released.stdout.contains("[released]"), "\(released.stdout)")
+                #expect(released.stdout.contains("publication \(publication)") && released.stdout.contains("[kept]"), "\(released.stdout)")
+                #expect(released.stdout.contains("state file \(statePath): cleared"), "\(released.stdout)")
+                #expect(try await connection.execute("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", [.text(slot)]).rows == [["0"]])
+                #expect(try await connection.execute("SELECT count(*) FROM \(SQL.quoteQualified(schema: destination, name: "_sluice_state"))").rows == [["0"]])
+
+                // Starting over: a new slot and snapshot, and the copy equals the source again.
+                let again = try await run(["pipeline", "--pipeline", pipeline])
+                #expect(again.exitCode == 0, "\(again.stderr)")
+                #expect(again.stderr.contains("created the replication slot \(slot)"), "\(again.stderr)")
+                #expect(try await connection.execute("""
+                    SELECT count(*) FROM ((TABLE \(table) EXCEPT TABLE \(copy)) UNION ALL (TABLE \(copy) EXCEPT TABLE \(table))) d
+                    """).rows == [["0"]])
+            } catch {
+                await SourceCDCTests.cleanUp(slot: slot, publication: publication)
+                throw error
+            }
+            await SourceCDCTests.cleanUp(slot: slot, publication: publication)
+        }
+    }
 }

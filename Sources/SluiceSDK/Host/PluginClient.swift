@@ -106,6 +106,16 @@ public final class PluginClient: @unchecked Sendable {
         }
     }
 
+    /// Resources: lists, or releases, what the plugin keeps between calls (feature `resources`).
+    public func resources(_ request: ResourcesRequest) async throws(HostError) -> ResourcesResponse {
+        try await send(.resources(request))
+        switch try await expectReply(to: "ResourcesRequest") {
+        case .resources(let response): return response
+        case .error(let error): throw .plugin(error)
+        case let other: throw .protocolViolation("ResourcesRequest was answered with \(other.name), not ResourcesResponse")
+        }
+    }
+
     /// Starts a Read; then call ``nextCallMessage()`` until it returns `nil`.
     public func startRead(_ request: ReadRequest) async throws(HostError) {
         callEnded.value = false

@@ -44,6 +44,13 @@ public protocol DestinationPlugin: Plugin {
     func write(_ request: WriteRequest, input: WriteInput, output: WriteOutput) async throws -> Summary
 }
 
+/// A plugin that keeps things on its system between calls (a replication slot, committed
+/// states) and can list or release them; announce ``SluiceWire/Feature/resources``.
+public protocol ResourcePlugin: Plugin {
+    /// Lists what is kept for the request's configuration (and pipeline), or releases it first.
+    func resources(_ request: ResourcesRequest, context: CallContext) async throws -> ResourcesResponse
+}
+
 /// What a call's handler gets besides its request: a logger whose messages reach the host,
 /// the session's frame size limit, and the cancellation state.
 public struct CallContext: Sendable {

@@ -55,7 +55,7 @@ public final class PluginServer: @unchecked Sendable {
                                           // Frames right after Hello already follow its size limit.
                                           relay.applyFrameSize(hello.maxFrameSize)
                                           return false
-                                      case .getSpec, .check, .discover, .read, .write:
+                                      case .getSpec, .check, .discover, .read, .write, .resources:
                                           relay.noteCall()
                                           return false
                                       default:
@@ -187,6 +187,14 @@ public final class PluginServer: @unchecked Sendable {
                 try Task.checkCancellation()
                 return .check(response)
             })
+        case .resources(let request):
+            defer { endCall() }
+            guard let keeper = plugin as? any ResourcePlugin else {
+                try await sendOrFail(.error(PluginError(category: .config, code: "UNSUPPORTED_CALL",
+                                                        message: "this plugin keeps no resources between calls (it does not announce the feature \(Feature.resources))")))
+                return nil
+            }
+            try await sendOrFail(await runCancellable { .resources(try await keeper.resources(request, context: context)) })
         case .discover(let request):
             defer { endCall() }
             guard let source = plugin as? any SourcePlugin else { return try await refuse(message) }

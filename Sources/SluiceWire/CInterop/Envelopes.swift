@@ -45,6 +45,9 @@ extension HostMessage {
         case .readAck(let ack):
             message.pointee.message_case = SLUICE__V1__HOST_MESSAGE__MESSAGE_READ_ACK
             message.pointee.read_ack = ack.cMessage(in: &arena)
+        case .resources(let request):
+            message.pointee.message_case = SLUICE__V1__HOST_MESSAGE__MESSAGE_RESOURCES
+            message.pointee.resources = request.cMessage(in: &arena)
         }
         return message
     }
@@ -65,6 +68,7 @@ extension HostMessage {
         case SLUICE__V1__HOST_MESSAGE__MESSAGE_CANCEL: self = .cancel
         case SLUICE__V1__HOST_MESSAGE__MESSAGE_CLOSE: self = .close
         case SLUICE__V1__HOST_MESSAGE__MESSAGE_READ_ACK: self = .readAck(ReadAck(c: try present(m.read_ack)))
+        case SLUICE__V1__HOST_MESSAGE__MESSAGE_RESOURCES: self = .resources(ResourcesRequest(c: try present(m.resources)))
         default: throw ProtocolError(.invalidMessage, "the HostMessage holds no message this protocol version knows")
         }
     }
@@ -116,6 +120,9 @@ extension PluginMessage {
         case .committedStates(let committed):
             message.pointee.message_case = SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_COMMITTED_STATES
             message.pointee.committed_states = committed.cMessage(in: &arena)
+        case .resources(let response):
+            message.pointee.message_case = SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_RESOURCES
+            message.pointee.resources = response.cMessage(in: &arena)
         }
         return message
     }
@@ -138,6 +145,7 @@ extension PluginMessage {
         case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_ERROR: self = .error(PluginError(c: try present(m.error)))
         case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_COMMITTED_STATES:
             self = .committedStates(try CommittedStates(c: try present(m.committed_states)))
+        case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_RESOURCES: self = .resources(try ResourcesResponse(c: try present(m.resources)))
         default: throw ProtocolError(.invalidMessage, "the PluginMessage holds no message this protocol version knows")
         }
     }

@@ -45,6 +45,27 @@ extension CheckRequest {
     }
 }
 
+extension ResourcesRequest {
+    init(c message: UnsafeMutablePointer<Sluice__V1__ResourcesRequest>) {
+        let m = message.pointee
+        self.init(configJSON: CRead.string(m.config_json), role: Role(c: m.role), pipelineID: CRead.string(m.pipeline_id), release: m.release != 0)
+    }
+}
+
+extension Resource {
+    init(c message: UnsafeMutablePointer<Sluice__V1__Resource>) {
+        let m = message.pointee
+        self.init(kind: CRead.string(m.kind), name: CRead.string(m.name), detail: CRead.string(m.detail), released: m.released != 0,
+                  lagBytes: m.lag_bytes)
+    }
+}
+
+extension ResourcesResponse {
+    init(c message: UnsafeMutablePointer<Sluice__V1__ResourcesResponse>) throws(ProtocolError) {
+        self.init(resources: try CRead.messages(message.pointee.resources, message.pointee.n_resources) { Resource(c: $0) })
+    }
+}
+
 extension CheckResult {
     init(c message: UnsafeMutablePointer<Sluice__V1__CheckResult>) {
         let m = message.pointee

@@ -59,6 +59,38 @@ extension CheckRequest {
     }
 }
 
+extension ResourcesRequest {
+    func cMessage(in arena: inout CArena) -> UnsafeMutablePointer<Sluice__V1__ResourcesRequest> {
+        let message = arena.message(sluice__v1__resources_request__init)
+        message.pointee.config_json = arena.cString(configJSON)
+        message.pointee.role = role.c()
+        message.pointee.pipeline_id = arena.cString(pipelineID)
+        message.pointee.release = release ? 1 : 0
+        return message
+    }
+}
+
+extension Resource {
+    func cMessage(in arena: inout CArena) -> UnsafeMutablePointer<Sluice__V1__Resource> {
+        let message = arena.message(sluice__v1__resource__init)
+        message.pointee.kind = arena.cString(kind)
+        message.pointee.name = arena.cString(name)
+        message.pointee.detail = arena.cString(detail)
+        message.pointee.released = released ? 1 : 0
+        message.pointee.lag_bytes = lagBytes
+        return message
+    }
+}
+
+extension ResourcesResponse {
+    func cMessage(in arena: inout CArena) -> UnsafeMutablePointer<Sluice__V1__ResourcesResponse> {
+        let message = arena.message(sluice__v1__resources_response__init)
+        message.pointee.n_resources = resources.count
+        message.pointee.resources = arena.messages(resources) { $0.cMessage(in: &$1) }
+        return message
+    }
+}
+
 extension CheckResult {
     func cMessage(in arena: inout CArena) -> UnsafeMutablePointer<Sluice__V1__CheckResult> {
         let message = arena.message(sluice__v1__check_result__init)

@@ -22,6 +22,51 @@ public struct CheckRequest: Sendable, Hashable {
     }
 }
 
+/// Lists, or releases, what a plugin keeps on its system between calls for a configuration.
+public struct ResourcesRequest: Sendable, Hashable {
+    public var configJSON: String
+    /// ``Role/unspecified``: every role the plugin has.
+    public var role: Role
+    /// The pipeline whose committed states a destination lists or releases; empty: none.
+    public var pipelineID: String
+    /// Release each resource the plugin can, then list them all.
+    public var release: Bool
+
+    public init(configJSON: String, role: Role = .unspecified, pipelineID: String = "", release: Bool = false) {
+        self.configJSON = configJSON
+        self.role = role
+        self.pipelineID = pipelineID
+        self.release = release
+    }
+}
+
+/// One thing a plugin keeps on its system (a replication slot, committed states).
+public struct Resource: Sendable, Hashable {
+    /// Stable kind, such as `replication_slot`.
+    public var kind: String
+    public var name: String
+    /// Its condition for a person.
+    public var detail: String
+    /// Released by this call.
+    public var released: Bool
+    /// Bytes of the system's storage it holds back; 0 when none.
+    public var lagBytes: UInt64
+
+    public init(kind: String, name: String, detail: String, released: Bool = false, lagBytes: UInt64 = 0) {
+        self.kind = kind
+        self.name = name
+        self.detail = detail
+        self.released = released
+        self.lagBytes = lagBytes
+    }
+}
+
+/// The answer to a ``ResourcesRequest``.
+public struct ResourcesResponse: Sendable, Hashable {
+    public var resources: [Resource]
+    public init(resources: [Resource]) { self.resources = resources }
+}
+
 /// One named check and its outcome.
 public struct CheckResult: Sendable, Hashable {
     public var name: String

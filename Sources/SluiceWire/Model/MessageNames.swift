@@ -15,6 +15,7 @@ extension HostMessage {
         case .cancel: "Cancel"
         case .close: "Close"
         case .readAck: "ReadAck"
+        case .resources: "ResourcesRequest"
         }
     }
 }
@@ -37,6 +38,7 @@ extension PluginMessage {
         case .summary: "Summary"
         case .error: "Error"
         case .committedStates: "CommittedStates"
+        case .resources: "ResourcesResponse"
         }
     }
 }

@@ -14,6 +14,8 @@ public enum HostMessage: Sendable, Equatable {
     case close
     /// Inside a Read, to a source with ``Feature/readAcks``.
     case readAck(ReadAck)
+    /// To a plugin with ``Feature/resources``.
+    case resources(ResourcesRequest)
 }
 
 /// Everything a plugin sends to a host: one message per frame on the plugin's stdout.
@@ -32,4 +34,5 @@ public enum PluginMessage: Sendable, Equatable {
     case summary(Summary)
     case error(PluginError)
     case committedStates(CommittedStates)
+    case resources(ResourcesResponse)
 }

@@ -79,6 +79,9 @@ public enum Feature {
     /// A source that takes ``ReadAck`` during a Read (PROTOCOL.md §8.2). A host sends ReadAck
     /// only to a source announcing it.
     public static let readAcks = "read_acks"
+    /// A plugin that answers ``ResourcesRequest``: lists, or releases, what it keeps on its
+    /// system between calls (PROTOCOL.md §4.7).
+    public static let resources = "resources"
 }
 
 /// What a plugin can do.

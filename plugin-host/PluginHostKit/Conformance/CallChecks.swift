@@ -112,6 +112,38 @@ struct CallChecks: Sendable {
         }
     }
 
+    /// `resources` (§4.7): given the configuration of a plugin announcing `resources`, a listing
+    /// (for a pipeline id no run used) is answered by ResourcesResponse, every resource named and
+    /// none released; without the feature (`config` nil), by Error{CONFIG, UNSUPPORTED_CALL}.
+    /// Either way the session continues.
+    func resources(config: String?) async throws -> String {
+        try await target.withPlugin { probe in
+            try await probe.handshake()
+            let outcome: String
+            if let config {
+                let request = ResourcesRequest(configJSON: config, pipelineID: "sluice-conformance-unused")
+                let message = try await probe.answer(to: .resources(request), expecting: "ResourcesResponse")
+                guard case .resources(let response) = message else {
+                    throw ConformanceFailure("a Resources listing was answered with \(ConformanceText.name(message)), not ResourcesResponse")
+                }
+                if let unnamed = response.resources.first(where: { $0.kind.isEmpty || $0.name.isEmpty }) {
+                    throw ConformanceFailure("a listed resource has no kind or no name: \(unnamed)")
+                }
+                if let released = response.resources.first(where: \.released) {
+                    throw ConformanceFailure("a listing (release false) reported \(released.kind) \(released.name) as released")
+                }
+                outcome = "a listing was answered by ResourcesResponse (\(response.resources.count) resources, none released)"
+            } else {
+                try await probe.send(.resources(ResourcesRequest(configJSON: "{}")))
+                _ = try await probe.expectError(.config, "UNSUPPORTED_CALL", after: "Resources to a plugin without the resources feature")
+                outcome = "Resources without the feature → Error{CONFIG, UNSUPPORTED_CALL}"
+            }
+            try await probe.expectSpec(after: "the Resources call")
+            try await probe.closeCleanly(after: "GetSpec")
+            return outcome + "; the session continued"
+        }
+    }
+
     /// Runs Check with `configJSON` and verifies the response's consistency.
     private func check(configJSON: String) async throws -> CheckResponse {
         let response = try await target.withPlugin { probe in

@@ -27,6 +27,9 @@ enum ConformanceCheck: String, CaseIterable, Sendable {
     case readAckBetweenCalls = "read-ack-between-calls"
     /// §4.6: a call of a role the plugin lacks is Error{CONFIG, UNSUPPORTED_CALL}; the session continues.
     case unsupportedCall = "unsupported-call"
+    /// §4.7: with the feature `resources`, a listing is a ResourcesResponse releasing nothing;
+    /// without it, Error{CONFIG, UNSUPPORTED_CALL}; the session continues.
+    case resources
     /// §6.2: SIGTERM to an idle plugin ends it with exit 130.
     case sigterm
     /// §4.3: Discover answers a consistent Catalog.

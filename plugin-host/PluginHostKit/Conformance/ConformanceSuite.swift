@@ -42,6 +42,9 @@ struct ConformanceSuite {
             }
             return try await calls.unsupportedCall(roles: reply.roles)
         }
+        await run(.resources) {
+            try await calls.resources(config: reply.capabilities.has(Feature.resources) ? try config.text() : nil)
+        }
         await run(.sigterm) { try await session.sigterm() }
         await runSourceChecks(reply)
         await runDestinationChecks(reply)

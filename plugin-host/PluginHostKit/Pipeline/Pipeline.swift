@@ -29,6 +29,8 @@ struct Pipeline {
     var strict = false
     /// Print the plan (``PipelinePlan``) once everything is validated, instead of running it.
     var dryRun = false
+    /// List or release what the plugins keep for the pipeline (``PipelineResources``), instead of running it.
+    var resources: PipelineResources.Action?
 
     /// How one run ended.
     struct Outcome {
@@ -86,6 +88,12 @@ struct Pipeline {
         if dryRun {
             PipelinePlan(pipelineID: pipelineID, selection: selection, writeCatalogs: writeCatalogs, destinations: destinations,
                          resume: ResumePoints(streams: streams, saved: previous, reports: destinations.map { _ in nil }), skipped: skipped).print()
+            return Outcome(exitCode: ExitCodes.success)
+        }
+        if let resources {
+            try await PipelineResources(source: source, destinations: destinations, sourceConfig: sourceConfig,
+                                        destinationConfigs: destinationConfigs, pipelineID: pipelineID, statePath: statePath,
+                                        action: resources).run()
             return Outcome(exitCode: ExitCodes.success)
         }
         let writes = await PipelineRun.startWrites(destinations.indices.map { index in
@@ -216,6 +224,11 @@ struct Pipeline {
 
     /// Runs a setup step of `session`, naming the plugin in its failure.
     private func labelled<T>(_ session: PluginSession, _ body: () async throws -> T) async throws -> T {
+        try await Self.labelled(session, body)
+    }
+
+    /// `body`, its failure carrying the plugin's label and stderr.
+    static func labelled<T>(_ session: PluginSession, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch {

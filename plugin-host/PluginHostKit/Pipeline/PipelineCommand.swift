@@ -113,6 +113,12 @@ struct PipelineCommand: AsyncParsableCommand {
     @Flag(help: "Validate everything, discover the source and print the plan (streams, modes, keys, resume points) without reading or writing anything.")
     var dryRun = false
 
+    @Flag(help: "List what the plugins keep on their systems for this pipeline between runs (a CDC source's replication slot and publication, the states the destinations committed), without reading or writing anything.")
+    var resources = false
+
+    @Flag(help: "Release what the plugins keep for this pipeline (drop the replication slot, forget the committed states) and clear the state file: the next run starts over.")
+    var releaseResources = false
+
     @Option(help: "How many times to retry a run that failed with a retryable error.")
     var retries = 2
 
@@ -134,6 +140,9 @@ struct PipelineCommand: AsyncParsableCommand {
             }
         }
         if let name, name.isEmpty { throw ValidationError("--name must not be empty") }
+        if [dryRun, resources, releaseResources].filter({ $0 }).count > 1 {
+            throw ValidationError("give one of --dry-run, --resources and --release-resources")
+        }
         guard retries >= 0, retryDelay >= 0 else { throw ValidationError("--retries and --retry-delay cannot be negative") }
         if let maxFrameSize, maxFrameSize < 1024 {
             throw ValidationError("--max-frame-size must be at least 1024 bytes")
@@ -145,8 +154,8 @@ struct PipelineCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         // The state file named in the pipeline file (a file that cannot be read fails later, in the attempt).
         let fileState = state == nil ? pipeline.flatMap { try? PipelineFile.load($0, environment: environment) }?.state : nil
-        // A dry run changes nothing, so it may run beside a real one.
-        if !dryRun { try RunLock.acquireOrExit(pipelineFile: pipeline, stateFile: state ?? fileState) }
+        // A dry run and a listing change nothing, so they may run beside a real run.
+        if !dryRun && !resources { try RunLock.acquireOrExit(pipelineFile: pipeline, stateFile: state ?? fileState) }
         var resume: [State]?
         var attempt = 1
         while true {
@@ -184,7 +193,8 @@ struct PipelineCommand: AsyncParsableCommand {
                                     statePath: state ?? plan.state,
                                     writeModes: plan.destinations.map { writeMode?.mode ?? $0.writeMode },
                                     name: name ?? plan.name, resume: resume, attempt: attempt, follow: follow,
-                                    strict: strict || plan.strict, dryRun: dryRun)
+                                    strict: strict || plan.strict, dryRun: dryRun,
+                                    resources: resources ? .list : releaseResources ? .release : nil)
             outcome = try await pipeline.run()
         } catch {
             let failure = PluginSession.failure(for: error, stderr: nil)

@@ -158,7 +158,7 @@ struct CDCReader {
         }
         guard state.slot == slot else {
             throw PluginError(category: .config, code: "INVALID_STATE",
-                              message: "the state is for the replication slot \(state.slot), the configuration names \(slot): set cdc_slot to \(state.slot), or drop the state to start over with a new snapshot")
+                              message: "the state is for the replication slot \(state.slot), the configuration names \(slot): set cdc_slot to \(state.slot), or start the pipeline over with a new snapshot (plugin-host: pipeline --release-resources)")
         }
         return state
     }
@@ -170,15 +170,15 @@ struct CDCReader {
             """, [.text(slot)]).rows.first
         guard let row else {
             throw PluginError(category: .data, code: "SLOT_MISSING",
-                              message: "the replication slot \(slot) no longer exists, so the changes after \(since) cannot be read: drop the pipeline's state to start over with a new snapshot")
+                              message: "the replication slot \(slot) no longer exists, so the changes after \(since) cannot be read: start the pipeline over with a new snapshot (plugin-host: pipeline --release-resources)")
         }
         if row.count == 2, row[1] == "lost" {
             throw PluginError(category: .data, code: "SLOT_LOST",
-                              message: "the replication slot \(slot) lost WAL it needed (max_slot_wal_keep_size): drop it (SELECT pg_drop_replication_slot('\(slot)')) and the pipeline's state to start over with a new snapshot")
+                              message: "the replication slot \(slot) lost WAL it needed (max_slot_wal_keep_size): start the pipeline over with a new snapshot (plugin-host: pipeline --release-resources drops the slot and the pipeline's states)")
         }
         if let text = row.first ?? nil, let confirmed = LSN(text), confirmed > since {
             throw PluginError(category: .data, code: "SLOT_AHEAD",
-                              message: "the replication slot \(slot) confirmed \(confirmed), past the state's \(since): changes in between were never delivered; drop the slot and the pipeline's state to start over with a new snapshot")
+                              message: "the replication slot \(slot) confirmed \(confirmed), past the state's \(since): changes in between were never delivered; start the pipeline over with a new snapshot (plugin-host: pipeline --release-resources drops the slot and the pipeline's states)")
         }
     }
 

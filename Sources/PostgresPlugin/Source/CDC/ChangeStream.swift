@@ -265,7 +265,7 @@ struct ChangeStream {
             }
             guard let column, column.typeOID == published.typeOID, column.typeModifier == published.typeModifier else {
                 throw PluginError(category: .data, code: "CDC_COLUMN_CHANGED",
-                                  message: "stream \(plan.stream): column \(published.name) of the changes is not the table's column of that name now (its type changed, or it was dropped since): the rows copied so far cannot follow it; start the pipeline over with a new snapshot (clear its state)",
+                                  message: "stream \(plan.stream): column \(published.name) of the changes is not the table's column of that name now (its type changed, or it was dropped since): the rows copied so far cannot follow it; start the pipeline over with a new snapshot (plugin-host: pipeline --release-resources)",
                                   stream: plan.stream)
             }
             columns.append(column)
@@ -273,7 +273,7 @@ struct ChangeStream {
         }
         for key in plan.table.primaryKey where plan.columns.contains(where: { $0.name == key }) && !columns.contains(where: { $0.name == key }) {
             throw PluginError(category: .data, code: "CDC_KEY_MISSING",
-                              message: "stream \(plan.stream): the changes have no column \(key), a column of the primary key: the rows cannot be identified; start the pipeline over with a new snapshot (clear its state)",
+                              message: "stream \(plan.stream): the changes have no column \(key), a column of the primary key: the rows cannot be identified; start the pipeline over with a new snapshot (plugin-host: pipeline --release-resources)",
                               stream: plan.stream)
         }
         let carriedNames = Set(carried[index])
@@ -307,7 +307,7 @@ struct ChangeStream {
             """, [.text(String(plan.table.oid)), .text(PrivilegeAudit.textArray(added.map(\.name)))]).rows
         guard let name = rows.first?.first ?? nil else { return }
         throw PluginError(category: .data, code: "CDC_COLUMN_ADDED_WITH_DEFAULT",
-                          message: "stream \(plan.stream): column \(name) was added to the table with a default (or as an identity or generated column): the rows already copied took its value without any change in the WAL, so the destination cannot learn it from the changes; start the pipeline over with a new snapshot (clear its state), or add such columns without a default and set it afterwards",
+                          message: "stream \(plan.stream): column \(name) was added to the table with a default (or as an identity or generated column): the rows already copied took its value without any change in the WAL, so the destination cannot learn it from the changes; start the pipeline over with a new snapshot (plugin-host: pipeline --release-resources), or add such columns without a default and set it afterwards",
                           stream: plan.stream)
     }
 

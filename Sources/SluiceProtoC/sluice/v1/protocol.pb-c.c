@@ -412,6 +412,141 @@ void   sluice__v1__spec_response__free_unpacked
   assert(message->base.descriptor == &sluice__v1__spec_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sluice__v1__resources_request__init
+                     (Sluice__V1__ResourcesRequest         *message)
+{
+  static const Sluice__V1__ResourcesRequest init_value = SLUICE__V1__RESOURCES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sluice__v1__resources_request__get_packed_size
+                     (const Sluice__V1__ResourcesRequest *message)
+{
+  assert(message->base.descriptor == &sluice__v1__resources_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sluice__v1__resources_request__pack
+                     (const Sluice__V1__ResourcesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sluice__v1__resources_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sluice__v1__resources_request__pack_to_buffer
+                     (const Sluice__V1__ResourcesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sluice__v1__resources_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sluice__V1__ResourcesRequest *
+       sluice__v1__resources_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sluice__V1__ResourcesRequest *)
+     protobuf_c_message_unpack (&sluice__v1__resources_request__descriptor,
+                                allocator, len, data);
+}
+void   sluice__v1__resources_request__free_unpacked
+                     (Sluice__V1__ResourcesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sluice__v1__resources_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sluice__v1__resource__init
+                     (Sluice__V1__Resource         *message)
+{
+  static const Sluice__V1__Resource init_value = SLUICE__V1__RESOURCE__INIT;
+  *message = init_value;
+}
+size_t sluice__v1__resource__get_packed_size
+                     (const Sluice__V1__Resource *message)
+{
+  assert(message->base.descriptor == &sluice__v1__resource__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sluice__v1__resource__pack
+                     (const Sluice__V1__Resource *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sluice__v1__resource__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sluice__v1__resource__pack_to_buffer
+                     (const Sluice__V1__Resource *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sluice__v1__resource__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sluice__V1__Resource *
+       sluice__v1__resource__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sluice__V1__Resource *)
+     protobuf_c_message_unpack (&sluice__v1__resource__descriptor,
+                                allocator, len, data);
+}
+void   sluice__v1__resource__free_unpacked
+                     (Sluice__V1__Resource *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sluice__v1__resource__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sluice__v1__resources_response__init
+                     (Sluice__V1__ResourcesResponse         *message)
+{
+  static const Sluice__V1__ResourcesResponse init_value = SLUICE__V1__RESOURCES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sluice__v1__resources_response__get_packed_size
+                     (const Sluice__V1__ResourcesResponse *message)
+{
+  assert(message->base.descriptor == &sluice__v1__resources_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sluice__v1__resources_response__pack
+                     (const Sluice__V1__ResourcesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sluice__v1__resources_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sluice__v1__resources_response__pack_to_buffer
+                     (const Sluice__V1__ResourcesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sluice__v1__resources_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sluice__V1__ResourcesResponse *
+       sluice__v1__resources_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sluice__V1__ResourcesResponse *)
+     protobuf_c_message_unpack (&sluice__v1__resources_response__descriptor,
+                                allocator, len, data);
+}
+void   sluice__v1__resources_response__free_unpacked
+                     (Sluice__V1__ResourcesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sluice__v1__resources_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sluice__v1__check_request__init
                      (Sluice__V1__CheckRequest         *message)
 {
@@ -1402,7 +1537,7 @@ void   sluice__v1__error__free_unpacked
   assert(message->base.descriptor == &sluice__v1__error__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor sluice__v1__host_message__field_descriptors[13] =
+static const ProtobufCFieldDescriptor sluice__v1__host_message__field_descriptors[14] =
 {
   {
     "hello",
@@ -1560,6 +1695,18 @@ static const ProtobufCFieldDescriptor sluice__v1__host_message__field_descriptor
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "resources",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sluice__V1__HostMessage, message_case),
+    offsetof(Sluice__V1__HostMessage, resources),
+    &sluice__v1__resources_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__host_message__field_indices_by_name[] = {
   10,   /* field[10] = cancel */
@@ -1571,6 +1718,7 @@ static const unsigned sluice__v1__host_message__field_indices_by_name[] = {
   4,   /* field[4] = read */
   12,   /* field[12] = read_ack */
   7,   /* field[7] = records */
+  13,   /* field[13] = resources */
   6,   /* field[6] = schema */
   8,   /* field[8] = state */
   5,   /* field[5] = write */
@@ -1579,7 +1727,7 @@ static const unsigned sluice__v1__host_message__field_indices_by_name[] = {
 static const ProtobufCIntRange sluice__v1__host_message__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor sluice__v1__host_message__descriptor =
 {
@@ -1589,14 +1737,14 @@ const ProtobufCMessageDescriptor sluice__v1__host_message__descriptor =
   "Sluice__V1__HostMessage",
   "sluice.v1",
   sizeof(Sluice__V1__HostMessage),
-  13,
+  14,
   sluice__v1__host_message__field_descriptors,
   sluice__v1__host_message__field_indices_by_name,
   1,  sluice__v1__host_message__number_ranges,
   (ProtobufCMessageInit) sluice__v1__host_message__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sluice__v1__plugin_message__field_descriptors[14] =
+static const ProtobufCFieldDescriptor sluice__v1__plugin_message__field_descriptors[15] =
 {
   {
     "hello",
@@ -1766,6 +1914,18 @@ static const ProtobufCFieldDescriptor sluice__v1__plugin_message__field_descript
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "resources",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sluice__V1__PluginMessage, message_case),
+    offsetof(Sluice__V1__PluginMessage, resources),
+    &sluice__v1__resources_response__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__plugin_message__field_indices_by_name[] = {
   3,   /* field[3] = catalog */
@@ -1776,6 +1936,7 @@ static const unsigned sluice__v1__plugin_message__field_indices_by_name[] = {
   9,   /* field[9] = log */
   10,   /* field[10] = progress */
   5,   /* field[5] = records */
+  14,   /* field[14] = resources */
   4,   /* field[4] = schema */
   1,   /* field[1] = spec */
   6,   /* field[6] = state */
@@ -1786,7 +1947,7 @@ static const unsigned sluice__v1__plugin_message__field_indices_by_name[] = {
 static const ProtobufCIntRange sluice__v1__plugin_message__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor sluice__v1__plugin_message__descriptor =
 {
@@ -1796,7 +1957,7 @@ const ProtobufCMessageDescriptor sluice__v1__plugin_message__descriptor =
   "Sluice__V1__PluginMessage",
   "sluice.v1",
   sizeof(Sluice__V1__PluginMessage),
-  14,
+  15,
   sluice__v1__plugin_message__field_descriptors,
   sluice__v1__plugin_message__field_indices_by_name,
   1,  sluice__v1__plugin_message__number_ranges,
@@ -2163,6 +2324,211 @@ const ProtobufCMessageDescriptor sluice__v1__spec_response__descriptor =
   sluice__v1__spec_response__field_indices_by_name,
   1,  sluice__v1__spec_response__number_ranges,
   (ProtobufCMessageInit) sluice__v1__spec_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sluice__v1__resources_request__field_descriptors[4] =
+{
+  {
+    "config_json",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__ResourcesRequest, config_json),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "role",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__ResourcesRequest, role),
+    &sluice__v1__role__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pipeline_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__ResourcesRequest, pipeline_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "release",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__ResourcesRequest, release),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sluice__v1__resources_request__field_indices_by_name[] = {
+  0,   /* field[0] = config_json */
+  2,   /* field[2] = pipeline_id */
+  3,   /* field[3] = release */
+  1,   /* field[1] = role */
+};
+static const ProtobufCIntRange sluice__v1__resources_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor sluice__v1__resources_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sluice.v1.ResourcesRequest",
+  "ResourcesRequest",
+  "Sluice__V1__ResourcesRequest",
+  "sluice.v1",
+  sizeof(Sluice__V1__ResourcesRequest),
+  4,
+  sluice__v1__resources_request__field_descriptors,
+  sluice__v1__resources_request__field_indices_by_name,
+  1,  sluice__v1__resources_request__number_ranges,
+  (ProtobufCMessageInit) sluice__v1__resources_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sluice__v1__resource__field_descriptors[5] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__Resource, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__Resource, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "detail",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__Resource, detail),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "released",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__Resource, released),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lag_bytes",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__Resource, lag_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sluice__v1__resource__field_indices_by_name[] = {
+  2,   /* field[2] = detail */
+  0,   /* field[0] = kind */
+  4,   /* field[4] = lag_bytes */
+  1,   /* field[1] = name */
+  3,   /* field[3] = released */
+};
+static const ProtobufCIntRange sluice__v1__resource__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor sluice__v1__resource__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sluice.v1.Resource",
+  "Resource",
+  "Sluice__V1__Resource",
+  "sluice.v1",
+  sizeof(Sluice__V1__Resource),
+  5,
+  sluice__v1__resource__field_descriptors,
+  sluice__v1__resource__field_indices_by_name,
+  1,  sluice__v1__resource__number_ranges,
+  (ProtobufCMessageInit) sluice__v1__resource__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sluice__v1__resources_response__field_descriptors[1] =
+{
+  {
+    "resources",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sluice__V1__ResourcesResponse, n_resources),
+    offsetof(Sluice__V1__ResourcesResponse, resources),
+    &sluice__v1__resource__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sluice__v1__resources_response__field_indices_by_name[] = {
+  0,   /* field[0] = resources */
+};
+static const ProtobufCIntRange sluice__v1__resources_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sluice__v1__resources_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sluice.v1.ResourcesResponse",
+  "ResourcesResponse",
+  "Sluice__V1__ResourcesResponse",
+  "sluice.v1",
+  sizeof(Sluice__V1__ResourcesResponse),
+  1,
+  sluice__v1__resources_response__field_descriptors,
+  sluice__v1__resources_response__field_indices_by_name,
+  1,  sluice__v1__resources_response__number_ranges,
+  (ProtobufCMessageInit) sluice__v1__resources_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor sluice__v1__check_request__field_descriptors[2] =

@@ -25,6 +25,9 @@ typedef struct Sluice__V1__Cancel Sluice__V1__Cancel;
 typedef struct Sluice__V1__Close Sluice__V1__Close;
 typedef struct Sluice__V1__GetSpecRequest Sluice__V1__GetSpecRequest;
 typedef struct Sluice__V1__SpecResponse Sluice__V1__SpecResponse;
+typedef struct Sluice__V1__ResourcesRequest Sluice__V1__ResourcesRequest;
+typedef struct Sluice__V1__Resource Sluice__V1__Resource;
+typedef struct Sluice__V1__ResourcesResponse Sluice__V1__ResourcesResponse;
 typedef struct Sluice__V1__CheckRequest Sluice__V1__CheckRequest;
 typedef struct Sluice__V1__CheckResult Sluice__V1__CheckResult;
 typedef struct Sluice__V1__CheckResponse Sluice__V1__CheckResponse;
@@ -147,7 +150,8 @@ typedef enum {
   SLUICE__V1__HOST_MESSAGE__MESSAGE_WRITE_END = 10,
   SLUICE__V1__HOST_MESSAGE__MESSAGE_CANCEL = 11,
   SLUICE__V1__HOST_MESSAGE__MESSAGE_CLOSE = 12,
-  SLUICE__V1__HOST_MESSAGE__MESSAGE_READ_ACK = 13
+  SLUICE__V1__HOST_MESSAGE__MESSAGE_READ_ACK = 13,
+  SLUICE__V1__HOST_MESSAGE__MESSAGE_RESOURCES = 14
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SLUICE__V1__HOST_MESSAGE__MESSAGE__CASE)
 } Sluice__V1__HostMessage__MessageCase;
 
@@ -196,6 +200,11 @@ struct  Sluice__V1__HostMessage
      * every destination (PROTOCOL.md section 8.2).
      */
     Sluice__V1__ReadAck *read_ack;
+    /*
+     * To a plugin announcing the feature "resources": list, or release, what
+     * the plugin keeps on its system between calls (PROTOCOL.md section 4.7).
+     */
+    Sluice__V1__ResourcesRequest *resources;
   };
 };
 #define SLUICE__V1__HOST_MESSAGE__INIT \
@@ -218,7 +227,8 @@ typedef enum {
   SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_PROGRESS = 11,
   SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_SUMMARY = 12,
   SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_ERROR = 13,
-  SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_COMMITTED_STATES = 14
+  SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_COMMITTED_STATES = 14,
+  SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_RESOURCES = 15
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SLUICE__V1__PLUGIN_MESSAGE__MESSAGE__CASE)
 } Sluice__V1__PluginMessage__MessageCase;
 
@@ -267,6 +277,10 @@ struct  Sluice__V1__PluginMessage
      * sent before anything else of the call (PROTOCOL.md section 8.1).
      */
     Sluice__V1__CommittedStates *committed_states;
+    /*
+     * Answers a ResourcesRequest.
+     */
+    Sluice__V1__ResourcesResponse *resources;
   };
 };
 #define SLUICE__V1__PLUGIN_MESSAGE__INIT \
@@ -400,6 +414,82 @@ struct  Sluice__V1__SpecResponse
 #define SLUICE__V1__SPEC_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__spec_response__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * What a plugin keeps on its system between calls for a configuration (a
+ * source's replication slot, a destination's committed states of a pipeline):
+ * listed, or released so that the next run starts over.
+ */
+struct  Sluice__V1__ResourcesRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The configuration, as in CheckRequest.
+   */
+  char *config_json;
+  /*
+   * The role the configuration plays; ROLE_UNSPECIFIED: every role the plugin has.
+   */
+  Sluice__V1__Role role;
+  /*
+   * The pipeline whose committed states a destination lists or releases (as
+   * WriteRequest.pipeline_id); empty: none.
+   */
+  char *pipeline_id;
+  /*
+   * false: list; true: release each resource the plugin can, then list them
+   * all, each saying whether it was released.
+   */
+  protobuf_c_boolean release;
+};
+#define SLUICE__V1__RESOURCES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__resources_request__descriptor) \
+    , (char *)protobuf_c_empty_string, SLUICE__V1__ROLE__ROLE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * One thing a plugin keeps on its system.
+ */
+struct  Sluice__V1__Resource
+{
+  ProtobufCMessage base;
+  /*
+   * Stable kind, e.g. "replication_slot", "publication", "committed_states".
+   */
+  char *kind;
+  /*
+   * Its name on the system.
+   */
+  char *name;
+  /*
+   * Its condition for a person: whether it is in use, what it holds, or why
+   * it was not released.
+   */
+  char *detail;
+  /*
+   * Release: true when this call released it.
+   */
+  protobuf_c_boolean released;
+  /*
+   * Bytes of the system's storage it holds back (a replication slot's WAL); 0 when none.
+   */
+  uint64_t lag_bytes;
+};
+#define SLUICE__V1__RESOURCE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__resource__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Sluice__V1__ResourcesResponse
+{
+  ProtobufCMessage base;
+  size_t n_resources;
+  Sluice__V1__Resource **resources;
+};
+#define SLUICE__V1__RESOURCES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__resources_response__descriptor) \
+    , 0,NULL }
 
 
 struct  Sluice__V1__CheckRequest
@@ -1015,6 +1105,63 @@ Sluice__V1__SpecResponse *
 void   sluice__v1__spec_response__free_unpacked
                      (Sluice__V1__SpecResponse *message,
                       ProtobufCAllocator *allocator);
+/* Sluice__V1__ResourcesRequest methods */
+void   sluice__v1__resources_request__init
+                     (Sluice__V1__ResourcesRequest         *message);
+size_t sluice__v1__resources_request__get_packed_size
+                     (const Sluice__V1__ResourcesRequest   *message);
+size_t sluice__v1__resources_request__pack
+                     (const Sluice__V1__ResourcesRequest   *message,
+                      uint8_t             *out);
+size_t sluice__v1__resources_request__pack_to_buffer
+                     (const Sluice__V1__ResourcesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sluice__V1__ResourcesRequest *
+       sluice__v1__resources_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sluice__v1__resources_request__free_unpacked
+                     (Sluice__V1__ResourcesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sluice__V1__Resource methods */
+void   sluice__v1__resource__init
+                     (Sluice__V1__Resource         *message);
+size_t sluice__v1__resource__get_packed_size
+                     (const Sluice__V1__Resource   *message);
+size_t sluice__v1__resource__pack
+                     (const Sluice__V1__Resource   *message,
+                      uint8_t             *out);
+size_t sluice__v1__resource__pack_to_buffer
+                     (const Sluice__V1__Resource   *message,
+                      ProtobufCBuffer     *buffer);
+Sluice__V1__Resource *
+       sluice__v1__resource__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sluice__v1__resource__free_unpacked
+                     (Sluice__V1__Resource *message,
+                      ProtobufCAllocator *allocator);
+/* Sluice__V1__ResourcesResponse methods */
+void   sluice__v1__resources_response__init
+                     (Sluice__V1__ResourcesResponse         *message);
+size_t sluice__v1__resources_response__get_packed_size
+                     (const Sluice__V1__ResourcesResponse   *message);
+size_t sluice__v1__resources_response__pack
+                     (const Sluice__V1__ResourcesResponse   *message,
+                      uint8_t             *out);
+size_t sluice__v1__resources_response__pack_to_buffer
+                     (const Sluice__V1__ResourcesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sluice__V1__ResourcesResponse *
+       sluice__v1__resources_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sluice__v1__resources_response__free_unpacked
+                     (Sluice__V1__ResourcesResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Sluice__V1__CheckRequest methods */
 void   sluice__v1__check_request__init
                      (Sluice__V1__CheckRequest         *message);
@@ -1462,6 +1609,15 @@ typedef void (*Sluice__V1__GetSpecRequest_Closure)
 typedef void (*Sluice__V1__SpecResponse_Closure)
                  (const Sluice__V1__SpecResponse *message,
                   void *closure_data);
+typedef void (*Sluice__V1__ResourcesRequest_Closure)
+                 (const Sluice__V1__ResourcesRequest *message,
+                  void *closure_data);
+typedef void (*Sluice__V1__Resource_Closure)
+                 (const Sluice__V1__Resource *message,
+                  void *closure_data);
+typedef void (*Sluice__V1__ResourcesResponse_Closure)
+                 (const Sluice__V1__ResourcesResponse *message,
+                  void *closure_data);
 typedef void (*Sluice__V1__CheckRequest_Closure)
                  (const Sluice__V1__CheckRequest *message,
                   void *closure_data);
@@ -1549,6 +1705,9 @@ extern const ProtobufCMessageDescriptor sluice__v1__cancel__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__close__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__get_spec_request__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__spec_response__descriptor;
+extern const ProtobufCMessageDescriptor sluice__v1__resources_request__descriptor;
+extern const ProtobufCMessageDescriptor sluice__v1__resource__descriptor;
+extern const ProtobufCMessageDescriptor sluice__v1__resources_response__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__check_request__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__check_result__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__check_response__descriptor;
