@@ -2,7 +2,7 @@ public import SluiceSDK
 public import SluiceWire
 
 /// The PostgreSQL plugin: a source (Discover, Read) and a destination (Write).
-public struct PostgresPlugin: SourcePlugin, DestinationPlugin, ResourcePlugin {
+public struct PostgresPlugin: SourcePlugin, WritePlanningPlugin, ResourcePlugin {
     /// The version reported in the handshake and by `--version`.
     public static let version = "0.1.0"
 
@@ -15,7 +15,7 @@ public struct PostgresPlugin: SourcePlugin, DestinationPlugin, ResourcePlugin {
                 readModes: [.fullRefresh, .incremental, .cdc],
                 writeModes: [.append, .upsert, .updateOnly, .mirror, .replace],
                 features: [Feature.cancel, "exact_types", "binary_copy", Feature.committedStates, Feature.cdcApply, Feature.readAcks,
-                           Feature.resources]
+                           Feature.resources, Feature.planWrite]
             )
         )
     }
@@ -50,6 +50,14 @@ public struct PostgresPlugin: SourcePlugin, DestinationPlugin, ResourcePlugin {
         let context = Self.context(output.context, config, call: "Write")
         return try await SSHTunnel.around(config, logger: context.logger) { config in
             try await PostgresDestination(config: config, context: context).write(request, input: input, output: output)
+        }
+    }
+
+    public func planWrite(_ request: PlanWriteRequest, context: CallContext) async throws -> PlanWriteResponse {
+        let config = try PluginConfig.parse(request.write.configJSON)
+        let context = Self.context(context, config, call: "PlanWrite")
+        return try await SSHTunnel.around(config, logger: context.logger) { config in
+            try await PostgresDestination(config: config, context: context).plan(request.write)
         }
     }
 

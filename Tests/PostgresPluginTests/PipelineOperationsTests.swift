@@ -325,7 +325,7 @@ struct PipelineOperationsTests: PipelineWorkspace {
         }
     }
 
-    @Test("pipeline --dry-run prints the plan (streams, sync and write modes, keys, resume points, skipped streams) and changes nothing")
+    @Test("pipeline --dry-run prints the plan (streams, sync and write modes, keys, resume points, skipped streams, each destination's target table, action and DDL) and changes nothing; a refused table fails it")
     func dryRun() async throws {
         try await withDatabase { connection in
             let source = schema("drysrc"), target = schema("drydst")
@@ -358,9 +358,30 @@ struct PipelineOperationsTests: PipelineWorkspace {
             #expect(writes.map { $0["write_mode"] as? String } == ["upsert", "replace"])
             #expect(writes.map { $0["key_columns"] as? [String] } == [["id"], ["id"]])
             #expect(result.stderr.contains("plan \(source).orders: incremental on id, from beginning; destination: upsert by (id)"), "\(result.stderr)")
+            // The destination says where each stream lands and what its Write would run.
+            #expect(writes.map { $0["target"] as? String } == ["\(target).orders", "\(target).log_1"])
+            #expect(writes.map { $0["table_action"] as? String } == ["create", "create"])
+            #expect((writes[0]["statements"] as? [String])?.contains { $0.contains("CREATE TABLE") } == true, "\(writes[0])")
+            #expect(result.stderr.contains("destination: upsert by (id) into \(target).orders (create, "), "\(result.stderr)")
             // Nothing was created, not even the destination schema or the state file.
             #expect(try await connection.execute("SELECT count(*) FROM pg_namespace WHERE nspname = $1", [.text(target)]).rows == [["0"]])
             #expect(!FileManager.default.fileExists(atPath: statePath))
+
+            // An existing table missing a column is migrated; one whose column cannot take the
+            // stream's values is refused, and the dry run fails as the run would. Neither changes.
+            let t = SQL.quoteIdentifier(target)
+            _ = try await connection.executeScript("CREATE SCHEMA \(t); CREATE TABLE \(t).orders (id bigint PRIMARY KEY)")
+            let migrating = try await run(["pipeline", "--pipeline", pipeline, "--dry-run"])
+            #expect(migrating.exitCode == 0, "\(migrating.stderr)")
+            let migration = try #require(((try summary(migrating))["streams"] as? [[String: Any]])?.first?["destinations"] as? [[String: Any]]).first
+            #expect(migration?["table_action"] as? String == "migrate", "\(String(describing: migration))")
+            #expect((migration?["statements"] as? [String])?.contains { $0.contains("ADD COLUMN") } == true, "\(String(describing: migration))")
+            #expect(try await connection.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'orders'",
+                                                 [.text(target)]).rows == [["1"]])
+            _ = try await connection.executeScript("ALTER TABLE \(t).orders ADD COLUMN v point")
+            let refusing = try await run(["pipeline", "--pipeline", pipeline, "--dry-run"])
+            #expect(refusing.exitCode == 65, "\(refusing.stderr)")
+            #expect(refusing.stderr.contains("would be refused before any data moves") && refusing.stderr.contains("\(target).orders"), "\(refusing.stderr)")
         }
     }
 }

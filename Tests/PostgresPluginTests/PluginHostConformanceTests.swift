@@ -10,10 +10,10 @@ struct PluginHostConformanceTests {
     private static let checks = [
         "command-line", "handshake", "version-mismatch", "hello-first", "bad-frame-flags", "close", "spec",
         "check-invalid-config", "check", "write-input-between-calls", "cancel-between-calls", "read-ack-between-calls",
-        "unsupported-call", "resources", "sigterm", "discover", "read", "read-cancel", "write", "write-invalid-batch", "write-committed-states",
+        "unsupported-call", "resources", "plan-write", "sigterm", "discover", "read", "read-cancel", "write", "write-invalid-batch", "write-committed-states",
         "write-cdc",
     ]
-    private static let destinationChecks: Set = ["write", "write-invalid-batch", "write-committed-states", "write-cdc"]
+    private static let destinationChecks: Set = ["plan-write", "write", "write-invalid-batch", "write-committed-states", "write-cdc"]
     /// Checks for features a source may lack (the example source lacks them).
     private static let featureChecks: Set = ["read-ack-between-calls"]
 
@@ -71,7 +71,7 @@ struct PluginHostConformanceTests {
         #expect(lines.contains { $0.hasPrefix("✔ read: example.numbers: 5000 rows in 50 batches") }, "\(result.stdout)")
         #expect(lines.contains { $0.hasPrefix("✔ unsupported-call: Write") }, "\(result.stdout)")
         #expect(lines.contains { $0.hasPrefix("✔ resources: Resources without the feature → Error{CONFIG, UNSUPPORTED_CALL}") }, "\(result.stdout)")
-        #expect(lines.last == "22 checks: 17 passed, 0 failed, 5 skipped")
+        #expect(lines.last == "23 checks: 17 passed, 0 failed, 6 skipped")
     }
 
     @Test("--json prints one document whose counts match its checks")
@@ -166,7 +166,7 @@ struct PluginHostConformanceTests {
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains("✘ handshake: timed out after 2 s waiting for HelloReply (the plugin was killed)"), "\(result.stdout)")
         #expect(lines.contains("✘ command-line: `--version` did not exit within 2 s (it was killed)"), "\(result.stdout)")
-        #expect(lines.last == "22 checks: 0 passed, 2 failed, 20 skipped")
+        #expect(lines.last == "23 checks: 0 passed, 2 failed, 21 skipped")
     }
 
     @Test("a missing configuration file exits 65 before any check runs")

@@ -234,6 +234,33 @@ final class DestinationSession {
         for action in actions { try await install(action) }
     }
 
+    /// What the Write would do to each stream's table, decided as it would be but run by no one
+    /// (PlanWrite, PROTOCOL.md §4.8): the target, the action, the DDL; a stream the Write would
+    /// refuse before any data moves is planned as `refuse` with the reason. Changes nothing.
+    func plan() async throws -> [TablePlan] {
+        defer { for lane in lanes { lane.connection?.close() } }
+        try naming.checkCollisions(request.catalog.streams.map(\.schema.stream))
+        var tables: [TablePlan] = []
+        for stream in request.catalog.streams {
+            let target = naming.target(of: stream.schema.stream)
+            let name = "\(target.schema).\(target.table)"
+            do {
+                let action = try await action(for: stream.schema, configured: stream)
+                let statements = [action.statements.first].compactMap { $0 } + action.userTypeStatements.map(\.sql) + action.statements.dropFirst()
+                let exists = try await connection.execute("SELECT to_regclass($1) IS NOT NULL",
+                                                          [.text(SQL.quoteQualified(schema: target.schema, name: target.table))]).rows.first?.first == "t"
+                let mode = settings.mode(of: stream.schema, configured: stream)
+                let kind: TablePlan.Action = mode == .replace ? (exists ? .replace : .create)
+                    : action.createsTable ? (exists ? .recreate : .create) : (action.statements.count > 1 ? .migrate : .keep)
+                tables.append(TablePlan(stream: stream.schema.stream, target: name, action: kind.rawValue, statements: kind == .keep ? [] : statements,
+                                        detail: "written with \(Self.modeName(mode))" + (action.createdUserTypes.isEmpty ? "" : ", creating \(action.createdUserTypes.count) user-defined types")))
+            } catch let error as PluginError where error.category == .config || error.category == .data {
+                tables.append(TablePlan(stream: stream.schema.stream, target: name, action: TablePlan.Action.refuse.rawValue, detail: "\(error.code): \(error.message)"))
+            }
+        }
+        return tables
+    }
+
     /// With `embeddings`, creates pgvector (when the server has it) in a statement of its own
     /// before any table DDL: Writes starting at once would otherwise both try to create it
     /// inside their DDL transactions, and one would fail with a unique violation. A server

@@ -15,4 +15,14 @@ struct PostgresDestination {
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         return Summary(streams: streams, durationMicros: UInt64(max(0, micros)))
     }
+
+    /// What the Write `request` would do to the tables, without running it.
+    func plan(_ request: WriteRequest) async throws -> PlanWriteResponse {
+        do {
+            let session = try await DestinationSession(config: config, request: request, context: context)
+            return PlanWriteResponse(tables: try await session.plan())
+        } catch {
+            throw PluginErrors.map(error, stream: nil, otherCode: "PLAN_FAILED")
+        }
+    }
 }

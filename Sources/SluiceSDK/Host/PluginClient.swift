@@ -116,6 +116,16 @@ public final class PluginClient: @unchecked Sendable {
         }
     }
 
+    /// PlanWrite: what a Write would do to the destination's tables (feature `plan_write`).
+    public func planWrite(_ request: PlanWriteRequest) async throws(HostError) -> PlanWriteResponse {
+        try await send(.planWrite(request))
+        switch try await expectReply(to: "PlanWriteRequest") {
+        case .planWrite(let response): return response
+        case .error(let error): throw .plugin(error)
+        case let other: throw .protocolViolation("PlanWriteRequest was answered with \(other.name), not PlanWriteResponse")
+        }
+    }
+
     /// Starts a Read; then call ``nextCallMessage()`` until it returns `nil`.
     public func startRead(_ request: ReadRequest) async throws(HostError) {
         callEnded.value = false

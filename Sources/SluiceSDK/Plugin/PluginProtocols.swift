@@ -51,6 +51,13 @@ public protocol ResourcePlugin: Plugin {
     func resources(_ request: ResourcesRequest, context: CallContext) async throws -> ResourcesResponse
 }
 
+/// A destination that can say what a Write would do to its tables without running it (a dry
+/// run); announce ``SluiceWire/Feature/planWrite``.
+public protocol WritePlanningPlugin: DestinationPlugin {
+    /// The tables the request's Write would create or change, and the statements it would run.
+    func planWrite(_ request: PlanWriteRequest, context: CallContext) async throws -> PlanWriteResponse
+}
+
 /// What a call's handler gets besides its request: a logger whose messages reach the host,
 /// the session's frame size limit, and the cancellation state.
 public struct CallContext: Sendable {

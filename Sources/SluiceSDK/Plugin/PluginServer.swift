@@ -55,7 +55,7 @@ public final class PluginServer: @unchecked Sendable {
                                           // Frames right after Hello already follow its size limit.
                                           relay.applyFrameSize(hello.maxFrameSize)
                                           return false
-                                      case .getSpec, .check, .discover, .read, .write, .resources:
+                                      case .getSpec, .check, .discover, .read, .write, .resources, .planWrite:
                                           relay.noteCall()
                                           return false
                                       default:
@@ -195,6 +195,14 @@ public final class PluginServer: @unchecked Sendable {
                 return nil
             }
             try await sendOrFail(await runCancellable { .resources(try await keeper.resources(request, context: context)) })
+        case .planWrite(let request):
+            defer { endCall() }
+            guard let planner = plugin as? any WritePlanningPlugin else {
+                try await sendOrFail(.error(PluginError(category: .config, code: "UNSUPPORTED_CALL",
+                                                        message: "this plugin cannot plan a Write (it does not announce the feature \(Feature.planWrite))")))
+                return nil
+            }
+            try await sendOrFail(await runCancellable { .planWrite(try await planner.planWrite(request, context: context)) })
         case .discover(let request):
             defer { endCall() }
             guard let source = plugin as? any SourcePlugin else { return try await refuse(message) }

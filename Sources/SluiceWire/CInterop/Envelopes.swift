@@ -48,6 +48,9 @@ extension HostMessage {
         case .resources(let request):
             message.pointee.message_case = SLUICE__V1__HOST_MESSAGE__MESSAGE_RESOURCES
             message.pointee.resources = request.cMessage(in: &arena)
+        case .planWrite(let request):
+            message.pointee.message_case = SLUICE__V1__HOST_MESSAGE__MESSAGE_PLAN_WRITE
+            message.pointee.plan_write = request.cMessage(in: &arena)
         }
         return message
     }
@@ -69,6 +72,7 @@ extension HostMessage {
         case SLUICE__V1__HOST_MESSAGE__MESSAGE_CLOSE: self = .close
         case SLUICE__V1__HOST_MESSAGE__MESSAGE_READ_ACK: self = .readAck(ReadAck(c: try present(m.read_ack)))
         case SLUICE__V1__HOST_MESSAGE__MESSAGE_RESOURCES: self = .resources(ResourcesRequest(c: try present(m.resources)))
+        case SLUICE__V1__HOST_MESSAGE__MESSAGE_PLAN_WRITE: self = .planWrite(try PlanWriteRequest(c: try present(m.plan_write)))
         default: throw ProtocolError(.invalidMessage, "the HostMessage holds no message this protocol version knows")
         }
     }
@@ -123,6 +127,9 @@ extension PluginMessage {
         case .resources(let response):
             message.pointee.message_case = SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_RESOURCES
             message.pointee.resources = response.cMessage(in: &arena)
+        case .planWrite(let response):
+            message.pointee.message_case = SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_PLAN_WRITE
+            message.pointee.plan_write = response.cMessage(in: &arena)
         }
         return message
     }
@@ -146,6 +153,7 @@ extension PluginMessage {
         case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_COMMITTED_STATES:
             self = .committedStates(try CommittedStates(c: try present(m.committed_states)))
         case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_RESOURCES: self = .resources(try ResourcesResponse(c: try present(m.resources)))
+        case SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_PLAN_WRITE: self = .planWrite(try PlanWriteResponse(c: try present(m.plan_write)))
         default: throw ProtocolError(.invalidMessage, "the PluginMessage holds no message this protocol version knows")
         }
     }

@@ -159,6 +159,27 @@ extension WriteRequest {
     }
 }
 
+extension PlanWriteRequest {
+    init(c message: UnsafeMutablePointer<Sluice__V1__PlanWriteRequest>) throws(ProtocolError) {
+        guard let write = message.pointee.write else { throw ProtocolError(.invalidMessage, "the PlanWriteRequest holds no WriteRequest") }
+        self.init(write: try WriteRequest(c: write))
+    }
+}
+
+extension TablePlan {
+    init(c message: UnsafeMutablePointer<Sluice__V1__TablePlan>) {
+        let m = message.pointee
+        self.init(stream: StreamID(cOrEmpty: m.stream), target: CRead.string(m.target), action: CRead.string(m.action),
+                  statements: CRead.strings(m.statements, m.n_statements), detail: CRead.string(m.detail))
+    }
+}
+
+extension PlanWriteResponse {
+    init(c message: UnsafeMutablePointer<Sluice__V1__PlanWriteResponse>) throws(ProtocolError) {
+        self.init(tables: try CRead.messages(message.pointee.tables, message.pointee.n_tables) { TablePlan(c: $0) })
+    }
+}
+
 extension CommittedStates {
     init(c message: UnsafeMutablePointer<Sluice__V1__CommittedStates>) throws(ProtocolError) {
         self.init(states: try CRead.messages(message.pointee.states, message.pointee.n_states) { State(c: $0) },

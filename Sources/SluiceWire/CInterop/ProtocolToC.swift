@@ -216,6 +216,36 @@ extension WriteRequest {
     }
 }
 
+extension PlanWriteRequest {
+    func cMessage(in arena: inout CArena) -> UnsafeMutablePointer<Sluice__V1__PlanWriteRequest> {
+        let message = arena.message(sluice__v1__plan_write_request__init)
+        message.pointee.write = write.cMessage(in: &arena)
+        return message
+    }
+}
+
+extension TablePlan {
+    func cMessage(in arena: inout CArena) -> UnsafeMutablePointer<Sluice__V1__TablePlan> {
+        let message = arena.message(sluice__v1__table_plan__init)
+        message.pointee.stream = stream.cMessage(in: &arena)
+        message.pointee.target = arena.cString(target)
+        message.pointee.action = arena.cString(action)
+        message.pointee.n_statements = statements.count
+        message.pointee.statements = arena.cStrings(statements)
+        message.pointee.detail = arena.cString(detail)
+        return message
+    }
+}
+
+extension PlanWriteResponse {
+    func cMessage(in arena: inout CArena) -> UnsafeMutablePointer<Sluice__V1__PlanWriteResponse> {
+        let message = arena.message(sluice__v1__plan_write_response__init)
+        message.pointee.n_tables = tables.count
+        message.pointee.tables = arena.messages(tables) { $0.cMessage(in: &$1) }
+        return message
+    }
+}
+
 extension CommittedStates {
     func cMessage(in arena: inout CArena) -> UnsafeMutablePointer<Sluice__V1__CommittedStates> {
         let message = arena.message(sluice__v1__committed_states__init)

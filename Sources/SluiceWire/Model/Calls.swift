@@ -239,6 +239,47 @@ public struct WriteRequest: Sendable, Hashable {
     }
 }
 
+/// Asks a destination what a Write would do to its tables, without running it.
+public struct PlanWriteRequest: Sendable, Hashable {
+    /// The Write that would run.
+    public var write: WriteRequest
+    public init(write: WriteRequest) { self.write = write }
+}
+
+/// Where one stream of a planned Write would land, and what would change.
+public struct TablePlan: Sendable, Hashable {
+    /// What the Write would do to a stream's table.
+    public enum Action: String, Sendable, Hashable, CaseIterable {
+        case create, recreate, migrate, keep, refuse
+        /// Replace: the rows go to a new table that takes the table's place when the Write ends.
+        case replace
+    }
+
+    public var stream: StreamID
+    /// The table, as the destination names it.
+    public var target: String
+    /// ``Action`` by its raw value (a newer destination may send another).
+    public var action: String
+    /// The DDL the Write would run for it, in order.
+    public var statements: [String]
+    /// The changes, or why the Write would be refused.
+    public var detail: String
+
+    public init(stream: StreamID, target: String, action: String, statements: [String] = [], detail: String = "") {
+        self.stream = stream
+        self.target = target
+        self.action = action
+        self.statements = statements
+        self.detail = detail
+    }
+}
+
+/// The answer to a ``PlanWriteRequest``.
+public struct PlanWriteResponse: Sendable, Hashable {
+    public var tables: [TablePlan]
+    public init(tables: [TablePlan]) { self.tables = tables }
+}
+
 /// What a destination committed for a Write's pipeline: the first message of a Write with a
 /// `pipelineID`, from a destination with ``Feature/committedStates``.
 public struct CommittedStates: Sendable, Hashable {

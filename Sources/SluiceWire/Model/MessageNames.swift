@@ -16,6 +16,7 @@ extension HostMessage {
         case .close: "Close"
         case .readAck: "ReadAck"
         case .resources: "ResourcesRequest"
+        case .planWrite: "PlanWriteRequest"
         }
     }
 }
@@ -39,6 +40,7 @@ extension PluginMessage {
         case .error: "Error"
         case .committedStates: "CommittedStates"
         case .resources: "ResourcesResponse"
+        case .planWrite: "PlanWriteResponse"
         }
     }
 }

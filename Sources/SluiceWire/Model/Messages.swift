@@ -16,6 +16,8 @@ public enum HostMessage: Sendable, Equatable {
     case readAck(ReadAck)
     /// To a plugin with ``Feature/resources``.
     case resources(ResourcesRequest)
+    /// To a destination with ``Feature/planWrite``.
+    case planWrite(PlanWriteRequest)
 }
 
 /// Everything a plugin sends to a host: one message per frame on the plugin's stdout.
@@ -35,4 +37,5 @@ public enum PluginMessage: Sendable, Equatable {
     case error(PluginError)
     case committedStates(CommittedStates)
     case resources(ResourcesResponse)
+    case planWrite(PlanWriteResponse)
 }

@@ -82,6 +82,9 @@ public enum Feature {
     /// A plugin that answers ``ResourcesRequest``: lists, or releases, what it keeps on its
     /// system between calls (PROTOCOL.md §4.7).
     public static let resources = "resources"
+    /// A destination that answers ``PlanWriteRequest``: the tables a Write would create or change
+    /// (PROTOCOL.md §4.8).
+    public static let planWrite = "plan_write"
 }
 
 /// What a plugin can do.

@@ -144,6 +144,39 @@ struct CallChecks: Sendable {
         }
     }
 
+    /// `plan-write` (§4.8): given the configuration of a destination announcing `plan_write`, a
+    /// PlanWrite of a new append stream is answered by one TablePlan for it, with a target and
+    /// an action; without the feature (`config` nil), by Error{CONFIG, UNSUPPORTED_CALL}. Either
+    /// way the session continues.
+    func planWrite(config: String?) async throws -> String {
+        try await target.withPlugin { probe in
+            try await probe.handshake()
+            let stream = ConformanceStream()
+            let request = PlanWriteRequest(write: WriteRequest(configJSON: config ?? "{}", catalog: stream.catalog))
+            let outcome: String
+            if config != nil {
+                let message = try await probe.answer(to: .planWrite(request), expecting: "PlanWriteResponse")
+                guard case .planWrite(let response) = message else {
+                    throw ConformanceFailure("a PlanWrite was answered with \(ConformanceText.name(message)), not PlanWriteResponse")
+                }
+                guard response.tables.count == 1, let table = response.tables.first, table.stream == stream.id else {
+                    throw ConformanceFailure("a PlanWrite of one stream was answered with \(response.tables.count) table plans, not one for \(stream.id)")
+                }
+                guard !table.target.isEmpty, !table.action.isEmpty else {
+                    throw ConformanceFailure("the table plan of \(stream.id) has no target or no action")
+                }
+                outcome = "\(stream.id) → \(table.target) (\(table.action), \(table.statements.count) statements)"
+            } else {
+                try await probe.send(.planWrite(request))
+                _ = try await probe.expectError(.config, "UNSUPPORTED_CALL", after: "PlanWrite to a destination without the plan_write feature")
+                outcome = "PlanWrite without the feature → Error{CONFIG, UNSUPPORTED_CALL}"
+            }
+            try await probe.expectSpec(after: "the PlanWrite call")
+            try await probe.closeCleanly(after: "GetSpec")
+            return outcome + "; the session continued"
+        }
+    }
+
     /// Runs Check with `configJSON` and verifies the response's consistency.
     private func check(configJSON: String) async throws -> CheckResponse {
         let response = try await target.withPlugin { probe in

@@ -30,6 +30,9 @@ enum ConformanceCheck: String, CaseIterable, Sendable {
     /// §4.7: with the feature `resources`, a listing is a ResourcesResponse releasing nothing;
     /// without it, Error{CONFIG, UNSUPPORTED_CALL}; the session continues.
     case resources
+    /// §4.8: a destination with `plan_write` plans a Write of a new stream (one TablePlan, with a
+    /// target and an action) and changes nothing; one without it answers Error{CONFIG, UNSUPPORTED_CALL}.
+    case planWrite = "plan-write"
     /// §6.2: SIGTERM to an idle plugin ends it with exit 130.
     case sigterm
     /// §4.3: Discover answers a consistent Catalog.

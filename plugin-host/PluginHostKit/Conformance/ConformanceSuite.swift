@@ -45,6 +45,10 @@ struct ConformanceSuite {
         await run(.resources) {
             try await calls.resources(config: reply.capabilities.has(Feature.resources) ? try config.text() : nil)
         }
+        await run(.planWrite) {
+            try requireRole(.destination, of: reply)
+            return try await calls.planWrite(config: reply.capabilities.has(Feature.planWrite) ? try config.text() : nil)
+        }
         await run(.sigterm) { try await session.sigterm() }
         await runSourceChecks(reply)
         await runDestinationChecks(reply)

@@ -86,8 +86,23 @@ struct Pipeline {
         let pipelineID = PipelineIdentity.id(name: name, sourcePlugin: sourceName, sourceConfig: try JSONParser.parse(sourceConfig),
                                              schema: sourceSchema, streams: streams)
         if dryRun {
-            PipelinePlan(pipelineID: pipelineID, selection: selection, writeCatalogs: writeCatalogs, destinations: destinations,
+            // Each destination that can says where every stream would land and what would change.
+            var tables: [[TablePlan]?] = []
+            for (index, destination) in destinations.enumerated() {
+                guard destination.client.helloReply.capabilities.has(Feature.planWrite) else {
+                    tables.append(nil)
+                    continue
+                }
+                let write = WriteRequest(configJSON: destinationConfigs[index], catalog: writeCatalogs[index], sourceName: sourceName, pipelineID: pipelineID)
+                tables.append(try await labelled(destination) { try await destination.client.planWrite(PlanWriteRequest(write: write)).tables })
+            }
+            PipelinePlan(pipelineID: pipelineID, selection: selection, writeCatalogs: writeCatalogs, destinations: destinations, tables: tables,
                          resume: ResumePoints(streams: streams, saved: previous, reports: destinations.map { _ in nil }), skipped: skipped).print()
+            let refused = tables.compactMap { $0 }.flatMap { $0 }.filter { $0.action == TablePlan.Action.refuse.rawValue }
+            if !refused.isEmpty {
+                throw HostFailure(ExitCodes.config, "the Write would be refused before any data moves: "
+                                  + refused.map { "\($0.stream) → \($0.target): \($0.detail)" }.joined(separator: "; "))
+            }
             return Outcome(exitCode: ExitCodes.success)
         }
         if let resources {

@@ -5,14 +5,16 @@ import SluiceWire
 /// and how each destination is asked to write it (write mode, key), the streams skipped, and
 /// the pipeline's id. Lines for people go to stderr, the JSON to stdout.
 ///
-/// The host does not know a destination's tables: which table each stream lands in and whether
-/// it would be created or migrated is the destination's decision, made when a Write starts, so
-/// the plan names the destination's configuration instead.
+/// Which table each stream lands in and whether it would be created or migrated is the
+/// destination's decision: a destination with the `plan_write` feature is asked (PlanWrite,
+/// PROTOCOL.md §4.8) and its answer is shown; for another, the plan says it is unknown.
 struct PipelinePlan {
     let pipelineID: String
     let selection: ConfiguredCatalog
     let writeCatalogs: [ConfiguredCatalog]
     let destinations: [PluginSession]
+    /// Per destination, its PlanWrite answer; nil when it cannot plan.
+    let tables: [[TablePlan]?]
     let resume: ResumePoints
     let skipped: [SkippedStream]
 
@@ -24,9 +26,14 @@ struct PipelinePlan {
             if !stream.cursorField.isEmpty { read += " on \(stream.cursorField)" }
             if stream.limit > 0 { read += ", limit \(stream.limit)" }
             if !stream.filter.isEmpty { read += ", filtered" }
-            let writes = zip(destinations, writeCatalogs).map { destination, catalog in
-                let written = catalog.streams[index]
-                return "\(destination.launch.label ?? "destination"): \(Self.label(written.writeMode))\(Self.keyText(written))"
+            let writes = destinations.indices.map { at in
+                let written = writeCatalogs[at].streams[index]
+                var text = "\(destinations[at].launch.label ?? "destination"): \(Self.label(written.writeMode))\(Self.keyText(written))"
+                if let table = table(at, id) {
+                    text += " into \(table.target) (\(table.action)\(table.statements.isEmpty ? "" : ", \(table.statements.count) statements"))"
+                    if table.action == TablePlan.Action.refuse.rawValue { text += ": \(table.detail)" }
+                }
+                return text
             }
             Diagnostics.line("plan \(id): \(read), from \(resume.origin(of: id).rawValue); " + writes.joined(separator: "; "))
         }
@@ -47,19 +54,29 @@ struct PipelinePlan {
                     ("limit", stream.limit == 0 ? .null : .integer(stream.limit)),
                     ("columns", .array((writeCatalogs.first?.streams[index].schema.columns ?? stream.schema.columns).map { .string($0.name) })),
                     ("resume_from", .string(resume.origin(of: stream.schema.stream).rawValue)),
-                    ("destinations", .array(zip(destinations, writeCatalogs).map { destination, catalog in
-                        let written = catalog.streams[index]
+                    ("destinations", .array(destinations.indices.map { at in
+                        let written = writeCatalogs[at].streams[index]
                         let key = written.keyColumns.isEmpty ? written.schema.primaryKey : written.keyColumns
+                        let table = table(at, stream.schema.stream)
                         return .object([
-                            ("label", .string(destination.launch.label ?? "destination")),
+                            ("label", .string(destinations[at].launch.label ?? "destination")),
                             ("write_mode", .string(Self.label(written.writeMode))),
                             ("key_columns", .array(key.map(JSONValue.string))),
+                            ("target", table.map { .string($0.target) } ?? .null),
+                            ("table_action", .string(table?.action ?? "unknown")),
+                            ("statements", .array((table?.statements ?? []).map(JSONValue.string))),
+                            ("detail", table.map { .string($0.detail) } ?? .string("the destination cannot plan a Write (no plan_write feature)")),
                         ])
                     })),
                 ])
             })),
             ("skipped", .array(skipped.map { .object([("stream", .string($0.stream.description)), ("remedy", .string($0.remedy))]) })),
         ])
+    }
+
+    /// Destination `index`'s plan of `stream`'s table, if it gave one.
+    private func table(_ index: Int, _ stream: StreamID) -> TablePlan? {
+        tables[index]?.first { $0.stream == stream }
     }
 
     /// A write mode as the pipeline file spells it; unspecified is the destination's own default.

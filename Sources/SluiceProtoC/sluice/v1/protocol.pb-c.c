@@ -1132,6 +1132,141 @@ void   sluice__v1__write_request__free_unpacked
   assert(message->base.descriptor == &sluice__v1__write_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sluice__v1__plan_write_request__init
+                     (Sluice__V1__PlanWriteRequest         *message)
+{
+  static const Sluice__V1__PlanWriteRequest init_value = SLUICE__V1__PLAN_WRITE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sluice__v1__plan_write_request__get_packed_size
+                     (const Sluice__V1__PlanWriteRequest *message)
+{
+  assert(message->base.descriptor == &sluice__v1__plan_write_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sluice__v1__plan_write_request__pack
+                     (const Sluice__V1__PlanWriteRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sluice__v1__plan_write_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sluice__v1__plan_write_request__pack_to_buffer
+                     (const Sluice__V1__PlanWriteRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sluice__v1__plan_write_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sluice__V1__PlanWriteRequest *
+       sluice__v1__plan_write_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sluice__V1__PlanWriteRequest *)
+     protobuf_c_message_unpack (&sluice__v1__plan_write_request__descriptor,
+                                allocator, len, data);
+}
+void   sluice__v1__plan_write_request__free_unpacked
+                     (Sluice__V1__PlanWriteRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sluice__v1__plan_write_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sluice__v1__table_plan__init
+                     (Sluice__V1__TablePlan         *message)
+{
+  static const Sluice__V1__TablePlan init_value = SLUICE__V1__TABLE_PLAN__INIT;
+  *message = init_value;
+}
+size_t sluice__v1__table_plan__get_packed_size
+                     (const Sluice__V1__TablePlan *message)
+{
+  assert(message->base.descriptor == &sluice__v1__table_plan__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sluice__v1__table_plan__pack
+                     (const Sluice__V1__TablePlan *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sluice__v1__table_plan__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sluice__v1__table_plan__pack_to_buffer
+                     (const Sluice__V1__TablePlan *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sluice__v1__table_plan__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sluice__V1__TablePlan *
+       sluice__v1__table_plan__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sluice__V1__TablePlan *)
+     protobuf_c_message_unpack (&sluice__v1__table_plan__descriptor,
+                                allocator, len, data);
+}
+void   sluice__v1__table_plan__free_unpacked
+                     (Sluice__V1__TablePlan *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sluice__v1__table_plan__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sluice__v1__plan_write_response__init
+                     (Sluice__V1__PlanWriteResponse         *message)
+{
+  static const Sluice__V1__PlanWriteResponse init_value = SLUICE__V1__PLAN_WRITE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sluice__v1__plan_write_response__get_packed_size
+                     (const Sluice__V1__PlanWriteResponse *message)
+{
+  assert(message->base.descriptor == &sluice__v1__plan_write_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sluice__v1__plan_write_response__pack
+                     (const Sluice__V1__PlanWriteResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sluice__v1__plan_write_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sluice__v1__plan_write_response__pack_to_buffer
+                     (const Sluice__V1__PlanWriteResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sluice__v1__plan_write_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sluice__V1__PlanWriteResponse *
+       sluice__v1__plan_write_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sluice__V1__PlanWriteResponse *)
+     protobuf_c_message_unpack (&sluice__v1__plan_write_response__descriptor,
+                                allocator, len, data);
+}
+void   sluice__v1__plan_write_response__free_unpacked
+                     (Sluice__V1__PlanWriteResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sluice__v1__plan_write_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   sluice__v1__committed_states__init
                      (Sluice__V1__CommittedStates         *message)
 {
@@ -1537,7 +1672,7 @@ void   sluice__v1__error__free_unpacked
   assert(message->base.descriptor == &sluice__v1__error__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor sluice__v1__host_message__field_descriptors[14] =
+static const ProtobufCFieldDescriptor sluice__v1__host_message__field_descriptors[15] =
 {
   {
     "hello",
@@ -1707,6 +1842,18 @@ static const ProtobufCFieldDescriptor sluice__v1__host_message__field_descriptor
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "plan_write",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sluice__V1__HostMessage, message_case),
+    offsetof(Sluice__V1__HostMessage, plan_write),
+    &sluice__v1__plan_write_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__host_message__field_indices_by_name[] = {
   10,   /* field[10] = cancel */
@@ -1715,6 +1862,7 @@ static const unsigned sluice__v1__host_message__field_indices_by_name[] = {
   3,   /* field[3] = discover */
   1,   /* field[1] = get_spec */
   0,   /* field[0] = hello */
+  14,   /* field[14] = plan_write */
   4,   /* field[4] = read */
   12,   /* field[12] = read_ack */
   7,   /* field[7] = records */
@@ -1727,7 +1875,7 @@ static const unsigned sluice__v1__host_message__field_indices_by_name[] = {
 static const ProtobufCIntRange sluice__v1__host_message__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor sluice__v1__host_message__descriptor =
 {
@@ -1737,14 +1885,14 @@ const ProtobufCMessageDescriptor sluice__v1__host_message__descriptor =
   "Sluice__V1__HostMessage",
   "sluice.v1",
   sizeof(Sluice__V1__HostMessage),
-  14,
+  15,
   sluice__v1__host_message__field_descriptors,
   sluice__v1__host_message__field_indices_by_name,
   1,  sluice__v1__host_message__number_ranges,
   (ProtobufCMessageInit) sluice__v1__host_message__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sluice__v1__plugin_message__field_descriptors[15] =
+static const ProtobufCFieldDescriptor sluice__v1__plugin_message__field_descriptors[16] =
 {
   {
     "hello",
@@ -1926,6 +2074,18 @@ static const ProtobufCFieldDescriptor sluice__v1__plugin_message__field_descript
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "plan_write",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sluice__V1__PluginMessage, message_case),
+    offsetof(Sluice__V1__PluginMessage, plan_write),
+    &sluice__v1__plan_write_response__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__plugin_message__field_indices_by_name[] = {
   3,   /* field[3] = catalog */
@@ -1934,6 +2094,7 @@ static const unsigned sluice__v1__plugin_message__field_indices_by_name[] = {
   12,   /* field[12] = error */
   0,   /* field[0] = hello */
   9,   /* field[9] = log */
+  15,   /* field[15] = plan_write */
   10,   /* field[10] = progress */
   5,   /* field[5] = records */
   14,   /* field[14] = resources */
@@ -1947,7 +2108,7 @@ static const unsigned sluice__v1__plugin_message__field_indices_by_name[] = {
 static const ProtobufCIntRange sluice__v1__plugin_message__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor sluice__v1__plugin_message__descriptor =
 {
@@ -1957,7 +2118,7 @@ const ProtobufCMessageDescriptor sluice__v1__plugin_message__descriptor =
   "Sluice__V1__PluginMessage",
   "sluice.v1",
   sizeof(Sluice__V1__PluginMessage),
-  15,
+  16,
   sluice__v1__plugin_message__field_descriptors,
   sluice__v1__plugin_message__field_indices_by_name,
   1,  sluice__v1__plugin_message__number_ranges,
@@ -3387,6 +3548,172 @@ const ProtobufCMessageDescriptor sluice__v1__write_request__descriptor =
   sluice__v1__write_request__field_indices_by_name,
   1,  sluice__v1__write_request__number_ranges,
   (ProtobufCMessageInit) sluice__v1__write_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sluice__v1__plan_write_request__field_descriptors[1] =
+{
+  {
+    "write",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__PlanWriteRequest, write),
+    &sluice__v1__write_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sluice__v1__plan_write_request__field_indices_by_name[] = {
+  0,   /* field[0] = write */
+};
+static const ProtobufCIntRange sluice__v1__plan_write_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sluice__v1__plan_write_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sluice.v1.PlanWriteRequest",
+  "PlanWriteRequest",
+  "Sluice__V1__PlanWriteRequest",
+  "sluice.v1",
+  sizeof(Sluice__V1__PlanWriteRequest),
+  1,
+  sluice__v1__plan_write_request__field_descriptors,
+  sluice__v1__plan_write_request__field_indices_by_name,
+  1,  sluice__v1__plan_write_request__number_ranges,
+  (ProtobufCMessageInit) sluice__v1__plan_write_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sluice__v1__table_plan__field_descriptors[5] =
+{
+  {
+    "stream",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__TablePlan, stream),
+    &sluice__v1__stream_id__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "target",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__TablePlan, target),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "action",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__TablePlan, action),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "statements",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Sluice__V1__TablePlan, n_statements),
+    offsetof(Sluice__V1__TablePlan, statements),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "detail",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__TablePlan, detail),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sluice__v1__table_plan__field_indices_by_name[] = {
+  2,   /* field[2] = action */
+  4,   /* field[4] = detail */
+  3,   /* field[3] = statements */
+  0,   /* field[0] = stream */
+  1,   /* field[1] = target */
+};
+static const ProtobufCIntRange sluice__v1__table_plan__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor sluice__v1__table_plan__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sluice.v1.TablePlan",
+  "TablePlan",
+  "Sluice__V1__TablePlan",
+  "sluice.v1",
+  sizeof(Sluice__V1__TablePlan),
+  5,
+  sluice__v1__table_plan__field_descriptors,
+  sluice__v1__table_plan__field_indices_by_name,
+  1,  sluice__v1__table_plan__number_ranges,
+  (ProtobufCMessageInit) sluice__v1__table_plan__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sluice__v1__plan_write_response__field_descriptors[1] =
+{
+  {
+    "tables",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sluice__V1__PlanWriteResponse, n_tables),
+    offsetof(Sluice__V1__PlanWriteResponse, tables),
+    &sluice__v1__table_plan__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sluice__v1__plan_write_response__field_indices_by_name[] = {
+  0,   /* field[0] = tables */
+};
+static const ProtobufCIntRange sluice__v1__plan_write_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor sluice__v1__plan_write_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sluice.v1.PlanWriteResponse",
+  "PlanWriteResponse",
+  "Sluice__V1__PlanWriteResponse",
+  "sluice.v1",
+  sizeof(Sluice__V1__PlanWriteResponse),
+  1,
+  sluice__v1__plan_write_response__field_descriptors,
+  sluice__v1__plan_write_response__field_indices_by_name,
+  1,  sluice__v1__plan_write_response__number_ranges,
+  (ProtobufCMessageInit) sluice__v1__plan_write_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor sluice__v1__committed_states__field_descriptors[2] =

@@ -41,6 +41,9 @@ typedef struct Sluice__V1__State Sluice__V1__State;
 typedef struct Sluice__V1__ReadAck Sluice__V1__ReadAck;
 typedef struct Sluice__V1__ReadRequest Sluice__V1__ReadRequest;
 typedef struct Sluice__V1__WriteRequest Sluice__V1__WriteRequest;
+typedef struct Sluice__V1__PlanWriteRequest Sluice__V1__PlanWriteRequest;
+typedef struct Sluice__V1__TablePlan Sluice__V1__TablePlan;
+typedef struct Sluice__V1__PlanWriteResponse Sluice__V1__PlanWriteResponse;
 typedef struct Sluice__V1__CommittedStates Sluice__V1__CommittedStates;
 typedef struct Sluice__V1__WriteEnd Sluice__V1__WriteEnd;
 typedef struct Sluice__V1__StateAck Sluice__V1__StateAck;
@@ -151,7 +154,8 @@ typedef enum {
   SLUICE__V1__HOST_MESSAGE__MESSAGE_CANCEL = 11,
   SLUICE__V1__HOST_MESSAGE__MESSAGE_CLOSE = 12,
   SLUICE__V1__HOST_MESSAGE__MESSAGE_READ_ACK = 13,
-  SLUICE__V1__HOST_MESSAGE__MESSAGE_RESOURCES = 14
+  SLUICE__V1__HOST_MESSAGE__MESSAGE_RESOURCES = 14,
+  SLUICE__V1__HOST_MESSAGE__MESSAGE_PLAN_WRITE = 15
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SLUICE__V1__HOST_MESSAGE__MESSAGE__CASE)
 } Sluice__V1__HostMessage__MessageCase;
 
@@ -205,6 +209,11 @@ struct  Sluice__V1__HostMessage
      * the plugin keeps on its system between calls (PROTOCOL.md section 4.7).
      */
     Sluice__V1__ResourcesRequest *resources;
+    /*
+     * To a destination announcing the feature "plan_write": the tables a Write
+     * would create or change, without changing anything (PROTOCOL.md section 4.8).
+     */
+    Sluice__V1__PlanWriteRequest *plan_write;
   };
 };
 #define SLUICE__V1__HOST_MESSAGE__INIT \
@@ -228,7 +237,8 @@ typedef enum {
   SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_SUMMARY = 12,
   SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_ERROR = 13,
   SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_COMMITTED_STATES = 14,
-  SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_RESOURCES = 15
+  SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_RESOURCES = 15,
+  SLUICE__V1__PLUGIN_MESSAGE__MESSAGE_PLAN_WRITE = 16
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SLUICE__V1__PLUGIN_MESSAGE__MESSAGE__CASE)
 } Sluice__V1__PluginMessage__MessageCase;
 
@@ -281,6 +291,10 @@ struct  Sluice__V1__PluginMessage
      * Answers a ResourcesRequest.
      */
     Sluice__V1__ResourcesResponse *resources;
+    /*
+     * Answers a PlanWriteRequest.
+     */
+    Sluice__V1__PlanWriteResponse *plan_write;
   };
 };
 #define SLUICE__V1__PLUGIN_MESSAGE__INIT \
@@ -760,6 +774,65 @@ struct  Sluice__V1__WriteRequest
 #define SLUICE__V1__WRITE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__write_request__descriptor) \
     , (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * What a Write would do to the destination's tables, asked without running it.
+ */
+struct  Sluice__V1__PlanWriteRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The Write that would run (its Write input is not sent).
+   */
+  Sluice__V1__WriteRequest *write;
+};
+#define SLUICE__V1__PLAN_WRITE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__plan_write_request__descriptor) \
+    , NULL }
+
+
+/*
+ * Where one stream of a planned Write would land, and what would change.
+ */
+struct  Sluice__V1__TablePlan
+{
+  ProtobufCMessage base;
+  Sluice__V1__StreamId *stream;
+  /*
+   * The table, as the destination names it (e.g. "analytics.orders").
+   */
+  char *target;
+  /*
+   * "create", "recreate", "migrate", "keep", "replace" (the rows go to a new
+   * table that takes the table's place at the end) or "refuse" (the Write
+   * would fail before any data moves; detail says why).
+   */
+  char *action;
+  /*
+   * The statements the Write would run for it (DDL), in order; empty for keep.
+   */
+  size_t n_statements;
+  char **statements;
+  /*
+   * A sentence for a person: the changes, or why the Write would be refused.
+   */
+  char *detail;
+};
+#define SLUICE__V1__TABLE_PLAN__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__table_plan__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Sluice__V1__PlanWriteResponse
+{
+  ProtobufCMessage base;
+  size_t n_tables;
+  Sluice__V1__TablePlan **tables;
+};
+#define SLUICE__V1__PLAN_WRITE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__plan_write_response__descriptor) \
+    , 0,NULL }
 
 
 /*
@@ -1409,6 +1482,63 @@ Sluice__V1__WriteRequest *
 void   sluice__v1__write_request__free_unpacked
                      (Sluice__V1__WriteRequest *message,
                       ProtobufCAllocator *allocator);
+/* Sluice__V1__PlanWriteRequest methods */
+void   sluice__v1__plan_write_request__init
+                     (Sluice__V1__PlanWriteRequest         *message);
+size_t sluice__v1__plan_write_request__get_packed_size
+                     (const Sluice__V1__PlanWriteRequest   *message);
+size_t sluice__v1__plan_write_request__pack
+                     (const Sluice__V1__PlanWriteRequest   *message,
+                      uint8_t             *out);
+size_t sluice__v1__plan_write_request__pack_to_buffer
+                     (const Sluice__V1__PlanWriteRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sluice__V1__PlanWriteRequest *
+       sluice__v1__plan_write_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sluice__v1__plan_write_request__free_unpacked
+                     (Sluice__V1__PlanWriteRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sluice__V1__TablePlan methods */
+void   sluice__v1__table_plan__init
+                     (Sluice__V1__TablePlan         *message);
+size_t sluice__v1__table_plan__get_packed_size
+                     (const Sluice__V1__TablePlan   *message);
+size_t sluice__v1__table_plan__pack
+                     (const Sluice__V1__TablePlan   *message,
+                      uint8_t             *out);
+size_t sluice__v1__table_plan__pack_to_buffer
+                     (const Sluice__V1__TablePlan   *message,
+                      ProtobufCBuffer     *buffer);
+Sluice__V1__TablePlan *
+       sluice__v1__table_plan__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sluice__v1__table_plan__free_unpacked
+                     (Sluice__V1__TablePlan *message,
+                      ProtobufCAllocator *allocator);
+/* Sluice__V1__PlanWriteResponse methods */
+void   sluice__v1__plan_write_response__init
+                     (Sluice__V1__PlanWriteResponse         *message);
+size_t sluice__v1__plan_write_response__get_packed_size
+                     (const Sluice__V1__PlanWriteResponse   *message);
+size_t sluice__v1__plan_write_response__pack
+                     (const Sluice__V1__PlanWriteResponse   *message,
+                      uint8_t             *out);
+size_t sluice__v1__plan_write_response__pack_to_buffer
+                     (const Sluice__V1__PlanWriteResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sluice__V1__PlanWriteResponse *
+       sluice__v1__plan_write_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sluice__v1__plan_write_response__free_unpacked
+                     (Sluice__V1__PlanWriteResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Sluice__V1__CommittedStates methods */
 void   sluice__v1__committed_states__init
                      (Sluice__V1__CommittedStates         *message);
@@ -1657,6 +1787,15 @@ typedef void (*Sluice__V1__ReadRequest_Closure)
 typedef void (*Sluice__V1__WriteRequest_Closure)
                  (const Sluice__V1__WriteRequest *message,
                   void *closure_data);
+typedef void (*Sluice__V1__PlanWriteRequest_Closure)
+                 (const Sluice__V1__PlanWriteRequest *message,
+                  void *closure_data);
+typedef void (*Sluice__V1__TablePlan_Closure)
+                 (const Sluice__V1__TablePlan *message,
+                  void *closure_data);
+typedef void (*Sluice__V1__PlanWriteResponse_Closure)
+                 (const Sluice__V1__PlanWriteResponse *message,
+                  void *closure_data);
 typedef void (*Sluice__V1__CommittedStates_Closure)
                  (const Sluice__V1__CommittedStates *message,
                   void *closure_data);
@@ -1721,6 +1860,9 @@ extern const ProtobufCMessageDescriptor sluice__v1__state__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__read_ack__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__read_request__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__write_request__descriptor;
+extern const ProtobufCMessageDescriptor sluice__v1__plan_write_request__descriptor;
+extern const ProtobufCMessageDescriptor sluice__v1__table_plan__descriptor;
+extern const ProtobufCMessageDescriptor sluice__v1__plan_write_response__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__committed_states__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__write_end__descriptor;
 extern const ProtobufCMessageDescriptor sluice__v1__state_ack__descriptor;
