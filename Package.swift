@@ -95,8 +95,10 @@ let package = Package(
         .testTarget(name: "SluiceWireTests", dependencies: ["SluiceWire"]),
         .testTarget(name: "SluiceSDKTests", dependencies: ["SluiceSDK", "SluiceWire"]),
         .testTarget(name: "PluginHostTests", dependencies: ["PluginHostKit", "SluiceWire"]),
-        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient"]),
-        .testTarget(name: "PostgresPluginTests", dependencies: ["SluiceSDK", "SluiceWire", "PostgresClient", "PostgresPlugin"]),
+        // What the integration test targets share: the test server's connection.
+        .target(name: "SluiceTestSupport", dependencies: ["PostgresClient"], path: "Tests/Support"),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "SluiceTestSupport"]),
+        .testTarget(name: "PostgresPluginTests", dependencies: ["SluiceSDK", "SluiceWire", "PostgresClient", "PostgresPlugin", "SluiceTestSupport"]),
     ]
 )
 

@@ -1,4 +1,5 @@
 import PostgresClient
+import SluiceTestSupport
 import Testing
 
 @Suite("Cancel and lost connections")

@@ -1,4 +1,5 @@
 import PostgresClient
+import SluiceTestSupport
 import Testing
 
 @Suite("Queries")

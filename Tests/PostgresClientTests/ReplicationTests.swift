@@ -1,4 +1,5 @@
 import PostgresClient
+import SluiceTestSupport
 import Testing
 
 /// Logical replication through libpq against the test server (which runs with

@@ -1,6 +1,7 @@
 @testable import PostgresPlugin
 import Foundation
 import PostgresClient
+import SluiceTestSupport
 import SluiceSDK
 import SluiceWire
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import PostgresClient
+import SluiceTestSupport
 import SluiceSDK
 import SluiceWire
 
@@ -90,7 +91,7 @@ struct CheckTests {
         // A database of its own, so revoking TEMPORARY from PUBLIC touches no other test.
         try await admin.execute("CREATE ROLE \(role) LOGIN PASSWORD '\(password)'")
         try await admin.execute("CREATE DATABASE \(database)")
-        var limitedDatabase = TestDatabase.config
+        var limitedDatabase = TestDatabase.config()
         limitedDatabase.database = database
         let owner = try await PostgresConnection.connect(limitedDatabase)
         try await owner.executeScript("""

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import SluiceTestSupport
 import Testing
 
 /// `plugin-host pipeline` between PostgreSQL 15 (over verified TLS, `scripts/pg15-server.sh`)

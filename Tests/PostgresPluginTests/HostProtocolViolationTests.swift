@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import SluiceTestSupport
 import Testing
 
 /// Hosts reject a source that breaks the protocol (PROTOCOL.md §4.4, §5.10): `read`, `pipeline`

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import SluiceTestSupport
 import Testing
 
 /// Operating pipelines with the real binaries: unreadable streams named (or refused with

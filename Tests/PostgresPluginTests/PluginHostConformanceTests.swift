@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import SluiceTestSupport
 import Testing
 
 /// `plugin-host conformance` run as a process: against the SDK's example source, the

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import SluiceTestSupport
 import Testing
 
 /// `plugin-host write` then `plugin-host read` through `postgres-plugin`: every logical type's

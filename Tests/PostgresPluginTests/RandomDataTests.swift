@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import SluiceTestSupport
 import Testing
 
 /// Seeded random data with NULLs and extremes, in a wide table of mixed types, through every

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import SluiceTestSupport
 import SluiceSDK
 import SluiceWire
 import Testing

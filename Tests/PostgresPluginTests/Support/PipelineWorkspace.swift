@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import SluiceTestSupport
 
 /// The fixtures of a suite running `plugin-host` pipelines: schemas named after the suite's
 /// `prefix`, files in its own temporary folder, both removed by ``withDatabase(_:)``.

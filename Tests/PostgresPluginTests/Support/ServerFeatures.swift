@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import SluiceTestSupport
 import Testing
 
 /// What the PG* server offers, for tests that need more than every supported version has.

@@ -2,25 +2,6 @@ import Foundation
 import PostgresClient
 import Testing
 
-/// The test server, from the standard PG* environment variables.
-enum TestDatabase {
-    static let environment = ProcessInfo.processInfo.environment
-
-    /// A configuration for the test server; `change` adjusts it.
-    static func config(_ change: (inout ConnectionConfig) -> Void = { _ in }) -> ConnectionConfig {
-        var config = ConnectionConfig(host: environment["PGHOST"] ?? "127.0.0.1", port: environment["PGPORT"].flatMap { Int($0) },
-                                      database: environment["PGDATABASE"], user: environment["PGUSER"],
-                                      password: environment["PGPASSWORD"], applicationName: "sluice-tests")
-        change(&config)
-        return config
-    }
-
-    /// A new connection to the test server.
-    static func connect() async throws -> PostgresConnection {
-        try await PostgresConnection.connect(config())
-    }
-}
-
 /// Collects values handed over from other threads (notices, COPY chunks).
 final class Collector<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
