@@ -13,7 +13,7 @@ public struct PostgresPlugin: SourcePlugin, WritePlanningPlugin, ResourcePlugin 
             name: "postgres-plugin", version: Self.version, roles: [.source, .destination],
             capabilities: Capabilities(
                 readModes: [.fullRefresh, .incremental, .cdc],
-                writeModes: [.append, .upsert, .updateOnly, .mirror, .replace],
+                writeModes: DestinationSettings.WriteModeName.allCases.map(\.mode),
                 features: [Feature.cancel, "exact_types", "binary_copy", Feature.committedStates, Feature.cdcApply, Feature.readAcks,
                            Feature.resources, Feature.planWrite]
             )

@@ -7,15 +7,25 @@ struct CDCSettings: Sendable {
     /// Keep streaming after catching up, until Cancel or SIGTERM (else the run is bounded).
     var follow: Bool
 
+    static let slotSetting = Setting<String?>.string(
+        "cdc_slot", minLength: 1, maxLength: 63,
+        "Source, sync mode cdc: the logical replication slot, 1 to 63 lower-case letters, digits and underscores (created when missing). Default: sluice_<database>.")
+    static let publicationSetting = Setting<String?>.string(
+        "cdc_publication", minLength: 1, maxLength: 63,
+        "Source, sync mode cdc: the publication of the streamed tables, 1 to 63 bytes (created when missing and allowed). Default: sluice_<database>.")
+    static let followSetting = Setting<Bool>.bool(
+        "follow", default: false,
+        "Source, sync mode cdc: keep streaming after catching up, until Cancel or SIGTERM (which end after the current transaction). Default: a bounded run that stops at the server's WAL position at its start.")
+
     init(_ reader: inout ConfigReader) {
-        slot = reader.string("cdc_slot")
-        publication = reader.string("cdc_publication")
-        follow = reader.bool("follow", default: false)
+        slot = reader.read(Self.slotSetting)
+        publication = reader.read(Self.publicationSetting)
+        follow = reader.read(Self.followSetting)
         if let slot, !Self.isValidSlotName(slot) {
             reader.problem("cdc_slot", "a replication slot name is 1 to 63 lower-case letters, digits and underscores") as Void?
         }
-        if let publication, publication.isEmpty || publication.utf8.count > 63 || publication.utf8.contains(0) {
-            reader.problem("cdc_publication", "a publication name is 1 to 63 bytes") as Void?
+        if let publication, publication.utf8.contains(0) {
+            reader.problem("cdc_publication", "a publication name has no NUL byte") as Void?
         }
     }
 
@@ -41,13 +51,4 @@ struct CDCSettings: Sendable {
     static func isValidSlotName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 63 && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
     }
-
-    static var schemaProperties: [String: Any] { [
-        "cdc_slot": ["type": "string", "minLength": 1, "maxLength": 63,
-                     "description": "Source, sync mode cdc: the logical replication slot, 1 to 63 lower-case letters, digits and underscores (created when missing). Default: sluice_<database>."],
-        "cdc_publication": ["type": "string",
-                            "description": "Source, sync mode cdc: the publication of the streamed tables (created when missing and allowed). Default: sluice_<database>."],
-        "follow": ["type": "boolean", "default": false,
-                       "description": "Source, sync mode cdc: keep streaming after catching up, until Cancel or SIGTERM (which end after the current transaction). Default: a bounded run that stops at the server's WAL position at its start."],
-    ] }
 }

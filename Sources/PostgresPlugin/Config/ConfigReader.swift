@@ -7,6 +7,8 @@ struct ConfigReader {
     private let path: String
     /// Problems found so far, each `$.path: what is wrong`.
     private(set) var problems: [String] = []
+    /// The settings read so far (see ``Setting``): the keys this object may have.
+    private(set) var described: [SettingDescription] = []
 
     init(object: [String: JSONValue], path: String = "$") {
         self.object = object
@@ -37,29 +39,15 @@ struct ConfigReader {
         return value
     }
 
-    /// A string that must not be empty, when present.
-    mutating func nonEmptyString(_ key: String) -> String? {
-        guard let value = string(key) else { return nil }
-        return value.isEmpty ? problem(key, "must not be empty") : value
-    }
-
-    /// A string that must be present and not empty.
-    mutating func requiredString(_ key: String) -> String? {
-        has(key) ? nonEmptyString(key) : problem(key, "required")
-    }
-
     mutating func string(_ key: String, default fallback: String) -> String {
         string(key) ?? fallback
     }
 
-    /// A string that must be one of `allowed` (after mapping `aliases`).
-    mutating func choice(_ key: String, allowed: [String], aliases: [String: String] = [:], default fallback: String) -> String {
-        guard let raw = string(key) else { return fallback }
-        let value = aliases[raw] ?? raw
-        guard allowed.contains(value) else {
-            return problem(key, "must be one of \(allowed.joined(separator: ", "))") ?? fallback
-        }
-        return value
+    /// One of `Choice`'s names or `aliases`; nil when absent or not one of them (a problem).
+    mutating func choice<Choice: SettingChoice>(_ key: String, aliases: KeyValuePairs<String, Choice> = [:]) -> Choice? {
+        guard let raw = string(key) else { return nil }
+        if let value = Choice(rawValue: raw) ?? aliases.first(where: { $0.key == raw })?.value { return value }
+        return problem(key, "must be one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
     }
 
     mutating func integer(_ key: String, default fallback: Int, range: ClosedRange<Int>? = nil) -> Int {
@@ -120,6 +108,22 @@ struct ConfigReader {
     var keys: [String] { Array(object.keys) }
 
     mutating func merge(_ other: ConfigReader) { problems += other.problems }
+
+    /// Records `setting` as one this object may have.
+    mutating func describe(_ setting: SettingDescription) {
+        if !described.contains(where: { $0.key == setting.key }) { described.append(setting) }
+    }
+
+    /// An empty reader of the object `key` names, to learn what its settings are.
+    func childForDescribing(_ key: String) -> ConfigReader { child(key, object: [:]) }
+
+    /// Refuses every key present that no setting read: nothing in a configuration is ignored.
+    mutating func refuseUnknownKeys() {
+        let known = Set(described.map(\.key))
+        for key in keys.sorted() where !known.contains(key) {
+            problem(key, "unknown setting") as Void?
+        }
+    }
 
     /// Records a problem about `key`; returns nil so callers can fall back.
     @discardableResult

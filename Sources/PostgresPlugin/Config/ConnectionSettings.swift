@@ -9,13 +9,13 @@ struct ConnectionSettings: Sendable {
     var database: String?
     var user: String?
     var password: String?
-    var sslmode: String?
+    var sslmode: SSLMode?
     /// TLS files (libpq `sslrootcert`, `sslcert`, `sslkey`): paths on the plugin's machine.
     var tlsFiles: [TLSFile: String] = [:]
     /// The schema written to (destination) or the default schema read from.
     var schema: String
     /// `log_level`; nil follows the host's level (`plugin-host --log-level`).
-    var logLevel: String?
+    var logLevel: LogLevel?
     /// PostgreSQL's `lock_timeout` for every session, in milliseconds; 0 waits forever.
     var lockTimeoutMilliseconds: Int
     /// PostgreSQL's `statement_timeout` for every session, in milliseconds; 0 is no limit.
@@ -33,36 +33,89 @@ struct ConnectionSettings: Sendable {
         case rootCertificate = "sslrootcert"
         case clientCertificate = "sslcert"
         case clientKey = "sslkey"
+
+        var setting: Setting<String?> {
+            switch self {
+            case .rootCertificate:
+                .string(rawValue, minLength: 1, "libpq sslrootcert: path of the CA certificate(s) that verify-ca and verify-full check the server's certificate against (default ~/.postgresql/root.crt).")
+            case .clientCertificate:
+                .string(rawValue, minLength: 1, "libpq sslcert: path of the client certificate, for servers that authenticate clients by certificate.")
+            case .clientKey:
+                .string(rawValue, minLength: 1, "libpq sslkey: path of the client certificate's private key (unencrypted; mode 0600, or 0640 when owned by root).")
+            }
+        }
     }
 
-    static let sslmodes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
-    static let logLevels = ["error", "warn", "info", "debug", "trace"]
+    /// libpq's `sslmode`s.
+    enum SSLMode: String, SettingChoice {
+        case disable, allow, prefer, require, verifyCA = "verify-ca", verifyFull = "verify-full"
+
+        /// The modes that keep a token off the network in clear text.
+        static let encrypted: Set<String> = [require.rawValue, verifyCA.rawValue, verifyFull.rawValue]
+    }
+
+    /// `log_level`'s names.
+    enum LogLevel: String, SettingChoice {
+        case error, warn, info, debug, trace
+
+        var loggerLevel: Logger.Level {
+            switch self {
+            case .error: .error
+            case .warn: .warning
+            case .info: .info
+            case .debug: .debug
+            case .trace: .trace
+            }
+        }
+    }
+
     /// The default `lock_timeout`: long enough for ordinary row and DDL locks held by other
     /// work, short enough that a session never queues for long behind a lock (a waiting
     /// ACCESS EXCLUSIVE request blocks every later reader of the table too).
     static let defaultLockTimeoutSeconds = 60.0
 
+    static let connectionStringSetting = Setting<String?>.string(
+        "connection_string", secret: true,
+        "libpq connection string: key/value DSN (\"host=localhost port=5432 dbname=app user=sluice password=… sslmode=require\") or URI (\"postgresql://sluice:…@localhost:5432/app?sslmode=require\"). Any libpq parameter works. Discrete fields below override it.")
+    static let hostSetting = Setting<String?>.string("host", "Server host name, IP address, or Unix socket directory.")
+    static let portSetting = Setting<Int?>.integer("port", shownDefault: 5432, range: 1...65535, "Server port.")
+    static let databaseSetting = Setting<String?>.string("database", "Database name.")
+    static let userSetting = Setting<String?>.string("user", "User name.")
+    static let passwordSetting = Setting<String?>.string(
+        "password", secret: true, "Password. Prefer ${ENV_VAR} expansion over writing it in a file.")
+    static let sslmodeSetting = Setting<SSLMode?>.choice("sslmode", shownDefault: .prefer, "libpq sslmode.")
+    static let schemaSetting = Setting<String>.string(
+        "schema", default: "public", "Destination: the schema tables are written to (created when missing). Source: the default schema.")
+    static let logLevelSetting = Setting<LogLevel?>.choice(
+        "log_level", shownDefault: nil,
+        "Plugin log verbosity (default: the host's level, e.g. plugin-host --log-level; the host's level also caps it). No level ever logs secrets.")
+    static let lockTimeoutSetting = Setting<Double>.duration(
+        "lock_timeout", default: defaultLockTimeoutSeconds,
+        "PostgreSQL lock_timeout for every session of the plugin (e.g. 60s, 500ms, 2m; a number is seconds; 0 waits forever). A lock not granted in time fails the call with LOCK_TIMEOUT (retryable).")
+    static let statementTimeoutSetting = Setting<Double>.duration(
+        "statement_timeout", default: 0,
+        "PostgreSQL statement_timeout for every session of the plugin (e.g. 30m; 0, the default, is no limit: a full read is one long COPY). A statement over it fails the call with STATEMENT_TIMEOUT (retryable).")
+
     init(_ reader: inout ConfigReader, environment: [String: String]) {
-        connectionString = reader.string("connection_string")
-        host = reader.string("host")
-        port = reader.has("port") ? reader.integer("port", default: 5432, range: 1...65535) : nil
-        database = reader.string("database")
-        user = reader.string("user")
-        password = reader.string("password")
-        sslmode = reader.has("sslmode") ? reader.choice("sslmode", allowed: Self.sslmodes, default: "prefer") : nil
+        connectionString = reader.read(Self.connectionStringSetting)
+        host = reader.read(Self.hostSetting)
+        port = reader.read(Self.portSetting)
+        database = reader.read(Self.databaseSetting)
+        user = reader.read(Self.userSetting)
+        password = reader.read(Self.passwordSetting)
+        sslmode = reader.read(Self.sslmodeSetting)
         for file in TLSFile.allCases {
-            guard let path = reader.string(file.rawValue) else { continue }
-            if path.isEmpty { reader.problem(file.rawValue, "must not be empty") as Void? } else { tlsFiles[file] = path }
+            if let path = reader.read(file.setting) { tlsFiles[file] = path }
         }
-        schema = reader.string("schema", default: "public")
-        logLevel = reader.has("log_level") ? reader.choice("log_level", allowed: Self.logLevels, default: "info") : nil
-        lockTimeoutMilliseconds = Self.timeout(&reader, "lock_timeout", default: Self.defaultLockTimeoutSeconds)
-        statementTimeoutMilliseconds = Self.timeout(&reader, "statement_timeout", default: 0)
+        schema = reader.read(Self.schemaSetting)
+        logLevel = reader.read(Self.logLevelSetting)
+        lockTimeoutMilliseconds = Self.timeout(&reader, Self.lockTimeoutSetting)
+        statementTimeoutMilliseconds = Self.timeout(&reader, Self.statementTimeoutSetting)
         if connectionString == nil && host == nil && database == nil && user == nil {
             reader.problem("connection_string", "give a connection_string or the discrete fields host, port, database, user, password") as Void?
         }
         if schema.isEmpty { reader.problem("schema", "must not be empty") as Void? }
-        sshTunnel = SSHTunnelSettings(&reader)
+        sshTunnel = SSHTunnelSettings.read(&reader)
         if sshTunnel != nil, host == nil {
             reader.problem("host", "ssh_tunnel needs the database host (as the bastion reaches it) in the host field") as Void?
         }
@@ -70,30 +123,21 @@ struct ConnectionSettings: Sendable {
     }
 
     /// A server timeout setting in whole milliseconds, within what PostgreSQL accepts.
-    private static func timeout(_ reader: inout ConfigReader, _ key: String, default fallback: Double) -> Int {
-        let milliseconds = (reader.duration(key, default: fallback) * 1000).rounded()
+    private static func timeout(_ reader: inout ConfigReader, _ setting: Setting<Double>) -> Int {
+        let milliseconds = (reader.read(setting) * 1000).rounded()
         guard milliseconds <= Double(Int32.max) else {
-            return reader.problem(key, "must be at most \(Int32.max) ms (about 24 days); 0 turns it off") ?? 0
+            return reader.problem(setting.key, "must be at most \(Int32.max) ms (about 24 days); 0 turns it off") ?? 0
         }
         return Int(milliseconds)
     }
 
     /// `log_level` as a swift-log level; nil when not set (the host's level applies).
-    var loggerLevel: Logger.Level? {
-        guard let logLevel else { return nil }
-        return switch logLevel {
-        case "error": .error
-        case "warn": .warning
-        case "debug": .debug
-        case "trace": .trace
-        default: .info
-        }
-    }
+    var loggerLevel: Logger.Level? { logLevel?.loggerLevel }
 
     /// The libpq configuration: discrete fields override what the connection string says.
     var connectionConfig: ConnectionConfig {
         var options: [String: String] = [:]
-        if let sslmode { options["sslmode"] = sslmode }
+        if let sslmode { options["sslmode"] = sslmode.rawValue }
         for (file, path) in tlsFiles { options[file.rawValue] = path }
         if let tunnelPort {
             options["hostaddr"] = "127.0.0.1"
@@ -112,29 +156,5 @@ struct ConnectionSettings: Sendable {
         var config = connectionConfig
         if let credentials = auth.credentials { config.password = try await credentials.password() }
         return config
-    }
-
-    static var schemaProperties: [String: Any] {
-        SSHTunnelSettings.schemaProperties.merging(AuthSettings.schemaProperties) { first, _ in first }.merging([
-            "connection_string": [
-                "type": "string", "secret": true, "writeOnly": true,
-                "description": "libpq connection string: key/value DSN (\"host=localhost port=5432 dbname=app user=sluice password=… sslmode=require\") or URI (\"postgresql://sluice:…@localhost:5432/app?sslmode=require\"). Any libpq parameter works. Discrete fields below override it.",
-            ],
-            "host": ["type": "string", "description": "Server host name, IP address, or Unix socket directory."],
-            "port": ["type": "integer", "minimum": 1, "maximum": 65535, "default": 5432, "description": "Server port."],
-            "database": ["type": "string", "description": "Database name."],
-            "user": ["type": "string", "description": "User name."],
-            "password": ["type": "string", "secret": true, "writeOnly": true, "description": "Password. Prefer ${ENV_VAR} expansion over writing it in a file."],
-            "sslmode": ["type": "string", "enum": sslmodes, "default": "prefer", "description": "libpq sslmode."],
-            TLSFile.rootCertificate.rawValue: ["type": "string", "minLength": 1, "description": "libpq sslrootcert: path of the CA certificate(s) that verify-ca and verify-full check the server's certificate against (default ~/.postgresql/root.crt)."],
-            TLSFile.clientCertificate.rawValue: ["type": "string", "minLength": 1, "description": "libpq sslcert: path of the client certificate, for servers that authenticate clients by certificate."],
-            TLSFile.clientKey.rawValue: ["type": "string", "minLength": 1, "description": "libpq sslkey: path of the client certificate's private key (unencrypted; mode 0600, or 0640 when owned by root)."],
-            "schema": ["type": "string", "default": "public", "description": "Destination: the schema tables are written to (created when missing). Source: the default schema."],
-            "log_level": ["type": "string", "enum": logLevels, "description": "Plugin log verbosity (default: the host's level, e.g. plugin-host --log-level; the host's level also caps it). No level ever logs secrets."],
-            "lock_timeout": ["type": ["string", "number"], "default": "60s",
-                             "description": "PostgreSQL lock_timeout for every session of the plugin (e.g. 60s, 500ms, 2m; a number is seconds; 0 waits forever). A lock not granted in time fails the call with LOCK_TIMEOUT (retryable)."],
-            "statement_timeout": ["type": ["string", "number"], "default": "0",
-                                  "description": "PostgreSQL statement_timeout for every session of the plugin (e.g. 30m; 0, the default, is no limit: a full read is one long COPY). A statement over it fails the call with STATEMENT_TIMEOUT (retryable)."],
-        ]) { first, _ in first }
     }
 }

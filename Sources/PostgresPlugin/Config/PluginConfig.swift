@@ -18,15 +18,19 @@ struct PluginConfig: Sendable {
         case .success(let parsed): reader = parsed
         case .failure(let error): throw Self.invalid(error.problems)
         }
-        let known = Set(ConfigSchema.properties.keys)
-        for key in reader.keys.sorted() where !known.contains(key) {
-            reader.problem(key, "unknown setting") as Void?
-        }
-        let config = PluginConfig(connection: ConnectionSettings(&reader, environment: environment), batch: BatchSettings(&reader),
-                                  source: SourceSettings(&reader), destination: DestinationSettings(&reader),
-                                  cdc: CDCSettings(&reader))
+        let config = PluginConfig(&reader, environment: environment)
+        reader.refuseUnknownKeys()
         guard reader.problems.isEmpty else { throw Self.invalid(reader.problems) }
         return config
+    }
+
+    /// Reads every setting; what ``ConfigReader/described`` then holds is the whole schema.
+    fileprivate init(_ reader: inout ConfigReader, environment: [String: String]) {
+        connection = ConnectionSettings(&reader, environment: environment)
+        batch = BatchSettings(&reader)
+        source = SourceSettings(&reader)
+        destination = DestinationSettings(&reader)
+        cdc = CDCSettings(&reader)
     }
 
     private static func invalid(_ problems: [String]) -> PluginError {
@@ -35,15 +39,13 @@ struct PluginConfig: Sendable {
     }
 }
 
-/// The configuration's JSON Schema, as GetSpec returns it.
+/// The configuration's JSON Schema, as GetSpec returns it: the description of every setting
+/// that reading a configuration reads.
 enum ConfigSchema {
     static var properties: [String: Any] {
-        var all: [String: Any] = [:]
-        for part in [ConnectionSettings.schemaProperties, BatchSettings.schemaProperties,
-                     SourceSettings.schemaProperties, DestinationSettings.schemaProperties, CDCSettings.schemaProperties] {
-            all.merge(part) { first, _ in first }
-        }
-        return all
+        var reader = ConfigReader(object: [:])
+        _ = PluginConfig(&reader, environment: [:])
+        return Dictionary(reader.described.map { ($0.key, $0.schema) }) { first, _ in first }
     }
 
     static var json: String {

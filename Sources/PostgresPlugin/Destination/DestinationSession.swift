@@ -47,7 +47,7 @@ final class DestinationSession {
     private lazy var embeddingClient: EmbeddingClient? = settings.embeddings.map(EmbeddingClient.init)
     /// `transaction_scope: flush`: every flush commits its own transaction (never with a CDC
     /// stream: a source transaction is applied whole or not at all).
-    private var commitsEachFlush: Bool { settings.transactionScope == "flush" && !appliesChanges }
+    private var commitsEachFlush: Bool { settings.transactionScope == .flush && !appliesChanges }
     /// The Write has a CDC stream (PROTOCOL.md §8.2): one connection, so the rows of every stream
     /// up to a state commit in one transaction with the state.
     private let appliesChanges: Bool
@@ -86,7 +86,7 @@ final class DestinationSession {
         }
         do {
             try await connection.executeScript(SessionSettings.keepTransactionsOpen(serverVersion: connection.serverVersionNumber))
-            if config.destination.tableLayout == "raw" {
+            if config.destination.tableLayout == .raw {
                 try RawLayout.requireSupport(serverVersion: connection.serverVersionNumber)
                 try await connection.executeScript(RawLayout.sessionSettings)
             }
@@ -306,7 +306,7 @@ final class DestinationSession {
     private func action(for schema: StreamSchema, configured: ConfiguredStream?,
                         on connection: PostgresConnection? = nil) async throws -> TableAction {
         let mode = settings.mode(of: configured?.schema ?? schema, configured: configured)
-        if settings.tableLayout == "raw", mode != .append, mode != .replace {
+        if settings.tableLayout == .raw, mode != .append, mode != .replace {
             throw PluginError(category: .config, code: "RAW_LAYOUT_MODE",
                               message: "stream \(schema.stream) is written with \(Self.modeName(mode)), but table_layout raw keeps every record: use append or replace",
                               stream: schema.stream)

@@ -71,7 +71,7 @@ struct Flush: Sendable {
     /// Encodes `buffer`'s rows for the route its plan, settings and size call for.
     static func encode(_ buffer: StreamBuffer, settings: DestinationSettings, syncedAtMicros: Int64, sourceName: String) throws -> Flush {
         let plan = buffer.plan
-        let failOnNul = settings.nulBytes == "fail"
+        let failOnNul = settings.nulBytes == .fail
         if buffer.hasDeletes, plan.key.isEmpty, !plan.raw {
             throw PluginError(category: .config, code: "MISSING_KEY",
                               message: "stream \(plan.stream) sends deletes but has no key: give it a primary key or key_columns", stream: plan.stream)
@@ -81,9 +81,9 @@ struct Flush: Sendable {
             insert = false
         } else {
             switch settings.insertMethod {
-            case "insert": insert = true
-            case "copy": insert = false
-            default: insert = buffer.rows < smallBatchRows
+            case .insert: insert = true
+            case .copy: insert = false
+            case .auto: insert = buffer.rows < smallBatchRows
             }
         }
         let keyed = plan.raw || buffer.hasDeletes || [.upsert, .updateOnly, .mirror].contains(plan.mode) || plan.embedding != nil

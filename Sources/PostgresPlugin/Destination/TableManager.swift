@@ -42,7 +42,7 @@ struct TableManager {
             let plain = try await available(PostgresTypes.columnType(for: column), column: column.name, stream: schema.stream)
             var want = WantedColumn(name: Identifiers.shortened(column.name), type: plain, nullable: column.nullable)
             // A raw-layout table keeps records as jsonb: no column takes the type.
-            if settings.userTypes == .recreate, settings.tableLayout != "raw", let reference = column.userType {
+            if settings.userTypes == .recreate, settings.tableLayout != .raw, let reference = column.userType {
                 let preparation = try await userTypes.prepare(column, reference: reference, stream: schema.stream)
                 want.type = preparation.columnType
                 want.formerType = plain
@@ -58,13 +58,13 @@ struct TableManager {
         }
         let key = sourceKey.map(Identifiers.shortened)
         let primaryKey = schema.primaryKey.map(Identifiers.shortened)
-        let raw = settings.tableLayout == "raw"
+        let raw = settings.tableLayout == .raw
         let hasSyncedAt = settings.metadataColumns || mode == .mirror || raw
         let hasSource = settings.metadataColumns
         var metadata: [WantedColumn] = []
         if hasSyncedAt { metadata.append(WantedColumn(name: WritePlan.syncedAtColumn, type: "timestamp with time zone", nullable: true)) }
         if hasSource { metadata.append(WantedColumn(name: WritePlan.sourceColumn, type: "text", nullable: true)) }
-        let softDeletes = cdc && settings.deletes == "soft"
+        let softDeletes = cdc && settings.deletes == .soft
         if softDeletes { metadata.append(WantedColumn(name: WritePlan.deletedAtColumn, type: "timestamp with time zone", nullable: true)) }
         let rowID = settings.metadataColumns && primaryKey.isEmpty
 
@@ -99,7 +99,7 @@ struct TableManager {
                 if rowID, !raw, !existing.contains(where: { $0.name.isExactly(WritePlan.rowIDColumn) }) {
                     statements.append("ALTER TABLE \(qualified) ADD COLUMN \(SQL.quoteIdentifier(WritePlan.rowIDColumn)) uuid NOT NULL DEFAULT gen_random_uuid()")
                 }
-            } else if settings.migrateMode == "forced" {
+            } else if settings.migrateMode == .forced {
                 statements += ["DROP TABLE \(qualified)" + (settings.migrateCascade ? " CASCADE" : ""), create(writeTable)]
                 createsTable = mode != .replace
             } else {
@@ -149,7 +149,7 @@ struct TableManager {
         guard let extensionName = PostgresTypes.extensionOf(type) else { return type }
         let present = try await connection.execute("SELECT to_regtype($1) IS NOT NULL", [.text(PostgresTypes.base(type))]).rows.first?.first == "t"
         if present { return type }
-        if settings.missingExtensionTypes == "text" { return type.hasSuffix("[]") ? "text[]" : "text" }
+        if settings.missingExtensionTypes == .text { return type.hasSuffix("[]") ? "text[]" : "text" }
         throw PluginError(category: .config, code: "EXTENSION_TYPE_MISSING",
                           message: "stream \(stream): column \"\(column)\" has the source type \(type) of the \(extensionName) extension, which this database does not have: "
                               + "run CREATE EXTENSION \(extensionName) in it, or set missing_extension_types to text to store the values as text",
@@ -205,7 +205,7 @@ struct TableManager {
         guard let existing = try await existingColumns(embedding.qualified) else { return statements + [embedding.createTable(plan)] }
         let vector = existing.first { $0.name.isExactly(EmbeddingPlan.vectorColumn) }?.type
         guard vector == "vector(\(embedding.dimensions))" else {
-            guard settings.migrateMode == "forced" else {
+            guard settings.migrateMode == .forced else {
                 throw PluginError(category: .config, code: "MIGRATION_REFUSED",
                                   message: "table \(schemaName).\(embedding.table) holds \(vector ?? "no") embeddings, not vector(\(embedding.dimensions)); set migrate_mode to forced to drop and recreate it",
                                   stream: plan.stream)

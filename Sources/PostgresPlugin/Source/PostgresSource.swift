@@ -42,7 +42,7 @@ struct PostgresSource {
         } catch {
             throw PluginErrors.map(error, stream: nil, otherCode: "READ_FAILED")
         }
-        let consistent = config.source.snapshot == "consistent"
+        let consistent = config.source.snapshot == .consistent
         let states = StateCounter()
         var summaries: [StreamSummary] = []
         var workers: [PostgresConnection] = []
