@@ -21,6 +21,10 @@ struct CopyEncoder {
     private let metadataFields: [UInt8]
     private let fieldCount: Int16
     var fields: FieldEncoder
+    /// A batch's fields column after column, and where each ends, before they are
+    /// interleaved into rows (see ``appendByColumns(_:sequence:)``).
+    private var columnFields = BinaryBuffer()
+    private var fieldEnds: [Int] = []
 
     init(plan: WritePlan, staging: Bool, syncedAtMicros: Int64, sourceName: String, failOnNul: Bool, capacity: Int) {
         self.plan = plan
@@ -41,6 +45,57 @@ struct CopyEncoder {
     }
 
     /// Takes the bytes encoded so far.
+    /// ``append(_:sequence:origins:flushVectors:)`` for batches without deletes or unchanged
+    /// values: each column encoded in one pass (``FieldEncoder/column(_:rows:type:plainJSON:ends:)``),
+    /// then the fields copied into rows with the row headers and trailing fields.
+    private mutating func appendByColumns(_ batch: RecordBatch, sequence: inout Int64) throws(RowError) {
+        let rows = batch.rowCount
+        guard rows > 0 else { return }
+        let count = batch.columns.count
+        fieldEnds.removeAll(keepingCapacity: true)
+        fieldEnds.reserveCapacity(count * rows)
+        columnFields.bytes.removeAll(keepingCapacity: true)
+        swap(&fields.out, &columnFields)
+        for index in 0 ..< count {
+            let column = plan.columns[index]
+            do {
+                try fields.column(batch.columns[index], rows: rows, type: column.type, plainJSON: column.plainJSON, ends: &fieldEnds)
+            } catch {
+                swap(&fields.out, &columnFields)
+                throw RowError(column: plan.schema.columns[index].name, row: error.row, reason: error.reason)
+            }
+        }
+        swap(&fields.out, &columnFields)
+        let source = columnFields.bytes, ends = fieldEnds, metadata = metadataFields
+        let header = UInt16(bitPattern: fieldCount)
+        let staging = staging, unchangedFlags = plan.cdc
+        let trailing = metadata.count + (staging ? 17 + (unchangedFlags ? 4 : 0) : 0)
+        fields.out.bytes.append(addingCapacity: source.count + rows * (2 + trailing)) { out in
+            for row in 0 ..< rows {
+                out.append(UInt8(truncatingIfNeeded: header >> 8))
+                out.append(UInt8(truncatingIfNeeded: header))
+                var field = row
+                for _ in 0 ..< count {
+                    for byte in (field == 0 ? 0 : ends[field - 1]) ..< ends[field] { out.append(source[byte]) }
+                    field += rows
+                }
+                for byte in metadata { out.append(byte) }
+                if staging {
+                    // The sequence (int8), the delete flag (bool, false) and no unchanged flags.
+                    out.append(repeating: 0, count: 3)
+                    out.append(8)
+                    let bits = UInt64(bitPattern: sequence)
+                    for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+                    out.append(repeating: 0, count: 3)
+                    out.append(1)
+                    out.append(0)
+                    if unchangedFlags { out.append(repeating: 0xFF, count: 4) }
+                }
+                sequence += 1
+            }
+        }
+    }
+
     /// The staged row's unchanged flags: NULL when it keeps nothing, else one byte per column.
     private mutating func appendUnchanged(_ kept: [Int], columns: Int) {
         guard !kept.isEmpty else { return fields.out.int32(-1) }
@@ -64,6 +119,15 @@ struct CopyEncoder {
     /// batches' vectors in `flushVectors`), or staged as NULL with their unchanged flag set.
     mutating func append(_ batch: RecordBatch, sequence: inout Int64, origins: [Int: [Int: UnchangedOrigins.Origin]]? = nil,
                          flushVectors: [[VectorReader]] = []) throws(RowError) {
+        let deletes = batch.operations.contains(RowOperation.delete.rawValue)
+        if origins == nil, !deletes { return try appendByColumns(batch, sequence: &sequence) }
+        try appendByRows(batch, sequence: &sequence, origins: origins, flushVectors: flushVectors)
+    }
+
+    /// ``append(_:sequence:origins:flushVectors:)`` a row at a time, each value where its row
+    /// says (a delete's NULLs, another batch's unchanged value).
+    mutating func appendByRows(_ batch: RecordBatch, sequence: inout Int64, origins: [Int: [Int: UnchangedOrigins.Origin]]?,
+                               flushVectors: [[VectorReader]]) throws(RowError) {
         let types = plan.columns.map(\.type)
         let plainJSON = plan.columns.map(\.plainJSON)
         let isKey = plan.columns.map { plan.key.containsExactly($0.name) }

@@ -1,0 +1,199 @@
+import SluiceWire
+
+/// A value of a column that can't be written, with its row.
+struct ColumnFieldError: Error {
+    /// Zero-based row within the batch.
+    var row: Int
+    var reason: String
+}
+
+/// The column-at-a-time half of binary COPY encoding: a whole column's fields in one pass,
+/// the vector's arrays held in locals and the bytes written through one `OutputSpan`, so the
+/// per-value loop does no reference counting and no uniqueness checks (the row-at-a-time
+/// ``FieldEncoder/field(_:row:type:plainJSON:)`` does both for every value, about a third of
+/// the destination's CPU). Kinds without a loop here go through that path a row at a time.
+/// The bytes are those ``FieldEncoder/field(_:row:type:plainJSON:)`` writes, which
+/// ``ColumnFieldEncoderTests`` checks for every kind.
+extension FieldEncoder {
+    /// Appends rows `0..<rows` of `vector` (of logical type `type`) as fields, one after
+    /// another, and after each the position where it ends in `out`.
+    mutating func column(_ vector: ColumnVector, rows: Int, type: LogicalType, plainJSON: Bool, ends: inout [Int]) throws(ColumnFieldError) {
+        let validity = vector.validity
+        guard validity.isEmpty || validity.count >= (rows + 7) / 8 else { return try rowByRow(vector, rows: rows, type: type, plainJSON: plainJSON, ends: &ends) }
+        switch type.kind {
+        case .bool:
+            let values = vector.bools
+            guard values.count >= rows else { break }
+            fixedWidth(rows: rows, width: 1, validity: validity, ends: &ends) { out, row in out.append(values[row] ? 1 : 0) }
+            return
+        case .int16:
+            let values = vector.int32s
+            guard values.count >= rows else { break }
+            fixedWidth(rows: rows, width: 2, validity: validity, ends: &ends) { out, row in
+                Self.bigEndian(UInt64(UInt16(truncatingIfNeeded: values[row])), bytes: 2, to: &out)
+            }
+            return
+        case .int32:
+            let values = vector.int32s
+            guard values.count >= rows else { break }
+            fixedWidth(rows: rows, width: 4, validity: validity, ends: &ends) { out, row in
+                Self.bigEndian(UInt64(UInt32(bitPattern: values[row])), bytes: 4, to: &out)
+            }
+            return
+        case .int64, .time:
+            let values = vector.int64s
+            guard values.count >= rows else { break }
+            fixedWidth(rows: rows, width: 8, validity: validity, ends: &ends) { out, row in
+                Self.bigEndian(UInt64(bitPattern: values[row]), bytes: 8, to: &out)
+            }
+            return
+        case .float32:
+            let values = vector.float32s
+            guard values.count >= rows else { break }
+            fixedWidth(rows: rows, width: 4, validity: validity, ends: &ends) { out, row in
+                Self.bigEndian(UInt64(values[row].bitPattern), bytes: 4, to: &out)
+            }
+            return
+        case .float64:
+            let values = vector.float64s
+            guard values.count >= rows else { break }
+            fixedWidth(rows: rows, width: 8, validity: validity, ends: &ends) { out, row in
+                Self.bigEndian(values[row].bitPattern, bytes: 8, to: &out)
+            }
+            return
+        case .timestamp, .timestamptz:
+            let values = vector.int64s
+            // Out-of-range values fail as the row-at-a-time path reports them.
+            guard values.count >= rows, !values.prefix(rows).contains(where: Self.timestampOverflows) else { break }
+            fixedWidth(rows: rows, width: 8, validity: validity, ends: &ends) { out, row in
+                let micros = values[row]
+                let shifted = micros == .max || micros == .min ? micros : micros &- Self.epochMicros
+                Self.bigEndian(UInt64(bitPattern: shifted), bytes: 8, to: &out)
+            }
+            return
+        case .date:
+            let values = vector.int32s
+            guard values.count >= rows, !values.prefix(rows).contains(where: Self.dateOverflows) else { break }
+            fixedWidth(rows: rows, width: 4, validity: validity, ends: &ends) { out, row in
+                let days = values[row]
+                let shifted = days == .max || days == .min ? days : days &- Self.epochDays
+                Self.bigEndian(UInt64(UInt32(bitPattern: shifted)), bytes: 4, to: &out)
+            }
+            return
+        case .uuid:
+            let data = vector.data
+            guard data.count >= rows * 16 else { break }
+            fixedWidth(rows: rows, width: 16, validity: validity, ends: &ends) { out, row in
+                for index in row * 16 ..< row * 16 + 16 { out.append(data[index]) }
+            }
+            return
+        case .string, .unspecified, .json, .bytes:
+            let data = vector.data, offsets = vector.offsets
+            guard offsets.count > rows, Int(offsets[rows]) <= data.count else { break }
+            let prefix: UInt8? = type.kind == .json && !plainJSON ? 1 : nil
+            try variableWidth(rows: rows, data: data, offsets: offsets, validity: validity, prefix: prefix,
+                              dropsNul: type.kind != .bytes, ends: &ends)
+            return
+        case .decimal, .timetz, .interval, .list:
+            break
+        }
+        try rowByRow(vector, rows: rows, type: type, plainJSON: plainJSON, ends: &ends)
+    }
+
+    /// The row-at-a-time path, for kinds without a loop of their own and for vectors the
+    /// checks above find short (which it reports as it always has).
+    private mutating func rowByRow(_ vector: ColumnVector, rows: Int, type: LogicalType, plainJSON: Bool, ends: inout [Int]) throws(ColumnFieldError) {
+        let reader = VectorReader(vector)
+        for row in 0 ..< rows {
+            do {
+                try field(reader, row: row, type: type, plainJSON: plainJSON)
+            } catch {
+                throw ColumnFieldError(row: row, reason: error.reason)
+            }
+            ends.append(out.bytes.count)
+        }
+    }
+
+    /// Fields of `width` bytes (or NULL), each body written by `body`.
+    @inline(__always)
+    private mutating func fixedWidth(rows: Int, width: Int, validity: [UInt8], ends: inout [Int],
+                                     _ body: (inout OutputSpan<UInt8>, Int) -> Void) {
+        let base = out.bytes.count
+        out.bytes.append(addingCapacity: rows * (4 + width)) { out in
+            for row in 0 ..< rows {
+                if validity.isEmpty || validity[row >> 3] & (1 << UInt8(row & 7)) != 0 {
+                    Self.bigEndian(UInt64(width), bytes: 4, to: &out)
+                    body(&out, row)
+                } else {
+                    Self.bigEndian(UInt64(UInt32.max), bytes: 4, to: &out)
+                }
+                ends.append(base + out.count)
+            }
+        }
+    }
+
+    /// Text, JSON and bytes fields: `prefix` (jsonb's version byte) then the value's bytes,
+    /// without NUL bytes when `dropsNul` (counted, or an error with `nul_bytes: fail`).
+    private mutating func variableWidth(rows: Int, data: [UInt8], offsets: [UInt32], validity: [UInt8], prefix: UInt8?,
+                                        dropsNul: Bool, ends: inout [Int]) throws(ColumnFieldError) {
+        let base = out.bytes.count
+        let failOnNul = failOnNul
+        var stripped: UInt64 = 0
+        var failure: ColumnFieldError?
+        let capacity = Int(offsets[rows]) - Int(offsets[0]) + rows * 5
+        out.bytes.append(addingCapacity: max(capacity, 0)) { out in
+            for row in 0 ..< rows {
+                guard validity.isEmpty || validity[row >> 3] & (1 << UInt8(row & 7)) != 0 else {
+                    Self.bigEndian(UInt64(UInt32.max), bytes: 4, to: &out)
+                    ends.append(base + out.count)
+                    continue
+                }
+                let start = Int(offsets[row]), end = Int(offsets[row + 1])
+                guard start <= end else {
+                    failure = ColumnFieldError(row: row, reason: "value offsets out of order")
+                    return
+                }
+                var nuls = 0
+                if dropsNul { for index in start ..< end where data[index] == 0 { nuls += 1 } }
+                if nuls > 0, failOnNul {
+                    failure = ColumnFieldError(row: row, reason: "text contains a NUL byte, which PostgreSQL cannot store (nul_bytes: fail)")
+                    return
+                }
+                let length = end - start - nuls + (prefix == nil ? 0 : 1)
+                guard length <= Self.maxValueBytes else {
+                    failure = ColumnFieldError(row: row, reason: "a value of \(length) bytes is beyond PostgreSQL's limit of \(Self.maxValueBytes) bytes for one value")
+                    return
+                }
+                Self.bigEndian(UInt64(length), bytes: 4, to: &out)
+                if let prefix { out.append(prefix) }
+                if nuls == 0 {
+                    for index in start ..< end { out.append(data[index]) }
+                } else {
+                    for index in start ..< end where data[index] != 0 { out.append(data[index]) }
+                    stripped += UInt64(nuls)
+                }
+                ends.append(base + out.count)
+            }
+        }
+        nulBytesStripped += stripped
+        if let failure { throw failure }
+    }
+
+    /// The low `bytes` bytes of `value`, most significant first.
+    @inline(__always)
+    private static func bigEndian(_ value: UInt64, bytes: Int, to out: inout OutputSpan<UInt8>) {
+        var shift = (bytes - 1) * 8
+        while shift >= 0 {
+            out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+            shift -= 8
+        }
+    }
+
+    private static func timestampOverflows(_ micros: Int64) -> Bool {
+        micros != .max && micros != .min && micros.subtractingReportingOverflow(epochMicros).overflow
+    }
+
+    private static func dateOverflows(_ days: Int32) -> Bool {
+        days != .max && days != .min && days.subtractingReportingOverflow(epochDays).overflow
+    }
+}
