@@ -58,6 +58,12 @@ enum PluginErrors {
 
     /// `error` in words for a message: a PluginError's or PostgreSQL's message, "cancelled" for a
     /// cancellation, and never a Swift type name for errors that describe themselves.
+    /// Why a read stream is incomplete, for its StreamStatus: `error` (already mapped), or
+    /// that the read was cancelled, never a Swift type's name.
+    static func incompleteRead(_ error: any Error) -> String {
+        error is CancellationError ? "the read was cancelled before the stream was complete" : "\(error)"
+    }
+
     static func describe(_ error: any Error) -> String {
         switch error {
         case let error as PluginError: error.message

@@ -324,10 +324,12 @@ struct SourceCDCFollowTests {
                                                    catalog: ConfiguredCatalog(streams: [SourceCDCTests.cdcStream(schema, "t")])))
             var result = SourceReadResult()
             var ended = false
+            var incomplete: [String] = []
             /// Reads messages, acknowledging every state, until `enough` or the Read ends.
             func pump(until enough: (SourceReadResult) -> Bool) async throws {
                 while !enough(result), !ended, let message = try await client.nextCallMessage() {
                     switch message {
+                    case .streamStatus(let status) where status.status == .incomplete: incomplete.append(status.message)
                     case .schema(let value): result.schemas.append(value)
                     case .records(let batch): result.batches.append(batch)
                     case .state(let state):
@@ -376,6 +378,8 @@ struct SourceCDCFollowTests {
                 outcome = "\(error)".contains("CANCELLED")
             }
             #expect(outcome, "Cancel ends a following Read")
+            #expect(incomplete.count == 1 && incomplete.allSatisfy { $0.lowercased().contains("cancel") && !$0.contains("Error(") },
+                    "the stream is incomplete because of the Cancel, said without Swift type names: \(incomplete)")
             _ = await client.close()
             }
         }

@@ -74,8 +74,7 @@ struct PostgresSource {
                 if !consistent { _ = try await connection.execute("COMMIT") }
             } catch {
                 let mapped = PluginErrors.map(error, stream: plan.stream, otherCode: "READ_FAILED")
-                let message = mapped is CancellationError ? "the read was cancelled before the stream was complete" : "\(mapped)"
-                try? await output.status(StreamStatus(stream: plan.stream, status: .incomplete, message: message))
+                try? await output.status(StreamStatus(stream: plan.stream, status: .incomplete, message: PluginErrors.incompleteRead(mapped)))
                 throw mapped
             }
         }

@@ -88,7 +88,7 @@ struct CDCReader {
         } catch {
             let mapped = PluginErrors.map(error, stream: nil, otherCode: "READ_FAILED")
             for plan in plans {
-                try? await output.status(StreamStatus(stream: plan.stream, status: .incomplete, message: "\(mapped)"))
+                try? await output.status(StreamStatus(stream: plan.stream, status: .incomplete, message: PluginErrors.incompleteRead(mapped)))
             }
             throw mapped
         }
