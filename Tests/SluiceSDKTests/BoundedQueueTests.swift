@@ -42,4 +42,24 @@ struct BoundedQueueTests {
         while let value = await queue.next() { received.append(value) }
         #expect(received == Array(0..<10))
     }
+
+    /// Stands for a decoded batch: its deinit tells that nothing holds it any more.
+    final class Payload: Sendable {
+        let released: Flag
+        init(released: Flag) { self.released = released }
+        deinit { released.set() }
+    }
+
+    @Test("an element taken from the queue is not kept alive by it (decoded batches were, up to 64 at a time)")
+    func consumedElementsAreReleased() async throws {
+        let queue = BoundedQueue<Payload>(budget: 1 << 20)
+        let flags = (0 ..< 10).map { _ in Flag() }
+        for flag in flags { queue.put(Payload(released: flag), cost: 1) }
+        for index in 0 ..< 5 {
+            _ = await queue.next()
+            #expect(flags[index].isSet, "element \(index) released once taken")
+        }
+        #expect(!flags[5].isSet, "queued elements stay")
+        queue.finish()
+    }
 }

@@ -7,7 +7,9 @@ import Foundation
 /// queue, however large.
 final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var items: [(element: Element, cost: Int)] = []
+    /// Queued elements from `head` on; a slot is emptied as its element is taken, so a consumed
+    /// element (a decoded batch of megabytes) is not kept alive until the array is compacted.
+    private var items: [(element: Element?, cost: Int)] = []
     private var head = 0
     private let budget: Int
     /// The bytes of the queued elements.
@@ -82,6 +84,7 @@ final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
     private func popLocked() -> Element? {
         guard head < items.count else { return nil }
         let (element, cost) = items[head]
+        items[head].element = nil
         queuedCost -= cost
         head += 1
         if head >= 64 && head * 2 >= items.count {
