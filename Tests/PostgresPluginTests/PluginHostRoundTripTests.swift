@@ -201,6 +201,9 @@ struct PluginHostRoundTripTests {
             (#"{"id":6,"label":"\ud800"}"#, "unpaired UTF-16 surrogate"),
             (#"{"id":6,"span":{"months":1,"days":2,"micros":3,"hours":4}}"#, #"an interval has no part "hours""#),
             (#"{"id":6,"_op":"upsert","_op":"delete"}"#, #""_op" appears twice"#),
+            (#"{"id":6,"id":7}"#, #""id" appears twice"#),
+            (#"{"id":6,"_stream":"x"}"#, #""_stream" appears twice"#),
+            (#"{"id":6,"_unchanged":[],"_unchanged":[]}"#, #""_unchanged" appears twice"#),
         ]
         for (line, reason) in refused {
             let result = try await HostFixtures.host(["write", "--plugin", Binaries.postgresPlugin.path, "--config", configPath,

@@ -25,6 +25,9 @@ final class BatchAssembler: @unchecked Sendable {
     private let keys: [[String]]
     private let streamIndex: [String: Int]
     private var row: [Value] = []
+    /// Rows parsed so far, and for each column of the current stream the row that last set it.
+    private var rowsAssembled = 0
+    private var columnSeen: [Int] = []
     private var pending: [HostMessage] = []
     private var pendingIndex = 0
     private var batchesSinceState = 0
@@ -115,10 +118,6 @@ final class BatchAssembler: @unchecked Sendable {
         } catch let error as JSONParseError {
             throw bad("invalid JSON: \(error)")
         }
-        var seen = Set<String>()
-        for member in object where !seen.insert(member.key).inserted {
-            throw bad("\"\(member.key)\" appears twice")
-        }
         guard let streamName = object.first(where: { $0.key == JSONLinesKeys.stream })?.value.stringValue else {
             throw bad("missing \"_stream\" (the stream's \"namespace.name\")")
         }
@@ -128,16 +127,40 @@ final class BatchAssembler: @unchecked Sendable {
         var operation = RowOperation.upsert
         var unchanged: [Int] = []
         let columns = streams[index].columnIndex
-        let width = streams[index].schema.columns.count
+        let names = streams[index].columnNames
+        let width = names.count
         if row.count == width {
             for position in row.indices { row[position] = .null }
         } else {
             row = [Value](repeating: .null, count: width)
         }
-        for member in object {
+        // Duplicate keys, found without hashing each: a column's by the row it was last set in
+        // (a key names one column, or is one of the three metadata keys).
+        rowsAssembled += 1
+        if columnSeen.count < width { columnSeen = [Int](repeating: 0, count: width) }
+        var metadataSeen: (stream: Bool, operation: Bool, unchanged: Bool) = (false, false, false)
+        func once(_ seen: inout Bool, _ key: String) throws {
+            if seen { throw bad("\"\(key)\" appears twice") }
+            seen = true
+        }
+        for (position, member) in object.enumerated() {
+            // A key of a plain column: its name, mostly at its own position (as written by `read`).
+            if member.key.utf8.first != UInt8(ascii: "_") {
+                let column = position - 1 < width && position >= 1 && names[position - 1] == member.key ? position - 1 : columns[member.key]
+                guard let column else { throw bad("stream \(streamName) has no column \"\(member.key)\"") }
+                guard columnSeen[column] != rowsAssembled else { throw bad("\"\(member.key)\" appears twice") }
+                columnSeen[column] = rowsAssembled
+                do {
+                    row[column] = try ValueFromJSON.value(member.value, type: streams[index].schema.columns[column].type)
+                } catch {
+                    throw bad("column \"\(member.key)\": \(error.message)")
+                }
+                continue
+            }
             switch member.key {
-            case JSONLinesKeys.stream: continue
+            case JSONLinesKeys.stream: try once(&metadataSeen.stream, member.key)
             case JSONLinesKeys.operation:
+                try once(&metadataSeen.operation, member.key)
                 switch member.value.stringValue {
                 case "delete": operation = .delete
                 case "upsert": operation = .upsert
@@ -145,10 +168,11 @@ final class BatchAssembler: @unchecked Sendable {
                 default: throw bad("\"_op\" must be \"upsert\", \"delete\" or \"truncate\"")
                 }
             case JSONLinesKeys.unchanged:
-                guard let names = member.value.arrayElements?.map(\.stringValue), !names.contains(nil) else {
+                try once(&metadataSeen.unchanged, member.key)
+                guard let unchangedNames = member.value.arrayElements?.map(\.stringValue), !unchangedNames.contains(nil) else {
                     throw bad("\"_unchanged\" must be an array of column names")
                 }
-                for case let name? in names {
+                for case let name? in unchangedNames {
                     guard let column = columns[name] else { throw bad("\"_unchanged\": stream \(streamName) has no column \"\(name)\"") }
                     guard !unchanged.contains(column) else { throw bad("\"_unchanged\" names \"\(name)\" twice") }
                     unchanged.append(column)
@@ -157,6 +181,8 @@ final class BatchAssembler: @unchecked Sendable {
                 guard let name = JSONLinesKeys.column(forKey: member.key), let column = columns[name] else {
                     throw bad("stream \(streamName) has no column \"\(member.key)\"")
                 }
+                guard columnSeen[column] != rowsAssembled else { throw bad("\"\(member.key)\" appears twice") }
+                columnSeen[column] = rowsAssembled
                 do {
                     row[column] = try ValueFromJSON.value(member.value, type: streams[index].schema.columns[column].type)
                 } catch {

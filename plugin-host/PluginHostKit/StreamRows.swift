@@ -5,6 +5,8 @@ struct StreamRows {
     let schema: StreamSchema
     /// Column position by name.
     let columnIndex: [String: Int]
+    /// The columns' names, in order.
+    let columnNames: [String]
     private let capacity: Int
     private var builders: [ColumnBuilder]
     /// Empty until the first delete; then one ``RowOperation`` per row.
@@ -23,6 +25,7 @@ struct StreamRows {
         self.schema = schema
         self.capacity = capacity
         columnIndex = Dictionary(schema.columns.enumerated().map { ($0.element.name, $0.offset) }) { first, _ in first }
+        columnNames = schema.columns.map(\.name)
         builders = Self.builders(schema, capacity)
         overheadBytes = 64 + schema.stream.namespace.utf8.count + schema.stream.name.utf8.count
             + schema.columns.reduce(0) { $0 + ($1.type.kind == .list ? 144 : 72) }
