@@ -36,6 +36,16 @@ struct ColumnFieldEncoderTests {
         case .float32: vector.float32s = (0 ..< rows).map { _ in [Float.nan, .infinity, -0.0, Float.random(in: -1e30 ... 1e30, using: &random)].randomElement(using: &random)! }
         case .float64: vector.float64s = (0 ..< rows).map { _ in [Double.nan, -.infinity, .leastNonzeroMagnitude, Double.random(in: -1e300 ... 1e300, using: &random)].randomElement(using: &random)! }
         case .uuid: vector.data = (0 ..< rows * 16).map { _ in UInt8.random(in: 0 ... 255, using: &random) }
+        case .decimal:
+            vector.offsets = [0]
+            for _ in 0 ..< rows {
+                let integer = String(UInt64.random(in: 0 ... .max, using: &random) >> UInt64.random(in: 0 ... 63, using: &random))
+                let fraction = String(repeating: "0", count: Int.random(in: 0 ... 3, using: &random)) + String(Int.random(in: 0 ... 99_999, using: &random))
+                let text = ["NaN", "Infinity", "-Infinity", "0", "-0.000", "12..5", integer, "-" + integer + "." + fraction, "0." + fraction]
+                    .randomElement(using: &random)!
+                vector.data += Array(text.utf8)
+                vector.offsets.append(UInt32(vector.data.count))
+            }
         case .string, .unspecified, .json, .bytes:
             vector.offsets = [0]
             for _ in 0 ..< rows {
@@ -84,7 +94,7 @@ struct ColumnFieldEncoderTests {
 
     @Test("every kind with its own loop, with and without NULLs, NUL bytes stripped or failing",
           arguments: [TypeKind.bool, .int16, .int32, .int64, .float32, .float64, .date, .time, .timestamp, .timestamptz,
-                      .uuid, .string, .unspecified, .json, .bytes])
+                      .uuid, .string, .unspecified, .json, .bytes, .decimal])
     func sameBytes(kind: TypeKind) {
         var random = Random(state: UInt64(kind.rawValue) &* 7919)
         var failures = 0
@@ -103,7 +113,7 @@ struct ColumnFieldEncoderTests {
         }
         // The generator makes out-of-range timestamps and dates, and NUL bytes in text: the
         // failing paths were compared too.
-        if [.date, .timestamp, .timestamptz, .string, .json].contains(kind) { #expect(failures > 0) }
+        if [.date, .timestamp, .timestamptz, .string, .json, .decimal].contains(kind) { #expect(failures > 0) }
     }
 
     @Test("kinds without a loop of their own go row by row with the same result")

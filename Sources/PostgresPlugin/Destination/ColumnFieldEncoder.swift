@@ -94,7 +94,27 @@ extension FieldEncoder {
             try variableWidth(rows: rows, data: data, offsets: offsets, validity: validity, prefix: prefix,
                               dropsNul: type.kind != .bytes, ends: &ends)
             return
-        case .decimal, .timetz, .interval, .list:
+        case .decimal:
+            let data = vector.data, offsets = vector.offsets
+            guard offsets.count > rows, Int(offsets[rows]) <= data.count else { break }
+            for row in 0 ..< rows {
+                if validity.isEmpty || validity[row >> 3] & (1 << UInt8(row & 7)) != 0 {
+                    let start = Int(offsets[row]), end = Int(offsets[row + 1])
+                    guard start <= end else { throw ColumnFieldError(row: row, reason: "value offsets out of order") }
+                    let at = out.beginLength()
+                    do {
+                        try NumericBinary.append(data[start ..< end], to: &out, digits: &digits)
+                        try patchLength(at: at)
+                    } catch {
+                        throw ColumnFieldError(row: row, reason: error.reason)
+                    }
+                } else {
+                    out.int32(-1)
+                }
+                ends.append(out.bytes.count)
+            }
+            return
+        case .timetz, .interval, .list:
             break
         }
         try rowByRow(vector, rows: rows, type: type, plainJSON: plainJSON, ends: &ends)

@@ -19,7 +19,8 @@ struct FieldEncoder {
     /// Text NUL bytes removed so far (PostgreSQL can't store them).
     var nulBytesStripped: UInt64 = 0
     let failOnNul: Bool
-    private var digits: [Int16] = []
+    /// Scratch for numeric digits, reused.
+    var digits: [Int16] = []
 
     init(capacity: Int, failOnNul: Bool) {
         out = BinaryBuffer(capacity: capacity)

@@ -27,6 +27,11 @@ enum NumericBinary {
         let integerCount = dot - index
         let fractionStart = dot < text.endIndex ? dot + 1 : dot
         let scale = text.endIndex - fractionStart
+        // Frames carry canonical decimal text (checked when decoded); anything else fails
+        // here rather than overflowing the digit groups below.
+        guard text[index ..< dot].allSatisfy({ $0 &- 48 < 10 }), text[fractionStart...].allSatisfy({ $0 &- 48 < 10 }) else {
+            throw FieldError(reason: "\"\(String(decoding: text, as: UTF8.self))\" is not decimal text")
+        }
         try checkRange(integerDigits: integerCount, scale: scale)
 
         digits.removeAll(keepingCapacity: true)
