@@ -8,6 +8,8 @@ struct ColumnAccumulator {
     /// The byte length every field of a fixed-width decoding has; 0 for variable widths.
     private let fieldSize: Int
     private var vector = ColumnVector()
+    /// One bit per row, set for a value; kept only once a row is null (until then every row
+    /// holds a value and the bitmap stays empty, which saves a write per value).
     private var validity: [UInt8] = []
     private var hasNull = false
     private(set) var count = 0
@@ -207,6 +209,10 @@ struct ColumnAccumulator {
             children[0].truncate(to: Int(vector.offsets[rows]))
             vector.offsets.removeLast(count - rows)
         }
+        guard hasNull else {
+            count = rows
+            return
+        }
         validity.removeLast(validity.count - (rows + 7) / 8)
         if rows & 7 != 0 { validity[validity.count - 1] &= UInt8(1 << (rows & 7)) - 1 }
         count = rows
@@ -218,11 +224,14 @@ struct ColumnAccumulator {
     }
 
     private mutating func markValidity(_ valid: Bool) {
-        if count & 7 == 0 { validity.append(0) }
-        if valid {
-            validity[count >> 3] |= 1 << UInt8(count & 7)
-        } else {
+        if hasNull {
+            if count & 7 == 0 { validity.append(0) }
+            if valid { validity[count >> 3] |= 1 << UInt8(count & 7) }
+        } else if !valid {
+            // The first null: every row before it holds a value.
             hasNull = true
+            validity = [UInt8](repeating: 0xFF, count: count / 8)
+            validity.append(count & 7 == 0 ? 0 : UInt8(1 << (count & 7)) - 1)
         }
         count += 1
     }
