@@ -36,6 +36,27 @@ struct ColumnFieldEncoderTests {
         case .float32: vector.float32s = (0 ..< rows).map { _ in [Float.nan, .infinity, -0.0, Float.random(in: -1e30 ... 1e30, using: &random)].randomElement(using: &random)! }
         case .float64: vector.float64s = (0 ..< rows).map { _ in [Double.nan, -.infinity, .leastNonzeroMagnitude, Double.random(in: -1e300 ... 1e300, using: &random)].randomElement(using: &random)! }
         case .uuid: vector.data = (0 ..< rows * 16).map { _ in UInt8.random(in: 0 ... 255, using: &random) }
+        case .list:
+            vector.offsets = [0]
+            var elements = ColumnVector(offsets: [0])
+            var present: [Bool] = []
+            for _ in 0 ..< rows {
+                for _ in 0 ..< [0, 1, 3, Int.random(in: 0 ... 12, using: &random)].randomElement(using: &random)! {
+                    let length = Int.random(in: 0 ... 20, using: &random)
+                    elements.data += (0 ..< length).map { _ in Int.random(in: 0 ..< 100, using: &random) == 0 ? 0 : UInt8.random(in: 0x20 ... 0x7E, using: &random) }
+                    elements.offsets.append(UInt32(elements.data.count))
+                    present.append(Int.random(in: 0 ..< 6, using: &random) != 0)
+                }
+                vector.offsets.append(UInt32(present.count))
+            }
+            if nulls, present.contains(false) {
+                var bitmap = [UInt8](repeating: 0, count: (present.count + 7) / 8)
+                for (index, isPresent) in present.enumerated() where isPresent {
+                    bitmap[index >> 3] |= UInt8(1) << UInt8(index & 7)
+                }
+                elements.validity = bitmap
+            }
+            vector.child = elements
         case .decimal:
             vector.offsets = [0]
             for _ in 0 ..< rows {
@@ -94,7 +115,7 @@ struct ColumnFieldEncoderTests {
 
     @Test("every kind with its own loop, with and without NULLs, NUL bytes stripped or failing",
           arguments: [TypeKind.bool, .int16, .int32, .int64, .float32, .float64, .date, .time, .timestamp, .timestamptz,
-                      .uuid, .string, .unspecified, .json, .bytes, .decimal])
+                      .uuid, .string, .unspecified, .json, .bytes, .decimal, .list])
     func sameBytes(kind: TypeKind) {
         var random = Random(state: UInt64(kind.rawValue) &* 7919)
         var failures = 0
@@ -103,7 +124,7 @@ struct ColumnFieldEncoderTests {
             let vector = Self.vector(kind, rows: rows, nulls: round % 3 != 0, random: &random)
             for plainJSON in kind == .json ? [false, true] : [false] {
                 for failOnNul in [false, true] {
-                    let type = LogicalType(kind)
+                    let type = kind == .list ? LogicalType(.list, elementKind: round % 2 == 0 ? .string : .unspecified) : LogicalType(kind)
                     let expected = Self.byRow(vector, rows: rows, type: type, plainJSON: plainJSON, failOnNul: failOnNul)
                     let actual = Self.byColumn(vector, rows: rows, type: type, plainJSON: plainJSON, failOnNul: failOnNul)
                     #expect(actual == expected, "\(kind) round \(round), \(rows) rows, plainJSON \(plainJSON), failOnNul \(failOnNul)")
@@ -113,7 +134,7 @@ struct ColumnFieldEncoderTests {
         }
         // The generator makes out-of-range timestamps and dates, and NUL bytes in text: the
         // failing paths were compared too.
-        if [.date, .timestamp, .timestamptz, .string, .json, .decimal].contains(kind) { #expect(failures > 0) }
+        if [.date, .timestamp, .timestamptz, .string, .json, .decimal, .list].contains(kind) { #expect(failures > 0) }
     }
 
     @Test("kinds without a loop of their own go row by row with the same result")

@@ -114,6 +114,14 @@ extension FieldEncoder {
                 ends.append(out.bytes.count)
             }
             return
+        case .list where type.elementKind == .string || type.elementKind == .unspecified:
+            guard let child = vector.child else { break }
+            let offsets = vector.offsets, data = child.data, elementOffsets = child.offsets, elementValidity = child.validity
+            guard offsets.count > rows, Int(offsets[rows]) < elementOffsets.count, Int(elementOffsets[Int(offsets[rows])]) <= data.count,
+                  elementValidity.isEmpty || elementValidity.count * 8 >= Int(offsets[rows]) else { break }
+            try textLists(rows: rows, validity: validity, offsets: offsets, data: data, elementOffsets: elementOffsets,
+                          elementValidity: elementValidity, elementKind: type.elementKind, plainJSON: plainJSON, ends: &ends)
+            return
         case .timetz, .interval, .list:
             break
         }
@@ -127,6 +135,51 @@ extension FieldEncoder {
         for row in 0 ..< rows {
             do {
                 try field(reader, row: row, type: type, plainJSON: plainJSON)
+            } catch {
+                throw ColumnFieldError(row: row, reason: error.reason)
+            }
+            ends.append(out.bytes.count)
+        }
+    }
+
+    /// One-dimensional text arrays (PostgreSQL's array binary format, as
+    /// ``FieldEncoder/array(_:from:to:kind:plainJSON:)`` writes it), their elements' arrays in locals.
+    private mutating func textLists(rows: Int, validity: [UInt8], offsets: [UInt32], data: [UInt8], elementOffsets: [UInt32],
+                                    elementValidity: [UInt8], elementKind: TypeKind, plainJSON: Bool, ends: inout [Int]) throws(ColumnFieldError) {
+        let elementOID = Int32(bitPattern: PostgresTypes.oid(elementKind, plainJSON: plainJSON))
+        for row in 0 ..< rows {
+            guard validity.isEmpty || validity[row >> 3] & (1 << UInt8(row & 7)) != 0 else {
+                out.int32(-1)
+                ends.append(out.bytes.count)
+                continue
+            }
+            let from = Int(offsets[row]), to = Int(offsets[row + 1])
+            guard from <= to, let count = Int32(exactly: to - from) else {
+                throw ColumnFieldError(row: row, reason: "a list of \(to - from) elements is beyond PostgreSQL's array limit")
+            }
+            let at = out.beginLength()
+            do throws(FieldError) {
+                if from == to {
+                    out.int32(0)
+                    out.int32(0)
+                    out.int32(elementOID)
+                } else {
+                    out.int32(1)
+                    out.int32(elementValidity.isEmpty ? 0 : 1)
+                    out.int32(elementOID)
+                    out.int32(count)
+                    out.int32(1)
+                    for element in from ..< to {
+                        if elementValidity.isEmpty || elementValidity[element >> 3] & (1 << UInt8(element & 7)) != 0 {
+                            let start = Int(elementOffsets[element]), end = Int(elementOffsets[element + 1])
+                            guard start <= end else { throw FieldError(reason: "value offsets out of order") }
+                            try text(data[start ..< end])
+                        } else {
+                            out.int32(-1)
+                        }
+                    }
+                }
+                try patchLength(at: at)
             } catch {
                 throw ColumnFieldError(row: row, reason: error.reason)
             }

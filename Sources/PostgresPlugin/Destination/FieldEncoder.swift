@@ -140,7 +140,8 @@ struct FieldEncoder {
         vector.data[Int(vector.offsets[row])..<Int(vector.offsets[row + 1])]
     }
 
-    private mutating func text(_ bytes: ArraySlice<UInt8>) throws(FieldError) {
+    /// A text field: its length, then its bytes without NUL bytes (see ``textBody(_:)``).
+    mutating func text(_ bytes: ArraySlice<UInt8>) throws(FieldError) {
         let at = out.beginLength()
         try textBody(bytes)
         try patchLength(at: at)
