@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(name: "misbehaving-plugin", dependencies: ["SluiceSDK"], path: "Tests/Fixtures/misbehaving-plugin",
                           swiftSettings: strict),
 
-        .testTarget(name: "SluiceWireTests", dependencies: ["SluiceWire"]),
+        .testTarget(name: "SluiceWireTests", dependencies: ["SluiceWire", "SluiceTestSupport"]),
         .testTarget(name: "SluiceSDKTests", dependencies: ["SluiceSDK", "SluiceWire"]),
         .testTarget(name: "PluginHostTests", dependencies: ["PluginHostKit", "SluiceWire"]),
         // What the integration test targets share: the test server's connection.

@@ -1,4 +1,5 @@
 import Testing
+import SluiceTestSupport
 import SluiceWire
 @testable import PostgresPlugin
 
@@ -7,19 +8,7 @@ import SluiceWire
 /// same field ends, the same NUL count, and the same failure on the same row.
 @Suite("Binary COPY: a column at a time equals a row at a time")
 struct ColumnFieldEncoderTests {
-    /// A seeded generator, so a failure can be replayed.
-    private struct Random: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    private static func vector(_ kind: TypeKind, rows: Int, nulls: Bool, random: inout Random) -> ColumnVector {
+    private static func vector(_ kind: TypeKind, rows: Int, nulls: Bool, random: inout SplitMix64) -> ColumnVector {
         var vector = ColumnVector()
         if nulls {
             vector.validity = (0 ..< (rows + 7) / 8).map { _ in UInt8.random(in: 0 ... 255, using: &random) }
@@ -117,7 +106,7 @@ struct ColumnFieldEncoderTests {
           arguments: [TypeKind.bool, .int16, .int32, .int64, .float32, .float64, .date, .time, .timestamp, .timestamptz,
                       .uuid, .string, .unspecified, .json, .bytes, .decimal, .list])
     func sameBytes(kind: TypeKind) {
-        var random = Random(state: UInt64(kind.rawValue) &* 7919)
+        var random = SplitMix64(state: UInt64(kind.rawValue) &* 7919)
         var failures = 0
         for round in 0 ..< 40 {
             let rows = [0, 1, 9, Int.random(in: 1 ... 400, using: &random)][round % 4]

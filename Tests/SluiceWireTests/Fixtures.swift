@@ -127,18 +127,6 @@ func identical(_ a: RecordBatch, _ b: RecordBatch) -> Bool {
         && a.columns.count == b.columns.count && zip(a.columns, b.columns).allSatisfy(identical)
 }
 
-/// A deterministic generator for the hostile-input tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Protobuf wire encoding by hand, to build payloads the codec would never produce.
 enum Wire {
     static func varint(_ value: UInt64) -> [UInt8] {
