@@ -144,50 +144,52 @@ final class BatchAssembler: @unchecked Sendable {
             seen = true
         }
         for (position, member) in object.enumerated() {
-            // A key of a plain column: its name, mostly at its own position (as written by `read`).
+            let column: Int
             if member.key.utf8.first != UInt8(ascii: "_") {
-                let column = position - 1 < width && position >= 1 && names[position - 1] == member.key ? position - 1 : columns[member.key]
-                guard let column else { throw bad("stream \(streamName) has no column \"\(member.key)\"") }
-                guard columnSeen[column] != rowsAssembled else { throw bad("\"\(member.key)\" appears twice") }
-                columnSeen[column] = rowsAssembled
-                do {
-                    row[column] = try ValueFromJSON.value(member.value, type: streams[index].schema.columns[column].type)
-                } catch {
-                    throw bad("column \"\(member.key)\": \(error.message)")
-                }
-                continue
-            }
-            switch member.key {
-            case JSONLinesKeys.stream: try once(&metadataSeen.stream, member.key)
-            case JSONLinesKeys.operation:
-                try once(&metadataSeen.operation, member.key)
-                switch member.value.stringValue {
-                case "delete": operation = .delete
-                case "upsert": operation = .upsert
-                case "truncate": operation = .truncate
-                default: throw bad("\"_op\" must be \"upsert\", \"delete\" or \"truncate\"")
-                }
-            case JSONLinesKeys.unchanged:
-                try once(&metadataSeen.unchanged, member.key)
-                guard let unchangedNames = member.value.arrayElements?.map(\.stringValue), !unchangedNames.contains(nil) else {
-                    throw bad("\"_unchanged\" must be an array of column names")
-                }
-                for case let name? in unchangedNames {
-                    guard let column = columns[name] else { throw bad("\"_unchanged\": stream \(streamName) has no column \"\(name)\"") }
-                    guard !unchanged.contains(column) else { throw bad("\"_unchanged\" names \"\(name)\" twice") }
-                    unchanged.append(column)
-                }
-            default:
-                guard let name = JSONLinesKeys.column(forKey: member.key), let column = columns[name] else {
+                // A plain column's key is its name, mostly at its own position (as `read` writes them).
+                let guess = position - 1
+                guard let found = guess >= 0 && guess < width && names[guess] == member.key ? guess : columns[member.key] else {
                     throw bad("stream \(streamName) has no column \"\(member.key)\"")
                 }
-                guard columnSeen[column] != rowsAssembled else { throw bad("\"\(member.key)\" appears twice") }
-                columnSeen[column] = rowsAssembled
-                do {
-                    row[column] = try ValueFromJSON.value(member.value, type: streams[index].schema.columns[column].type)
-                } catch {
-                    throw bad("column \"\(name)\": \(error.message)")
+                column = found
+            } else {
+                switch member.key {
+                case JSONLinesKeys.stream:
+                    try once(&metadataSeen.stream, member.key)
+                    continue
+                case JSONLinesKeys.operation:
+                    try once(&metadataSeen.operation, member.key)
+                    switch member.value.stringValue {
+                    case "delete": operation = .delete
+                    case "upsert": operation = .upsert
+                    case "truncate": operation = .truncate
+                    default: throw bad("\"_op\" must be \"upsert\", \"delete\" or \"truncate\"")
+                    }
+                    continue
+                case JSONLinesKeys.unchanged:
+                    try once(&metadataSeen.unchanged, member.key)
+                    guard let unchangedNames = member.value.arrayElements?.map(\.stringValue), !unchangedNames.contains(nil) else {
+                        throw bad("\"_unchanged\" must be an array of column names")
+                    }
+                    for case let name? in unchangedNames {
+                        guard let column = columns[name] else { throw bad("\"_unchanged\": stream \(streamName) has no column \"\(name)\"") }
+                        guard !unchanged.contains(column) else { throw bad("\"_unchanged\" names \"\(name)\" twice") }
+                        unchanged.append(column)
+                    }
+                    continue
+                default:
+                    guard let name = JSONLinesKeys.column(forKey: member.key), let found = columns[name] else {
+                        throw bad("stream \(streamName) has no column \"\(member.key)\"")
+                    }
+                    column = found
                 }
+            }
+            guard columnSeen[column] != rowsAssembled else { throw bad("\"\(member.key)\" appears twice") }
+            columnSeen[column] = rowsAssembled
+            do {
+                row[column] = try ValueFromJSON.value(member.value, type: streams[index].schema.columns[column].type)
+            } catch {
+                throw bad("column \"\(names[column])\": \(error.message)")
             }
         }
         if let problem = StreamRows.changeProblem(row, operation: operation, unchanged: unchanged, schema: streams[index].schema, key: keys[index]) {

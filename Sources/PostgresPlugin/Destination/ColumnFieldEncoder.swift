@@ -98,7 +98,7 @@ extension FieldEncoder {
             let data = vector.data, offsets = vector.offsets
             guard offsets.count > rows, Int(offsets[rows]) <= data.count else { break }
             for row in 0 ..< rows {
-                if validity.isEmpty || validity[row >> 3] & (1 << UInt8(row & 7)) != 0 {
+                if ColumnVector.isValid(row, in: validity) {
                     let start = Int(offsets[row]), end = Int(offsets[row + 1])
                     guard start <= end else { throw ColumnFieldError(row: row, reason: "value offsets out of order") }
                     let at = out.beginLength()
@@ -148,7 +148,7 @@ extension FieldEncoder {
                                     elementValidity: [UInt8], elementKind: TypeKind, plainJSON: Bool, ends: inout [Int]) throws(ColumnFieldError) {
         let elementOID = Int32(bitPattern: PostgresTypes.oid(elementKind, plainJSON: plainJSON))
         for row in 0 ..< rows {
-            guard validity.isEmpty || validity[row >> 3] & (1 << UInt8(row & 7)) != 0 else {
+            guard ColumnVector.isValid(row, in: validity) else {
                 out.int32(-1)
                 ends.append(out.bytes.count)
                 continue
@@ -170,7 +170,7 @@ extension FieldEncoder {
                     out.int32(count)
                     out.int32(1)
                     for element in from ..< to {
-                        if elementValidity.isEmpty || elementValidity[element >> 3] & (1 << UInt8(element & 7)) != 0 {
+                        if ColumnVector.isValid(element, in: elementValidity) {
                             let start = Int(elementOffsets[element]), end = Int(elementOffsets[element + 1])
                             guard start <= end else { throw FieldError(reason: "value offsets out of order") }
                             try text(data[start ..< end])
@@ -194,7 +194,7 @@ extension FieldEncoder {
         let base = out.bytes.count
         out.bytes.append(addingCapacity: rows * (4 + width)) { out in
             for row in 0 ..< rows {
-                if validity.isEmpty || validity[row >> 3] & (1 << UInt8(row & 7)) != 0 {
+                if ColumnVector.isValid(row, in: validity) {
                     Self.bigEndian(UInt64(width), bytes: 4, to: &out)
                     body(&out, row)
                 } else {
@@ -216,7 +216,7 @@ extension FieldEncoder {
         let capacity = Int(offsets[rows]) - Int(offsets[0]) + rows * 5
         out.bytes.append(addingCapacity: max(capacity, 0)) { out in
             for row in 0 ..< rows {
-                guard validity.isEmpty || validity[row >> 3] & (1 << UInt8(row & 7)) != 0 else {
+                guard ColumnVector.isValid(row, in: validity) else {
                     Self.bigEndian(UInt64(UInt32.max), bytes: 4, to: &out)
                     ends.append(base + out.count)
                     continue

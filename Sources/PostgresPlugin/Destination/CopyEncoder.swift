@@ -44,7 +44,6 @@ struct CopyEncoder {
         fields = FieldEncoder(capacity: capacity, failOnNul: failOnNul)
     }
 
-    /// Takes the bytes encoded so far.
     /// ``append(_:sequence:origins:flushVectors:)`` for batches without deletes or unchanged
     /// values: each column encoded in one pass (``FieldEncoder/column(_:rows:type:plainJSON:ends:)``),
     /// then the fields copied into rows with the row headers and trailing fields.
@@ -105,6 +104,7 @@ struct CopyEncoder {
         fields.out.bytes.append(contentsOf: flags)
     }
 
+    /// Takes the bytes encoded so far.
     mutating func take() -> [UInt8] {
         let bytes = fields.out.bytes
         fields.out.bytes.removeAll(keepingCapacity: true)

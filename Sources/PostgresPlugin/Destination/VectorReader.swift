@@ -30,6 +30,6 @@ final class VectorReader {
     /// Whether row `index` holds a value.
     @inline(__always)
     func isValid(_ index: Int) -> Bool {
-        validity.isEmpty || (validity[index >> 3] & (1 << UInt8(index & 7))) != 0
+        ColumnVector.isValid(index, in: validity)
     }
 }

@@ -182,6 +182,13 @@ public struct ColumnVector: Sendable, Equatable {
     /// Whether row `index` holds a value (is not null).
     @inlinable
     public func isValid(_ index: Int) -> Bool {
+        Self.isValid(index, in: validity)
+    }
+
+    /// Whether row `index` holds a value by the validity bitmap `validity` (empty: every row
+    /// does), for loops that keep the bitmap in a local.
+    @inlinable
+    public static func isValid(_ index: Int, in validity: [UInt8]) -> Bool {
         validity.isEmpty || (validity[index >> 3] & (1 << UInt8(index & 7))) != 0
     }
 
