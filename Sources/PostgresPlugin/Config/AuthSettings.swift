@@ -29,9 +29,9 @@ struct AuthSettings: Sendable {
         var keys: Set<String> {
             switch self {
             case .password: []
-            case .gcpServiceAccount: ["service_account_key", "service_account_key_file"]
-            case .awsRDSIAM: ["region", "profile"]
-            case .azureEntra: ["tenant_id", "client_id", "client_secret", "authority_host"]
+            case .gcpServiceAccount: [Given.serviceAccountKeySetting.key, Given.serviceAccountKeyFileSetting.key]
+            case .awsRDSIAM: [Given.regionSetting.key, Given.profileSetting.key]
+            case .azureEntra: [Given.tenantIDSetting.key, Given.clientIDSetting.key, Given.clientSecretSetting.key, Given.authorityHostSetting.key]
             }
         }
     }
@@ -98,7 +98,7 @@ extension ConnectionSettings {
         guard let given = reader.readObject("auth", description, AuthSettings.Given.init) else { return }
         let method = given.method
         // Problems of `auth`'s settings found below are named under `auth`.
-        var nested = reader.childForDescribing("auth")
+        var nested = reader.child("auth", object: [:])
         defer { reader.merge(nested) }
         auth.method = method
         guard method != .password else { return }
