@@ -76,6 +76,24 @@ final class AckTracker: Sendable {
         }
     }
 
+    /// Saves the states the run resumes from when a destination's committed state differs from
+    /// `saved` (the file's): a destination can commit past the state the host saved before the
+    /// host hears it acknowledged, and the file should say where the next run really resumes.
+    func saveResumePoints(differingFrom saved: [State]) throws {
+        try book.withLock { book in
+            guard let path else { return }
+            let resumed = book.order.compactMap { book.latest[$0] }
+            guard Self.contents(resumed) != Self.contents(saved) else { return }
+            try StateFile.save(resumed, to: path)
+            book.statesSaved += 1
+        }
+    }
+
+    /// Each stream's state data, ignoring the ids states are forwarded with.
+    private static func contents(_ states: [State]) -> [StreamID?: [UInt8]] {
+        Dictionary(states.map { ($0.stream, $0.data) }, uniquingKeysWith: { _, last in last })
+    }
+
     /// Records forwarded before the last state every destination acknowledged.
     var committedRecords: UInt64 { book.withLock { $0.committedRecords } }
 

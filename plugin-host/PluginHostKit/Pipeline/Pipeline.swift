@@ -120,6 +120,9 @@ struct Pipeline {
         let relay = source.client.helloReply.capabilities.has(Feature.readAcks) ? ReadAckRelay() : nil
         let acks = AckTracker(path: statePath, previous: previous.filter { $0.stream.map { !selected.contains($0) } ?? false } + resumeFrom.states,
                               destinations: destinations.count, firstID: resumeFrom.firstID, onCovered: { relay?.covered($0) })
+        if resumeFrom.origins.contains(where: { $0.origin == .destination }) {
+            try acks.saveResumePoints(differingFrom: previous)
+        }
         let estimates = Dictionary(discovered.streams.map { ($0.schema.stream, $0.estimatedRows) }) { first, _ in first }
         let board = ProgressBoard.show(streams: streams.map { stream in
             (stream, estimates[stream].flatMap { $0 > 0 ? UInt64($0) : nil })
