@@ -94,7 +94,7 @@ let package = Package(
 
         .testTarget(name: "SluiceWireTests", dependencies: ["SluiceWire", "SluiceTestSupport"]),
         .testTarget(name: "SluiceSDKTests", dependencies: ["SluiceSDK", "SluiceWire"]),
-        .testTarget(name: "PluginHostTests", dependencies: ["PluginHostKit", "SluiceWire"]),
+        .testTarget(name: "PluginHostTests", dependencies: ["PluginHostKit", "SluiceWire", "SluiceTestSupport"]),
         // What the integration test targets share: the test server's connection.
         .target(name: "SluiceTestSupport", dependencies: ["PostgresClient"], path: "Tests/Support"),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "SluiceTestSupport"]),

@@ -40,9 +40,10 @@ import Testing
             }
             #expect(waiting, "the flush never blocked on the lock")
 
-            // Without the rollback the call would wait for the lock; release it after 10 s.
+            // Without the rollback the call would wait for the lock; release it after 60 s (a
+            // cancel that works ends long before, even on a busy machine).
             let release = Task {
-                try await Task.sleep(for: .seconds(10))
+                try await Task.sleep(for: .seconds(60))
                 _ = try await locker.execute("ROLLBACK")
             }
             let started = ContinuousClock.now
@@ -60,7 +61,7 @@ import Testing
             _ = try? await locker.execute("ROLLBACK")
             await client.close()
             #expect(failure?.category == .cancelled, "\(String(describing: failure))")
-            #expect(elapsed < .seconds(5), "cancelling took \(elapsed)")
+            #expect(elapsed < .seconds(30), "cancelling took \(elapsed)")
             #expect(try await DestinationHarness.rows(connection, "SELECT count(*), max(id) FROM \(schema).items") == [["100", "100"]])
         }
     }

@@ -11,7 +11,7 @@ enum DecimalNormalizer {
         case "+Infinity": return "Infinity"
         default: break
         }
-        if isCanonical(text) { return text }
+        if isCanonical(text.utf8) { return text }
         var bytes = Substring(text).utf8[...]
         var negative = false
         if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
@@ -65,10 +65,9 @@ enum DecimalNormalizer {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Whether `text` is already canonical (`-?digits(.digits)?`, no superfluous leading zero,
-    /// not a negative zero): the common case, returned without rebuilding.
-    private static func isCanonical(_ text: String) -> Bool {
-        let bytes = text.utf8
+    /// Whether the UTF-8 text `bytes` is already canonical (`-?digits(.digits)?`, no superfluous
+    /// leading zero, not a negative zero): the common case, taken as it is.
+    static func isCanonical<Bytes: Collection>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8 {
         var index = bytes.startIndex
         if index < bytes.endIndex, bytes[index] == UInt8(ascii: "-") { bytes.formIndex(after: &index) }
         let integerStart = index

@@ -35,7 +35,7 @@ final class LineReader {
     func nextLine() throws -> Range<Int>? {
         var searchFrom = start
         while true {
-            if let newline = buffer[searchFrom...].firstIndex(of: 0x0A) {
+            if let newline = ByteSearch.firstIndex(of: 0x0A, in: buffer, from: searchFrom) {
                 lineNumber += 1
                 let line = start..<(newline > start && buffer[newline - 1] == 0x0D ? newline - 1 : newline)
                 start = newline + 1

@@ -89,6 +89,16 @@ struct StreamRows {
         valueBytes += bytes
     }
 
+    /// Appends an upsert row of `bytes` (an upper bound, as ``encodedBytes(of:)``) whose values
+    /// `fill` appends to the columns' builders, exactly one per column. A `fill` that throws
+    /// leaves the rows unusable: the input stops at that row.
+    mutating func appendUpsert<E: Error>(bytes: Int, _ fill: (inout [ColumnBuilder]) throws(E) -> Void) throws(E) {
+        try fill(&builders)
+        if !operations.isEmpty { operations.append(RowOperation.upsert.rawValue) }
+        count += 1
+        valueBytes += bytes
+    }
+
     /// The rows so far as a batch; starts over empty.
     mutating func takeBatch() -> RecordBatch {
         var columns = builders.map { $0.finish() }

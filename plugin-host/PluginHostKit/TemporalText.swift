@@ -101,23 +101,32 @@ enum TemporalText {
     // MARK: - Parsing
 
     /// Days since 1970-01-01 of `[+-]YYYY-MM-DD` or `infinity`/`-infinity`.
-    static func parseDate(_ text: String) -> Int32? {
-        if text == "infinity" { return .max }
-        if text == "-infinity" { return .min }
+    static func parseDate(_ text: String) -> Int32? { parseDate(Array(text.utf8)[...]) }
+
+    /// `parseDate` of UTF-8 text.
+    static func parseDate(_ text: ArraySlice<UInt8>) -> Int32? {
+        if text.count <= 9, text.elementsEqual("infinity".utf8) { return .max }
+        if text.count <= 9, text.elementsEqual("-infinity".utf8) { return .min }
         var scanner = Scanner(text)
         guard let days = scanner.date(), scanner.atEnd, let value = Int32(exactly: days), value != .max, value != .min else { return nil }
         return value
     }
 
     /// Microseconds since midnight of `HH:MM:SS[.ffffff]` (up to `24:00:00`).
-    static func parseTime(_ text: String) -> Int64? {
+    static func parseTime(_ text: String) -> Int64? { parseTime(Array(text.utf8)[...]) }
+
+    /// `parseTime` of UTF-8 text.
+    static func parseTime(_ text: ArraySlice<UInt8>) -> Int64? {
         var scanner = Scanner(text)
         guard let micros = scanner.time(), scanner.atEnd else { return nil }
         return micros
     }
 
     /// Local microseconds and offset (seconds east) of `HH:MM:SS[.ffffff]` plus `Z` or `±HH:MM[:SS]`.
-    static func parseTimeWithZone(_ text: String) -> (micros: Int64, offset: Int32)? {
+    static func parseTimeWithZone(_ text: String) -> (micros: Int64, offset: Int32)? { parseTimeWithZone(Array(text.utf8)[...]) }
+
+    /// `parseTimeWithZone` of UTF-8 text.
+    static func parseTimeWithZone(_ text: ArraySlice<UInt8>) -> (micros: Int64, offset: Int32)? {
         var scanner = Scanner(text)
         guard let micros = scanner.time(), let offset = scanner.offset(), scanner.atEnd else { return nil }
         return (micros, offset)
@@ -125,9 +134,12 @@ enum TemporalText {
 
     /// Microseconds since 1970-01-01 of `YYYY-MM-DD[T ]HH:MM:SS[.ffffff]`; with `zoned`, an
     /// optional `Z` or `±HH:MM` converts it to UTC (no zone means UTC). `infinity`/`-infinity` too.
-    static func parseTimestamp(_ text: String, zoned: Bool) -> Int64? {
-        if text == "infinity" { return .max }
-        if text == "-infinity" { return .min }
+    static func parseTimestamp(_ text: String, zoned: Bool) -> Int64? { parseTimestamp(Array(text.utf8)[...], zoned: zoned) }
+
+    /// `parseTimestamp` of UTF-8 text.
+    static func parseTimestamp(_ text: ArraySlice<UInt8>, zoned: Bool) -> Int64? {
+        if text.count <= 9, text.elementsEqual("infinity".utf8) { return .max }
+        if text.count <= 9, text.elementsEqual("-infinity".utf8) { return .min }
         var scanner = Scanner(text)
         guard let days = scanner.date() else { return nil }
         var micros: Int64 = 0
@@ -151,15 +163,18 @@ enum TemporalText {
 
     /// Reads the parts of date and time text.
     private struct Scanner {
-        let bytes: [UInt8]
-        var index = 0
+        let bytes: ArraySlice<UInt8>
+        var index: Int
 
-        init(_ text: String) { bytes = Array(text.utf8) }
+        init(_ text: ArraySlice<UInt8>) {
+            bytes = text
+            index = text.startIndex
+        }
 
-        var atEnd: Bool { index == bytes.count }
+        var atEnd: Bool { index == bytes.endIndex }
 
         mutating func take(_ byte: UInt8) -> Bool {
-            guard index < bytes.count, bytes[index] == byte else { return false }
+            guard index < bytes.endIndex, bytes[index] == byte else { return false }
             index += 1
             return true
         }
@@ -167,7 +182,7 @@ enum TemporalText {
         /// Up to `maxDigits` decimal digits (at least `minDigits`).
         mutating func number(minDigits: Int, maxDigits: Int) -> (value: Int64, digits: Int)? {
             var value: Int64 = 0, count = 0
-            while index < bytes.count, count < maxDigits, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+            while index < bytes.endIndex, count < maxDigits, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
                 value = value * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
                 count += 1
                 index += 1

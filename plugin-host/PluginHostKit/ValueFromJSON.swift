@@ -131,12 +131,7 @@ enum ValueFromJSON {
     private static func floating<F: BinaryFloatingPoint & LosslessStringConvertible>(_ json: JSONValue, as: F.Type) throws(Mismatch) -> F {
         switch json {
         case .number(let text):
-            guard let value = F(text) else { throw Mismatch(message: "\(text) is not a number") }
-            let mantissa = text.prefix { $0 != "e" && $0 != "E" }
-            guard value.isFinite, value != 0 || !mantissa.contains(where: { ("1"..."9").contains($0) }) else {
-                throw Mismatch(message: "\(text) is out of range for a \(F.self == Float.self ? "float32" : "float64")")
-            }
-            return value
+            return try floating(number: text)
         case .string("NaN"): return .nan
         case .string("Infinity"): return .infinity
         case .string("-Infinity"): return -.infinity
@@ -144,12 +139,44 @@ enum ValueFromJSON {
         }
     }
 
+    /// A float from the text of a JSON number (see ``floating(_:as:)``).
+    static func floating<F: BinaryFloatingPoint & LosslessStringConvertible>(number text: String) throws(Mismatch) -> F {
+        guard let value = F(text) else { throw Mismatch(message: "\(text) is not a number") }
+        let mantissa = text.utf8.prefix { $0 != UInt8(ascii: "e") && $0 != UInt8(ascii: "E") }
+        guard value.isFinite, value != 0 || !mantissa.contains(where: { (UInt8(ascii: "1")...UInt8(ascii: "9")).contains($0) }) else {
+            throw Mismatch(message: "\(text) is out of range for a \(F.self == Float.self ? "float32" : "float64")")
+        }
+        return value
+    }
+
+    /// The integer of UTF-8 text `-?[0-9]+` when it fits `I`; nil for any other text (which
+    /// ``integer(_:as:)`` reads or refuses).
+    static func plainInteger<I: FixedWidthInteger>(_ text: ArraySlice<UInt8>, as: I.Type) -> I? {
+        var index = text.startIndex
+        let negative = index < text.endIndex && text[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        guard index < text.endIndex, text.endIndex - index <= 19 else { return nil }
+        var magnitude: UInt64 = 0
+        while index < text.endIndex {
+            let digit = text[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            magnitude = magnitude &* 10 &+ UInt64(digit)
+            index += 1
+        }
+        guard negative else { return I(exactly: magnitude) }
+        if magnitude <= UInt64(I.max) { return 0 - I(magnitude) }
+        return magnitude == UInt64(I.max) + 1 ? I.min : nil
+    }
+
     /// The 16 bytes of `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (hyphens optional, any case).
-    static func uuidBytes(_ text: String) -> [UInt8]? {
+    static func uuidBytes(_ text: String) -> [UInt8]? { uuidBytes(text.utf8) }
+
+    /// ``uuidBytes(_:)`` of UTF-8 text.
+    static func uuidBytes<Text: Collection>(_ text: Text) -> [UInt8]? where Text.Element == UInt8 {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16)
         var high: UInt8?
-        for character in text.utf8 where character != UInt8(ascii: "-") {
+        for character in text where character != UInt8(ascii: "-") {
             let nibble: UInt8
             switch character {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = character - UInt8(ascii: "0")

@@ -1,0 +1,245 @@
+import SluiceWire
+
+/// Reads JSON Lines rows (`{"_stream": "ns.name", "_op": "delete"|"truncate"?, "_unchanged":
+/// [names]?, "column": value, …}`, PROTOCOL.md Appendix A) into the rows of their streams, in
+/// two steps so that a batch can be cut before a row that would overflow its frame:
+/// ``prepare(_:_:maxBatchBytes:)`` finds the row's stream and an upper bound of its encoded
+/// size, ``commit()`` appends it.
+///
+/// Rows as `read` writes them (`_stream` first, then columns, no `_op` or `_unchanged`) take a
+/// fast path: one scan of the bytes (``JSONLineScanner``), then each value straight into its
+/// column (``ColumnTokenReader``). Every other row, and every line the scan refuses, is parsed
+/// into ``JSONValue``s, which also gives the refused line's message. Both paths read values by
+/// ``ValueFromJSON``'s rules.
+struct JSONLinesRowReader {
+    /// Why a row is refused (the caller names its line).
+    struct Problem: Error {
+        var message: String
+    }
+
+    private(set) var streams: [StreamRows]
+    /// Each stream's key: its `key_columns`, else its primary key.
+    private let keys: [[String]]
+    private let streamIndex: [String: Int]
+    /// Each stream's `_stream` text and its columns' member names, as UTF-8.
+    private let streamNames: [[UInt8]]
+    private let memberNames: [[[UInt8]]]
+    /// Whether rows take the fast path (tests turn it off to compare both).
+    private let fastPath: Bool
+
+    private var scanner = JSONLineScanner()
+    private var prepared = Prepared.nothing
+    /// The line being read, kept from ``prepare`` to ``commit`` (and released then).
+    private var line: [UInt8] = []
+    /// For the fast path: each member's column (the first member, `_stream`, left out).
+    private var memberColumns: [Int] = []
+    /// Rows prepared so far, and for each column the row that last set it (duplicate keys are
+    /// found without hashing).
+    private var rowsPrepared = 0
+    private var columnSeen: [Int] = []
+    private var lastStream = 0
+    private var scratch: [UInt8] = []
+
+    private enum Prepared {
+        case nothing
+        case scanned(stream: Int, bytes: Int)
+        case parsed(stream: Int, row: [Value], operation: RowOperation, unchanged: [Int], bytes: Int)
+    }
+
+    private static let streamMember = Array(JSONLinesKeys.stream.utf8)
+
+    /// Reads rows of the streams of `catalog`, into batches of up to `capacity` rows.
+    init(catalog: ConfiguredCatalog, capacity: Int, fastPath: Bool = true) {
+        streams = catalog.streams.map { StreamRows(schema: $0.schema, capacity: capacity) }
+        keys = catalog.streams.map { $0.keyColumns.isEmpty ? $0.schema.primaryKey : $0.keyColumns }
+        streamIndex = Dictionary(catalog.streams.enumerated().map { ($0.element.schema.stream.description, $0.offset) }) { first, _ in first }
+        streamNames = catalog.streams.map { Array($0.schema.stream.description.utf8) }
+        memberNames = catalog.streams.map { $0.schema.columns.map { Array(JSONLinesKeys.key(forColumn: $0.name).utf8) } }
+        self.fastPath = fastPath
+    }
+
+    /// Reads the row in `bytes[range]`; returns its stream and an upper bound of the bytes it
+    /// adds to a batch (``StreamRows/encodedBytes(of:)``). A fast-path row whose bound would
+    /// not fit `maxBatchBytes` is parsed instead, for its exact size.
+    mutating func prepare(_ bytes: [UInt8], _ range: Range<Int>, maxBatchBytes: Int) throws(Problem) -> (stream: Int, bytes: Int) {
+        if fastPath, let (stream, bound) = scan(bytes, range), streams[stream].overheadBytes + bound <= maxBatchBytes {
+            prepared = .scanned(stream: stream, bytes: bound)
+            line = bytes
+            return (stream, bound)
+        }
+        let (stream, row, operation, unchanged) = try parse(bytes, range)
+        let size = StreamRows.encodedBytes(of: row)
+        prepared = .parsed(stream: stream, row: row, operation: operation, unchanged: unchanged, bytes: size)
+        return (stream, size)
+    }
+
+    /// Appends the row last prepared to its stream's rows.
+    mutating func commit() throws(Problem) {
+        defer {
+            prepared = .nothing
+            line = []
+        }
+        switch prepared {
+        case .nothing:
+            return
+        case .parsed(let stream, let row, let operation, let unchanged, let bytes):
+            do {
+                try streams[stream].append(row, operation: operation, unchanged: unchanged, bytes: bytes)
+            } catch {
+                throw Problem(message: error.message)
+            }
+        case .scanned(let stream, let bytes):
+            let line = self.line, members = scanner.members, elements = scanner.elements
+            let memberColumns = self.memberColumns, columnSeen = self.columnSeen, row = rowsPrepared
+            let columns = streams[stream].schema.columns
+            var scratch: [UInt8] = []
+            swap(&scratch, &self.scratch)
+            defer { swap(&scratch, &self.scratch) }
+            try streams[stream].appendUpsert(bytes: bytes) { (builders: inout [ColumnBuilder]) throws(Problem) in
+                for (offset, column) in memberColumns.enumerated() {
+                    do throws(ValueFromJSON.Mismatch) {
+                        try ColumnTokenReader.append(members[offset + 1].value, of: line, elements: elements, to: &builders[column],
+                                                     type: columns[column].type, scratch: &scratch)
+                    } catch {
+                        throw Problem(message: "column \"\(columns[column].name)\": \(error.message)")
+                    }
+                }
+                for column in builders.indices where columnSeen[column] != row { builders[column].appendNull() }
+            }
+        }
+    }
+
+    /// Removes the rows of stream `index` as a batch.
+    mutating func takeBatch(_ index: Int) -> RecordBatch { streams[index].takeBatch() }
+
+    // MARK: - Fast path
+
+    /// The stream and bound of a row as `read` writes it; nil for any other row.
+    private mutating func scan(_ bytes: [UInt8], _ range: Range<Int>) -> (stream: Int, bytes: Int)? {
+        rowsPrepared += 1
+        guard scanner.scan(bytes, range), let first = scanner.members.first, !first.key.escaped,
+              Self.same(bytes[first.key.content], Self.streamMember),
+              first.value.kind == .string, !first.value.escaped else { return nil }
+        let name = bytes[first.value.content]
+        if !Self.same(name, streamNames[lastStream]) {
+            guard let found = streamIndex[String(decoding: name, as: UTF8.self)] else { return nil }
+            lastStream = found
+        }
+        let stream = lastStream
+        let names = memberNames[stream], columns = streams[stream].schema.columns
+        if columnSeen.count < names.count { columnSeen = [Int](repeating: 0, count: names.count) }
+        memberColumns.removeAll(keepingCapacity: true)
+        var bound = 1
+        for position in 1 ..< scanner.members.count {
+            let member = scanner.members[position]
+            guard !member.key.escaped else { return nil }
+            let key = bytes[member.key.content]
+            // A column's member is mostly at its own position (as `read` writes them).
+            let guess = position - 1
+            let column = guess < names.count && Self.same(key, names[guess]) ? guess
+                : names.count <= 64 ? names.firstIndex { Self.same(key, $0) } : nil
+            guard let column, columnSeen[column] != rowsPrepared,
+                  let valueBound = ColumnTokenReader.encodedBound(member.value, of: bytes, elements: scanner.elements, type: columns[column].type)
+            else { return nil }
+            columnSeen[column] = rowsPrepared
+            memberColumns.append(column)
+            bound += valueBound
+        }
+        // Each column left out is a null.
+        return (stream, bound + (names.count - memberColumns.count) * 17)
+    }
+
+    /// Whether `text` holds exactly the bytes of `name` (faster than the generic `elementsEqual`).
+    private static func same(_ text: ArraySlice<UInt8>, _ name: [UInt8]) -> Bool {
+        guard text.count == name.count else { return false }
+        var index = text.startIndex
+        for byte in name {
+            guard text[index] == byte else { return false }
+            index += 1
+        }
+        return true
+    }
+
+    // MARK: - Any row
+
+    /// The row in `bytes[range]` parsed into values, or the problem that refuses it.
+    private mutating func parse(_ bytes: [UInt8], _ range: Range<Int>) throws(Problem) -> (stream: Int, row: [Value], operation: RowOperation, unchanged: [Int]) {
+        rowsPrepared += 1
+        let parsed: JSONValue
+        do {
+            parsed = try JSONParser.parse(bytes, range: range)
+        } catch {
+            throw Problem(message: "invalid JSON: \(error)")
+        }
+        guard let object = parsed.objectMembers else { throw Problem(message: "expected a JSON object") }
+        guard let streamName = object.first(where: { $0.key == JSONLinesKeys.stream })?.value.stringValue else {
+            throw Problem(message: "missing \"_stream\" (the stream's \"namespace.name\")")
+        }
+        guard let index = streamIndex[streamName] else {
+            throw Problem(message: "stream \"\(streamName)\" is not in the catalog")
+        }
+        var operation = RowOperation.upsert
+        var unchanged: [Int] = []
+        let columns = streams[index].columnIndex
+        let names = streams[index].columnNames
+        var row = [Value](repeating: .null, count: names.count)
+        if columnSeen.count < names.count { columnSeen = [Int](repeating: 0, count: names.count) }
+        var metadataSeen: (stream: Bool, operation: Bool, unchanged: Bool) = (false, false, false)
+        func once(_ seen: inout Bool, _ key: String) throws(Problem) {
+            if seen { throw Problem(message: "\"\(key)\" appears twice") }
+            seen = true
+        }
+        for (position, member) in object.enumerated() {
+            let column: Int
+            if member.key.utf8.first != UInt8(ascii: "_") {
+                let guess = position - 1
+                guard let found = guess >= 0 && guess < names.count && names[guess] == member.key ? guess : columns[member.key] else {
+                    throw Problem(message: "stream \(streamName) has no column \"\(member.key)\"")
+                }
+                column = found
+            } else {
+                switch member.key {
+                case JSONLinesKeys.stream:
+                    try once(&metadataSeen.stream, member.key)
+                    continue
+                case JSONLinesKeys.operation:
+                    try once(&metadataSeen.operation, member.key)
+                    switch member.value.stringValue {
+                    case "delete": operation = .delete
+                    case "upsert": operation = .upsert
+                    case "truncate": operation = .truncate
+                    default: throw Problem(message: "\"_op\" must be \"upsert\", \"delete\" or \"truncate\"")
+                    }
+                    continue
+                case JSONLinesKeys.unchanged:
+                    try once(&metadataSeen.unchanged, member.key)
+                    guard let unchangedNames = member.value.arrayElements?.map(\.stringValue), !unchangedNames.contains(nil) else {
+                        throw Problem(message: "\"_unchanged\" must be an array of column names")
+                    }
+                    for case let name? in unchangedNames {
+                        guard let column = columns[name] else { throw Problem(message: "\"_unchanged\": stream \(streamName) has no column \"\(name)\"") }
+                        guard !unchanged.contains(column) else { throw Problem(message: "\"_unchanged\" names \"\(name)\" twice") }
+                        unchanged.append(column)
+                    }
+                    continue
+                default:
+                    guard let name = JSONLinesKeys.column(forKey: member.key), let found = columns[name] else {
+                        throw Problem(message: "stream \(streamName) has no column \"\(member.key)\"")
+                    }
+                    column = found
+                }
+            }
+            guard columnSeen[column] != rowsPrepared else { throw Problem(message: "\"\(member.key)\" appears twice") }
+            columnSeen[column] = rowsPrepared
+            do {
+                row[column] = try ValueFromJSON.value(member.value, type: streams[index].schema.columns[column].type)
+            } catch {
+                throw Problem(message: "column \"\(names[column])\": \(error.message)")
+            }
+        }
+        if let problem = StreamRows.changeProblem(row, operation: operation, unchanged: unchanged, schema: streams[index].schema, key: keys[index]) {
+            throw Problem(message: problem)
+        }
+        return (index, row, operation, unchanged)
+    }
+}
