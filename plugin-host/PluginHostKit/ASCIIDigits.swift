@@ -15,15 +15,15 @@ enum ASCIIDigits {
             probe /= 10
             count += 1
         }
-        let length = Swift.max(width, count)
-        let start = out.count
-        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: length))
-        var rest = value
-        var position = start + length - 1
-        repeat {
-            out[position] = UInt8(ascii: "0") + UInt8(rest % 10)
-            rest /= 10
-            position -= 1
-        } while rest > 0
+        if width > count { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - count)) }
+        var divisor: UInt64 = 1
+        for _ in 1 ..< count { divisor &*= 10 }
+        // Most significant digit first, straight into the array's new capacity.
+        out.append(addingCapacity: count) { digits in
+            while divisor > 0 {
+                digits.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / divisor % 10))
+                divisor /= 10
+            }
+        }
     }
 }
