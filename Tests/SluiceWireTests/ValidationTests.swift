@@ -34,9 +34,14 @@ struct ValidationTests {
         #expect(validationError(ColumnVector(int32s: [40_000]), rows: 1, type: LogicalType(.int16))?.message.contains("int16") == true)
         _ = validationError(ColumnVector(int64s: [86_400_000_001]), rows: 1, type: LogicalType(.time))
         _ = validationError(ColumnVector(int32s: [0], int64s: [-1]), rows: 1, type: LogicalType(.timetz))
-        for text in ["1e5", "", "-", "1.", ".5", "+1", "nan", " 1", "1,5", "--1"] {
+        for text in ["1e5", "", "-", "1.", ".5", "+1", "nan", " 1", "1,5", "--1", "-NaN", "Inf", "-Infinity ", "1.2.3", "-.5"] {
             let bytes = Array(text.utf8)
             _ = validationError(ColumnVector(data: bytes, offsets: [0, UInt32(bytes.count)]), rows: 1, type: LogicalType(.decimal))
+        }
+        for text in ["NaN", "Infinity", "-Infinity", "0", "-0", "-12.50", "007", "123456789012345678901234567890.1"] {
+            let bytes = Array(text.utf8)
+            let batch = RecordBatch(stream: Fixtures.stream, rowCount: 1, columns: [ColumnVector(data: bytes, offsets: [0, UInt32(bytes.count)])])
+            #expect(throws: Never.self, "\(text)") { try Fixtures.validate(batch, against: schema(LogicalType(.decimal))) }
         }
     }
 

@@ -3,12 +3,12 @@
 enum DecimalText {
     /// Whether `text` (ASCII bytes) is canonical decimal text.
     static func isValid<Bytes: Collection>(_ text: Bytes) -> Bool where Bytes.Element == UInt8 {
-        if text.elementsEqual("NaN".utf8) || text.elementsEqual("Infinity".utf8) || text.elementsEqual("-Infinity".utf8) {
-            return true
-        }
         var index = text.startIndex
         if index != text.endIndex && text[index] == UInt8(ascii: "-") { index = text.index(after: index) }
-        guard skipDigits(text, &index) > 0 else { return false }
+        guard skipDigits(text, &index) > 0 else {
+            // Not a number: one of the three names (compared only here, off the common path).
+            return text.elementsEqual("NaN".utf8) || text.elementsEqual("Infinity".utf8) || text.elementsEqual("-Infinity".utf8)
+        }
         if index == text.endIndex { return true }
         guard text[index] == UInt8(ascii: ".") else { return false }
         index = text.index(after: index)
