@@ -30,9 +30,9 @@ enum FuzzJSONLines {
         var parse = JSONLinesRowReader(catalog: catalog, capacity: 16, fastPath: false)
         while let line = try? reader.nextLine() {
             let byFast = read(&fast, reader.buffer, line), byParse = read(&parse, reader.buffer, line)
-            precondition(byFast == byParse, "the paths disagree on a line: fast \(byFast ?? "read"), parse \(byParse ?? "read")")
-            if byFast != nil {
-                // A refused line leaves the fast path's rows unusable (the input would stop there).
+            precondition(byFast?.message == byParse?.message, "the paths disagree on a line: fast \(byFast?.message ?? "read"), parse \(byParse?.message ?? "read")")
+            if byFast?.appending == true || byParse?.appending == true {
+                // A row refused while appending leaves its stream's rows unusable (the input would stop there).
                 fast = JSONLinesRowReader(catalog: catalog, capacity: 16)
                 parse = JSONLinesRowReader(catalog: catalog, capacity: 16, fastPath: false)
             }
@@ -48,7 +48,7 @@ enum FuzzJSONLines {
         var start = 0
         for end in rendered.indices where rendered[end] == UInt8(ascii: "\n") {
             if let problem = read(&again, rendered, start ..< end) {
-                preconditionFailure("a rendered row does not read back (\(problem)): \(String(decoding: rendered[start ..< end], as: UTF8.self))")
+                preconditionFailure("a rendered row does not read back (\(problem.message)): \(String(decoding: rendered[start ..< end], as: UTF8.self))")
             }
             start = end + 1
         }
@@ -57,14 +57,19 @@ enum FuzzJSONLines {
         precondition(rendered == rerendered, "rows changed through render and read")
     }
 
-    /// Reads one line as `write` does; nil when it reads, else the message refusing it.
-    private static func read(_ rows: inout JSONLinesRowReader, _ bytes: [UInt8], _ range: Range<Int>) -> String? {
+    /// Reads one line as `write` does; nil when it reads, else the message refusing it and
+    /// whether it was refused while appending (after ``JSONLinesRowReader/prepare``).
+    private static func read(_ rows: inout JSONLinesRowReader, _ bytes: [UInt8], _ range: Range<Int>) -> (message: String, appending: Bool)? {
         do throws(JSONLinesRowReader.Problem) {
             _ = try rows.prepare(bytes, range, maxBatchBytes: maxBatchBytes)
+        } catch {
+            return (error.message, false)
+        }
+        do throws(JSONLinesRowReader.Problem) {
             try rows.commit()
             return nil
         } catch {
-            return error.message
+            return (error.message, true)
         }
     }
 }
