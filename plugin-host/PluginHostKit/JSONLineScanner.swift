@@ -43,6 +43,10 @@ struct JSONLineScanner {
 
     /// Scans `bytes[range]`; false when it is not one JSON object (surrounding whitespace allowed).
     mutating func scan(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
+        scan(bytes.span, range)
+    }
+
+    private mutating func scan(_ bytes: Span<UInt8>, _ range: Range<Int>) -> Bool {
         members.removeAll(keepingCapacity: true)
         elements.removeAll(keepingCapacity: true)
         index = range.lowerBound
@@ -99,10 +103,10 @@ struct JSONLineScanner {
             case UInt8(ascii: "r"): out.append(0x0D)
             case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
-                var code = hex4(bytes, at: index) ?? 0
+                var code = hex4(bytes.span, at: index) ?? 0
                 index += 4
                 if (0xD800...0xDBFF).contains(code) {
-                    code = 0x10000 + ((code - 0xD800) << 10) + ((hex4(bytes, at: index + 2) ?? 0xDC00) - 0xDC00)
+                    code = 0x10000 + ((code - 0xD800) << 10) + ((hex4(bytes.span, at: index + 2) ?? 0xDC00) - 0xDC00)
                     index += 6
                 }
                 if let scalar = Unicode.Scalar(code), let encoded = UTF8.encode(scalar) { out.append(contentsOf: encoded) }
@@ -113,19 +117,19 @@ struct JSONLineScanner {
 
     // MARK: - Scanning
 
-    private mutating func atEnd(_ bytes: [UInt8]) -> Bool {
+    private mutating func atEnd(_ bytes: Span<UInt8>) -> Bool {
         skipWhitespace(bytes)
         return index == end
     }
 
-    private mutating func skipWhitespace(_ bytes: [UInt8]) {
+    private mutating func skipWhitespace(_ bytes: Span<UInt8>) {
         while index < end, bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A || bytes[index] == 0x0D {
             index += 1
         }
     }
 
     /// A member's value; an array's elements are recorded in ``elements``.
-    private mutating func topLevelValue(_ bytes: [UInt8]) -> Token? {
+    private mutating func topLevelValue(_ bytes: Span<UInt8>) -> Token? {
         guard index < end, bytes[index] == UInt8(ascii: "[") else { return value(bytes) }
         let start = index
         index += 1
@@ -154,7 +158,7 @@ struct JSONLineScanner {
     }
 
     /// Any value; arrays and objects below the top level are checked, not recorded.
-    private mutating func value(_ bytes: [UInt8]) -> Token? {
+    private mutating func value(_ bytes: Span<UInt8>) -> Token? {
         guard index < end else { return nil }
         let start = index
         switch bytes[index] {
@@ -171,7 +175,7 @@ struct JSONLineScanner {
     }
 
     /// An array or object, checked to its closing bracket within ``InputLimits/maxDepth`` levels.
-    private mutating func container(_ bytes: [UInt8]) -> Bool {
+    private mutating func container(_ bytes: Span<UInt8>) -> Bool {
         let isObject = bytes[index] == UInt8(ascii: "{")
         let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
         depth += 1
@@ -208,14 +212,15 @@ struct JSONLineScanner {
 
     private static let trueText = Array("true".utf8), falseText = Array("false".utf8), nullText = Array("null".utf8)
 
-    private mutating func literal(_ bytes: [UInt8], _ word: [UInt8], _ kind: Kind) -> Token? {
+    private mutating func literal(_ bytes: Span<UInt8>, _ word: [UInt8], _ kind: Kind) -> Token? {
         let start = index
-        guard end - index >= word.count, bytes[index ..< index + word.count].elementsEqual(word) else { return nil }
+        guard end - index >= word.count else { return nil }
+        for offset in word.indices where bytes[index + offset] != word[offset] { return nil }
         index += word.count
         return Token(range: start..<index, kind: kind)
     }
 
-    private mutating func number(_ bytes: [UInt8]) -> Token? {
+    private mutating func number(_ bytes: Span<UInt8>) -> Token? {
         let start = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         let integerStart = index
@@ -236,14 +241,14 @@ struct JSONLineScanner {
         return Token(range: start..<index, kind: .number, fractional: fractional)
     }
 
-    private mutating func digits(_ bytes: [UInt8]) -> Int {
+    private mutating func digits(_ bytes: Span<UInt8>) -> Int {
         let start = index
         while index < end, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
         return index - start
     }
 
     /// A string: escapes and UTF-8 checked (a `\u` surrogate must be paired, as JSONParser wants).
-    private mutating func string(_ bytes: [UInt8]) -> Token? {
+    private mutating func string(_ bytes: Span<UInt8>) -> Token? {
         let start = index
         index += 1
         var escaped = false, ascii = true
@@ -251,7 +256,7 @@ struct JSONLineScanner {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                if !ascii, (try? UTF8Span(validating: bytes[start + 1 ..< index - 1].span)) == nil { return nil }
+                if !ascii, (try? UTF8Span(validating: bytes.extracting(start + 1 ..< index - 1))) == nil { return nil }
                 return Token(range: start..<index, kind: .string, escaped: escaped)
             }
             if byte < 0x20 { return nil }
@@ -283,10 +288,11 @@ struct JSONLineScanner {
         return nil
     }
 
-    private static func hex4(_ bytes: [UInt8], at start: Int, end: Int? = nil) -> UInt32? {
+    private static func hex4(_ bytes: Span<UInt8>, at start: Int, end: Int? = nil) -> UInt32? {
         guard (end ?? bytes.count) - start >= 4 else { return nil }
         var code: UInt32 = 0
-        for byte in bytes[start ..< start + 4] {
+        for position in start ..< start + 4 {
+            let byte = bytes[position]
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): code = code << 4 | UInt32(byte - UInt8(ascii: "0"))
             case UInt8(ascii: "a")...UInt8(ascii: "f"): code = code << 4 | UInt32(byte - UInt8(ascii: "a") + 10)
