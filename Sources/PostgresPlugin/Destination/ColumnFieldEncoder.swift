@@ -209,6 +209,15 @@ extension FieldEncoder {
     /// without NUL bytes when `dropsNul` (counted, or an error with `nul_bytes: fail`).
     private mutating func variableWidth(rows: Int, data: [UInt8], offsets: [UInt32], validity: [UInt8], prefix: UInt8?,
                                         dropsNul: Bool, ends: inout [Int]) throws(ColumnFieldError) {
+        // The usual column (offsets in order, under PostgreSQL's value limit all together, no
+        // NUL byte to strip) is written with memcpy; any other goes value by value below.
+        let first = Int(offsets[0]), last = Int(offsets[rows])
+        if (0 ..< rows).allSatisfy({ offsets[$0] <= offsets[$0 + 1] }), last - first + 1 <= Self.maxValueBytes,
+           !dropsNul || !VariableFieldWriter.containsNul(data, in: first ..< last) {
+            VariableFieldWriter.append(to: &out.bytes, data: data, offsets: offsets, rows: rows, prefix: prefix,
+                                       isNull: { !ColumnVector.isValid($0, in: validity) }, ends: &ends)
+            return
+        }
         let base = out.bytes.count
         let failOnNul = failOnNul
         var stripped: UInt64 = 0

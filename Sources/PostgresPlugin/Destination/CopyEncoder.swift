@@ -65,34 +65,22 @@ struct CopyEncoder {
             }
         }
         swap(&fields.out, &columnFields)
-        let source = columnFields.bytes, ends = fieldEnds, metadata = metadataFields
         let header = UInt16(bitPattern: fieldCount)
-        let staging = staging, unchangedFlags = plan.cdc
-        let trailing = metadata.count + (staging ? 17 + (unchangedFlags ? 4 : 0) : 0)
-        fields.out.bytes.append(addingCapacity: source.count + rows * (2 + trailing)) { out in
-            for row in 0 ..< rows {
-                out.append(UInt8(truncatingIfNeeded: header >> 8))
-                out.append(UInt8(truncatingIfNeeded: header))
-                var field = row
-                for _ in 0 ..< count {
-                    for byte in (field == 0 ? 0 : ends[field - 1]) ..< ends[field] { out.append(source[byte]) }
-                    field += rows
-                }
-                for byte in metadata { out.append(byte) }
-                if staging {
-                    // The sequence (int8), the delete flag (bool, false) and no unchanged flags.
-                    out.append(repeating: 0, count: 3)
-                    out.append(8)
-                    let bits = UInt64(bitPattern: sequence)
-                    for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
-                    out.append(repeating: 0, count: 3)
-                    out.append(1)
-                    out.append(0)
-                    if unchangedFlags { out.append(repeating: 0xFF, count: 4) }
-                }
-                sequence += 1
-            }
+        let unchangedFlags = plan.cdc
+        // Staged rows end with the sequence (int8), the delete flag (bool, false) and, for a
+        // CDC stream, no unchanged flags (NULL).
+        let stagedBytes = staging ? 17 + (unchangedFlags ? 4 : 0) : 0
+        let firstSequence = sequence
+        RowInterleaver.append(to: &fields.out.bytes, fields: columnFields.bytes, ends: fieldEnds, rows: rows, columns: count,
+                              header: [UInt8(truncatingIfNeeded: header >> 8), UInt8(truncatingIfNeeded: header)],
+                              trailer: metadataFields, perRowBytes: stagedBytes) { row, staged in
+            staged[3] = 8
+            let bits = UInt64(bitPattern: firstSequence + Int64(row))
+            for index in 0 ..< 8 { staged[4 + index] = UInt8(truncatingIfNeeded: bits >> UInt64(56 - 8 * index)) }
+            staged[15] = 1
+            if unchangedFlags { for index in 17 ..< 21 { staged[index] = 0xFF } }
         }
+        sequence += Int64(rows)
     }
 
     /// The staged row's unchanged flags: NULL when it keeps nothing, else one byte per column.
