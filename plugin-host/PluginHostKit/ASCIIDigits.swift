@@ -15,15 +15,19 @@ enum ASCIIDigits {
             probe /= 10
             count += 1
         }
-        if width > count { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - count)) }
-        var divisor: UInt64 = 1
-        for _ in 1 ..< count { divisor &*= 10 }
-        // Most significant digit first, straight into the array's new capacity.
-        out.append(addingCapacity: count) { digits in
-            while divisor > 0 {
-                digits.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / divisor % 10))
-                divisor /= 10
+        let total = max(width, count)
+        // Zeros first, then the digits from the last one back, straight into the array's new
+        // capacity: each digit is a remainder by the constant 10 (a multiplication), where
+        // dividing by a running power of ten from the first digit on cost a division each.
+        out.append(addingCapacity: total) { digits in
+            digits.append(repeating: UInt8(ascii: "0"), count: total)
+            var rest = value, index = total - 1
+            while rest >= 10 {
+                digits[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+                index -= 1
             }
+            digits[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest)
         }
     }
 }

@@ -56,6 +56,73 @@ struct BatchJSONRenderer {
 
     /// Appends one line per row of `batch`.
     func render(_ batch: RecordBatch, to out: inout [UInt8]) {
+        if batch.operations.isEmpty, batch.columns.allSatisfy({ $0.unchanged.isEmpty }) {
+            renderByColumns(batch, to: &out)
+        } else {
+            renderByRows(batch, to: &out)
+        }
+    }
+
+    /// ``render(_:to:)`` for a batch of plain rows (no operations, nothing unchanged): each
+    /// column's cells rendered in one loop of their kind, then joined into lines
+    /// (``RowAssembler``). The same bytes as ``renderByRows(_:to:)``.
+    func renderByColumns(_ batch: RecordBatch, to out: inout [UInt8]) {
+        let rows = batch.rowCount
+        guard rows > 0 else { return }
+        var cells: [UInt8] = []
+        cells.reserveCapacity(batch.columns.reduce(rows * 8) { $0 + $1.data.count + 8 * rows })
+        var ends: [Int] = []
+        ends.reserveCapacity(rows * batch.columns.count)
+        for (index, vector) in batch.columns.enumerated() {
+            Self.appendColumn(Column(vector), rows: rows, type: schema.columns[index].type, to: &cells, ends: &ends)
+        }
+        RowAssembler.append(to: &out, cells: cells, cellEnds: ends, rows: rows, separators: keys, head: prefix, tail: Self.lineEnd)
+    }
+
+    private static let lineEnd: [UInt8] = [UInt8(ascii: "}"), 0x0A]
+    private static let null = Array("null".utf8)
+
+    /// The cells of the first `rows` rows of one column, each followed by its end in `ends`.
+    private static func appendColumn(_ cells: Column, rows: Int, type: LogicalType, to out: inout [UInt8], ends: inout [Int]) {
+        let vector = cells.vector, validity = vector.validity
+        func each(_ body: (Int, inout [UInt8]) -> Void) {
+            for row in 0 ..< rows {
+                if ColumnVector.isValid(row, in: validity) { body(row, &out) } else { out.append(contentsOf: null) }
+                ends.append(out.count)
+            }
+        }
+        switch type.kind {
+        case .int16, .int32:
+            let values = vector.int32s
+            each { row, out in ASCIIDigits.append(values[row], to: &out) }
+        case .int64:
+            let values = vector.int64s
+            each { row, out in ASCIIDigits.append(values[row], to: &out) }
+        case .bool:
+            let values = vector.bools
+            each { row, out in out.append(contentsOf: (values[row] ? "true" : "false").utf8) }
+        case .float64:
+            let values = vector.float64s
+            each { row, out in appendFloat(values[row], text: { values[row].description }, to: &out) }
+        case .decimal, .string, .json:
+            let data = vector.data, offsets = vector.offsets
+            each { row, out in JSONWriter.appendString(utf8: data[Int(offsets[row]) ..< Int(offsets[row + 1])], to: &out) }
+        case .timestamp, .timestamptz:
+            let values = vector.int64s, utc = type.kind == .timestamptz
+            each { row, out in quoted(&out) { TemporalText.appendTimestamp(values[row], utc: utc, to: &$0) } }
+        case .date:
+            let values = vector.int32s
+            each { row, out in quoted(&out) { TemporalText.appendDate(values[row], to: &$0) } }
+        default:
+            for row in 0 ..< rows {
+                appendCell(cells, row: row, type: type, to: &out)
+                ends.append(out.count)
+            }
+        }
+    }
+
+    /// ``render(_:to:)`` a row at a time: any batch, with operations and unchanged columns.
+    func renderByRows(_ batch: RecordBatch, to out: inout [UInt8]) {
         let vectors = batch.columns
         let columns = vectors.map(Column.init)
         let types = schema.columns.map(\.type)

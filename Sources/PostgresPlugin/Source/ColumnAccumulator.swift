@@ -223,7 +223,17 @@ struct ColumnAccumulator {
         }
     }
 
+    @inline(__always)
     private mutating func markValidity(_ valid: Bool) {
+        if !hasNull, valid {
+            count += 1
+            return
+        }
+        markValiditySlowly(valid)
+    }
+
+    /// ``markValidity(_:)`` once a row is null, or for the first null.
+    private mutating func markValiditySlowly(_ valid: Bool) {
         if hasNull {
             if count & 7 == 0 { validity.append(0) }
             if valid { validity[count >> 3] |= 1 << UInt8(count & 7) }
