@@ -1,0 +1,51 @@
+import Testing
+import SluiceWire
+@testable import PostgresPlugin
+
+/// Whether a flush's keys are proven distinct: rising keys without hashing, any order with
+/// it, and never when a key repeats or is null.
+@Suite("Distinct keys in a flush")
+struct DistinctKeysTests {
+    private static func plan(_ kind: TypeKind) -> WritePlan {
+        let stream = StreamID(name: "t")
+        let columns = [Column(name: "name", type: LogicalType(.string)), Column(name: "id", type: LogicalType(kind))]
+        return WritePlan(stream: stream, schema: StreamSchema(stream: stream, columns: columns, primaryKey: ["id"]),
+                         mode: .upsert, key: ["id"], schemaName: "public", table: "t", writeTable: "t",
+                         columns: columns.map { WriteColumn(name: $0.name, type: $0.type, targetType: "bigint", encodedType: "bigint") },
+                         hasSyncedAt: false, raw: false, hasSource: false, staging: "stage")
+    }
+
+    private static func batches(_ keys: [[Int64]], kind: TypeKind, validity: [UInt8] = []) -> [RecordBatch] {
+        keys.map { keys in
+            let names = ColumnVector(data: [], offsets: [UInt32](repeating: 0, count: keys.count + 1))
+            let ids = kind == .int64 ? ColumnVector(validity: validity, int64s: keys) : ColumnVector(validity: validity, int32s: keys.map { Int32($0) })
+            return RecordBatch(stream: StreamID(name: "t"), rowCount: keys.count, columns: [names, ids])
+        }
+    }
+
+    private static func proven(_ keys: [[Int64]], _ kind: TypeKind = .int64, validity: [UInt8] = []) -> Bool {
+        DistinctKeys.proven(plan: plan(kind), batches: batches(keys, kind: kind, validity: validity), rows: keys.joined().count)
+    }
+
+    @Test("rising keys, across batches too", arguments: [TypeKind.int64, .int32])
+    func rising(kind: TypeKind) {
+        #expect(Self.proven([[1, 2, 5], [6, 100]], kind))
+        #expect(Self.proven([[-3, 0, 7]], kind))
+        #expect(Self.proven([[]], kind))
+    }
+
+    @Test("keys in any order, distinct or not", arguments: [TypeKind.int64, .int32])
+    func anyOrder(kind: TypeKind) {
+        #expect(Self.proven([[5, 1, 9], [2, 3]], kind))
+        #expect(Self.proven([[1, 2], [0]], kind))
+        #expect(!Self.proven([[1, 2, 2]], kind))
+        #expect(!Self.proven([[1, 2], [2, 3]], kind))
+        #expect(!Self.proven([[3, 1, 3]], kind))
+    }
+
+    @Test("a null key is never proven distinct")
+    func nullKey() {
+        #expect(!Self.proven([[1, 2, 3]], validity: [0b101]))
+        #expect(Self.proven([[1, 2, 3]], validity: [0b111]))
+    }
+}
