@@ -79,6 +79,11 @@ struct PipelineBenchmark: AsyncParsableCommand {
                 for process in reference.processes + sluice.processes { print("    " + process.line(rows: rows)) }
                 print(String(format: "    client CPU: psql %.2f µs/row, sluice %.2f µs/row",
                              reference.cpuMicrosPerRow(rows), sluice.cpuMicrosPerRow(rows)))
+                if let psql = reference.backends, let ours = sluice.backends {
+                    print(String(format: "    server backends' CPU, µs/row: reading psql %.2f, sluice %.2f; writing psql %.2f, sluice %.2f",
+                                 psql.reading * 1e6 / Double(rows), ours.reading * 1e6 / Double(rows),
+                                 psql.writing * 1e6 / Double(rows), ours.writing * 1e6 / Double(rows)))
+                }
             }
         }
         print("summary (ratio = psql seconds / sluice seconds, per round; median):")
@@ -111,6 +116,8 @@ struct MeasuredProcess {
 struct MeasuredRun {
     var seconds: Double
     var processes: [MeasuredProcess]
+    /// The server backends' CPU (nil when the server's processes can't be read from here).
+    var backends: BackendSampler.Totals?
 
     func cpuMicrosPerRow(_ rows: Int) -> Double { processes.reduce(0) { $0 + $1.cpuSeconds } * 1e6 / Double(rows) }
 }

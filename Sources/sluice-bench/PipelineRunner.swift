@@ -224,6 +224,7 @@ struct Runner {
         let errorLog = FileHandle(forWritingAtPath: errors.path)!
         defer { try? errorLog.close(); try? FileManager.default.removeItem(at: errors) }
         var children: [(ChildProcess, URL)] = []
+        let sampler = await BackendSampler.start()
         let start = ContinuousClock.now
         for (index, command) in commands.enumerated() {
             let report = work.appendingPathComponent("report-\(UUID().uuidString).json")
@@ -237,6 +238,7 @@ struct Runner {
         var statuses: [ExitStatus] = []
         for (child, _) in children { statuses.append(await child.waitForExit()) }
         let seconds = Self.seconds(start.duration(to: .now))
+        let backends = await sampler?.stop()
         var processes: [MeasuredProcess] = []
         for ((label, arguments), (status, (_, report))) in zip(commands, zip(statuses, children)) {
             guard status == .exited(0) else {
@@ -248,7 +250,7 @@ struct Runner {
             processes.append(MeasuredProcess(label: label, cpuSeconds: result.usage.cpuSeconds, minorFaults: result.usage.minorFaults,
                                              peakKilobytes: result.usage.maxResidentKilobytes, sampledPeakKilobytes: result.sampledPeakKilobytes))
         }
-        return MeasuredRun(seconds: seconds, processes: processes)
+        return MeasuredRun(seconds: seconds, processes: processes, backends: backends)
     }
 
     static func seconds(_ duration: Duration) -> Double {

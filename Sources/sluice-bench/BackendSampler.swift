@@ -1,0 +1,85 @@
+import Foundation
+import PostgresClient
+
+/// The CPU time of the server backends a run used, read from `/proc/<pid>/stat` of every
+/// client backend `pg_stat_activity` shows while the run goes on (every 20 ms, so a backend's
+/// last 20 ms before it exits may be missed). A backend counts as reading once it was seen
+/// running a `COPY … TO STDOUT`, as writing once seen running `COPY … FROM STDIN`, an `INSERT`
+/// or a `MERGE`; others are not counted. Works only where the server runs on this machine.
+final class BackendSampler: @unchecked Sendable {
+    /// CPU seconds of the reading and writing backends.
+    struct Totals {
+        var reading: Double = 0
+        var writing: Double = 0
+    }
+
+    private enum Role { case reading, writing }
+
+    private let lock = NSLock()
+    private var seen: [Int: (role: Role?, cpuSeconds: Double)] = [:]
+    private var task: Task<Void, Never>?
+    private static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    /// Starts sampling over a connection of its own; nil when the server's processes can't be
+    /// read from here.
+    static func start() async -> BackendSampler? {
+        guard let db = try? await PostgresConnection.connect(BenchEnvironment.connection),
+              let own = try? await db.execute("SELECT pg_backend_pid()").rows.first?[0].flatMap(Int.init),
+              cpuSeconds(of: own) != nil else { return nil }
+        let sampler = BackendSampler()
+        sampler.task = Task {
+            defer { db.close() }
+            while !Task.isCancelled {
+                guard let result = try? await db.execute("""
+                    SELECT pid, query FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+                    """) else { return }
+                for row in result.rows {
+                    guard let pid = row[0].flatMap(Int.init), let cpu = cpuSeconds(of: pid) else { continue }
+                    sampler.record(pid: pid, role: role(of: row[1] ?? ""), cpuSeconds: cpu)
+                }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        return sampler
+    }
+
+    /// Stops sampling and returns the totals.
+    func stop() async -> Totals {
+        task?.cancel()
+        await task?.value
+        return lock.withLock {
+            var totals = Totals()
+            for (role, cpu) in seen.values {
+                switch role {
+                case .reading?: totals.reading += cpu
+                case .writing?: totals.writing += cpu
+                case nil: break
+                }
+            }
+            return totals
+        }
+    }
+
+    private func record(pid: Int, role: Role?, cpuSeconds: Double) {
+        lock.withLock {
+            let known = seen[pid]
+            seen[pid] = (known?.role ?? role, max(known?.cpuSeconds ?? 0, cpuSeconds))
+        }
+    }
+
+    private static func role(of query: String) -> Role? {
+        let text = query.uppercased()
+        if text.contains("TO STDOUT") { return .reading }
+        if text.contains("FROM STDIN") || text.hasPrefix("INSERT") || text.hasPrefix("MERGE") { return .writing }
+        return nil
+    }
+
+    /// User plus system CPU seconds of process `pid` (fields 14 and 15 of its stat line).
+    private static func cpuSeconds(of pid: Int) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / ticksPerSecond
+    }
+}
