@@ -60,10 +60,12 @@ enum ColumnTokenReader {
             guard let value = integer(token, of: line, as: Int64.self) else { return false }
             builder.append(int64: value)
         case .float64:
-            guard token.kind == .number, let value: Double = try? ValueFromJSON.floating(number: String(decoding: line[token.range], as: UTF8.self)) else { return false }
+            guard token.kind == .number, let value = FloatText.exact(line[token.range], as: Double.self)
+                    ?? (try? ValueFromJSON.floating(number: String(decoding: line[token.range], as: UTF8.self))) else { return false }
             builder.append(float64: value)
         case .float32:
-            guard token.kind == .number, let value: Float = try? ValueFromJSON.floating(number: String(decoding: line[token.range], as: UTF8.self)) else { return false }
+            guard token.kind == .number, let value = FloatText.exact(line[token.range], as: Float.self)
+                    ?? (try? ValueFromJSON.floating(number: String(decoding: line[token.range], as: UTF8.self))) else { return false }
             builder.append(float32: value)
         case .decimal:
             let text = token.kind == .number ? line[token.range] : plainString ? line[token.content] : []
