@@ -65,7 +65,7 @@ struct BatchJSONRenderer {
 
     /// ``render(_:to:)`` for a batch of plain rows (no operations, nothing unchanged): each
     /// column's cells rendered in one loop of their kind, then joined into lines
-    /// (``RowAssembler``). The same bytes as ``renderByRows(_:to:)``.
+    /// (`RowJoiner`). The same bytes as ``renderByRows(_:to:)``.
     func renderByColumns(_ batch: RecordBatch, to out: inout [UInt8]) {
         let rows = batch.rowCount
         guard rows > 0 else { return }
@@ -76,7 +76,7 @@ struct BatchJSONRenderer {
         for (index, vector) in batch.columns.enumerated() {
             Self.appendColumn(Column(vector), rows: rows, type: schema.columns[index].type, to: &cells, ends: &ends)
         }
-        RowAssembler.append(to: &out, cells: cells, cellEnds: ends, rows: rows, separators: keys, head: prefix, tail: Self.lineEnd)
+        RowJoiner.append(to: &out, values: cells, ends: ends, rows: rows, separators: keys, head: prefix, tail: Self.lineEnd)
     }
 
     private static let lineEnd: [UInt8] = [UInt8(ascii: "}"), 0x0A]

@@ -71,9 +71,10 @@ struct CopyEncoder {
         // CDC stream, no unchanged flags (NULL).
         let stagedBytes = staging ? 17 + (unchangedFlags ? 4 : 0) : 0
         let firstSequence = sequence
-        RowInterleaver.append(to: &fields.out.bytes, fields: columnFields.bytes, ends: fieldEnds, rows: rows, columns: count,
-                              header: [UInt8(truncatingIfNeeded: header >> 8), UInt8(truncatingIfNeeded: header)],
-                              trailer: metadataFields, perRowBytes: stagedBytes) { row, staged in
+        RowJoiner.append(to: &fields.out.bytes, values: columnFields.bytes, ends: fieldEnds, rows: rows,
+                         separators: Array(repeating: [], count: count),
+                         head: [UInt8(truncatingIfNeeded: header >> 8), UInt8(truncatingIfNeeded: header)],
+                         tail: metadataFields, perRowBytes: stagedBytes) { row, staged in
             staged[3] = 8
             let bits = UInt64(bitPattern: firstSequence + Int64(row))
             for index in 0 ..< 8 { staged[4 + index] = UInt8(truncatingIfNeeded: bits >> UInt64(56 - 8 * index)) }
