@@ -10,8 +10,10 @@ struct BatchJSONRendererTests {
     private static let kinds: [TypeKind] = [.bool, .int16, .int32, .int64, .float32, .float64, .decimal, .string, .bytes,
                                             .date, .time, .timetz, .timestamp, .timestamptz, .interval, .uuid, .json, .list]
 
-    private static func text(_ random: inout SplitMix64) -> [UInt8] {
-        let pieces = ["a", "b", " ", "\"", "\\", "\n", "\t", "/", "é", "€", "😀", "{", "\u{0}", "\u{1}", "\u{1F}", "\u{7F}"].map { Array($0.utf8) }
+    /// Random text; `plain`: none of it needs an escape in JSON (a column of it is copied whole).
+    private static func text(_ random: inout SplitMix64, plain: Bool = false) -> [UInt8] {
+        let pieces = (plain ? ["a", "b", " ", "/", "é", "€", "😀", "{", "\u{7F}"] : ["a", "b", " ", "\"", "\\", "\n", "\t", "/", "é", "€", "😀", "{", "\u{0}", "\u{1}", "\u{1F}", "\u{7F}"])
+            .map { Array($0.utf8) }
         let length = [0, 1, 5, Int.random(in: 0 ... 40, using: &random)].randomElement(using: &random)!
         return (0 ..< length).flatMap { _ in pieces.randomElement(using: &random)! }
     }
@@ -23,7 +25,7 @@ struct BatchJSONRendererTests {
         return bits
     }
 
-    private static func vector(_ kind: TypeKind, rows: Int, nulls: Bool, random: inout SplitMix64) -> ColumnVector {
+    private static func vector(_ kind: TypeKind, rows: Int, nulls: Bool, plain: Bool, random: inout SplitMix64) -> ColumnVector {
         var vector = ColumnVector()
         if nulls { vector.validity = bitmap(rows, &random) }
         func int64() -> Int64 {
@@ -51,7 +53,7 @@ struct BatchJSONRendererTests {
             vector.offsets = [0]
             for _ in 0 ..< rows {
                 vector.data += kind == .decimal ? Array(["0", "-12.50", "NaN", "Infinity", "123456789012345678901234567890.000001"].randomElement(using: &random)!.utf8)
-                                                : text(&random)
+                                                : text(&random, plain: plain)
                 vector.offsets.append(UInt32(vector.data.count))
             }
         case .list:
@@ -72,7 +74,7 @@ struct BatchJSONRendererTests {
         return vector
     }
 
-    @Test("every kind, with and without NULLs, in batches of 0 to 300 rows")
+    @Test("every kind, with and without NULLs, text with and without escapes, in batches of 0 to 300 rows")
     func sameBytes() throws {
         var random = SplitMix64(state: 0x5EED)
         var rendered = 0
@@ -84,7 +86,7 @@ struct BatchJSONRendererTests {
             }
             let schema = StreamSchema(stream: StreamID(namespace: "ns", name: "t\(round)"), columns: columns)
             var batch = RecordBatch(stream: schema.stream, rowCount: rows,
-                                    columns: kinds.map { Self.vector($0, rows: rows, nulls: round % 3 != 0, random: &random) })
+                                    columns: kinds.map { Self.vector($0, rows: rows, nulls: round % 3 != 0, plain: round % 2 == 0, random: &random) })
             try batch.validate(against: schema)
             let renderer = BatchJSONRenderer(schema: schema)
             var byColumns: [UInt8] = [9], byRows: [UInt8] = [9]

@@ -83,8 +83,8 @@ struct BatchJSONRenderer {
     private static let null = Array("null".utf8)
 
     /// The cells of the first `rows` rows of one column, each followed by its end in `ends`.
-    private static func appendColumn(_ cells: Column, rows: Int, type: LogicalType, to out: inout [UInt8], ends: inout [Int]) {
-        let vector = cells.vector, validity = vector.validity
+    private static func appendColumn(_ column: Column, rows: Int, type: LogicalType, to out: inout [UInt8], ends: inout [Int]) {
+        let vector = column.vector, validity = vector.validity
         func each(_ body: (Int, inout [UInt8]) -> Void) {
             for row in 0 ..< rows {
                 if ColumnVector.isValid(row, in: validity) { body(row, &out) } else { out.append(contentsOf: null) }
@@ -106,6 +106,13 @@ struct BatchJSONRenderer {
             each { row, out in appendFloat(values[row], text: { values[row].description }, to: &out) }
         case .decimal, .string, .json:
             let data = vector.data, offsets = vector.offsets
+            // A column whose text needs no escape anywhere (names, decimals) is copied whole.
+            if offsets.count > rows, Int(offsets[rows]) <= data.count, (0 ..< rows).allSatisfy({ offsets[$0] <= offsets[$0 + 1] }),
+               !JSONSpecialBytes.occur(in: data.span.extracting(Int(offsets[0]) ..< Int(offsets[rows]))) {
+                ValueCopier.append(to: &out, data: data, offsets: offsets, rows: rows, framing: .plainJSONString,
+                                   isNull: { !ColumnVector.isValid($0, in: validity) }, ends: &ends)
+                return
+            }
             each { row, out in JSONWriter.appendString(utf8: data[Int(offsets[row]) ..< Int(offsets[row + 1])], to: &out) }
         case .timestamp, .timestamptz:
             let values = vector.int64s, utc = type.kind == .timestamptz
@@ -115,7 +122,7 @@ struct BatchJSONRenderer {
             each { row, out in quoted(&out) { TemporalText.appendDate(values[row], to: &$0) } }
         default:
             for row in 0 ..< rows {
-                appendCell(cells, row: row, type: type, to: &out)
+                appendCell(column, row: row, type: type, to: &out)
                 ends.append(out.count)
             }
         }

@@ -252,14 +252,12 @@ struct JSONLineScanner {
         let start = index
         index += 1
         var escaped = false, ascii = true
-        let raw = bytes.bytes
         while index < end {
             // Eight bytes at a time while none ends the string or needs a look (a quote, a
             // backslash, a control byte): most strings hold none.
             if end - index >= 8 {
-                let word = UInt64(littleEndian: raw.unsafeLoadUnaligned(fromByteOffset: index, as: UInt64.self))
-                let stops = Self.zeroBytes(word ^ 0x2222_2222_2222_2222) | Self.zeroBytes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
-                    | Self.bytesBelow0x20(word)
+                let word = JSONSpecialBytes.word(bytes, at: index)
+                let stops = JSONSpecialBytes.mask(word)
                 if stops == 0 {
                     if word & 0x8080_8080_8080_8080 != 0 { ascii = false }
                     index += 8
@@ -305,19 +303,6 @@ struct JSONLineScanner {
             }
         }
         return nil
-    }
-
-    /// The high bit of each byte of `word` that is 0 (exact for the lowest such byte, which is
-    /// all the scan uses: a borrow can only mark bytes above a true zero).
-    @inline(__always)
-    private static func zeroBytes(_ word: UInt64) -> UInt64 {
-        (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
-    }
-
-    /// The high bit of each byte of `word` below 0x20 (exact for the lowest such byte).
-    @inline(__always)
-    private static func bytesBelow0x20(_ word: UInt64) -> UInt64 {
-        (word &- 0x2020_2020_2020_2020) & ~word & 0x8080_8080_8080_8080
     }
 
     private static func hex4(_ bytes: Span<UInt8>, at start: Int, end: Int? = nil) -> UInt32? {

@@ -213,9 +213,9 @@ extension FieldEncoder {
         // NUL byte to strip) is written with memcpy; any other goes value by value below.
         let first = Int(offsets[0]), last = Int(offsets[rows])
         if (0 ..< rows).allSatisfy({ offsets[$0] <= offsets[$0 + 1] }), last - first + 1 <= Self.maxValueBytes,
-           !dropsNul || !VariableFieldWriter.containsNul(data, in: first ..< last) {
-            VariableFieldWriter.append(to: &out.bytes, data: data, offsets: offsets, rows: rows, prefix: prefix,
-                                       isNull: { !ColumnVector.isValid($0, in: validity) }, ends: &ends)
+           !dropsNul || !ValueCopier.containsNul(data, in: first ..< last) {
+            ValueCopier.append(to: &out.bytes, data: data, offsets: offsets, rows: rows, framing: .binaryField(prefix: prefix),
+                               isNull: { !ColumnVector.isValid($0, in: validity) }, ends: &ends)
             return
         }
         let base = out.bytes.count
