@@ -37,7 +37,7 @@ struct LockCancelTests {
             try await locker.executeScript("ROLLBACK")
             return result
         } catch {
-            try? await locker.executeScript("ROLLBACK")
+            _ = try? await locker.executeScript("ROLLBACK")
             throw error
         }
     }

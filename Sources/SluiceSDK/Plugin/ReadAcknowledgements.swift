@@ -1,5 +1,5 @@
 import Foundation
-public import SluiceWire
+import SluiceWire
 
 /// The host's ``SluiceWire/ReadAck``s of one Read, for a source announcing
 /// ``SluiceWire/Feature/readAcks`` (PROTOCOL.md §8.2): which of the states it sent every
