@@ -107,10 +107,8 @@ struct BatchJSONRenderer {
         case .decimal, .string, .json:
             let data = vector.data, offsets = vector.offsets
             // A column whose text needs no escape anywhere (names, decimals) is copied whole.
-            if offsets.count > rows, Int(offsets[rows]) <= data.count, (0 ..< rows).allSatisfy({ offsets[$0] <= offsets[$0 + 1] }),
-               !JSONSpecialBytes.occur(in: data.span.extracting(Int(offsets[0]) ..< Int(offsets[rows]))) {
-                ValueCopier.append(to: &out, data: data, offsets: offsets, rows: rows, framing: .plainJSONString,
-                                   isNull: { !ColumnVector.isValid($0, in: validity) }, ends: &ends)
+            if let values = ValueCopier(data: data, offsets: offsets, rows: rows), !JSONSpecialBytes.occur(in: data.span.extracting(values.range)) {
+                values.append(to: &out, framing: .plainJSONString, isNull: { !ColumnVector.isValid($0, in: validity) }, ends: &ends)
                 return
             }
             each { row, out in JSONWriter.appendString(utf8: data[Int(offsets[row]) ..< Int(offsets[row + 1])], to: &out) }

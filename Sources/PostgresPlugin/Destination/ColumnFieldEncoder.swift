@@ -211,11 +211,9 @@ extension FieldEncoder {
                                         dropsNul: Bool, ends: inout [Int]) throws(ColumnFieldError) {
         // The usual column (offsets in order, under PostgreSQL's value limit all together, no
         // NUL byte to strip) is written with memcpy; any other goes value by value below.
-        let first = Int(offsets[0]), last = Int(offsets[rows])
-        if (0 ..< rows).allSatisfy({ offsets[$0] <= offsets[$0 + 1] }), last - first + 1 <= Self.maxValueBytes,
-           !dropsNul || !ValueCopier.containsNul(data, in: first ..< last) {
-            ValueCopier.append(to: &out.bytes, data: data, offsets: offsets, rows: rows, framing: .binaryField(prefix: prefix),
-                               isNull: { !ColumnVector.isValid($0, in: validity) }, ends: &ends)
+        if let values = ValueCopier(data: data, offsets: offsets, rows: rows), values.range.count + 1 <= Self.maxValueBytes,
+           !dropsNul || !values.containsNul {
+            values.append(to: &out.bytes, framing: .binaryField(prefix: prefix), isNull: { !ColumnVector.isValid($0, in: validity) }, ends: &ends)
             return
         }
         let base = out.bytes.count

@@ -17,34 +17,25 @@ enum DistinctKeys {
         }
         // Keys read in key order (a table read by its key) rise from row to row: distinct
         // without hashing each one.
-        if rising(kind: kind, index: index, batches: batches) { return true }
-        var seen = Set<Int64>(minimumCapacity: rows)
-        for batch in batches {
-            let vector = batch.columns[index]
-            if kind == .int64 {
-                for value in vector.int64s.prefix(batch.rowCount) where !seen.insert(value).inserted { return false }
-            } else {
-                for value in vector.int32s.prefix(batch.rowCount) where !seen.insert(Int64(value)).inserted { return false }
-            }
+        var previous: Int64?
+        let rising = everyKey(of: batches, index: index, kind: kind) { value in
+            defer { previous = value }
+            return previous.map { value > $0 } ?? true
         }
-        return true
+        if rising { return true }
+        var seen = Set<Int64>(minimumCapacity: rows)
+        return everyKey(of: batches, index: index, kind: kind) { seen.insert($0).inserted }
     }
 
-    /// Whether the key values of `batches`, in order, are strictly increasing.
-    private static func rising(kind: TypeKind, index: Int, batches: [RecordBatch]) -> Bool {
-        var previous: Int64?
+    /// Whether `holds` is true of every key value of `batches` (column `index`, an integer
+    /// `kind`), taken in order; stops at the first it is not.
+    private static func everyKey(of batches: [RecordBatch], index: Int, kind: TypeKind, _ holds: (Int64) -> Bool) -> Bool {
         for batch in batches {
             let vector = batch.columns[index]
             if kind == .int64 {
-                for value in vector.int64s.prefix(batch.rowCount) {
-                    if let previous, value <= previous { return false }
-                    previous = value
-                }
+                for value in vector.int64s.prefix(batch.rowCount) where !holds(value) { return false }
             } else {
-                for value in vector.int32s.prefix(batch.rowCount) {
-                    if let previous, Int64(value) <= previous { return false }
-                    previous = Int64(value)
-                }
+                for value in vector.int32s.prefix(batch.rowCount) where !holds(Int64(value)) { return false }
             }
         }
         return true

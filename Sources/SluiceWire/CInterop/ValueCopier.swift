@@ -2,10 +2,11 @@
 import Glibc
 #endif
 
-/// Copies a column of variable-width values (text, JSON, bytes, decimals as text) into an
-/// output format with memcpy(3), each value framed as the format wants: a Swift loop per byte
-/// (a bounds and a capacity check each) took most of the time of a text column.
-public enum ValueCopier {
+/// A column of variable-width values (text, JSON, bytes, decimals as text) copied into an output
+/// format with memcpy(3), each value framed as the format wants: a Swift loop per byte (a bounds
+/// and a capacity check each) took most of the time of a text column. Made only from a layout it
+/// has checked (offsets in order, within the data), so the copies stay inside both arrays.
+public struct ValueCopier {
     /// How each value is framed.
     public enum Framing: Sendable {
         /// A PostgreSQL binary field: its length (big-endian int32, counting `prefix`; -1 for a
@@ -15,34 +16,43 @@ public enum ValueCopier {
         case plainJSONString
     }
 
-    /// Whether `bytes[range]` holds a 0 byte.
-    public static func containsNul(_ bytes: [UInt8], in range: Range<Int>) -> Bool {
-        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "ValueCopier: range past the bytes")
+    private let data: [UInt8]
+    private let offsets: [UInt32]
+    private let rows: Int
+    /// The bytes of `data` the first `rows` values take.
+    public let range: Range<Int>
+
+    /// The first `rows` values of `data`, value `row` being `data[offsets[row] ..< offsets[row + 1]]`;
+    /// nil when the offsets are too few, decrease, or pass the end of `data`.
+    public init?(data: [UInt8], offsets: [UInt32], rows: Int) {
+        guard rows >= 0, offsets.count > rows, Int(offsets[rows]) <= data.count,
+              (0 ..< rows).allSatisfy({ offsets[$0] <= offsets[$0 + 1] }) else { return nil }
+        self.data = data
+        self.offsets = offsets
+        self.rows = rows
+        range = Int(offsets[0]) ..< Int(offsets[rows])
+    }
+
+    /// Whether the values hold a 0 byte.
+    public var containsNul: Bool {
         guard !range.isEmpty else { return false }
-        return bytes.withUnsafeBytes { raw in
+        return data.withUnsafeBytes { raw in
             guard let base = raw.baseAddress else { return false }
             return memchr(base + range.lowerBound, 0, range.count) != nil
         }
     }
 
-    /// Appends to `out`, for each of the first `rows` rows, value `row` of `data`
-    /// (`data[offsets[row] ..< offsets[row + 1]]`) framed by `framing`, or its null when
-    /// `isNull(row)`; appends where each ends (an index of `out`) to `ends`.
-    ///
-    /// The caller has checked that the offsets never decrease and stay within `data` (and, for a
-    /// binary field, that no value exceeds an int32 length); a layout that breaks it is a
-    /// programming error and stops the process.
-    public static func append(to out: inout [UInt8], data: [UInt8], offsets: [UInt32], rows: Int, framing: Framing,
-                              isNull: (Int) -> Bool, ends: inout [Int]) {
-        precondition(rows >= 0 && offsets.count > rows && Int(offsets[rows]) <= data.count, "ValueCopier: offsets past the data")
-        for row in 0 ..< rows { precondition(offsets[row] <= offsets[row + 1], "ValueCopier: offsets out of order") }
+    /// Appends each value framed by `framing` (its null when `isNull(row)`) to `out`, and where
+    /// each ends (an index of `out`) to `ends`. For a binary field the caller has checked that no
+    /// value exceeds an int32 length.
+    public func append(to out: inout [UInt8], framing: Framing, isNull: (Int) -> Bool, ends: inout [Int]) {
         let framingBytes: Int
         switch framing {
         case .binaryField(let prefix): framingBytes = 4 + (prefix == nil ? 0 : 1)
         case .plainJSONString: framingBytes = 4 // two quotes, or `null`
         }
-        let start = out.count
-        out.append(addingCapacity: Int(offsets[rows]) - Int(offsets[0]) + rows * framingBytes) { span in
+        let start = out.count, data = data, offsets = offsets, rows = rows
+        out.append(addingCapacity: range.count + rows * framingBytes) { span in
             span.withUnsafeMutableBufferPointer { buffer, initialized in
                 guard let base = buffer.baseAddress else { return }
                 data.withUnsafeBytes { source in
