@@ -96,9 +96,11 @@ if [ "${1:-}" = --in-namespace ]; then
   }
   step "a plugin named without a path is found beside plugin-host (sequence-plugin, not in PATH)" beside_host
   # As in a container: plugin-host is process 1 of its own PID namespace, and SIGTERM (what
-  # Kubernetes sends a pod it stops) cancels the run, which exits 130.
+  # Kubernetes sends a pod it stops) cancels the run, which exits 130. The namespace gets its own
+  # /proc, as a container's does: libdispatch reads /proc/<thread id>/stat, and with the host's
+  # /proc a namespace's thread ids name other processes (it then stops the process, SIGILL).
   sigterm_as_pid_one() {
-    unshare --pid --fork chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin PGPASSWORD="$PGPASSWORD" \
+    unshare --pid --fork --mount-proc="$root/proc" chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin PGPASSWORD="$PGPASSWORD" \
       plugin-host pipeline --pipeline /etc/sluice/endless.yaml > /dev/null &
     local outer=$! inner="" rows=0 waited=0 code=0
     until [ "$rows" -gt 0 ]; do
