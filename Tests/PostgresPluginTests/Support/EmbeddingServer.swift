@@ -27,28 +27,7 @@ final class EmbeddingServer {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // read(2) without blocking, not FileHandle: Foundation's reads on Linux may wait for
-        // more than one line.
-        let descriptor = output.fileHandleForReading.fileDescriptor
-        _ = fcntl(descriptor, F_SETFL, O_NONBLOCK)
-        var line = Data()
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let deadline = Date().addingTimeInterval(30)
-        while !line.contains(UInt8(ascii: "\n")), Date() < deadline {
-            let count = read(descriptor, &buffer, buffer.count)
-            if count > 0 {
-                line.append(contentsOf: buffer[0..<count])
-            } else if count == 0 {
-                break
-            } else {
-                try await Task.sleep(for: .milliseconds(10))
-            }
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let port = text.split(separator: " ").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
-            kill(process.processIdentifier, SIGKILL)
-            throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "embedding-server did not print its port: \(text)"])
-        }
+        let port = try await ServerPort.read("embedding-server", process: process, output: output)
         return EmbeddingServer(process: process, baseURL: "http://127.0.0.1:\(port)/v1")
     }
 

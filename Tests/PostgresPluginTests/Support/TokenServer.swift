@@ -52,26 +52,7 @@ final class TokenServer {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let descriptor = output.fileHandleForReading.fileDescriptor
-        _ = fcntl(descriptor, F_SETFL, O_NONBLOCK)
-        var line = Data()
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let deadline = Date().addingTimeInterval(60)
-        while !line.contains(UInt8(ascii: "\n")), Date() < deadline {
-            let count = read(descriptor, &buffer, buffer.count)
-            if count > 0 {
-                line.append(contentsOf: buffer[0..<count])
-            } else if count == 0 {
-                break
-            } else {
-                try await Task.sleep(for: .milliseconds(10))
-            }
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let port = text.split(separator: " ").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
-            kill(process.processIdentifier, SIGKILL)
-            throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "token-server did not print its port: \(text)"])
-        }
+        let port = try await ServerPort.read("token-server", process: process, output: output)
         return TokenServer(process: process, port: port, keyFile: keyFile, token: token, email: email)
     }
 
