@@ -13,9 +13,14 @@ struct CommandResult: Sendable {
 }
 
 /// Runs executables to completion, capturing their output.
+///
+/// Nothing here blocks a thread of Swift's concurrency pool: on a 2-core machine the pool has
+/// two, and a test waiting on a semaphore there for a minute-long command stalls every other
+/// test (unit tests that take microseconds finished after 41 s, and a server's printed port was
+/// read after its deadline). The process's end and each pipe's end resume awaiting tasks.
 enum CommandRun {
     /// Runs `executable` with `arguments`, feeding it `stdin` (then end of input), and returns
-    /// its output and exit code; kills it after `timeout` seconds. `environment` entries are
+    /// its output and exit code; kills it (SIGKILL) after `timeout` seconds. `environment` entries are
     /// added to (or replace) this process's environment.
     static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
                     stdin: String = "", timeout: Double = 60) async throws -> CommandResult {
@@ -27,8 +32,8 @@ enum CommandRun {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
+        let exited = Latch()
+        process.terminationHandler = { _ in exited.open() }
         try process.run()
         let stdoutData = Collected(output.fileHandleForReading)
         let stderrData = Collected(errors.fileHandleForReading)
@@ -37,34 +42,73 @@ enum CommandRun {
             try? input.fileHandleForWriting.write(contentsOf: stdinData)
             try? input.fileHandleForWriting.close()
         }
-        let timedOut = await Task.detached {
-            if finished.wait(timeout: .now() + timeout) == .timedOut {
-                process.terminate()
-                finished.wait()
-                return true
+        let timedOut = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await exited.wait()
+                return false
             }
-            return false
-        }.value
+            group.addTask {
+                try? await Task.sleep(for: .seconds(timeout))
+                return !Task.isCancelled
+            }
+            let first = await group.next() ?? false
+            if first {
+                // SIGKILL: a child may inherit SIGTERM blocked from the thread that started it.
+                kill(process.processIdentifier, SIGKILL)
+                await exited.wait()
+            }
+            group.cancelAll()
+            return first
+        }
         let code = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return CommandResult(stdout: stdoutData.text(), stderr: stderrData.text(), exitCode: code, timedOut: timedOut)
+        return CommandResult(stdout: await stdoutData.text(), stderr: await stderrData.text(), exitCode: code, timedOut: timedOut)
+    }
+}
+
+/// Opens once; tasks awaiting it resume then (at once if it is open already).
+private final class Latch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var isOpen = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func open() {
+        lock.lock()
+        isOpen = true
+        let resumed = waiters
+        waiters = []
+        lock.unlock()
+        for waiter in resumed { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if isOpen {
+                lock.unlock()
+                waiter.resume()
+            } else {
+                waiters.append(waiter)
+                lock.unlock()
+            }
+        }
     }
 }
 
 /// Drains a pipe on its own thread so the child never blocks on a full pipe.
 private final class Collected: @unchecked Sendable {
     private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
+    private let done = Latch()
 
     init(_ handle: FileHandle) {
         Thread.detachNewThread { [self] in
             while let chunk = try? handle.read(upToCount: 65536), !chunk.isEmpty { data.append(chunk) }
-            done.signal()
+            done.open()
         }
     }
 
     /// Everything read, once the pipe reached end of input.
-    func text() -> String {
-        done.wait()
+    func text() async -> String {
+        await done.wait()
         return String(decoding: data, as: UTF8.self)
     }
 }
