@@ -67,7 +67,8 @@ SELECT (SELECT count(*) FROM faults.items s WHERE NOT EXISTS (SELECT 1 FROM faul
        (SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM faults_check.landed GROUP BY id HAVING count(*) > 1) AS x),
        (SELECT count(DISTINCT d.id) FROM faults_check.landed d JOIN faults.items s USING (id)
          WHERE (s.name, s.amount, s.at, s.doc) IS DISTINCT FROM (d.name, d.amount, d.at, d.doc)),
-       (SELECT count(*) FROM faults_check.landed d WHERE d.id IS NULL OR NOT EXISTS (SELECT 1 FROM faults.items s WHERE s.id = d.id));
+       (SELECT count(*) FROM faults_check.landed d WHERE d.id IS NULL OR NOT EXISTS (SELECT 1 FROM faults.items s WHERE s.id = d.id)),
+       (SELECT coalesce(min(n), 0) || ':' || coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM faults_check.landed GROUP BY id) AS c);
 """
 
 
@@ -448,6 +449,12 @@ class Trials:
                 self.finish(self.start(name + "-catch-up", mode, read, state), record)
         record["failed"] = record["exit_codes"][-1] != 0
         record.update(self.compare())
+        record["next_sync"] = 0
+        if record.get("whole_before_rerun") and record["copies"] == (2, 2) and not (record["lost"] or record["wrong"] or record["unexpected"]):
+            # Exactly one more copy of every row: the rerun's own sync, not a re-delivery.
+            record["next_sync"], record["duplicated"] = record["duplicated"], 0
+            record["notes"].append("the fault landed after the sync had committed every row with its complete state: "
+                                   "the rerun was the next full refresh, which appended one whole copy")
         return record
 
     def attempts(self, record, variant, mode, read, number, name, state):
@@ -474,6 +481,11 @@ class Trials:
                     time.sleep(0.02)
             record["landed_at"] = round(time.monotonic() - attempt.started, 3)
             self.finish(attempt, record)
+            if record["exit_codes"][-1] != 0 and mode == "append" and read == "full":
+                # A fault after the last commit leaves a whole sync behind (every row once, its
+                # state complete): the rerun is the next sync, which appends a whole copy again.
+                landed = self.compare()
+                record["whole_before_rerun"] = (landed["lost"], landed["duplicated"], landed["wrong"], landed["unexpected"]) == (0, 0, 0, 0)
             if not record["landed"] and record["exit_codes"] == [0]:
                 # A run the fault missed is a clean run too: the estimate follows the machine's load.
                 self.durations[(mode, read)].append(record["landed_at"])
@@ -515,10 +527,12 @@ class Trials:
         export_error = exporter.stderr.read().decode(errors="replace").strip()
         exporter.wait()
         if exporter.returncode != 0 or loader.returncode != 0:
-            return {"lost": self.o.rows, "duplicated": 0, "wrong": 0, "unexpected": 0,
+            return {"lost": self.o.rows, "duplicated": 0, "wrong": 0, "unexpected": 0, "copies": (0, 0),
                     "compare_error": export_error or loader.stderr.strip()}
-        lost, duplicated, wrong, unexpected = (int(v) for v in psql(self.source_db, COMPARE_SQL).split("|"))
-        return {"lost": lost, "duplicated": duplicated, "wrong": wrong, "unexpected": unexpected}
+        *counts, copies = psql(self.source_db, COMPARE_SQL).split("|")
+        lost, duplicated, wrong, unexpected = (int(v) for v in counts)
+        return {"lost": lost, "duplicated": duplicated, "wrong": wrong, "unexpected": unexpected,
+                "copies": tuple(int(v) for v in copies.split(":"))}
 
     # Driving
 
@@ -580,6 +594,9 @@ def table(results, options):
     cdc = any(r["read"] == "cdc" for r in results)
     if cdc:
         header += ["changes", "slot checks", "slot ahead"]
+    next_sync = any(r["next_sync"] for r in results)
+    if next_sync:
+        header += ["next sync"]
     rows = []
     order = ["none"] + options.variants
     for (variant, mode, read), records in sorted(groups.items(), key=lambda g: (options.reads.index(g[0][2]),
@@ -592,7 +609,8 @@ def table(results, options):
                      cell(records, "lost"), cell(records, "duplicated"), cell(records, "wrong_values"),
                      str(sum(r["hangs"] for r in records)), str(sum(r["failed"] for r in records))]
                     + ([str(sum(r.get("changes", 0) for r in records)), str(sum(r["slot_checks"] for r in records)),
-                        str(sum(r["slot_ahead"] for r in records))] if cdc else []))
+                        str(sum(r["slot_ahead"] for r in records))] if cdc else [])
+                    + ([cell(records, "next_sync")] if next_sync else []))
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
              "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
