@@ -15,9 +15,9 @@ struct CommandResult: Sendable {
 /// Runs executables to completion, capturing their output.
 ///
 /// Nothing here blocks a thread of Swift's concurrency pool: on a 2-core machine the pool has
-/// two, and a test waiting on a semaphore there for a minute-long command stalls every other
-/// test (unit tests that take microseconds finished after 41 s, and a server's printed port was
-/// read after its deadline). The process's end and each pipe's end resume awaiting tasks.
+/// two, and a test waiting on a semaphore there holds one for as long as its command runs,
+/// stalling the tests beside it (a server's printed port was read after its deadline). The
+/// process's end and each pipe's end resume the awaiting tasks instead.
 enum CommandRun {
     /// Runs `executable` with `arguments`, feeding it `stdin` (then end of input), and returns
     /// its output and exit code; kills it (SIGKILL) after `timeout` seconds. `environment` entries are
