@@ -453,7 +453,7 @@ class Trials:
         if record.get("whole_before_rerun") and record["copies"] == (2, 2) and not (record["lost"] or record["wrong"] or record["unexpected"]):
             # Exactly one more copy of every row: the rerun's own sync, not a re-delivery.
             record["next_sync"], record["duplicated"] = record["duplicated"], 0
-            record["notes"].append("the fault landed after the sync had committed every row with its complete state: "
+            record["notes"].append("the fault landed after the sync had committed every row: "
                                    "the rerun was the next full refresh, which appended one whole copy")
         return record
 
@@ -482,8 +482,8 @@ class Trials:
             record["landed_at"] = round(time.monotonic() - attempt.started, 3)
             self.finish(attempt, record)
             if record["exit_codes"][-1] != 0 and mode == "append" and read == "full":
-                # A fault after the last commit leaves a whole sync behind (every row once, its
-                # state complete): the rerun is the next sync, which appends a whole copy again.
+                # A fault after the last commit leaves a whole sync behind (every row once): the
+                # rerun is then the next sync, which appends a whole copy again.
                 landed = self.compare()
                 record["whole_before_rerun"] = (landed["lost"], landed["duplicated"], landed["wrong"], landed["unexpected"]) == (0, 0, 0, 0)
             if not record["landed"] and record["exit_codes"] == [0]:

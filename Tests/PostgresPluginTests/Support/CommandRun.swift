@@ -1,4 +1,5 @@
 import Foundation
+import SluiceSDK
 
 /// What a finished command printed and how it ended.
 struct CommandResult: Sendable {
@@ -14,27 +15,27 @@ struct CommandResult: Sendable {
 
 /// Runs executables to completion, capturing their output.
 ///
-/// Nothing here blocks a thread of Swift's concurrency pool: on a 2-core machine the pool has
-/// two, and a test waiting on a semaphore there holds one for as long as its command runs,
-/// stalling the tests beside it (a server's printed port was read after its deadline). The
-/// process's end and each pipe's end resume the awaiting tasks instead.
+/// The command is the SDK's ``ChildProcess``: it starts with no signal blocked or ignored
+/// (Foundation's `Process` passes on what the test process blocks), and its end is awaited
+/// without holding a thread of Swift's concurrency pool (on a 2-core machine the pool has two;
+/// a test waiting on a semaphore there stalled the tests beside it, and a server's printed port
+/// was read after its deadline).
 enum CommandRun {
     /// Runs `executable` with `arguments`, feeding it `stdin` (then end of input), and returns
-    /// its output and exit code; kills it (SIGKILL) after `timeout` seconds. `environment` entries are
-    /// added to (or replace) this process's environment.
+    /// its output and exit code; kills it (SIGKILL) after `timeout` seconds. `environment`
+    /// entries are added to (or replace) this process's environment.
     static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
                     stdin: String = "", timeout: Double = 60) async throws -> CommandResult {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        let exited = Latch()
-        process.terminationHandler = { _ in exited.open() }
-        try process.run()
+        let process = try ChildProcess(executable: executable.path, arguments: arguments,
+                                       environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+                                       stdin: input.fileHandleForReading.fileDescriptor,
+                                       stdout: output.fileHandleForWriting.fileDescriptor,
+                                       stderr: errors.fileHandleForWriting.fileDescriptor)
+        // The child holds its ends now: closing ours lets each pipe end when the child's does.
+        try input.fileHandleForReading.close()
+        try output.fileHandleForWriting.close()
+        try errors.fileHandleForWriting.close()
         let stdoutData = Collected(output.fileHandleForReading)
         let stderrData = Collected(errors.fileHandleForReading)
         let stdinData = Data(stdin.utf8)
@@ -44,7 +45,7 @@ enum CommandRun {
         }
         let timedOut = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                await exited.wait()
+                _ = await process.waitForExit()
                 return false
             }
             group.addTask {
@@ -52,15 +53,15 @@ enum CommandRun {
                 return !Task.isCancelled
             }
             let first = await group.next() ?? false
-            if first {
-                // SIGKILL: a child may inherit SIGTERM blocked from the thread that started it.
-                kill(process.processIdentifier, SIGKILL)
-                await exited.wait()
-            }
+            // SIGKILL: a command past its time may be hung, deaf to SIGTERM.
+            if first { process.send(signal: SIGKILL) }
             group.cancelAll()
             return first
         }
-        let code = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        let code: Int32 = switch await process.waitForExit() {
+        case .exited(let code): code
+        case .signalled(let signal): 128 + signal
+        }
         return CommandResult(stdout: await stdoutData.text(), stderr: await stderrData.text(), exitCode: code, timedOut: timedOut)
     }
 }
