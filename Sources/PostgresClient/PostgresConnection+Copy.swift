@@ -27,6 +27,21 @@ extension PostgresConnection {
         return try await run { handle throws(PostgresError) in try handle.endCopyIn(abortMessage: nil) }
     }
 
+    /// Runs `sql` (a `COPY … FROM STDIN`, or statements ending with one, sent together in one
+    /// simple query), sends `chunks` as its data, ends it, then runs `followUp` (statements
+    /// without parameters) if any; returns the rows copied. All of it is one call on the
+    /// connection's thread: the server waits for no task to be scheduled between the steps (on
+    /// a busy machine each hop between threads cost it milliseconds). A statement that fails
+    /// (the COPY included, whose remaining data the server then discards) throws its error and
+    /// runs nothing after it; cancelling the calling task cancels the statement running.
+    public func copyIn(_ sql: String, chunks: [[UInt8]], followUp: String? = nil) async throws(PostgresError) -> Int {
+        try await run { handle throws(PostgresError) in
+            let rows = try handle.copyIn(sql, chunks: chunks)
+            if let followUp { _ = try handle.executeScript(followUp) }
+            return rows
+        }
+    }
+
     /// Runs `sql`, which must be a `COPY … TO STDOUT`, and hands its data to `consume` in chunks;
     /// returns the rows copied.
     ///

@@ -132,6 +132,66 @@ struct CopyTests {
         #expect(try await connection.execute("SELECT 5").rows == [["5"]])
     }
 
+    @Test("statements, a COPY's chunks and a follow-up run in one call")
+    func copyInOneCall() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        _ = try await connection.execute("CREATE TEMP TABLE t (x int)")
+        _ = try await connection.execute("BEGIN")
+        // A row spans the chunks; an empty chunk is skipped.
+        let rows = try await connection.copyIn("SAVEPOINT s; COPY t FROM STDIN", chunks: [Array("1\n2".utf8), [], Array("\n3\n".utf8)],
+                                               followUp: "RELEASE SAVEPOINT s")
+        #expect(rows == 3)
+        // The follow-up released the savepoint the first statement made.
+        let released = await expectPostgresError { _ = try await connection.execute("ROLLBACK TO SAVEPOINT s") }
+        #expect(released?.sqlState == "3B001")
+        _ = try await connection.executeScript("ROLLBACK; BEGIN")
+        #expect(try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("4\n".utf8)]) == 1)
+        _ = try await connection.execute("COMMIT")
+        #expect(try await connection.execute("SELECT array_agg(x ORDER BY x)::text FROM t").rows == [["{4}"]])
+    }
+
+    @Test("a COPY that fails in one call throws the server's error, runs no follow-up, and leaves the session usable")
+    func copyInOneCallFails() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        _ = try await connection.executeScript("CREATE TEMP TABLE t (x int PRIMARY KEY); INSERT INTO t VALUES (2)")
+        _ = try await connection.execute("BEGIN")
+        let error = await expectPostgresError {
+            _ = try await connection.copyIn("SAVEPOINT s; COPY t FROM STDIN", chunks: [Array("1\n2\n".utf8), Array("3\n".utf8)],
+                                            followUp: "RELEASE SAVEPOINT s")
+        }
+        #expect(error?.sqlState == "23505")
+        #expect(connection.isAlive)
+        // The savepoint is still there: the follow-up did not run.
+        _ = try await connection.executeScript("ROLLBACK TO SAVEPOINT s; RELEASE SAVEPOINT s; COMMIT")
+        #expect(try await connection.execute("SELECT array_agg(x ORDER BY x)::text FROM t").rows == [["{2}"]])
+        let notCopy = await expectPostgresError { _ = try await connection.copyIn("SELECT 1", chunks: [Array("1\n".utf8)]) }
+        #expect(notCopy?.kind == .copyFailed)
+        #expect(try await connection.execute("SELECT 5").rows == [["5"]])
+    }
+
+    @Test("cancelling the task stops a one-call COPY waiting for a lock")
+    func copyInOneCallCancelled() async throws {
+        let connection = try await TestDatabase.connect()
+        let locker = try await TestDatabase.connect()
+        let observer = try await TestDatabase.connect()
+        defer { connection.close(); locker.close(); observer.close() }
+        let table = randomToken("copy_locked")
+        try await locker.executeScript("CREATE TABLE \(table) (x int)")
+        try await locker.executeScript("BEGIN; LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE")
+        let pid = try #require(try await connection.execute("SELECT pg_backend_pid()").rows.first?.first ?? nil)
+        let copying = Task { try await connection.copyIn("COPY \(table) FROM STDIN", chunks: [Array("1\n".utf8)], followUp: "SELECT 1") }
+        try await waitForLockWait(pid: pid, on: observer)
+        copying.cancel()
+        let error = await expectPostgresError {
+            _ = try await endOrHang(copying, onHang: { _ = try? await observer.execute("SELECT pg_cancel_backend($1::int)", [.text(pid)]) }).get()
+        }
+        #expect(error?.kind == .cancelled)
+        #expect(try await connection.execute("SELECT 'after cancel'").rows == [["after cancel"]])
+        try await locker.executeScript("ROLLBACK; DROP TABLE \(table)")
+    }
+
     @Test("the wrong COPY direction is refused")
     func wrongDirection() async throws {
         let connection = try await TestDatabase.connect()

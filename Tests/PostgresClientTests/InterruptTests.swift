@@ -16,17 +16,6 @@ struct InterruptTests {
         Issue.record("backend \(pid) did not reach the expected state")
     }
 
-    /// Waits until `pid` waits for a lock.
-    private func waitForLockWait(pid: String, on observer: PostgresConnection) async throws {
-        for _ in 0..<2400 {
-            let count = try await observer.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int AND wait_event_type = 'Lock'", [.text(pid)]).rows.first?.first
-            if count == "1" { return }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        Issue.record("backend \(pid) never waited for a lock")
-    }
-
     /// The state of backend `pid` in pg_stat_activity (`idle`, `active`, …).
     private func state(of pid: String, on observer: PostgresConnection) async throws -> String? {
         try await observer.execute("SELECT state FROM pg_stat_activity WHERE pid = $1::int", [.text(pid)]).rows.first?.first ?? nil

@@ -31,3 +31,14 @@ func expectPostgresError(_ body: () async throws -> Void, sourceLocation: Source
 func randomToken(_ prefix: String) -> String {
     prefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
 }
+
+/// Waits until backend `pid` waits for a lock.
+func waitForLockWait(pid: String, on observer: PostgresConnection, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    for _ in 0..<2400 {
+        let count = try await observer.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int AND wait_event_type = 'Lock'", [.text(pid)]).rows.first?.first
+        if count == "1" { return }
+        try await Task.sleep(for: .milliseconds(25))
+    }
+    Issue.record("backend \(pid) never waited for a lock", sourceLocation: sourceLocation)
+}

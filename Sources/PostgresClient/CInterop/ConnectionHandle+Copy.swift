@@ -44,6 +44,22 @@ extension ConnectionHandle {
         }
     }
 
+    /// Sends `sql` (statements ending with a `COPY … FROM STDIN`), `chunks` as the COPY's data,
+    /// and ends it; returns the rows copied. A failed send ends the COPY (aborted) and throws.
+    func copyIn(_ sql: String, chunks: [[UInt8]]) throws(PostgresError) -> Int {
+        try beginCopyIn(sql)
+        for chunk in chunks where !chunk.isEmpty {
+            do throws(PostgresError) {
+                try putCopyData(chunk)
+            } catch {
+                // Leaves the connection usable; the send's error is the one reported.
+                _ = try? endCopyIn(abortMessage: "COPY aborted by the client")
+                throw error
+            }
+        }
+        return try endCopyIn(abortMessage: nil)
+    }
+
     /// Ends a COPY FROM STDIN, successfully or (with `abortMessage`, which the server reports
     /// back) aborted, then reads every remaining result; returns the rows copied.
     func endCopyIn(abortMessage: String?) throws(PostgresError) -> Int {

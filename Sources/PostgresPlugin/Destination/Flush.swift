@@ -203,13 +203,8 @@ struct Flush: Sendable {
     /// Opens a transaction and returns its id, in one round trip.
     static let begin = "BEGIN; SELECT pg_current_xact_id()"
 
-    private func copy(_ chunks: [[UInt8]], _ sql: String, on connection: PostgresConnection) async throws {
-        _ = try await connection.copyIn(sql) { writer in
-            for chunk in chunks {
-                try Task.checkCancellation()
-                try await writer.send(chunk)
-            }
-        }
+    private func copy(_ chunks: [[UInt8]], _ sql: String, on connection: PostgresConnection, followUp: String? = nil) async throws {
+        _ = try await connection.copyIn(sql, chunks: chunks, followUp: followUp)
     }
 
     /// A fresh table's rows, straight into it under a savepoint. A key already there (written by
@@ -218,10 +213,9 @@ struct Flush: Sendable {
     /// through ``WritePlan/freshStaging`` instead, with the counts of an upsert.
     private func copyFresh(_ chunks: [[UInt8]], _ result: inout FlushResult, on connection: PostgresConnection) async throws {
         let savepoint = SQL.quoteIdentifier(WritePlan.freshSavepoint)
-        _ = try await connection.execute("SAVEPOINT \(savepoint)")
         do {
-            try await copy(chunks, plan.copyIntoTarget, on: connection)
-            _ = try await connection.execute("RELEASE SAVEPOINT \(savepoint)")
+            // One round trip to start, none between: the savepoint, the COPY and its release.
+            try await copy(chunks, "SAVEPOINT \(savepoint); \(plan.copyIntoTarget)", on: connection, followUp: "RELEASE SAVEPOINT \(savepoint)")
             result.inserted = UInt64(rows)
             return
         } catch let error as PostgresError where error.sqlState == "23505" {
