@@ -47,7 +47,7 @@ struct PostgresSource {
         var summaries: [StreamSummary] = []
         var workers: [PostgresConnection] = []
         defer { for worker in workers { worker.close() } }
-        if config.batch.maxConnections > 1, plans.contains(where: { $0.byCtid || $0.byKey }) {
+        if config.batch.maxConnections > 1, plans.count > 1 || plans.contains(where: { $0.byCtid || $0.byKey }) {
             for _ in 1 ..< config.batch.maxConnections { workers.append(try await connect()) }
         }
         // Incremental reads that record their snapshot list the transactions in progress first.
@@ -55,30 +55,38 @@ struct PostgresSource {
             guard plans.contains(where: { $0.tracksVersions && $0.resumeRun == nil }) else { return nil }
             return try await ReadSnapshot.list(connection, logger: context.logger)
         }
-        var shared: ReadSnapshot.Listing?
         if consistent {
-            shared = try await listing(plans)
+            let shared = try await listing(plans)
             try await begin(connection)
+            if !workers.isEmpty {
+                let snapshot = try await StreamReader.exportSnapshot(connection)
+                for worker in workers { try await StreamReader.joinSnapshot(worker, snapshot) }
+                context.logger.info("reading \(plans.count) streams on \(1 + workers.count) connections in one snapshot")
+            }
+            let readers = plans.map { plan in
+                StreamReader(plan: plan, batch: config.batch, checkpoints: config.source.checkpoints, output: output, states: states,
+                             logger: context.logger, listing: shared)
+            }
+            let summaries = try await ConcurrentRead(readers: readers, connections: [connection] + workers).run()
+            for worker in workers { _ = try? await worker.execute("COMMIT") }
+            _ = try? await connection.execute("COMMIT")
+            return Summary(streams: summaries, durationMicros: UInt64(max(0, Date().timeIntervalSince(started)) * 1_000_000))
         }
         for plan in plans {
             try context.checkCancellation()
             do {
-                var listed = shared
-                if !consistent {
-                    listed = try await listing([plan])
-                    try await begin(connection)
-                }
+                let listed = try await listing([plan])
+                try await begin(connection)
                 let reader = StreamReader(plan: plan, batch: config.batch, checkpoints: config.source.checkpoints, output: output, states: states,
                                           logger: context.logger, listing: listed)
                 summaries.append(try await reader.run(main: connection, workers: workers))
-                if !consistent { _ = try await connection.execute("COMMIT") }
+                _ = try await connection.execute("COMMIT")
             } catch {
                 let mapped = PluginErrors.map(error, stream: plan.stream, otherCode: "READ_FAILED")
                 try? await output.status(StreamStatus(stream: plan.stream, status: .incomplete, message: PluginErrors.incompleteRead(mapped)))
                 throw mapped
             }
         }
-        if consistent { _ = try? await connection.execute("COMMIT") }
         return Summary(streams: summaries, durationMicros: UInt64(max(0, Date().timeIntervalSince(started)) * 1_000_000))
     }
 

@@ -32,35 +32,11 @@ struct StreamReader {
     /// Reads the stream on `main` (inside its read transaction) and `workers` (idle); returns its counts.
     func run(main: PostgresConnection, workers: [PostgresConnection]) async throws -> StreamSummary {
         let stream = plan.stream
-        try await output.send(plan.schema)
-        try await output.status(StreamStatus(stream: stream, status: .started))
-        if let opening { try await output.send(opening) }
-        let sink = BatchSink(plan: plan, output: output, states: states, checkpoints: checkpoints)
-        let segments: [Segment]
-        if plan.byCtid {
-            var all = plan.resumeRanges ?? []
-            if all.isEmpty { all = try await splitRanges(main: main, connections: 1 + workers.count) }
-            await sink.start(ranges: all)
-            segments = all.enumerated().filter { !$0.element.done }.map { .ctid($0.offset, $0.element) }
-        } else if plan.byKey {
-            var all = plan.resumeKeyRanges ?? []
-            if all.isEmpty { all = try await splitKeys(main: main, connections: 1 + workers.count) }
-            await sink.start(keyRanges: all)
-            segments = all.enumerated().filter { !$0.element.done }.map { .key($0.offset, $0.element) }
-        } else {
-            var run: SnapshotText?
-            if let resumeRun = plan.resumeRun {
-                run = SnapshotText(resumeRun.snapshot)
-            } else if let listing {
-                run = try await ReadSnapshot.capture(main, listing: listing, stream: stream)
-            }
-            await sink.start(run: run)
-            segments = [.all]
-        }
+        let (sink, segments) = try await open(on: main, connections: 1 + workers.count)
         let connections = segments.count > 1 ? [main] + workers.prefix(segments.count - 1) : [main]
         if connections.count > 1 {
-            let snapshot = try await exportSnapshot(main)
-            for worker in connections.dropFirst() { try await joinSnapshot(worker, snapshot) }
+            let snapshot = try await Self.exportSnapshot(main)
+            for worker in connections.dropFirst() { try await Self.joinSnapshot(worker, snapshot) }
             logger.info("stream \(stream): reading \(segments.count) \(plan.byKey ? "key" : "block") ranges on \(connections.count) connections")
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -78,8 +54,46 @@ struct StreamReader {
             }
         }
         for worker in connections.dropFirst() { _ = try await worker.execute("COMMIT") }
+        return try await close(sink)
+    }
+
+    /// Starts the stream on `connection` (in the read's snapshot): sends its schema, its STARTED
+    /// status and ``opening``, and splits it into the segments left to read (ranges for up to
+    /// `connections` connections, or the whole stream), which the returned sink follows.
+    func open(on connection: PostgresConnection, connections: Int) async throws -> (BatchSink, [Segment]) {
+        let stream = plan.stream
+        try await output.send(plan.schema)
+        try await output.status(StreamStatus(stream: stream, status: .started))
+        if let opening { try await output.send(opening) }
+        let sink = BatchSink(plan: plan, output: output, states: states, checkpoints: checkpoints)
+        let segments: [Segment]
+        if plan.byCtid {
+            var all = plan.resumeRanges ?? []
+            if all.isEmpty { all = try await splitRanges(main: connection, connections: connections) }
+            await sink.start(ranges: all)
+            segments = all.enumerated().filter { !$0.element.done }.map { .ctid($0.offset, $0.element) }
+        } else if plan.byKey {
+            var all = plan.resumeKeyRanges ?? []
+            if all.isEmpty { all = try await splitKeys(main: connection, connections: connections) }
+            await sink.start(keyRanges: all)
+            segments = all.enumerated().filter { !$0.element.done }.map { .key($0.offset, $0.element) }
+        } else {
+            var run: SnapshotText?
+            if let resumeRun = plan.resumeRun {
+                run = SnapshotText(resumeRun.snapshot)
+            } else if let listing {
+                run = try await ReadSnapshot.capture(connection, listing: listing, stream: stream)
+            }
+            await sink.start(run: run)
+            segments = [.all]
+        }
+        return (sink, segments)
+    }
+
+    /// Ends the stream once every segment is read: its final state, progress and COMPLETE status.
+    func close(_ sink: BatchSink) async throws -> StreamSummary {
         let summary = try await sink.finish()
-        try await output.status(StreamStatus(stream: stream, status: .complete))
+        try await output.status(StreamStatus(stream: plan.stream, status: .complete))
         return summary
     }
 
@@ -122,7 +136,8 @@ struct StreamReader {
         return (0 ..< edges.count - 1).map { KeyRange(lower: edges[$0], upper: edges[$0 + 1]) }
     }
 
-    private func exportSnapshot(_ main: PostgresConnection) async throws -> String {
+    /// Exports the snapshot of `main`'s transaction (`pg_export_snapshot()`).
+    static func exportSnapshot(_ main: PostgresConnection) async throws -> String {
         let id = try await main.execute("SELECT pg_export_snapshot()").rows.first?[0] ?? ""
         // A server-made identifier (hex digits and dashes); SET TRANSACTION SNAPSHOT takes no parameters.
         guard !id.isEmpty, id.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
@@ -131,13 +146,14 @@ struct StreamReader {
         return id
     }
 
-    private func joinSnapshot(_ worker: PostgresConnection, _ snapshot: String) async throws {
+    /// Opens a read-only transaction on `worker` in `snapshot`.
+    static func joinSnapshot(_ worker: PostgresConnection, _ snapshot: String) async throws {
         _ = try await worker.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         _ = try await worker.execute("SET TRANSACTION SNAPSHOT '\(snapshot)'")
     }
 
     /// One COPY: a block or key range, or the whole (filtered, ordered, resumed) stream.
-    private func readSegment(_ connection: PostgresConnection, segment: Segment, sink: BatchSink) async throws {
+    func readSegment(_ connection: PostgresConnection, segment: Segment, sink: BatchSink) async throws {
         if let (sql, parameters) = plan.settingsSQL(segment: segment) {
             _ = try await connection.execute(sql, parameters)
         }
