@@ -96,21 +96,8 @@ struct CDCBenchmark: AsyncParsableCommand {
 
     /// One bounded run of `plugin-host pipeline --pipeline file`: its seconds.
     private func runPipeline(_ file: URL) throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CDCPipelineFile.hostExecutable(host))
-        process.arguments = ["pipeline", "--pipeline", file.path, "--log-level", "warn"]
-        process.standardOutput = FileHandle.nullDevice
-        let log = file.deletingLastPathComponent().appendingPathComponent("plugin-host.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: log)
-        let start = Date()
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            throw ValidationError("plugin-host pipeline exited with status \(process.terminationStatus); its stderr ends:\n\(text.suffix(2000))")
-        }
-        return Date().timeIntervalSince(start)
+        try HostRun.seconds(host: CDCPipelineFile.hostExecutable(host), ["pipeline", "--pipeline", file.path],
+                            log: file.deletingLastPathComponent().appendingPathComponent("plugin-host.log"))
     }
 
     /// One bounded CDC Read of the table: seconds, rows received, its last state.
