@@ -32,6 +32,7 @@ struct ConcurrentRead {
                     guard failure == nil else { continue }
                     failure = error
                     await schedule.stop()
+                    group.cancelAll()
                     for connection in connections { connection.cancel() }
                 }
             }
@@ -45,9 +46,9 @@ struct ConcurrentRead {
     private func work(on connection: PostgresConnection, schedule: ReadSchedule) async throws -> [(Int, StreamSummary)] {
         var finished: [(Int, StreamSummary)] = []
         while let next = await schedule.next() {
-            try Task.checkCancellation()
             let reader = readers[next.stream]
             do {
+                try Task.checkCancellation()
                 switch next.work {
                 case .open:
                     let (sink, segments) = try await reader.open(on: connection, connections: connections.count)
