@@ -82,12 +82,20 @@ import Testing
             try await client.send(.state(State(id: 1, stream: nil, data: [])))
             #expect(try await DestinationHarness.nextAck(client)?.id == 1)
 
-            // One large flush (about 60 MB of COPY data) so the COPY is in flight long enough.
+            // One large flush (about 60 MB of COPY data) so the COPY is in flight long enough, and
+            // a pause every 1,000 rows it inserts, so a poll on a busy machine cannot miss it.
+            let table = "\(SQL.quoteIdentifier(schema)).items", pause = "\(SQL.quoteIdentifier(schema)).pause"
+            _ = try await connection.executeScript("""
+                CREATE FUNCTION \(pause)() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.id % 1000 = 0 THEN PERFORM pg_sleep(0.01); END IF; RETURN NEW; END $$;
+                CREATE TRIGGER pause BEFORE INSERT ON \(table) FOR EACH ROW EXECUTE FUNCTION \(pause)();
+                """)
             let padding = String(repeating: "x", count: 200)
             for message in try DestinationHarness.batches(items, 1_001...300_000, name: { "n\($0)" + padding }) { try await client.send(message) }
             try await client.send(.state(State(id: 2, stream: nil, data: [])))
             var killedDuringCopy = false
-            let deadline = Date().addingTimeInterval(60)
+            // Bounds a hang only: a debug build on a busy machine took over 60 s to start this COPY.
+            let deadline = Date().addingTimeInterval(300)
             while !killedDuringCopy, Date() < deadline {
                 let killed = try await connection.execute(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query LIKE 'COPY %'",
