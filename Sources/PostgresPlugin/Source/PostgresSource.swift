@@ -44,10 +44,10 @@ struct PostgresSource {
         }
         let consistent = config.source.snapshot == .consistent
         let states = StateCounter()
-        var summaries: [StreamSummary] = []
         var workers: [PostgresConnection] = []
         defer { for worker in workers { worker.close() } }
-        if config.batch.maxConnections > 1, plans.count > 1 || plans.contains(where: { $0.byCtid || $0.byKey }) {
+        // Workers read streams side by side (one snapshot) or a large stream's ranges.
+        if config.batch.maxConnections > 1, (consistent && plans.count > 1) || plans.contains(where: { $0.byCtid || $0.byKey }) {
             for _ in 1 ..< config.batch.maxConnections { workers.append(try await connect()) }
         }
         // Incremental reads that record their snapshot list the transactions in progress first.
@@ -72,6 +72,7 @@ struct PostgresSource {
             _ = try? await connection.execute("COMMIT")
             return Summary(streams: summaries, durationMicros: UInt64(max(0, Date().timeIntervalSince(started)) * 1_000_000))
         }
+        var summaries: [StreamSummary] = []
         for plan in plans {
             try context.checkCancellation()
             do {
