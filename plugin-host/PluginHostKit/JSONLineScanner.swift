@@ -1,3 +1,5 @@
+import SluiceWire
+
 /// One pass over a JSON Lines row: checks that the line is one JSON object (RFC 8259, the
 /// grammar ``JSONParser`` reads) and records where each of its members' keys and values lie,
 /// without building strings or values, so that ``JSONLinesRowReader`` can read each value

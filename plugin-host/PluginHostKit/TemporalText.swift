@@ -40,14 +40,21 @@ enum TemporalText {
 
     // MARK: - Formatting
 
+    /// Capacity every formatted value fits in: each number at most 20 digits (a UInt64) plus its
+    /// separators. One reservation per value (each digit group reserving its own cost as much
+    /// as the digits).
+    private static let formattedCapacity = 80
+
     /// `YYYY-MM-DD`, `-YYYY-MM-DD` before year 0, `infinity`/`-infinity` for the sentinels.
     static func appendDate(_ days: Int32, to out: inout [UInt8]) {
-        if days == .max { return out.append(contentsOf: "infinity".utf8) }
-        if days == .min { return out.append(contentsOf: "-infinity".utf8) }
-        appendCivilDate(Int64(days), to: &out)
+        out.append(addingCapacity: formattedCapacity) { span in
+            if days == .max { return appendASCII("infinity", to: &span) }
+            if days == .min { return appendASCII("-infinity", to: &span) }
+            appendCivilDate(Int64(days), to: &span)
+        }
     }
 
-    private static func appendCivilDate(_ days: Int64, to out: inout [UInt8]) {
+    private static func appendCivilDate(_ days: Int64, to out: inout OutputSpan<UInt8>) {
         let (year, month, day) = civil(fromDays: days)
         if year < 0 { out.append(UInt8(ascii: "-")) }
         ASCIIDigits.appendPadded(year.magnitude, width: 4, to: &out)
@@ -59,6 +66,10 @@ enum TemporalText {
 
     /// `HH:MM:SS.ffffff` of microseconds since midnight (`24:00:00.000000` included).
     static func appendTime(_ micros: Int64, to out: inout [UInt8]) {
+        out.append(addingCapacity: formattedCapacity) { appendTime(micros, to: &$0) }
+    }
+
+    private static func appendTime(_ micros: Int64, to out: inout OutputSpan<UInt8>) {
         let seconds = micros / microsPerSecond
         ASCIIDigits.appendPadded(UInt64(seconds / 3600), width: 2, to: &out)
         out.append(UInt8(ascii: ":"))
@@ -71,26 +82,34 @@ enum TemporalText {
 
     /// `+HH:MM` (or `+HH:MM:SS` for an offset with seconds), east of UTC.
     static func appendOffset(_ seconds: Int32, to out: inout [UInt8]) {
-        out.append(seconds < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
-        let magnitude = UInt64(seconds.magnitude)
-        ASCIIDigits.appendPadded(magnitude / 3600, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        ASCIIDigits.appendPadded(magnitude / 60 % 60, width: 2, to: &out)
-        if magnitude % 60 != 0 {
+        out.append(addingCapacity: formattedCapacity) { out in
+            out.append(seconds < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+            let magnitude = UInt64(seconds.magnitude)
+            ASCIIDigits.appendPadded(magnitude / 3600, width: 2, to: &out)
             out.append(UInt8(ascii: ":"))
-            ASCIIDigits.appendPadded(magnitude % 60, width: 2, to: &out)
+            ASCIIDigits.appendPadded(magnitude / 60 % 60, width: 2, to: &out)
+            if magnitude % 60 != 0 {
+                out.append(UInt8(ascii: ":"))
+                ASCIIDigits.appendPadded(magnitude % 60, width: 2, to: &out)
+            }
         }
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.ffffff` (plus `Z` when `utc`), `infinity`/`-infinity` for the sentinels.
     static func appendTimestamp(_ micros: Int64, utc: Bool, to out: inout [UInt8]) {
-        if micros == .max { return out.append(contentsOf: "infinity".utf8) }
-        if micros == .min { return out.append(contentsOf: "-infinity".utf8) }
-        let (days, remainder) = floorDivision(micros, microsPerDay)
-        appendCivilDate(days, to: &out)
-        out.append(UInt8(ascii: "T"))
-        appendTime(remainder, to: &out)
-        if utc { out.append(UInt8(ascii: "Z")) }
+        out.append(addingCapacity: formattedCapacity) { span in
+            if micros == .max { return appendASCII("infinity", to: &span) }
+            if micros == .min { return appendASCII("-infinity", to: &span) }
+            let (days, remainder) = floorDivision(micros, microsPerDay)
+            appendCivilDate(days, to: &span)
+            span.append(UInt8(ascii: "T"))
+            appendTime(remainder, to: &span)
+            if utc { span.append(UInt8(ascii: "Z")) }
+        }
+    }
+
+    private static func appendASCII(_ text: String, to out: inout OutputSpan<UInt8>) {
+        for byte in text.utf8 { out.append(byte) }
     }
 
     private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {

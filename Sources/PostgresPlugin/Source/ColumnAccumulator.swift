@@ -97,10 +97,10 @@ struct ColumnAccumulator {
             try NumericText.append(bytes, start, length, to: &vector.data)
             vector.offsets.append(UInt32(vector.data.count))
         case .raw:
-            vector.data.append(contentsOf: bytes[start ..< start + length])
+            ByteCopy.append(bytes, start ..< start + length, to: &vector.data)
             vector.offsets.append(UInt32(vector.data.count))
         case .jsonb:
-            if length > 0 { vector.data.append(contentsOf: bytes[start + 1 ..< start + length]) }
+            if length > 0 { ByteCopy.append(bytes, start + 1 ..< start + length, to: &vector.data) }
             vector.offsets.append(UInt32(vector.data.count))
         case .date:
             let days = Int32(bitPattern: BigEndian.u32(bytes, start))
@@ -137,7 +137,7 @@ struct ColumnAccumulator {
             vector.intervalDays.append(Int32(bitPattern: BigEndian.u32(bytes, start + 8)))
             vector.int32s.append(Int32(bitPattern: BigEndian.u32(bytes, start + 12)))
         case .uuid:
-            vector.data.append(contentsOf: bytes[start ..< start + 16])
+            ByteCopy.append(bytes, start ..< start + 16, to: &vector.data)
         case .array:
             return try appendArray(bytes, start, length)
         }

@@ -26,30 +26,40 @@ public enum RowJoiner {
         }
         guard rows > 0 else { return }
         var scratch = [UInt8](repeating: 0, count: perRowBytes)
-        let perRowFixed = head.count + tail.count + perRowBytes + separators.reduce(0) { $0 + $1.count }
+        // The separators one after another (reading `separators[c]` in the loop retained and
+        // released an array per value).
+        let joinedSeparators = Array(separators.joined())
+        let separatorEnds = separators.reduce(into: [Int]()) { $0.append(($0.last ?? 0) + $1.count) }
+        let perRowFixed = head.count + tail.count + perRowBytes + joinedSeparators.count
         out.append(addingCapacity: previous + rows * perRowFixed) { span in
             span.withUnsafeMutableBufferPointer { buffer, initialized in
                 guard let base = buffer.baseAddress else { return }
                 values.withUnsafeBytes { source in
                     ends.withUnsafeBufferPointer { ends in
-                        for row in 0 ..< rows {
-                            copy(head, to: base, at: &initialized)
-                            var value = row
-                            for column in 0 ..< columns {
-                                copy(separators[column], to: base, at: &initialized)
-                                let start = value == 0 ? 0 : ends[value - 1]
-                                let length = ends[value] - start
-                                if length > 0, let from = source.baseAddress {
-                                    memcpy(base + initialized, from + start, length)
-                                    initialized += length
+                        joinedSeparators.withUnsafeBytes { joined in
+                            for row in 0 ..< rows {
+                                copy(head, to: base, at: &initialized)
+                                var value = row
+                                for column in 0 ..< columns {
+                                    let separatorStart = column == 0 ? 0 : separatorEnds[column - 1]
+                                    if let from = joined.baseAddress, separatorEnds[column] > separatorStart {
+                                        memcpy(base + initialized, from + separatorStart, separatorEnds[column] - separatorStart)
+                                        initialized += separatorEnds[column] - separatorStart
+                                    }
+                                    let start = value == 0 ? 0 : ends[value - 1]
+                                    let length = ends[value] - start
+                                    if length > 0, let from = source.baseAddress {
+                                        memcpy(base + initialized, from + start, length)
+                                        initialized += length
+                                    }
+                                    value += rows
                                 }
-                                value += rows
-                            }
-                            copy(tail, to: base, at: &initialized)
-                            if perRowBytes > 0 {
-                                perRow(row, &scratch)
-                                precondition(scratch.count == perRowBytes, "RowJoiner: per-row bytes changed size")
-                                copy(scratch, to: base, at: &initialized)
+                                copy(tail, to: base, at: &initialized)
+                                if perRowBytes > 0 {
+                                    perRow(row, &scratch)
+                                    precondition(scratch.count == perRowBytes, "RowJoiner: per-row bytes changed size")
+                                    copy(scratch, to: base, at: &initialized)
+                                }
                             }
                         }
                     }

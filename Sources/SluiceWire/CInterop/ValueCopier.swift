@@ -12,8 +12,9 @@ public struct ValueCopier {
         /// A PostgreSQL binary field: its length (big-endian int32, counting `prefix`; -1 for a
         /// null), `prefix` if any, the bytes.
         case binaryField(prefix: UInt8?)
-        /// A JSON string whose bytes need no escape: the bytes between quotes; `null` for a null.
-        case plainJSONString
+        /// A JSON string: the bytes between quotes, each quote, backslash and control byte
+        /// escaped (`\"`, `\\`, `\n`, `\r`, `\t`, else `\u00xx`); `null` for a null.
+        case jsonString
     }
 
     private let data: [UInt8]
@@ -46,13 +47,13 @@ public struct ValueCopier {
     /// each ends (an index of `out`) to `ends`. For a binary field the caller has checked that no
     /// value exceeds an int32 length.
     public func append(to out: inout [UInt8], framing: Framing, isNull: (Int) -> Bool, ends: inout [Int]) {
-        let framingBytes: Int
+        let framingBytes: Int, escapes: Int
         switch framing {
-        case .binaryField(let prefix): framingBytes = 4 + (prefix == nil ? 0 : 1)
-        case .plainJSONString: framingBytes = 4 // two quotes, or `null`
+        case .binaryField(let prefix): (framingBytes, escapes) = (4 + (prefix == nil ? 0 : 1), 0)
+        case .jsonString: (framingBytes, escapes) = (4, jsonEscapeBytes()) // two quotes, or `null`
         }
         let start = out.count, data = data, offsets = offsets, rows = rows
-        out.append(addingCapacity: range.count + rows * framingBytes) { span in
+        out.append(addingCapacity: range.count + rows * framingBytes + escapes) { span in
             span.withUnsafeMutableBufferPointer { buffer, initialized in
                 guard let base = buffer.baseAddress else { return }
                 data.withUnsafeBytes { source in
@@ -71,7 +72,7 @@ public struct ValueCopier {
                                 base[initialized] = prefix
                                 initialized += 1
                             }
-                        case .plainJSONString:
+                        case .jsonString:
                             if null {
                                 for byte in "null".utf8 {
                                     base[initialized] = byte
@@ -83,10 +84,14 @@ public struct ValueCopier {
                             }
                         }
                         if !null, count > 0, let bytes = source.baseAddress {
-                            memcpy(base + initialized, bytes + from, count)
-                            initialized += count
+                            if escapes > 0, case .jsonString = framing {
+                                initialized += Self.copyEscaped(bytes + from, count: count, to: base + initialized)
+                            } else {
+                                memcpy(base + initialized, bytes + from, count)
+                                initialized += count
+                            }
                         }
-                        if !null, case .plainJSONString = framing {
+                        if !null, case .jsonString = framing {
                             base[initialized] = UInt8(ascii: "\"")
                             initialized += 1
                         }
@@ -95,5 +100,71 @@ public struct ValueCopier {
                 }
             }
         }
+    }
+
+    /// The bytes escapes add to the values as JSON strings: 1 for a quote, a backslash, `\n`,
+    /// `\r` or `\t`, 5 for another control byte. Eight bytes at a time where none needs one.
+    private func jsonEscapeBytes() -> Int {
+        data.withUnsafeBytes { raw in
+            var index = range.lowerBound, total = 0
+            while index < range.upperBound {
+                if range.upperBound - index >= 8,
+                   JSONSpecialBytes.mask(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))) == 0 {
+                    index += 8
+                    continue
+                }
+                for byte in raw[index ..< min(index + 8, range.upperBound)] { total += Self.escapeBytes(byte) }
+                index += 8
+            }
+            return total
+        }
+    }
+
+    @inline(__always)
+    private static func escapeBytes(_ byte: UInt8) -> Int {
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), 0x0A, 0x0D, 0x09: 1
+        case ..<0x20: 5
+        default: 0
+        }
+    }
+
+    private static let hexDigits: StaticString = "0123456789abcdef"
+
+    /// Copies `count` bytes from `source` to `target` as the inside of a JSON string, escaping
+    /// as ``Framing/jsonString`` says (runs between escapes with memcpy(3)); returns the bytes written.
+    private static func copyEscaped(_ source: UnsafeRawPointer, count: Int, to target: UnsafeMutablePointer<UInt8>) -> Int {
+        var written = 0, run = 0, index = 0
+        while index < count {
+            if count - index >= 8,
+               JSONSpecialBytes.mask(UInt64(littleEndian: source.loadUnaligned(fromByteOffset: index, as: UInt64.self))) == 0 {
+                index += 8
+                continue
+            }
+            let byte = source.load(fromByteOffset: index, as: UInt8.self)
+            index += 1
+            guard escapeBytes(byte) > 0 else { continue }
+            let at = index - 1
+            memcpy(target + written, source + run, at - run)
+            written += at - run
+            run = index
+            target[written] = UInt8(ascii: "\\")
+            switch byte {
+            case 0x0A: target[written + 1] = UInt8(ascii: "n")
+            case 0x0D: target[written + 1] = UInt8(ascii: "r")
+            case 0x09: target[written + 1] = UInt8(ascii: "t")
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): target[written + 1] = byte
+            default:
+                target[written + 1] = UInt8(ascii: "u")
+                target[written + 2] = UInt8(ascii: "0")
+                target[written + 3] = UInt8(ascii: "0")
+                target[written + 4] = hexDigits.utf8Start[Int(byte >> 4)]
+                target[written + 5] = hexDigits.utf8Start[Int(byte & 0xF)]
+                written += 4
+            }
+            written += 2
+        }
+        memcpy(target + written, source + run, count - run)
+        return written + count - run
     }
 }

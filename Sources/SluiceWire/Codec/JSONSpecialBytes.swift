@@ -1,11 +1,11 @@
 /// The bytes a JSON string cannot hold as they are (a quote, a backslash, a control byte),
 /// found eight at a time: one 64-bit word test per eight bytes (SWAR) where a loop tests each.
-enum JSONSpecialBytes {
+public enum JSONSpecialBytes {
     /// The high bit of each byte of `word` (eight bytes, the first in the low bits) that is a
     /// quote, a backslash or below 0x20. Exact for the lowest such byte, which is all callers
     /// use: a borrow can only mark bytes above a true one.
     @inline(__always)
-    static func mask(_ word: UInt64) -> UInt64 {
+    public static func mask(_ word: UInt64) -> UInt64 {
         zeroBytes(word ^ 0x2222_2222_2222_2222) | zeroBytes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
             | (word &- 0x2020_2020_2020_2020) & ~word & 0x8080_8080_8080_8080
     }
@@ -18,12 +18,12 @@ enum JSONSpecialBytes {
 
     /// The eight bytes of `bytes` at `offset`, the first in the low bits.
     @inline(__always)
-    static func word(_ bytes: Span<UInt8>, at offset: Int) -> UInt64 {
+    public static func word(_ bytes: Span<UInt8>, at offset: Int) -> UInt64 {
         UInt64(littleEndian: bytes.bytes.unsafeLoadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
     /// Whether `bytes` holds a quote, a backslash or a control byte.
-    static func occur(in bytes: Span<UInt8>) -> Bool {
+    public static func occur(in bytes: Span<UInt8>) -> Bool {
         var index = 0
         while bytes.count - index >= 8 {
             if mask(word(bytes, at: index)) != 0 { return true }
