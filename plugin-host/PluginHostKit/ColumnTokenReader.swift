@@ -68,17 +68,17 @@ enum ColumnTokenReader {
                     ?? (try? ValueFromJSON.floating(number: String(decoding: line[token.range], as: UTF8.self))) else { return false }
             builder.append(float32: value)
         case .decimal:
-            let text = token.kind == .number ? line[token.range] : plainString ? line[token.content] : []
-            guard !text.isEmpty, DecimalNormalizer.isCanonical(text) else { return false }
-            builder.append(bytes: text)
+            let range = token.kind == .number ? token.range : plainString ? token.content : 0 ..< 0
+            guard !range.isEmpty, DecimalNormalizer.isCanonical(line[range]) else { return false }
+            builder.append(bytes: line, range)
         case .string, .json:
             guard token.kind == .string else { return false }
             if token.escaped {
                 scratch.removeAll(keepingCapacity: true)
                 JSONLineScanner.unescape(token, in: line, to: &scratch)
-                builder.append(bytes: scratch)
+                builder.append(bytes: scratch, scratch.indices)
             } else {
-                builder.append(bytes: line[token.content])
+                builder.append(bytes: line, token.content)
             }
         case .date:
             guard plainString, let days = TemporalText.parseDate(line[token.content]) else { return false }

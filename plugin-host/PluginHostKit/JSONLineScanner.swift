@@ -86,17 +86,17 @@ struct JSONLineScanner {
     /// Writes the text of the string `token` to `out`, escapes decoded (the scan checked them).
     static func unescape(_ token: Token, in bytes: [UInt8], to out: inout [UInt8]) {
         var index = token.content.lowerBound
-        let end = token.content.upperBound
+        let end = token.content.upperBound, span = bytes.span
         while index < end {
             // The text up to the next escape, in one copy.
             var run = index
-            while run < end, bytes[run] != UInt8(ascii: "\\") { run += 1 }
+            while run < end, span[run] != UInt8(ascii: "\\") { run += 1 }
             if run > index {
-                out.append(contentsOf: bytes[index..<run])
+                ByteCopy.append(bytes, index ..< run, to: &out)
                 index = run
                 continue
             }
-            let escape = bytes[index + 1]
+            let escape = span[index + 1]
             index += 2
             switch escape {
             case UInt8(ascii: "b"): out.append(0x08)
@@ -105,10 +105,10 @@ struct JSONLineScanner {
             case UInt8(ascii: "r"): out.append(0x0D)
             case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
-                var code = hex4(bytes.span, at: index) ?? 0
+                var code = hex4(span, at: index) ?? 0
                 index += 4
                 if (0xD800...0xDBFF).contains(code) {
-                    code = 0x10000 + ((code - 0xD800) << 10) + ((hex4(bytes.span, at: index + 2) ?? 0xDC00) - 0xDC00)
+                    code = 0x10000 + ((code - 0xD800) << 10) + ((hex4(span, at: index + 2) ?? 0xDC00) - 0xDC00)
                     index += 6
                 }
                 if let scalar = Unicode.Scalar(code), let encoded = UTF8.encode(scalar) { out.append(contentsOf: encoded) }

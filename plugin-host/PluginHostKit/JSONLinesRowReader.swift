@@ -117,12 +117,12 @@ struct JSONLinesRowReader {
     /// The stream and bound of a row as `read` writes it; nil for any other row.
     private mutating func scan(_ bytes: [UInt8], _ range: Range<Int>) -> (stream: Int, bytes: Int)? {
         rowsPrepared += 1
+        let span = bytes.span
         guard scanner.scan(bytes, range), let first = scanner.members.first, !first.key.escaped,
-              Self.same(bytes[first.key.content], Self.streamMember),
+              Self.same(span, first.key.content, Self.streamMember),
               first.value.kind == .string, !first.value.escaped else { return nil }
-        let name = bytes[first.value.content]
-        if !Self.same(name, streamNames[lastStream]) {
-            guard let found = streamIndex[String(decoding: name, as: UTF8.self)] else { return nil }
+        if !Self.same(span, first.value.content, streamNames[lastStream]) {
+            guard let found = streamIndex[String(decoding: bytes[first.value.content], as: UTF8.self)] else { return nil }
             lastStream = found
         }
         let stream = lastStream
@@ -133,11 +133,11 @@ struct JSONLinesRowReader {
         for position in 1 ..< scanner.members.count {
             let member = scanner.members[position]
             guard !member.key.escaped else { return nil }
-            let key = bytes[member.key.content]
+            let key = member.key.content
             // A column's member is mostly at its own position (as `read` writes them).
             let guess = position - 1
-            let column = guess < names.count && Self.same(key, names[guess]) ? guess
-                : names.count <= 64 ? names.firstIndex { Self.same(key, $0) } : nil
+            let column = guess < names.count && Self.same(span, key, names[guess]) ? guess
+                : names.count <= 64 ? names.firstIndex { Self.same(span, key, $0) } : nil
             guard let column, columnSeen[column] != rowsPrepared,
                   let valueBound = ColumnTokenReader.encodedBound(member.value, of: bytes, elements: scanner.elements, type: columns[column].type)
             else { return nil }
@@ -149,12 +149,13 @@ struct JSONLinesRowReader {
         return (stream, bound + (names.count - memberColumns.count) * 17)
     }
 
-    /// Whether `text` holds exactly the bytes of `name` (faster than the generic `elementsEqual`).
-    private static func same(_ text: ArraySlice<UInt8>, _ name: [UInt8]) -> Bool {
-        guard text.count == name.count else { return false }
-        var index = text.startIndex
+    /// Whether `bytes[range]` holds exactly the bytes of `name` (faster than the generic
+    /// `elementsEqual`, and no slice of the line retained).
+    private static func same(_ bytes: Span<UInt8>, _ range: Range<Int>, _ name: [UInt8]) -> Bool {
+        guard range.count == name.count else { return false }
+        var index = range.lowerBound
         for byte in name {
-            guard text[index] == byte else { return false }
+            guard bytes[index] == byte else { return false }
             index += 1
         }
         return true

@@ -232,14 +232,22 @@ public final class PluginClient: @unchecked Sendable {
     }
 
     /// Ends the session (Close, then end of input) and waits for the plugin to exit;
-    /// kills it when it does not exit within `timeout` seconds.
+    /// kills it when it does not exit within `timeout` seconds. Then waits briefly for the end
+    /// of its stderr: what the plugin wrote last (stdio buffers flushed as it exits) is still in
+    /// the pipe when it has exited, and is echoed and kept before this returns.
     @discardableResult
     public func close(timeout: Double = 10) async -> ExitStatus {
         try? await send(.close)
         process.closeInput()
-        if let status = await process.waitForExit(timeout: timeout) { return status }
-        process.send(signal: SIGKILL)
-        return await process.waitForExit()
+        let status: ExitStatus
+        if let exited = await process.waitForExit(timeout: timeout) {
+            status = exited
+        } else {
+            process.send(signal: SIGKILL)
+            status = await process.waitForExit()
+        }
+        await process.waitForStderrEnd(timeout: 2)
+        return status
     }
 
     // MARK: - Replies

@@ -133,6 +133,12 @@ public struct ColumnBuilder: Sendable {
         endVariableWidthRow()
     }
 
+    /// ``append(bytes:)`` of `source[range]`, in one block copy (no slice of `source` retained).
+    public mutating func append(bytes source: [UInt8], _ range: Range<Int>) {
+        ByteCopy.append(source, range, to: &data)
+        endVariableWidthRow()
+    }
+
     /// Appends to a STRING, DECIMAL or JSON column: the text as UTF-8.
     public mutating func append(string: String) {
         append(bytes: string.utf8)
