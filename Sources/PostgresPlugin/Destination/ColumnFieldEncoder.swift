@@ -173,7 +173,7 @@ extension FieldEncoder {
                         if ColumnVector.isValid(element, in: elementValidity) {
                             let start = Int(elementOffsets[element]), end = Int(elementOffsets[element + 1])
                             guard start <= end else { throw FieldError(reason: "value offsets out of order") }
-                            try text(data[start ..< end])
+                            try text(data, start ..< end)
                         } else {
                             out.int32(-1)
                         }

@@ -60,16 +60,15 @@ struct FieldEncoder {
             try NumericBinary.append(slice(vector, row), to: &out, digits: &digits)
             try patchLength(at: at)
         case .string, .unspecified:
-            try text(slice(vector, row))
+            try text(vector.data, range(vector, row))
         case .json:
             let at = out.beginLength()
             if !plainJSON { out.bytes.append(1) }
-            try textBody(slice(vector, row))
+            try textBody(vector.data, range(vector, row))
             try patchLength(at: at)
         case .bytes:
-            let bytes = slice(vector, row)
             let at = out.beginLength()
-            out.bytes.append(contentsOf: bytes)
+            ByteCopy.append(vector.data, range(vector, row), to: &out.bytes)
             try patchLength(at: at)
         case .uuid:
             out.int32(16)
@@ -136,14 +135,20 @@ struct FieldEncoder {
     }
 
     @inline(__always)
-    private func slice(_ vector: VectorReader, _ row: Int) -> ArraySlice<UInt8> {
-        vector.data[Int(vector.offsets[row])..<Int(vector.offsets[row + 1])]
+    private func range(_ vector: VectorReader, _ row: Int) -> Range<Int> {
+        Int(vector.offsets[row])..<Int(vector.offsets[row + 1])
     }
 
-    /// A text field: its length, then its bytes without NUL bytes (see ``textBody(_:)``).
-    mutating func text(_ bytes: ArraySlice<UInt8>) throws(FieldError) {
+    @inline(__always)
+    private func slice(_ vector: VectorReader, _ row: Int) -> ArraySlice<UInt8> {
+        vector.data[range(vector, row)]
+    }
+
+    /// A text field, `data[range]`: its length, then its bytes without NUL bytes (see
+    /// ``textBody(_:_:)``).
+    mutating func text(_ data: [UInt8], _ range: Range<Int>) throws(FieldError) {
         let at = out.beginLength()
-        try textBody(bytes)
+        try textBody(data, range)
         try patchLength(at: at)
     }
 
@@ -157,11 +162,12 @@ struct FieldEncoder {
         out.patchLength(at: at)
     }
 
-    /// UTF-8 text without its NUL bytes (counted), or an error when NUL bytes must fail.
-    private mutating func textBody(_ bytes: ArraySlice<UInt8>) throws(FieldError) {
-        guard bytes.contains(0) else { return out.bytes.append(contentsOf: bytes) }
+    /// UTF-8 text, `data[range]`, without its NUL bytes (counted), or an error when NUL bytes
+    /// must fail. Copied in one block unless it holds a NUL (no slice of `data` retained).
+    private mutating func textBody(_ data: [UInt8], _ range: Range<Int>) throws(FieldError) {
+        guard ByteCopy.containsNul(data, range) else { return ByteCopy.append(data, range, to: &out.bytes) }
         if failOnNul { throw FieldError(reason: "text contains a NUL byte, which PostgreSQL cannot store (nul_bytes: fail)") }
-        for byte in bytes {
+        for byte in data[range] {
             if byte == 0 { nulBytesStripped += 1 } else { out.bytes.append(byte) }
         }
     }
