@@ -24,10 +24,13 @@ struct CatalogReader {
         let relations = try await connection.execute("""
             SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples::bigint,
                    has_table_privilege(c.oid, 'SELECT'), has_schema_privilege(n.oid, 'USAGE'),
-                   CASE WHEN c.relkind IN ('r', 'm', 'p') THEN
+                   CASE WHEN c.relkind IN ('r', 'm') THEN
+                     (c.relpages::bigint + coalesce((SELECT t.relpages FROM pg_class t WHERE t.oid = c.reltoastrelid), 0))
+                       * current_setting('block_size')::bigint
+                   WHEN c.relkind = 'p' THEN
                      (SELECT coalesce(sum(p.relpages::bigint + coalesce(t.relpages, 0)), 0) * current_setting('block_size')::bigint
                       FROM pg_class p LEFT JOIN pg_class t ON t.oid = p.reltoastrelid
-                      WHERE CASE WHEN c.relkind = 'p' THEN p.oid = ANY (\(Self.leaves)) AND p.relkind = 'r' ELSE p.oid = c.oid END)
+                      WHERE p.oid = ANY (\(Self.leaves)) AND p.relkind = 'r')
                      ELSE -1 END,
                    CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(greatest(p.reltuples, 0)), -1)::bigint
                                                    FROM pg_class p WHERE p.oid = ANY (\(Self.leaves)) AND p.relkind = 'r') END
