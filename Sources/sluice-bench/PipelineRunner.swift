@@ -78,24 +78,29 @@ struct Runner {
             _ = try await db.execute("CHECKPOINT")
             let reference = try await psqlPipe(into: ["-c", "CREATE TABLE \(Self.referenceTable) (\(WriteBenchmark.columns))",
                                                       "-c", "COPY \(Self.referenceTable) FROM STDIN (FORMAT binary)"])
+            try await settle([Self.referenceTable], db)
             _ = try await db.execute("DROP TABLE IF EXISTS \(Self.destinationTable) CASCADE")
             _ = try await db.execute("CHECKPOINT")
             let sluice = try await host(["pipeline", "--source", sourcePlugin, "--source-config", sourceConfig.path,
                                          "--destination", destinationPlugin, "--destination-config", destinationConfig.path, "--name", name])
+            try await settle([Self.destinationTable], db)
             try await expectRows(Self.referenceTable, db)
             try await expectRows(Self.destinationTable, db)
             return (reference, sluice)
         case .upsert:
             try await fill(db, name: name)
+            try await settle([Self.referenceTable, Self.destinationTable], db)
             _ = try await db.execute("CHECKPOINT")
             let reference = try await psqlPipe(into: [
                 "-c", "BEGIN", "-c", "CREATE TEMPORARY TABLE s (LIKE \(Self.referenceTable))", "-c", "COPY s FROM STDIN (FORMAT binary)",
                 "-c", "INSERT INTO \(Self.referenceTable) SELECT * FROM s ON CONFLICT (id) DO UPDATE SET \(WriteBenchmark.updates)", "-c", "COMMIT",
             ])
+            try await settle([Self.referenceTable], db)
             _ = try await db.execute("CHECKPOINT")
             let sluice = try await host(["pipeline", "--source", sourcePlugin, "--source-config", sourceConfig.path,
                                          "--destination", destinationPlugin, "--destination-config", destinationConfig.path,
                                          "--name", name, "--write-mode", "upsert"])
+            try await settle([Self.destinationTable], db)
             try await expectRows(Self.referenceTable, db)
             try await expectRows(Self.destinationTable, db)
             return (reference, sluice)
@@ -114,9 +119,11 @@ struct Runner {
             let reference = try await measure([("psql COPY FROM binary", ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
                                                                           "-c", "CREATE TABLE \(Self.referenceTable)_w (\(WriteBenchmark.columns))",
                                                                           "-c", "\\copy \(Self.referenceTable)_w FROM '\(binaryCopy.path)' (FORMAT binary)"])])
+            try await settle(["\(Self.referenceTable)_w"], db)
             _ = try await db.execute("CHECKPOINT")
             let sluice = try await host(["write", "--plugin", destinationPlugin, "--config", writeConfig.path,
                                          "--catalog", catalog.path, "--input", jsonLines.path])
+            try await settle([table], db)
             try await expectRows("\(Self.referenceTable)_w", db)
             try await expectRows(table, db)
             return (reference, sluice)
@@ -161,6 +168,13 @@ struct Runner {
     private func count(_ table: String, _ db: PostgresConnection) async throws -> Int? {
         guard try await db.execute("SELECT to_regclass($1) IS NOT NULL", [.text(table)]).rows.first?.first == "t" else { return nil }
         return try await db.execute("SELECT count(*) FROM \(table)").rows.first?.first.flatMap { $0.flatMap(Int.init) }
+    }
+
+    /// `VACUUM (ANALYZE)` of the tables a run just wrote, outside any measured time: a 1M-row
+    /// load crosses autovacuum's thresholds, and its worker would otherwise vacuum the table
+    /// while a later run is measured (usually the plugin's, which runs after psql's).
+    private func settle(_ tables: [String], _ db: PostgresConnection) async throws {
+        for table in tables { _ = try await db.execute("VACUUM (ANALYZE) \(table)") }
     }
 
     private func expectRows(_ table: String, _ db: PostgresConnection) async throws {
