@@ -118,12 +118,43 @@ struct BatchJSONRenderer {
         case .date:
             let values = vector.int32s
             each { row, out in quoted(&out) { TemporalText.appendDate(values[row], to: &$0) } }
+        case .list where appendTextLists(vector, rows: rows, elementKind: type.elementKind, to: &out, ends: &ends):
+            return
         default:
             for row in 0 ..< rows {
                 appendCell(column, row: row, type: type, to: &out)
                 ends.append(out.count)
             }
         }
+    }
+
+    /// A column of lists of text, JSON or decimals: every element escaped at once (as a text
+    /// column is), then each row's elements joined between brackets. False, with nothing
+    /// appended, for other lists.
+    private static func appendTextLists(_ vector: ColumnVector, rows: Int, elementKind: TypeKind,
+                                        to out: inout [UInt8], ends: inout [Int]) -> Bool {
+        guard [.string, .json, .decimal].contains(elementKind), let child = vector.child, vector.offsets.count > rows,
+              let elements = ValueCopier(data: child.data, offsets: child.offsets, rows: Int(vector.offsets[rows]))
+        else { return false }
+        var texts: [UInt8] = [], textEnds: [Int] = []
+        textEnds.reserveCapacity(Int(vector.offsets[rows]))
+        let childValidity = child.validity, validity = vector.validity, offsets = vector.offsets
+        elements.append(to: &texts, framing: .jsonString, isNull: { !ColumnVector.isValid($0, in: childValidity) }, ends: &textEnds)
+        for row in 0 ..< rows {
+            if ColumnVector.isValid(row, in: validity) {
+                out.append(UInt8(ascii: "["))
+                let first = Int(offsets[row])
+                for element in first ..< Int(offsets[row + 1]) {
+                    if element > first { out.append(UInt8(ascii: ",")) }
+                    ByteCopy.append(texts, (element == 0 ? 0 : textEnds[element - 1]) ..< textEnds[element], to: &out)
+                }
+                out.append(UInt8(ascii: "]"))
+            } else {
+                out.append(contentsOf: null)
+            }
+            ends.append(out.count)
+        }
+        return true
     }
 
     /// ``render(_:to:)`` a row at a time: any batch, with operations and unchanged columns.
