@@ -20,7 +20,11 @@ enum FuzzJSONLines {
     }()
     private static let catalog = ConfiguredCatalog(streams: [ConfiguredStream(schema: schema)])
     private static let renderer = BatchJSONRenderer(schema: schema)
-    private static let inputPath = NSTemporaryDirectory() + "sluice-fuzz-jsonlines-\(getpid()).jsonl"
+    /// The file each input is written to for the line reader; removed when the process exits.
+    private static let inputPath: String = {
+        atexit { try? FileManager.default.removeItem(atPath: FuzzJSONLines.inputPath) }
+        return NSTemporaryDirectory() + "sluice-fuzz-jsonlines-\(getpid()).jsonl"
+    }()
     private static let maxBatchBytes = 1 << 24
 
     static func run(_ input: [UInt8]) {
