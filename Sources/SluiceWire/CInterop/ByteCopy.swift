@@ -3,8 +3,8 @@ import Glibc
 #endif
 
 /// Byte ranges of one array read without slicing it: `append(contentsOf:)` of an `ArraySlice`
-/// retained and released the source and went through the generic sequence path, a fifth of the
-/// source's time on a text-heavy binary COPY.
+/// retained and released the source and went through the generic sequence path (with the copy,
+/// about a tenth of the source's perf samples on the benchmark's binary COPY).
 public enum ByteCopy {
     /// Appends `source[range]` to `out`. The range must lie within `source` (checked: a range
     /// past it is a programming error and stops the process, as a slice's subscript would).
