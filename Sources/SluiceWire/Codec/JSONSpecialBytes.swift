@@ -2,8 +2,8 @@
 /// found eight at a time: one 64-bit word test per eight bytes (SWAR) where a loop tests each.
 public enum JSONSpecialBytes {
     /// The high bit of each byte of `word` (eight bytes, the first in the low bits) that is a
-    /// quote, a backslash or below 0x20. Exact for the lowest such byte, which is all callers
-    /// use: a borrow can only mark bytes above a true one.
+    /// quote, a backslash or below 0x20: zero exactly when no byte is, and exact for the lowest
+    /// such byte (a borrow can only mark bytes above a true one).
     @inline(__always)
     public static func mask(_ word: UInt64) -> UInt64 {
         zeroBytes(word ^ 0x2222_2222_2222_2222) | zeroBytes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
@@ -20,20 +20,5 @@ public enum JSONSpecialBytes {
     @inline(__always)
     public static func word(_ bytes: Span<UInt8>, at offset: Int) -> UInt64 {
         UInt64(littleEndian: bytes.bytes.unsafeLoadUnaligned(fromByteOffset: offset, as: UInt64.self))
-    }
-
-    /// Whether `bytes` holds a quote, a backslash or a control byte.
-    public static func occur(in bytes: Span<UInt8>) -> Bool {
-        var index = 0
-        while bytes.count - index >= 8 {
-            if mask(word(bytes, at: index)) != 0 { return true }
-            index += 8
-        }
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
-            index += 1
-        }
-        return false
     }
 }
