@@ -34,9 +34,16 @@ extension PostgresConnection {
     /// a busy machine each hop between threads cost it milliseconds). A statement that fails
     /// (the COPY included, whose remaining data the server then discards) throws its error and
     /// runs nothing after it; cancelling the calling task cancels the statement running.
-    public func copyIn(_ sql: String, chunks: [[UInt8]], followUp: String? = nil) async throws(PostgresError) -> Int {
+    ///
+    /// `inOpenTransaction`: the call must continue the transaction open on the connection. It
+    /// is checked on the connection's queue just before anything is sent: with no transaction
+    /// block open, or a failed one, nothing is sent and ``PostgresError/Kind/transactionNotOpen``
+    /// is thrown. So a call queued behind another (calls on a connection run in the order they
+    /// were made) never runs in autocommit, nor after the other's failure.
+    public func copyIn(_ sql: String, chunks: [[UInt8]], followUp: String? = nil,
+                       inOpenTransaction: Bool = false) async throws(PostgresError) -> Int {
         try await run { handle throws(PostgresError) in
-            let rows = try handle.copyIn(sql, chunks: chunks)
+            let rows = try handle.copyIn(sql, chunks: chunks, inOpenTransaction: inOpenTransaction)
             if let followUp { _ = try handle.executeScript(followUp) }
             return rows
         }

@@ -34,6 +34,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case cancelled
         /// libpq or the server answered something this client did not expect.
         case protocolViolation
+        /// A call that must continue an open transaction found none, or a failed one
+        /// (`PQtransactionStatus` not idle in a transaction block): nothing was sent.
+        case transactionNotOpen
 
         /// The case name.
         public var description: String { rawValue }

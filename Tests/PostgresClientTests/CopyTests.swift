@@ -151,6 +151,34 @@ struct CopyTests {
         #expect(try await connection.execute("SELECT array_agg(x ORDER BY x)::text FROM t").rows == [["{4}"]])
     }
 
+    @Test("a COPY that must continue an open transaction sends nothing without one, or after its failure")
+    func copyInOpenTransactionOnly() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        _ = try await connection.execute("CREATE TEMP TABLE t (x int PRIMARY KEY)")
+        // No transaction: the COPY would commit on its own, so it is not sent.
+        let none = await expectPostgresError {
+            _ = try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("1\n".utf8)], inOpenTransaction: true)
+        }
+        #expect(none?.kind == .transactionNotOpen)
+        #expect(try await connection.execute("SELECT count(*) FROM t").rows == [["0"]])
+        // An open transaction: it runs in it.
+        _ = try await connection.execute("BEGIN")
+        #expect(try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("2\n".utf8)], inOpenTransaction: true) == 1)
+        // A failed one (here a COPY that broke the key): nothing is sent; the session is still usable.
+        let broken = await expectPostgresError { _ = try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("2\n".utf8)]) }
+        #expect(broken?.sqlState == "23505")
+        let failed = await expectPostgresError {
+            _ = try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("3\n".utf8)], inOpenTransaction: true)
+        }
+        #expect(failed?.kind == .transactionNotOpen)
+        #expect(connection.isAlive)
+        _ = try await connection.executeScript("ROLLBACK; BEGIN")
+        #expect(try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("4\n".utf8)], inOpenTransaction: true) == 1)
+        _ = try await connection.execute("COMMIT")
+        #expect(try await connection.execute("SELECT array_agg(x ORDER BY x)::text FROM t").rows == [["{4}"]])
+    }
+
     @Test("a COPY that fails in one call throws the server's error, runs no follow-up, and leaves the session usable")
     func copyInOneCallFails() async throws {
         let connection = try await TestDatabase.connect()

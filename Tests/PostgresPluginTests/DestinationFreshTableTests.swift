@@ -49,4 +49,27 @@ struct DestinationFreshTableTests {
             #expect(again.stream("items")?.updated == 51)
         }
     }
+
+    /// The flushes after the one that meets a repeated key are started behind it (chained on the
+    /// connection, to run right after its COPY): its COPY's failure leaves the transaction failed
+    /// until its own fallback, so they send nothing then and must be written once it is done.
+    @Test("flushes started behind a flush that falls back to upsert are written after it, once each")
+    func chainedBehindFallback() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let config = DestinationHarness.config(schema: schema, ["batch_size": 1000])
+            var messages: [HostMessage] = [.schema(Self.items), try Self.batch(1...1000, "a")]
+            // A 50,000-row flush repeating key 1 in its last row: its COPY fails late, long
+            // after the small flushes behind it were encoded and queued.
+            messages.append(try DestinationHarness.batch(Self.items, (1001...50_999).map { [.int64($0), .string("a\($0)")] } + [[.int64(1), .string("u1")]]))
+            for start in stride(from: Int64(51_000), to: 56_000, by: 1000) { messages.append(try Self.batch(start...(start + 999), "a")) }
+            let outcome = try await DestinationHarness.write(config, streams: [Self.stream()], messages)
+            #expect(outcome.stream("items")?.inserted == 55_999)
+            #expect(outcome.stream("items")?.updated == 1)
+            let check = try await DestinationHarness.rows(connection, """
+                SELECT count(*), count(DISTINCT id), min(id), max(id), count(*) FILTER (WHERE name = 'a' || id), max(name) FILTER (WHERE id = 1)
+                FROM \(SQL.quoteIdentifier(schema)).items
+                """)
+            #expect(check == [["55999", "55999", "1", "55999", "55998", "u1"]])
+        }
+    }
 }

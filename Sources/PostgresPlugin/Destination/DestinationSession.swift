@@ -508,7 +508,10 @@ final class DestinationSession {
     }
 
     /// Encodes `buffer`'s rows into a flush, waits for the flush in flight on the stream's lane
-    /// (encoding overlaps it), then starts writing this one without waiting.
+    /// (encoding overlaps it), then starts writing this one without waiting. When both are
+    /// COPYs continuing the lane's open transaction, this one is started first, chained behind
+    /// the other on the connection (``FlushLane/chain(_:buffer:bytes:on:)``), so the server
+    /// does not wait between them.
     private func flush(_ buffer: StreamBuffer) async throws {
         guard buffer.rows > 0 else { return }
         let flush: Flush
@@ -523,6 +526,12 @@ final class DestinationSession {
         bufferedBytes -= bytes
         buffer.handedOver()
         let lane = lanes[lane(for: buffer.plan.stream)]
+        if lane.canChain(flush, commit: commitsEachFlush), let connection = lane.connection, connection.isAlive {
+            lane.chain(flush, buffer: buffer, bytes: bytes, on: connection)
+            try await drainInFlight(lane)
+            lane.promoteQueued()
+            return
+        }
         try await drain(lane)
         lane.start(flush, buffer: buffer, bytes: bytes, commit: commitsEachFlush, on: try await connected(lane))
     }
@@ -546,9 +555,19 @@ final class DestinationSession {
     /// was in flight leaves the outcome unknown: keyed modes retry (idempotent), append and
     /// replace fail rather than risk committing the batch twice.
     private func drain(_ lane: FlushLane) async throws {
+        try await drainInFlight(lane)
+        guard lane.queued != nil else { return }
+        lane.promoteQueued()
+        try await drainInFlight(lane)
+    }
+
+    /// ``drain(_:)`` for the flush in flight only, leaving a queued one queued. A chained flush
+    /// that sent nothing (the transaction it was to continue had failed; ``FlushFailure/notRun``)
+    /// is started again, once: the flush before it has been settled by then.
+    private func drainInFlight(_ lane: FlushLane) async throws {
         guard let current = lane.inFlight else { return }
         lane.inFlight = nil
-        var task = current.task, attempt = 1
+        var task = current.task, attempt = 1, chained = current.chained
         while true {
             do {
                 let result = try await task.value
@@ -562,6 +581,10 @@ final class DestinationSession {
                     lane.keep(current.flush, written)
                 }
                 return
+            } catch let failure as FlushFailure where failure.notRun && chained {
+                chained = false
+                task = lane.start(current.flush, buffer: current.buffer, bytes: current.bytes, commit: current.commits, on: try await connected(lane))
+                lane.inFlight = nil
             } catch let failure as FlushFailure {
                 let rolledBack = lane.dropTransaction()
                 guard let error = failure.error as? PostgresError else { throw failure.error }
@@ -742,10 +765,9 @@ final class DestinationSession {
     private func abandon() async {
         cancellation.cancelAll()
         for lane in lanes {
-            if let flush = lane.inFlight {
-                lane.inFlight = nil
-                _ = try? await flush.task.value
-            }
+            for flush in [lane.inFlight, lane.queued].compactMap({ $0 }) { _ = try? await flush.task.value }
+            lane.inFlight = nil
+            lane.queued = nil
             if let connection = lane.connection, connection.isAlive { _ = try? await connection.execute("ROLLBACK") }
             _ = lane.dropTransaction()
         }

@@ -20,6 +20,10 @@ struct FlushFailure: Error {
     var error: any Error
     var committing: Bool
     var result: FlushResult
+
+    /// The flush sent nothing: it was to continue a transaction that was no longer open, or had
+    /// failed (a flush chained behind one that failed, ``FlushLane/chain(_:buffer:bytes:on:)``).
+    var notRun: Bool { (error as? PostgresError)?.kind == .transactionNotOpen }
 }
 
 /// One stream's buffered rows, encoded, and the statements that write them: binary COPY
@@ -66,6 +70,17 @@ struct Flush: Sendable {
     var usesStaging: Bool {
         if case .staging = route { return true }
         return false
+    }
+
+    /// Whether writing the flush, without beginning or committing, is one call on the
+    /// connection (a COPY straight into the table), unless a fresh table's COPY meets a key
+    /// already there (then the COPY's failure leaves the transaction failed until that call's
+    /// own ROLLBACK TO SAVEPOINT).
+    var isOneCall: Bool {
+        switch route {
+        case .copy, .fresh: return true
+        case .insert, .staging, .truncate: return false
+        }
     }
 
     /// Encodes `buffer`'s rows for the route its plan, settings and size call for.
@@ -172,10 +187,10 @@ struct Flush: Sendable {
                     case .insert(let parameters):
                         result.inserted = UInt64(try await connection.execute(plan.insertFromArrays, parameters).affectedRows)
                     case .copy(let chunks):
-                        try await copy(chunks, plan.copyIntoTarget, on: connection)
+                        try await copy(chunks, plan.copyIntoTarget, on: connection, inOpenTransaction: !begin)
                         result.inserted = UInt64(rows)
                     case .fresh(let chunks):
-                        try await copyFresh(chunks, &result, on: connection)
+                        try await copyFresh(chunks, &result, on: connection, inOpenTransaction: !begin)
                     case .truncate:
                         result.deleted = count(try await connection.execute(plan.truncateStatement), 0)
                     }
@@ -186,6 +201,10 @@ struct Flush: Sendable {
                     } else if usesStaging {
                         _ = try await connection.execute("TRUNCATE \(plan.quotedStaging)")
                     }
+                } catch let error as PostgresError where error.kind == .transactionNotOpen {
+                    // Nothing was sent; the transaction is the business of the flush that
+                    // failed it (whose own clean-up may still be on the connection's queue).
+                    throw error
                 } catch {
                     if !committing { _ = try? await connection.execute("ROLLBACK") }
                     throw error
@@ -203,19 +222,24 @@ struct Flush: Sendable {
     /// Opens a transaction and returns its id, in one round trip.
     static let begin = "BEGIN; SELECT pg_current_xact_id()"
 
-    private func copy(_ chunks: [[UInt8]], _ sql: String, on connection: PostgresConnection, followUp: String? = nil) async throws {
-        _ = try await connection.copyIn(sql, chunks: chunks, followUp: followUp)
+    /// `inOpenTransaction`: the COPY continues the open transaction and is not sent without one
+    /// (``PostgresConnection/copyIn(_:chunks:followUp:inOpenTransaction:)``).
+    private func copy(_ chunks: [[UInt8]], _ sql: String, on connection: PostgresConnection, followUp: String? = nil,
+                      inOpenTransaction: Bool = false) async throws {
+        _ = try await connection.copyIn(sql, chunks: chunks, followUp: followUp, inOpenTransaction: inOpenTransaction)
     }
 
     /// A fresh table's rows, straight into it under a savepoint. A key already there (written by
     /// an earlier flush of this Write, or by another session meanwhile) fails the COPY with a
     /// unique violation: it is rolled back to the savepoint and the same rows are upserted
     /// through ``WritePlan/freshStaging`` instead, with the counts of an upsert.
-    private func copyFresh(_ chunks: [[UInt8]], _ result: inout FlushResult, on connection: PostgresConnection) async throws {
+    private func copyFresh(_ chunks: [[UInt8]], _ result: inout FlushResult, on connection: PostgresConnection,
+                           inOpenTransaction: Bool) async throws {
         let savepoint = SQL.quoteIdentifier(WritePlan.freshSavepoint)
         do {
             // One round trip to start, none between: the savepoint, the COPY and its release.
-            try await copy(chunks, "SAVEPOINT \(savepoint); \(plan.copyIntoTarget)", on: connection, followUp: "RELEASE SAVEPOINT \(savepoint)")
+            try await copy(chunks, "SAVEPOINT \(savepoint); \(plan.copyIntoTarget)", on: connection, followUp: "RELEASE SAVEPOINT \(savepoint)",
+                           inOpenTransaction: inOpenTransaction)
             result.inserted = UInt64(rows)
             return
         } catch let error as PostgresError where error.sqlState == "23505" {

@@ -8,14 +8,15 @@ final class FlushCancellation: @unchecked Sendable {
     // @unchecked: `cancelled` and `running` are guarded by `lock`.
     private let lock = NSLock()
     private var cancelled = false
-    /// The latest transaction task of each lane (earlier ones have ended).
-    private var running: [ObjectIdentifier: Task<FlushResult, any Error>] = [:]
+    /// The latest two transaction tasks of each lane (a flush in flight and one chained behind
+    /// it, ``FlushLane/chain(_:buffer:bytes:on:)``; earlier ones have ended).
+    private var running: [ObjectIdentifier: [Task<FlushResult, any Error>]] = [:]
 
     /// Starts `body` as `lane`'s transaction task.
     func start(lane: ObjectIdentifier, _ body: @escaping @Sendable () async throws -> FlushResult) -> Task<FlushResult, any Error> {
         let task = Task(operation: body)
         let cancelled = lock.withLock {
-            running[lane] = task
+            running[lane] = (running[lane] ?? []).suffix(1) + [task]
             return self.cancelled
         }
         if cancelled { task.cancel() }
@@ -26,7 +27,7 @@ final class FlushCancellation: @unchecked Sendable {
     func cancelAll() {
         let tasks = lock.withLock {
             cancelled = true
-            return Array(running.values)
+            return running.values.flatMap { $0 }
         }
         for task in tasks { task.cancel() }
     }

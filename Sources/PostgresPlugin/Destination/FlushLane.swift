@@ -10,6 +10,10 @@ final class FlushLane {
     var connection: PostgresConnection?
     /// The flush being written now; nothing else uses the connection meanwhile.
     var inFlight: InFlight?
+    /// A flush started behind `inFlight` (``chain(_:buffer:bytes:on:)``): its COPY waits on
+    /// the connection's queue and runs right after `inFlight`'s, in the same transaction, or
+    /// not at all when that transaction failed.
+    var queued: InFlight?
     /// Staging tables that exist on `connection`.
     var stagingReady: Set<String> = []
     /// Whether a transaction is open on `connection` (BEGIN sent, neither COMMIT nor ROLLBACK
@@ -33,6 +37,8 @@ final class FlushLane {
         /// Whether the flush's task commits its own transaction.
         var commits: Bool
         var task: Task<FlushResult, any Error>
+        /// Started behind another flush (``chain(_:buffer:bytes:on:)``).
+        var chained = false
     }
 
     /// A flush written but not yet committed: what counting it takes, without its encoded rows
@@ -75,6 +81,35 @@ final class FlushLane {
         }
         inFlight = InFlight(flush: flush, buffer: buffer, bytes: bytes, commits: commit, task: task)
         return task
+    }
+
+    /// Whether `flush` can be started now behind the flush in flight (``chain(_:buffer:bytes:on:)``):
+    /// both continue the open transaction without committing, and each is one call on the
+    /// connection (a COPY straight into its table), so nothing of the first can come after the
+    /// second on the connection's queue.
+    func canChain(_ flush: Flush, commit: Bool) -> Bool {
+        guard let inFlight, queued == nil, !commit, !inFlight.commits, transactionOpen else { return false }
+        return flush.isOneCall && inFlight.flush.isOneCall
+    }
+
+    /// Starts `flush` behind the flush in flight, as `queued`: the server then goes from one
+    /// COPY to the next without waiting for this process (on a busy machine, for each thread
+    /// between the two), while the session drains the first. The second checks, on the
+    /// connection's queue, that the transaction is still open and has not failed; otherwise it
+    /// sends nothing and fails with `transactionNotOpen`, and is started again once the first
+    /// is settled (``Flush/notRun``).
+    func chain(_ flush: Flush, buffer: StreamBuffer, bytes: Int, on connection: PostgresConnection) {
+        let ready = stagingReady.contains(flush.plan.staging)
+        let task = cancellation.start(lane: ObjectIdentifier(self)) {
+            try await flush.run(on: connection, stagingReady: ready, begin: false, commit: false)
+        }
+        queued = InFlight(flush: flush, buffer: buffer, bytes: bytes, commits: false, task: task, chained: true)
+    }
+
+    /// Makes the queued flush the one in flight, once the one before it is settled.
+    func promoteQueued() {
+        inFlight = queued
+        queued = nil
     }
 
     /// Records `flush`, written in the open transaction.
