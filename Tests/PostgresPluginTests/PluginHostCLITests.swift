@@ -111,6 +111,16 @@ struct PluginHostCLITests {
         #expect(result.stderr.contains("could not start the plugin"), "\(result.stderr)")
     }
 
+    @Test("a pipeline whose destination cannot start exits 71 naming it (its plugins start side by side)")
+    func pipelineWithMissingDestination() async throws {
+        let config = try HostFixtures.temporaryFile("schemas: [public]\n")
+        let result = try await host(["pipeline", "--source", Binaries.postgresPlugin.path, "--source-config", config,
+                                     "--destination", "/nonexistent/plugin-\(UUID().uuidString)", "--destination-config", config])
+        #expect(result.exitCode == 71)
+        #expect(result.stderr.contains("destination"), "\(result.stderr)")
+        #expect(result.stderr.contains("could not start the plugin"), "\(result.stderr)")
+    }
+
     @Test("a plugin that exits without answering exits 71 with its exit status")
     func crashingPlugin() async throws {
         let script = try HostFixtures.temporaryFile("#!/bin/sh\necho 'boom: the plugin gave up' >&2\nexit 3\n", suffix: ".sh")

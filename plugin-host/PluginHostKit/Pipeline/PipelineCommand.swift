@@ -181,14 +181,10 @@ struct PipelineCommand: AsyncParsableCommand {
         do {
             let plan = try self.plan(environment: environment)
             let launches = plan.launches(logLevel: logLevel, maxFrameSize: maxFrameSize, verbose: verbose)
-            for launch in launches {
-                do {
-                    sessions.append(try await PluginSession.start(launch, environment: environment))
-                } catch {
-                    let failure = PluginSession.failure(for: error, stderr: nil)
-                    throw HostFailure(failure.exitCode, "\(launch.label ?? "plugin"): \(failure.message)")
-                }
-            }
+            // Started side by side: each start waits for its plugin's process and Hello.
+            let started = await Self.start(launches, environment: environment)
+            sessions = started.compactMap { try? $0.get() }
+            for result in started { _ = try result.get() }
             let pipeline = Pipeline(source: sessions[0], destinations: Array(sessions.dropFirst()), catalog: catalog.map(ReadCatalogFile.Source.file) ?? plan.catalog,
                                     statePath: state ?? plan.state,
                                     writeModes: plan.destinations.map { writeMode?.mode ?? $0.writeMode },
@@ -209,6 +205,26 @@ struct PipelineCommand: AsyncParsableCommand {
             for session in sessions { group.addTask { await session.close(warn: succeeded) } }
         }
         return outcome
+    }
+
+    /// Starts every plugin of `launches` at once; the results in their order, a failure naming
+    /// the plugin's label.
+    private static func start(_ launches: [PluginLaunch], environment: [String: String]) async -> [Result<PluginSession, HostFailure>] {
+        await withTaskGroup(of: (Int, Result<PluginSession, HostFailure>).self) { group in
+            for (index, launch) in launches.enumerated() {
+                group.addTask {
+                    do {
+                        return (index, .success(try await PluginSession.start(launch, environment: environment)))
+                    } catch {
+                        let failure = PluginSession.failure(for: error, stderr: nil)
+                        return (index, .failure(HostFailure(failure.exitCode, "\(launch.label ?? "plugin"): \(failure.message)")))
+                    }
+                }
+            }
+            var results: [Result<PluginSession, HostFailure>?] = Array(repeating: nil, count: launches.count)
+            for await (index, result) in group { results[index] = result }
+            return results.compactMap { $0 }
+        }
     }
 
     /// The plugins, from --pipeline or from the flags.
