@@ -40,9 +40,13 @@ extension PostgresConnection {
     /// block open, or a failed one, nothing is sent and ``PostgresError/Kind/transactionNotOpen``
     /// is thrown. So a call queued behind another (calls on a connection run in the order they
     /// were made) never runs in autocommit, nor after the other's failure.
-    public func copyIn(_ sql: String, chunks: [[UInt8]], followUp: String? = nil,
-                       inOpenTransaction: Bool = false) async throws(PostgresError) -> Int {
+    ///
+    /// `onStart` is called on the connection's queue when the call starts, before anything is
+    /// sent: a call made after that runs after this one.
+    public func copyIn(_ sql: String, chunks: [[UInt8]], followUp: String? = nil, inOpenTransaction: Bool = false,
+                       onStart: (@Sendable () -> Void)? = nil) async throws(PostgresError) -> Int {
         try await run { handle throws(PostgresError) in
+            onStart?()
             let rows = try handle.copyIn(sql, chunks: chunks, inOpenTransaction: inOpenTransaction)
             if let followUp { _ = try handle.executeScript(followUp) }
             return rows

@@ -1,3 +1,4 @@
+import Foundation
 import PostgresClient
 import SluiceWire
 
@@ -72,11 +73,10 @@ struct Flush: Sendable {
         return false
     }
 
-    /// Whether writing the flush, without beginning or committing, is one call on the
-    /// connection (a COPY straight into the table), unless a fresh table's COPY meets a key
-    /// already there (then the COPY's failure leaves the transaction failed until that call's
-    /// own ROLLBACK TO SAVEPOINT).
-    var isOneCall: Bool {
+    /// Whether the call that starts the flush's COPY is the last one it makes on the connection
+    /// (when it does not commit): a COPY straight into the table. A fresh table's COPY that meets
+    /// a key already there makes more, but its failure leaves the transaction failed until them.
+    var copyIsLastCall: Bool {
         switch route {
         case .copy, .fresh: return true
         case .insert, .staging, .truncate: return false
@@ -168,7 +168,10 @@ struct Flush: Sendable {
     /// when the cancellation comes is ambiguous and may stand: if it returns, the flush counts as
     /// committed; if it fails (the cancel may reach it), whether it took effect is unknown, as on
     /// a connection lost while committing.
-    func run(on connection: PostgresConnection, stagingReady: Bool, begin: Bool, commit: Bool) async throws -> FlushResult {
+    ///
+    /// `copyStarted` is set on the connection's queue when the call that starts the COPY starts.
+    func run(on connection: PostgresConnection, stagingReady: Bool, begin: Bool, commit: Bool,
+             copyStarted: CallStarted? = nil) async throws -> FlushResult {
         try Task.checkCancellation()
         var committing = false
         var result = FlushResult()
@@ -187,10 +190,10 @@ struct Flush: Sendable {
                     case .insert(let parameters):
                         result.inserted = UInt64(try await connection.execute(plan.insertFromArrays, parameters).affectedRows)
                     case .copy(let chunks):
-                        try await copy(chunks, plan.copyIntoTarget, on: connection, inOpenTransaction: !begin)
+                        try await copy(chunks, plan.copyIntoTarget, on: connection, inOpenTransaction: !begin, started: copyStarted)
                         result.inserted = UInt64(rows)
                     case .fresh(let chunks):
-                        try await copyFresh(chunks, &result, on: connection, inOpenTransaction: !begin)
+                        try await copyFresh(chunks, &result, on: connection, inOpenTransaction: !begin, started: copyStarted)
                     case .truncate:
                         result.deleted = count(try await connection.execute(plan.truncateStatement), 0)
                     }
@@ -225,8 +228,10 @@ struct Flush: Sendable {
     /// `inOpenTransaction`: the COPY continues the open transaction and is not sent without one
     /// (``PostgresConnection/copyIn(_:chunks:followUp:inOpenTransaction:)``).
     private func copy(_ chunks: [[UInt8]], _ sql: String, on connection: PostgresConnection, followUp: String? = nil,
-                      inOpenTransaction: Bool = false) async throws {
-        _ = try await connection.copyIn(sql, chunks: chunks, followUp: followUp, inOpenTransaction: inOpenTransaction)
+                      inOpenTransaction: Bool = false, started: CallStarted? = nil) async throws {
+        var onStart: (@Sendable () -> Void)?
+        if let started { onStart = { started.set() } }
+        _ = try await connection.copyIn(sql, chunks: chunks, followUp: followUp, inOpenTransaction: inOpenTransaction, onStart: onStart)
     }
 
     /// A fresh table's rows, straight into it under a savepoint. A key already there (written by
@@ -234,12 +239,12 @@ struct Flush: Sendable {
     /// unique violation: it is rolled back to the savepoint and the same rows are upserted
     /// through ``WritePlan/freshStaging`` instead, with the counts of an upsert.
     private func copyFresh(_ chunks: [[UInt8]], _ result: inout FlushResult, on connection: PostgresConnection,
-                           inOpenTransaction: Bool) async throws {
+                           inOpenTransaction: Bool, started: CallStarted?) async throws {
         let savepoint = SQL.quoteIdentifier(WritePlan.freshSavepoint)
         do {
             // One round trip to start, none between: the savepoint, the COPY and its release.
             try await copy(chunks, "SAVEPOINT \(savepoint); \(plan.copyIntoTarget)", on: connection, followUp: "RELEASE SAVEPOINT \(savepoint)",
-                           inOpenTransaction: inOpenTransaction)
+                           inOpenTransaction: inOpenTransaction, started: started)
             result.inserted = UInt64(rows)
             return
         } catch let error as PostgresError where error.sqlState == "23505" {
@@ -311,4 +316,15 @@ extension RowError {
     func located(firstRow: Int) -> RowError {
         RowError(column: column, row: firstRow + row, reason: reason)
     }
+}
+
+/// Set once a flush's COPY call has started on its connection's queue (read from any thread):
+/// a call queued after that runs after it.
+final class CallStarted: @unchecked Sendable {
+    // @unchecked: `value` is guarded by `lock`.
+    private let lock = NSLock()
+    private var value = false
+
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }

@@ -39,6 +39,8 @@ final class FlushLane {
         var task: Task<FlushResult, any Error>
         /// Started behind another flush (``chain(_:buffer:bytes:on:)``).
         var chained = false
+        /// Set when the call that starts the flush's COPY has started on the connection.
+        var copyStarted = CallStarted()
     }
 
     /// A flush written but not yet committed: what counting it takes, without its encoded rows
@@ -76,20 +78,22 @@ final class FlushLane {
         let begin = !transactionOpen
         transactionOpen = !commit
         let ready = stagingReady.contains(flush.plan.staging)
+        let started = CallStarted()
         let task = cancellation.start(lane: ObjectIdentifier(self)) {
-            try await flush.run(on: connection, stagingReady: ready, begin: begin, commit: commit)
+            try await flush.run(on: connection, stagingReady: ready, begin: begin, commit: commit, copyStarted: started)
         }
-        inFlight = InFlight(flush: flush, buffer: buffer, bytes: bytes, commits: commit, task: task)
+        inFlight = InFlight(flush: flush, buffer: buffer, bytes: bytes, commits: commit, task: task, copyStarted: started)
         return task
     }
 
     /// Whether `flush` can be started now behind the flush in flight (``chain(_:buffer:bytes:on:)``):
-    /// both continue the open transaction without committing, and each is one call on the
-    /// connection (a COPY straight into its table), so nothing of the first can come after the
-    /// second on the connection's queue.
+    /// both continue the open transaction without committing, the one in flight has started
+    /// its COPY's call on the connection, and each makes no call after that one (a COPY
+    /// straight into its table). So nothing of the first can come after the second on the
+    /// connection's queue, which runs calls in the order they were made.
     func canChain(_ flush: Flush, commit: Bool) -> Bool {
         guard let inFlight, queued == nil, !commit, !inFlight.commits, transactionOpen else { return false }
-        return flush.isOneCall && inFlight.flush.isOneCall
+        return flush.copyIsLastCall && inFlight.flush.copyIsLastCall && inFlight.copyStarted.isSet
     }
 
     /// Starts `flush` behind the flush in flight, as `queued`: the server then goes from one
@@ -100,10 +104,11 @@ final class FlushLane {
     /// is settled (``Flush/notRun``).
     func chain(_ flush: Flush, buffer: StreamBuffer, bytes: Int, on connection: PostgresConnection) {
         let ready = stagingReady.contains(flush.plan.staging)
+        let started = CallStarted()
         let task = cancellation.start(lane: ObjectIdentifier(self)) {
-            try await flush.run(on: connection, stagingReady: ready, begin: false, commit: false)
+            try await flush.run(on: connection, stagingReady: ready, begin: false, commit: false, copyStarted: started)
         }
-        queued = InFlight(flush: flush, buffer: buffer, bytes: bytes, commits: false, task: task, chained: true)
+        queued = InFlight(flush: flush, buffer: buffer, bytes: bytes, commits: false, task: task, chained: true, copyStarted: started)
     }
 
     /// Makes the queued flush the one in flight, once the one before it is settled.

@@ -1,0 +1,83 @@
+import Foundation
+import PostgresClient
+import SluiceTestSupport
+import SluiceWire
+import Testing
+@testable import PostgresPlugin
+
+/// A flush is started behind the one in flight (chained on the connection) only once that
+/// one's COPY call has started there, so the connection's queue runs their COPYs in order.
+@Suite("Destination: chained flushes")
+struct FlushChainTests {
+    /// An append flush of `ids` into `schema.t` (id bigint, name text).
+    private static func flush(_ ids: ClosedRange<Int64>, schema: String, firstRow: Int) throws -> Flush {
+        let stream = StreamID(name: "t")
+        let columns = [Column(name: "id", type: LogicalType(.int64)), Column(name: "name", type: LogicalType(.string))]
+        let plan = WritePlan(stream: stream, schema: StreamSchema(stream: stream, columns: columns),
+                             mode: .append, key: [], schemaName: schema, table: "t", writeTable: "t",
+                             columns: [WriteColumn(name: "id", type: columns[0].type, targetType: "bigint", encodedType: "bigint"),
+                                       WriteColumn(name: "name", type: columns[1].type, targetType: "text", encodedType: "text")],
+                             hasSyncedAt: false, raw: false, hasSource: false, staging: "stage")
+        var names = ColumnVector(offsets: [0])
+        for id in ids {
+            names.data += Array("n\(id)".utf8)
+            names.offsets.append(UInt32(names.data.count))
+        }
+        let buffer = StreamBuffer(plan: plan)
+        buffer.flushedRows = firstRow
+        _ = buffer.append(RecordBatch(stream: stream, rowCount: ids.count, columns: [ColumnVector(int64s: Array(ids)), names]))
+        let settings = try PluginConfig.parse(#"{"host": "localhost", "user": "tests"}"#, environment: [:]).destination
+        return try Flush.encode(buffer, settings: settings, syncedAtMicros: 0, sourceName: "tests")
+    }
+
+    /// Polls `admin` until the backend of `connection`'s application waits for a lock.
+    private static func waitForLockWait(_ admin: PostgresConnection, application: String) async throws {
+        let clock = ContinuousClock(), start = clock.now
+        while clock.now - start < .seconds(60) {
+            let waiting = try await admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                                                  [.text(application)]).rows.first?.first ?? nil
+            if waiting == "1" { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("the connection never waited for the lock")
+    }
+
+    @Test("a flush is chained only once the COPY of the one in flight has started, and their rows land in order")
+    func chainsAfterTheCopyStarted() async throws {
+        try await DestinationHarness.withSchema { schema, admin in
+            let table = "\(SQL.quoteIdentifier(schema)).t"
+            _ = try await admin.executeScript("CREATE SCHEMA \(SQL.quoteIdentifier(schema)); CREATE TABLE \(table) (id bigint, name text)")
+            let application = "sluice-chain-test-\(UUID().uuidString.prefix(8))"
+            let connection = try await PostgresConnection.connect(TestDatabase.config { $0.applicationName = application })
+            defer { connection.close() }
+            let holder = try await TestDatabase.connect()
+            defer { holder.close() }
+            let lane = FlushLane(connection: connection, cancellation: FlushCancellation())
+            let first = try Self.flush(1...3000, schema: schema, firstRow: 0)
+            let second = try Self.flush(3001...4500, schema: schema, firstRow: 3000)
+
+            // The connection is busy with a call waiting for a lock: the first flush's calls
+            // (BEGIN, then its COPY) wait behind it, so the second must not be chained yet.
+            _ = try await holder.executeScript("BEGIN; SELECT pg_advisory_lock(4242)")
+            let busy = Task { try await connection.execute("SELECT pg_advisory_lock(4242), pg_advisory_unlock(4242)") }
+            try await Self.waitForLockWait(holder, application: application)
+            _ = lane.start(first, buffer: StreamBuffer(plan: first.plan), bytes: 0, commit: false, on: connection)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(!lane.canChain(second, commit: false))
+
+            // Now its COPY waits for a lock on the table: started, so the second is chained.
+            _ = try await holder.executeScript("LOCK TABLE \(table) IN SHARE MODE; SELECT pg_advisory_unlock(4242)")
+            _ = try await busy.value
+            try await Self.waitForLockWait(holder, application: application)
+            #expect(lane.canChain(second, commit: false))
+            lane.chain(second, buffer: StreamBuffer(plan: second.plan), bytes: 0, on: connection)
+            _ = try await holder.execute("COMMIT")
+            let firstResult = try await #require(lane.inFlight).task.value
+            let secondResult = try await #require(lane.queued).task.value
+            #expect(firstResult.inserted == 3000 && secondResult.inserted == 1500)
+            _ = try await connection.execute("COMMIT")
+            let order = try await admin.execute("SELECT count(*), bool_and(rising) FROM (SELECT id > lag(id, 1, 0) OVER (ORDER BY ctid) AS rising FROM \(table)) r")
+            #expect(order.rows == [["4500", "t"]])
+        }
+    }
+}
