@@ -1,3 +1,11 @@
+/// What ``PostgresConnection/copyIn(_:chunks:followUp:inOpenTransaction:onStart:)`` did.
+public struct CopyInResult: Sendable {
+    /// The rows copied.
+    public var rows: Int
+    /// The result of each follow-up statement, in order.
+    public var followUp: [QueryResult]
+}
+
 /// Sends the data of a running COPY FROM STDIN; handed to the closure of
 /// ``PostgresConnection/copyIn(_:_:)``.
 public struct CopyInWriter: Sendable {
@@ -29,7 +37,7 @@ extension PostgresConnection {
 
     /// Runs `sql` (a `COPY … FROM STDIN`, or statements ending with one, sent together in one
     /// simple query), sends `chunks` as its data, ends it, then runs `followUp` (statements
-    /// without parameters) if any; returns the rows copied. All of it is one call on the
+    /// without parameters) if any; returns the rows copied and each follow-up statement's result. All of it is one call on the
     /// connection's thread: the server waits for no task to be scheduled between the steps (on
     /// a busy machine each hop between threads cost it milliseconds). A statement that fails
     /// (the COPY included, whose remaining data the server then discards) throws its error and
@@ -44,12 +52,11 @@ extension PostgresConnection {
     /// `onStart` is called on the connection's queue when the call starts, before anything is
     /// sent: a call made after that runs after this one.
     public func copyIn(_ sql: String, chunks: [[UInt8]], followUp: String? = nil, inOpenTransaction: Bool = false,
-                       onStart: (@Sendable () -> Void)? = nil) async throws(PostgresError) -> Int {
+                       onStart: (@Sendable () -> Void)? = nil) async throws(PostgresError) -> CopyInResult {
         try await run { handle throws(PostgresError) in
             onStart?()
             let rows = try handle.copyIn(sql, chunks: chunks, inOpenTransaction: inOpenTransaction)
-            if let followUp { _ = try handle.executeScript(followUp) }
-            return rows
+            return CopyInResult(rows: rows, followUp: try followUp.map(handle.executeScriptResults) ?? [])
         }
     }
 

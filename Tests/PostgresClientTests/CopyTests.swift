@@ -139,14 +139,16 @@ struct CopyTests {
         _ = try await connection.execute("CREATE TEMP TABLE t (x int)")
         _ = try await connection.execute("BEGIN")
         // A row spans the chunks; an empty chunk is skipped.
-        let rows = try await connection.copyIn("SAVEPOINT s; COPY t FROM STDIN", chunks: [Array("1\n2".utf8), [], Array("\n3\n".utf8)],
-                                               followUp: "RELEASE SAVEPOINT s")
-        #expect(rows == 3)
+        let copied = try await connection.copyIn("SAVEPOINT s; COPY t FROM STDIN", chunks: [Array("1\n2".utf8), [], Array("\n3\n".utf8)],
+                                                 followUp: "RELEASE SAVEPOINT s; SELECT count(*), sum(x) FROM t; SELECT 'last'")
+        #expect(copied.rows == 3)
+        // Every follow-up statement's result, in order.
+        #expect(copied.followUp.map(\.rows) == [[], [["3", "6"]], [["last"]]])
         // The follow-up released the savepoint the first statement made.
         let released = await expectPostgresError { _ = try await connection.execute("ROLLBACK TO SAVEPOINT s") }
         #expect(released?.sqlState == "3B001")
         _ = try await connection.executeScript("ROLLBACK; BEGIN")
-        #expect(try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("4\n".utf8)]) == 1)
+        #expect(try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("4\n".utf8)]).rows == 1)
         _ = try await connection.execute("COMMIT")
         #expect(try await connection.execute("SELECT array_agg(x ORDER BY x)::text FROM t").rows == [["{4}"]])
     }
@@ -164,7 +166,7 @@ struct CopyTests {
         #expect(try await connection.execute("SELECT count(*) FROM t").rows == [["0"]])
         // An open transaction: it runs in it.
         _ = try await connection.execute("BEGIN")
-        #expect(try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("2\n".utf8)], inOpenTransaction: true) == 1)
+        #expect(try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("2\n".utf8)], inOpenTransaction: true).rows == 1)
         // A failed one (here a COPY that broke the key): nothing is sent; the session is still usable.
         let broken = await expectPostgresError { _ = try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("2\n".utf8)]) }
         #expect(broken?.sqlState == "23505")
@@ -174,7 +176,7 @@ struct CopyTests {
         #expect(failed?.kind == .transactionNotOpen)
         #expect(connection.isAlive)
         _ = try await connection.executeScript("ROLLBACK; BEGIN")
-        #expect(try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("4\n".utf8)], inOpenTransaction: true) == 1)
+        #expect(try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("4\n".utf8)], inOpenTransaction: true).rows == 1)
         _ = try await connection.execute("COMMIT")
         #expect(try await connection.execute("SELECT array_agg(x ORDER BY x)::text FROM t").rows == [["{4}"]])
     }

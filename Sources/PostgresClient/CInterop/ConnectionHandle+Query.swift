@@ -19,6 +19,34 @@ extension ConnectionHandle {
         return try complete(ResultHandle(PQexec(conn, sql)))
     }
 
+    /// Runs `sql` (statements separated by `;`, without parameters) through the simple query
+    /// protocol and returns every statement's result, in order. The server stops at the first
+    /// failing statement; its error is thrown once every result has been read.
+    func executeScriptResults(_ sql: String) throws(PostgresError) -> [QueryResult] {
+        let conn = try open()
+        try checkStatement(sql)
+        guard PQsendQuery(conn, sql) == 1 else { throw clientError(.connectionLost, context: "sending the statements failed") }
+        var results: [QueryResult] = []
+        var firstError: PostgresError?
+        while let result = ResultHandle(PQgetResult(conn)) {
+            let status = result.status
+            switch status {
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+                results.append(result.queryResult())
+            case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+                _ = consume result
+                leaveCopy(status, reason: "COPY is not supported by executeScriptResults")
+                if firstError == nil {
+                    firstError = PostgresError(kind: isAlive ? .copyFailed : .connectionLost, message: "a statement started a COPY", secrets: secrets)
+                }
+            default:
+                if firstError == nil { firstError = failure(result) }
+            }
+        }
+        if let firstError { throw firstError }
+        return results
+    }
+
     /// Sets each server setting of `settings` for the session (`set_config(name, value, false)`,
     /// all in one statement).
     /// A replication connection speaks only the simple protocol: there the names and values

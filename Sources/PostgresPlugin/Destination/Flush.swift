@@ -79,8 +79,19 @@ struct Flush: Sendable {
     var copyIsLastCall: Bool {
         switch route {
         case .copy, .fresh: return true
-        case .insert, .staging, .truncate: return false
+        case .staging: return stagedUpsert != nil
+        case .insert, .truncate: return false
         }
+    }
+
+    /// The statement that applies a staged flush in the same call as its COPY, when one does:
+    /// an upsert (or mirror) of rows without deletes, embeddings or values to keep, whose counts
+    /// are its result.
+    var stagedUpsert: String? {
+        guard usesStaging, [.upsert, .mirror].contains(plan.mode), !hasDeletes, !keepsValues, plan.embedding == nil, !plan.raw else {
+            return nil
+        }
+        return plan.upsertFromStaging(distinctKeys: distinctKeys)
     }
 
     /// Encodes `buffer`'s rows for the route its plan, settings and size call for.
@@ -182,10 +193,23 @@ struct Flush: Sendable {
                     switch route {
                     case .staging(let chunks):
                         if !stagingReady { _ = try await connection.execute(plan.createStaging) }
-                        try await copy(chunks, plan.copyIntoStaging, on: connection)
-                        try await apply(&result, on: connection)
-                        if let embedding = plan.embedding {
-                            try await embedding.write(self.chunks, plan: plan, syncedAtMicros: syncedAtMicros, on: connection)
+                        if let upsert = stagedUpsert {
+                            // One call: the COPY, the upsert and (unless committing) emptying
+                            // the staging table for the next flush.
+                            let outcome = try await copy(chunks, plan.copyIntoStaging, on: connection,
+                                                         followUp: commit ? upsert : "\(upsert); TRUNCATE \(plan.quotedStaging)",
+                                                         inOpenTransaction: !begin, started: copyStarted)
+                            guard let counts = outcome.followUp.first else {
+                                throw PluginError(category: .system, code: "WRITE_FAILED", message: "stream \(plan.stream): the upsert returned no counts", stream: plan.stream)
+                            }
+                            result.inserted = count(counts, 0)
+                            result.updated = count(counts, 1)
+                        } else {
+                            try await copy(chunks, plan.copyIntoStaging, on: connection)
+                            try await apply(&result, on: connection)
+                            if let embedding = plan.embedding {
+                                try await embedding.write(self.chunks, plan: plan, syncedAtMicros: syncedAtMicros, on: connection)
+                            }
                         }
                     case .insert(let parameters):
                         result.inserted = UInt64(try await connection.execute(plan.insertFromArrays, parameters).affectedRows)
@@ -201,7 +225,7 @@ struct Flush: Sendable {
                     if commit {
                         committing = true
                         _ = try await connection.execute("COMMIT")
-                    } else if usesStaging {
+                    } else if usesStaging, stagedUpsert == nil {
                         _ = try await connection.execute("TRUNCATE \(plan.quotedStaging)")
                     }
                 } catch let error as PostgresError where error.kind == .transactionNotOpen {
@@ -227,11 +251,12 @@ struct Flush: Sendable {
 
     /// `inOpenTransaction`: the COPY continues the open transaction and is not sent without one
     /// (``PostgresConnection/copyIn(_:chunks:followUp:inOpenTransaction:)``).
+    @discardableResult
     private func copy(_ chunks: [[UInt8]], _ sql: String, on connection: PostgresConnection, followUp: String? = nil,
-                      inOpenTransaction: Bool = false, started: CallStarted? = nil) async throws {
+                      inOpenTransaction: Bool = false, started: CallStarted? = nil) async throws -> CopyInResult {
         var onStart: (@Sendable () -> Void)?
         if let started { onStart = { started.set() } }
-        _ = try await connection.copyIn(sql, chunks: chunks, followUp: followUp, inOpenTransaction: inOpenTransaction, onStart: onStart)
+        return try await connection.copyIn(sql, chunks: chunks, followUp: followUp, inOpenTransaction: inOpenTransaction, onStart: onStart)
     }
 
     /// A fresh table's rows, straight into it under a savepoint. A key already there (written by

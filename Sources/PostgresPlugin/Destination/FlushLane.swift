@@ -89,10 +89,13 @@ final class FlushLane {
     /// Whether `flush` can be started now behind the flush in flight (``chain(_:buffer:bytes:on:)``):
     /// both continue the open transaction without committing, the one in flight has started
     /// its COPY's call on the connection, and each makes no call after that one (a COPY
-    /// straight into its table). So nothing of the first can come after the second on the
-    /// connection's queue, which runs calls in the order they were made.
+    /// straight into its table, or into staging with its upsert). So nothing of the first can
+    /// come after the second on the connection's queue, which runs calls in the order they
+    /// were made. The second makes no call before its COPY either (its staging table exists),
+    /// so it sends nothing when the first failed.
     func canChain(_ flush: Flush, commit: Bool) -> Bool {
         guard let inFlight, queued == nil, !commit, !inFlight.commits, transactionOpen else { return false }
+        guard !flush.usesStaging || stagingReady.contains(flush.plan.staging) else { return false }
         return flush.copyIsLastCall && inFlight.flush.copyIsLastCall && inFlight.copyStarted.isSet
     }
 
