@@ -37,9 +37,10 @@ extension PostgresConnection {
 
     /// Runs `sql` (a `COPY … FROM STDIN`, or statements ending with one, sent together in one
     /// simple query), sends `chunks` as its data, ends it, then runs `followUp` (statements
-    /// without parameters) if any; returns the rows copied and each follow-up statement's result. All of it is one call on the
-    /// connection's thread: the server waits for no task to be scheduled between the steps (on
-    /// a busy machine each hop between threads cost it milliseconds). A statement that fails
+    /// without parameters) if any; returns the rows copied and each follow-up statement's
+    /// result. All of it is one call on the connection's thread: the server waits for no task
+    /// to be scheduled between the steps (on a busy machine each hop between threads cost it
+    /// milliseconds). A statement that fails
     /// (the COPY included, whose remaining data the server then discards) throws its error and
     /// runs nothing after it; cancelling the calling task cancels the statement running.
     ///

@@ -74,8 +74,9 @@ struct Flush: Sendable {
     }
 
     /// Whether the call that starts the flush's COPY is the last one it makes on the connection
-    /// (when it does not commit): a COPY straight into the table. A fresh table's COPY that meets
-    /// a key already there makes more, but its failure leaves the transaction failed until them.
+    /// (when it does not commit): a COPY straight into the table, or into staging with its upsert
+    /// in the same call (``stagedUpsert``). A fresh table's COPY that meets a key already there
+    /// makes more, but its failure leaves the transaction failed until them.
     var copyIsLastCall: Bool {
         switch route {
         case .copy, .fresh: return true
@@ -250,7 +251,7 @@ struct Flush: Sendable {
     static let begin = "BEGIN; SELECT pg_current_xact_id()"
 
     /// `inOpenTransaction`: the COPY continues the open transaction and is not sent without one
-    /// (``PostgresConnection/copyIn(_:chunks:followUp:inOpenTransaction:)``).
+    /// (``PostgresConnection/copyIn(_:chunks:followUp:inOpenTransaction:onStart:)``).
     @discardableResult
     private func copy(_ chunks: [[UInt8]], _ sql: String, on connection: PostgresConnection, followUp: String? = nil,
                       inOpenTransaction: Bool = false, started: CallStarted? = nil) async throws -> CopyInResult {
