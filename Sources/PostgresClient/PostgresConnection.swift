@@ -120,6 +120,15 @@ public final class PostgresConnection: @unchecked Sendable {
         try await run { handle throws(PostgresError) in try handle.executeScript(sql) }
     }
 
+    /// Commits the open transaction. PostgreSQL answers `COMMIT` of a transaction that had failed
+    /// by rolling it back, and `COMMIT` without a transaction with a warning, both without an
+    /// error: here the first throws ``PostgresError/Kind/rolledBack`` and the second
+    /// ``PostgresError/Kind/transactionNotOpen`` (nothing sent), so a caller never takes either
+    /// for committed.
+    public func commit() async throws(PostgresError) {
+        try await run { handle throws(PostgresError) in try handle.commit() }
+    }
+
     /// Prepares `sql` as the named statement `name` (`PQprepare`): fails fast with the server's
     /// error when the statement does not parse or refers to something missing.
     public func prepare(name: String, sql: String) async throws(PostgresError) {

@@ -37,6 +37,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         /// A call that must continue an open transaction found none, or a failed one
         /// (`PQtransactionStatus` not idle in a transaction block): nothing was sent.
         case transactionNotOpen
+        /// `COMMIT` ended a transaction that had failed: the server rolled it back (its command
+        /// tag said `ROLLBACK`), so nothing of it was committed.
+        case rolledBack
 
         /// The case name.
         public var description: String { rawValue }

@@ -38,6 +38,28 @@ struct QueryTests {
         #expect(rows == [["1", nil], ["2", "z"], ["3", "z"]])
     }
 
+    @Test("commit() commits an open transaction, and throws rolledBack when the transaction had failed")
+    func commitOfAFailedTransaction() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        _ = try await connection.execute("CREATE TEMP TABLE t (x int PRIMARY KEY)")
+        _ = try await connection.execute("BEGIN")
+        _ = try await connection.execute("INSERT INTO t VALUES (1)")
+        try await connection.commit()
+        // A statement fails; PostgreSQL then answers COMMIT by rolling back, without an error.
+        _ = try await connection.execute("BEGIN")
+        _ = try await connection.execute("INSERT INTO t VALUES (2)")
+        let duplicate = await expectPostgresError { _ = try await connection.execute("INSERT INTO t VALUES (1)") }
+        #expect(duplicate?.sqlState == "23505")
+        let rolledBack = await expectPostgresError { try await connection.commit() }
+        #expect(rolledBack?.kind == .rolledBack)
+        #expect(try await connection.execute("SELECT array_agg(x ORDER BY x)::text FROM t").rows == [["{1}"]])
+        // Outside a transaction block the server would only warn: nothing is sent.
+        let none = await expectPostgresError { try await connection.commit() }
+        #expect(none?.kind == .transactionNotOpen)
+        #expect(connection.isAlive)
+    }
+
     @Test("a syntax error carries SQLSTATE 42601 and its position")
     func syntaxError() async throws {
         let connection = try await TestDatabase.connect()

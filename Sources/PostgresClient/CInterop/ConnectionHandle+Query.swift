@@ -19,6 +19,20 @@ extension ConnectionHandle {
         return try complete(ResultHandle(PQexec(conn, sql)))
     }
 
+    /// `COMMIT` of the open transaction: throws `transactionNotOpen` (sending nothing) without
+    /// one, and `rolledBack` when the server rolled a failed one back (command tag `ROLLBACK`).
+    func commit() throws(PostgresError) {
+        let status = PQtransactionStatus(try open())
+        guard status == PQTRANS_INTRANS || status == PQTRANS_INERROR else {
+            throw PostgresError(kind: .transactionNotOpen, message: "no transaction to commit", secrets: [])
+        }
+        let tag = try executeScript("COMMIT").commandTag
+        guard tag == "COMMIT" else {
+            throw PostgresError(kind: .rolledBack, message: "COMMIT rolled the transaction back (it had failed): nothing of it was committed (command tag \(tag))",
+                                secrets: [])
+        }
+    }
+
     /// Runs `sql` (statements separated by `;`, without parameters) through the simple query
     /// protocol and returns every statement's result, in order. The server stops at the first
     /// failing statement; its error is thrown once every result has been read.

@@ -711,7 +711,7 @@ final class DestinationSession {
             let deleted = try await connection.execute("DELETE FROM \(plan.target) WHERE \(column) IS NULL OR \(column) < $1", [cutoff])
             if let embedding = plan.embedding { _ = try await connection.execute(embedding.deleteOrphans(plan)) }
             try await stateStore?.finishSync(plan.stream, on: connection)
-            _ = try await connection.execute("COMMIT")
+            try await connection.commit()
             buffer.summary.deleted += UInt64(deleted.affectedRows)
         } catch {
             _ = try? await connection.execute("ROLLBACK")
@@ -736,7 +736,7 @@ final class DestinationSession {
             if let stateStore, let state {
                 try await stateStore.store(state, table: naming.target(of: plan.stream), syncStartedMicros: nil, on: connection)
             }
-            _ = try await connection.execute("COMMIT")
+            try await connection.commit()
         } catch {
             _ = try? await connection.execute("ROLLBACK")
             throw error

@@ -225,7 +225,7 @@ struct Flush: Sendable {
                     try Task.checkCancellation()
                     if commit {
                         committing = true
-                        _ = try await connection.execute("COMMIT")
+                        try await connection.commit()
                     } else if usesStaging, stagedUpsert == nil {
                         _ = try await connection.execute("TRUNCATE \(plan.quotedStaging)")
                     }

@@ -141,6 +141,6 @@ final class FlushLane {
     /// forgotten the transaction either way (read `written` and `soleFlush` before).
     func commitTransaction() async throws {
         _ = dropTransaction()
-        _ = try await connection?.execute("COMMIT")
+        try await connection?.commit()
     }
 }

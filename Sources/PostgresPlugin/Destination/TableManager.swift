@@ -249,7 +249,7 @@ struct TableManager {
         _ = try await connection.execute("BEGIN")
         do {
             try await run()
-            _ = try await connection.execute("COMMIT")
+            try await connection.commit()
         } catch {
             _ = try? await connection.execute("ROLLBACK")
             throw error
