@@ -50,13 +50,13 @@ extension PostgresConnection {
     /// is thrown. So a call queued behind another (calls on a connection run in the order they
     /// were made) never runs in autocommit, nor after the other's failure.
     ///
-    /// `onStart` is called on the connection's queue when the call starts, before anything is
-    /// sent: a call made after that runs after this one.
+    /// `onStart` is called on the connection's queue when the call starts and, with
+    /// `inOpenTransaction`, has found the transaction open, before anything is sent: a call
+    /// made after that runs after this one, which is not refused.
     public func copyIn(_ sql: String, chunks: [[UInt8]], followUp: String? = nil, inOpenTransaction: Bool = false,
                        onStart: (@Sendable () -> Void)? = nil) async throws(PostgresError) -> CopyInResult {
         try await run { handle throws(PostgresError) in
-            onStart?()
-            let rows = try handle.copyIn(sql, chunks: chunks, inOpenTransaction: inOpenTransaction)
+            let rows = try handle.copyIn(sql, chunks: chunks, inOpenTransaction: inOpenTransaction, onStart: onStart)
             return CopyInResult(rows: rows, followUp: try followUp.map(handle.executeScriptResults) ?? [])
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import PostgresClient
 import SluiceTestSupport
 import Testing
@@ -158,22 +159,27 @@ struct CopyTests {
         let connection = try await TestDatabase.connect()
         defer { connection.close() }
         _ = try await connection.execute("CREATE TEMP TABLE t (x int PRIMARY KEY)")
-        // No transaction: the COPY would commit on its own, so it is not sent.
+        // No transaction: the COPY would commit on its own, so it is not sent (nor reported started).
+        let started = Counter()
         let none = await expectPostgresError {
-            _ = try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("1\n".utf8)], inOpenTransaction: true)
+            _ = try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("1\n".utf8)], inOpenTransaction: true, onStart: { started.add() })
         }
         #expect(none?.kind == .transactionNotOpen)
+        #expect(started.value == 0)
         #expect(try await connection.execute("SELECT count(*) FROM t").rows == [["0"]])
         // An open transaction: it runs in it.
         _ = try await connection.execute("BEGIN")
-        #expect(try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("2\n".utf8)], inOpenTransaction: true).rows == 1)
+        #expect(try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("2\n".utf8)], inOpenTransaction: true,
+                                            onStart: { started.add() }).rows == 1)
+        #expect(started.value == 1)
         // A failed one (here a COPY that broke the key): nothing is sent; the session is still usable.
         let broken = await expectPostgresError { _ = try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("2\n".utf8)]) }
         #expect(broken?.sqlState == "23505")
         let failed = await expectPostgresError {
-            _ = try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("3\n".utf8)], inOpenTransaction: true)
+            _ = try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("3\n".utf8)], inOpenTransaction: true, onStart: { started.add() })
         }
         #expect(failed?.kind == .transactionNotOpen)
+        #expect(started.value == 1)
         #expect(connection.isAlive)
         _ = try await connection.executeScript("ROLLBACK; BEGIN")
         #expect(try await connection.copyIn("COPY t FROM STDIN", chunks: [Array("4\n".utf8)], inOpenTransaction: true).rows == 1)
@@ -267,4 +273,14 @@ enum BinaryCopyScan {
         }
         return (tuples, false)
     }
+}
+
+/// Counts calls from any thread.
+private final class Counter: @unchecked Sendable {
+    // @unchecked: `count` is guarded by `lock`.
+    private let lock = NSLock()
+    private var count = 0
+
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }

@@ -61,15 +61,50 @@ struct DestinationFreshTableTests {
             // A 50,000-row flush repeating key 1 in its last row: its COPY fails late, long
             // after the small flushes behind it were encoded and queued.
             messages.append(try DestinationHarness.batch(Self.items, (1001...50_999).map { [.int64($0), .string("a\($0)")] } + [[.int64(1), .string("u1")]]))
-            for start in stride(from: Int64(51_000), to: 56_000, by: 1000) { messages.append(try Self.batch(start...(start + 999), "a")) }
+            // Each small flush after it also repeats the previous one's last key, newer: written in
+            // order, the later value wins.
+            for start in stride(from: Int64(51_000), to: 56_000, by: 1000) {
+                let repeated: [[Value]] = start == 51_000 ? [] : [[.int64(start - 1), .string("u\(start - 1)")]]
+                messages.append(try DestinationHarness.batch(Self.items, repeated + (start...(start + 999)).map { [.int64($0), .string("a\($0)")] }))
+            }
             let outcome = try await DestinationHarness.write(config, streams: [Self.stream()], messages)
             #expect(outcome.stream("items")?.inserted == 55_999)
-            #expect(outcome.stream("items")?.updated == 1)
+            #expect(outcome.stream("items")?.updated == 5)
             let check = try await DestinationHarness.rows(connection, """
-                SELECT count(*), count(DISTINCT id), min(id), max(id), count(*) FILTER (WHERE name = 'a' || id), max(name) FILTER (WHERE id = 1)
+                SELECT count(*), count(DISTINCT id), min(id), max(id), count(*) FILTER (WHERE name = 'a' || id),
+                       string_agg(id || '=' || name, ',' ORDER BY id) FILTER (WHERE name LIKE 'u%')
                 FROM \(SQL.quoteIdentifier(schema)).items
                 """)
-            #expect(check == [["55999", "55999", "1", "55999", "55998", "u1"]])
+            #expect(check == [["55999", "55999", "1", "55999", "55994", "1=u1,51999=u51999,52999=u52999,53999=u53999,54999=u54999"]])
+        }
+    }
+
+    /// A refused flush is started again later, so nothing may be queued behind it meanwhile:
+    /// here the second stream's flushes, on the same connection, follow one refused behind the
+    /// first stream's fallback, and the later of two values for a key must win.
+    @Test("no flush is queued behind a refused one: two streams on one connection, the later value wins")
+    func nothingQueuedBehindARefusedFlush() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let config = DestinationHarness.config(schema: schema, ["batch_size": 1000, "max_connections": 1])
+            let other = DestinationHarness.schema("others", Self.items.columns, primaryKey: ["id"])
+            let rows: (ClosedRange<Int64>, String) -> [[Value]] = { ids, prefix in ids.map { [.int64($0), .string("\(prefix)\($0)")] } }
+            let outcome = try await DestinationHarness.write(config, streams: [Self.stream(), ConfiguredStream(schema: other)], [
+                .schema(Self.items), .schema(other),
+                try DestinationHarness.batch(Self.items, rows(1...1000, "a")),
+                // Fails late on key 1, then falls back to upsert: the next flush, queued behind
+                // it, is refused.
+                try DestinationHarness.batch(Self.items, rows(1001...50_999, "a") + [[.int64(1), .string("u1")]]),
+                try DestinationHarness.batch(other, rows(1...1000, "a")),
+                // Repeats key 1000 of the refused flush, newer.
+                try DestinationHarness.batch(other, [[.int64(1000), .string("u1000")]] + rows(1001...2000, "a")),
+            ])
+            #expect(outcome.stream("items")?.updated == 1)
+            #expect(outcome.stream("others")?.inserted == 2000)
+            #expect(outcome.stream("others")?.updated == 1)
+            let check = try await DestinationHarness.rows(connection, """
+                SELECT count(*), string_agg(id || '=' || name, ',') FILTER (WHERE name LIKE 'u%') FROM \(SQL.quoteIdentifier(schema)).others
+                """)
+            #expect(check == [["2000", "1000=u1000"]])
         }
     }
 }

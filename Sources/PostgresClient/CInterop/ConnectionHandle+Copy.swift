@@ -47,14 +47,16 @@ extension ConnectionHandle {
     /// Sends `sql` (statements ending with a `COPY … FROM STDIN`), `chunks` as the COPY's data,
     /// and ends it; returns the rows copied. A failed send ends the COPY (aborted) and throws.
     /// `inOpenTransaction`: first checks that a transaction block is open and has not failed,
-    /// else throws ``PostgresError/Kind/transactionNotOpen`` having sent nothing.
-    func copyIn(_ sql: String, chunks: [[UInt8]], inOpenTransaction: Bool = false) throws(PostgresError) -> Int {
+    /// else throws ``PostgresError/Kind/transactionNotOpen`` having sent nothing. `onStart` is
+    /// called once that check has passed, before anything is sent.
+    func copyIn(_ sql: String, chunks: [[UInt8]], inOpenTransaction: Bool = false, onStart: (() -> Void)? = nil) throws(PostgresError) -> Int {
         if inOpenTransaction {
             let conn = try open()
             guard PQtransactionStatus(conn) == PQTRANS_INTRANS else {
                 throw PostgresError(kind: .transactionNotOpen, message: "no open transaction to continue (none, or a failed one): the COPY was not sent", secrets: [])
             }
         }
+        onStart?()
         try beginCopyIn(sql)
         for chunk in chunks where !chunk.isEmpty {
             do throws(PostgresError) {

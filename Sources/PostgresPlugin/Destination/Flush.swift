@@ -181,7 +181,8 @@ struct Flush: Sendable {
     /// committed; if it fails (the cancel may reach it), whether it took effect is unknown, as on
     /// a connection lost while committing.
     ///
-    /// `copyStarted` is set on the connection's queue when the call that starts the COPY starts.
+    /// `copyStarted` is set on the connection's queue when the call that starts the COPY starts
+    /// (and, continuing a transaction, has found it open).
     func run(on connection: PostgresConnection, stagingReady: Bool, begin: Bool, commit: Bool,
              copyStarted: CallStarted? = nil) async throws -> FlushResult {
         try Task.checkCancellation()
@@ -344,8 +345,8 @@ extension RowError {
     }
 }
 
-/// Set once a flush's COPY call has started on its connection's queue (read from any thread):
-/// a call queued after that runs after it.
+/// Set once a flush's COPY call has started on its connection's queue and was not refused (read
+/// from any thread): a call queued after that runs after it.
 final class CallStarted: @unchecked Sendable {
     // @unchecked: `value` is guarded by `lock`.
     private let lock = NSLock()

@@ -88,7 +88,8 @@ final class FlushLane {
 
     /// Whether `flush` can be started now behind the flush in flight (``chain(_:buffer:bytes:on:)``):
     /// both continue the open transaction without committing, the one in flight has started
-    /// its COPY's call on the connection, and each makes no call after that one (a COPY
+    /// its COPY's call on the connection and was not refused there (a refused one is started
+    /// again later, so nothing may be queued behind it), and each makes no call after that one (a COPY
     /// straight into its table, or into staging with its upsert). So nothing of the first can
     /// come after the second on the connection's queue, which runs calls in the order they
     /// were made. The second makes no call before its COPY either (its staging table exists),
