@@ -9,15 +9,17 @@ import Testing
 /// one's COPY call has started there, so the connection's queue runs their COPYs in order.
 @Suite("Destination: chained flushes")
 struct FlushChainTests {
-    /// An append flush of `ids` into `schema.t` (id bigint, name text).
-    private static func flush(_ ids: ClosedRange<Int64>, schema: String, firstRow: Int) throws -> Flush {
+    /// An append flush of `ids` into `schema.t` (id bigint, name text); `fresh`: an upsert by
+    /// `id` into a table the Write created (COPY straight in under a savepoint).
+    private static func flush(_ ids: ClosedRange<Int64>, schema: String, firstRow: Int, fresh: Bool = false) throws -> Flush {
         let stream = StreamID(name: "t")
         let columns = [Column(name: "id", type: LogicalType(.int64)), Column(name: "name", type: LogicalType(.string))]
-        let plan = WritePlan(stream: stream, schema: StreamSchema(stream: stream, columns: columns),
-                             mode: .append, key: [], schemaName: schema, table: "t", writeTable: "t",
+        var plan = WritePlan(stream: stream, schema: StreamSchema(stream: stream, columns: columns, primaryKey: fresh ? ["id"] : []),
+                             mode: fresh ? .upsert : .append, key: fresh ? ["id"] : [], schemaName: schema, table: "t", writeTable: "t",
                              columns: [WriteColumn(name: "id", type: columns[0].type, targetType: "bigint", encodedType: "bigint"),
                                        WriteColumn(name: "name", type: columns[1].type, targetType: "text", encodedType: "text")],
                              hasSyncedAt: false, raw: false, hasSource: false, staging: "stage")
+        plan.freshTable = fresh
         var names = ColumnVector(offsets: [0])
         for id in ids {
             names.data += Array("n\(id)".utf8)
@@ -78,6 +80,32 @@ struct FlushChainTests {
             _ = try await connection.execute("COMMIT")
             let order = try await admin.execute("SELECT count(*), bool_and(rising) FROM (SELECT id > lag(id, 1, 0) OVER (ORDER BY ctid) AS rising FROM \(table)) r")
             #expect(order.rows == [["4500", "t"]])
+        }
+    }
+
+    @Test("nothing is chained behind a fresh table's COPY, whose fallback upsert would take more calls")
+    func notBehindAFreshTablesCopy() async throws {
+        try await DestinationHarness.withSchema { schema, admin in
+            let table = "\(SQL.quoteIdentifier(schema)).t"
+            _ = try await admin.executeScript("CREATE SCHEMA \(SQL.quoteIdentifier(schema)); CREATE TABLE \(table) (id bigint PRIMARY KEY, name text)")
+            let application = "sluice-chain-test-\(UUID().uuidString.prefix(8))"
+            let connection = try await PostgresConnection.connect(TestDatabase.config { $0.applicationName = application })
+            defer { connection.close() }
+            let holder = try await TestDatabase.connect()
+            defer { holder.close() }
+            let lane = FlushLane(connection: connection, cancellation: FlushCancellation())
+            let first = try Self.flush(1...3000, schema: schema, firstRow: 0, fresh: true)
+            let second = try Self.flush(3001...4500, schema: schema, firstRow: 3000, fresh: true)
+            #expect(first.isFresh && second.isFresh)
+            // The first's COPY waits for a lock on the table: started, yet nothing is chained.
+            _ = try await holder.executeScript("BEGIN; LOCK TABLE \(table) IN SHARE MODE")
+            _ = lane.start(first, buffer: StreamBuffer(plan: first.plan), bytes: 0, commit: false, on: connection)
+            try await Self.waitForLockWait(holder, application: application)
+            #expect(try #require(lane.inFlight).copyStarted.isSet)
+            #expect(!lane.canChain(second, commit: false))
+            _ = try await holder.execute("COMMIT")
+            #expect(try await #require(lane.inFlight).task.value.inserted == 3000)
+            _ = try await connection.execute("ROLLBACK")
         }
     }
 }

@@ -73,6 +73,12 @@ struct Flush: Sendable {
         return false
     }
 
+    /// A COPY straight into a table this Write created, under a savepoint (``Route/fresh(_:)``).
+    var isFresh: Bool {
+        if case .fresh = route { return true }
+        return false
+    }
+
     /// Whether the call that starts the flush's COPY is the last one it makes on the connection
     /// (when it does not commit): a COPY straight into the table, or into staging with its upsert
     /// in the same call (``stagedUpsert``). A fresh table's COPY that meets a key already there

@@ -92,12 +92,14 @@ final class FlushLane {
     /// again later, so nothing may be queued behind it), and each makes no call after that one (a COPY
     /// straight into its table, or into staging with its upsert). So nothing of the first can
     /// come after the second on the connection's queue, which runs calls in the order they
-    /// were made. The second makes no call before its COPY either (its staging table exists),
+    /// were made. Nothing is queued behind a fresh table's COPY: when it meets a key already
+    /// there, its fallback upsert takes more calls, and a flush queued meanwhile would land
+    /// between them, before rows older than its own. The second makes no call before its COPY either (its staging table exists),
     /// so it sends nothing when the first failed.
     func canChain(_ flush: Flush, commit: Bool) -> Bool {
         guard let inFlight, queued == nil, !commit, !inFlight.commits, transactionOpen else { return false }
         guard !flush.usesStaging || stagingReady.contains(flush.plan.staging) else { return false }
-        return flush.copyIsLastCall && inFlight.flush.copyIsLastCall && inFlight.copyStarted.isSet
+        return flush.copyIsLastCall && inFlight.flush.copyIsLastCall && !inFlight.flush.isFresh && inFlight.copyStarted.isSet
     }
 
     /// Starts `flush` behind the flush in flight, as `queued`: the server then goes from one
