@@ -50,9 +50,9 @@ struct DestinationFreshTableTests {
         }
     }
 
-    /// The flushes after the one that meets a repeated key are started behind it (chained on the
-    /// connection, to run right after its COPY): its COPY's failure leaves the transaction failed
-    /// until its own fallback, so they send nothing then and must be written once it is done.
+    /// The flushes after one that meets a repeated key (encoded while its COPY runs) are written
+    /// after its fallback upsert, once each and in order: nothing is queued on the connection
+    /// behind a fresh table's COPY, whose fallback takes several calls.
     @Test("flushes started behind a flush that falls back to upsert are written after it, once each")
     func chainedBehindFallback() async throws {
         try await DestinationHarness.withSchema { schema, connection in
@@ -79,10 +79,10 @@ struct DestinationFreshTableTests {
         }
     }
 
-    /// A refused flush is started again later, so nothing may be queued behind it meanwhile:
-    /// here the second stream's flushes, on the same connection, follow one refused behind the
-    /// first stream's fallback, and the later of two values for a key must win.
-    @Test("no flush is queued behind a refused one: two streams on one connection, the later value wins")
+    /// Two streams on one connection: the second stream's flushes follow the first stream's
+    /// fallback upsert, and the later of two values for a key must win (had a flush been queued
+    /// behind the fallback, it would have been refused and written again after the next one).
+    @Test("two streams on one connection after a fallback upsert: the later value of a key wins")
     func nothingQueuedBehindARefusedFlush() async throws {
         try await DestinationHarness.withSchema { schema, connection in
             let config = DestinationHarness.config(schema: schema, ["batch_size": 1000, "max_connections": 1])
@@ -91,11 +91,10 @@ struct DestinationFreshTableTests {
             let outcome = try await DestinationHarness.write(config, streams: [Self.stream(), ConfiguredStream(schema: other)], [
                 .schema(Self.items), .schema(other),
                 try DestinationHarness.batch(Self.items, rows(1...1000, "a")),
-                // Fails late on key 1, then falls back to upsert: the next flush, queued behind
-                // it, is refused.
+                // Fails late on key 1, then falls back to upsert.
                 try DestinationHarness.batch(Self.items, rows(1001...50_999, "a") + [[.int64(1), .string("u1")]]),
                 try DestinationHarness.batch(other, rows(1...1000, "a")),
-                // Repeats key 1000 of the refused flush, newer.
+                // Repeats key 1000 of the flush before, newer.
                 try DestinationHarness.batch(other, [[.int64(1000), .string("u1000")]] + rows(1001...2000, "a")),
             ])
             #expect(outcome.stream("items")?.updated == 1)
