@@ -40,9 +40,9 @@ extension PostgresConnection {
     /// without parameters) if any; returns the rows copied and each follow-up statement's
     /// result. All of it is one call on the connection's thread: the server waits for no task
     /// to be scheduled between the steps (on a busy machine each hop between threads cost it
-    /// milliseconds). A statement that fails
-    /// (the COPY included, whose remaining data the server then discards) throws its error and
-    /// runs nothing after it; cancelling the calling task cancels the statement running.
+    /// milliseconds). A statement that fails (the COPY included, whose remaining data the server
+    /// then discards) throws its error and runs nothing after it; cancelling the calling task
+    /// cancels the statement running.
     ///
     /// `inOpenTransaction`: the call must continue the transaction open on the connection. It
     /// is checked on the connection's queue just before anything is sent: with no transaction

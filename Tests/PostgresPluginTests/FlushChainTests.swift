@@ -44,17 +44,33 @@ struct FlushChainTests {
         Issue.record("the connection never waited for the lock")
     }
 
-    @Test("a flush is chained only once the COPY of the one in flight has started, and their rows land in order")
-    func chainsAfterTheCopyStarted() async throws {
+    /// A lane on a connection of its own (named `application`, so `holder` can see it wait), and
+    /// `schema.t` (id bigint, name text; keyed by id with `primaryKey`).
+    private struct Fixture {
+        let schema: String, table: String, application: String
+        let admin: PostgresConnection, connection: PostgresConnection, holder: PostgresConnection
+        let lane: FlushLane
+    }
+
+    private static func withLane(primaryKey: Bool, _ body: (Fixture) async throws -> Void) async throws {
         try await DestinationHarness.withSchema { schema, admin in
             let table = "\(SQL.quoteIdentifier(schema)).t"
-            _ = try await admin.executeScript("CREATE SCHEMA \(SQL.quoteIdentifier(schema)); CREATE TABLE \(table) (id bigint, name text)")
+            _ = try await admin.executeScript("CREATE SCHEMA \(SQL.quoteIdentifier(schema)); CREATE TABLE \(table) (id bigint\(primaryKey ? " PRIMARY KEY" : ""), name text)")
             let application = "sluice-chain-test-\(UUID().uuidString.prefix(8))"
             let connection = try await PostgresConnection.connect(TestDatabase.config { $0.applicationName = application })
             defer { connection.close() }
             let holder = try await TestDatabase.connect()
             defer { holder.close() }
-            let lane = FlushLane(connection: connection, cancellation: FlushCancellation())
+            try await body(Fixture(schema: schema, table: table, application: application, admin: admin, connection: connection, holder: holder,
+                                   lane: FlushLane(connection: connection, cancellation: FlushCancellation())))
+        }
+    }
+
+    @Test("a flush is chained only once the COPY of the one in flight has started, and their rows land in order")
+    func chainsAfterTheCopyStarted() async throws {
+        try await Self.withLane(primaryKey: false) { fixture in
+            let (schema, table, application, admin, connection, holder, lane) = (fixture.schema, fixture.table, fixture.application, fixture.admin,
+                                                                              fixture.connection, fixture.holder, fixture.lane)
             let first = try Self.flush(1...3000, schema: schema, firstRow: 0)
             let second = try Self.flush(3001...4500, schema: schema, firstRow: 3000)
 
@@ -85,15 +101,9 @@ struct FlushChainTests {
 
     @Test("nothing is chained behind a fresh table's COPY, whose fallback upsert would take more calls")
     func notBehindAFreshTablesCopy() async throws {
-        try await DestinationHarness.withSchema { schema, admin in
-            let table = "\(SQL.quoteIdentifier(schema)).t"
-            _ = try await admin.executeScript("CREATE SCHEMA \(SQL.quoteIdentifier(schema)); CREATE TABLE \(table) (id bigint PRIMARY KEY, name text)")
-            let application = "sluice-chain-test-\(UUID().uuidString.prefix(8))"
-            let connection = try await PostgresConnection.connect(TestDatabase.config { $0.applicationName = application })
-            defer { connection.close() }
-            let holder = try await TestDatabase.connect()
-            defer { holder.close() }
-            let lane = FlushLane(connection: connection, cancellation: FlushCancellation())
+        try await Self.withLane(primaryKey: true) { fixture in
+            let (schema, table, application, connection, holder, lane) = (fixture.schema, fixture.table, fixture.application,
+                                                                        fixture.connection, fixture.holder, fixture.lane)
             let first = try Self.flush(1...3000, schema: schema, firstRow: 0, fresh: true)
             let second = try Self.flush(3001...4500, schema: schema, firstRow: 3000, fresh: true)
             #expect(first.isFresh && second.isFresh)

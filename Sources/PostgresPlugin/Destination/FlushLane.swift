@@ -40,7 +40,7 @@ final class FlushLane {
         /// Started behind another flush (``chain(_:buffer:bytes:on:)``).
         var chained = false
         /// Set when the call that starts the flush's COPY has started on the connection.
-        var copyStarted = CallStarted()
+        var copyStarted: CallStarted
     }
 
     /// A flush written but not yet committed: what counting it takes, without its encoded rows
@@ -86,16 +86,14 @@ final class FlushLane {
         return task
     }
 
-    /// Whether `flush` can be started now behind the flush in flight (``chain(_:buffer:bytes:on:)``):
-    /// both continue the open transaction without committing, the one in flight has started
-    /// its COPY's call on the connection and was not refused there (a refused one is started
-    /// again later, so nothing may be queued behind it), and each makes no call after that one (a COPY
-    /// straight into its table, or into staging with its upsert). So nothing of the first can
-    /// come after the second on the connection's queue, which runs calls in the order they
-    /// were made. Nothing is queued behind a fresh table's COPY: when it meets a key already
-    /// there, its fallback upsert takes more calls, and a flush queued meanwhile would land
-    /// between them, before rows older than its own. The second makes no call before its COPY either (its staging table exists),
-    /// so it sends nothing when the first failed.
+    /// Whether `flush` can be started now behind the flush in flight (``chain(_:buffer:bytes:on:)``).
+    /// Both continue the open transaction without committing. The one in flight has started its
+    /// COPY's call on the connection and was not refused there (a refused flush is started again
+    /// later, so nothing may wait behind it), and makes no call after that one: an append's COPY
+    /// or a staged upsert's single call, never a fresh table's COPY, whose fallback upsert takes
+    /// more calls that a flush queued meanwhile would land between. The new one makes no call
+    /// before its COPY (its staging table exists), so it sends nothing when the first failed.
+    /// The connection's queue runs calls in the order they were made, so the two stay in order.
     func canChain(_ flush: Flush, commit: Bool) -> Bool {
         guard let inFlight, queued == nil, !commit, !inFlight.commits, transactionOpen else { return false }
         guard !flush.usesStaging || stagingReady.contains(flush.plan.staging) else { return false }
@@ -107,7 +105,7 @@ final class FlushLane {
     /// between the two), while the session drains the first. The second checks, on the
     /// connection's queue, that the transaction is still open and has not failed; otherwise it
     /// sends nothing and fails with `transactionNotOpen`, and is started again once the first
-    /// is settled (``Flush/notRun``).
+    /// is settled (``FlushFailure/notRun``).
     func chain(_ flush: Flush, buffer: StreamBuffer, bytes: Int, on connection: PostgresConnection) {
         let ready = stagingReady.contains(flush.plan.staging)
         let started = CallStarted()
