@@ -120,6 +120,12 @@ public final class PostgresConnection: @unchecked Sendable {
         try await run { handle throws(PostgresError) in try handle.executeScript(sql) }
     }
 
+    /// Runs several `;`-separated statements like ``executeScript(_:)``; returns every
+    /// statement's result, in order.
+    public func executeScriptResults(_ sql: String) async throws(PostgresError) -> [QueryResult] {
+        try await run { handle throws(PostgresError) in try handle.executeScriptResults(sql) }
+    }
+
     /// Commits the open transaction. PostgreSQL answers `COMMIT` of a transaction that had failed
     /// by rolling it back, and `COMMIT` without a transaction with a warning, both without an
     /// error: here the first throws ``PostgresError/Kind/rolledBack`` and the second

@@ -94,7 +94,7 @@ struct Flush: Sendable {
     /// The statement that applies a staged flush in the same call as its COPY, when one does:
     /// an upsert (or mirror) of rows without deletes, embeddings or values to keep, whose counts
     /// are its result.
-    var stagedUpsert: String? {
+    var stagedUpsert: StagedUpsert? {
         guard usesStaging, [.upsert, .mirror].contains(plan.mode), !hasDeletes, !keepsValues, plan.embedding == nil, !plan.raw else {
             return nil
         }
@@ -200,18 +200,14 @@ struct Flush: Sendable {
                 do {
                     switch route {
                     case .staging(let chunks):
-                        if !stagingReady { _ = try await connection.execute(plan.createStaging) }
+                        if !stagingReady { try await connection.executeScript(plan.createStaging) }
                         if let upsert = stagedUpsert {
                             // One call: the COPY, the upsert and (unless committing) emptying
                             // the staging table for the next flush.
                             let outcome = try await copy(chunks, plan.copyIntoStaging, on: connection,
-                                                         followUp: commit ? upsert : "\(upsert); TRUNCATE \(plan.quotedStaging)",
+                                                         followUp: commit ? upsert.sql : "\(upsert.sql); TRUNCATE \(plan.quotedStaging)",
                                                          inOpenTransaction: !begin, started: copyStarted)
-                            guard let counts = outcome.followUp.first else {
-                                throw PluginError(category: .system, code: "WRITE_FAILED", message: "stream \(plan.stream): the upsert returned no counts", stream: plan.stream)
-                            }
-                            result.inserted = count(counts, 0)
-                            result.updated = count(counts, 1)
+                            (result.inserted, result.updated) = try counts(of: upsert, outcome.followUp)
                         } else {
                             try await copy(chunks, plan.copyIntoStaging, on: connection)
                             try await apply(&result, on: connection)
@@ -304,9 +300,8 @@ struct Flush: Sendable {
         }
         switch plan.mode {
         case .upsert, .mirror:
-            let counts = try await connection.execute(plan.upsertFromStaging(distinctKeys: distinctKeys))
-            result.inserted = count(counts, 0)
-            result.updated = count(counts, 1)
+            let upsert = plan.upsertFromStaging(distinctKeys: distinctKeys)
+            (result.inserted, result.updated) = try counts(of: upsert, try await connection.executeScriptResults(upsert.sql))
             if keepsValues { result.updated += try await updateKeepingValues(on: connection) }
         case .updateOnly:
             let counts = try await connection.execute(plan.updateFromStaging)
@@ -337,6 +332,14 @@ struct Flush: Sendable {
         throw PluginError(category: .data, code: "UNCHANGED_WITHOUT_VALUE",
                           message: "stream \(plan.stream), column \"\(name)\", row \(firstRow + sequence + 1): the value is marked unchanged, but the table has no row with its key, so there is no value to keep",
                           stream: plan.stream)
+    }
+
+    /// The rows `upsert` inserted and updated, read from its `results`.
+    private func counts(of upsert: StagedUpsert, _ results: [QueryResult]) throws -> (UInt64, UInt64) {
+        guard let counts = upsert.counts(results) else {
+            throw PluginError(category: .system, code: "WRITE_FAILED", message: "stream \(plan.stream): the upsert returned no counts", stream: plan.stream)
+        }
+        return counts
     }
 
     private func count(_ result: QueryResult, _ column: Int) -> UInt64 {

@@ -58,6 +58,9 @@ struct WritePlan: Sendable {
     var cdc = false
     /// `deletes: soft` for a CDC stream: deletes set `_sluice_deleted_at` instead of deleting.
     var softDeletes = false
+    /// The server has MERGE (PostgreSQL 15 and later): staged rows are upserted with it
+    /// (``upsertFromStaging(distinctKeys:)``).
+    var merges = false
 
     var target: String { SQL.quoteQualified(schema: schemaName, name: writeTable) }
     var quotedStaging: String { SQL.quoteIdentifier(staging) }
@@ -95,15 +98,16 @@ struct WritePlan: Sendable {
         definitions.append("\(SQL.quoteIdentifier(Self.sequenceColumn)) bigint")
         definitions.append("\(SQL.quoteIdentifier(Self.deleteColumn)) boolean")
         if cdc { definitions.append("\(SQL.quoteIdentifier(Self.unchangedColumn)) bytea") }
-        return "CREATE TEMPORARY TABLE IF NOT EXISTS \(quotedStaging) (\(definitions.joined(separator: ", "))) ON COMMIT DELETE ROWS"
+        let table = "CREATE TEMPORARY TABLE IF NOT EXISTS \(quotedStaging) (\(definitions.joined(separator: ", "))) ON COMMIT DELETE ROWS"
+        return merges ? "\(table); CREATE TEMPORARY SEQUENCE IF NOT EXISTS \(Self.insertCounter)" : table
     }
 
     /// The staging value of each written column, cast to the table's type where needed.
-    private func selectList(_ alias: String) -> String {
-        (columns.map { column in
+    private func selectList(_ alias: String) -> [String] {
+        columns.map { column in
             let value = "\(alias).\(SQL.quoteIdentifier(column.name))"
             return column.needsCast ? "CAST(\(value) AS \(column.targetType))" : value
-        } + metadataColumns.map { "\(alias).\(SQL.quoteIdentifier($0))" }).joined(separator: ", ")
+        } + metadataColumns.map { "\(alias).\(SQL.quoteIdentifier($0))" }
     }
 
     func keyValue(_ alias: String, _ name: String) -> String {
@@ -126,7 +130,7 @@ struct WritePlan: Sendable {
     /// Appends staged rows, skipping those a later delete of the same key cancels.
     var appendFromStaging: String {
         let seq = SQL.quoteIdentifier(Self.sequenceColumn), del = SQL.quoteIdentifier(Self.deleteColumn)
-        var sql = "INSERT INTO \(target) (\(writtenColumns.joined(separator: ", "))) SELECT \(selectList("s")) FROM \(quotedStaging) s WHERE NOT s.\(del)"
+        var sql = "INSERT INTO \(target) (\(writtenColumns.joined(separator: ", "))) SELECT \(selectList("s").joined(separator: ", ")) FROM \(quotedStaging) s WHERE NOT s.\(del)"
         if !key.isEmpty {
             sql += " AND NOT EXISTS (SELECT 1 FROM \(quotedStaging) d WHERE d.\(del) AND d.\(seq) > s.\(seq) AND "
                 + key.map { "d.\(SQL.quoteIdentifier($0)) = s.\(SQL.quoteIdentifier($0))" }.joined(separator: " AND ") + ")"
@@ -141,19 +145,36 @@ struct WritePlan: Sendable {
         return "WITH d AS (DELETE FROM \(target) t USING (\(lastPerKey)) s WHERE s.\(del) AND \(keyMatch("t", "s")) RETURNING 1) SELECT count(*) FROM d"
     }
 
-    /// Inserts or updates the last staged row of each key; returns inserted and updated counts.
-    /// With `distinctKeys` (no key repeats among the staged rows) the rows are taken as they are.
-    func upsertFromStaging(distinctKeys: Bool) -> String {
+    /// Inserts or updates the last staged row of each key, with MERGE where the server has it
+    /// (``merges``), else `INSERT … ON CONFLICT`. With `distinctKeys` (no key repeats among the
+    /// staged rows) the rows are taken as they are.
+    func upsertFromStaging(distinctKeys: Bool) -> StagedUpsert {
         let del = SQL.quoteIdentifier(Self.deleteColumn)
-        return upsert(from: distinctKeys ? quotedStaging : "(\(lastPerKey))", where: "WHERE NOT s.\(del)\(withoutUnchanged("s"))")
+        let source = distinctKeys ? quotedStaging : "(\(lastPerKey))", filter = "WHERE NOT s.\(del)\(withoutUnchanged("s"))"
+        guard merges else { return StagedUpsert(sql: upsert(from: source, where: filter), merges: false) }
+        let counter = "pg_temp.\(Self.insertCounter)"
+        let nonKey = writtenColumns.filter { !key.map(SQL.quoteIdentifier).containsExactly($0) }
+        let updates = (nonKey.isEmpty ? [SQL.quoteIdentifier(key[0])] : nonKey).map { "\($0) = s.\($0)" } + revived
+        let values = zip(selectList("s"), writtenColumns).map { "\($0) AS \($1)" }
+        let match = key.map { "t.\(SQL.quoteIdentifier($0)) = s.\(SQL.quoteIdentifier($0))" }.joined(separator: " AND ")
+        // MERGE reports only how many rows it changed: a temporary sequence counts the inserts.
+        return StagedUpsert(sql: "SELECT setval('\(counter)', 1, false); "
+            + "MERGE INTO \(target) AS t USING (SELECT \(values.joined(separator: ", ")) FROM \(source) s \(filter)) AS s ON \(match) "
+            + "WHEN MATCHED THEN UPDATE SET \(updates.joined(separator: ", ")) "
+            + "WHEN NOT MATCHED AND nextval('\(counter)') > 0 THEN INSERT (\(writtenColumns.joined(separator: ", "))) "
+            + "VALUES (\(writtenColumns.map { "s.\($0)" }.joined(separator: ", "))); "
+            + "SELECT last_value, is_called FROM \(counter)", merges: true)
     }
+
+    /// The temporary sequence that counts the rows a MERGE inserts.
+    static let insertCounter = "sluice_inserted"
 
     /// The rows of `source` (aliased `s`, filtered by `filter`) inserted or updated by key;
     /// returns inserted and updated counts.
     private func upsert(from source: String, where filter: String) -> String {
         let nonKey = writtenColumns.filter { !key.map(SQL.quoteIdentifier).containsExactly($0) }
         let updates = (nonKey.isEmpty ? [SQL.quoteIdentifier(key[0])] : nonKey).map { "\($0) = EXCLUDED.\($0)" } + revived
-        return "WITH w AS (INSERT INTO \(target) AS t (\(writtenColumns.joined(separator: ", "))) SELECT \(selectList("s")) FROM \(source) s \(filter) "
+        return "WITH w AS (INSERT INTO \(target) AS t (\(writtenColumns.joined(separator: ", "))) SELECT \(selectList("s").joined(separator: ", ")) FROM \(source) s \(filter) "
             + "ON CONFLICT (\(keyList)) DO UPDATE SET \(updates.joined(separator: ", ")) RETURNING (t.xmax = 0) AS inserted) "
             + "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w"
     }
