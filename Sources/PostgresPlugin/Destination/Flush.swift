@@ -91,9 +91,8 @@ struct Flush: Sendable {
         }
     }
 
-    /// The statement that applies a staged flush in the same call as its COPY, when one does:
-    /// an upsert (or mirror) of rows without deletes, embeddings or values to keep, whose counts
-    /// are its result.
+    /// The statements that apply a staged flush in the same call as its COPY, when they can: an
+    /// upsert (or mirror) of rows without deletes, embeddings or values to keep.
     var stagedUpsert: StagedUpsert? {
         guard usesStaging, [.upsert, .mirror].contains(plan.mode), !hasDeletes, !keepsValues, plan.embedding == nil, !plan.raw else {
             return nil

@@ -6,7 +6,7 @@ import PostgresClient
 /// MERGE (PostgreSQL 15 and later) updates rows whose key is there without first trying an
 /// insert and locking the row, as `INSERT … ON CONFLICT` does: measured on this project's
 /// machine, 100 upserts of 10,000 rows into a 1M-row table where every key is there took
-/// 6.4–7.3 s against 8.1–8.6 s. It reports only how many rows it changed, so a temporary
+/// 6.4–7.3 s against 7.6–8.6 s. It reports only how many rows it changed, so a temporary
 /// sequence counts its inserts. A row that another session inserts with the same key while the
 /// MERGE runs fails it with a unique violation, where `INSERT … ON CONFLICT` would update it.
 struct StagedUpsert: Sendable {
