@@ -3,6 +3,7 @@ import PostgresClient
 import SluiceTestSupport
 import SluiceSDK
 import SluiceWire
+import Testing
 
 /// What one Write call answered.
 struct WriteOutcome {
@@ -106,6 +107,19 @@ enum DestinationHarness {
     static func rows(_ connection: PostgresConnection, _ query: String) async throws -> [[String?]] {
         _ = try await connection.execute("SET TimeZone = 'UTC'")
         return try await connection.execute(query).rows
+    }
+
+    /// Polls `admin` until the backend of the connection named `application` waits for a lock
+    /// (records an issue after a minute).
+    static func waitForLockWait(_ admin: PostgresConnection, application: String) async throws {
+        let clock = ContinuousClock(), start = clock.now
+        while clock.now - start < .seconds(60) {
+            let waiting = try await admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                                                  [.text(application)]).rows.first?.first ?? nil
+            if waiting == "1" { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("the connection never waited for the lock")
     }
 
     /// Runs `body` with a fresh schema name (not created), dropped afterwards.

@@ -32,18 +32,6 @@ struct FlushChainTests {
         return try Flush.encode(buffer, settings: settings, syncedAtMicros: 0, sourceName: "tests")
     }
 
-    /// Polls `admin` until the backend of `connection`'s application waits for a lock.
-    private static func waitForLockWait(_ admin: PostgresConnection, application: String) async throws {
-        let clock = ContinuousClock(), start = clock.now
-        while clock.now - start < .seconds(60) {
-            let waiting = try await admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
-                                                  [.text(application)]).rows.first?.first ?? nil
-            if waiting == "1" { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("the connection never waited for the lock")
-    }
-
     /// A lane on a connection of its own (named `application`, so `holder` can see it wait), and
     /// `schema.t` (id bigint, name text; keyed by id with `primaryKey`).
     private struct Fixture {
@@ -78,7 +66,7 @@ struct FlushChainTests {
             // (BEGIN, then its COPY) wait behind it, so the second must not be chained yet.
             _ = try await holder.executeScript("BEGIN; SELECT pg_advisory_lock(4242)")
             let busy = Task { try await connection.execute("SELECT pg_advisory_lock(4242), pg_advisory_unlock(4242)") }
-            try await Self.waitForLockWait(holder, application: application)
+            try await DestinationHarness.waitForLockWait(holder, application: application)
             _ = lane.start(first, buffer: StreamBuffer(plan: first.plan), bytes: 0, commit: false, on: connection)
             try await Task.sleep(for: .milliseconds(200))
             #expect(!lane.canChain(second, commit: false))
@@ -86,7 +74,7 @@ struct FlushChainTests {
             // Now its COPY waits for a lock on the table: started, so the second is chained.
             _ = try await holder.executeScript("LOCK TABLE \(table) IN SHARE MODE; SELECT pg_advisory_unlock(4242)")
             _ = try await busy.value
-            try await Self.waitForLockWait(holder, application: application)
+            try await DestinationHarness.waitForLockWait(holder, application: application)
             #expect(lane.canChain(second, commit: false))
             lane.chain(second, buffer: StreamBuffer(plan: second.plan), bytes: 0, on: connection)
             _ = try await holder.execute("COMMIT")
@@ -110,7 +98,7 @@ struct FlushChainTests {
             // The first's COPY waits for a lock on the table: started, yet nothing is chained.
             _ = try await holder.executeScript("BEGIN; LOCK TABLE \(table) IN SHARE MODE")
             _ = lane.start(first, buffer: StreamBuffer(plan: first.plan), bytes: 0, commit: false, on: connection)
-            try await Self.waitForLockWait(holder, application: application)
+            try await DestinationHarness.waitForLockWait(holder, application: application)
             #expect(try #require(lane.inFlight).copyStarted.isSet)
             #expect(!lane.canChain(second, commit: false))
             _ = try await holder.execute("COMMIT")

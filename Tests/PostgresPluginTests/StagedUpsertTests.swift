@@ -94,13 +94,7 @@ struct StagedUpsertTests {
             let lane = FlushLane(connection: connection, cancellation: FlushCancellation())
             let task = lane.start(flush, buffer: StreamBuffer(plan: flush.plan), bytes: 0, commit: true, on: connection)
             // The upsert's insert of 1500 waits for the other transaction, which then commits.
-            let clock = ContinuousClock(), start = clock.now
-            while clock.now - start < .seconds(60) {
-                let waiting = try await admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
-                                                      [.text(application)]).rows.first?.first ?? nil
-                if waiting == "1" { break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            try await DestinationHarness.waitForLockWait(admin, application: application)
             _ = try await other.execute("COMMIT")
             if merges {
                 let failure = await #expect(throws: FlushFailure.self) { try await task.value }
