@@ -153,8 +153,7 @@ struct WritePlan: Sendable {
         let source = distinctKeys ? quotedStaging : "(\(lastPerKey))", filter = "WHERE NOT s.\(del)\(withoutUnchanged("s"))"
         guard merges else { return StagedUpsert(sql: upsert(from: source, where: filter), merges: false) }
         let counter = "pg_temp.\(Self.insertCounter)"
-        let nonKey = writtenColumns.filter { !key.map(SQL.quoteIdentifier).containsExactly($0) }
-        let updates = (nonKey.isEmpty ? [SQL.quoteIdentifier(key[0])] : nonKey).map { "\($0) = s.\($0)" } + revived
+        let updates = upsertedColumns.map { "\($0) = s.\($0)" } + revived
         let values = zip(selectList("s"), writtenColumns).map { "\($0) AS \($1)" }
         let match = key.map { "t.\(SQL.quoteIdentifier($0)) = s.\(SQL.quoteIdentifier($0))" }.joined(separator: " AND ")
         // MERGE reports only how many rows it changed: a temporary sequence counts the inserts.
@@ -169,11 +168,17 @@ struct WritePlan: Sendable {
     /// The temporary sequence that counts the rows a MERGE inserts.
     static let insertCounter = "sluice_inserted"
 
+    /// The columns an upsert sets in a row whose key is there, quoted: the key itself when
+    /// nothing else is written, so that the row still counts as updated.
+    private var upsertedColumns: [String] {
+        let nonKey = writtenColumns.filter { !key.map(SQL.quoteIdentifier).containsExactly($0) }
+        return nonKey.isEmpty ? [SQL.quoteIdentifier(key[0])] : nonKey
+    }
+
     /// The rows of `source` (aliased `s`, filtered by `filter`) inserted or updated by key;
     /// returns inserted and updated counts.
     private func upsert(from source: String, where filter: String) -> String {
-        let nonKey = writtenColumns.filter { !key.map(SQL.quoteIdentifier).containsExactly($0) }
-        let updates = (nonKey.isEmpty ? [SQL.quoteIdentifier(key[0])] : nonKey).map { "\($0) = EXCLUDED.\($0)" } + revived
+        let updates = upsertedColumns.map { "\($0) = EXCLUDED.\($0)" } + revived
         return "WITH w AS (INSERT INTO \(target) AS t (\(writtenColumns.joined(separator: ", "))) SELECT \(selectList("s").joined(separator: ", ")) FROM \(source) s \(filter) "
             + "ON CONFLICT (\(keyList)) DO UPDATE SET \(updates.joined(separator: ", ")) RETURNING (t.xmax = 0) AS inserted) "
             + "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM w"
