@@ -106,8 +106,11 @@ struct Runner {
             return (reference, sluice)
         case .read:
             let csv = work.appendingPathComponent("reference.csv")
+            // A checkpoint the cases before left pending would otherwise run during one read only.
+            _ = try await db.execute("CHECKPOINT")
             let reference = try await measure([("psql \\copy TO CSV", ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
                                                                          "\\copy \(Self.sourceQualified) TO '\(csv.path)' CSV"])])
+            _ = try await db.execute("CHECKPOINT")
             let sluice = try await host(["read", "--plugin", sourcePlugin, "--config", sourceConfig.path, "--output", jsonLines.path])
             try? FileManager.default.removeItem(at: csv)
             return (reference, sluice)
