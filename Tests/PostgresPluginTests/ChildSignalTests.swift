@@ -4,7 +4,7 @@ import Testing
 
 /// Processes started by plugin-host and the SDK begin with a clean signal state, and a reaped
 /// child is never signalled (its pid may belong to another process by then).
-@Suite("Child processes and signals")
+@Suite("Child processes and signals", .temporaryFolder)
 struct ChildSignalTests {
     /// The bits of SIGINT and SIGTERM in a /proc status signal mask.
     private static let interruptBits: UInt64 = (1 << (UInt64(SIGINT) - 1)) | (1 << (UInt64(SIGTERM) - 1))

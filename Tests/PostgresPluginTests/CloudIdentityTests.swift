@@ -10,7 +10,7 @@ import Testing
 /// endpoint (`scripts/token-server.py`, which verifies the service account JWT with the key's
 /// public half, or the Entra client credentials) and logs in to the test server as a role whose
 /// password is that token.
-@Suite("Cloud identity: service account and Entra ID tokens against a local endpoint")
+@Suite("Cloud identity: service account and Entra ID tokens against a local endpoint", .temporaryFolder)
 struct CloudIdentityTests {
     /// Check as a destination (a source's Check would also audit the schemas other tests create
     /// meanwhile).

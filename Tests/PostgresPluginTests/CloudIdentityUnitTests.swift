@@ -16,7 +16,7 @@ private final class ManualClock: @unchecked Sendable {
 
 /// The RDS IAM token against botocore's, the AWS credential chain, the AWS settings' checks, the
 /// token cache's refreshes and the schema's secret marks.
-@Suite("Cloud identity: RDS tokens, AWS credentials, token refresh")
+@Suite("Cloud identity: RDS tokens, AWS credentials, token refresh", .temporaryFolder)
 struct CloudIdentityUnitTests {
     /// botocore's `generate_db_auth_token` for the same inputs at the same moment (its clock
     /// fixed by patching `botocore.auth.get_current_datetime`).

@@ -6,7 +6,7 @@ import Testing
 /// `plugin-host pipeline` between PostgreSQL 15 (over verified TLS, `scripts/pg15-server.sh`)
 /// and the PG* server (the embedded PostgreSQL 18), both ways: a table of many types goes from
 /// 15 to 18 and back to 15, and each copy holds the same values as the original, compared in SQL.
-@Suite("PostgreSQL 15 ↔ 18 pipelines", .serialized, .enabled(if: PG15Server.isConfigured, PG15Server.skipReason))
+@Suite("PostgreSQL 15 ↔ 18 pipelines", .serialized, .enabled(if: PG15Server.isConfigured, PG15Server.skipReason), .temporaryFolder)
 struct CrossVersionPipelineTests {
     private let prefix = "xver_\(UInt32.random(in: 0...UInt32.max))"
 

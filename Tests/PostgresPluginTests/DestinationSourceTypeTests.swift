@@ -7,7 +7,7 @@ import Testing
 
 /// PostgreSQL → PostgreSQL keeps the source's column types, modifiers and extension types
 /// included, and every value.
-@Suite struct DestinationSourceTypeTests {
+@Suite(.temporaryFolder) struct DestinationSourceTypeTests {
     static let columns = """
         id integer PRIMARY KEY, c_char character(5), c_varchar varchar(7), c_qchar "char", c_name name,
         c_ts timestamp(3), c_tstz timestamptz(0), c_time time(2), c_timetz timetz(1),

@@ -5,7 +5,7 @@ import Testing
 /// How `plugin-host` commands end, run as processes: one code per connection failure whichever
 /// side meets it, interruptions exiting 130, a closed stdout ending quietly, no Swift type
 /// names in messages, and `--log-level` alone reaching the plugin's debug lines.
-@Suite("plugin-host outcomes: error codes, interruptions, closed output")
+@Suite("plugin-host outcomes: error codes, interruptions, closed output", .temporaryFolder)
 struct HostOutcomeTests {
     private let catalog = #"{"streams":[{"namespace":"public","name":"host_outcome","columns":[{"name":"id","type":"int64"}],"primary_key":["id"]}]}"#
 
@@ -131,10 +131,11 @@ struct HostOutcomeTests {
     /// A temporary file that takes a process's stderr (a pipe read by a blocked task would
     /// hold one of the few threads every test shares).
     private struct StderrFile {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("host-outcome-\(UUID().uuidString).err").path
+        let path: String
         let handle: FileHandle
 
         init() throws {
+            path = try TemporaryFolder.url("host-outcome-\(UUID().uuidString).err").path
             _ = FileManager.default.createFile(atPath: path, contents: nil)
             handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         }

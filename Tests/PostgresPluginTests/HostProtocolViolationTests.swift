@@ -6,9 +6,9 @@ import Testing
 /// Hosts reject a source that breaks the protocol (PROTOCOL.md §4.4, §5.10): `read`, `pipeline`
 /// and `conformance` against `misbehaving-plugin`, which sends a batch that does not match its
 /// schema, or a batch before any schema.
-@Suite struct HostProtocolViolationTests {
+@Suite(.temporaryFolder) struct HostProtocolViolationTests {
     func config(_ fault: String) throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("misbehaving-\(fault)-\(UUID().uuidString.prefix(6)).json")
+        let url = try TemporaryFolder.url("misbehaving-\(fault)-\(UUID().uuidString.prefix(6)).json")
         try Data(#"{"fault": "\#(fault)"}"#.utf8).write(to: url)
         return url.path
     }
@@ -20,7 +20,7 @@ import Testing
     @Test(arguments: [("invalid-batch", "invalid RecordBatch of fixture.numbers"),
                       ("batch-before-schema", "a RecordBatch of fixture.numbers came before its StreamSchema")])
     func readRejectsTheBatch(fault: String, reason: String) async throws {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("misbehaving-\(UUID().uuidString.prefix(6)).jsonl").path
+        let output = try TemporaryFolder.url("misbehaving-\(UUID().uuidString.prefix(6)).jsonl").path
         let result = try await host(["read", "--plugin", Binaries.misbehavingPlugin.path, "--config", try config(fault), "--output", output])
         #expect(result.exitCode == 71, "\(result.stderr)")
         #expect(result.stderr.contains("protocol violation by the plugin"), "\(result.stderr)")
@@ -31,7 +31,7 @@ import Testing
         let connection = try await TestDatabase.connect()
         defer { connection.close() }
         let schema = "viol_\(UUID().uuidString.prefix(8).lowercased())"
-        let destination = FileManager.default.temporaryDirectory.appendingPathComponent("\(schema).yaml")
+        let destination = try TemporaryFolder.url("\(schema).yaml")
         try Data(HostFixtures.serverConfig(extra: "schema: \(schema)\n").utf8).write(to: destination)
         let result = try await host(["pipeline", "--source", Binaries.misbehavingPlugin.path, "--source-config", try config("invalid-batch"),
                                      "--destination", Binaries.postgresPlugin.path, "--destination-config", destination.path,
@@ -56,13 +56,13 @@ import Testing
 }
 
 /// `plugin-host pipeline` with streams read by change data capture (PROTOCOL.md §8.2).
-@Suite struct PipelineChangeCaptureTests {
+@Suite(.temporaryFolder) struct PipelineChangeCaptureTests {
     func host(_ arguments: [String]) async throws -> CommandResult {
         try await CommandRun.run(Binaries.pluginHost, arguments, timeout: 120)
     }
 
     func file(_ name: String, _ text: String) throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString.prefix(8))-\(name)")
+        let url = try TemporaryFolder.url("\(UUID().uuidString.prefix(8))-\(name)")
         try Data(text.utf8).write(to: url)
         return url.path
     }

@@ -5,7 +5,7 @@ import Testing
 /// What a terminal and a machine see of `plugin-host`, run as processes: the live display and
 /// the summary table through a pseudo-terminal (`script`), JSON log lines with
 /// `--log-format json`, and `--summary FILE` on success and on failure.
-@Suite("plugin-host on a terminal and for machines", .serialized)
+@Suite("plugin-host on a terminal and for machines", .serialized, .temporaryFolder)
 struct HostTerminalTests: PipelineWorkspace {
     let prefix = "hterm_\(UInt32.random(in: 0...UInt32.max))"
     let files = FileManager.default.temporaryDirectory.appendingPathComponent("host-terminal-\(UUID().uuidString)")

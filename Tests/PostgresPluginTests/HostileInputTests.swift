@@ -4,7 +4,7 @@ import Testing
 /// Hostile files given to `plugin-host`: each is refused with exit 65 and a message naming the
 /// file, instead of a stack overflow (exit 139), unbounded memory or a quadratic wait.
 /// None of these reaches a database.
-@Suite("plugin-host: hostile input files")
+@Suite("plugin-host: hostile input files", .temporaryFolder)
 struct HostileInputTests {
     private func host(_ arguments: [String]) async throws -> CommandResult {
         let result = try await HostFixtures.host(arguments)

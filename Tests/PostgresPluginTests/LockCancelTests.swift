@@ -8,7 +8,7 @@ import Testing
 /// Calls waiting on a table another session locked, or on a slow statement: Cancel and SIGTERM
 /// stop them and their server statements (no session is left waiting), and `lock_timeout` and
 /// `statement_timeout` end them with their own error codes. Time bounds only catch hangs.
-@Suite("Cancelling calls that wait on locks", .serialized)
+@Suite("Cancelling calls that wait on locks", .serialized, .temporaryFolder)
 struct LockCancelTests {
     /// The number of sessions waiting for a lock on `table` (qualified, quoted).
     private func lockWaiters(_ connection: PostgresConnection, _ table: String) async throws -> Int {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `plugin-host` run as a process against the real `postgres-plugin` and the test server.
-@Suite("plugin-host command line")
+@Suite("plugin-host command line", .temporaryFolder)
 struct PluginHostCLITests {
     private func host(_ arguments: [String], environment: [String: String] = [:]) async throws -> CommandResult {
         let result = try await HostFixtures.host(arguments, environment: environment)

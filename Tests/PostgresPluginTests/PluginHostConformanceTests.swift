@@ -5,7 +5,7 @@ import Testing
 
 /// `plugin-host conformance` run as a process: against the SDK's example source, the
 /// PostgreSQL plugin on the test server, and scripts that do not speak the protocol.
-@Suite("plugin-host conformance")
+@Suite("plugin-host conformance", .temporaryFolder)
 struct PluginHostConformanceTests {
     /// Every check, in the order they run.
     private static let checks = [

@@ -5,7 +5,7 @@ import Testing
 
 /// `plugin-host write` then `plugin-host read` through `postgres-plugin`: every logical type's
 /// JSON Lines form survives the trip to PostgreSQL and back unchanged.
-@Suite("plugin-host write and read round trip")
+@Suite("plugin-host write and read round trip", .temporaryFolder)
 struct PluginHostRoundTripTests {
     /// Columns of every logical type, in the write catalog's form.
     private static let columns: [(name: String, type: String)] = [
@@ -45,7 +45,7 @@ struct PluginHostRoundTripTests {
 
     /// Rows read back, by id, without `_stream`.
     private func readBack(configPath: String) async throws -> [Int: NSDictionary] {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("plugin-host-\(UUID().uuidString).jsonl").path
+        let output = try TemporaryFolder.url("plugin-host-\(UUID().uuidString).jsonl").path
         let catalog = try HostFixtures.temporaryFile(#"{"streams":[{"namespace":"\#(schema)","name":"all_types"}]}"#, suffix: ".json")
         let read = try await HostFixtures.host(["read", "--plugin", Binaries.postgresPlugin.path, "--config", configPath,
                                                 "--catalog", catalog, "--output", output])
@@ -108,7 +108,7 @@ struct PluginHostRoundTripTests {
 
     /// `read --state` saves the source's latest state per stream, and a later read takes it back.
     private func statesAreKept(configPath: String) async throws {
-        let statePath = FileManager.default.temporaryDirectory.appendingPathComponent("plugin-host-\(UUID().uuidString).json").path
+        let statePath = try TemporaryFolder.url("plugin-host-\(UUID().uuidString).json").path
         for _ in 0..<2 {
             let read = try await HostFixtures.host(["read", "--plugin", Binaries.postgresPlugin.path, "--config", configPath,
                                                     "--state", statePath, "--output", "/dev/null"])
@@ -143,7 +143,7 @@ struct PluginHostRoundTripTests {
               (4, '[null]', '{"k": null}', ARRAY[NULL, 'null', '{}']::jsonb[]);
             """)
         let sourceConfig = try HostFixtures.temporaryFile(HostFixtures.serverConfig(extra: "schemas: [\(schema)]\n"))
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("plugin-host-\(UUID().uuidString).jsonl").path
+        let output = try TemporaryFolder.url("plugin-host-\(UUID().uuidString).jsonl").path
         let read = try await HostFixtures.host(["read", "--plugin", Binaries.postgresPlugin.path, "--config", sourceConfig, "--output", output])
         #expect(read.exitCode == 0, "\(read.stderr)")
         let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init).sorted()
@@ -222,7 +222,7 @@ struct PluginHostRoundTripTests {
 
     private func deleteRowsBody() async throws {
         let sourceConfig = try HostFixtures.temporaryFile(#"{"fault": "deletes"}"#, suffix: ".json")
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("plugin-host-\(UUID().uuidString).jsonl").path
+        let output = try TemporaryFolder.url("plugin-host-\(UUID().uuidString).jsonl").path
         let read = try await HostFixtures.host(["read", "--plugin", Binaries.misbehavingPlugin.path, "--config", sourceConfig, "--output", output])
         #expect(read.exitCode == 0, "\(read.stderr)")
         let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init)

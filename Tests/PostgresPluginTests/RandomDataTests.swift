@@ -7,7 +7,7 @@ import Testing
 /// write path of the real binaries (pipeline with COPY, with multi-row INSERT, upsert, and JSON
 /// Lines through `plugin-host read` and `write`): the copy equals the source, compared in SQL as
 /// the source types, and keeps each column's type.
-@Suite("seeded random data through every path", .serialized)
+@Suite("seeded random data through every path", .serialized, .temporaryFolder)
 struct RandomDataTests {
     static let rows = 3000
     static let seed = 0.4242

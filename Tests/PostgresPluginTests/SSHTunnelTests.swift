@@ -7,7 +7,7 @@ import Testing
 /// `ssh_tunnel`: Check, Write and Read through a real OpenSSH bastion (a private sshd), clear
 /// errors for a wrong key or host key that never show the key, and no tunnel left behind by a
 /// plugin killed mid-call.
-@Suite(.serialized) struct SSHTunnelTests {
+@Suite(.serialized, .temporaryFolder) struct SSHTunnelTests {
     let items = DestinationHarness.items
 
     /// The plugins' environment: a user whose shell is nologin, as service accounts often have
@@ -36,6 +36,15 @@ import Testing
             let path = temporary.appendingPathComponent(folder).path
             return ((try? files.contentsOfDirectory(atPath: path)) ?? []).map { "\(path)/\($0)" }
         }.filter { (try? String(contentsOfFile: $0, encoding: .utf8))?.contains(keyLine) == true }
+    }
+
+    /// The plugins' temporary folders (`sluice-ssh-*`) whose known_hosts holds `server`'s host key.
+    func tunnelFolders(_ server: SSHServer) -> [URL] {
+        let temporary = FileManager.default.temporaryDirectory
+        let folders = ((try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []).filter { $0.hasPrefix("sluice-ssh-") }
+        return folders.map { temporary.appendingPathComponent($0) }.filter {
+            (try? String(contentsOf: $0.appendingPathComponent("known_hosts"), encoding: .utf8))?.contains(server.hostKey) == true
+        }
     }
 
     @Test func checkWriteAndReadGoThroughTheBastion() async throws {
@@ -103,6 +112,8 @@ import Testing
             #expect(keyCopies(server) == [], "the key is on disk while the tunnel runs")
             client.process.send(signal: SIGKILL)
             await client.close()
+            // The killed plugin could not remove its folder (known_hosts and ssh's log): the test does, once done.
+            defer { for folder in tunnelFolders(server) { try? FileManager.default.removeItem(at: folder) } }
             var left = running
             for _ in 0..<1500 where left > 0 {
                 try await Task.sleep(for: .milliseconds(20))

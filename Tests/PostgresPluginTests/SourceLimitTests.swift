@@ -6,7 +6,7 @@ import Testing
 
 /// A `limit` PostgreSQL cannot take (2^63 and above) is a configuration error, from the host
 /// and from the source alike.
-@Suite("source limit beyond bigint")
+@Suite("source limit beyond bigint", .temporaryFolder)
 struct SourceLimitTests {
     @Test("the PostgreSQL source answers a limit of 2^63 or more sent directly with CONFIG, not SYSTEM")
     func sourceRefuses() async throws {

@@ -8,7 +8,7 @@ import Testing
 /// postgres-plugin binary: every sslmode with the right CA, a wrong CA, a host-name mismatch,
 /// SCRAM and md5 passwords, a TLS-only role, a client certificate, and a small Write and Read
 /// over verified TLS. No password appears in any answer.
-@Suite("TLS and authentication on PostgreSQL 15", .enabled(if: PG15Server.isConfigured, PG15Server.skipReason))
+@Suite("TLS and authentication on PostgreSQL 15", .enabled(if: PG15Server.isConfigured, PG15Server.skipReason), .temporaryFolder)
 struct TLSTests {
     private func check(_ config: [String: Any], role: Role = .source) async throws -> CheckResponse {
         let client = try await PluginClient.launch(executable: Binaries.postgresPlugin, hello: Hello(hostName: "tls-tests", hostVersion: "1"))
@@ -166,7 +166,7 @@ struct TLSTests {
         let write = try await HostFixtures.host(["write", "--plugin", Binaries.postgresPlugin.path, "--config", config,
                                                  "--catalog", catalog, "--input", input])
         #expect(write.exitCode == 0, "\(write.stderr)")
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString).jsonl").path
+        let output = try TemporaryFolder.url("tls-\(UUID().uuidString).jsonl").path
         let read = try await HostFixtures.host(["read", "--plugin", Binaries.postgresPlugin.path, "--config", config, "--output", output])
         #expect(read.exitCode == 0, "\(read.stderr)")
         let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init)

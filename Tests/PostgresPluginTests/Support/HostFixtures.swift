@@ -2,9 +2,10 @@ import Foundation
 
 /// Files and runs shared by the tests that drive `plugin-host` as a process.
 enum HostFixtures {
-    /// Writes `text` to a new temporary file and returns its path.
+    /// Writes `text` to a new file in the test's temporary folder (see ``TemporaryFolder``) and
+    /// returns its path.
     static func temporaryFile(_ text: String, suffix: String = ".yaml") throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("plugin-host-\(UUID().uuidString)\(suffix)")
+        let url = try TemporaryFolder.url("plugin-host-\(UUID().uuidString)\(suffix)")
         try Data(text.utf8).write(to: url)
         return url.path
     }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// A private OpenSSH server (`/usr/sbin/sshd`, as root) on 127.0.0.1 for one test: its own host
-/// key, one authorized client key, port forwarding allowed; its log is kept.
+/// key, one authorized client key, port forwarding allowed; its log is kept. Its files are in
+/// the test's ``TemporaryFolder``.
 final class SSHServer: Sendable {
     let directory: URL
     let port: Int
@@ -20,7 +21,7 @@ final class SSHServer: Sendable {
     /// Starts a server; waits with `Task.sleep`, never blocking a thread the tests share.
     static func start() async throws -> SSHServer {
         let files = FileManager.default
-        let directory = files.temporaryDirectory.appendingPathComponent("sluice-sshd-\(UUID().uuidString.prefix(8))")
+        let directory = try TemporaryFolder.url("sluice-sshd-\(UUID().uuidString.prefix(8))")
         try files.createDirectory(at: directory, withIntermediateDirectories: true)
         try files.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
         for name in ["host_key", "client_key"] {

@@ -5,7 +5,7 @@ import FoundationNetworking
 
 /// `scripts/token-server.py` (a local OAuth token endpoint that verifies service account JWTs
 /// and Entra client credentials) on a free port for one test, stopped with ``stop()``. It
-/// makes its own service account key, written to ``keyFile``.
+/// makes its own service account key, written to ``keyFile`` in the test's ``TemporaryFolder``.
 final class TokenServer {
     let process: Process
     let port: Int
@@ -43,7 +43,7 @@ final class TokenServer {
         let email = "sluice-\(UUID().uuidString.prefix(8).lowercased())@sluice-tests.iam.gserviceaccount.com"
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
-        let keyFile = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-sa-\(UUID().uuidString).json")
+        let keyFile = try TemporaryFolder.url("sluice-sa-\(UUID().uuidString).json")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", root.appendingPathComponent("scripts/token-server.py").path,
