@@ -9,7 +9,7 @@ import SluiceWire
 struct ReadBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "read",
-        abstract: "Read N rows through the plugin (1 and 2 connections) and compare with psql's COPY TO STDOUT.")
+        abstract: "Read N rows through the plugin (1 connection, and 2 reading ranges with split_tables) and compare with psql's COPY TO STDOUT.")
 
     @Option(help: "Rows in the benchmark table.")
     var rows = 1_000_000
@@ -62,7 +62,7 @@ struct ReadBenchmark: AsyncParsableCommand {
     /// Seconds, rows received, the plugin's peak RSS in kB and its CPU seconds.
     private func timePlugin(connections: Int) async throws -> (Double, Int, Int, Double) {
         let executable = BenchEnvironment.pluginExecutable(plugin)
-        let json = try BenchEnvironment.pluginConfigJSON(["batch_size": batchSize, "max_connections": connections])
+        let json = try BenchEnvironment.pluginConfigJSON(["batch_size": batchSize, "max_connections": connections, "split_tables": connections > 1])
         let client = try await PluginClient.launch(executable: executable, hello: Hello(hostName: "sluice-bench", hostVersion: "1"))
         let stream = ConfiguredStream(schema: StreamSchema(stream: StreamID(namespace: "sluice_bench", name: table), columns: []))
         let start = Date()

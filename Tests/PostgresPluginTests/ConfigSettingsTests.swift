@@ -159,6 +159,7 @@ struct ConfigSettingsTests {
         #expect(shown("batch_timeout") as? String == "60s" && config.destination.batchTimeout == 60)
         #expect(shown("checkpoint_interval") as? String == "1s" && config.source.checkpoints.interval == 1)
         #expect(shown("checkpoint_bytes") as? Int == config.source.checkpoints.bytes)
+        #expect(shown("split_tables") as? Bool == false && !config.source.splitTables)
         #expect(config.destination.writeMode == nil && config.connection.sslmode == nil && config.connection.port == nil)
     }
 

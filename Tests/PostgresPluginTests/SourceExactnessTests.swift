@@ -47,7 +47,7 @@ struct SourceExactnessTests {
                     [SourceHarness.stream(schema, "parent", columns: ["id"]), SourceHarness.stream(schema, "child", columns: ["id"]),
                      SourceHarness.stream(schema, "grandchild", columns: ["id"]), SourceHarness.stream(schema, "heap"),
                      SourceHarness.stream(schema, "heap_child"), SourceHarness.stream(schema, "parts")],
-                    overrides: ["max_connections": connections])
+                    overrides: ["max_connections": connections, "split_tables": connections > 1])
                 #expect(try SourceReadTests.ids(result, "parent").sorted() == parentIDs, "max_connections \(connections)")
                 #expect(try SourceReadTests.ids(result, "child").sorted() == [5, 30001])
                 #expect(try SourceReadTests.ids(result, "grandchild") == [30002])

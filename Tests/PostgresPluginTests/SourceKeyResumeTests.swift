@@ -53,7 +53,7 @@ struct SourceKeyResumeTests {
         }
     }
 
-    @Test("max_connections 2 reads a table with a primary key in two key ranges of one snapshot; a mid-way state resumes every range")
+    @Test("split_tables with max_connections 2 reads a table with a primary key in two key ranges of one snapshot; a mid-way state resumes every range, without split_tables too")
     func parallelKeyRanges() async throws {
         try await SourceHarness.withSchema { schema, db in
             let s = SQL.quoteIdentifier(schema)
@@ -62,7 +62,13 @@ struct SourceKeyResumeTests {
                 INSERT INTO \(s).t SELECT g, repeat('p', 60) FROM generate_series(1, 100000) g;
                 """)
             let stream = SourceHarness.stream(schema, "t", columns: ["id", "v"])
-            let overrides: [String: Any] = ["max_connections": 2, "batch_size": 5000]
+            // Without split_tables, max_connections 2 reads the one table in one range, in key order.
+            let unsplit = try await SourceHarness.read([stream], overrides: ["max_connections": 2, "batch_size": 5000])
+            #expect(Self.pairs(try unsplit.rows("t")).map(\.0) == Array(1 ... 100000))
+            let unsplitCounts = unsplit.states.compactMap { SourceHarness.json($0)["key_ranges"] as? [Any] }.map(\.count)
+            #expect(!unsplitCounts.isEmpty && unsplitCounts.allSatisfy { $0 == 1 }, "\(unsplitCounts)")
+
+            let overrides: [String: Any] = ["max_connections": 2, "batch_size": 5000, "split_tables": true]
             let full = try await SourceHarness.read([stream], overrides: overrides)
             let ids = Self.pairs(try full.rows("t")).map(\.0)
             #expect(ids.sorted() == Array(1 ... 100000))

@@ -216,7 +216,7 @@ struct SourceReadTests {
         }
     }
 
-    @Test("max_connections 2 reads a large table in two ctid ranges of one snapshot, every row once")
+    @Test("split_tables with max_connections 2 reads a large table in two ctid ranges of one snapshot, every row once; without it, in one")
     func parallelRanges() async throws {
         try await SourceHarness.withSchema { schema, db in
             let s = SQL.quoteIdentifier(schema)
@@ -224,13 +224,19 @@ struct SourceReadTests {
                 CREATE TABLE \(s).t (id int, pad text);
                 INSERT INTO \(s).t SELECT g, repeat('p', 60) FROM generate_series(1, 100000) g;
                 """)
+            func rangeCounts(_ result: SourceReadResult) -> [Int] {
+                result.states.dropLast().compactMap { state in
+                    ((try? JSONSerialization.jsonObject(with: Data(state.data))) as? [String: Any])?["ranges"] as? [Any]
+                }.map(\.count)
+            }
             let result = try await SourceHarness.read([SourceHarness.stream(schema, "t", columns: ["id"])],
-                                                      overrides: ["max_connections": 2, "batch_size": 5000])
+                                                      overrides: ["max_connections": 2, "batch_size": 5000, "split_tables": true])
             #expect(try Self.ids(result, "t", column: "id").sorted() == Array(1 ... 100000))
-            let rangeCounts = result.states.dropLast().compactMap { state in
-                ((try? JSONSerialization.jsonObject(with: Data(state.data))) as? [String: Any])?["ranges"] as? [Any]
-            }.map(\.count)
-            #expect(rangeCounts.contains(2))
+            #expect(rangeCounts(result).contains(2))
+            let unsplit = try await SourceHarness.read([SourceHarness.stream(schema, "t", columns: ["id"])],
+                                                       overrides: ["max_connections": 2, "batch_size": 5000])
+            #expect(try Self.ids(unsplit, "t").sorted() == Array(1 ... 100000))
+            #expect(!rangeCounts(unsplit).isEmpty && rangeCounts(unsplit).allSatisfy { $0 == 1 })
             let single = try await SourceHarness.read([SourceHarness.stream(schema, "t", columns: ["id"])],
                                                       overrides: ["max_connections": 1, "batch_size": 5000])
             #expect(try Self.ids(single, "t").sorted() == Array(1 ... 100000))

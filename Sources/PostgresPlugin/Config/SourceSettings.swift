@@ -8,6 +8,8 @@ struct SourceSettings: Sendable {
     var snapshot: SnapshotScope
     /// When a Read sends a state between batches.
     var checkpoints: CheckpointPolicy
+    /// Whether a large table is read in ranges on several connections at once (`split_tables`).
+    var splitTables: Bool
 
     /// `snapshot`'s names.
     enum SnapshotScope: String, SettingChoice {
@@ -31,6 +33,10 @@ struct SourceSettings: Sendable {
         "checkpoint_bytes", default: CheckpointPolicy.defaultBytes, range: 0...1 << 40,
         "Source: a state follows a batch once this many bytes of rows were sent since the last one (or checkpoint_interval passed); 0 = after every batch.")
 
+    static let splitTablesSetting = Setting<Bool>.bool(
+        "split_tables", default: false,
+        "Source: read a large table (128 blocks or more per range) in ranges of its primary key (or of its blocks) on several connections at once, up to max_connections. Off: every table is read on one connection, and max_connections reads tables side by side. Splitting helps only a consumer faster than one reading backend: a PostgreSQL destination loading the ranges into one table gets two ascending key sequences, which leave the lower range's index pages half full.")
+
     init(_ reader: inout ConfigReader) {
         schemas = reader.read(Self.schemasSetting)
         do throws(TablePatterns.Invalid) {
@@ -41,5 +47,6 @@ struct SourceSettings: Sendable {
         snapshot = reader.read(Self.snapshotSetting)
         checkpoints = CheckpointPolicy(interval: reader.read(Self.checkpointIntervalSetting),
                                        bytes: reader.read(Self.checkpointBytesSetting))
+        splitTables = reader.read(Self.splitTablesSetting)
     }
 }

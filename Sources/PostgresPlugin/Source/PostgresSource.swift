@@ -47,7 +47,7 @@ struct PostgresSource {
         var workers: [PostgresConnection] = []
         defer { for worker in workers { worker.close() } }
         // Workers read streams side by side (one snapshot) or a large stream's ranges.
-        if config.batch.maxConnections > 1, (consistent && plans.count > 1) || plans.contains(where: { $0.byCtid || $0.byKey }) {
+        if config.batch.maxConnections > 1, (consistent && plans.count > 1) || plans.contains(where: readsRanges) {
             for _ in 1 ..< config.batch.maxConnections { workers.append(try await connect()) }
         }
         // Incremental reads that record their snapshot list the transactions in progress first.
@@ -64,7 +64,8 @@ struct PostgresSource {
                 context.logger.info("reading \(plans.count) streams on \(1 + workers.count) connections in one snapshot")
             }
             let readers = plans.map { plan in
-                StreamReader(plan: plan, batch: config.batch, checkpoints: config.source.checkpoints, output: output, states: states,
+                StreamReader(plan: plan, batch: config.batch, checkpoints: config.source.checkpoints,
+                             splitTables: config.source.splitTables, output: output, states: states,
                              logger: context.logger, listing: shared)
             }
             let summaries = try await ConcurrentRead(readers: readers, connections: [connection] + workers).run()
@@ -78,7 +79,8 @@ struct PostgresSource {
             do {
                 let listed = try await listing([plan])
                 try await begin(connection)
-                let reader = StreamReader(plan: plan, batch: config.batch, checkpoints: config.source.checkpoints, output: output, states: states,
+                let reader = StreamReader(plan: plan, batch: config.batch, checkpoints: config.source.checkpoints,
+                                          splitTables: config.source.splitTables, output: output, states: states,
                                           logger: context.logger, listing: listed)
                 summaries.append(try await reader.run(main: connection, workers: workers))
                 _ = try await connection.execute("COMMIT")
@@ -89,6 +91,13 @@ struct PostgresSource {
             }
         }
         return Summary(streams: summaries, durationMicros: UInt64(max(0, Date().timeIntervalSince(started)) * 1_000_000))
+    }
+
+    /// Whether `plan` may be read in several ranges at once: a full refresh by key or block
+    /// ranges, split (`split_tables`) or resuming the ranges of an interrupted read.
+    func readsRanges(_ plan: StreamPlan) -> Bool {
+        guard plan.byCtid || plan.byKey else { return false }
+        return config.source.splitTables || (plan.resumeRanges?.count ?? 0) > 1 || (plan.resumeKeyRanges?.count ?? 0) > 1
     }
 
     func connect() async throws -> PostgresConnection {

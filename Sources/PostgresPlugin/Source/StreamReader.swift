@@ -7,12 +7,15 @@ import SluiceWire
 /// Reads one stream with binary COPY, sending batches, progress and checkpoints as it goes.
 ///
 /// A full refresh of a table is read in ranges: primary-key ranges in key order when it has a
-/// primary key, ctid block ranges otherwise; one range per connection (the main connection plus
-/// `workers`, all in one exported snapshot) when the table is large enough.
+/// primary key, ctid block ranges otherwise; with `split_tables`, one range per connection (the
+/// main connection plus `workers`, all in one exported snapshot) when the table is large enough,
+/// else one range (an interrupted read resumes the ranges it saved, whatever the setting).
 struct StreamReader {
     let plan: StreamPlan
     let batch: BatchSettings
     let checkpoints: CheckpointPolicy
+    /// Whether a large table is split into ranges for the connections (`split_tables`).
+    let splitTables: Bool
     let output: ReadOutput
     let states: StateCounter
     let logger: Logger
@@ -58,8 +61,9 @@ struct StreamReader {
     }
 
     /// Starts the stream on `connection` (in the read's snapshot): sends its schema, its STARTED
-    /// status and ``opening``, and splits it into the segments left to read (ranges for up to
-    /// `connections` connections, or the whole stream), which the returned sink follows.
+    /// status and ``opening``, and splits it into the segments left to read (an interrupted read's
+    /// ranges; with ``splitTables``, ranges for up to `connections` connections; else the whole
+    /// stream), which the returned sink follows.
     func open(on connection: PostgresConnection, connections: Int) async throws -> (BatchSink, [Segment]) {
         let stream = plan.stream
         try await output.send(plan.schema)
@@ -69,12 +73,12 @@ struct StreamReader {
         let segments: [Segment]
         if plan.byCtid {
             var all = plan.resumeRanges ?? []
-            if all.isEmpty { all = try await splitRanges(main: connection, connections: connections) }
+            if all.isEmpty { all = try await splitRanges(main: connection, connections: splitTables ? connections : 1) }
             await sink.start(ranges: all)
             segments = all.enumerated().filter { !$0.element.done }.map { .ctid($0.offset, $0.element) }
         } else if plan.byKey {
             var all = plan.resumeKeyRanges ?? []
-            if all.isEmpty { all = try await splitKeys(main: connection, connections: connections) }
+            if all.isEmpty { all = try await splitKeys(main: connection, connections: splitTables ? connections : 1) }
             await sink.start(keyRanges: all)
             segments = all.enumerated().filter { !$0.element.done }.map { .key($0.offset, $0.element) }
         } else {

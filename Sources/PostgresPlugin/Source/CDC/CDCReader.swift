@@ -222,12 +222,13 @@ struct CDCReader {
         _ = try await main.executeScript("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT \(try await main.quoteLiteral(name))")
         var workers: [PostgresConnection] = []
         defer { for worker in workers { worker.close() } }
-        if config.batch.maxConnections > 1 {
+        if config.batch.maxConnections > 1, plans.contains(where: source.readsRanges) {
             for _ in 1 ..< config.batch.maxConnections { workers.append(try await source.connect()) }
         }
         for (index, plan) in plans.enumerated() {
             try source.context.checkCancellation()
-            let reader = StreamReader(plan: plan, batch: config.batch, checkpoints: config.source.checkpoints, output: output, states: states, logger: logger,
+            let reader = StreamReader(plan: plan, batch: config.batch, checkpoints: config.source.checkpoints,
+                                      splitTables: config.source.splitTables, output: output, states: states, logger: logger,
                                       listing: nil, opening: Self.truncateBatch(plan))
             stream.summaries[index] = try await reader.run(main: main, workers: workers)
         }
