@@ -109,13 +109,13 @@ enum DestinationHarness {
         return try await connection.execute(query).rows
     }
 
-    /// Polls `admin` until the backend of the connection named `application` waits for a lock
-    /// (records an issue after a minute).
-    static func waitForLockWait(_ admin: PostgresConnection, application: String) async throws {
+    /// Polls `admin` until the backend of the connection named `application` waits for a lock,
+    /// running a query that contains `text` (records an issue after a minute).
+    static func waitForLockWait(_ admin: PostgresConnection, application: String, queryContaining text: String = "") async throws {
         let clock = ContinuousClock(), start = clock.now
         while clock.now - start < .seconds(60) {
-            let waiting = try await admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
-                                                  [.text(application)]).rows.first?.first ?? nil
+            let waiting = try await admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock' AND strpos(query, $2) > 0",
+                                                  [.text(application), .text(text)]).rows.first?.first ?? nil
             if waiting == "1" { return }
             try await Task.sleep(for: .milliseconds(20))
         }

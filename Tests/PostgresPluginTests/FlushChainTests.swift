@@ -9,9 +9,10 @@ import Testing
 /// one's COPY call has started there, so the connection's queue runs their COPYs in order.
 @Suite("Destination: chained flushes")
 struct FlushChainTests {
-    /// An append flush of `ids` into `schema.t` (id bigint, name text); `fresh`: an upsert by
-    /// `id` into a table the Write created (COPY straight in under a savepoint).
-    private static func flush(_ ids: ClosedRange<Int64>, schema: String, firstRow: Int, fresh: Bool = false) throws -> Flush {
+    /// An append flush of `ids` into `schema.t` (id bigint, name text, `tag` followed by the
+    /// id); `fresh`: an upsert by `id` into a table the Write created (COPY straight in under a
+    /// savepoint).
+    private static func flush(_ ids: ClosedRange<Int64>, schema: String, firstRow: Int, fresh: Bool = false, tag: String = "n") throws -> Flush {
         let stream = StreamID(name: "t")
         let columns = [Column(name: "id", type: LogicalType(.int64)), Column(name: "name", type: LogicalType(.string))]
         var plan = WritePlan(stream: stream, schema: StreamSchema(stream: stream, columns: columns, primaryKey: fresh ? ["id"] : []),
@@ -22,7 +23,7 @@ struct FlushChainTests {
         plan.freshTable = fresh
         var names = ColumnVector(offsets: [0])
         for id in ids {
-            names.data += Array("n\(id)".utf8)
+            names.data += Array("\(tag)\(id)".utf8)
             names.offsets.append(UInt32(names.data.count))
         }
         let buffer = StreamBuffer(plan: plan)
@@ -87,23 +88,44 @@ struct FlushChainTests {
         }
     }
 
-    @Test("nothing is chained behind a fresh table's COPY, whose fallback upsert would take more calls")
-    func notBehindAFreshTablesCopy() async throws {
+    @Test("a flush chained behind a fresh table's COPY that falls back to an upsert runs after all of the fallback: the newer value of a key wins")
+    func behindAFreshTablesFallback() async throws {
         try await Self.withLane(primaryKey: true) { fixture in
-            let (schema, table, application, connection, holder, lane) = (fixture.schema, fixture.table, fixture.application,
-                                                                        fixture.connection, fixture.holder, fixture.lane)
+            let (schema, table, application, admin, connection, holder, lane) = (fixture.schema, fixture.table, fixture.application, fixture.admin,
+                                                                              fixture.connection, fixture.holder, fixture.lane)
+            // Key 1 is there, so the first flush's COPY fails and its rows are upserted; the
+            // second carries newer values of keys 2001–3000.
+            _ = try await admin.execute("INSERT INTO \(table) VALUES (1, 'before')")
             let first = try Self.flush(1...3000, schema: schema, firstRow: 0, fresh: true)
-            let second = try Self.flush(3001...4500, schema: schema, firstRow: 3000, fresh: true)
-            #expect(first.isFresh && second.isFresh)
-            // The first's COPY waits for a lock on the table: started, yet nothing is chained.
+            let second = try Self.flush(2001...4500, schema: schema, firstRow: 3000, fresh: true, tag: "second")
+            let lockerApplication = "sluice-chain-locker-\(UUID().uuidString.prefix(8))"
+            let locker = try await PostgresConnection.connect(TestDatabase.config { $0.applicationName = lockerApplication })
+            defer { locker.close() }
+
+            // The first's COPY waits behind a SHARE lock, and an ACCESS EXCLUSIVE request behind
+            // it. Once the COPY fails, rolling back to its savepoint hands the table to that
+            // request, so the fallback waits in the middle, after the rollback.
             _ = try await holder.executeScript("BEGIN; LOCK TABLE \(table) IN SHARE MODE")
             _ = lane.start(first, buffer: StreamBuffer(plan: first.plan), bytes: 0, commit: false, on: connection)
             try await DestinationHarness.waitForLockWait(holder, application: application)
-            #expect(try #require(lane.inFlight).copyStarted.isSet)
-            #expect(!lane.canChain(second, commit: false))
+            let exclusive = Task { try await locker.executeScript("BEGIN; LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE") }
+            try await DestinationHarness.waitForLockWait(holder, application: lockerApplication)
             _ = try await holder.execute("COMMIT")
-            #expect(try await #require(lane.inFlight).task.value.inserted == 3000)
-            _ = try await connection.execute("ROLLBACK")
+            _ = try await exclusive.value
+            try await DestinationHarness.waitForLockWait(holder, application: application, queryContaining: "CREATE TEMPORARY TABLE")
+
+            // Chained now, its call waits on the connection behind the fallback's.
+            #expect(lane.canChain(second, commit: false))
+            lane.chain(second, buffer: StreamBuffer(plan: second.plan), bytes: 0, on: connection)
+            try await Task.sleep(for: .milliseconds(300))
+            _ = try await locker.execute("COMMIT")
+            let firstResult = try await #require(lane.inFlight).task.value
+            #expect(firstResult.leftFreshRoute && firstResult.inserted == 2999 && firstResult.updated == 1)
+            let secondResult = try await #require(lane.queued).task.value
+            #expect(secondResult.leftFreshRoute && secondResult.inserted == 1500 && secondResult.updated == 1000)
+            _ = try await connection.execute("COMMIT")
+            let rows = try await admin.execute("SELECT count(*), count(*) FILTER (WHERE name = 'second' || id), count(*) FILTER (WHERE name = 'n' || id) FROM \(table)")
+            #expect(rows.rows == [["4500", "2500", "2000"]])
         }
     }
 }

@@ -73,16 +73,11 @@ struct Flush: Sendable {
         return false
     }
 
-    /// A COPY straight into a table this Write created, under a savepoint (``Route/fresh(_:)``).
-    var isFresh: Bool {
-        if case .fresh = route { return true }
-        return false
-    }
-
     /// Whether the call that starts the flush's COPY is the last one it makes on the connection
     /// (when it does not commit): a COPY straight into the table, or into staging with its upsert
     /// in the same call (``stagedUpsert``). A fresh table's COPY that meets a key already there
-    /// makes more, but its failure leaves the transaction failed until them.
+    /// makes one more, its fallback upsert, but its failure leaves the transaction failed until
+    /// then, so a call queued in between sends nothing.
     var copyIsLastCall: Bool {
         switch route {
         case .copy, .fresh: return true
@@ -266,6 +261,11 @@ struct Flush: Sendable {
     /// an earlier flush of this Write, or by another session meanwhile) fails the COPY with a
     /// unique violation: it is rolled back to the savepoint and the same rows are upserted
     /// through ``WritePlan/freshStaging`` instead, with the counts of an upsert.
+    ///
+    /// Each attempt is one call on the connection, so a flush chained behind this one
+    /// (``FlushLane/chain(_:buffer:bytes:on:)``) runs before the fallback, finding the
+    /// transaction failed and sending nothing, or after all of it: never between its statements,
+    /// where it would write a key's newer value that the fallback's older one then overwrites.
     private func copyFresh(_ chunks: [[UInt8]], _ result: inout FlushResult, on connection: PostgresConnection,
                            inOpenTransaction: Bool, started: CallStarted?) async throws {
         let savepoint = SQL.quoteIdentifier(WritePlan.freshSavepoint)
@@ -277,15 +277,16 @@ struct Flush: Sendable {
             return
         } catch let error as PostgresError where error.sqlState == "23505" {
             try Task.checkCancellation()
-            _ = try await connection.executeScript("ROLLBACK TO SAVEPOINT \(savepoint); RELEASE SAVEPOINT \(savepoint)")
         }
         result.leftFreshRoute = true
-        _ = try await connection.execute(plan.createFreshStaging)
-        try await copy(chunks, plan.copyIntoFreshStaging, on: connection)
-        let counts = try await connection.execute(plan.upsertFromFreshStaging)
+        let staging = SQL.quoteIdentifier(plan.freshStaging)
+        let outcome = try await copy(chunks, "ROLLBACK TO SAVEPOINT \(savepoint); RELEASE SAVEPOINT \(savepoint); \(plan.createFreshStaging); \(plan.copyIntoFreshStaging)",
+                                     on: connection, followUp: "\(plan.upsertFromFreshStaging); TRUNCATE \(staging)")
+        guard let counts = outcome.followUp.first else {
+            throw PluginError(category: .system, code: "WRITE_FAILED", message: "stream \(plan.stream): the upsert returned no counts", stream: plan.stream)
+        }
         result.inserted = count(counts, 0)
         result.updated = count(counts, 1)
-        _ = try await connection.execute("TRUNCATE \(SQL.quoteIdentifier(plan.freshStaging))")
     }
 
     /// Applies the staged rows to the table per the write mode.

@@ -89,15 +89,16 @@ final class FlushLane {
     /// Whether `flush` can be started now behind the flush in flight (``chain(_:buffer:bytes:on:)``).
     /// Both continue the open transaction without committing. The one in flight has started its
     /// COPY's call on the connection and was not refused there (a refused flush is started again
-    /// later, so nothing may wait behind it), and makes no call after that one: an append's COPY
-    /// or a staged upsert's single call, never a fresh table's COPY, whose fallback upsert takes
-    /// more calls that a flush queued meanwhile would land between. The new one makes no call
-    /// before its COPY (its staging table exists), so it sends nothing when the first failed.
-    /// The connection's queue runs calls in the order they were made, so the two stay in order.
+    /// later, so nothing may wait behind it), and makes no call after that one
+    /// (``Flush/copyIsLastCall``): an append's COPY, a staged upsert's single call, or a fresh
+    /// table's COPY, whose fallback upsert, if it needs one, is a single call made once the COPY
+    /// has failed the transaction. The new one makes no call before its COPY (its staging table
+    /// exists), so it sends nothing when the first failed. The connection's queue runs calls in
+    /// the order they were made, so the two stay in order.
     func canChain(_ flush: Flush, commit: Bool) -> Bool {
         guard let inFlight, queued == nil, !commit, !inFlight.commits, transactionOpen else { return false }
         guard !flush.usesStaging || stagingReady.contains(flush.plan.staging) else { return false }
-        return flush.copyIsLastCall && inFlight.flush.copyIsLastCall && !inFlight.flush.isFresh && inFlight.copyStarted.isSet
+        return flush.copyIsLastCall && inFlight.flush.copyIsLastCall && inFlight.copyStarted.isSet
     }
 
     /// Starts `flush` behind the flush in flight, as `queued`: the server then goes from one
