@@ -35,7 +35,7 @@ struct SourceSettings: Sendable {
 
     static let splitTablesSetting = Setting<Bool>.bool(
         "split_tables", default: false,
-        "Source: read a large table (128 blocks or more per range) in ranges of its primary key (or of its blocks) on several connections at once, up to max_connections. Off: every table is read on one connection, and max_connections reads tables side by side. Splitting helps only a consumer faster than one reading backend: a PostgreSQL destination loading the ranges into one table gets two ascending key sequences, which leave the lower range's index pages half full.")
+        "Source: read a large table (128 blocks or more per range) in ranges of its primary key (or of its blocks) on several connections at once, up to max_connections. Off: every table is read on one connection (a read resumed from a state holding several ranges still reads them all), and max_connections reads tables side by side. Splitting helps only a consumer faster than one reading backend: a PostgreSQL destination loading the ranges into one table gets two ascending key sequences, which leave the lower range's index pages half full.")
 
     init(_ reader: inout ConfigReader) {
         schemas = reader.read(Self.schemasSetting)
