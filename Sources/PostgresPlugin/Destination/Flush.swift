@@ -279,14 +279,10 @@ struct Flush: Sendable {
             try Task.checkCancellation()
         }
         result.leftFreshRoute = true
-        let staging = SQL.quoteIdentifier(plan.freshStaging)
+        let upsert = plan.upsertFromFreshStaging
         let outcome = try await copy(chunks, "ROLLBACK TO SAVEPOINT \(savepoint); RELEASE SAVEPOINT \(savepoint); \(plan.createFreshStaging); \(plan.copyIntoFreshStaging)",
-                                     on: connection, followUp: "\(plan.upsertFromFreshStaging); TRUNCATE \(staging)")
-        guard let counts = outcome.followUp.first else {
-            throw PluginError(category: .system, code: "WRITE_FAILED", message: "stream \(plan.stream): the upsert returned no counts", stream: plan.stream)
-        }
-        result.inserted = count(counts, 0)
-        result.updated = count(counts, 1)
+                                     on: connection, followUp: "\(upsert.sql); TRUNCATE \(SQL.quoteIdentifier(plan.freshStaging))")
+        (result.inserted, result.updated) = try counts(of: upsert, outcome.followUp)
     }
 
     /// Applies the staged rows to the table per the write mode.

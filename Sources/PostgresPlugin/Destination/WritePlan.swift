@@ -203,7 +203,7 @@ struct WritePlan: Sendable {
     }
 
     /// Upserts the rows of ``freshStaging`` (their keys are distinct); returns inserted and updated counts.
-    var upsertFromFreshStaging: String { upsert(from: SQL.quoteIdentifier(freshStaging), where: "") }
+    var upsertFromFreshStaging: StagedUpsert { StagedUpsert(sql: upsert(from: SQL.quoteIdentifier(freshStaging), where: ""), merges: false) }
 
     /// Updates rows whose key exists; returns updated and staged-row counts.
     var updateFromStaging: String {

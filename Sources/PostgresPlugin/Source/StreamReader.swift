@@ -70,15 +70,17 @@ struct StreamReader {
         try await output.status(StreamStatus(stream: stream, status: .started))
         if let opening { try await output.send(opening) }
         let sink = BatchSink(plan: plan, output: output, states: states, checkpoints: checkpoints)
+        // The ranges a table not read before is split into.
+        let ways = splitTables ? connections : 1
         let segments: [Segment]
         if plan.byCtid {
             var all = plan.resumeRanges ?? []
-            if all.isEmpty { all = try await splitRanges(main: connection, connections: splitTables ? connections : 1) }
+            if all.isEmpty { all = try await splitRanges(main: connection, connections: ways) }
             await sink.start(ranges: all)
             segments = all.enumerated().filter { !$0.element.done }.map { .ctid($0.offset, $0.element) }
         } else if plan.byKey {
             var all = plan.resumeKeyRanges ?? []
-            if all.isEmpty { all = try await splitKeys(main: connection, connections: splitTables ? connections : 1) }
+            if all.isEmpty { all = try await splitKeys(main: connection, connections: ways) }
             await sink.start(keyRanges: all)
             segments = all.enumerated().filter { !$0.element.done }.map { .key($0.offset, $0.element) }
         } else {
