@@ -63,14 +63,14 @@ struct CodecBenchmark: ParsableCommand {
 
     private func seconds(since start: ContinuousClock.Instant) -> Double { Self.seconds(start.duration(to: .now)) }
 
-    private static func seconds(_ duration: Duration) -> Double {
+    static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
-    private static func format(_ value: Double) -> String { String(format: "%.2f", value) }
+    static func format(_ value: Double) -> String { String(format: "%.2f", value) }
 
     /// Every batch encoded as a PluginMessage and framed into one stream.
-    private static func encodeAndFrame(_ batches: [RecordBatch], capacity: Int) -> (Double, [UInt8]) {
+    static func encodeAndFrame(_ batches: [RecordBatch], capacity: Int) -> (Double, [UInt8]) {
         let clock = ContinuousClock()
         var stream: [UInt8] = []
         let duration = clock.measure {
@@ -83,7 +83,7 @@ struct CodecBenchmark: ParsableCommand {
     }
 
     /// The stream read back in pipe-sized chunks, deframed and decoded.
-    private static func deframeAndDecode(_ stream: [UInt8]) throws -> (Double, (rows: Int, first: RecordBatch?)) {
+    static func deframeAndDecode(_ stream: [UInt8]) throws -> (Double, (rows: Int, first: RecordBatch?)) {
         let clock = ContinuousClock()
         var rows = 0
         var first: RecordBatch?

@@ -17,8 +17,6 @@ final class BatchAssembler: @unchecked Sendable {
     private let batchSize: Int
     /// The session's maximum frame size (`--max-frame-size`, or the default).
     private let maxFrameSize: Int
-    /// The largest batch that fits a frame: the frame less the HostMessage tag and length.
-    private var maxBatchBytes: Int { maxFrameSize - 16 }
     private let stateEvery: Int
     private var rows: JSONLinesRowReader
     private var pending: [HostMessage] = []
@@ -84,7 +82,12 @@ final class BatchAssembler: @unchecked Sendable {
 
     /// Queues the rows of stream `index`, which hold the input up to line `throughLine`.
     private func emitBatch(_ index: Int, throughLine line: Int) {
-        pending.append(.records(rows.takeBatch(index)))
+        emit(rows.takeBatch(index), throughLine: line)
+    }
+
+    /// Queues `batch`, which holds the input up to line `throughLine`.
+    private func emit(_ batch: RecordBatch, throughLine line: Int) {
+        pending.append(.records(batch))
         batchesSinceState += 1
         guard batchesSinceState >= stateEvery else { return }
         batchesSinceState = 0
@@ -99,15 +102,8 @@ final class BatchAssembler: @unchecked Sendable {
     private func appendRow(_ range: Range<Int>) throws -> Int {
         let lineNumber = reader.lineNumber
         do throws(JSONLinesRowReader.Problem) {
-            let (index, bytes) = try rows.prepare(reader.buffer, range, maxBatchBytes: maxBatchBytes)
-            let overhead = rows.streams[index].overheadBytes
-            guard overhead + bytes <= maxBatchBytes else {
-                throw JSONLinesRowReader.Problem(message: "the row needs up to \(overhead + bytes) bytes encoded, over the maximum frame size of \(maxFrameSize) bytes; raise --max-frame-size")
-            }
-            if rows.streams[index].count > 0, overhead + rows.streams[index].valueBytes + bytes > maxBatchBytes {
-                emitBatch(index, throughLine: lineNumber - 1)
-            }
-            try rows.commit()
+            let (index, cut) = try rows.append(reader.buffer, range, maxFrameSize: maxFrameSize)
+            if let cut { emit(cut, throughLine: lineNumber - 1) }
             return index
         } catch {
             throw HostFailure(ExitCodes.config, "input line \(lineNumber): \(error.message)")

@@ -109,6 +109,27 @@ struct JSONLinesRowReader {
         }
     }
 
+    /// The most bytes a batch may take in a frame of `maxFrameSize` bytes: the frame less the
+    /// HostMessage tag and length.
+    static func maxBatchBytes(frame maxFrameSize: Int) -> Int { maxFrameSize - 16 }
+
+    /// Reads the row in `bytes[range]` into its stream's rows (``prepare(_:_:maxBatchBytes:)``
+    /// then ``commit()``); returns the stream's index and, when the stream's rows would no
+    /// longer fit a frame of `maxFrameSize` bytes with it, those rows as a batch (taken before
+    /// the row is added). A row that fits no frame is refused.
+    mutating func append(_ bytes: [UInt8], _ range: Range<Int>, maxFrameSize: Int) throws(Problem) -> (stream: Int, cut: RecordBatch?) {
+        let maxBatchBytes = Self.maxBatchBytes(frame: maxFrameSize)
+        let (index, size) = try prepare(bytes, range, maxBatchBytes: maxBatchBytes)
+        let overhead = streams[index].overheadBytes
+        guard overhead + size <= maxBatchBytes else {
+            throw Problem(message: "the row needs up to \(overhead + size) bytes encoded, over the maximum frame size of \(maxFrameSize) bytes; raise --max-frame-size")
+        }
+        var cut: RecordBatch?
+        if streams[index].count > 0, overhead + streams[index].valueBytes + size > maxBatchBytes { cut = takeBatch(index) }
+        try commit()
+        return (index, cut)
+    }
+
     /// Removes the rows of stream `index` as a batch.
     mutating func takeBatch(_ index: Int) -> RecordBatch { streams[index].takeBatch() }
 
