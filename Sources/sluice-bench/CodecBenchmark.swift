@@ -2,6 +2,23 @@ import ArgumentParser
 import Foundation
 import SluiceWire
 
+/// `--rows`, `--batch-size` and `--runs` of the in-memory benchmarks (`codec`, `jsonl`): the
+/// mixed table's rows cut into batches, each direction run several times and the best kept.
+struct BatchRunOptions: ParsableArguments {
+    @Option(help: "Rows per run.")
+    var rows = 1_000_000
+
+    @Option(help: "Rows per record batch.")
+    var batchSize = 10_000
+
+    @Option(help: "Runs of each direction; the best is reported.")
+    var runs = 5
+
+    mutating func validate() throws {
+        guard rows > 0, batchSize > 0, runs > 0 else { throw ValidationError("--rows, --batch-size and --runs must be positive") }
+    }
+}
+
 /// `sluice-bench codec`: the wire layer alone. Encodes record batches of a mixed 8-column table
 /// into frames, then deframes and decodes them, and checks both directions against 5M rows/s.
 struct CodecBenchmark: ParsableCommand {
@@ -14,20 +31,10 @@ struct CodecBenchmark: ParsableCommand {
     /// Bytes handed to the frame decoder per read, as a pipe delivers them.
     static let readSize = 64 * 1024
 
-    @Option(help: "Rows per run.")
-    var rows = 1_000_000
-
-    @Option(help: "Rows per record batch.")
-    var batchSize = 10_000
-
-    @Option(help: "Runs of each direction; the best is reported.")
-    var runs = 3
-
-    mutating func validate() throws {
-        guard rows > 0, batchSize > 0, runs > 0 else { throw ValidationError("--rows, --batch-size and --runs must be positive") }
-    }
+    @OptionGroup var options: BatchRunOptions
 
     mutating func run() throws {
+        let (rows, batchSize, runs) = (options.rows, options.batchSize, options.runs)
         let start = ContinuousClock.now
         let batches = stride(from: 0, to: rows, by: batchSize).map { Self.batch(firstRow: $0, rowCount: min(batchSize, rows - $0)) }
         print("built \(batches.count) batches of up to \(batchSize) rows in \(Self.format(seconds(since: start))) s")

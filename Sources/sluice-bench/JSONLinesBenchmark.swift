@@ -16,20 +16,10 @@ struct JSONLinesBenchmark: ParsableCommand {
     /// The target, in megabytes of JSON Lines per second, each way.
     static let targetMegabytesPerSecond = 200.0
 
-    @Option(help: "Rows per run.")
-    var rows = 1_000_000
-
-    @Option(help: "Rows per record batch.")
-    var batchSize = 10_000
-
-    @Option(help: "Runs of each direction; the best is reported.")
-    var runs = 5
-
-    mutating func validate() throws {
-        guard rows > 0, batchSize > 0, runs > 0 else { throw ValidationError("--rows, --batch-size and --runs must be positive") }
-    }
+    @OptionGroup var options: BatchRunOptions
 
     mutating func run() throws {
+        let (rows, batchSize, runs) = (options.rows, options.batchSize, options.runs)
         let schema = CodecBenchmark.schema
         let batches = stride(from: 0, to: rows, by: batchSize).map { CodecBenchmark.batch(firstRow: $0, rowCount: min(batchSize, rows - $0)) }
         let catalog = ConfiguredCatalog(streams: [ConfiguredStream(schema: schema)])
