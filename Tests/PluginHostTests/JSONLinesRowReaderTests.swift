@@ -107,8 +107,8 @@ struct JSONLinesRowReaderTests {
 
     @Test("a batch of fast-path rows is the batch the parse makes, nulls and column order included")
     func wholeBatch() throws {
-        var fast = JSONLinesRowReader(catalog: Self.catalog, capacity: 4)
-        var slow = JSONLinesRowReader(catalog: Self.catalog, capacity: 4, fastPath: false)
+        var fast = JSONLinesRowReader(catalog: Self.catalog, batchSize: 4)
+        var slow = JSONLinesRowReader(catalog: Self.catalog, batchSize: 4, fastPath: false)
         var accepted = 0
         for line in Self.lines {
             let bytes = Array(line.utf8)
@@ -156,7 +156,7 @@ struct JSONLinesRowReaderTests {
     }
 
     private func read(_ line: [UInt8], fastPath: Bool) -> Result<ReadRow, JSONLinesRowReader.Problem> {
-        var reader = JSONLinesRowReader(catalog: Self.catalog, capacity: 1, fastPath: fastPath)
+        var reader = JSONLinesRowReader(catalog: Self.catalog, batchSize: 1, fastPath: fastPath)
         do throws(JSONLinesRowReader.Problem) {
             let (stream, bytes) = try reader.prepare(line, 0..<line.count, maxBatchBytes: 1 << 20)
             try reader.commit()

@@ -14,7 +14,6 @@ import SluiceWire
 final class BatchAssembler: @unchecked Sendable {
     private let reader: LineReader
     private let client: PluginClient
-    private let batchSize: Int
     /// The session's maximum frame size (`--max-frame-size`, or the default).
     private let maxFrameSize: Int
     private let stateEvery: Int
@@ -35,10 +34,9 @@ final class BatchAssembler: @unchecked Sendable {
         }
         self.reader = reader
         self.client = client
-        self.batchSize = batchSize
         self.maxFrameSize = maxFrameSize
         self.stateEvery = stateEvery
-        rows = JSONLinesRowReader(catalog: catalog, capacity: min(batchSize, 65536))
+        rows = JSONLinesRowReader(catalog: catalog, batchSize: batchSize)
     }
 
     /// Why the input stopped early, if it did.
@@ -70,19 +68,19 @@ final class BatchAssembler: @unchecked Sendable {
     private func readUntilBatch() throws {
         while pending.isEmpty {
             guard let line = try reader.nextLine() else {
-                for index in rows.streams.indices where rows.streams[index].count > 0 { emitBatch(index, throughLine: reader.lineNumber) }
+                for batch in rows.takeRemaining() { emit(batch, throughLine: reader.lineNumber) }
                 finished = true
                 return
             }
-            if reader.buffer[line].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            let index = try appendRow(line)
-            if rows.streams[index].count >= batchSize { emitBatch(index, throughLine: reader.lineNumber) }
+            let lineNumber = reader.lineNumber
+            do throws(JSONLinesRowReader.Problem) {
+                let cuts = try rows.append(reader.buffer, line, maxFrameSize: maxFrameSize)
+                if let before = cuts.before { emit(before, throughLine: lineNumber - 1) }
+                if let after = cuts.after { emit(after, throughLine: lineNumber) }
+            } catch {
+                throw HostFailure(ExitCodes.config, "input line \(lineNumber): \(error.message)")
+            }
         }
-    }
-
-    /// Queues the rows of stream `index`, which hold the input up to line `throughLine`.
-    private func emitBatch(_ index: Int, throughLine line: Int) {
-        emit(rows.takeBatch(index), throughLine: line)
     }
 
     /// Queues `batch`, which holds the input up to line `throughLine`.
@@ -95,19 +93,6 @@ final class BatchAssembler: @unchecked Sendable {
         nextStateID += 1
         stateLines.withLock { $0[id] = line }
         pending.append(.state(State(id: id, stream: nil, data: Array(#"{"input_line":\#(line)}"#.utf8))))
-    }
-
-    /// Reads one line into the rows of its stream (after the rows before it, as a batch, when
-    /// it would not fit their frame); returns the stream's index.
-    private func appendRow(_ range: Range<Int>) throws -> Int {
-        let lineNumber = reader.lineNumber
-        do throws(JSONLinesRowReader.Problem) {
-            let (index, cut) = try rows.append(reader.buffer, range, maxFrameSize: maxFrameSize)
-            if let cut { emit(cut, throughLine: lineNumber - 1) }
-            return index
-        } catch {
-            throw HostFailure(ExitCodes.config, "input line \(lineNumber): \(error.message)")
-        }
     }
 }
 

@@ -22,24 +22,20 @@ public enum JSONLines {
     /// bytes, in the order `plugin-host write` sends them.
     public static func read(_ text: [UInt8], catalog: ConfiguredCatalog, batchSize: Int,
                             maxFrameSize: Int = Int(Hello.defaultMaxFrameSize)) throws(LineError) -> [RecordBatch] {
-        var rows = JSONLinesRowReader(catalog: catalog, capacity: min(batchSize, 65536))
+        var rows = JSONLinesRowReader(catalog: catalog, batchSize: batchSize)
+        let lines = LineReader(bytes: text)
         var batches: [RecordBatch] = []
-        var start = 0, line = 0
-        while start < text.count {
-            let newline = ByteSearch.firstIndex(of: 0x0A, in: text, from: start) ?? text.count
-            line += 1
-            let end = newline > start && text[newline - 1] == 0x0D ? newline - 1 : newline
-            defer { start = newline + 1 }
-            guard text[start ..< end].contains(where: { $0 != 0x20 && $0 != 0x09 }) else { continue }
+        // Bytes in memory: the reader neither waits nor reads, so nothing else throws.
+        while let line = try? lines.nextLine() {
             do throws(JSONLinesRowReader.Problem) {
-                let (index, cut) = try rows.append(text, start ..< end, maxFrameSize: maxFrameSize)
-                if let cut { batches.append(cut) }
-                if rows.streams[index].count >= batchSize { batches.append(rows.takeBatch(index)) }
+                let cuts = try rows.append(lines.buffer, line, maxFrameSize: maxFrameSize)
+                if let before = cuts.before { batches.append(before) }
+                if let after = cuts.after { batches.append(after) }
             } catch {
-                throw LineError(line: line, message: error.message)
+                throw LineError(line: lines.lineNumber, message: error.message)
             }
         }
-        for index in rows.streams.indices where rows.streams[index].count > 0 { batches.append(rows.takeBatch(index)) }
+        batches += rows.takeRemaining()
         return batches
     }
 }

@@ -39,6 +39,8 @@ struct JSONLinesRowReader {
     private var columnSeen: [Int] = []
     private var lastStream = 0
     private var scratch: [UInt8] = []
+    /// The most rows a batch holds.
+    private let batchSize: Int
 
     private enum Prepared {
         case nothing
@@ -48,9 +50,10 @@ struct JSONLinesRowReader {
 
     private static let streamMember = Array(JSONLinesKeys.stream.utf8)
 
-    /// Reads rows of the streams of `catalog`, into batches of up to `capacity` rows.
-    init(catalog: ConfiguredCatalog, capacity: Int, fastPath: Bool = true) {
-        streams = catalog.streams.map { StreamRows(schema: $0.schema, capacity: capacity) }
+    /// Reads rows of the streams of `catalog`, into batches of up to `batchSize` rows.
+    init(catalog: ConfiguredCatalog, batchSize: Int, fastPath: Bool = true) {
+        self.batchSize = batchSize
+        streams = catalog.streams.map { StreamRows(schema: $0.schema, capacity: min(batchSize, 65536)) }
         keys = catalog.streams.map { $0.keyColumns.isEmpty ? $0.schema.primaryKey : $0.keyColumns }
         streamIndex = Dictionary(catalog.streams.enumerated().map { ($0.element.schema.stream.description, $0.offset) }) { first, _ in first }
         streamNames = catalog.streams.map { Array($0.schema.stream.description.utf8) }
@@ -109,25 +112,36 @@ struct JSONLinesRowReader {
         }
     }
 
-    /// The most bytes a batch may take in a frame of `maxFrameSize` bytes: the frame less the
-    /// HostMessage tag and length.
-    static func maxBatchBytes(frame maxFrameSize: Int) -> Int { maxFrameSize - 16 }
+    /// The batches reading one line cuts (``append(_:_:maxFrameSize:)``).
+    struct Cuts {
+        /// The stream's rows before the line, which would not fit one frame with it.
+        var before: RecordBatch?
+        /// The stream's rows up to and with the line, once they are `batchSize` rows.
+        var after: RecordBatch?
+    }
 
     /// Reads the row in `bytes[range]` into its stream's rows (``prepare(_:_:maxBatchBytes:)``
-    /// then ``commit()``); returns the stream's index and, when the stream's rows would no
-    /// longer fit a frame of `maxFrameSize` bytes with it, those rows as a batch (taken before
-    /// the row is added). A row that fits no frame is refused.
-    mutating func append(_ bytes: [UInt8], _ range: Range<Int>, maxFrameSize: Int) throws(Problem) -> (stream: Int, cut: RecordBatch?) {
-        let maxBatchBytes = Self.maxBatchBytes(frame: maxFrameSize)
+    /// then ``commit()``), cutting the stream's rows into batches where a frame of
+    /// `maxFrameSize` bytes or `batchSize` rows ends. A blank line (spaces and tabs) is skipped;
+    /// a row that fits no frame is refused.
+    mutating func append(_ bytes: [UInt8], _ range: Range<Int>, maxFrameSize: Int) throws(Problem) -> Cuts {
+        guard bytes[range].contains(where: { $0 != 0x20 && $0 != 0x09 }) else { return Cuts() }
+        let maxBatchBytes = maxFrameSize - 16 // the frame less the HostMessage tag and length
         let (index, size) = try prepare(bytes, range, maxBatchBytes: maxBatchBytes)
         let overhead = streams[index].overheadBytes
         guard overhead + size <= maxBatchBytes else {
             throw Problem(message: "the row needs up to \(overhead + size) bytes encoded, over the maximum frame size of \(maxFrameSize) bytes; raise --max-frame-size")
         }
-        var cut: RecordBatch?
-        if streams[index].count > 0, overhead + streams[index].valueBytes + size > maxBatchBytes { cut = takeBatch(index) }
+        var cuts = Cuts()
+        if streams[index].count > 0, overhead + streams[index].valueBytes + size > maxBatchBytes { cuts.before = takeBatch(index) }
         try commit()
-        return (index, cut)
+        if streams[index].count >= batchSize { cuts.after = takeBatch(index) }
+        return cuts
+    }
+
+    /// The rows of every stream not yet cut, as batches (at the end of the input).
+    mutating func takeRemaining() -> [RecordBatch] {
+        streams.indices.filter { streams[$0].count > 0 }.map { takeBatch($0) }
     }
 
     /// Removes the rows of stream `index` as a batch.

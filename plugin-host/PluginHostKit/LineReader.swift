@@ -1,13 +1,14 @@
 import Foundation
 
-/// Reads a file (or stdin) line by line in large chunks; each line is a range of ``buffer``,
-/// valid until the next call.
+/// Reads a file (or stdin, or bytes in memory) line by line, a file in large chunks; each line
+/// is a range of ``buffer``, valid until the next call.
 final class LineReader {
     /// The bytes read and not yet consumed; lines are ranges of it.
     private(set) var buffer: [UInt8] = []
     /// The number of the line last returned, from 1.
     private(set) var lineNumber = 0
-    private let handle: FileHandle
+    /// Nil for bytes in memory.
+    private let handle: FileHandle?
     private let name: String
     private var start = 0
     private var atEnd = false
@@ -30,6 +31,14 @@ final class LineReader {
         name = path
     }
 
+    /// Reads the lines of `bytes`.
+    init(bytes: [UInt8]) {
+        buffer = bytes
+        handle = nil
+        name = "the input"
+        maxLineLength = InputLimits.maxLineLength
+    }
+
     /// The next line (without its `\n` or `\r\n`), or nil at the end of the input; throws
     /// CancellationError when the calling task is cancelled while no input is ready.
     func nextLine() throws -> Range<Int>? {
@@ -41,7 +50,7 @@ final class LineReader {
                 start = newline + 1
                 return line
             }
-            if atEnd {
+            guard let handle, !atEnd else {
                 guard start < buffer.count else { return nil }
                 lineNumber += 1
                 defer { start = buffer.count }

@@ -30,15 +30,15 @@ enum FuzzJSONLines {
     static func run(_ input: [UInt8]) {
         guard (try? Data(input).write(to: URL(fileURLWithPath: inputPath))) != nil,
               let reader = try? LineReader(path: inputPath) else { preconditionFailure("cannot write \(inputPath)") }
-        var fast = JSONLinesRowReader(catalog: catalog, capacity: 16)
-        var parse = JSONLinesRowReader(catalog: catalog, capacity: 16, fastPath: false)
+        var fast = JSONLinesRowReader(catalog: catalog, batchSize: 16)
+        var parse = JSONLinesRowReader(catalog: catalog, batchSize: 16, fastPath: false)
         while let line = try? reader.nextLine() {
             let byFast = read(&fast, reader.buffer, line), byParse = read(&parse, reader.buffer, line)
             precondition(byFast?.message == byParse?.message, "the paths disagree on a line: fast \(byFast?.message ?? "read"), parse \(byParse?.message ?? "read")")
             if byFast?.appending == true || byParse?.appending == true {
                 // A row refused while appending leaves its stream's rows unusable (the input would stop there).
-                fast = JSONLinesRowReader(catalog: catalog, capacity: 16)
-                parse = JSONLinesRowReader(catalog: catalog, capacity: 16, fastPath: false)
+                fast = JSONLinesRowReader(catalog: catalog, batchSize: 16)
+                parse = JSONLinesRowReader(catalog: catalog, batchSize: 16, fastPath: false)
             }
         }
         var batch = fast.takeBatch(0)
@@ -48,7 +48,7 @@ enum FuzzJSONLines {
         var parsedRendered: [UInt8] = []
         renderer.render(parse.takeBatch(0), to: &parsedRendered)
         precondition(rendered == parsedRendered, "the paths read different rows")
-        var again = JSONLinesRowReader(catalog: catalog, capacity: 16)
+        var again = JSONLinesRowReader(catalog: catalog, batchSize: 16)
         var start = 0
         for end in rendered.indices where rendered[end] == UInt8(ascii: "\n") {
             if let problem = read(&again, rendered, start ..< end) {
