@@ -38,11 +38,27 @@ final class FuzzFindingsTests: XCTestCase {
 
     private func numericRoundTrip(_ text: String) throws(FieldError) -> String {
         var binary = BinaryBuffer()
-        var digits: [Int16] = []
-        try NumericBinary.append(Array(text.utf8)[...], to: &binary, digits: &digits)
+        try NumericBinary.append(Array(text.utf8)[...], to: &binary)
         var out: [UInt8] = []
         XCTAssertNoThrow(try NumericText.append(binary.bytes, 0, binary.bytes.count, to: &out))
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decimal text written as binary numeric by the destination reads back as the same text in
+    /// the source: leading and trailing zero groups dropped, the scale kept.
+    func testDecimalsRoundTripThroughBinaryNumeric() throws {
+        for text in ["0", "1", "-1", "0.01", "-0.5", "0.0001", "0.00001", "9999", "10000", "100000000", "12345.6789",
+                     "1.50000", "-98765432109876543210.0123456789", "0.000", "NaN", "Infinity", "-Infinity"] {
+            XCTAssertEqual(try numericRoundTrip(text), text)
+        }
+        XCTAssertEqual(try numericRoundTrip("+007.10"), "7.10")
+    }
+
+    /// A binary numeric whose digit group is over 9999 is not one PostgreSQL writes: refused.
+    func testNumericDigitGroupOver9999IsAFormatError() {
+        let bytes: [UInt8] = [0, 1, 0, 0, 0, 0, 0, 0, 0x27, 0x10] // one group, 10000
+        var out: [UInt8] = []
+        XCTAssertThrowsError(try NumericText.append(bytes, 0, bytes.count, to: &out))
     }
 
     /// Decimals at PostgreSQL's limits travel exactly; past them they are refused. Before, 131072

@@ -31,7 +31,11 @@ struct BinaryBuffer {
     /// Reserves a 4-byte length and returns where it is, for ``patchLength(at:)``.
     @inline(__always) mutating func beginLength() -> Int {
         let at = bytes.count
-        bytes.append(contentsOf: [0, 0, 0, 0])
+        // Four appends: `append(contentsOf: [0, 0, 0, 0])` made an array and a copy per value.
+        bytes.append(0)
+        bytes.append(0)
+        bytes.append(0)
+        bytes.append(0)
         return at
     }
 

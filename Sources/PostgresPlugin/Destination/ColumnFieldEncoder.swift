@@ -103,7 +103,7 @@ extension FieldEncoder {
                     guard start <= end else { throw ColumnFieldError(row: row, reason: "value offsets out of order") }
                     let at = out.beginLength()
                     do {
-                        try NumericBinary.append(data[start ..< end], to: &out, digits: &digits)
+                        try NumericBinary.append(data[start ..< end], to: &out)
                         try patchLength(at: at)
                     } catch {
                         throw ColumnFieldError(row: row, reason: error.reason)

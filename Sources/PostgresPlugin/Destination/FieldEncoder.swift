@@ -19,8 +19,6 @@ struct FieldEncoder {
     /// Text NUL bytes removed so far (PostgreSQL can't store them).
     var nulBytesStripped: UInt64 = 0
     let failOnNul: Bool
-    /// Scratch for numeric digits, reused.
-    var digits: [Int16] = []
 
     init(capacity: Int, failOnNul: Bool) {
         out = BinaryBuffer(capacity: capacity)
@@ -57,7 +55,7 @@ struct FieldEncoder {
             out.int64(Int64(bitPattern: vector.float64s[row].bitPattern))
         case .decimal:
             let at = out.beginLength()
-            try NumericBinary.append(slice(vector, row), to: &out, digits: &digits)
+            try NumericBinary.append(slice(vector, row), to: &out)
             try patchLength(at: at)
         case .string, .unspecified:
             try text(vector.data, range(vector, row))

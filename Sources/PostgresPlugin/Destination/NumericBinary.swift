@@ -12,9 +12,9 @@ enum NumericBinary {
     static let maxScale = 16_383
 
     /// Appends the field body (no length) of the decimal text `text` (valid §5.6 text, which
-    /// ``RecordBatch/validate(against:)`` checked) to `out`; `digits` is scratch space reused
-    /// between calls. Throws when the value is beyond what PostgreSQL's numeric can hold.
-    static func append(_ text: ArraySlice<UInt8>, to out: inout BinaryBuffer, digits: inout [Int16]) throws(FieldError) {
+    /// ``RecordBatch/validate(against:)`` checked) to `out`. Throws when the value is beyond what
+    /// PostgreSQL's numeric can hold.
+    static func append(_ text: ArraySlice<UInt8>, to out: inout BinaryBuffer) throws(FieldError) {
         guard let first = text.first else { return special(positive, &out) }
         if first == UInt8(ascii: "N") { return special(nan, &out) }
         if first == UInt8(ascii: "I") { return special(plusInfinity, &out) }
@@ -34,35 +34,46 @@ enum NumericBinary {
         }
         try checkRange(integerDigits: integerCount, scale: scale)
 
-        digits.removeAll(keepingCapacity: true)
-        var group: Int16 = 0
-        var filled = (4 - integerCount % 4) % 4
-        for position in index..<dot {
-            group = group * 10 + Int16(text[position] &- 48)
-            filled += 1
-            if filled == 4 { digits.append(group); group = 0; filled = 0 }
+        // Base-10000 groups of the digits, the integer digits padded with zeros on the left
+        // to whole groups and the fraction's on the right. A first pass finds the first and
+        // last non-zero groups, the second writes those and what lies between, in one reserved
+        // run (no scratch array, no capacity check per byte).
+        let leftPad = (4 - integerCount % 4) % 4
+        let integerGroups = (integerCount + leftPad) / 4
+        let groups = integerGroups + (scale + 3) / 4
+        func digit(_ position: Int) -> Int16 {
+            let integer = position - leftPad
+            if integer < 0 { return 0 }
+            if integer < integerCount { return Int16(text[index + integer] &- 48) }
+            let fraction = integer - integerCount
+            return fraction < scale ? Int16(text[fractionStart + fraction] &- 48) : 0
         }
-        var weight = digits.count - 1
-        for position in fractionStart..<text.endIndex {
-            group = group * 10 + Int16(text[position] &- 48)
-            filled += 1
-            if filled == 4 { digits.append(group); group = 0; filled = 0 }
+        func group(_ number: Int) -> Int16 {
+            let position = 4 * number
+            return ((digit(position) * 10 + digit(position + 1)) * 10 + digit(position + 2)) * 10 + digit(position + 3)
         }
-        if filled > 0 {
-            while filled < 4 { group *= 10; filled += 1 }
-            digits.append(group)
-        }
-        var start = 0
-        while start < digits.count, digits[start] == 0 { start += 1; weight -= 1 }
-        var end = digits.count
-        while end > start, digits[end - 1] == 0 { end -= 1 }
-        if start == end { weight = 0 }
+        var firstNonZero = 0
+        while firstNonZero < groups, group(firstNonZero) == 0 { firstNonZero += 1 }
+        var end = groups
+        while end > firstNonZero, group(end - 1) == 0 { end -= 1 }
         // Within the limits above: at most 32768 + 4096 groups, a weight of -4096...32767.
-        out.int16(Int16(bitPattern: UInt16(end - start)))
-        out.int16(Int16(weight))
-        out.int16(start == end ? positive : (isNegative ? negative : positive))
-        out.int16(Int16(scale))
-        for position in start..<end { out.int16(digits[position]) }
+        let isZero = firstNonZero == end
+        let weight = isZero ? 0 : integerGroups - 1 - firstNonZero
+        let sign = isZero ? positive : (isNegative ? negative : positive)
+        out.bytes.append(addingCapacity: 8 + 2 * (end - firstNonZero)) { span in
+            bigEndian(Int16(bitPattern: UInt16(end - firstNonZero)), to: &span)
+            bigEndian(Int16(weight), to: &span)
+            bigEndian(sign, to: &span)
+            bigEndian(Int16(scale), to: &span)
+            for number in firstNonZero ..< end { bigEndian(group(number), to: &span) }
+        }
+    }
+
+    @inline(__always)
+    private static func bigEndian(_ value: Int16, to span: inout OutputSpan<UInt8>) {
+        let bits = UInt16(bitPattern: value)
+        span.append(UInt8(truncatingIfNeeded: bits >> 8))
+        span.append(UInt8(truncatingIfNeeded: bits))
     }
 
     /// Fails when the decimal text `text` is beyond PostgreSQL's numeric.

@@ -18,42 +18,42 @@ enum NumericText {
         case 0xF000: out.append(contentsOf: negativeInfinity); return
         default: break
         }
+        for index in 0 ..< count where BigEndian.u16(bytes, start + 8 + 2 * index) >= 10000 {
+            throw CopyFormatError(message: "numeric digit group over 9999")
+        }
         func digit(_ index: Int) -> Int {
             index >= 0 && index < count ? Int(BigEndian.u16(bytes, start + 8 + 2 * index)) : 0
         }
-        if sign == 0x4000 { out.append(UInt8(ascii: "-")) }
-        if weight < 0 {
-            out.append(UInt8(ascii: "0"))
-        } else {
-            for index in 0 ... weight {
-                let value = digit(index)
-                if index == 0 {
-                    appendDecimal(value, to: &out)
-                } else {
-                    appendGroup(value, digits: 4, to: &out)
-                }
+        let negative = sign == 0x4000
+        let lead = weight < 0 ? 0 : digit(0)
+        let leadDigits = lead >= 1000 ? 4 : lead >= 100 ? 3 : lead >= 10 ? 2 : 1
+        let length = (negative ? 1 : 0) + leadDigits + 4 * max(weight, 0) + (scale > 0 ? 1 + scale : 0)
+        // Written in one reserved run: a byte at a time, each append checked the array's
+        // uniqueness and capacity.
+        out.append(addingCapacity: length) { span in
+            if negative { span.append(UInt8(ascii: "-")) }
+            appendGroup(lead, digits: leadDigits, to: &span)
+            if weight > 0 {
+                for index in 1 ... weight { appendGroup(digit(index), digits: 4, to: &span) }
             }
-        }
-        guard scale > 0 else { return }
-        out.append(UInt8(ascii: "."))
-        var remaining = scale
-        var index = weight + 1
-        while remaining > 0 {
-            let take = min(4, remaining)
-            appendGroup(digit(index) / pow10[4 - take], digits: take, to: &out)
-            remaining -= take
-            index += 1
+            guard scale > 0 else { return }
+            span.append(UInt8(ascii: "."))
+            var remaining = scale
+            var index = weight + 1
+            while remaining > 0 {
+                let take = min(4, remaining)
+                appendGroup(digit(index) / pow10[4 - take], digits: take, to: &span)
+                remaining -= take
+                index += 1
+            }
         }
     }
 
     private static let pow10 = [1, 10, 100, 1000, 10000]
 
-    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        if value >= 10 { appendDecimal(value / 10, to: &out) }
-        out.append(UInt8(48 + value % 10))
-    }
-
-    private static func appendGroup(_ value: Int, digits: Int, to out: inout [UInt8]) {
+    /// The last `digits` decimal digits of `value`, zeros first.
+    @inline(__always)
+    private static func appendGroup(_ value: Int, digits: Int, to out: inout OutputSpan<UInt8>) {
         var divisor = pow10[digits - 1]
         while divisor > 0 {
             out.append(UInt8(48 + (value / divisor) % 10))

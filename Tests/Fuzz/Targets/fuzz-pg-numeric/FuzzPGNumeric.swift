@@ -9,9 +9,8 @@ enum FuzzPGNumeric {
     static func run(_ input: [UInt8]) {
         guard DecimalText.isValid(input) else { return }
         var binary = BinaryBuffer()
-        var digits: [Int16] = []
         do {
-            try NumericBinary.append(input[...], to: &binary, digits: &digits)
+            try NumericBinary.append(input[...], to: &binary)
         } catch {
             precondition(!withinRange(input), "text within PostgreSQL's range was refused: \(error)")
             return
