@@ -32,7 +32,7 @@ struct ColumnFieldEncoderTests {
             for _ in 0 ..< rows {
                 for _ in 0 ..< [0, 1, 3, Int.random(in: 0 ... 12, using: &random)].randomElement(using: &random)! {
                     let length = Int.random(in: 0 ... 20, using: &random)
-                    elements.data += (0 ..< length).map { _ in Int.random(in: 0 ..< 100, using: &random) == 0 ? 0 : UInt8.random(in: 0x20 ... 0x7E, using: &random) }
+                    elements.data += (0 ..< length).map { _ in nulBytes && Int.random(in: 0 ..< 100, using: &random) == 0 ? 0 : UInt8.random(in: 0x20 ... 0x7E, using: &random) }
                     elements.offsets.append(UInt32(elements.data.count))
                     present.append(Int.random(in: 0 ..< 6, using: &random) != 0)
                 }
@@ -61,7 +61,7 @@ struct ColumnFieldEncoderTests {
             for _ in 0 ..< rows {
                 let length = [0, 1, 7, Int.random(in: 0 ... 300, using: &random)].randomElement(using: &random)!
                 // Mostly text; now and then a NUL byte, unless the column has none (which takes
-                // the encoder's memcpy path).
+                // the encoder's framed path).
                 vector.data += (0 ..< length).map { _ in nulBytes && Int.random(in: 0 ..< 200, using: &random) == 0 ? 0 : UInt8.random(in: 0x20 ... 0x7E, using: &random) }
                 vector.offsets.append(UInt32(vector.data.count))
             }

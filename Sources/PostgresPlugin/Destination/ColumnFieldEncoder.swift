@@ -147,6 +147,10 @@ extension FieldEncoder {
     private mutating func textLists(rows: Int, validity: [UInt8], offsets: [UInt32], data: [UInt8], elementOffsets: [UInt32],
                                     elementValidity: [UInt8], elementKind: TypeKind, plainJSON: Bool, ends: inout [Int]) throws(ColumnFieldError) {
         let elementOID = Int32(bitPattern: PostgresTypes.oid(elementKind, plainJSON: plainJSON))
+        if try framedTextLists(rows: rows, validity: validity, offsets: offsets, data: data, elementOffsets: elementOffsets,
+                               elementValidity: elementValidity, elementOID: elementOID, ends: &ends) {
+            return
+        }
         for row in 0 ..< rows {
             guard ColumnVector.isValid(row, in: validity) else {
                 out.int32(-1)
@@ -185,6 +189,54 @@ extension FieldEncoder {
             }
             ends.append(out.bytes.count)
         }
+    }
+
+    /// The usual text-list column (element values in order, no NUL byte to strip, all of them
+    /// under PostgreSQL's value limit together): every element framed at once (``ValueCopier``),
+    /// then each list as its length, its header and its elements' framed bytes in one copy, where
+    /// the loop above writes each element's length and bytes separately. Returns false, having
+    /// written nothing, for any other column.
+    private mutating func framedTextLists(rows: Int, validity: [UInt8], offsets: [UInt32], data: [UInt8], elementOffsets: [UInt32],
+                                          elementValidity: [UInt8], elementOID: Int32, ends: inout [Int]) throws(ColumnFieldError) -> Bool {
+        let elements = Int(offsets[rows])
+        guard let values = ValueCopier(data: data, offsets: elementOffsets, rows: elements),
+              values.range.count + 1 <= Self.maxValueBytes, !values.containsNul,
+              (0 ..< rows).allSatisfy({ offsets[$0] <= offsets[$0 + 1] }) else { return false }
+        var framed: [UInt8] = []
+        var elementEnds: [Int] = []
+        elementEnds.reserveCapacity(elements)
+        values.append(to: &framed, framing: .binaryField(prefix: nil), isNull: { !ColumnVector.isValid($0, in: elementValidity) }, ends: &elementEnds)
+        let hasNulls: UInt64 = elementValidity.isEmpty ? 0 : 1
+        for row in 0 ..< rows {
+            guard ColumnVector.isValid(row, in: validity) else {
+                out.int32(-1)
+                ends.append(out.bytes.count)
+                continue
+            }
+            let from = Int(offsets[row]), to = Int(offsets[row + 1])
+            guard let count = Int32(exactly: to - from) else {
+                throw ColumnFieldError(row: row, reason: "a list of \(to - from) elements is beyond PostgreSQL's array limit")
+            }
+            let body = (from == 0 ? 0 : elementEnds[from - 1]) ..< (to == 0 ? 0 : elementEnds[to - 1])
+            let length = (from == to ? 12 : 20) + body.count
+            guard length <= Self.maxValueBytes else {
+                throw ColumnFieldError(row: row, reason: "a value of \(length) bytes is beyond PostgreSQL's limit of \(Self.maxValueBytes) bytes for one value")
+            }
+            out.bytes.append(addingCapacity: 24) { span in
+                Self.bigEndian(UInt64(length), bytes: 4, to: &span)
+                if from == to {
+                    Self.bigEndian(0, bytes: 8, to: &span)
+                    Self.bigEndian(UInt64(UInt32(bitPattern: elementOID)), bytes: 4, to: &span)
+                } else {
+                    Self.bigEndian(1 << 32 | hasNulls, bytes: 8, to: &span)
+                    Self.bigEndian(UInt64(UInt32(bitPattern: elementOID)) << 32 | UInt64(UInt32(bitPattern: count)), bytes: 8, to: &span)
+                    Self.bigEndian(1, bytes: 4, to: &span)
+                }
+            }
+            ByteCopy.append(framed, body, to: &out.bytes)
+            ends.append(out.bytes.count)
+        }
+        return true
     }
 
     /// Fields of `width` bytes (or NULL), each body written by `body`.

@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// A column of variable-width values (text, JSON, bytes, decimals as text) copied into an output
-/// format with memcpy(3), each value framed as the format wants: a Swift loop per byte (a bounds
+/// format with loads and stores or memcpy(3) (``RowJoiner/copyBytes(_:_:_:)``), each value framed as the format wants: a Swift loop per byte (a bounds
 /// and a capacity check each) took most of the time of a text column. Made only from a layout it
 /// has checked (offsets in order, within the data), so the copies stay inside both arrays.
 public struct ValueCopier {
@@ -87,7 +87,7 @@ public struct ValueCopier {
                             if escapes > 0, case .jsonString = framing {
                                 initialized += Self.copyEscaped(bytes + from, count: count, to: base + initialized)
                             } else {
-                                memcpy(base + initialized, bytes + from, count)
+                                RowJoiner.copyBytes(base + initialized, bytes + from, count)
                                 initialized += count
                             }
                         }
