@@ -84,7 +84,7 @@ let package = Package(
         // Benchmarks that print ratios against references measured in the same run.
         .executableTarget(
             name: "sluice-bench",
-            dependencies: ["SluiceSDK", "PluginHostKit", "PostgresClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SluiceSDK", "PluginHostKit", "PostgresClient", "PostgresPlugin", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
 

@@ -6,7 +6,7 @@ struct SluiceBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice-bench",
         abstract: "Sluice benchmarks.",
-        subcommands: [CodecBenchmark.self, JSONLinesBenchmark.self, ReadBenchmark.self, WriteBenchmark.self, CDCBenchmark.self, CDCLagBenchmark.self, PipelineBenchmark.self, StreamsBenchmark.self,
+        subcommands: [CodecBenchmark.self, JSONLinesBenchmark.self, CopyCodecBenchmark.self, ReadBenchmark.self, WriteBenchmark.self, CDCBenchmark.self, CDCLagBenchmark.self, PipelineBenchmark.self, StreamsBenchmark.self,
                       MeasureCommand.self]
     )
 }
