@@ -10,9 +10,10 @@ public enum BinaryCopyCodec {
     }
 
     /// The COPY stream (header, rows, trailer) the destination sends for `batches` of `schema`
-    /// into a table of its own making (append mode), in chunks as a flush cuts them; with
-    /// `metadataColumns`, each row also carries `_sluice_synced_at` and `_sluice_source`.
-    public static func encode(_ batches: [RecordBatch], schema: StreamSchema, metadataColumns: Bool) throws(Failure) -> [[UInt8]] {
+    /// into a table of its own making (append mode), handed to `chunk` in chunks as a flush cuts
+    /// them; with `metadataColumns`, each row also carries `_sluice_synced_at` and `_sluice_source`.
+    public static func encode(_ batches: [RecordBatch], schema: StreamSchema, metadataColumns: Bool,
+                              chunk: ([UInt8]) -> Void) throws(Failure) {
         let name = schema.stream.name
         let columns = schema.columns.map {
             WriteColumn(name: $0.name, type: $0.type, targetType: PostgresTypes.columnType(for: $0), encodedType: PostgresTypes.encodedType(for: $0))
@@ -22,7 +23,6 @@ public enum BinaryCopyCodec {
                              staging: "stage")
         var encoder = CopyEncoder(plan: plan, staging: false, syncedAtMicros: 1_700_000_000_000_000, sourceName: "sluice-bench",
                                   failOnNul: false, capacity: Flush.chunkBytes * 2)
-        var chunks: [[UInt8]] = []
         var sequence: Int64 = 0
         encoder.appendHeader()
         for batch in batches {
@@ -31,17 +31,16 @@ public enum BinaryCopyCodec {
             } catch {
                 throw Failure(description: "column \(error.column), row \(error.row + 1) of its batch: \(error.reason)")
             }
-            if encoder.fields.out.bytes.count >= Flush.chunkBytes { chunks.append(encoder.take()) }
+            if encoder.fields.out.bytes.count >= Flush.chunkBytes { chunk(encoder.take()) }
         }
         encoder.appendTrailer()
-        chunks.append(encoder.take())
-        return chunks
+        chunk(encoder.take())
     }
 
     /// The batches the source reads from `chunks`, a COPY stream of a table whose columns have
-    /// the types the destination gives `schema`'s columns, cut at `batchSize` rows as a Read
-    /// cuts them (libpq's handing over of the rows is not part of it).
-    public static func decode(_ chunks: [[UInt8]], schema: StreamSchema, batchSize: Int) throws(Failure) -> [RecordBatch] {
+    /// the types the destination gives `schema`'s columns, handed to `batch` as a Read cuts them
+    /// at `batchSize` rows (libpq's handing over of the rows is not part of it).
+    public static func decode(_ chunks: [[UInt8]], schema: StreamSchema, batchSize: Int, batch: (RecordBatch) -> Void) throws(Failure) {
         var types: [UInt32: PgType] = [:]
         let oids = schema.columns.map { column in
             let element = PostgresTypes.oid(column.type.kind == .list ? column.type.elementKind : column.type.kind)
@@ -54,19 +53,17 @@ public enum BinaryCopyCodec {
         let mapper = TypeMapper(types: types)
         let decoder = CopyBatchDecoder(decodings: oids.map { mapper.plan(oid: $0, typmod: -1).decoding }, extraFields: 0, keyFields: [],
                                        maxFrameSize: Int(Hello.defaultMaxFrameSize))
-        var batches: [RecordBatch] = []
         do throws(CopyFormatError) {
             for chunk in chunks {
                 var position = 0
                 while position < chunk.count && !decoder.ended {
                     position = try decoder.decode(chunk, from: position, maxRows: batchSize, maxBytes: .max)
-                    if decoder.rows >= batchSize || decoder.full { batches.append(decoder.takeBatch(stream: schema.stream)) }
+                    if decoder.rows >= batchSize || decoder.full { batch(decoder.takeBatch(stream: schema.stream)) }
                 }
             }
         } catch {
             throw Failure(description: "row \((error.row ?? 0) + 1), field \(error.field.map(String.init) ?? "?"): \(error.message)")
         }
-        if decoder.rows > 0 { batches.append(decoder.takeBatch(stream: schema.stream)) }
-        return batches
+        if decoder.rows > 0 { batch(decoder.takeBatch(stream: schema.stream)) }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PostgresPlugin
+import SluiceSDK
 import SluiceWire
 
 /// `sluice-bench copy`: the PostgreSQL plugin's binary COPY work alone, no process or server.
@@ -19,33 +20,39 @@ struct CopyCodecBenchmark: ParsableCommand {
         let schema = CodecBenchmark.schema
         let batches = stride(from: 0, to: rows, by: batchSize).map { CodecBenchmark.batch(firstRow: $0, rowCount: min(batchSize, rows - $0)) }
         let clock = ContinuousClock()
+        // As in the plugins: chunks and batches are handed on and freed, their memory reused.
+        ProcessMemory.retainFreedMemory()
 
         var encodeSeconds = Double.infinity, decodeSeconds = Double.infinity
         var wireEncodeSeconds = Double.infinity, wireDecodeSeconds = Double.infinity
         var copyBytes = 0
         var stream: [UInt8] = []
         for _ in 0 ..< runs {
-            var chunks: [[UInt8]] = []
+            copyBytes = 0
             encodeSeconds = min(encodeSeconds, try CodecBenchmark.seconds(clock.measure {
-                chunks = try BinaryCopyCodec.encode(batches, schema: schema, metadataColumns: true)
+                try BinaryCopyCodec.encode(batches, schema: schema, metadataColumns: true) { copyBytes += $0.count }
             }))
-            copyBytes = chunks.reduce(0) { $0 + $1.count }
             let (seconds, encoded) = CodecBenchmark.encodeAndFrame(batches, capacity: stream.count)
             wireEncodeSeconds = min(wireEncodeSeconds, seconds)
             stream = encoded
         }
         // The rows as the source's table holds them: no metadata columns.
-        let copy = try BinaryCopyCodec.encode(batches, schema: schema, metadataColumns: false)
+        var copy: [[UInt8]] = []
+        try BinaryCopyCodec.encode(batches, schema: schema, metadataColumns: false) { copy.append($0) }
         var decoded: [RecordBatch] = []
-        for _ in 0 ..< runs {
-            decodeSeconds = min(decodeSeconds, try CodecBenchmark.seconds(clock.measure {
-                decoded = try BinaryCopyCodec.decode(copy, schema: schema, batchSize: batchSize)
-            }))
-            wireDecodeSeconds = min(wireDecodeSeconds, try CodecBenchmark.deframeAndDecode(stream).0)
-        }
+        try BinaryCopyCodec.decode(copy, schema: schema, batchSize: batchSize) { decoded.append($0) }
         // Value by value: the source's vectors may lay out a null differently from the builder's.
         if let first = batches.indices.first(where: { $0 >= decoded.count || decoded[$0].rows(schema: schema) != batches[$0].rows(schema: schema) }) {
             throw ValidationError("the rows decoded from COPY differ from the rows encoded (batch \(first))")
+        }
+        decoded = []
+        for _ in 0 ..< runs {
+            var decodedRows = 0
+            decodeSeconds = min(decodeSeconds, try CodecBenchmark.seconds(clock.measure {
+                try BinaryCopyCodec.decode(copy, schema: schema, batchSize: batchSize) { decodedRows += $0.rowCount }
+            }))
+            guard decodedRows == rows else { throw ValidationError("decoded \(decodedRows) rows of \(rows)") }
+            wireDecodeSeconds = min(wireDecodeSeconds, try CodecBenchmark.deframeAndDecode(stream).0)
         }
 
         print("binary COPY: \(CodecBenchmark.format(Double(copyBytes) / 1_048_576)) MB for \(rows) rows with the metadata columns "

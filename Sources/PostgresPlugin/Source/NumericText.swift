@@ -29,35 +29,58 @@ enum NumericText {
         let leadDigits = lead >= 1000 ? 4 : lead >= 100 ? 3 : lead >= 10 ? 2 : 1
         let length = (negative ? 1 : 0) + leadDigits + 4 * max(weight, 0) + (scale > 0 ? 1 + scale : 0)
         // Written in one reserved run: a byte at a time, each append checked the array's
-        // uniqueness and capacity.
-        out.append(addingCapacity: length) { span in
-            if negative { span.append(UInt8(ascii: "-")) }
-            appendGroup(lead, digits: leadDigits, to: &span)
-            if weight > 0 {
-                for index in 1 ... weight { appendGroup(digit(index), digits: 4, to: &span) }
+        // uniqueness and capacity. Up to four groups (most values) are read first, so the run's
+        // closure holds integers, not the row's bytes (retained and released at every value).
+        if count <= 4 {
+            let groups = (digit(0), digit(1), digit(2), digit(3))
+            out.append(addingCapacity: length) { span in
+                write(negative: negative, lead: lead, leadDigits: leadDigits, weight: weight, scale: scale, to: &span) { index in
+                    switch index {
+                    case 0: groups.0
+                    case 1: groups.1
+                    case 2: groups.2
+                    case 3: groups.3
+                    default: 0
+                    }
+                }
             }
-            guard scale > 0 else { return }
-            span.append(UInt8(ascii: "."))
-            var remaining = scale
-            var index = weight + 1
-            while remaining > 0 {
-                let take = min(4, remaining)
-                appendGroup(digit(index) / pow10[4 - take], digits: take, to: &span)
-                remaining -= take
-                index += 1
+        } else {
+            out.append(addingCapacity: length) { span in
+                write(negative: negative, lead: lead, leadDigits: leadDigits, weight: weight, scale: scale, to: &span, digit: digit)
             }
         }
     }
 
-    private static let pow10 = [1, 10, 100, 1000, 10000]
+    /// The text of a finite numeric whose base-10000 group `index` is `digit(index)`.
+    @inline(__always)
+    private static func write(negative: Bool, lead: Int, leadDigits: Int, weight: Int, scale: Int, to span: inout OutputSpan<UInt8>,
+                              digit: (Int) -> Int) {
+        if negative { span.append(UInt8(ascii: "-")) }
+        appendGroup(lead, digits: leadDigits, to: &span)
+        if weight > 0 {
+            for index in 1 ... weight { appendGroup(digit(index), digits: 4, to: &span) }
+        }
+        guard scale > 0 else { return }
+        span.append(UInt8(ascii: "."))
+        var remaining = scale
+        var index = weight + 1
+        while remaining > 0 {
+            let take = min(4, remaining)
+            // The group's leading `take` digits.
+            let group = digit(index)
+            appendGroup(take == 4 ? group : take == 3 ? group / 10 : take == 2 ? group / 100 : group / 1000, digits: take, to: &span)
+            remaining -= take
+            index += 1
+        }
+    }
 
-    /// The last `digits` decimal digits of `value`, zeros first.
+    /// The last `digits` (1 to 4) decimal digits of `value`, zeros first. No table of powers:
+    /// reading a static array retained and released it at every group.
     @inline(__always)
     private static func appendGroup(_ value: Int, digits: Int, to out: inout OutputSpan<UInt8>) {
-        var divisor = pow10[digits - 1]
-        while divisor > 0 {
-            out.append(UInt8(48 + (value / divisor) % 10))
-            divisor /= 10
-        }
+        if digits >= 4 { out.append(UInt8(48 + value / 1000 % 10)) }
+        if digits >= 3 { out.append(UInt8(48 + value / 100 % 10)) }
+        if digits >= 2 { out.append(UInt8(48 + value / 10 % 10)) }
+        out.append(UInt8(48 + value % 10))
     }
 }
