@@ -68,10 +68,12 @@ final class CopyBatchDecoder {
             index += 19 + extensionLength
             headerSeen = true
         }
-        // Work on locals: no runtime exclusivity checks on the per-field path.
-        var columns: [ColumnAccumulator] = []
-        swap(&columns, &accumulators)
-        defer { swap(&columns, &accumulators) }
+        // Work on locals: no runtime exclusivity checks on the per-field path, and through a
+        // mutable span, no uniqueness check of the array at each field either.
+        var owned: [ColumnAccumulator] = []
+        swap(&owned, &accumulators)
+        defer { swap(&owned, &accumulators) }
+        var columns = owned.mutableSpan
         let expected = columnCount + extraFields
         var rowCount = rows, byteCount = bytes, encoded = encodedBytes
         var lastRow = -1
@@ -114,7 +116,7 @@ final class CopyBatchDecoder {
                     throw located(error, field: nil, row: rowCount, rowStart: rowStart, chunk: chunk)
                 }
                 // Leave the row for the next batch.
-                for column in columns.indices { columns[column].truncate(to: rowCount) }
+                for column in 0 ..< columns.count { columns[column].truncate(to: rowCount) }
                 index = rowStart
                 full = true
                 break
