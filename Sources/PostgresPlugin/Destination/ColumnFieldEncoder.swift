@@ -152,15 +152,7 @@ extension FieldEncoder {
             return
         }
         for row in 0 ..< rows {
-            guard ColumnVector.isValid(row, in: validity) else {
-                out.int32(-1)
-                ends.append(out.bytes.count)
-                continue
-            }
-            let from = Int(offsets[row]), to = Int(offsets[row + 1])
-            guard from <= to, let count = Int32(exactly: to - from) else {
-                throw ColumnFieldError(row: row, reason: "a list of \(to - from) elements is beyond PostgreSQL's array limit")
-            }
+            guard let (from, to, count) = try listRow(row, validity: validity, offsets: offsets, ends: &ends) else { continue }
             let at = out.beginLength()
             do throws(FieldError) {
                 if from == to {
@@ -191,6 +183,21 @@ extension FieldEncoder {
         }
     }
 
+    /// List `row`'s elements (`offsets[row] ..< offsets[row + 1]`) and their count; nil, its
+    /// NULL written, for a null list.
+    private mutating func listRow(_ row: Int, validity: [UInt8], offsets: [UInt32], ends: inout [Int]) throws(ColumnFieldError) -> (Int, Int, Int32)? {
+        guard ColumnVector.isValid(row, in: validity) else {
+            out.int32(-1)
+            ends.append(out.bytes.count)
+            return nil
+        }
+        let from = Int(offsets[row]), to = Int(offsets[row + 1])
+        guard from <= to, let count = Int32(exactly: to - from) else {
+            throw ColumnFieldError(row: row, reason: "a list of \(to - from) elements is beyond PostgreSQL's array limit")
+        }
+        return (from, to, count)
+    }
+
     /// The usual text-list column (element values in order, no NUL byte to strip, all of them
     /// under PostgreSQL's value limit together): every element framed at once (``ValueCopier``),
     /// then each list as its length, its header and its elements' framed bytes in one copy, where
@@ -208,15 +215,7 @@ extension FieldEncoder {
         values.append(to: &framed, framing: .binaryField(prefix: nil), isNull: { !ColumnVector.isValid($0, in: elementValidity) }, ends: &elementEnds)
         let hasNulls: UInt64 = elementValidity.isEmpty ? 0 : 1
         for row in 0 ..< rows {
-            guard ColumnVector.isValid(row, in: validity) else {
-                out.int32(-1)
-                ends.append(out.bytes.count)
-                continue
-            }
-            let from = Int(offsets[row]), to = Int(offsets[row + 1])
-            guard let count = Int32(exactly: to - from) else {
-                throw ColumnFieldError(row: row, reason: "a list of \(to - from) elements is beyond PostgreSQL's array limit")
-            }
+            guard let (from, to, count) = try listRow(row, validity: validity, offsets: offsets, ends: &ends) else { continue }
             let body = (from == 0 ? 0 : elementEnds[from - 1]) ..< (to == 0 ? 0 : elementEnds[to - 1])
             let length = (from == to ? 12 : 20) + body.count
             guard length <= Self.maxValueBytes else {

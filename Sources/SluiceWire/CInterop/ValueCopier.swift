@@ -3,9 +3,10 @@ import Glibc
 #endif
 
 /// A column of variable-width values (text, JSON, bytes, decimals as text) copied into an output
-/// format with loads and stores or memcpy(3) (``RowJoiner/copyBytes(_:_:_:)``), each value framed as the format wants: a Swift loop per byte (a bounds
-/// and a capacity check each) took most of the time of a text column. Made only from a layout it
-/// has checked (offsets in order, within the data), so the copies stay inside both arrays.
+/// format a value at a time (``RowJoiner/copyBytes(_:_:_:)``: loads and stores, or memcpy(3)),
+/// each value framed as the format wants: a Swift loop per byte (a bounds and a capacity check
+/// each) took most of the time of a text column. Made only from a layout it has checked (offsets
+/// in order, within the data), so the copies stay inside both arrays.
 public struct ValueCopier {
     /// How each value is framed.
     public enum Framing: Sendable {
