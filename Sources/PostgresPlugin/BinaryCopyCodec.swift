@@ -62,7 +62,7 @@ public enum BinaryCopyCodec {
                 }
             }
         } catch {
-            throw Failure(description: "row \((error.row ?? 0) + 1), field \(error.field.map(String.init) ?? "?"): \(error.message)")
+            throw Failure(description: "row \(error.row.map { String($0 + 1) } ?? "?") of its batch, field \(error.field.map(String.init) ?? "?"): \(error.message)")
         }
         if decoder.rows > 0 { batch(decoder.takeBatch(stream: schema.stream)) }
     }

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import SluiceWire
 
-/// `--rows`, `--batch-size` and `--runs` of the in-memory benchmarks (`codec`, `jsonl`): the
-/// mixed table's rows cut into batches, each direction run several times and the best kept.
+/// `--rows`, `--batch-size` and `--runs` of the in-memory benchmarks (`codec`, `jsonl`, `copy`):
+/// the mixed table's rows cut into batches, each direction run several times and the best kept.
 struct BatchRunOptions: ParsableArguments {
     @Option(help: "Rows per run.")
     var rows = 1_000_000
@@ -16,6 +16,11 @@ struct BatchRunOptions: ParsableArguments {
 
     mutating func validate() throws {
         guard rows > 0, batchSize > 0, runs > 0 else { throw ValidationError("--rows, --batch-size and --runs must be positive") }
+    }
+
+    /// The mixed table's `rows` rows (``CodecBenchmark/batch(firstRow:rowCount:)``) in batches of `batchSize`.
+    func batches() -> [RecordBatch] {
+        stride(from: 0, to: rows, by: batchSize).map { CodecBenchmark.batch(firstRow: $0, rowCount: min(batchSize, rows - $0)) }
     }
 }
 
@@ -36,7 +41,7 @@ struct CodecBenchmark: ParsableCommand {
     mutating func run() throws {
         let (rows, batchSize, runs) = (options.rows, options.batchSize, options.runs)
         let start = ContinuousClock.now
-        let batches = stride(from: 0, to: rows, by: batchSize).map { Self.batch(firstRow: $0, rowCount: min(batchSize, rows - $0)) }
+        let batches = options.batches()
         print("built \(batches.count) batches of up to \(batchSize) rows in \(Self.format(seconds(since: start))) s")
 
         var stream: [UInt8] = []

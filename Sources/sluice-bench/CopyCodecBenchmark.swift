@@ -18,7 +18,7 @@ struct CopyCodecBenchmark: ParsableCommand {
     mutating func run() throws {
         let (rows, batchSize, runs) = (options.rows, options.batchSize, options.runs)
         let schema = CodecBenchmark.schema
-        let batches = stride(from: 0, to: rows, by: batchSize).map { CodecBenchmark.batch(firstRow: $0, rowCount: min(batchSize, rows - $0)) }
+        let batches = options.batches()
         let clock = ContinuousClock()
         // As in the plugins: chunks and batches are handed on and freed, their memory reused.
         ProcessMemory.retainFreedMemory()

@@ -21,7 +21,7 @@ struct JSONLinesBenchmark: ParsableCommand {
     mutating func run() throws {
         let (rows, batchSize, runs) = (options.rows, options.batchSize, options.runs)
         let schema = CodecBenchmark.schema
-        let batches = stride(from: 0, to: rows, by: batchSize).map { CodecBenchmark.batch(firstRow: $0, rowCount: min(batchSize, rows - $0)) }
+        let batches = options.batches()
         let catalog = ConfiguredCatalog(streams: [ConfiguredStream(schema: schema)])
         let clock = ContinuousClock()
 

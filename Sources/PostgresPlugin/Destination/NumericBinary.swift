@@ -35,27 +35,13 @@ enum NumericBinary {
         try checkRange(integerDigits: integerCount, scale: scale)
 
         // Base-10000 groups of the digits, the integer digits padded with zeros on the left
-        // to whole groups and the fraction's on the right. Past eight groups, a first pass finds
-        // the first and last non-zero groups, the second writes those and what lies between, in
-        // one reserved run (no scratch array, no capacity check per byte).
+        // to whole groups and the fraction's on the right, computed once, in order. Most values
+        // have at most eight: kept in an `InlineArray` (no allocation, and the write's closure
+        // then holds no reference to the text); longer ones in an array.
         let leftPad = (4 - integerCount % 4) % 4
         let integerGroups = (integerCount + leftPad) / 4
         let groups = integerGroups + (scale + 3) / 4
-        func digit(_ position: Int) -> Int16 {
-            let integer = position - leftPad
-            if integer < 0 { return 0 }
-            if integer < integerCount { return Int16(text[index + integer] &- 48) }
-            let fraction = integer - integerCount
-            return fraction < scale ? Int16(text[fractionStart + fraction] &- 48) : 0
-        }
-        func group(_ number: Int) -> Int16 {
-            let position = 4 * number
-            return ((digit(position) * 10 + digit(position + 1)) * 10 + digit(position + 2)) * 10 + digit(position + 3)
-        }
-        // Most values have at most eight groups: computed once, in order, into a local array
-        // (no allocation, and the write's closure then holds no reference to the text).
-        if groups <= 8 {
-            var local = InlineArray<8, Int16>(repeating: 0)
+        func forEachGroup(_ body: (Int, Int16) -> Void) {
             var position = index, pad = leftPad
             for number in 0 ..< groups {
                 var value: Int16 = 0
@@ -72,27 +58,30 @@ enum NumericBinary {
                     }
                     value = value * 10 + digit
                 }
-                local[number] = value
+                body(number, value)
             }
-            var firstNonZero = 0
-            while firstNonZero < groups, local[firstNonZero] == 0 { firstNonZero += 1 }
-            var end = groups
-            while end > firstNonZero, local[end - 1] == 0 { end -= 1 }
-            write(firstNonZero: firstNonZero, end: end, integerGroups: integerGroups, isNegative: isNegative, scale: scale, to: &out) { local[$0] }
-            return
         }
+        if groups <= 8 {
+            var local = InlineArray<8, Int16>(repeating: 0)
+            forEachGroup { local[$0] = $1 }
+            write(groups: groups, integerGroups: integerGroups, isNegative: isNegative, scale: scale, to: &out) { local[$0] }
+        } else {
+            var all = [Int16](repeating: 0, count: groups)
+            forEachGroup { all[$0] = $1 }
+            write(groups: groups, integerGroups: integerGroups, isNegative: isNegative, scale: scale, to: &out) { all[$0] }
+        }
+    }
+
+    /// The header and the groups `group(0 ..< groups)` (of which `integerGroups` come before
+    /// the point) of a finite numeric, without its leading and trailing zero groups, in one
+    /// reserved run (no capacity check per byte).
+    @inline(__always)
+    private static func write(groups: Int, integerGroups: Int, isNegative: Bool, scale: Int, to out: inout BinaryBuffer,
+                              group: (Int) -> Int16) {
         var firstNonZero = 0
         while firstNonZero < groups, group(firstNonZero) == 0 { firstNonZero += 1 }
         var end = groups
         while end > firstNonZero, group(end - 1) == 0 { end -= 1 }
-        write(firstNonZero: firstNonZero, end: end, integerGroups: integerGroups, isNegative: isNegative, scale: scale, to: &out, group: group)
-    }
-
-    /// The header and groups `firstNonZero ..< end` (of which `integerGroups` come before the
-    /// point) of a finite numeric, in one reserved run.
-    @inline(__always)
-    private static func write(firstNonZero: Int, end: Int, integerGroups: Int, isNegative: Bool, scale: Int, to out: inout BinaryBuffer,
-                              group: (Int) -> Int16) {
         // Within the limits above: at most 32768 + 4096 groups, a weight of -4096...32767.
         let isZero = firstNonZero == end
         let weight = isZero ? 0 : integerGroups - 1 - firstNonZero
