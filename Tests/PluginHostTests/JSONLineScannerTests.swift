@@ -42,7 +42,8 @@ struct JSONLineScannerTests {
 @Suite("plugin-host JSON Lines: floats read without strings")
 struct FloatTextTests {
     private static func check<F: BinaryFloatingPoint & LosslessStringConvertible>(_ text: String, _ type: F.Type) -> Bool {
-        guard let fast = FloatText.exact(Array(text.utf8)[...], as: F.self) else { return false }
+        let bytes = Array(text.utf8)
+        guard let fast = FloatText.exact(bytes.span, as: F.self) else { return false }
         let reference = F(text)
         #expect(reference != nil && fast == reference! && fast.sign == reference!.sign && fast.significandBitPattern == reference!.significandBitPattern && fast.exponentBitPattern == reference!.exponentBitPattern, "\(text) as \(F.self)")
         return true

@@ -11,7 +11,7 @@ enum DecimalNormalizer {
         case "+Infinity": return "Infinity"
         default: break
         }
-        if isCanonical(text.utf8) { return text }
+        if isCanonical(text.utf8.span) { return text }
         var bytes = Substring(text).utf8[...]
         var negative = false
         if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
@@ -67,22 +67,24 @@ enum DecimalNormalizer {
 
     /// Whether the UTF-8 text `bytes` is already canonical (`-?digits(.digits)?`, no superfluous
     /// leading zero, not a negative zero): the common case, taken as it is.
-    static func isCanonical<Bytes: Collection>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8 {
-        var index = bytes.startIndex
-        if index < bytes.endIndex, bytes[index] == UInt8(ascii: "-") { bytes.formIndex(after: &index) }
+    static func isCanonical(_ bytes: Span<UInt8>) -> Bool {
+        var index = 0
+        let negative = index < bytes.count && bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
         let integerStart = index
-        while index < bytes.endIndex, isDigit(bytes[index]) { bytes.formIndex(after: &index) }
-        let integerCount = bytes.distance(from: integerStart, to: index)
+        while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+        let integerCount = index - integerStart
         guard integerCount > 0, integerCount == 1 || bytes[integerStart] != UInt8(ascii: "0") else { return false }
-        if index < bytes.endIndex {
+        if index < bytes.count {
             guard bytes[index] == UInt8(ascii: ".") else { return false }
-            bytes.formIndex(after: &index)
+            index += 1
             let fractionStart = index
-            while index < bytes.endIndex, isDigit(bytes[index]) { bytes.formIndex(after: &index) }
-            guard index == bytes.endIndex, index > fractionStart else { return false }
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            guard index == bytes.count, index > fractionStart else { return false }
         }
-        guard bytes.first == UInt8(ascii: "-") else { return true }
-        return bytes.contains { $0 >= UInt8(ascii: "1") && $0 <= UInt8(ascii: "9") }
+        guard negative else { return true }
+        for position in 1 ..< bytes.count where bytes[position] >= UInt8(ascii: "1") && bytes[position] <= UInt8(ascii: "9") { return true }
+        return false
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

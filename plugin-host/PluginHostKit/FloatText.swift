@@ -11,15 +11,15 @@ enum FloatText {
     }()
     /// The float of `text`, a JSON number (`-?digits(.digits)?([eE][+-]?digits)?`), when the
     /// fast path applies; nil otherwise (including text that is not such a number).
-    static func exact<F: BinaryFloatingPoint>(_ text: ArraySlice<UInt8>, as: F.Type) -> F? {
+    static func exact<F: BinaryFloatingPoint>(_ text: Span<UInt8>, as: F.Type) -> F? {
         // The largest mantissa and power of ten both exact in F.
         let maxMantissa: UInt64 = F.self == Float.self ? 1 << 24 : 1 << 53
         let maxPower = F.self == Float.self ? 10 : 22
-        var index = text.startIndex
-        let negative = index < text.endIndex && text[index] == UInt8(ascii: "-")
+        var index = 0
+        let negative = index < text.count && text[index] == UInt8(ascii: "-")
         if negative { index += 1 }
         var mantissa: UInt64 = 0, digits = 0, fractionDigits = 0, sawPoint = false
-        while index < text.endIndex {
+        while index < text.count {
             let byte = text[index]
             if byte == UInt8(ascii: ".") {
                 guard !sawPoint, digits > 0 else { return nil }
@@ -37,16 +37,16 @@ enum FloatText {
         }
         guard digits > 0, mantissa <= maxMantissa else { return nil }
         var exponent = 0
-        if index < text.endIndex {
+        if index < text.count {
             guard text[index] | 0x20 == UInt8(ascii: "e") else { return nil }
             index += 1
             var exponentNegative = false
-            if index < text.endIndex, text[index] == UInt8(ascii: "-") || text[index] == UInt8(ascii: "+") {
+            if index < text.count, text[index] == UInt8(ascii: "-") || text[index] == UInt8(ascii: "+") {
                 exponentNegative = text[index] == UInt8(ascii: "-")
                 index += 1
             }
-            guard index < text.endIndex else { return nil }
-            while index < text.endIndex {
+            guard index < text.count else { return nil }
+            while index < text.count {
                 let digit = text[index] &- UInt8(ascii: "0")
                 guard digit < 10, exponent < 1_000 else { return nil }
                 exponent = exponent * 10 + Int(digit)

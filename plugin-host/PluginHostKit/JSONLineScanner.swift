@@ -83,36 +83,42 @@ struct JSONLineScanner {
         }
     }
 
-    /// Writes the text of the string `token` to `out`, escapes decoded (the scan checked them).
-    static func unescape(_ token: Token, in bytes: [UInt8], to out: inout [UInt8]) {
-        var index = token.content.lowerBound
-        let end = token.content.upperBound, span = bytes.span
-        while index < end {
-            // The text up to the next escape, in one copy.
-            var run = index
-            while run < end, span[run] != UInt8(ascii: "\\") { run += 1 }
-            if run > index {
-                ByteCopy.append(bytes, index ..< run, to: &out)
-                index = run
-                continue
-            }
-            let escape = span[index + 1]
-            index += 2
-            switch escape {
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"):
-                var code = hex4(span, at: index) ?? 0
-                index += 4
-                if (0xD800...0xDBFF).contains(code) {
-                    code = 0x10000 + ((code - 0xD800) << 10) + ((hex4(span, at: index + 2) ?? 0xDC00) - 0xDC00)
-                    index += 6
+    /// Writes the text of the string `token` of `line` to `out`, escapes decoded (the scan
+    /// checked them). The text never outgrows the token: each escape is longer than what it
+    /// stands for (`\n` one byte, `\uXXXX` at most three, a surrogate pair's twelve four), so
+    /// it is written into room reserved once, a byte at a time (strings are short: a copy per
+    /// run between escapes cost more).
+    static func unescape(_ token: Token, in line: Span<UInt8>, to out: inout [UInt8]) {
+        let content = token.content
+        out.append(addingCapacity: content.count) { span in
+            var index = content.lowerBound
+            while index < content.upperBound {
+                let byte = line[index]
+                guard byte == UInt8(ascii: "\\") else {
+                    span.append(byte)
+                    index += 1
+                    continue
                 }
-                if let scalar = Unicode.Scalar(code), let encoded = UTF8.encode(scalar) { out.append(contentsOf: encoded) }
-            default: out.append(escape)
+                let escape = line[index + 1]
+                index += 2
+                switch escape {
+                case UInt8(ascii: "b"): span.append(0x08)
+                case UInt8(ascii: "f"): span.append(0x0C)
+                case UInt8(ascii: "n"): span.append(0x0A)
+                case UInt8(ascii: "r"): span.append(0x0D)
+                case UInt8(ascii: "t"): span.append(0x09)
+                case UInt8(ascii: "u"):
+                    var code = hex4(line, at: index) ?? 0
+                    index += 4
+                    if (0xD800...0xDBFF).contains(code) {
+                        code = 0x10000 + ((code - 0xD800) << 10) + ((hex4(line, at: index + 2) ?? 0xDC00) - 0xDC00)
+                        index += 6
+                    }
+                    if let scalar = Unicode.Scalar(code), let encoded = UTF8.encode(scalar) {
+                        for byte in encoded { span.append(byte) }
+                    }
+                default: span.append(escape)
+                }
             }
         }
     }

@@ -24,6 +24,8 @@ struct JSONLinesRowReader {
     /// Each stream's `_stream` text and its columns' member names, as UTF-8.
     private let streamNames: [[UInt8]]
     private let memberNames: [[[UInt8]]]
+    /// Each stream's columns' types.
+    private let columnTypes: [[LogicalType]]
     /// Whether rows take the fast path (tests turn it off to compare both).
     private let fastPath: Bool
 
@@ -38,7 +40,6 @@ struct JSONLinesRowReader {
     private var rowsPrepared = 0
     private var columnSeen: [Int] = []
     private var lastStream = 0
-    private var scratch: [UInt8] = []
     /// The most rows a batch holds.
     private let batchSize: Int
 
@@ -58,6 +59,7 @@ struct JSONLinesRowReader {
         streamIndex = Dictionary(catalog.streams.enumerated().map { ($0.element.schema.stream.description, $0.offset) }) { first, _ in first }
         streamNames = catalog.streams.map { Array($0.schema.stream.description.utf8) }
         memberNames = catalog.streams.map { $0.schema.columns.map { Array(JSONLinesKeys.key(forColumn: $0.name).utf8) } }
+        columnTypes = catalog.streams.map { $0.schema.columns.map(\.type) }
         self.fastPath = fastPath
     }
 
@@ -92,22 +94,22 @@ struct JSONLinesRowReader {
                 throw Problem(message: error.message)
             }
         case .scanned(let stream, let bytes):
-            let line = self.line, members = scanner.members, elements = scanner.elements
-            let memberColumns = self.memberColumns, columnSeen = self.columnSeen, row = rowsPrepared
-            let columns = streams[stream].schema.columns
-            var scratch: [UInt8] = []
-            swap(&scratch, &self.scratch)
-            defer { swap(&scratch, &self.scratch) }
-            try streams[stream].appendUpsert(bytes: bytes) { (builders: inout [ColumnBuilder]) throws(Problem) in
-                for (offset, column) in memberColumns.enumerated() {
-                    do throws(ValueFromJSON.Mismatch) {
-                        try ColumnTokenReader.append(members[offset + 1].value, of: line, elements: elements, to: &builders[column],
-                                                     type: columns[column].type, scratch: &scratch)
-                    } catch {
-                        throw Problem(message: "column \"\(columns[column].name)\": \(error.message)")
+            // Local copies (one retain each), read through spans (none per value).
+            let line = self.line, memberArray = scanner.members, elements = scanner.elements
+            let columnArray = memberColumns, seenArray = columnSeen, typeArray = columnTypes[stream], row = rowsPrepared
+            let members = memberArray.span, columns = columnArray.span, seen = seenArray.span, types = typeArray.span
+            var failed = 0
+            do throws(ValueFromJSON.Mismatch) {
+                try streams[stream].appendUpsert(bytes: bytes) { (builders: inout [ColumnBuilder]) throws(ValueFromJSON.Mismatch) in
+                    for offset in 0 ..< columns.count {
+                        failed = columns[offset]
+                        try ColumnTokenReader.append(members[offset + 1].value, of: line, elements: elements, to: &builders[failed],
+                                                     type: types[failed])
                     }
+                    for column in 0 ..< seen.count where seen[column] != row { builders[column].appendNull() }
                 }
-                for column in builders.indices where columnSeen[column] != row { builders[column].appendNull() }
+            } catch {
+                throw Problem(message: "column \"\(streams[stream].columnNames[failed])\": \(error.message)")
             }
         }
     }
@@ -153,28 +155,37 @@ struct JSONLinesRowReader {
     private mutating func scan(_ bytes: [UInt8], _ range: Range<Int>) -> (stream: Int, bytes: Int)? {
         rowsPrepared += 1
         let span = bytes.span
-        guard scanner.scan(bytes, range), let first = scanner.members.first, !first.key.escaped,
-              Self.same(span, first.key.content, Self.streamMember),
-              first.value.kind == .string, !first.value.escaped else { return nil }
-        if !Self.same(span, first.value.content, streamNames[lastStream]) {
-            guard let found = streamIndex[String(decoding: bytes[first.value.content], as: UTF8.self)] else { return nil }
+        guard scanner.scan(bytes, range) else { return nil }
+        // Local copies (one retain each), read through spans (none per member).
+        let memberArray = scanner.members, elements = scanner.elements
+        let members = memberArray.span
+        guard members.count > 0, !members[0].key.escaped, Self.same(span, members[0].key.content, Self.streamMember),
+              members[0].value.kind == .string, !members[0].value.escaped else { return nil }
+        if !Self.same(span, members[0].value.content, streamNames[lastStream]) {
+            guard let found = streamIndex[String(decoding: bytes[members[0].value.content], as: UTF8.self)] else { return nil }
             lastStream = found
         }
         let stream = lastStream
-        let names = memberNames[stream], columns = streams[stream].schema.columns
+        let nameArray = memberNames[stream], typeArray = columnTypes[stream]
+        let names = nameArray.span, types = typeArray.span
         if columnSeen.count < names.count { columnSeen = [Int](repeating: 0, count: names.count) }
         memberColumns.removeAll(keepingCapacity: true)
         var bound = 1
-        for position in 1 ..< scanner.members.count {
-            let member = scanner.members[position]
+        for position in 1 ..< members.count {
+            let member = members[position]
             guard !member.key.escaped else { return nil }
             let key = member.key.content
             // A column's member is mostly at its own position (as `read` writes them).
             let guess = position - 1
-            let column = guess < names.count && Self.same(span, key, names[guess]) ? guess
-                : names.count <= 64 ? names.firstIndex { Self.same(span, key, $0) } : nil
+            var column = guess < names.count && Self.same(span, key, names[guess]) ? guess : nil
+            if column == nil, names.count <= 64 {
+                for candidate in 0 ..< names.count where Self.same(span, key, names[candidate]) {
+                    column = candidate
+                    break
+                }
+            }
             guard let column, columnSeen[column] != rowsPrepared,
-                  let valueBound = ColumnTokenReader.encodedBound(member.value, of: bytes, elements: scanner.elements, type: columns[column].type)
+                  let valueBound = ColumnTokenReader.encodedBound(member.value, of: span, elements: elements, type: types[column])
             else { return nil }
             columnSeen[column] = rowsPrepared
             memberColumns.append(column)

@@ -120,55 +120,53 @@ enum TemporalText {
     // MARK: - Parsing
 
     /// Days since 1970-01-01 of `[+-]YYYY-MM-DD` or `infinity`/`-infinity`.
-    static func parseDate(_ text: String) -> Int32? { parseDate(Array(text.utf8)[...]) }
+    static func parseDate(_ text: String) -> Int32? { parseDate(text.utf8.span) }
 
     /// `parseDate` of UTF-8 text.
-    static func parseDate(_ text: ArraySlice<UInt8>) -> Int32? {
-        if text.count <= 9, text.elementsEqual("infinity".utf8) { return .max }
-        if text.count <= 9, text.elementsEqual("-infinity".utf8) { return .min }
+    static func parseDate(_ text: Span<UInt8>) -> Int32? {
+        if let infinity = infinity(text) { return infinity ? .max : .min }
         var scanner = Scanner(text)
-        guard let days = scanner.date(), scanner.atEnd, let value = Int32(exactly: days), value != .max, value != .min else { return nil }
+        guard let days = scanner.date(text), scanner.atEnd, let value = Int32(exactly: days), value != .max, value != .min else { return nil }
         return value
     }
 
     /// Microseconds since midnight of `HH:MM:SS[.ffffff]` (up to `24:00:00`).
-    static func parseTime(_ text: String) -> Int64? { parseTime(Array(text.utf8)[...]) }
+    static func parseTime(_ text: String) -> Int64? { parseTime(text.utf8.span) }
 
     /// `parseTime` of UTF-8 text.
-    static func parseTime(_ text: ArraySlice<UInt8>) -> Int64? {
+    static func parseTime(_ text: Span<UInt8>) -> Int64? {
         var scanner = Scanner(text)
-        guard let micros = scanner.time(), scanner.atEnd else { return nil }
+        guard let micros = scanner.time(text), scanner.atEnd else { return nil }
         return micros
     }
 
     /// Local microseconds and offset (seconds east) of `HH:MM:SS[.ffffff]` plus `Z` or `±HH:MM[:SS]`.
-    static func parseTimeWithZone(_ text: String) -> (micros: Int64, offset: Int32)? { parseTimeWithZone(Array(text.utf8)[...]) }
+    static func parseTimeWithZone(_ text: String) -> (micros: Int64, offset: Int32)? { parseTimeWithZone(text.utf8.span) }
 
     /// `parseTimeWithZone` of UTF-8 text.
-    static func parseTimeWithZone(_ text: ArraySlice<UInt8>) -> (micros: Int64, offset: Int32)? {
+    static func parseTimeWithZone(_ text: Span<UInt8>) -> (micros: Int64, offset: Int32)? {
         var scanner = Scanner(text)
-        guard let micros = scanner.time(), let offset = scanner.offset(), scanner.atEnd else { return nil }
+        guard let micros = scanner.time(text), let offset = scanner.offset(text), scanner.atEnd else { return nil }
         return (micros, offset)
     }
 
     /// Microseconds since 1970-01-01 of `YYYY-MM-DD[T ]HH:MM:SS[.ffffff]`; with `zoned`, an
     /// optional `Z` or `±HH:MM` converts it to UTC (no zone means UTC). `infinity`/`-infinity` too.
-    static func parseTimestamp(_ text: String, zoned: Bool) -> Int64? { parseTimestamp(Array(text.utf8)[...], zoned: zoned) }
+    static func parseTimestamp(_ text: String, zoned: Bool) -> Int64? { parseTimestamp(text.utf8.span, zoned: zoned) }
 
     /// `parseTimestamp` of UTF-8 text.
-    static func parseTimestamp(_ text: ArraySlice<UInt8>, zoned: Bool) -> Int64? {
-        if text.count <= 9, text.elementsEqual("infinity".utf8) { return .max }
-        if text.count <= 9, text.elementsEqual("-infinity".utf8) { return .min }
+    static func parseTimestamp(_ text: Span<UInt8>, zoned: Bool) -> Int64? {
+        if let infinity = infinity(text) { return infinity ? .max : .min }
         var scanner = Scanner(text)
-        guard let days = scanner.date() else { return nil }
+        guard let days = scanner.date(text) else { return nil }
         var micros: Int64 = 0
-        if scanner.take(UInt8(ascii: "T")) || scanner.take(UInt8(ascii: " ")) {
-            guard let time = scanner.time() else { return nil }
+        if scanner.take(UInt8(ascii: "T"), text) || scanner.take(UInt8(ascii: " "), text) {
+            guard let time = scanner.time(text) else { return nil }
             micros = time
         }
         var offset: Int32 = 0
         if zoned, !scanner.atEnd {
-            guard let parsed = scanner.offset() else { return nil }
+            guard let parsed = scanner.offset(text) else { return nil }
             offset = parsed
         }
         guard scanner.atEnd else { return nil }
@@ -180,54 +178,67 @@ enum TemporalText {
         return utc
     }
 
-    /// Reads the parts of date and time text.
-    private struct Scanner {
-        let bytes: ArraySlice<UInt8>
-        var index: Int
+    /// True for `infinity`, false for `-infinity`, nil for any other text.
+    private static func infinity(_ text: Span<UInt8>) -> Bool? {
+        let negative = text.count == 9 && text[0] == UInt8(ascii: "-")
+        guard text.count == (negative ? 9 : 8) else { return nil }
+        var offset = negative ? 1 : 0
+        for byte in "infinity".utf8 {
+            guard text[offset] == byte else { return nil }
+            offset += 1
+        }
+        return !negative
+    }
 
-        init(_ text: ArraySlice<UInt8>) {
-            bytes = text
-            index = text.startIndex
+    /// Reads the parts of date and time text: a position in it, the text passed to each call.
+    private struct Scanner {
+        var index = 0
+        let end: Int
+
+        init(_ text: Span<UInt8>) {
+            end = text.count
         }
 
-        var atEnd: Bool { index == bytes.endIndex }
+        var atEnd: Bool { index == end }
 
-        mutating func take(_ byte: UInt8) -> Bool {
-            guard index < bytes.endIndex, bytes[index] == byte else { return false }
+        mutating func take(_ byte: UInt8, _ bytes: Span<UInt8>) -> Bool {
+            guard index < end, bytes[index] == byte else { return false }
             index += 1
             return true
         }
 
         /// Up to `maxDigits` decimal digits (at least `minDigits`).
-        mutating func number(minDigits: Int, maxDigits: Int) -> (value: Int64, digits: Int)? {
+        mutating func number(minDigits: Int, maxDigits: Int, _ bytes: Span<UInt8>) -> (value: Int64, digits: Int)? {
             var value: Int64 = 0, count = 0
-            while index < bytes.endIndex, count < maxDigits, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
-                value = value * 10 + Int64(bytes[index] - UInt8(ascii: "0"))
+            while index < end, count < maxDigits {
+                let digit = bytes[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { break }
+                value = value * 10 + Int64(digit)
                 count += 1
                 index += 1
             }
             return count >= minDigits ? (value, count) : nil
         }
 
-        mutating func date() -> Int64? {
-            let negative = take(UInt8(ascii: "-"))
-            if !negative { _ = take(UInt8(ascii: "+")) }
-            guard let year = number(minDigits: 4, maxDigits: 7), take(UInt8(ascii: "-")),
-                  let month = number(minDigits: 2, maxDigits: 2), take(UInt8(ascii: "-")),
-                  let day = number(minDigits: 2, maxDigits: 2) else { return nil }
+        mutating func date(_ bytes: Span<UInt8>) -> Int64? {
+            let negative = take(UInt8(ascii: "-"), bytes)
+            if !negative { _ = take(UInt8(ascii: "+"), bytes) }
+            guard let year = number(minDigits: 4, maxDigits: 7, bytes), take(UInt8(ascii: "-"), bytes),
+                  let month = number(minDigits: 2, maxDigits: 2, bytes), take(UInt8(ascii: "-"), bytes),
+                  let day = number(minDigits: 2, maxDigits: 2, bytes) else { return nil }
             let signedYear = negative ? -year.value : year.value
             guard (1...12).contains(month.value),
                   (1...Int64(TemporalText.daysInMonth(year: signedYear, month: Int(month.value)))).contains(day.value) else { return nil }
             return TemporalText.days(year: signedYear, month: Int(month.value), day: Int(day.value))
         }
 
-        mutating func time() -> Int64? {
-            guard let hours = number(minDigits: 2, maxDigits: 2), take(UInt8(ascii: ":")),
-                  let minutes = number(minDigits: 2, maxDigits: 2), take(UInt8(ascii: ":")),
-                  let seconds = number(minDigits: 2, maxDigits: 2) else { return nil }
+        mutating func time(_ bytes: Span<UInt8>) -> Int64? {
+            guard let hours = number(minDigits: 2, maxDigits: 2, bytes), take(UInt8(ascii: ":"), bytes),
+                  let minutes = number(minDigits: 2, maxDigits: 2, bytes), take(UInt8(ascii: ":"), bytes),
+                  let seconds = number(minDigits: 2, maxDigits: 2, bytes) else { return nil }
             var fraction: Int64 = 0
-            if take(UInt8(ascii: ".")) {
-                guard let digits = number(minDigits: 1, maxDigits: 6) else { return nil }
+            if take(UInt8(ascii: "."), bytes) {
+                guard let digits = number(minDigits: 1, maxDigits: 6, bytes) else { return nil }
                 fraction = digits.value
                 for _ in digits.digits..<6 { fraction *= 10 }
             }
@@ -237,17 +248,17 @@ enum TemporalText {
         }
 
         /// `Z`, or `±HH`, `±HH:MM`, `±HH:MM:SS`, as seconds east of UTC.
-        mutating func offset() -> Int32? {
-            if take(UInt8(ascii: "Z")) { return 0 }
+        mutating func offset(_ bytes: Span<UInt8>) -> Int32? {
+            if take(UInt8(ascii: "Z"), bytes) { return 0 }
             let sign: Int32
-            if take(UInt8(ascii: "+")) { sign = 1 } else if take(UInt8(ascii: "-")) { sign = -1 } else { return nil }
-            guard let hours = number(minDigits: 2, maxDigits: 2), hours.value <= 15 else { return nil }
+            if take(UInt8(ascii: "+"), bytes) { sign = 1 } else if take(UInt8(ascii: "-"), bytes) { sign = -1 } else { return nil }
+            guard let hours = number(minDigits: 2, maxDigits: 2, bytes), hours.value <= 15 else { return nil }
             var seconds = Int32(hours.value) * 3600
-            if take(UInt8(ascii: ":")) {
-                guard let minutes = number(minDigits: 2, maxDigits: 2), minutes.value < 60 else { return nil }
+            if take(UInt8(ascii: ":"), bytes) {
+                guard let minutes = number(minDigits: 2, maxDigits: 2, bytes), minutes.value < 60 else { return nil }
                 seconds += Int32(minutes.value) * 60
-                if take(UInt8(ascii: ":")) {
-                    guard let extra = number(minDigits: 2, maxDigits: 2), extra.value < 60 else { return nil }
+                if take(UInt8(ascii: ":"), bytes) {
+                    guard let extra = number(minDigits: 2, maxDigits: 2, bytes), extra.value < 60 else { return nil }
                     seconds += Int32(extra.value)
                 }
             }

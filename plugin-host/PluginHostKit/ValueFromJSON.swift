@@ -151,13 +151,13 @@ enum ValueFromJSON {
 
     /// The integer of UTF-8 text `-?[0-9]+` when it fits `I`; nil for any other text (which
     /// ``integer(_:as:)`` reads or refuses).
-    static func plainInteger<I: FixedWidthInteger>(_ text: ArraySlice<UInt8>, as: I.Type) -> I? {
-        var index = text.startIndex
-        let negative = index < text.endIndex && text[index] == UInt8(ascii: "-")
+    static func plainInteger<I: FixedWidthInteger>(_ text: Span<UInt8>, as: I.Type) -> I? {
+        var index = 0
+        let negative = index < text.count && text[index] == UInt8(ascii: "-")
         if negative { index += 1 }
-        guard index < text.endIndex, text.endIndex - index <= 19 else { return nil }
+        guard index < text.count, text.count - index <= 19 else { return nil }
         var magnitude: UInt64 = 0
-        while index < text.endIndex {
+        while index < text.count {
             let digit = text[index] &- UInt8(ascii: "0")
             guard digit < 10 else { return nil }
             magnitude = magnitude &* 10 &+ UInt64(digit)
@@ -169,14 +169,15 @@ enum ValueFromJSON {
     }
 
     /// The 16 bytes of `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (hyphens optional, any case).
-    static func uuidBytes(_ text: String) -> [UInt8]? { uuidBytes(text.utf8) }
+    static func uuidBytes(_ text: String) -> [UInt8]? { uuidBytes(text.utf8.span) }
 
     /// ``uuidBytes(_:)`` of UTF-8 text.
-    static func uuidBytes<Text: Collection>(_ text: Text) -> [UInt8]? where Text.Element == UInt8 {
+    static func uuidBytes(_ text: Span<UInt8>) -> [UInt8]? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16)
         var high: UInt8?
-        for character in text where character != UInt8(ascii: "-") {
+        for index in 0 ..< text.count where text[index] != UInt8(ascii: "-") {
+            let character = text[index]
             let nibble: UInt8
             switch character {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = character - UInt8(ascii: "0")

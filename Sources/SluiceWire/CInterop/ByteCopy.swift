@@ -16,6 +16,21 @@ public enum ByteCopy {
         }
     }
 
+    /// Appends the bytes of `source` to `out` (``RowJoiner/copyBytes(_:_:_:)``: a few bytes
+    /// without a call to memcpy(3)).
+    public static func append(_ source: Span<UInt8>, to out: inout [UInt8]) {
+        guard !source.isEmpty else { return }
+        source.withUnsafeBytes { from in
+            out.append(addingCapacity: from.count) { span in
+                span.withUnsafeMutableBufferPointer { buffer, initialized in
+                    guard let base = buffer.baseAddress, let source = from.baseAddress else { return }
+                    RowJoiner.copyBytes(base + initialized, source, from.count)
+                    initialized += from.count
+                }
+            }
+        }
+    }
+
     /// Whether `source[range]` holds a 0 byte (memchr(3)). The range must lie within `source`.
     public static func containsNul(_ source: [UInt8], _ range: Range<Int>) -> Bool {
         precondition(range.lowerBound >= 0 && range.upperBound <= source.count, "ByteCopy: range past the source")

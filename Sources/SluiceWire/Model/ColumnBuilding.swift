@@ -133,9 +133,18 @@ public struct ColumnBuilder: Sendable {
         endVariableWidthRow()
     }
 
-    /// ``append(bytes:)`` of `source[range]`, in one block copy (no slice of `source` retained).
-    public mutating func append(bytes source: [UInt8], _ range: Range<Int>) {
-        ByteCopy.append(source, range, to: &data)
+    /// ``append(bytes:)`` of the bytes of `source`, in one block copy.
+    public mutating func append(bytes source: Span<UInt8>) {
+        ByteCopy.append(source, to: &data)
+        endVariableWidthRow()
+    }
+
+    /// Appends to a STRING, BYTES, DECIMAL or JSON column the bytes `fill` appends to the
+    /// column's data (which it must only append to).
+    public mutating func appendBytes(_ fill: (inout [UInt8]) -> Void) {
+        let start = data.count
+        fill(&data)
+        assert(data.count >= start, "appendBytes: fill removed bytes")
         endVariableWidthRow()
     }
 
