@@ -156,6 +156,7 @@ enum TemporalText {
 
     /// `parseTimestamp` of UTF-8 text.
     static func parseTimestamp(_ text: Span<UInt8>, zoned: Bool) -> Int64? {
+        if let micros = canonicalTimestamp(text, zoned: zoned) { return micros }
         if let infinity = infinity(text) { return infinity ? .max : .min }
         var scanner = Scanner(text)
         guard let days = scanner.date(text) else { return nil }
@@ -176,6 +177,48 @@ enum TemporalText {
         let (utc, overflowZone) = local.subtractingReportingOverflow(Int64(offset) * microsPerSecond)
         guard !overflowTime, !overflowZone, utc != .max, utc != .min else { return nil }
         return utc
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.ffffff`, and `Z` after it when `zoned` (as `read` writes them), read
+    /// at fixed positions without the scanner; nil for any other text (which the scanner reads,
+    /// by the same checks: ``civilDays(year:month:day:)``, ``dayMicros(hours:minutes:seconds:fraction:)``).
+    private static func canonicalTimestamp(_ text: Span<UInt8>, zoned: Bool) -> Int64? {
+        guard text.count == 26 || zoned && text.count == 27 && text[26] == UInt8(ascii: "Z"),
+              text[4] == UInt8(ascii: "-"), text[7] == UInt8(ascii: "-"), text[10] == UInt8(ascii: "T"),
+              text[13] == UInt8(ascii: ":"), text[16] == UInt8(ascii: ":"), text[19] == UInt8(ascii: "."),
+              let year = digits(text, 0, 4), let month = digits(text, 5, 2), let day = digits(text, 8, 2),
+              let hours = digits(text, 11, 2), let minutes = digits(text, 14, 2), let seconds = digits(text, 17, 2),
+              let fraction = digits(text, 20, 6),
+              let days = civilDays(year: year, month: month, day: day),
+              let micros = dayMicros(hours: hours, minutes: minutes, seconds: seconds, fraction: fraction) else { return nil }
+        // A four-digit year keeps the product far from overflow and from the infinities.
+        return days * microsPerDay + micros
+    }
+
+    /// The number of the `count` decimal digits of `text` at `start`; nil when one is not a digit.
+    @inline(__always)
+    private static func digits(_ text: Span<UInt8>, _ start: Int, _ count: Int) -> Int64? {
+        var value: Int64 = 0
+        for index in start ..< start + count {
+            let digit = text[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            value = value * 10 + Int64(digit)
+        }
+        return value
+    }
+
+    /// Days since 1970-01-01 of a date whose month and day exist; nil otherwise.
+    private static func civilDays(year: Int64, month: Int64, day: Int64) -> Int64? {
+        guard (1...12).contains(month), (1...Int64(daysInMonth(year: year, month: Int(month)))).contains(day) else { return nil }
+        return days(year: year, month: Int(month), day: Int(day))
+    }
+
+    /// Microseconds since midnight, up to `24:00:00` (`fraction` in microseconds); nil past it
+    /// or for minutes or seconds over 59.
+    private static func dayMicros(hours: Int64, minutes: Int64, seconds: Int64, fraction: Int64) -> Int64? {
+        guard hours <= 24, minutes < 60, seconds < 60 else { return nil }
+        let micros = ((hours * 60 + minutes) * 60 + seconds) * microsPerSecond + fraction
+        return micros <= microsPerDay ? micros : nil
     }
 
     /// True for `infinity`, false for `-infinity`, nil for any other text.
@@ -226,10 +269,7 @@ enum TemporalText {
             guard let year = number(minDigits: 4, maxDigits: 7, bytes), take(UInt8(ascii: "-"), bytes),
                   let month = number(minDigits: 2, maxDigits: 2, bytes), take(UInt8(ascii: "-"), bytes),
                   let day = number(minDigits: 2, maxDigits: 2, bytes) else { return nil }
-            let signedYear = negative ? -year.value : year.value
-            guard (1...12).contains(month.value),
-                  (1...Int64(TemporalText.daysInMonth(year: signedYear, month: Int(month.value)))).contains(day.value) else { return nil }
-            return TemporalText.days(year: signedYear, month: Int(month.value), day: Int(day.value))
+            return TemporalText.civilDays(year: negative ? -year.value : year.value, month: month.value, day: day.value)
         }
 
         mutating func time(_ bytes: Span<UInt8>) -> Int64? {
@@ -242,9 +282,7 @@ enum TemporalText {
                 fraction = digits.value
                 for _ in digits.digits..<6 { fraction *= 10 }
             }
-            guard hours.value <= 24, minutes.value < 60, seconds.value < 60 else { return nil }
-            let micros = ((hours.value * 60 + minutes.value) * 60 + seconds.value) * TemporalText.microsPerSecond + fraction
-            return micros <= TemporalText.microsPerDay ? micros : nil
+            return TemporalText.dayMicros(hours: hours.value, minutes: minutes.value, seconds: seconds.value, fraction: fraction)
         }
 
         /// `Z`, or `±HH`, `±HH:MM`, `±HH:MM:SS`, as seconds east of UTC.
