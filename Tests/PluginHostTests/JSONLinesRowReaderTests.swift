@@ -113,9 +113,9 @@ struct JSONLinesRowReaderTests {
         for line in Self.lines {
             let bytes = Array(line.utf8)
             guard let (stream, _) = try? slow.prepare(bytes, 0..<bytes.count, maxBatchBytes: 1 << 20), stream == 0,
-                  (try? slow.commit()) != nil else { continue }
+                  (try? slow.commit(bytes)) != nil else { continue }
             _ = try fast.prepare(bytes, 0..<bytes.count, maxBatchBytes: 1 << 20)
-            try fast.commit()
+            try fast.commit(bytes)
             accepted += 1
         }
         #expect(accepted > 10)
@@ -159,7 +159,7 @@ struct JSONLinesRowReaderTests {
         var reader = JSONLinesRowReader(catalog: Self.catalog, batchSize: 1, fastPath: fastPath)
         do throws(JSONLinesRowReader.Problem) {
             let (stream, bytes) = try reader.prepare(line, 0..<line.count, maxBatchBytes: 1 << 20)
-            try reader.commit()
+            try reader.commit(line)
             return .success(ReadRow(stream: stream, bytes: bytes, batch: reader.takeBatch(stream)))
         } catch {
             return .failure(error)

@@ -4,7 +4,7 @@ import SluiceWire
 /// [names]?, "column": value, …}`, PROTOCOL.md Appendix A) into the rows of their streams, in
 /// two steps so that a batch can be cut before a row that would overflow its frame:
 /// ``prepare(_:_:maxBatchBytes:)`` finds the row's stream and an upper bound of its encoded
-/// size, ``commit()`` appends it.
+/// size, ``commit(_:)`` appends it.
 ///
 /// Rows as `read` writes them (`_stream` first, then columns, no `_op` or `_unchanged`) take a
 /// fast path: one scan of the bytes (``JSONLineScanner``), then each value straight into its
@@ -31,8 +31,6 @@ struct JSONLinesRowReader {
 
     private var scanner = JSONLineScanner()
     private var prepared = Prepared.nothing
-    /// The line being read, kept from ``prepare`` to ``commit`` (and released then).
-    private var line: [UInt8] = []
     /// For the fast path: each member's column (the first member, `_stream`, left out).
     private var memberColumns: [Int] = []
     /// Rows prepared so far, and for each column the row that last set it (duplicate keys are
@@ -69,7 +67,6 @@ struct JSONLinesRowReader {
     mutating func prepare(_ bytes: [UInt8], _ range: Range<Int>, maxBatchBytes: Int) throws(Problem) -> (stream: Int, bytes: Int) {
         if fastPath, let (stream, bound) = scan(bytes, range), streams[stream].overheadBytes + bound <= maxBatchBytes {
             prepared = .scanned(stream: stream, bytes: bound)
-            line = bytes
             return (stream, bound)
         }
         let (stream, row, operation, unchanged) = try parse(bytes, range)
@@ -78,39 +75,41 @@ struct JSONLinesRowReader {
         return (stream, size)
     }
 
-    /// Appends the row last prepared to its stream's rows.
-    mutating func commit() throws(Problem) {
-        defer {
-            prepared = .nothing
-            line = []
-        }
+    /// Appends the row last prepared to its stream's rows; `bytes` are the ones ``prepare`` read.
+    mutating func commit(_ bytes: [UInt8]) throws(Problem) {
+        defer { prepared = .nothing }
         switch prepared {
         case .nothing:
             return
-        case .parsed(let stream, let row, let operation, let unchanged, let bytes):
+        case .parsed(let stream, let row, let operation, let unchanged, let size):
             do {
-                try streams[stream].append(row, operation: operation, unchanged: unchanged, bytes: bytes)
+                try streams[stream].append(row, operation: operation, unchanged: unchanged, bytes: size)
             } catch {
                 throw Problem(message: error.message)
             }
-        case .scanned(let stream, let bytes):
-            // Local copies (one retain each), read through spans (none per value).
-            let line = self.line, memberArray = scanner.members, elements = scanner.elements
-            let columnArray = memberColumns, seenArray = columnSeen, typeArray = columnTypes[stream], row = rowsPrepared
-            let members = memberArray.span, columns = columnArray.span, seen = seenArray.span, types = typeArray.span
+        case .scanned(let stream, let size):
             var failed = 0
             do throws(ValueFromJSON.Mismatch) {
-                try streams[stream].appendUpsert(bytes: bytes) { (builders: inout [ColumnBuilder]) throws(ValueFromJSON.Mismatch) in
-                    for offset in 0 ..< columns.count {
-                        failed = columns[offset]
-                        try ColumnTokenReader.append(members[offset + 1].value, of: line, elements: elements, to: &builders[failed],
-                                                     type: types[failed])
-                    }
-                    for column in 0 ..< seen.count where seen[column] != row { builders[column].appendNull() }
-                }
+                try Self.appendScanned(bytes, members: scanner.members, elements: scanner.elements, columns: memberColumns,
+                                       seen: columnSeen, row: rowsPrepared, types: columnTypes[stream], size: size,
+                                       failed: &failed, to: &streams[stream])
             } catch {
                 throw Problem(message: "column \"\(streams[stream].columnNames[failed])\": \(error.message)")
             }
+        }
+    }
+
+    /// Appends a scanned row (its `members` after `_stream` in `columns`, every column whose
+    /// `seen` is not `row` a null) to `rows`; `failed` is the column being read.
+    private static func appendScanned(_ line: [UInt8], members: [JSONLineScanner.Member], elements: [JSONLineScanner.Token],
+                                      columns: [Int], seen: [Int], row: Int, types: [LogicalType], size: Int,
+                                      failed: inout Int, to rows: inout StreamRows) throws(ValueFromJSON.Mismatch) {
+        try rows.appendUpsert(bytes: size) { (builders: inout [ColumnBuilder]) throws(ValueFromJSON.Mismatch) in
+            for offset in columns.indices {
+                failed = columns[offset]
+                try ColumnTokenReader.append(members[offset + 1].value, of: line, elements: elements, to: &builders[failed], type: types[failed])
+            }
+            for column in seen.indices where seen[column] != row { builders[column].appendNull() }
         }
     }
 
@@ -123,7 +122,7 @@ struct JSONLinesRowReader {
     }
 
     /// Reads the row in `bytes[range]` into its stream's rows (``prepare(_:_:maxBatchBytes:)``
-    /// then ``commit()``), cutting the stream's rows into batches where a frame of
+    /// then ``commit(_:)``), cutting the stream's rows into batches where a frame of
     /// `maxFrameSize` bytes or `batchSize` rows ends. A blank line (spaces and tabs) is skipped;
     /// a row that fits no frame is refused.
     mutating func append(_ bytes: [UInt8], _ range: Range<Int>, maxFrameSize: Int) throws(Problem) -> Cuts {
@@ -136,7 +135,7 @@ struct JSONLinesRowReader {
         }
         var cuts = Cuts()
         if streams[index].count > 0, overhead + streams[index].valueBytes + size > maxBatchBytes { cuts.before = takeBatch(index) }
-        try commit()
+        try commit(bytes)
         if streams[index].count >= batchSize { cuts.after = takeBatch(index) }
         return cuts
     }

@@ -70,7 +70,7 @@ enum FuzzJSONLines {
             return (error.message, false)
         }
         do throws(JSONLinesRowReader.Problem) {
-            try rows.commit()
+            try rows.commit(bytes)
             return nil
         } catch {
             return (error.message, true)
