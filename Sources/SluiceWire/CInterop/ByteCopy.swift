@@ -10,25 +10,13 @@ public enum ByteCopy {
     /// past it is a programming error and stops the process, as a slice's subscript would).
     @inlinable
     public static func append(_ source: [UInt8], _ range: Range<Int>, to out: inout [UInt8]) {
-        precondition(range.lowerBound >= 0 && range.upperBound <= source.count, "ByteCopy: range past the source")
-        source.withUnsafeBufferPointer { bytes in
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[range]))
-        }
+        append(source.span.extracting(range), to: &out)
     }
 
-    /// Appends the bytes of `source` to `out` (``RowJoiner/copyBytes(_:_:_:)``: a few bytes
-    /// without a call to memcpy(3)).
+    /// Appends the bytes of `source` to `out`, in one block copy.
+    @inlinable
     public static func append(_ source: Span<UInt8>, to out: inout [UInt8]) {
-        guard !source.isEmpty else { return }
-        source.withUnsafeBytes { from in
-            out.append(addingCapacity: from.count) { span in
-                span.withUnsafeMutableBufferPointer { buffer, initialized in
-                    guard let base = buffer.baseAddress, let source = from.baseAddress else { return }
-                    RowJoiner.copyBytes(base + initialized, source, from.count)
-                    initialized += from.count
-                }
-            }
-        }
+        source.withUnsafeBufferPointer { out.append(contentsOf: $0) }
     }
 
     /// Whether `source[range]` holds a 0 byte (memchr(3)). The range must lie within `source`.
