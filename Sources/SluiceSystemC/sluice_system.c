@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "sluice_system.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #if defined(__GLIBC__)
@@ -50,5 +52,16 @@ int sluice_retain_freed_memory(int mmap_threshold, int trim_threshold, int arena
     (void)trim_threshold;
     (void)arenas;
     return 0;
+#endif
+}
+
+int sluice_set_pipe_capacity(int fd, int bytes) {
+#if defined(F_SETPIPE_SZ)
+    return fcntl(fd, F_SETPIPE_SZ, bytes);
+#else
+    (void)fd;
+    (void)bytes;
+    errno = ENOTSUP;
+    return -1;
 #endif
 }

@@ -101,14 +101,17 @@ struct MeasuredProcess {
     var label: String
     var cpuSeconds: Double
     var minorFaults: Int
+    var contextSwitches: Int
     /// Its peak resident memory (getrusage's, for a process that starts no other).
     var peakKilobytes: Int
     /// Its own peak resident memory, sampled from /proc while it ran.
     var sampledPeakKilobytes: Int
 
     func line(rows: Int) -> String {
-        label.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: " CPU %.2f µs/row, %7.0f minor faults per 1M rows, peak RSS %6.1f MB",
-               cpuSeconds * 1e6 / Double(rows), Double(minorFaults) * 1e6 / Double(rows), Double(peakKilobytes) / 1024)
+        label.padding(toLength: 22, withPad: " ", startingAt: 0)
+            + String(format: " CPU %.2f µs/row, %7.0f minor faults and %6.0f context switches per 1M rows, peak RSS %6.1f MB",
+                     cpuSeconds * 1e6 / Double(rows), Double(minorFaults) * 1e6 / Double(rows), Double(contextSwitches) * 1e6 / Double(rows),
+                     Double(peakKilobytes) / 1024)
     }
 }
 

@@ -207,13 +207,15 @@ struct Runner {
             let reports = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix(role + "-") }
                 .map { try JSONDecoder().decode(MeasureCommand.Report.self, from: Data(contentsOf: directory.appendingPathComponent($0))) }
             guard !reports.isEmpty else { continue }
-            var plugin = MeasuredProcess(label: "\(role) plugin", cpuSeconds: 0, minorFaults: 0, peakKilobytes: 0, sampledPeakKilobytes: 0)
+            var plugin = MeasuredProcess(label: "\(role) plugin", cpuSeconds: 0, minorFaults: 0, contextSwitches: 0, peakKilobytes: 0, sampledPeakKilobytes: 0)
             for report in reports {
                 plugin.cpuSeconds += report.usage.cpuSeconds
                 plugin.minorFaults += report.usage.minorFaults
+                plugin.contextSwitches += report.usage.contextSwitches
                 plugin.peakKilobytes = max(plugin.peakKilobytes, report.usage.maxResidentKilobytes)
                 host.cpuSeconds -= report.usage.cpuSeconds + report.wrapper.cpuSeconds
                 host.minorFaults -= report.usage.minorFaults + report.wrapper.minorFaults
+                host.contextSwitches -= report.usage.contextSwitches + report.wrapper.contextSwitches
             }
             run.processes.append(plugin)
         }
@@ -265,6 +267,7 @@ struct Runner {
             let result = try JSONDecoder().decode(MeasureCommand.Report.self, from: Data(contentsOf: report))
             try? FileManager.default.removeItem(at: report)
             processes.append(MeasuredProcess(label: label, cpuSeconds: result.usage.cpuSeconds, minorFaults: result.usage.minorFaults,
+                                             contextSwitches: result.usage.contextSwitches,
                                              peakKilobytes: result.usage.maxResidentKilobytes, sampledPeakKilobytes: result.sampledPeakKilobytes))
         }
         return MeasuredRun(seconds: seconds, processes: processes, backends: backends)

@@ -47,6 +47,8 @@ public final class PluginProcess: @unchecked Sendable {
         // A host moves every batch through its own buffers too.
         ProcessMemory.retainFreedMemory()
         let stdinPipe = Pipe(), stdoutPipe = Pipe(), stderrPipe = Pipe()
+        PipeCapacity.enlarge(stdinPipe.fileHandleForWriting.fileDescriptor)
+        PipeCapacity.enlarge(stdoutPipe.fileHandleForReading.fileDescriptor)
         child = try ChildProcess(executable: executable.path, arguments: arguments, environment: environment,
                                  stdin: stdinPipe.fileHandleForReading.fileDescriptor,
                                  stdout: stdoutPipe.fileHandleForWriting.fileDescriptor,

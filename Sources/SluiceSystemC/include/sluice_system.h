@@ -22,4 +22,8 @@ int sluice_memfd(const char *name);
 /// than glibc).
 int sluice_retain_freed_memory(int mmap_threshold, int trim_threshold, int arenas);
 
+/// Sets the capacity of the pipe `fd` belongs to (`fcntl` `F_SETPIPE_SZ`, Linux) to at least
+/// `bytes`; returns the capacity set, or -1 with errno set (elsewhere than Linux: ENOTSUP).
+int sluice_set_pipe_capacity(int fd, int bytes);
+
 #endif

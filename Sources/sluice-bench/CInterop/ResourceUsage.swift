@@ -8,6 +8,8 @@ struct ResourceUsage: Codable, Sendable {
     var userSeconds = 0.0
     var systemSeconds = 0.0
     var minorFaults = 0
+    /// Voluntary and involuntary context switches.
+    var contextSwitches = 0
     /// The largest resident set, in kB.
     var maxResidentKilobytes = 0
 
@@ -25,12 +27,13 @@ struct ResourceUsage: Codable, Sendable {
         guard getrusage(__rusage_who_t(who.rawValue), &usage) == 0 else { return ResourceUsage() }
         return ResourceUsage(userSeconds: Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6,
                              systemSeconds: Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6,
-                             minorFaults: usage.ru_minflt, maxResidentKilobytes: usage.ru_maxrss)
+                             minorFaults: usage.ru_minflt, contextSwitches: usage.ru_nvcsw + usage.ru_nivcsw, maxResidentKilobytes: usage.ru_maxrss)
     }
 
     /// The counts of `self` minus those of `other` (the peak is kept as it is).
     func minus(_ other: ResourceUsage) -> ResourceUsage {
         ResourceUsage(userSeconds: userSeconds - other.userSeconds, systemSeconds: systemSeconds - other.systemSeconds,
-                      minorFaults: minorFaults - other.minorFaults, maxResidentKilobytes: maxResidentKilobytes)
+                      minorFaults: minorFaults - other.minorFaults, contextSwitches: contextSwitches - other.contextSwitches,
+                      maxResidentKilobytes: maxResidentKilobytes)
     }
 }
