@@ -23,26 +23,6 @@ struct SequencePluginTests {
         #expect(result.stderr.contains("sequence-plugin: reading from id 1"))
     }
 
-    @Test("started on a pipe of 64 KiB by any host, a plugin makes its standard input and output hold 1 MiB")
-    func enlargesItsPipes() async throws {
-        let process = Process()
-        process.executableURL = Binaries.sequencePlugin
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { process.terminate() }
-        // F_GETPIPE_SZ (Linux): the capacity of the pipe, as seen from this end.
-        func capacity(_ handle: FileHandle) -> Int32 { fcntl(handle.fileDescriptor, 1032) }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while capacity(output.fileHandleForReading) < 1 << 20 && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(capacity(input.fileHandleForWriting) == 1 << 20)
-        #expect(capacity(output.fileHandleForReading) == 1 << 20)
-    }
-
     @Test("SIGTERM during a Read: the call answers CANCELLED and the plugin exits 130")
     func sigterm() async throws {
         let client = try await PluginClient.launch(executable: Binaries.sequencePlugin,

@@ -1,7 +1,11 @@
 import SluiceSystemC
 
-/// The capacity of the pipes between a host and its plugins: the host sets it on the pipes it
-/// starts a plugin with, and a plugin on its standard input and output, whichever host started it.
+/// The capacity of the pipes a host starts a plugin with (its stdin and stdout).
+///
+/// Only the host, which made them, sets it: Linux counts pipe buffers per user, and once a
+/// user's pipes hold more than `/proc/sys/fs/pipe-user-pages-soft` (64 MiB by default), the
+/// pipes it creates next get a page or two. A plugin enlarging its own would spend that budget
+/// for hosts that may run hundreds of plugins; plugin-host runs a few.
 enum PipeCapacity {
     /// 1 MiB, Linux's default limit for an unprivileged process (`/proc/sys/fs/pipe-max-size`),
     /// where a pipe holds 64 KiB by default: a batch of a few megabytes then crosses in a few

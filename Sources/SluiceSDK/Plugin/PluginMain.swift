@@ -47,10 +47,6 @@ public enum PluginMain {
         signal(SIGPIPE, SIG_IGN)
         let protocolOutput = dup(STDOUT_FILENO)
         dup2(STDERR_FILENO, STDOUT_FILENO)
-        // Whatever host started it: frames cross pipes in fewer, larger writes (a file or a
-        // socket is left as it is).
-        PipeCapacity.enlarge(STDIN_FILENO)
-        PipeCapacity.enlarge(protocolOutput)
         let server = PluginServer(plugin: plugin, input: FileHandle.standardInput,
                                   output: FileHandle(fileDescriptor: protocolOutput, closeOnDealloc: false))
         let signals = await watchSignals { server.interrupt() }
