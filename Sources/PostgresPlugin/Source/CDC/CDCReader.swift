@@ -182,6 +182,16 @@ struct CDCReader {
         }
     }
 
+    /// The failure of a slot whose changes the server cannot decode: PostgreSQL's `could not map
+    /// filenumber … to relation OID` (`filenode` before PostgreSQL 16, SQLSTATE XX000), which
+    /// every later start from the slot meets again (see the README's change data capture
+    /// section); nil for any other error.
+    static func undecodable(_ error: PostgresError, slot: String) -> PluginError? {
+        guard error.sqlState == "XX000", error.message.hasPrefix("could not map file") else { return nil }
+        return PluginError(category: .data, code: "SLOT_UNDECODABLE",
+                           message: "the server cannot decode the changes of the replication slot \(slot): \(error.message) (SQLSTATE XX000), a PostgreSQL logical decoding fault that every start from this slot meets again; start the pipeline over with a new snapshot (plugin-host: pipeline --release-resources drops the slot and the pipeline's states)")
+    }
+
     /// The output settings the source's sessions use (PostgresSource's `SET`s), as startup options.
     static let walsenderOptions = "-c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=3 -c TimeZone=UTC"
 

@@ -119,7 +119,13 @@ struct ChangeStream {
                 reported = confirmed
                 lastStatus = ContinuousClock.now
             }
-            let batch = try await replication.receiveReplication(waitMilliseconds: 500)
+            let batch: ReplicationBatch
+            do {
+                batch = try await replication.receiveReplication(waitMilliseconds: 500)
+            } catch {
+                if let undecodable = CDCReader.undecodable(error, slot: slot) { throw undecodable }
+                throw error
+            }
             if batch.ended {
                 throw PluginError(category: .transient, code: "REPLICATION_ENDED", message: "the server ended replication from the slot \(slot)")
             }
