@@ -183,7 +183,7 @@ struct CDCReader {
     }
 
     /// The failure of a slot whose changes the server cannot decode: PostgreSQL's `could not map
-    /// filenumber … to relation OID` (`filenode` before PostgreSQL 16, SQLSTATE XX000), which
+    /// filenumber … to relation OID` (`filenode` in older versions; SQLSTATE XX000), which
     /// every later start from the slot meets again (see the README's change data capture
     /// section); nil for any other error.
     static func undecodable(_ error: PostgresError, slot: String) -> PluginError? {
