@@ -1,22 +1,32 @@
 import Foundation
 import PostgresClient
 
-/// The CPU time of the server backends a run used, read from `/proc/<pid>/stat` of every
-/// client backend `pg_stat_activity` shows while the run goes on (every 20 ms, so a backend's
-/// last 20 ms before it exits may be missed). A backend counts as reading once it was seen
+/// The CPU time of the server backends a run used, and the time they waited for a core, read
+/// from `/proc/<pid>/schedstat` (else `/proc/<pid>/stat`, CPU only) of every client backend
+/// `pg_stat_activity` shows while the run goes on (every 20 ms, so a backend's last 20 ms before
+/// it exits may be missed). A backend counts as reading once it was seen
 /// running a `COPY … TO STDOUT`, as writing once seen running `COPY … FROM STDIN`, an `INSERT`
 /// or a `MERGE`; others are not counted. Works only where the server runs on this machine.
 final class BackendSampler: @unchecked Sendable {
-    /// CPU seconds of the reading and writing backends.
+    /// CPU seconds of the reading and writing backends, and seconds they were ready to run but
+    /// waited for a core (nil where the kernel does not keep schedstat).
     struct Totals {
         var reading: Double = 0
         var writing: Double = 0
+        var readingWait: Double? = 0
+        var writingWait: Double? = 0
+    }
+
+    /// What one read of a backend's counters gave.
+    private struct Sample {
+        var cpuSeconds: Double
+        var waitSeconds: Double?
     }
 
     private enum Role { case reading, writing }
 
     private let lock = NSLock()
-    private var seen: [Int: (role: Role?, cpuSeconds: Double)] = [:]
+    private var seen: [Int: (role: Role?, sample: Sample)] = [:]
     private var task: Task<Void, Never>?
     private static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
@@ -25,7 +35,7 @@ final class BackendSampler: @unchecked Sendable {
     static func start() async -> BackendSampler? {
         guard let db = try? await PostgresConnection.connect(BenchEnvironment.connection),
               let own = try? await db.execute("SELECT pg_backend_pid()").rows.first?[0].flatMap(Int.init),
-              cpuSeconds(of: own) != nil else { return nil }
+              sample(of: own) != nil else { return nil }
         let sampler = BackendSampler()
         sampler.task = Task {
             defer { db.close() }
@@ -34,8 +44,8 @@ final class BackendSampler: @unchecked Sendable {
                     SELECT pid, query FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
                     """) else { return }
                 for row in result.rows {
-                    guard let pid = row[0].flatMap(Int.init), let cpu = cpuSeconds(of: pid) else { continue }
-                    sampler.record(pid: pid, role: role(of: row[1] ?? ""), cpuSeconds: cpu)
+                    guard let pid = row[0].flatMap(Int.init), let sample = sample(of: pid) else { continue }
+                    sampler.record(pid: pid, role: role(of: row[1] ?? ""), sample: sample)
                 }
                 try? await Task.sleep(for: .milliseconds(20))
             }
@@ -49,10 +59,14 @@ final class BackendSampler: @unchecked Sendable {
         await task?.value
         return lock.withLock {
             var totals = Totals()
-            for (role, cpu) in seen.values {
+            for (role, sample) in seen.values {
                 switch role {
-                case .reading?: totals.reading += cpu
-                case .writing?: totals.writing += cpu
+                case .reading?:
+                    totals.reading += sample.cpuSeconds
+                    totals.readingWait = totals.readingWait.flatMap { total in sample.waitSeconds.map { total + $0 } }
+                case .writing?:
+                    totals.writing += sample.cpuSeconds
+                    totals.writingWait = totals.writingWait.flatMap { total in sample.waitSeconds.map { total + $0 } }
                 case nil: break
                 }
             }
@@ -60,10 +74,11 @@ final class BackendSampler: @unchecked Sendable {
         }
     }
 
-    private func record(pid: Int, role: Role?, cpuSeconds: Double) {
+    private func record(pid: Int, role: Role?, sample: Sample) {
         lock.withLock {
             let known = seen[pid]
-            seen[pid] = (known?.role ?? role, max(known?.cpuSeconds ?? 0, cpuSeconds))
+            let newer = sample.cpuSeconds >= (known?.sample.cpuSeconds ?? 0) ? sample : known?.sample ?? sample
+            seen[pid] = (known?.role ?? role, newer)
         }
     }
 
@@ -72,6 +87,18 @@ final class BackendSampler: @unchecked Sendable {
         if text.contains("TO STDOUT") { return .reading }
         if text.contains("FROM STDIN") || text.hasPrefix("INSERT") || text.hasPrefix("MERGE") { return .writing }
         return nil
+    }
+
+    /// Process `pid`'s counters: from schedstat (nanoseconds on a core, then waiting in the run
+    /// queue), else its stat line's CPU alone.
+    private static func sample(of pid: Int) -> Sample? {
+        if let schedstat = try? String(contentsOfFile: "/proc/\(pid)/schedstat", encoding: .utf8) {
+            let fields = schedstat.split(separator: " ")
+            if fields.count >= 2, let running = Double(fields[0]), let waiting = Double(fields[1]) {
+                return Sample(cpuSeconds: running / 1e9, waitSeconds: waiting / 1e9)
+            }
+        }
+        return cpuSeconds(of: pid).map { Sample(cpuSeconds: $0, waitSeconds: nil) }
     }
 
     /// User plus system CPU seconds of process `pid` (fields 14 and 15 of its stat line).

@@ -83,6 +83,12 @@ struct PipelineBenchmark: AsyncParsableCommand {
                     print(String(format: "    server backends' CPU, µs/row: reading psql %.2f, sluice %.2f; writing psql %.2f, sluice %.2f",
                                  psql.reading * 1e6 / Double(rows), ours.reading * 1e6 / Double(rows),
                                  psql.writing * 1e6 / Double(rows), ours.writing * 1e6 / Double(rows)))
+                    if let psqlReading = psql.readingWait, let psqlWriting = psql.writingWait,
+                       let oursReading = ours.readingWait, let oursWriting = ours.writingWait {
+                        print(String(format: "    server backends waiting for a core, µs/row: reading psql %.2f, sluice %.2f; writing psql %.2f, sluice %.2f",
+                                     psqlReading * 1e6 / Double(rows), oursReading * 1e6 / Double(rows),
+                                     psqlWriting * 1e6 / Double(rows), oursWriting * 1e6 / Double(rows)))
+                    }
                 }
             }
         }
