@@ -126,6 +126,57 @@ struct FramingTests {
         #expect(error?.byteOffset == 0)
     }
 
+    @Test("a large frame whose payload has not all arrived is taken out, and decoding goes on after it")
+    func incompleteFrameTakenOut() throws {
+        let small = payload(3), large = payload(1000, seed: 9), next = payload(7, seed: 1)
+        var decoder = FrameDecoder()
+        decoder.append(Frame.encode(small) + Frame.encode(large).prefix(Frame.headerSize + 100))
+        #expect(try decoder.takeIncompleteFrame(minimumLength: 500) == nil, "a whole frame is nextFrame's")
+        #expect(try decoder.nextFrame() == small)
+        #expect(try decoder.takeIncompleteFrame(minimumLength: 1001) == nil, "under the minimum")
+        let taken = try #require(try decoder.takeIncompleteFrame(minimumLength: 1000))
+        #expect(taken.length == 1000)
+        #expect(Array(taken.prefix) == Array(large.prefix(100)))
+        #expect(taken.frameNumber == 2)
+        #expect(taken.byteOffset == Frame.headerSize + 3)
+        #expect(decoder.framesDecoded == 2)
+        #expect(decoder.nextFrameOffset == 2 * Frame.headerSize + 1003)
+        // The caller reads the payload's rest itself; the decoder starts again after it.
+        decoder.append(Frame.encode(next))
+        #expect(try decoder.nextFrame() == next)
+        #expect(decoder.framesDecoded == 3)
+        #expect(decoder.nextFrameOffset == 3 * Frame.headerSize + 1010)
+        try decoder.finish()
+    }
+
+    @Test("nothing is taken before the whole header, and a header over the maximum fails as in nextFrame")
+    func incompleteFrameNeedsAValidHeader() throws {
+        var decoder = FrameDecoder(maxFrameSize: 4096)
+        decoder.append(Frame.encode(payload(4000)).prefix(Frame.headerSize - 1))
+        #expect(try decoder.takeIncompleteFrame(minimumLength: 0) == nil)
+        var tooLarge = FrameDecoder(maxFrameSize: 4096)
+        tooLarge.append(Frame.encode(payload(4097)).prefix(Frame.headerSize + 10))
+        let error = #expect(throws: ProtocolError.self) { try tooLarge.takeIncompleteFrame(minimumLength: 0) }
+        #expect(error?.code == .frameTooLarge)
+        #expect(error?.frameNumber == 1)
+    }
+
+    @Test("input ending inside a taken frame gives the error finish gives for the same bytes")
+    func incompleteFrameTruncated() throws {
+        let stream = Frame.encode(payload(20)) + Frame.encode(payload(900)).prefix(Frame.headerSize + 300)
+        var whole = FrameDecoder()
+        whole.append(stream)
+        _ = try drain(&whole)
+        let expected = #expect(throws: ProtocolError.self) { try whole.finish() }
+        var direct = FrameDecoder()
+        direct.append(stream.prefix(Frame.headerSize + 20 + Frame.headerSize + 50))
+        _ = try drain(&direct)
+        let taken = try #require(try direct.takeIncompleteFrame(minimumLength: 100))
+        #expect(taken.truncated(received: 300) == expected)
+        #expect(expected?.frameNumber == 2)
+        #expect(expected?.byteOffset == Frame.headerSize + 20)
+    }
+
     @Test func encodedMessagesSurviveFraming() throws {
         let messages: [PluginMessage] = [.log(LogMessage(level: .info, message: "one")), .state(State(id: 2, stream: nil, data: [1])),
                                          .records(try RecordBatch(schema: Fixtures.everyTypeSchema, rows: Fixtures.everyTypeRows))]

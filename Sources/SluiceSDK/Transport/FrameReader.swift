@@ -46,6 +46,10 @@ final class FrameReader<Message: Sendable>: @unchecked Sendable {
     /// bounded too.
     static var messageOverhead: Int { 256 }
 
+    /// Payloads from this size on are read straight into place once their header arrived,
+    /// rather than through the decoder's buffer (``FrameDecoder/takeIncompleteFrame(minimumLength:)``).
+    static var directReadMinimum: Int { 64 << 10 }
+
     /// Starts the reader thread.
     func start(name: String) {
         let thread = Thread { [self] in run() }
@@ -55,7 +59,7 @@ final class FrameReader<Message: Sendable>: @unchecked Sendable {
 
     private func run() {
         var decoder = FrameDecoder(maxFrameSize: maxFrameSize)
-        var input = DescriptorReader(descriptor: handle.fileDescriptor)
+        var input = DescriptorReader(descriptor: handle.fileDescriptor, chunkSize: Self.directReadMinimum)
         defer { queue.finish() }
         while true {
             let chunk: ArraySlice<UInt8>
@@ -73,7 +77,23 @@ final class FrameReader<Message: Sendable>: @unchecked Sendable {
             do {
                 while true {
                     decoder.maxFrameSize = maxFrameSize
-                    guard let payload = try decoder.nextFrame() else { break }
+                    let payload: [UInt8]
+                    if let whole = try decoder.nextFrame() {
+                        payload = whole
+                    } else if let incomplete = try decoder.takeIncompleteFrame(minimumLength: Self.directReadMinimum) {
+                        do {
+                            payload = try input.readRest(of: incomplete)
+                        } catch {
+                            queue.put(.readFailed(error.message))
+                            return
+                        }
+                        guard payload.count == incomplete.length else {
+                            queue.put(.protocolError(incomplete.truncated(received: payload.count)))
+                            return
+                        }
+                    } else {
+                        break
+                    }
                     let frameNumber = decoder.framesDecoded
                     let message: Message
                     do {

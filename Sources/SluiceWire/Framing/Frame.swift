@@ -63,8 +63,37 @@ public struct FrameDecoder: Sendable {
 
     /// The next complete payload, or `nil` when more bytes are needed.
     public mutating func nextFrame() throws(ProtocolError) -> [UInt8]? {
-        let available = buffer.count - readIndex
-        guard available >= Frame.headerSize else { return nil }
+        guard let length = try nextLength(), buffer.count - readIndex >= Frame.headerSize + length else { return nil }
+        let payloadStart = readIndex + Frame.headerSize
+        let payload = Array(buffer[payloadStart..<payloadStart + length])
+        readIndex = payloadStart + length
+        framesDecoded += 1
+        return payload
+    }
+
+    /// Takes out the next frame when its header has arrived, its payload has not all arrived,
+    /// and it declares at least `minimumLength` bytes: the caller then reads the rest of the
+    /// payload straight into place (one copy, where going through ``append(_:)`` and
+    /// ``nextFrame()`` copies every byte twice more). The decoder goes on after that frame; the
+    /// caller must deliver all of it or fail with ``IncompleteFrame/truncated(received:)``.
+    /// Nil otherwise (``nextFrame()`` then returns the frame, or needs more bytes).
+    public mutating func takeIncompleteFrame(minimumLength: Int) throws(ProtocolError) -> IncompleteFrame? {
+        guard let length = try nextLength(), length >= minimumLength else { return nil }
+        let payloadStart = readIndex + Frame.headerSize
+        guard buffer.count - payloadStart < length else { return nil }
+        let frame = IncompleteFrame(length: length, prefix: buffer[payloadStart...], frameNumber: framesDecoded + 1,
+                                    byteOffset: bufferOffset + readIndex)
+        bufferOffset += payloadStart + length
+        buffer.removeAll(keepingCapacity: true)
+        readIndex = 0
+        framesDecoded += 1
+        return frame
+    }
+
+    /// The payload length the next frame's header declares (checked), or nil before the whole
+    /// header has arrived.
+    private func nextLength() throws(ProtocolError) -> Int? {
+        guard buffer.count - readIndex >= Frame.headerSize else { return nil }
         let frameNumber = framesDecoded + 1
         let start = bufferOffset + readIndex
         let flags = buffer[readIndex]
@@ -80,12 +109,7 @@ public struct FrameDecoder: Sendable {
                                 "frame declares \(length) bytes, over the maximum of \(maxFrameSize)",
                                 frameNumber: frameNumber, byteOffset: start)
         }
-        guard available >= Frame.headerSize + length else { return nil }
-        let payloadStart = readIndex + Frame.headerSize
-        let payload = Array(buffer[payloadStart..<payloadStart + length])
-        readIndex = payloadStart + length
-        framesDecoded += 1
-        return payload
+        return length
     }
 
     /// The stream offset where the next frame starts.
@@ -95,8 +119,28 @@ public struct FrameDecoder: Sendable {
     public func finish() throws(ProtocolError) {
         let left = buffer.count - readIndex
         guard left > 0 else { return }
-        throw ProtocolError(.truncatedFrame,
-                            "input ended \(left) bytes into a frame",
-                            frameNumber: framesDecoded + 1, byteOffset: bufferOffset + readIndex)
+        throw Self.truncated(bytesIntoFrame: left, frameNumber: framesDecoded + 1, byteOffset: bufferOffset + readIndex)
+    }
+
+    fileprivate static func truncated(bytesIntoFrame: Int, frameNumber: Int, byteOffset: Int) -> ProtocolError {
+        ProtocolError(.truncatedFrame, "input ended \(bytesIntoFrame) bytes into a frame", frameNumber: frameNumber, byteOffset: byteOffset)
+    }
+}
+
+/// A frame taken out of a ``FrameDecoder`` before all of its payload arrived
+/// (``FrameDecoder/takeIncompleteFrame(minimumLength:)``).
+public struct IncompleteFrame: Sendable {
+    /// The payload's length (within the decoder's maximum).
+    public let length: Int
+    /// The start of the payload, as far as it had arrived (shorter than `length`).
+    public let prefix: ArraySlice<UInt8>
+    /// The frame's number (1 = the first) and the stream offset of its header.
+    public let frameNumber: Int
+    public let byteOffset: Int
+
+    /// The error for input that ended after `received` bytes of the payload (the prefix
+    /// included): the one ``FrameDecoder/finish()`` gives for the same stream.
+    public func truncated(received: Int) -> ProtocolError {
+        FrameDecoder.truncated(bytesIntoFrame: Frame.headerSize + received, frameNumber: frameNumber, byteOffset: byteOffset)
     }
 }
