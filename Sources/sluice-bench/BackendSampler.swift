@@ -77,8 +77,9 @@ final class BackendSampler: @unchecked Sendable {
     private func record(pid: Int, role: Role?, sample: Sample) {
         lock.withLock {
             let known = seen[pid]
-            let newer = sample.cpuSeconds >= (known?.sample.cpuSeconds ?? 0) ? sample : known?.sample ?? sample
-            seen[pid] = (known?.role ?? role, newer)
+            // The counters only grow: keep the latest reading.
+            let latest = known.map { $0.sample.cpuSeconds > sample.cpuSeconds ? $0.sample : sample } ?? sample
+            seen[pid] = (known?.role ?? role, latest)
         }
     }
 

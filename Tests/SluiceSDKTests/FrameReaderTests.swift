@@ -9,8 +9,8 @@ import Testing
     private func payload(_ count: Int, seed: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed) } }
 
     /// Starts a reader of `pipe` that hands over each payload as it is.
-    private func reader(_ pipe: Pipe, maxFrameSize: Int = 8 << 20) -> FrameReader<[UInt8]> {
-        let reader = FrameReader<[UInt8]>(handle: pipe.fileHandleForReading, maxFrameSize: maxFrameSize, decode: { $0 })
+    private func reader(_ pipe: Pipe) -> FrameReader<[UInt8]> {
+        let reader = FrameReader<[UInt8]>(handle: pipe.fileHandleForReading, maxFrameSize: 8 << 20, decode: { $0 })
         reader.start(name: "frame-reader-test")
         return reader
     }
