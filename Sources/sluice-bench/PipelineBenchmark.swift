@@ -89,6 +89,11 @@ struct PipelineBenchmark: AsyncParsableCommand {
                                      psqlReading * 1e6 / Double(rows), oursReading * 1e6 / Double(rows),
                                      psqlWriting * 1e6 / Double(rows), oursWriting * 1e6 / Double(rows)))
                     }
+                    let cores = ProcessInfo.processInfo.activeProcessorCount
+                    let best = sluice.fastestPossible(backends: ours, cores: cores)
+                    print(String(format: "    every process's CPU: psql %.2f s, sluice %.2f s; on %d cores sluice could take no less than %.2f s (ratio at most %.2f x)",
+                                 reference.cpuSeconds + psql.reading + psql.writing, sluice.cpuSeconds + ours.reading + ours.writing,
+                                 cores, best, reference.seconds / best))
                 }
             }
         }
@@ -128,5 +133,15 @@ struct MeasuredRun {
     /// The server backends' CPU (nil when the server's processes can't be read from here).
     var backends: BackendSampler.Totals?
 
-    func cpuMicrosPerRow(_ rows: Int) -> Double { processes.reduce(0) { $0 + $1.cpuSeconds } * 1e6 / Double(rows) }
+    /// The CPU seconds of its client processes.
+    var cpuSeconds: Double { processes.reduce(0) { $0 + $1.cpuSeconds } }
+
+    func cpuMicrosPerRow(_ rows: Int) -> Double { cpuSeconds * 1e6 / Double(rows) }
+
+    /// The shortest time the run's work allows on `cores` cores, however well scheduled: every
+    /// process's CPU (clients and server backends) spread over the cores, and no less than a
+    /// backend's own CPU (a backend runs on one core at a time).
+    func fastestPossible(backends: BackendSampler.Totals, cores: Int) -> Double {
+        max((cpuSeconds + backends.reading + backends.writing) / Double(max(cores, 1)), backends.reading, backends.writing)
+    }
 }
