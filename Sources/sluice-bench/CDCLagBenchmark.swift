@@ -53,7 +53,7 @@ struct CDCLagBenchmark: AsyncParsableCommand {
         try CDCPipelineFile.write(to: pipeline, plugin: plugin, table: "cdc_lag", slot: Self.slot, publication: Self.publication,
                                   destinationSchema: "sluice_bench_lagdst", state: work.appendingPathComponent("state.json"))
         let hostLog = work.appendingPathComponent("plugin-host.log")
-        FileManager.default.createFile(atPath: hostLog.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: hostLog.path, contents: nil)
         let following = Process()
         following.executableURL = URL(fileURLWithPath: CDCPipelineFile.hostExecutable(host))
         following.arguments = ["pipeline", "--pipeline", pipeline.path, "--follow", "--log-level", "warn"]

@@ -11,7 +11,7 @@ enum HostRun {
         process.executableURL = URL(fileURLWithPath: host)
         process.arguments = arguments + ["--log-level", "warn"]
         process.standardOutput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)
         let start = Date()
         try process.run()

@@ -231,7 +231,7 @@ struct Runner {
         let input = FileHandle(forReadingAtPath: "/dev/null")!
         defer { try? null.close(); try? input.close() }
         let output = stdout.map { path -> FileHandle in
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             return FileHandle(forWritingAtPath: path)!
         }
         defer { try? output?.close() }
