@@ -9,18 +9,14 @@ struct DescriptorReader {
     let descriptor: Int32
     private var buffer: [UInt8]
 
-    init(descriptor: Int32, chunkSize: Int = 1 << 20) {
+    init(descriptor: Int32, chunkSize: Int) {
         self.descriptor = descriptor
         self.buffer = [UInt8](repeating: 0, count: chunkSize)
     }
 
     /// The next bytes available (waiting for at least one); empty at end of input.
     mutating func read() throws(TransportError) -> ArraySlice<UInt8> {
-        while true {
-            let count = Glibc.read(descriptor, &buffer, buffer.count)
-            if count >= 0 { return buffer[0..<count] }
-            if errno == EINTR { continue }
-            throw TransportError("reading descriptor \(descriptor) failed: errno \(errno)")
-        }
+        let count = try Self.read(descriptor, into: &buffer, count: buffer.count)
+        return buffer[0..<count]
     }
 }

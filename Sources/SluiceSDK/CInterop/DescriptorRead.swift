@@ -4,6 +4,17 @@ import Glibc
 import SluiceWire
 
 extension DescriptorReader {
+    /// One `read(2)` of up to `count` bytes into `destination`, repeated when a signal
+    /// interrupts it; 0 at end of input.
+    static func read(_ descriptor: Int32, into destination: UnsafeMutableRawPointer, count: Int) throws(TransportError) -> Int {
+        while true {
+            let read = Glibc.read(descriptor, destination, count)
+            if read >= 0 { return read }
+            if errno == EINTR { continue }
+            throw TransportError("reading descriptor \(descriptor) failed: errno \(errno)")
+        }
+    }
+
     /// The whole payload of `frame`: its prefix, then the rest read from the descriptor straight
     /// into the new array (no buffer in between, no zero-filling first). Shorter than
     /// `frame.length` when the input ended first.
@@ -16,13 +27,12 @@ extension DescriptorReader {
             }
             var filled = frame.prefix.count
             while filled < frame.length {
-                let count = Glibc.read(descriptor, base + filled, frame.length - filled)
-                if count > 0 {
+                do throws(TransportError) {
+                    let count = try Self.read(descriptor, into: base + filled, count: frame.length - filled)
+                    guard count > 0 else { break }
                     filled += count
-                } else if count == 0 {
-                    break
-                } else if errno != EINTR {
-                    failure = TransportError("reading descriptor \(descriptor) failed: errno \(errno)")
+                } catch {
+                    failure = error
                     break
                 }
             }
