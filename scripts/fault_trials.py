@@ -36,6 +36,8 @@ MODES = ["append", "upsert", "mirror", "replace"]
 READS = ["full", "incremental", "cdc"]
 # Change data capture applies by key: its streams are written in upsert only.
 CDC_MODES = ["upsert"]
+# An incremental read sends part of the stream, and plugin-host refuses mirror and replace on it.
+WHOLE_STREAM_MODES = ["mirror", "replace"]
 MARKER = "SLUICE_FAULT_TRIAL"
 COLUMNS = "id, name, amount, at, doc"
 
@@ -675,7 +677,8 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the databases and logs for inspection")
     options = parser.parse_args()
     options.bin = os.path.abspath(options.bin)
-    options.modes_of = lambda read: CDC_MODES if read == "cdc" else options.modes
+    options.modes_of = lambda read: (CDC_MODES if read == "cdc" else
+                                     [m for m in options.modes if m not in WHOLE_STREAM_MODES] if read == "incremental" else options.modes)
     options.trials = options.trials or (2 if options.quick else 10)
     options.rows = options.rows or (20000 if options.quick else 300000)
     options.batch_size = options.batch_size or (1000 if options.quick else 2000)

@@ -136,6 +136,37 @@ import Testing
         }
     }
 
+    @Test("replace on a partial read (incremental, or cut by a limit) is refused before loading: the table keeps its rows")
+    func replaceRefusesPartialReads() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let config = DestinationHarness.config(schema: schema, ["write_mode": "replace"])
+            _ = try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: items)],
+                                                   [.schema(items), try DestinationHarness.batch(items, rows([1, 2], "old"))])
+            let partial: [(ConfiguredStream, String)] = [
+                (ConfiguredStream(schema: items, syncMode: .incremental, cursorField: "id"), "it is read incrementally"),
+                (ConfiguredStream(schema: items, limit: 1), "its read stops after 1 rows (limit)"),
+                (ConfiguredStream(schema: items, limit: 1, writeMode: .replace), "its read stops after 1 rows (limit)"),
+            ]
+            for (stream, reason) in partial {
+                do {
+                    _ = try await DestinationHarness.write(config, streams: [stream],
+                                                           [.schema(items), try DestinationHarness.batch(items, rows([5], "new"))])
+                    Issue.record("replace swapped in a partial read: \(reason)")
+                } catch HostError.plugin(let error) {
+                    #expect(error.category == .config)
+                    #expect(error.code == "REPLACE_PARTIAL_READ")
+                    #expect(error.message.contains("stream \(items.stream) is written with replace"), "\(error.message)")
+                    #expect(error.message.contains(reason), "\(error.message)")
+                }
+            }
+            #expect(try await count(connection, "SELECT id, name FROM \(schema).items ORDER BY id") == [["1", "old1"], ["2", "old2"]])
+            // The same stream read in full still replaces.
+            _ = try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: items)],
+                                                   [.schema(items), try DestinationHarness.batch(items, rows([5], "new"))])
+            #expect(try await count(connection, "SELECT id, name FROM \(schema).items ORDER BY id") == [["5", "new5"]])
+        }
+    }
+
     // MARK: Primary key changes
 
     static let keyed = [Column(name: "id", type: LogicalType(.int64), nullable: false), Column(name: "k", type: LogicalType(.string), nullable: false),

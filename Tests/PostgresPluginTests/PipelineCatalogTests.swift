@@ -131,6 +131,42 @@ struct PipelineCatalogTests: PipelineWorkspace {
         }
     }
 
+    @Test("replace on a partial read: refused up front when the host knows the mode, by the destination when replace is its own default; the table keeps its rows")
+    func replaceWithPartialRead() async throws {
+        try await withDatabase { connection in
+            let target = schema("replace")
+            let sequence = try file("seq.json", #"{"rows": 95, "batch_size": 10}"#)
+            let full = ["pipeline", "--source", Binaries.sequencePlugin.path, "--source-config", sequence,
+                        "--destination", Binaries.postgresPlugin.path, "--destination-config", try postgresConfig(target, "write_mode: replace")]
+            let first = try await run(full)
+            #expect(first.exitCode == 0, "\(first.stderr)")
+            #expect(try await rows(connection, "SELECT count(*) FROM \(target).numbers") == [["95"]])
+
+            let preview = try file("preview.json", #"{"streams": [{"namespace": "example", "name": "numbers", "limit": 5}]}"#)
+            let refused = try await run(full + ["--catalog", preview, "--write-mode", "replace"])
+            #expect(refused.exitCode == 65, "\(refused.stderr)")
+            #expect(refused.stderr.contains("stream example.numbers is read with a limit of 5 rows, so replace would keep only the rows the read sends"),
+                    "\(refused.stderr)")
+
+            let byDestination = try await run(full + ["--catalog", preview])
+            #expect(byDestination.exitCode == 70, "\(byDestination.stderr)")
+            #expect(byDestination.stderr.contains("REPLACE_PARTIAL_READ"), "\(byDestination.stderr)")
+            #expect(try await rows(connection, "SELECT count(*) FROM \(target).numbers") == [["95"]])
+
+            let source = try await seedSource(connection)
+            let incremental = try await run([
+                "pipeline", "--source", Binaries.postgresPlugin.path, "--source-config", try postgresConfig(source, "schemas: [\(source)]"),
+                "--destination", Binaries.postgresPlugin.path, "--destination-config", try postgresConfig(target),
+                "--catalog", try file("items.json", #"{"streams": [{"name": "items", "sync_mode": "incremental", "cursor": "id"}]}"#),
+                "--write-mode", "replace",
+            ])
+            #expect(incremental.exitCode == 65, "\(incremental.stderr)")
+            #expect(incremental.stderr.contains("stream \(source).items is read incrementally, so replace would keep only the rows the read sends"),
+                    "\(incremental.stderr)")
+            #expect(try await rows(connection, "SELECT to_regclass('\(target).items') IS NULL") == [["t"]])
+        }
+    }
+
     @Test("a mirrored stream is never resumed part-way from a state the host saved: it is read from the start, so the rows before it are not deleted as stale")
     func mirrorIsReadFromTheStart() async throws {
         try await withDatabase { connection in

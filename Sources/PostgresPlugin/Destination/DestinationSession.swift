@@ -314,6 +314,11 @@ final class DestinationSession {
         let key = try resolveKey(schema, configured: configured, mode: mode)
         let cdc = configured?.syncMode == .cdc
         if cdc { try ChangeApply.check(schema.stream, mode: mode, embedded: settings.embeddings?.table(for: schema.stream) != nil) }
+        if mode == .replace, let partial = configured?.partialRead {
+            throw PluginError(category: .config, code: "REPLACE_PARTIAL_READ",
+                              message: "stream \(schema.stream) is written with replace, which keeps only the rows the sync sends, but \(partial): use append or upsert, or a full read without a limit",
+                              stream: schema.stream)
+        }
         let target = naming.target(of: schema.stream)
         if target.schema.isExactly(config.connection.schema), target.table.isExactly(CommittedStateStore.tableName) {
             throw PluginError(category: .config, code: "RESERVED_TABLE_NAME",

@@ -283,8 +283,9 @@ struct Pipeline {
     /// selected columns, in their order), its primary key when every key column is selected,
     /// its own `write_mode` (else `mode`) and `key_columns`, and its read's `sync_mode` and
     /// `limit` (PROTOCOL.md §4.5: a destination must not treat a partial read as the whole
-    /// stream). Mirror on a stream read incrementally or with a `limit` is refused: its
-    /// stale-row deletion would delete every row the read did not send.
+    /// stream). Mirror or replace on a stream read incrementally or with a `limit` is refused:
+    /// mirror's stale-row deletion would delete every row the read did not send, and replace
+    /// would keep only the rows it sent.
     static func writeCatalog(_ selection: ConfiguredCatalog, mode: WriteMode, destination: String) throws -> ConfiguredCatalog {
         var problems: [String] = []
         let catalog = ConfiguredCatalog(streams: selection.streams.map { stream in
@@ -301,9 +302,11 @@ struct Pipeline {
                     problems.append("stream \(schema.stream) is read with cdc (changes by key), so it must be written with upsert, not \(Self.modeName(writeMode))")
                 }
             }
-            if writeMode == .mirror, stream.limit > 0 || stream.syncMode == .incremental {
+            if writeMode == .mirror || writeMode == .replace, stream.limit > 0 || stream.syncMode == .incremental {
                 let read = stream.limit > 0 ? "with a limit of \(stream.limit) rows" : "incrementally"
-                problems.append("stream \(schema.stream) is read \(read), so mirror would delete every row the read does not send: use upsert, or a full read without a limit")
+                problems.append(writeMode == .mirror
+                    ? "stream \(schema.stream) is read \(read), so mirror would delete every row the read does not send: use upsert, or a full read without a limit"
+                    : "stream \(schema.stream) is read \(read), so replace would keep only the rows the read sends: use append or upsert, or a full read without a limit")
             }
             return ConfiguredStream(schema: schema, syncMode: stream.syncMode, limit: stream.limit, writeMode: writeMode, keyColumns: stream.keyColumns)
         })

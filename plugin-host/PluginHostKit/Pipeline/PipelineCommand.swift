@@ -14,7 +14,7 @@ struct PipelineCommand: AsyncParsableCommand {
             command's format, where a stream may also set its destinations' write_mode and \
             key_columns), and each destination writes every stream with its discovered schema and \
             primary key, in the stream's write_mode, else --write-mode, else the destination's \
-            configured default. Mirror on a stream read incrementally or with a limit is refused. \
+            configured default. Mirror or replace on a stream read incrementally or with a limit is refused. \
             Schemas and batches are forwarded as they arrive, to every destination at once.
 
             Each source State is forwarded to every destination; once all of them acknowledged \
