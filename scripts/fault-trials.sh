@@ -4,7 +4,8 @@
 # destination with the source (lost, duplicated, wrong rows; hangs). See README "Fault trials".
 #
 #   scripts/fault-trials.sh [--release] [--quick] [--trials N] [--rows N] [--variants LIST]
-#                           [--modes LIST] [--reads LIST] [--seed S] [--allow-append-duplicates] …
+#                           [--modes LIST] [--reads LIST] [--seed S] [--allow-append-duplicates]
+#                           [--source-setting KEY=VALUE] [--destination-setting KEY=VALUE] …
 #
 # Builds plugin-host and postgres-plugin (debug, or --release), starts the embedded server
 # (scripts/pg-server.sh, on SLUICE_PG_PORT) unless SLUICE_EXTERNAL_PG=1 (then the PG* variables

@@ -288,13 +288,16 @@ class Trials:
 
     def write_configs(self):
         connection = "host: ${PGHOST}\nport: ${PGPORT}\nuser: ${PGUSER}\npassword: ${PGPASSWORD}\n"
+        source_extra = "".join("%s: %s\n" % setting for setting in self.o.source_setting)
         with open(os.path.join(self.work, "source.yaml"), "w") as f:
-            f.write(connection + "database: %s\nschemas: [faults]\nbatch_size: %d\ncheckpoint_interval: 0\n" % (self.source_db, self.o.batch_size))
+            f.write(connection + "database: %s\nschemas: [faults]\nbatch_size: %d\ncheckpoint_interval: 0\n" % (self.source_db, self.o.batch_size)
+                    + source_extra)
         with open(os.path.join(self.work, "destination.yaml"), "w") as f:
-            f.write(connection + "database: %s\nschema: faults\n" % self.destination_db)
+            f.write(connection + "database: %s\nschema: faults\n" % self.destination_db
+                    + "".join("%s: %s\n" % setting for setting in self.o.destination_setting))
         with open(os.path.join(self.work, "source-cdc.yaml"), "w") as f:
             f.write(connection + "database: %s\nschemas: [faults]\nbatch_size: %d\ncheckpoint_interval: 0\ncdc_slot: %s\ncdc_publication: %s\n"
-                    % (self.source_db, self.o.batch_size, self.slot, self.slot))
+                    % (self.source_db, self.o.batch_size, self.slot, self.slot) + source_extra)
         with open(os.path.join(self.work, "incremental.json"), "w") as f:
             json.dump({"streams": [{"namespace": "faults", "name": "items", "sync_mode": "incremental", "cursor": "at"}]}, f)
         with open(os.path.join(self.work, "cdc.json"), "w") as f:
@@ -647,6 +650,14 @@ def parse_list(text, allowed, what):
     return values
 
 
+def setting(text):
+    """A `KEY=VALUE` option: one line `KEY: VALUE` of a plugin's YAML configuration."""
+    key, equals, value = text.partition("=")
+    if not equals or not re.fullmatch(r"[a-z_]+", key) or not value or "\n" in value:
+        raise argparse.ArgumentTypeError("expected KEY=VALUE (a lowercase setting name and a YAML value on one line), not %r" % text)
+    return key, value
+
+
 def main():
     parser = argparse.ArgumentParser(description="Fault trials for plugin-host pipeline: crash at random moments, "
                                                  "re-run from the state file, count lost, duplicated and wrong rows.")
@@ -664,6 +675,10 @@ def main():
                         help="comma-separated: full (refresh), incremental (cursor `at`), cdc (change data capture, upsert only, "
                              "with a writer changing the source during the runs), or all (default full)")
     parser.add_argument("--seed", type=int, help="seed of the random fault moments (default: random, printed)")
+    parser.add_argument("--source-setting", action="append", default=[], type=setting, metavar="KEY=VALUE",
+                        help="another line of the source's configuration (YAML), e.g. split_tables=true (repeatable)")
+    parser.add_argument("--destination-setting", action="append", default=[], type=setting, metavar="KEY=VALUE",
+                        help="another line of the destination's configuration (YAML), e.g. transaction_scope=flush (repeatable)")
     parser.add_argument("--quick", action="store_true", help="the short CI version: 2 trials, 20000 rows, batch_size 1000")
     parser.add_argument("--reruns", type=int, default=5, help="re-runs after a failed run before the trial counts as failed (default 5)")
     parser.add_argument("--hang-timeout", type=float, default=120,
