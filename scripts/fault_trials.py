@@ -692,6 +692,11 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the databases and logs for inspection")
     options = parser.parse_args()
     options.bin = os.path.abspath(options.bin)
+    written = {"source": {"host", "port", "user", "password", "database", "schemas", "batch_size", "checkpoint_interval", "cdc_slot", "cdc_publication"},
+               "destination": {"host", "port", "user", "password", "database", "schema"}}
+    for role, settings in (("source", options.source_setting), ("destination", options.destination_setting)):
+        for key in sorted({key for key, _ in settings} & written[role]):
+            parser.error("--%s-setting %s: the trials set it themselves%s" % (role, key, " (use --batch-size)" if key == "batch_size" else ""))
     options.modes_of = lambda read: (CDC_MODES if read == "cdc" else
                                      [m for m in options.modes if m not in WHOLE_STREAM_MODES] if read == "incremental" else options.modes)
     options.trials = options.trials or (2 if options.quick else 10)
