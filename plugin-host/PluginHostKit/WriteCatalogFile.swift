@@ -5,7 +5,8 @@ import SluiceWire
 /// "precision"?, "scale"?, "max_length"?, "user_type"?, "user_types"?}], "primary_key", "write_mode",
 /// "key_columns", "sync_mode"}]}` (user types as ``UserTypeJSON`` reads them). `sync_mode` says how
 /// the rows were read (PROTOCOL.md §4.5): `cdc` rows are changes (TRUNCATE rows, unchanged values),
-/// written with upsert.
+/// written with upsert; `incremental` rows are part of the stream, never written with mirror or
+/// replace.
 /// The other keys of `plugin-host discover`'s output (``descriptiveKeys``) are accepted, so its
 /// catalog can be given as it is, and describe the source only; any other key is rejected with
 /// its path.
@@ -72,6 +73,9 @@ enum WriteCatalogFile {
         if syncMode == .cdc {
             if writeMode == .unspecified { writeMode = .upsert }
             if writeMode != .upsert { problems.append("\(entry.path.appending(key: "write_mode")): a stream read with cdc is written with upsert") }
+        }
+        if syncMode == .incremental, writeMode == .mirror || writeMode == .replace {
+            problems.append("\(entry.path.appending(key: "write_mode")): a stream read incrementally is not written with mirror or replace, which would drop the rows the read did not send")
         }
         guard let name else { return nil }
         let schema = StreamSchema(stream: StreamID(namespace: namespace, name: name), columns: columns, primaryKey: primaryKey)
