@@ -47,4 +47,38 @@ struct StateFileTests {
                 && failure.message.contains("$.states[1].data_base64: invalid base64")
         }
     }
+
+    @Test("an unfinished read's output position saves and reads back; only read takes it, and a bad one is named by path")
+    func outputPosition() throws {
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let states = [State(id: 7, stream: StreamID(namespace: "app", name: "items"), data: Array(#"{"key": [42]}"#.utf8))]
+        let position = StateFile.OutputPosition(path: "/data/items.jsonl", bytes: 123_456)
+        try StateFile.save(states, output: position, to: path)
+        let contents = try StateFile.read(path)
+        #expect(contents.output == position)
+        #expect(contents.states.map(\.id) == [7])
+        // A pipeline (or anything but read) refuses it rather than ignoring it.
+        #expect {
+            _ = try StateFile.load(path)
+        } throws: { error in
+            (error as? HostFailure)?.message.contains("$.output: the position of an unfinished plugin-host read --output /data/items.jsonl") == true
+        }
+        try StateFile.save(states, to: path)
+        #expect(try StateFile.read(path).output == nil)
+
+        try Data(#"{"states": [], "output": {"path": "/x", "bytes": -1, "size": 3}}"#.utf8).write(to: URL(fileURLWithPath: path))
+        #expect {
+            _ = try StateFile.read(path)
+        } throws: { error in
+            guard let message = (error as? HostFailure)?.message else { return false }
+            return message.contains("$.output.size: unknown key") && message.contains("$.output.bytes: expected a non-negative integer")
+        }
+        try Data(#"{"states": [], "output": "/x"}"#.utf8).write(to: URL(fileURLWithPath: path))
+        #expect {
+            _ = try StateFile.read(path)
+        } throws: { error in
+            (error as? HostFailure)?.message.contains(#"$.output: expected an object {"path", "bytes"}, got string"#) == true
+        }
+    }
 }

@@ -167,6 +167,50 @@ struct PipelineCatalogTests: PipelineWorkspace {
         }
     }
 
+    @Test("read --output with --state: a read that failed part-way is continued by the next one, whose file ends with every row once (two tables read side by side)")
+    func readContinuesItsOutput() async throws {
+        try await withDatabase { connection in
+            let source = schema("cont")
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(source);
+                CREATE TABLE \(source).a (id bigint PRIMARY KEY, v int[]);
+                CREATE TABLE \(source).b (id bigint PRIMARY KEY, v int[]);
+                INSERT INTO \(source).a SELECT g, ARRAY[g] FROM generate_series(1, 6000) g;
+                INSERT INTO \(source).b SELECT g, ARRAY[g] FROM generate_series(1, 6000) g;
+                UPDATE \(source).b SET v = '{{1,2},{3,4}}' WHERE id = 4500;
+                """)
+            let config = try postgresConfig(source, "schemas: [\(source)]\nbatch_size: 500\ncheckpoint_interval: 0\nmax_connections: 2")
+            let output = try file("rows.jsonl", "rows of an earlier, finished read\n")
+            let state = files.appendingPathComponent("state.json").path
+            let arguments = ["read", "--plugin", Binaries.postgresPlugin.path, "--config", config, "--state", state, "--output", output]
+            // A 2-dimensional array stops the read at b's row 4500, after states of both tables.
+            let failed = try await run(arguments)
+            #expect(failed.exitCode == 70, "\(failed.stderr)")
+            #expect(failed.stderr.contains("UNREPRESENTABLE_VALUE"), "\(failed.stderr)")
+            #expect(try String(contentsOfFile: state, encoding: .utf8).contains("\"output\""))
+
+            // Only read continues that output: a pipeline refuses the state file, naming the key.
+            let pipeline = try await run(["pipeline", "--source", Binaries.postgresPlugin.path, "--source-config", config,
+                                          "--destination", Binaries.postgresPlugin.path, "--destination-config", try postgresConfig(schema("contdst")),
+                                          "--state", state])
+            #expect(pipeline.exitCode == 65, "\(pipeline.stderr)")
+            #expect(pipeline.stderr.contains("$.output: the position of an unfinished plugin-host read --output"), "\(pipeline.stderr)")
+
+            _ = try await connection.execute("UPDATE \(source).b SET v = '{4500}' WHERE id = 4500")
+            let finished = try await run(arguments)
+            #expect(finished.exitCode == 0, "\(finished.stderr)")
+            var seen: [String: Int] = [:]
+            for line in try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n") {
+                let row = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+                seen["\(row["_stream"] ?? "") \(row["id"] ?? "")", default: 0] += 1
+            }
+            #expect(seen.count == 12_000)
+            #expect(seen.filter { $0.value != 1 }.isEmpty, "\(seen.filter { $0.value != 1 }.prefix(5))")
+            // Finished: the next read starts a new file.
+            #expect(!(try String(contentsOfFile: state, encoding: .utf8)).contains("\"output\""))
+        }
+    }
+
     @Test("a mirrored stream is never resumed part-way from a state the host saved: it is read from the start, so the rows before it are not deleted as stale")
     func mirrorIsReadFromTheStart() async throws {
         try await withDatabase { connection in

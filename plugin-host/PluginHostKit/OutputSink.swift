@@ -7,16 +7,25 @@ final class OutputSink {
     var buffer: [UInt8] = []
     private let handle: FileHandle
     private let path: String
+    /// Whether the output is a regular file, which a later read can continue (``position``).
+    let isRegularFile: Bool
     private let isFile: Bool
+    /// Bytes of the output written so far, a continued file's kept bytes included.
+    private var written: UInt64 = 0
     private static let flushThreshold = 1 << 20
 
-    /// Output to `path`, created or truncated; `nil` or `-` is stdout.
-    init(path: String?) throws {
+    /// Where the next byte goes: the bytes written so far plus the buffer's.
+    var position: UInt64 { written + UInt64(buffer.count) }
+
+    /// Output to `path`, created or truncated, or, with `continuing`, a regular file cut to that
+    /// many bytes and written after them; `nil` or `-` is stdout.
+    init(path: String?, continuing: UInt64? = nil) throws {
         buffer.reserveCapacity(Self.flushThreshold + 65536)
         guard let path, path != "-" else {
             handle = .standardOutput
             self.path = "stdout"
             isFile = false
+            isRegularFile = false
             return
         }
         // Never FileManager.createFile on an existing path: it writes a temporary file and renames
@@ -30,12 +39,22 @@ final class OutputSink {
         guard let opened = FileHandle(forWritingAtPath: path) else {
             throw HostFailure(ExitCodes.ioError, "cannot open the output file \(path)")
         }
-        if (try? manager.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular {
+        let attributes = try? manager.attributesOfItem(atPath: path)
+        isRegularFile = (attributes?[.type] as? FileAttributeType) == .typeRegular
+        if isRegularFile {
+            let kept = continuing ?? 0
+            let size = (attributes?[.size] as? NSNumber)?.uint64Value ?? 0
+            guard size >= kept else {
+                try? opened.close()
+                throw HostFailure(ExitCodes.config, "the output file \(path) holds \(size) bytes, fewer than the \(kept) that the state file says an earlier read wrote there: restore that file, or clear the state file's states (plugin-host state clear) to read again from the start")
+            }
             do {
-                try opened.truncate(atOffset: 0)
+                try opened.truncate(atOffset: kept)
+                try opened.seekToEnd()
             } catch {
                 throw HostFailure(ExitCodes.ioError, "cannot truncate the output file \(path): \(ErrorText.describe(error))")
             }
+            written = kept
         }
         handle = opened
         self.path = path
@@ -55,6 +74,7 @@ final class OutputSink {
                 if code == EPIPE, !isFile { throw OutputClosed() }
                 throw HostFailure(ExitCodes.ioError, "cannot write to \(path): \(ErrorText.posixText(Int(code)))")
             }
+            written += UInt64(buffer.count)
             buffer.removeAll(keepingCapacity: true)
         }
         do {

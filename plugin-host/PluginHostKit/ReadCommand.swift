@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SluiceSDK
 import SluiceWire
 #if canImport(Glibc)
@@ -24,7 +25,10 @@ struct ReadCommand: AsyncParsableCommand {
 
             With --state, the states in the file are sent to the source, and the latest state per \
             stream that the source emits is saved back to it (atomically) once everything read \
-            before it is written out.
+            before it is written out. A read into a file that does not finish (killed, failed) also \
+            saves how many bytes of the file its states cover; the next read with the same state \
+            file and --output keeps those bytes and writes the rest after them, so the file ends \
+            with every row once. A finished read's file is replaced by the next read.
 
             \(ExitCodes.help)
             """
@@ -63,9 +67,16 @@ struct ReadCommand: AsyncParsableCommand {
             guard !selection.streams.isEmpty else {
                 throw HostFailure(ExitCodes.config, "nothing to read: the source has no readable streams for this configuration")
             }
-            let previous = try state.map(StateFile.load) ?? []
-            let sink = try OutputSink(path: output)
-            var reader = ReadSession(sink: sink, states: previous)
+            let saved = try state.map(StateFile.read) ?? StateFile.Contents()
+            let previous = saved.states
+            let outputPath = output.flatMap { $0 == "-" ? nil : URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }
+            // An unfinished read into the same file is continued: its bytes up to the states stay.
+            let continuing = saved.output.flatMap { $0.path == outputPath ? $0.bytes : nil }
+            if let earlier = saved.output, continuing == nil {
+                Diagnostics.line("plugin-host: the state file's states cover the first \(earlier.bytes) bytes of \(earlier.path), an unfinished read's output; this read writes the rows after them to \(outputPath ?? "stdout")")
+            }
+            let sink = try OutputSink(path: output, continuing: continuing)
+            var reader = ReadSession(sink: sink, states: previous, outputPath: outputPath)
             let outcome: Result<Summary, any Error>
             let board = ProgressBoard.show(unlessStdoutIsTerminal: output == nil || output == "-")
             do {
@@ -77,9 +88,15 @@ struct ReadCommand: AsyncParsableCommand {
             }
             board?.close()
             written.withLock { $0 = reader.records }
-            if let state, reader.emittedStates {
+            if let state {
                 try? sink.flush(durable: true)
-                try StateFile.save(reader.latestStates, to: state)
+                switch outcome {
+                case .success:
+                    // Finished: the next read starts a new output.
+                    if reader.emittedStates || saved.output != nil { try StateFile.save(reader.latestStates, to: state) }
+                case .failure:
+                    if reader.emittedStates { try StateFile.save(reader.cut.states, output: reader.cutOutput, to: state) }
+                }
             }
             let summary = try outcome.get()
             try sink.close()

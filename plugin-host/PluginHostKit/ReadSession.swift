@@ -3,24 +3,46 @@ import SluiceWire
 
 /// The host's side of a running Read: renders batches, keeps the latest state per stream
 /// once the output before it is durable, and reports progress.
+///
+/// Into a regular file (`outputPath`), what it saves is a cut: the states at the last moment
+/// when every stream's rows in the file were covered by its state, with the file's length then.
+/// The next read continues the file from that length, so every row is in it once, even when a
+/// stream's rows came after another stream's last state (streams read side by side).
 struct ReadSession {
     let sink: OutputSink
+    /// The output file as the state file names it; nil when the output cannot be continued
+    /// (stdout, a device, a pipe).
+    private let outputPath: String?
     private var renderers: [StreamID: BatchJSONRenderer] = [:]
     private var states: [StreamID?: State] = [:]
     private var stateOrder: [StreamID?] = []
+    /// Streams with rows written after their latest state.
+    private var uncovered: Set<StreamID> = []
+    /// States received since the last cut, not yet acknowledged to the source.
+    private var waitingAcks: [UInt64] = []
     private let report = ProgressReport()
     /// Whether the source emitted any state in this Read.
     private(set) var emittedStates = false
     /// The rows written out so far.
     private(set) var records: UInt64 = 0
+    /// The states to save, and the output bytes they cover (see the type's comment).
+    private(set) var cut: (states: [State], bytes: UInt64)
 
-    init(sink: OutputSink, states: [State]) {
+    init(sink: OutputSink, states: [State], outputPath: String?) {
         self.sink = sink
+        self.outputPath = sink.isRegularFile ? outputPath : nil
+        cut = (states, sink.position)
         for state in states { keep(state) }
     }
 
     /// The latest state of each stream (and the global one), the earlier file's included.
     var latestStates: [State] { stateOrder.compactMap { states[$0] } }
+
+    /// Where the cut leaves the output file, for the state file; nil for an output that cannot
+    /// be continued.
+    var cutOutput: StateFile.OutputPosition? {
+        outputPath.map { StateFile.OutputPosition(path: $0, bytes: cut.bytes) }
+    }
 
     /// Handles the Read's messages up to its Summary, which it returns. With `statePath`, a
     /// source announcing `read_acks` gets a ReadAck for each state once the output before it is
@@ -42,15 +64,22 @@ struct ReadSession {
                 }
                 renderer.render(batch, to: &sink.buffer)
                 records += UInt64(batch.rowCount)
+                if batch.rowCount > 0 { uncovered.insert(batch.stream) }
                 try sink.flushIfLarge()
             case .state(let state):
                 try sink.flush(durable: true)
                 keep(state)
                 emittedStates = true
+                if let stream = state.stream { uncovered.remove(stream) } else { uncovered.removeAll() }
+                waitingAcks.append(state.id)
+                // A file continued from a cut with rows after a stream's state would hold them twice.
+                guard outputPath == nil || uncovered.isEmpty else { continue }
+                cut = (latestStates, sink.position)
                 if let acknowledging {
-                    try StateFile.save(latestStates, to: acknowledging)
-                    try await client.send(.readAck(ReadAck(stateID: state.id)))
+                    try StateFile.save(cut.states, output: cutOutput, to: acknowledging)
+                    for id in waitingAcks { try await client.send(.readAck(ReadAck(stateID: id))) }
                 }
+                waitingAcks.removeAll()
             case .streamStatus(let status):
                 report.status(status)
             case .progress(let progress):

@@ -34,9 +34,13 @@ struct StateCommand: ParsableCommand {
         var logFormat: LogFormat = .text
 
         /// The file's states (none when it does not exist); a broken file exits 65.
-        func load() throws -> [State] {
+        func load() throws -> [State] { try contents().states }
+
+        /// The whole file: its states, and the output position an unfinished read left (which
+        /// `set` and `clear` drop: the states they save no longer match that output).
+        func contents() throws -> StateFile.Contents {
             do {
-                return try StateFile.load(state)
+                return try StateFile.read(state)
             } catch let failure as HostFailure {
                 throw StateCommand.exit(failure)
             }
@@ -99,9 +103,10 @@ struct StateCommand: ParsableCommand {
 
         func run() throws {
             Diagnostics.format = target.logFormat
-            let states = try target.load()
+            let contents = try target.contents()
+            let states = contents.states
             guard let stream = target.stream else {
-                Diagnostics.output(JSONWriter.pretty(StateFile.json(states)))
+                Diagnostics.output(JSONWriter.pretty(StateFile.json(states, output: contents.output)))
                 return
             }
             Diagnostics.output(StateCommand.text(states[try target.index(in: states, stream)]))

@@ -3,14 +3,54 @@ import SluiceWire
 
 /// The latest source state per stream, kept between Reads in a JSON file:
 /// `{"states": [{"stream": {"namespace", "name"} | null, "id": n, "data": "<text>"}]}`
-/// (`data_base64` instead of `data` when the state is not UTF-8 text). Saved atomically.
+/// (`data_base64` instead of `data` when the state is not UTF-8 text), and, after a
+/// `read --output FILE` that did not finish, `"output": {"path", "bytes"}`: the bytes of FILE that
+/// the states cover, which the next such read keeps and continues. Saved atomically.
 enum StateFile {
-    /// The states in the file at `path`; none when the file does not exist yet.
+    /// Where an unfinished `plugin-host read --output` stopped: its file (an absolute path) and
+    /// how many of its first bytes hold exactly the rows before the file's states.
+    struct OutputPosition: Equatable, Sendable {
+        var path: String
+        var bytes: UInt64
+    }
+
+    /// The whole file: its states, and the output position an unfinished read left.
+    struct Contents {
+        var states: [State] = []
+        var output: OutputPosition?
+    }
+
+    /// The states in the file at `path`; none when the file does not exist yet. An output
+    /// position is refused: only `plugin-host read` continues its output (``read(_:)``).
     static func load(_ path: String) throws -> [State] {
-        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        let contents = try read(path)
+        guard contents.output == nil else {
+            throw HostFailure.config("the state file \(path) is invalid here:", [
+                "$.output: the position of an unfinished plugin-host read --output \(contents.output?.path ?? ""); run that read again to finish it, or clear the file's states (plugin-host state clear)",
+            ])
+        }
+        return contents.states
+    }
+
+    /// The file at `path` (empty when it does not exist yet).
+    static func read(_ path: String) throws -> Contents {
+        guard FileManager.default.fileExists(atPath: path) else { return Contents() }
         let root = JSONFields(value: try JSONFields.load(path, what: "state"), path: .root)
         var problems: [String] = []
-        root.rejectUnknownKeys(allowed: ["states"], &problems)
+        root.rejectUnknownKeys(allowed: ["states", "output"], &problems)
+        var output: OutputPosition?
+        if let value = root.value["output"] {
+            let fields = JSONFields(value: value, path: JSONPath.root.appending(key: "output"))
+            if case .object = value {
+                fields.rejectUnknownKeys(allowed: ["path", "bytes"], &problems)
+                let file = fields.requiredString("path", &problems)
+                let bytes = fields.unsigned("bytes", &problems)
+                if value["bytes"] == nil { problems.append("\(fields.path): missing required property \"bytes\"") }
+                if let file, let bytes { output = OutputPosition(path: file, bytes: bytes) }
+            } else {
+                problems.append("\(fields.path): expected an object {\"path\", \"bytes\"}, got \(value.typeName)")
+            }
+        }
         var states: [State] = []
         for entry in root.objects("states", required: true, &problems) {
             entry.rejectUnknownKeys(allowed: ["stream", "id", "data", "data_base64"], &problems)
@@ -35,12 +75,20 @@ enum StateFile {
             if let data { states.append(State(id: id, stream: stream, data: data)) }
         }
         guard problems.isEmpty else { throw HostFailure.config("the state file \(path) is invalid:", problems) }
-        return states
+        return Contents(states: states, output: output)
     }
 
-    /// The file's JSON for `states`.
-    static func json(_ states: [State]) -> JSONValue {
-        .object([("states", .array(states.map { state in
+    /// The file's JSON for `states` (and `output`).
+    static func json(_ states: [State], output: OutputPosition? = nil) -> JSONValue {
+        var members: [(key: String, value: JSONValue)] = [("states", statesJSON(states))]
+        if let output {
+            members.append(("output", .object([("path", .string(output.path)), ("bytes", .integer(output.bytes))])))
+        }
+        return .object(members)
+    }
+
+    private static func statesJSON(_ states: [State]) -> JSONValue {
+        .array(states.map { state in
             let stream: JSONValue = state.stream.map { .object([("namespace", .string($0.namespace)), ("name", .string($0.name))]) } ?? .null
             let data: (key: String, value: JSONValue)
             if let text = String(validating: state.data, as: UTF8.self) {
@@ -49,12 +97,12 @@ enum StateFile {
                 data = ("data_base64", .string(Data(state.data).base64EncodedString()))
             }
             return .object([("stream", stream), ("id", .integer(state.id)), data])
-        }))])
+        })
     }
 
-    /// Writes `states` to `path` through a temporary file and a rename.
-    static func save(_ states: [State], to path: String) throws {
-        let text = JSONWriter.pretty(json(states)) + "\n"
+    /// Writes `states` (and `output`) to `path` through a temporary file and a rename.
+    static func save(_ states: [State], output: OutputPosition? = nil, to path: String) throws {
+        let text = JSONWriter.pretty(json(states, output: output)) + "\n"
         // The rename that makes the write atomic would replace a device or a link target's link.
         if let type = try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType, type != .typeRegular {
             throw HostFailure(ExitCodes.ioError, "the state file \(path) is not a regular file")
