@@ -108,18 +108,24 @@ struct PipelineCatalogTests: PipelineWorkspace {
         }
     }
 
+    /// The sequence plugin's 95 rows piped into a fresh schema whose destination's own write mode
+    /// is `mode`; returns the schema, that pipeline's arguments and a catalog reading 5 rows.
+    private func numbersWithPreview(_ connection: PostgresConnection, mode: String) async throws -> (String, [String], String) {
+        let target = schema(mode)
+        let sequence = try file("seq.json", #"{"rows": 95, "batch_size": 10}"#)
+        let full = ["pipeline", "--source", Binaries.sequencePlugin.path, "--source-config", sequence,
+                    "--destination", Binaries.postgresPlugin.path, "--destination-config", try postgresConfig(target, "write_mode: \(mode)")]
+        let first = try await run(full)
+        #expect(first.exitCode == 0, "\(first.stderr)")
+        #expect(try await rows(connection, "SELECT count(*) FROM \(target).numbers") == [["95"]])
+        let preview = try file("preview.json", #"{"streams": [{"namespace": "example", "name": "numbers", "limit": 5}]}"#)
+        return (target, full, preview)
+    }
+
     @Test("mirror with a limit: refused up front when the host knows the mode; the destination's own mirror deletes nothing")
     func mirrorWithLimit() async throws {
         try await withDatabase { connection in
-            let target = schema("mirror")
-            let sequence = try file("seq.json", #"{"rows": 95, "batch_size": 10}"#)
-            let full = ["pipeline", "--source", Binaries.sequencePlugin.path, "--source-config", sequence,
-                        "--destination", Binaries.postgresPlugin.path, "--destination-config", try postgresConfig(target, "write_mode: mirror")]
-            let first = try await run(full)
-            #expect(first.exitCode == 0, "\(first.stderr)")
-            #expect(try await rows(connection, "SELECT count(*) FROM \(target).numbers") == [["95"]])
-
-            let preview = try file("preview.json", #"{"streams": [{"namespace": "example", "name": "numbers", "limit": 5}]}"#)
+            let (target, full, preview) = try await numbersWithPreview(connection, mode: "mirror")
             let refused = try await run(full + ["--catalog", preview, "--write-mode", "mirror"])
             #expect(refused.exitCode == 65, "\(refused.stderr)")
             #expect(refused.stderr.contains("stream example.numbers is read with a limit of 5 rows, so mirror would delete"), "\(refused.stderr)")
@@ -134,15 +140,7 @@ struct PipelineCatalogTests: PipelineWorkspace {
     @Test("replace on a partial read: refused up front when the host knows the mode, by the destination when replace is its own default; the table keeps its rows")
     func replaceWithPartialRead() async throws {
         try await withDatabase { connection in
-            let target = schema("replace")
-            let sequence = try file("seq.json", #"{"rows": 95, "batch_size": 10}"#)
-            let full = ["pipeline", "--source", Binaries.sequencePlugin.path, "--source-config", sequence,
-                        "--destination", Binaries.postgresPlugin.path, "--destination-config", try postgresConfig(target, "write_mode: replace")]
-            let first = try await run(full)
-            #expect(first.exitCode == 0, "\(first.stderr)")
-            #expect(try await rows(connection, "SELECT count(*) FROM \(target).numbers") == [["95"]])
-
-            let preview = try file("preview.json", #"{"streams": [{"namespace": "example", "name": "numbers", "limit": 5}]}"#)
+            let (target, full, preview) = try await numbersWithPreview(connection, mode: "replace")
             let refused = try await run(full + ["--catalog", preview, "--write-mode", "replace"])
             #expect(refused.exitCode == 65, "\(refused.stderr)")
             #expect(refused.stderr.contains("stream example.numbers is read with a limit of 5 rows, so replace would keep only the rows the read sends"),
