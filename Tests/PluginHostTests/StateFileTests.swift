@@ -53,7 +53,7 @@ struct StateFileTests {
         let path = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: path) }
         let states = [State(id: 7, stream: StreamID(namespace: "app", name: "items"), data: Array(#"{"key": [42]}"#.utf8))]
-        let position = StateFile.OutputPosition(path: "/data/items.jsonl", bytes: 123_456)
+        let position = StateFile.OutputPosition(path: "/data/items.jsonl", bytes: 123_456, completeStreams: [StreamID(namespace: "app", name: "done")])
         try StateFile.save(states, output: position, to: path)
         let contents = try StateFile.read(path)
         #expect(contents.output == position)

@@ -165,7 +165,7 @@ struct PipelineCatalogTests: PipelineWorkspace {
         }
     }
 
-    @Test("read --output with --state: a read that failed part-way is continued by the next one, whose file ends with every row once (two tables read side by side)")
+    @Test("read --output with --state: a read that failed part-way is continued by the next one, whose file ends with every row once (two tables read side by side, the smaller one complete before the failure)")
     func readContinuesItsOutput() async throws {
         try await withDatabase { connection in
             let source = schema("cont")
@@ -173,7 +173,7 @@ struct PipelineCatalogTests: PipelineWorkspace {
                 CREATE SCHEMA \(source);
                 CREATE TABLE \(source).a (id bigint PRIMARY KEY, v int[]);
                 CREATE TABLE \(source).b (id bigint PRIMARY KEY, v int[]);
-                INSERT INTO \(source).a SELECT g, ARRAY[g] FROM generate_series(1, 6000) g;
+                INSERT INTO \(source).a SELECT g, ARRAY[g] FROM generate_series(1, 1000) g;
                 INSERT INTO \(source).b SELECT g, ARRAY[g] FROM generate_series(1, 6000) g;
                 UPDATE \(source).b SET v = '{{1,2},{3,4}}' WHERE id = 4500;
                 """)
@@ -181,7 +181,8 @@ struct PipelineCatalogTests: PipelineWorkspace {
             let output = try file("rows.jsonl", "rows of an earlier, finished read\n")
             let state = files.appendingPathComponent("state.json").path
             let arguments = ["read", "--plugin", Binaries.postgresPlugin.path, "--config", config, "--state", state, "--output", output]
-            // A 2-dimensional array stops the read at b's row 4500, after states of both tables.
+            // A 2-dimensional array stops the read at b's row 4500, after states of both tables and
+            // (almost always) after a is complete: the next read must not read a again.
             let failed = try await run(arguments)
             #expect(failed.exitCode == 70, "\(failed.stderr)")
             #expect(failed.stderr.contains("UNREPRESENTABLE_VALUE"), "\(failed.stderr)")
@@ -202,8 +203,9 @@ struct PipelineCatalogTests: PipelineWorkspace {
                 let row = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
                 seen["\(row["_stream"] ?? "") \(row["id"] ?? "")", default: 0] += 1
             }
-            #expect(seen.count == 12_000)
-            #expect(seen.filter { $0.value != 1 }.isEmpty, "\(seen.filter { $0.value != 1 }.prefix(5))")
+            #expect(seen.count == 7_000)
+            let repeated = seen.filter { $0.value != 1 }.map(\.key).sorted()
+            #expect(repeated.count == 0, "rows written more than once, e.g. \(repeated.prefix(3))")
             // Finished: the next read starts a new file.
             #expect(!(try String(contentsOfFile: state, encoding: .utf8)).contains("\"output\""))
         }

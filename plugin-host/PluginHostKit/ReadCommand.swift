@@ -26,9 +26,10 @@ struct ReadCommand: AsyncParsableCommand {
             With --state, the states in the file are sent to the source, and the latest state per \
             stream that the source emits is saved back to it (atomically) once everything read \
             before it is written out. A read into a file that does not finish (killed, failed) also \
-            saves how many bytes of the file its states cover; the next read with the same state \
-            file and --output keeps those bytes and writes the rest after them, so the file ends \
-            with every row once. A finished read's file is replaced by the next read.
+            saves how many bytes of the file its states cover and which streams they hold whole; \
+            the next read with the same state file and --output keeps those bytes, leaves those \
+            streams out and writes the rest after them, so the file ends with every row once. A \
+            finished read's file is replaced by the next read.
 
             \(ExitCodes.help)
             """
@@ -63,20 +64,33 @@ struct ReadCommand: AsyncParsableCommand {
             let discovered = try await session.client.discover(DiscoverRequest(configJSON: config))
             let chosen = try catalog.map { try ReadCatalogFile.selection(.file($0), against: discovered, for: .read) }
             for stream in chosen?.unreadable ?? [] { Diagnostics.line("plugin-host: skipping \(stream.line)") }
-            let selection = chosen?.catalog ?? ReadCatalogFile.everything(in: discovered)
+            var selection = chosen?.catalog ?? ReadCatalogFile.everything(in: discovered)
             guard !selection.streams.isEmpty else {
                 throw HostFailure(ExitCodes.config, "nothing to read: the source has no readable streams for this configuration")
             }
             let saved = try state.map(StateFile.read) ?? StateFile.Contents()
             let previous = saved.states
             let outputPath = output.flatMap { $0 == "-" ? nil : URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }
-            // An unfinished read into the same file is continued: its bytes up to the states stay.
-            let continuing = saved.output.flatMap { $0.path == outputPath ? $0.bytes : nil }
-            if let earlier = saved.output, continuing == nil {
+            // An unfinished read into the same file is continued: its bytes up to the states stay,
+            // and the streams it wrote whole there are not read again.
+            let continued = saved.output.flatMap { $0.path == outputPath ? $0 : nil }
+            if let earlier = saved.output, continued == nil {
                 Diagnostics.line("plugin-host: the state file's states cover the first \(earlier.bytes) bytes of \(earlier.path), an unfinished read's output; this read writes the rows after them to \(outputPath ?? "stdout")")
             }
-            let sink = try OutputSink(path: output, continuing: continuing)
-            var reader = ReadSession(sink: sink, states: previous, outputPath: outputPath)
+            let done = continued?.completeStreams ?? []
+            selection.streams.removeAll { done.contains($0.schema.stream) }
+            let sink = try OutputSink(path: output, continuing: continued?.bytes)
+            var reader = ReadSession(sink: sink, states: previous, outputPath: outputPath, complete: done)
+            if selection.streams.isEmpty, let state {
+                // The unfinished read had written every stream whole: it is finished now.
+                try sink.close()
+                try StateFile.save(previous, to: state)
+                Diagnostics.line("plugin-host: \(outputPath ?? "") already holds every stream whole (an unfinished read had written them); nothing left to read")
+                if let path = self.summary {
+                    SummaryFile.write(SummaryFile.succeeded(CatalogJSON.summary(Summary(streams: [], durationMicros: 0))), to: path)
+                }
+                return ExitCodes.success
+            }
             let outcome: Result<Summary, any Error>
             let board = ProgressBoard.show(unlessStdoutIsTerminal: output == nil || output == "-")
             do {

@@ -25,13 +25,18 @@ struct ReadSession {
     private(set) var emittedStates = false
     /// The rows written out so far.
     private(set) var records: UInt64 = 0
-    /// The states to save, and the output bytes they cover (see the type's comment).
-    private(set) var cut: (states: [State], bytes: UInt64)
+    /// Streams whose every row is in the output (COMPLETE), in order.
+    private var complete: [StreamID]
+    /// The states to save, the output bytes they cover and the streams complete in those bytes
+    /// (see the type's comment).
+    private(set) var cut: (states: [State], bytes: UInt64, complete: [StreamID])
 
-    init(sink: OutputSink, states: [State], outputPath: String?) {
+    /// `complete`: the streams an unfinished read already wrote whole into the output continued.
+    init(sink: OutputSink, states: [State], outputPath: String?, complete: [StreamID] = []) {
         self.sink = sink
         self.outputPath = sink.isRegularFile ? outputPath : nil
-        cut = (states, sink.position)
+        self.complete = complete
+        cut = (states, sink.position, complete)
         for state in states { keep(state) }
     }
 
@@ -41,7 +46,7 @@ struct ReadSession {
     /// Where the cut leaves the output file, for the state file; nil for an output that cannot
     /// be continued.
     var cutOutput: StateFile.OutputPosition? {
-        outputPath.map { StateFile.OutputPosition(path: $0, bytes: cut.bytes) }
+        outputPath.map { StateFile.OutputPosition(path: $0, bytes: cut.bytes, completeStreams: cut.complete) }
     }
 
     /// Handles the Read's messages up to its Summary, which it returns. With `statePath`, a
@@ -74,13 +79,14 @@ struct ReadSession {
                 waitingAcks.append(state.id)
                 // A file continued from a cut with rows after a stream's state would hold them twice.
                 guard outputPath == nil || uncovered.isEmpty else { continue }
-                cut = (latestStates, sink.position)
+                cut = (latestStates, sink.position, complete)
                 if let acknowledging {
                     try StateFile.save(cut.states, output: cutOutput, to: acknowledging)
                     for id in waitingAcks { try await client.send(.readAck(ReadAck(stateID: id))) }
                 }
                 waitingAcks.removeAll()
             case .streamStatus(let status):
+                if status.status == .complete, !complete.contains(status.stream) { complete.append(status.stream) }
                 report.status(status)
             case .progress(let progress):
                 report.progress(progress)

@@ -4,14 +4,17 @@ import SluiceWire
 /// The latest source state per stream, kept between Reads in a JSON file:
 /// `{"states": [{"stream": {"namespace", "name"} | null, "id": n, "data": "<text>"}]}`
 /// (`data_base64` instead of `data` when the state is not UTF-8 text), and, after a
-/// `read --output FILE` that did not finish, `"output": {"path", "bytes"}`: the bytes of FILE that
-/// the states cover, which the next such read keeps and continues. Saved atomically.
+/// `read --output FILE` that did not finish, `"output": {"path", "bytes", "complete_streams"}`:
+/// the bytes of FILE that the states cover and the streams already read whole into them, which
+/// the next such read keeps and continues. Saved atomically.
 enum StateFile {
-    /// Where an unfinished `plugin-host read --output` stopped: its file (an absolute path) and
-    /// how many of its first bytes hold exactly the rows before the file's states.
+    /// Where an unfinished `plugin-host read --output` stopped: its file (an absolute path), how
+    /// many of its first bytes hold exactly the rows before the file's states, and the streams
+    /// those bytes hold whole (the continuing read leaves them out).
     struct OutputPosition: Equatable, Sendable {
         var path: String
         var bytes: UInt64
+        var completeStreams: [StreamID] = []
     }
 
     /// The whole file: its states, and the output position an unfinished read left.
@@ -42,11 +45,18 @@ enum StateFile {
         if let value = root.value["output"] {
             let fields = JSONFields(value: value, path: JSONPath.root.appending(key: "output"))
             if case .object = value {
-                fields.rejectUnknownKeys(allowed: ["path", "bytes"], &problems)
+                fields.rejectUnknownKeys(allowed: ["path", "bytes", "complete_streams"], &problems)
                 let file = fields.requiredString("path", &problems)
                 let bytes = fields.unsigned("bytes", &problems)
                 if value["bytes"] == nil { problems.append("\(fields.path): missing required property \"bytes\"") }
-                if let file, let bytes { output = OutputPosition(path: file, bytes: bytes) }
+                var complete: [StreamID] = []
+                for entry in fields.objects("complete_streams", required: false, &problems) {
+                    entry.rejectUnknownKeys(allowed: ["namespace", "name"], &problems)
+                    if let name = entry.requiredString("name", &problems) {
+                        complete.append(StreamID(namespace: entry.string("namespace", &problems) ?? "", name: name))
+                    }
+                }
+                if let file, let bytes { output = OutputPosition(path: file, bytes: bytes, completeStreams: complete) }
             } else {
                 problems.append("\(fields.path): expected an object {\"path\", \"bytes\"}, got \(value.typeName)")
             }
@@ -82,14 +92,15 @@ enum StateFile {
     static func json(_ states: [State], output: OutputPosition? = nil) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = [("states", statesJSON(states))]
         if let output {
-            members.append(("output", .object([("path", .string(output.path)), ("bytes", .integer(output.bytes))])))
+            members.append(("output", .object([("path", .string(output.path)), ("bytes", .integer(output.bytes)),
+                                               ("complete_streams", .array(output.completeStreams.map(streamJSON)))])))
         }
         return .object(members)
     }
 
     private static func statesJSON(_ states: [State]) -> JSONValue {
         .array(states.map { state in
-            let stream: JSONValue = state.stream.map { .object([("namespace", .string($0.namespace)), ("name", .string($0.name))]) } ?? .null
+            let stream: JSONValue = state.stream.map(streamJSON) ?? .null
             let data: (key: String, value: JSONValue)
             if let text = String(validating: state.data, as: UTF8.self) {
                 data = ("data", .string(text))
@@ -98,6 +109,10 @@ enum StateFile {
             }
             return .object([("stream", stream), ("id", .integer(state.id)), data])
         })
+    }
+
+    private static func streamJSON(_ stream: StreamID) -> JSONValue {
+        .object([("namespace", .string(stream.namespace)), ("name", .string(stream.name))])
     }
 
     /// Writes `states` (and `output`) to `path` through a temporary file and a rename.
