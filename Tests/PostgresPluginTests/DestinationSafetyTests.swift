@@ -49,6 +49,32 @@ import Testing
         }
     }
 
+    @Test("a NULL key fails upsert, update-only and mirror, naming stream, column and row, before anything is written; append takes it")
+    func nullKeysAreRefused() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let events = DestinationHarness.schema("events", [Column(name: "k", type: LogicalType(.int64)), Column(name: "v", type: LogicalType(.string))])
+            let rows: [[Value]] = [[.int64(1), .string("a")], [.null, .string("b")]]
+            for mode in ["upsert", "update-only", "mirror"] {
+                let config = DestinationHarness.config(schema: schema, ["write_mode": mode, "key_columns": ["events": ["k"]]])
+                do {
+                    _ = try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: events)],
+                                                           [.schema(events), try DestinationHarness.batch(events, rows)])
+                    Issue.record("\(mode) took a NULL key")
+                } catch HostError.plugin(let error) {
+                    #expect(error.category == .data)
+                    #expect(error.code == "NULL_KEY")
+                    #expect(error.message.hasPrefix("stream events, column \"k\", row 2: the key is NULL, and \(mode) finds rows by their key"),
+                            "\(error.message)")
+                }
+            }
+            #expect(try await count(connection, "SELECT count(*) FROM \(schema).events") == [["0"]])
+            let appending = DestinationHarness.config(schema: schema, ["write_mode": "append", "key_columns": ["events": ["k"]]])
+            _ = try await DestinationHarness.write(appending, streams: [ConfiguredStream(schema: events)],
+                                                   [.schema(events), try DestinationHarness.batch(events, rows)])
+            #expect(try await count(connection, "SELECT count(*) FILTER (WHERE k IS NULL), count(*) FROM \(schema).events") == [["1", "2"]])
+        }
+    }
+
     @Test("GetSpec says what the default write mode is")
     func specDescribesTheDefaultMode() async throws {
         let client = try await DestinationHarness.launch()

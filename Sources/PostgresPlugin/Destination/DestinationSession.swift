@@ -387,6 +387,7 @@ final class DestinationSession {
                               message: "the batch for \(batch.stream) holds \(marker), but the stream is not read with cdc (its sync_mode in the Write's catalog)",
                               stream: batch.stream)
         }
+        try Self.refuseNullKeys(batch, buffer)
         if let truncate = batch.operations.lastIndex(of: RowOperation.truncate.rawValue) {
             try await self.truncate(buffer, before: batch, at: truncate)
             guard truncate + 1 < batch.rowCount else { return }
@@ -398,6 +399,22 @@ final class DestinationSession {
             try await flush(buffer)
         } else if bufferedBytes >= config.batch.batchSizeBytes {
             try await flushAll()
+        }
+    }
+
+    /// Upsert, update-only and mirror find a row by its key, and a NULL there equals nothing: the
+    /// row would be inserted again by every sync (and rows of one flush with a NULL key would
+    /// collapse into one), so a NULL key fails the Write, naming stream, column and row.
+    private static func refuseNullKeys(_ batch: RecordBatch, _ buffer: StreamBuffer) throws {
+        let plan = buffer.plan
+        guard plan.mode == .upsert || plan.mode == .updateOnly || plan.mode == .mirror else { return }
+        for name in plan.key {
+            guard let index = plan.schema.columns.firstIndex(where: { $0.name == name }), index < batch.columns.count else { continue }
+            let validity = batch.columns[index].validity
+            guard !validity.isEmpty, let row = (0 ..< batch.rowCount).first(where: { !ColumnVector.isValid($0, in: validity) }) else { continue }
+            throw PluginError(category: .data, code: "NULL_KEY",
+                              message: "stream \(plan.stream), column \"\(name)\", row \(buffer.flushedRows + buffer.rows + row + 1): the key is NULL, and \(modeName(plan.mode)) finds rows by their key, so a NULL key would write the row again on every sync: give the column a value, choose key_columns that are never NULL, or write the stream with append",
+                              stream: plan.stream)
         }
     }
 
