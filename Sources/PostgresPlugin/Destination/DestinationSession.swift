@@ -410,8 +410,11 @@ final class DestinationSession {
         guard plan.mode == .upsert || plan.mode == .updateOnly || plan.mode == .mirror else { return }
         for name in plan.key {
             guard let index = plan.schema.columns.firstIndex(where: { $0.name == name }), index < batch.columns.count else { continue }
-            let validity = batch.columns[index].validity
-            guard !validity.isEmpty, let row = (0 ..< batch.rowCount).first(where: { !ColumnVector.isValid($0, in: validity) }) else { continue }
+            let validity = batch.columns[index].validity, operations = batch.operations
+            // A TRUNCATE row (change data capture) carries no values.
+            guard !validity.isEmpty, let row = (0 ..< batch.rowCount).first(where: { row in
+                !ColumnVector.isValid(row, in: validity) && (operations.isEmpty || operations[row] != RowOperation.truncate.rawValue)
+            }) else { continue }
             throw PluginError(category: .data, code: "NULL_KEY",
                               message: "stream \(plan.stream), column \"\(name)\", row \(buffer.flushedRows + buffer.rows + row + 1): the key is NULL, and \(modeName(plan.mode)) finds rows by their key, so a NULL key would write the row again on every sync: give the column a value, choose key_columns that are never NULL, or write the stream with append",
                               stream: plan.stream)
