@@ -86,7 +86,10 @@ struct ReadSession {
                 }
                 waitingAcks.removeAll()
             case .streamStatus(let status):
-                if status.status == .complete, !complete.contains(status.stream) { complete.append(status.stream) }
+                if status.status == .complete, !complete.contains(status.stream) {
+                    complete.append(status.stream)
+                    try markCompleteInCut(status.stream, statePath: acknowledging)
+                }
                 report.status(status)
             case .progress(let progress):
                 report.progress(progress)
@@ -97,6 +100,16 @@ struct ReadSession {
             }
         }
         throw HostError.protocolViolation("the Read ended without a Summary")
+    }
+
+    /// A stream's COMPLETE comes after its final state, which a cut may already hold: its rows
+    /// all lie before that state, so the cut holds the stream whole (else a continuing read would
+    /// start the stream again, a full refresh's next sync). Saved at once where states are.
+    private mutating func markCompleteInCut(_ stream: StreamID, statePath: String?) throws {
+        guard outputPath != nil, !uncovered.contains(stream), !cut.complete.contains(stream),
+              let latest = states[stream], cut.states.contains(latest) else { return }
+        cut.complete.append(stream)
+        if let statePath { try StateFile.save(cut.states, output: cutOutput, to: statePath) }
     }
 
     private mutating func keep(_ state: State) {
