@@ -407,7 +407,7 @@ final class DestinationSession {
     /// collapse into one), so a NULL key fails the Write, naming stream, column and row.
     private static func refuseNullKeys(_ batch: RecordBatch, _ buffer: StreamBuffer) throws {
         let plan = buffer.plan
-        guard plan.mode == .upsert || plan.mode == .updateOnly || plan.mode == .mirror else { return }
+        guard isIdempotent(plan.mode) else { return }
         for name in plan.key {
             guard let index = plan.schema.columns.firstIndex(where: { $0.name == name }), index < batch.columns.count else { continue }
             let validity = batch.columns[index].validity, operations = batch.operations
