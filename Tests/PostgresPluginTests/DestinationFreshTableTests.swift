@@ -36,6 +36,8 @@ struct DestinationFreshTableTests {
                        count(*) FILTER (WHERE _sluice_synced_at IS NOT NULL) FROM \(table)
                 """)
             #expect(check == [["3200", "1001", "2199", "3200"]])
+            // The fourth flush built the primary key before its rows (it finds rows by it).
+            #expect(try await Self.primaryKeyBuiltLast(connection, table) == [["f"]])
             // The first three flushes ran in one transaction, each COPY under its own savepoint
             // (so its own subtransaction id); staged upserts would all carry the transaction's.
             let xids = try await DestinationHarness.rows(connection, "SELECT count(DISTINCT xmin::text) FROM \(table) WHERE id < 500")
@@ -47,6 +49,85 @@ struct DestinationFreshTableTests {
             let again = try await DestinationHarness.write(config, streams: [Self.stream()], [.schema(Self.items), try Self.batch(3150...3250, "b")])
             #expect(again.stream("items")?.inserted == 50)
             #expect(again.stream("items")?.updated == 51)
+        }
+    }
+
+    /// One row per primary key of `table`: whether its index was made by a later transaction
+    /// than every row of the table (built after the rows, not kept up to date row by row).
+    static func primaryKeyBuiltLast(_ connection: PostgresConnection, _ table: String) async throws -> [[String?]] {
+        try await DestinationHarness.rows(connection, """
+            SELECT (SELECT xmin::text::bigint FROM pg_class WHERE oid = c.conindid) > (SELECT max(xmin::text::bigint) FROM \(table))
+            FROM pg_constraint c WHERE c.conrelid = '\(table)'::regclass AND c.contype = 'p'
+            """)
+    }
+
+    @Test("upsert, mirror and replace build a table's primary key after its rows; primary_key_after_load false creates it with the table")
+    func primaryKeyAfterLoad() async throws {
+        for (mode, afterLoad) in [("upsert", true), ("mirror", true), ("replace", true), ("upsert", false), ("replace", false)] {
+            try await DestinationHarness.withSchema { schema, connection in
+                let config = DestinationHarness.config(schema: schema, ["batch_size": 1000, "write_mode": mode, "primary_key_after_load": afterLoad])
+                let outcome = try await DestinationHarness.write(config, streams: [Self.stream()],
+                                                                 [.schema(Self.items)] + (try DestinationHarness.batches(Self.items, 1...3000, size: 1000)))
+                #expect(outcome.stream("items")?.inserted == 3000, "\(mode)")
+                let table = "\(SQL.quoteIdentifier(schema)).items"
+                #expect(try await Self.primaryKeyBuiltLast(connection, table) == [[afterLoad ? "t" : "f"]], "\(mode), after load: \(afterLoad)")
+                let columns = try await DestinationHarness.rows(connection, "SELECT attnotnull FROM pg_attribute WHERE attrelid = '\(table)'::regclass AND attname = 'id'")
+                #expect(columns == [["t"]])
+                // The table is keyed as usual: a second Write upserts by the key.
+                if mode == "upsert" {
+                    let again = try await DestinationHarness.write(config, streams: [Self.stream()], [.schema(Self.items), try Self.batch(2991...3010, "b")])
+                    #expect(again.stream("items")?.inserted == 10)
+                    #expect(again.stream("items")?.updated == 10)
+                }
+            }
+        }
+    }
+
+    @Test("replace whose rows repeat a key fails when the key is built, naming it, and keeps the live table")
+    func replaceWithRepeatedKey() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let config = DestinationHarness.config(schema: schema, ["write_mode": "replace"])
+            _ = try await DestinationHarness.write(config, streams: [Self.stream()], [.schema(Self.items), try Self.batch(1...5, "a")])
+            do {
+                _ = try await DestinationHarness.write(config, streams: [Self.stream()], [
+                    .schema(Self.items), try DestinationHarness.batch(Self.items, [[.int64(1), .string("b")], [.int64(2), .string("b")], [.int64(2), .string("c")]]),
+                ])
+                Issue.record("replace wrote a repeated key")
+            } catch HostError.plugin(let error) {
+                #expect(error.category == .data)
+                #expect(error.code == "KEY_NOT_UNIQUE")
+                #expect(error.message.hasPrefix("stream items: rows written repeat a key, so the primary key (id) cannot be built: "), "\(error.message)")
+                #expect(error.message.contains("(id)=(2)"), "\(error.message)")
+            }
+            let check = try await DestinationHarness.rows(connection, """
+                SELECT count(*), count(*) FILTER (WHERE name = 'a' || id), to_regclass('\(SQL.quoteIdentifier(schema)).items_sluice_tmp') IS NULL
+                FROM \(SQL.quoteIdentifier(schema)).items
+                """)
+            #expect(check == [["5", "5", "t"]])
+        }
+    }
+
+    @Test("a Write that fails before the primary key is built leaves the rows it committed; the next Write builds the key first")
+    func failedBeforeTheKey() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let config = DestinationHarness.config(schema: schema, ["batch_size": 10])
+            let table = "\(SQL.quoteIdentifier(schema)).items"
+            do {
+                _ = try await DestinationHarness.write(config, streams: [Self.stream()], [
+                    .schema(Self.items), try Self.batch(1...10, "a"), .state(State(id: 1, stream: nil, data: [])),
+                    try DestinationHarness.batch(Self.items, [[.null, .string("x")]]),
+                ])
+                Issue.record("a NULL key was taken")
+            } catch HostError.plugin(let error) {
+                #expect(error.code == "NULL_KEY")
+            }
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(table)") == [["10"]])
+            #expect(try await Self.primaryKeyBuiltLast(connection, table) == [])
+            let again = try await DestinationHarness.write(config, streams: [Self.stream()], [.schema(Self.items), try Self.batch(5...15, "b")])
+            #expect(again.stream("items")?.inserted == 5)
+            #expect(again.stream("items")?.updated == 6)
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*), count(*) FILTER (WHERE name = 'b' || id) FROM \(table)") == [["15", "11"]])
+            #expect(try await Self.primaryKeyBuiltLast(connection, table) == [["f"]])
         }
     }
 

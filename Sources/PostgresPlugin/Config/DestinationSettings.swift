@@ -16,6 +16,9 @@ struct DestinationSettings: Sendable {
     /// With `forced`: drop dependent objects too (DROP … CASCADE).
     var migrateCascade: Bool
     var createPerformanceIndexes: Bool
+    /// A table the Write creates for upsert, mirror or replace gets its primary key once its
+    /// rows are in (or when a flush first needs it), not row by row (`primary_key_after_load`).
+    var primaryKeyAfterLoad: Bool
     /// Adds `_sluice_synced_at`, `_sluice_source` and, without a primary key, `_sluice_row_id`.
     var metadataColumns: Bool
     var nulBytes: NulBytes
@@ -126,6 +129,9 @@ struct DestinationSettings: Sendable {
         "migrate_cascade", default: false, "Destination: with forced migration, drop dependent objects too (CASCADE).")
     static let createPerformanceIndexesSetting = Setting<Bool>.bool(
         "create_performance_indexes", default: false, "Destination: create indexes that speed up mirror's stale-row deletion.")
+    static let primaryKeyAfterLoadSetting = Setting<Bool>.bool(
+        "primary_key_after_load", default: true,
+        "Destination: a table the write creates for upsert, mirror or replace (typed layout, not read with cdc, no embeddings) gets its primary key when its rows are loaded, which is faster than keeping the index up to date row by row; upsert and mirror build it sooner, before the first batch whose keys do not rise above every key already written. The key columns are NOT NULL from the start. false: the key is created with the table.")
     static let metadataColumnsSetting = Setting<Bool>.bool(
         "metadata_columns", default: true,
         "Destination: add _sluice_synced_at, _sluice_source and, for tables without a primary key, _sluice_row_id (mirror always keeps _sluice_synced_at). Turn off for streams with a column of one of those names or with 1600 columns (PostgreSQL's limit).")
@@ -160,6 +166,7 @@ struct DestinationSettings: Sendable {
         migrateMode = reader.read(Self.migrateModeSetting)
         migrateCascade = reader.read(Self.migrateCascadeSetting)
         createPerformanceIndexes = reader.read(Self.createPerformanceIndexesSetting)
+        primaryKeyAfterLoad = reader.read(Self.primaryKeyAfterLoadSetting)
         metadataColumns = reader.read(Self.metadataColumnsSetting)
         nulBytes = reader.read(Self.nulBytesSetting)
         missingExtensionTypes = reader.read(Self.missingExtensionTypesSetting)

@@ -340,6 +340,7 @@ final class DestinationSession {
         if action.createsTable, !freshStreams.contains(action.plan.stream) { freshStreams.append(action.plan.stream) }
         if let buffer = buffers[action.plan.stream] {
             buffer.plan = action.plan
+            buffer.keyPending = action.plan.keyAfterLoad
         } else {
             buffers[action.plan.stream] = StreamBuffer(plan: action.plan)
             _ = lane(for: action.plan.stream)
@@ -550,6 +551,8 @@ final class DestinationSession {
         let bytes = buffer.bytes
         bufferedBytes -= bytes
         buffer.handedOver()
+        if flush.buildsKey { buffer.keyPending = false }
+        if let keys = flush.newKeys { buffer.highestKeyWritten = keys.upperBound }
         let lane = lanes[lane(for: buffer.plan.stream)]
         if lane.canChain(flush, commit: commitsEachFlush), let connection = lane.connection, connection.isAlive {
             lane.chain(flush, buffer: buffer, bytes: bytes, on: connection)
@@ -709,6 +712,7 @@ final class DestinationSession {
         for stream in order {
             guard let buffer = buffers[stream] else { continue }
             let plan = buffer.plan
+            if buffer.keyPending, plan.mode != .replace { try await buildKey(buffer) }
             switch plan.mode {
             case .mirror:
                 if let partial = request.catalog.streams.first(where: { $0.schema.stream == stream })?.partialRead {
@@ -722,6 +726,20 @@ final class DestinationSession {
                 break
             }
         }
+    }
+
+    /// Builds the primary key of a table that was created without it (``WritePlan/keyAfterLoad``),
+    /// now that its rows are in, in a transaction of its own.
+    private func buildKey(_ buffer: StreamBuffer) async throws {
+        _ = try await connection.execute("BEGIN")
+        do {
+            try await Flush.buildKey(buffer.plan, on: connection)
+            try await connection.commit()
+        } catch {
+            _ = try? await connection.execute("ROLLBACK")
+            throw error
+        }
+        buffer.keyPending = false
     }
 
     /// Mirror: deletes the rows this sync did not write (those written before it started), and
@@ -753,6 +771,8 @@ final class DestinationSession {
             if let afterEmptying = plan.replaceInPlace {
                 try await TableManager(connection: connection, settings: settings, schemaName: plan.schemaName).replaceRows(plan, afterEmptying: afterEmptying)
             } else {
+                // The replacement's rows are all in: it gets its primary key (``WritePlan/keyAfterLoad``).
+                if buffers[plan.stream]?.keyPending == true { try await Flush.buildKey(plan, on: connection) }
                 try await swapTable(schema: plan.schemaName, live: plan.table, replacement: plan.writeTable)
             }
             if let embedding = plan.embedding {

@@ -6,25 +6,45 @@ enum DistinctKeys {
     /// True when the key is one integer column without nulls and no value repeats in `batches`;
     /// false when a value repeats or the check does not apply.
     static func proven(plan: WritePlan, batches: [RecordBatch], rows: Int) -> Bool {
-        guard plan.key.count == 1, let index = plan.columns.firstIndex(where: { $0.name.isExactly(plan.key[0]) }) else { return false }
+        guard let (index, kind) = integerKey(plan, batches) else { return false }
+        if rising(batches, index: index, kind: kind) != nil { return true }
+        var seen = Set<Int64>(minimumCapacity: rows)
+        return everyKey(of: batches, index: index, kind: kind) { seen.insert($0).inserted }
+    }
+
+    /// The first and last key when the key is one integer column without nulls whose values
+    /// rise from row to row in `batches` (as a table read by its key sends them); nil otherwise.
+    /// Keys that rise past every key written before are new to the table.
+    static func risingRange(plan: WritePlan, batches: [RecordBatch]) -> ClosedRange<Int64>? {
+        guard let (index, kind) = integerKey(plan, batches) else { return nil }
+        return rising(batches, index: index, kind: kind)
+    }
+
+    /// The key's column index and kind when it is one integer column without nulls in `batches`.
+    private static func integerKey(_ plan: WritePlan, _ batches: [RecordBatch]) -> (Int, TypeKind)? {
+        guard plan.key.count == 1, let index = plan.columns.firstIndex(where: { $0.name.isExactly(plan.key[0]) }) else { return nil }
         let kind = plan.columns[index].type.kind
-        guard [.int16, .int32, .int64].contains(kind) else { return false }
+        guard [.int16, .int32, .int64].contains(kind) else { return nil }
         for batch in batches {
             let vector = batch.columns[index]
             if !vector.validity.isEmpty {
-                for row in 0..<batch.rowCount where vector.validity[row >> 3] & (1 << UInt8(row & 7)) == 0 { return false }
+                for row in 0..<batch.rowCount where vector.validity[row >> 3] & (1 << UInt8(row & 7)) == 0 { return nil }
             }
         }
-        // Keys read in key order (a table read by its key) rise from row to row: distinct
-        // without hashing each one.
-        var previous: Int64?
-        let rising = everyKey(of: batches, index: index, kind: kind) { value in
+        return (index, kind)
+    }
+
+    /// The first and last key when every key is above the one before it: distinct without
+    /// hashing each one.
+    private static func rising(_ batches: [RecordBatch], index: Int, kind: TypeKind) -> ClosedRange<Int64>? {
+        var first: Int64?, previous: Int64?
+        let rises = everyKey(of: batches, index: index, kind: kind) { value in
             defer { previous = value }
+            if first == nil { first = value }
             return previous.map { value > $0 } ?? true
         }
-        if rising { return true }
-        var seen = Set<Int64>(minimumCapacity: rows)
-        return everyKey(of: batches, index: index, kind: kind) { seen.insert($0).inserted }
+        guard rises, let first, let previous else { return nil }
+        return first...previous
     }
 
     /// Whether `holds` is true of every key value of `batches` (column `index`, an integer

@@ -67,6 +67,11 @@ struct Flush: Sendable {
     /// The chunks of text to embed (``EmbeddingPlan``), and the sync's time for their rows.
     var chunks: [EmbeddingPlan.Chunk] = []
     var syncedAtMicros: Int64 = 0
+    /// Builds the table's primary key before writing (``WritePlan/keyAfterLoad``).
+    var buildsKey = false
+    /// Into a table still without its primary key: the flush's keys, which rise past every key
+    /// written before (``DistinctKeys/risingRange(plan:batches:)``).
+    var newKeys: ClosedRange<Int64>?
 
     var usesStaging: Bool {
         if case .staging = route { return true }
@@ -117,6 +122,15 @@ struct Flush: Sendable {
         let provenDistinct = !buffer.hasDeletes && !plan.raw && [.upsert, .mirror].contains(plan.mode)
             && DistinctKeys.proven(plan: plan, batches: buffer.batches, rows: buffer.rows)
         let fresh = provenDistinct && plan.freshTable && buffer.freshRoute && plan.embedding == nil && plan.direct && !plan.cdc
+        // A table still without its primary key (``WritePlan/keyAfterLoad``) takes a flush as it is
+        // only when no key can be in it yet: straight into it, keys rising past every key written.
+        // Any other keyed flush builds the key first, since it finds rows by it.
+        var newKeys: ClosedRange<Int64>?
+        if buffer.keyPending, keyed, fresh, let range = DistinctKeys.risingRange(plan: plan, batches: buffer.batches),
+           buffer.highestKeyWritten.map({ range.lowerBound > $0 }) ?? true {
+            newKeys = range
+        }
+        let buildsKey = buffer.keyPending && keyed && newKeys == nil
         let origins = plan.cdc ? try UnchangedOrigins.resolve(plan: plan, batches: buffer.batches, firstRow: buffer.flushedRows) : nil
         var inserted: (parameters: [PostgresValue], nulBytesStripped: UInt64)?
         // A statement's parameters travel in one protocol message, which PostgreSQL caps at
@@ -161,7 +175,8 @@ struct Flush: Sendable {
         let distinct = staging && provenDistinct
         return Flush(plan: plan, route: route, hasDeletes: buffer.hasDeletes, distinctKeys: distinct, rows: buffer.rows, firstRow: buffer.flushedRows,
                      nulBytesStripped: stripped, keepsValues: origins?.keepsDestinationValues ?? false,
-                     chunks: plan.embedding?.chunks(buffer.batches) ?? [], syncedAtMicros: syncedAtMicros)
+                     chunks: plan.embedding?.chunks(buffer.batches) ?? [], syncedAtMicros: syncedAtMicros,
+                     buildsKey: buildsKey, newKeys: newKeys)
     }
 
     /// A CDC stream's TRUNCATE row, at stream position `position`.
@@ -191,6 +206,7 @@ struct Flush: Sendable {
         do {
             try await withTaskCancellationHandler {
                 if begin { result.transactionID = try await connection.executeScript(Self.begin).rows.first?.first ?? nil }
+                if buildsKey { try await Self.buildKey(plan, on: connection) }
                 do {
                     switch route {
                     case .staging(let chunks):
@@ -241,6 +257,19 @@ struct Flush: Sendable {
         } catch {
             if Task.isCancelled { throw CancellationError() }
             throw FlushFailure(error: error, committing: committing, result: result)
+        }
+    }
+
+    /// Builds `plan`'s primary key (``WritePlan/keyAfterLoad``) in the transaction open on
+    /// `connection`. Rows that repeat a key fail it with `KEY_NOT_UNIQUE`, naming the key.
+    static func buildKey(_ plan: WritePlan, on connection: PostgresConnection) async throws {
+        do {
+            _ = try await connection.execute(plan.addPrimaryKey)
+        } catch {
+            guard error.sqlState == "23505" else { throw error }
+            throw PluginError(category: .data, code: "KEY_NOT_UNIQUE",
+                              message: "stream \(plan.stream): rows written repeat a key, so the primary key (\(plan.schema.primaryKey.joined(separator: ", "))) cannot be built: \(error.detail ?? error.message)",
+                              stream: plan.stream)
         }
     }
 

@@ -96,7 +96,7 @@ final class FlushLane {
     /// exists), so it sends nothing when the first failed. The connection's queue runs calls in
     /// the order they were made, so the two stay in order.
     func canChain(_ flush: Flush, commit: Bool) -> Bool {
-        guard let inFlight, queued == nil, !commit, !inFlight.commits, transactionOpen else { return false }
+        guard let inFlight, queued == nil, !commit, !inFlight.commits, transactionOpen, !flush.buildsKey else { return false }
         guard !flush.usesStaging || stagingReady.contains(flush.plan.staging) else { return false }
         return flush.copyIsLastCall && inFlight.flush.copyIsLastCall && inFlight.copyStarted.isSet
     }

@@ -17,9 +17,15 @@ final class StreamBuffer {
     /// Whether flushes into a fresh table may still COPY straight into it (``Flush/Route/fresh(_:)``):
     /// false once one met a key already written.
     var freshRoute = true
+    /// The table still has no primary key (``WritePlan/keyAfterLoad``): built by the first flush
+    /// that needs it, else when the Write ends.
+    var keyPending: Bool
+    /// The highest key written while ``keyPending`` (``Flush/newKeys``).
+    var highestKeyWritten: Int64?
 
     init(plan: WritePlan) {
         self.plan = plan
+        keyPending = plan.keyAfterLoad
         summary = StreamSummary(stream: plan.stream)
     }
 

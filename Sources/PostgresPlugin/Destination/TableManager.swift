@@ -74,10 +74,16 @@ struct TableManager {
         var statements = ["CREATE SCHEMA IF NOT EXISTS \(quotedSchema)"]
         var createsTable = false
         var finalTypes = Dictionary(wanted.map { (ExactName($0.name), $0.type) }, uniquingKeysWith: { first, _ in first })
+        // A table created here may get its primary key after its rows (``WritePlan/keyAfterLoad``).
+        let keyAfterLoad = settings.primaryKeyAfterLoad && !raw && !cdc && !primaryKey.isEmpty
+            && settings.embeddings?.table(for: schema.stream) == nil
+            && (mode == .replace || ([.upsert, .mirror].contains(mode) && key == primaryKey))
+        var keyDeferred = false
         let create = { (name: String) -> String in
             let qualified = SQL.quoteQualified(schema: self.schemaName, name: name)
+            keyDeferred = keyAfterLoad
             return raw ? RawLayout.createTable(qualified, hasSource: hasSource)
-                : self.createTable(qualified, wanted + metadata, primaryKey: primaryKey, rowID: rowID)
+                : self.createTable(qualified, wanted + metadata, primaryKey: primaryKey, rowID: rowID, keyAfterLoad: keyAfterLoad)
         }
 
         let migrate = { (existing: [ExistingColumn]) -> Migration in
@@ -140,6 +146,7 @@ struct TableManager {
         }
         var planned = plan
         planned.freshTable = createsTable
+        planned.keyAfterLoad = keyDeferred
         return TableAction(statements: statements, plan: planned, createsTable: createsTable, createdUserTypes: createdUserTypes,
                            userTypeStatements: typeStatements)
     }
@@ -268,10 +275,15 @@ struct TableManager {
         return result.rows.map { ExistingColumn(name: $0[0] ?? "", type: $0[1] ?? "", notNull: $0[2] == "t") }
     }
 
-    private func createTable(_ qualified: String, _ columns: [WantedColumn], primaryKey: [String], rowID: Bool) -> String {
-        var definitions = columns.map { "\(SQL.quoteIdentifier($0.name)) \($0.type)" + ($0.nullable ? "" : " NOT NULL") }
+    /// `keyAfterLoad`: the primary key's columns are NOT NULL, and the key itself is left to
+    /// ``WritePlan/addPrimaryKey``.
+    private func createTable(_ qualified: String, _ columns: [WantedColumn], primaryKey: [String], rowID: Bool, keyAfterLoad: Bool) -> String {
+        var definitions = columns.map { column in
+            let notNull = !column.nullable || (keyAfterLoad && primaryKey.containsExactly(column.name))
+            return "\(SQL.quoteIdentifier(column.name)) \(column.type)" + (notNull ? " NOT NULL" : "")
+        }
         if rowID { definitions.append("\(SQL.quoteIdentifier(WritePlan.rowIDColumn)) uuid NOT NULL DEFAULT gen_random_uuid()") }
-        if !primaryKey.isEmpty { definitions.append("PRIMARY KEY (\(primaryKey.map(SQL.quoteIdentifier).joined(separator: ", ")))") }
+        if !primaryKey.isEmpty, !keyAfterLoad { definitions.append("PRIMARY KEY (\(primaryKey.map(SQL.quoteIdentifier).joined(separator: ", ")))") }
         return "CREATE TABLE \(qualified) (\(definitions.joined(separator: ", ")))"
     }
 }

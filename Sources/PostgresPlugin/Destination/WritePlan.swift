@@ -53,6 +53,9 @@ struct WritePlan: Sendable {
     /// Whether this Write created the table (it held no rows when the Write began): upsert and
     /// mirror then COPY rows straight into it while no key repeats (``Flush/Route/fresh(_:)``).
     var freshTable = false
+    /// The write table was created without its primary key (`primary_key_after_load`):
+    /// ``addPrimaryKey`` builds it once the rows are in, or before the first flush that needs it.
+    var keyAfterLoad = false
     /// The stream is read by change data capture: its rows may leave values unchanged and
     /// truncate the table (``ChangeApply``).
     var cdc = false
@@ -63,6 +66,11 @@ struct WritePlan: Sendable {
     var merges = false
 
     var target: String { SQL.quoteQualified(schema: schemaName, name: writeTable) }
+
+    /// Builds the write table's primary key (``keyAfterLoad``).
+    var addPrimaryKey: String {
+        "ALTER TABLE \(target) ADD PRIMARY KEY (\(schema.primaryKey.map { SQL.quoteIdentifier(Identifiers.shortened($0)) }.joined(separator: ", ")))"
+    }
     var quotedStaging: String { SQL.quoteIdentifier(staging) }
 
     /// Every column a flush writes, metadata included, quoted.
