@@ -265,6 +265,7 @@ struct Flush: Sendable {
     static func buildKey(_ plan: WritePlan, on connection: PostgresConnection) async throws {
         do {
             _ = try await connection.execute(plan.addPrimaryKey)
+            _ = try await connection.execute(WritePlan.clearKeyPending(plan.target))
         } catch {
             guard error.sqlState == "23505" else { throw error }
             throw PluginError(category: .data, code: "KEY_NOT_UNIQUE",

@@ -77,13 +77,14 @@ struct TableManager {
         // A table created here may get its primary key after its rows (``WritePlan/keyAfterLoad``).
         let keyAfterLoad = settings.primaryKeyAfterLoad && !raw && !cdc && !primaryKey.isEmpty
             && settings.embeddings?.table(for: schema.stream) == nil
-            && (mode == .replace || ([.upsert, .mirror].contains(mode) && key == primaryKey))
+            && ([.append, .replace].contains(mode) || ([.upsert, .mirror].contains(mode) && key == primaryKey))
         var keyDeferred = false
-        let create = { (name: String) -> String in
+        let create = { (name: String) -> [String] in
             let qualified = SQL.quoteQualified(schema: self.schemaName, name: name)
             keyDeferred = keyAfterLoad
-            return raw ? RawLayout.createTable(qualified, hasSource: hasSource)
-                : self.createTable(qualified, wanted + metadata, primaryKey: primaryKey, rowID: rowID, keyAfterLoad: keyAfterLoad)
+            if raw { return [RawLayout.createTable(qualified, hasSource: hasSource)] }
+            return [self.createTable(qualified, wanted + metadata, primaryKey: primaryKey, rowID: rowID, keyAfterLoad: keyAfterLoad)]
+                + (keyAfterLoad ? [WritePlan.markKeyPending(qualified)] : [])
         }
 
         let migrate = { (existing: [ExistingColumn]) -> Migration in
@@ -92,7 +93,7 @@ struct TableManager {
         }
         var replaceInPlace: [String]?
         if mode == .replace && !replacementStarted {
-            statements += ["DROP TABLE IF EXISTS \(qualified)", create(writeTable)]
+            statements += ["DROP TABLE IF EXISTS \(qualified)"] + create(writeTable)
         } else if let existing = try await existingColumns(qualified) {
             var migration = migrate(existing)
             let keyMigration = raw ? nil : try await self.keyMigration(qualified, existing: existing, wanted: primaryKey, mode: mode)
@@ -101,12 +102,21 @@ struct TableManager {
                 statements += keyMigration?.before ?? []
                 if !migration.clauses.isEmpty { statements.append("ALTER TABLE \(qualified) " + migration.clauses.joined(separator: ", ")) }
                 statements += keyMigration?.after ?? []
+                // An earlier Write created the table and failed before building its primary key:
+                // append goes on loading without it; the keyed modes built it just above.
+                if !raw, try await keyIsPending(qualified) {
+                    if keyMigration?.after.isEmpty == false || primaryKey.isEmpty {
+                        statements.append(WritePlan.clearKeyPending(qualified))
+                    } else {
+                        keyDeferred = true
+                    }
+                }
                 finalTypes = migration.finalTypes
                 if rowID, !raw, !existing.contains(where: { $0.name.isExactly(WritePlan.rowIDColumn) }) {
                     statements.append("ALTER TABLE \(qualified) ADD COLUMN \(SQL.quoteIdentifier(WritePlan.rowIDColumn)) uuid NOT NULL DEFAULT gen_random_uuid()")
                 }
             } else if settings.migrateMode == .forced {
-                statements += ["DROP TABLE \(qualified)" + (settings.migrateCascade ? " CASCADE" : ""), create(writeTable)]
+                statements += ["DROP TABLE \(qualified)" + (settings.migrateCascade ? " CASCADE" : "")] + create(writeTable)
                 createsTable = mode != .replace
             } else {
                 throw PluginError(category: .config, code: "MIGRATION_REFUSED",
@@ -115,7 +125,7 @@ struct TableManager {
                                   stream: schema.stream)
             }
         } else {
-            statements.append(create(writeTable))
+            statements += create(writeTable)
             createsTable = mode != .replace
         }
         if mode == .replace {
@@ -262,6 +272,14 @@ struct TableManager {
             _ = try? await connection.execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// Whether `qualified` has no primary key and is marked as waiting for one (``WritePlan/keyAfterLoad``).
+    func keyIsPending(_ qualified: String) async throws -> Bool {
+        try await connection.execute(
+            "SELECT obj_description(to_regclass($1), 'pg_class') IS NOT DISTINCT FROM $2 "
+                + "AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p')",
+            [.text(qualified), .text(WritePlan.keyPendingComment)]).rows.first?.first == "t"
     }
 
     /// The table's columns, or nil when it doesn't exist.

@@ -71,6 +71,18 @@ struct WritePlan: Sendable {
     var addPrimaryKey: String {
         "ALTER TABLE \(target) ADD PRIMARY KEY (\(schema.primaryKey.map { SQL.quoteIdentifier(Identifiers.shortened($0)) }.joined(separator: ", ")))"
     }
+
+    /// The comment that marks a table created without its primary key (``keyAfterLoad``), so
+    /// that the next Write builds it when this one fails first (even in append, which otherwise
+    /// leaves a table without a primary key as it is).
+    static let keyPendingComment = "sluice: the primary key is built when the rows are loaded"
+
+    static func markKeyPending(_ qualified: String) -> String {
+        // A constant without quotes: safe as a literal.
+        "COMMENT ON TABLE \(qualified) IS '\(keyPendingComment)'"
+    }
+
+    static func clearKeyPending(_ qualified: String) -> String { "COMMENT ON TABLE \(qualified) IS NULL" }
     var quotedStaging: String { SQL.quoteIdentifier(staging) }
 
     /// Every column a flush writes, metadata included, quoted.
