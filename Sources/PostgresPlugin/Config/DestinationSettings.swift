@@ -16,8 +16,8 @@ struct DestinationSettings: Sendable {
     /// With `forced`: drop dependent objects too (DROP … CASCADE).
     var migrateCascade: Bool
     var createPerformanceIndexes: Bool
-    /// A table the Write creates for upsert, mirror or replace gets its primary key once its
-    /// rows are in (or when a flush first needs it), not row by row (`primary_key_after_load`).
+    /// A table the Write creates gets its primary key once its rows are in (upsert and mirror:
+    /// or when a flush first needs it), not row by row (`primary_key_after_load`).
     var primaryKeyAfterLoad: Bool
     /// Adds `_sluice_synced_at`, `_sluice_source` and, without a primary key, `_sluice_row_id`.
     var metadataColumns: Bool
@@ -131,7 +131,7 @@ struct DestinationSettings: Sendable {
         "create_performance_indexes", default: false, "Destination: create indexes that speed up mirror's stale-row deletion.")
     static let primaryKeyAfterLoadSetting = Setting<Bool>.bool(
         "primary_key_after_load", default: true,
-        "Destination: a table the write creates for upsert, mirror or replace (typed layout, not read with cdc, no embeddings) gets its primary key when its rows are loaded, which is faster than keeping the index up to date row by row; upsert and mirror build it sooner, before the first batch whose keys do not rise above every key already written. The key columns are NOT NULL from the start. false: the key is created with the table.")
+        "Destination: a table the write creates (typed layout, a stream not read with cdc, no embeddings; for upsert and mirror, keyed by its primary key) gets its primary key when its rows are loaded, which is faster than keeping the index up to date row by row; upsert and mirror build it sooner, before the first batch whose keys do not rise above every key already written. The key columns are NOT NULL from the start; rows that repeat a key fail the write (KEY_NOT_UNIQUE). false: the key is created with the table.")
     static let metadataColumnsSetting = Setting<Bool>.bool(
         "metadata_columns", default: true,
         "Destination: add _sluice_synced_at, _sluice_source and, for tables without a primary key, _sluice_row_id (mirror always keeps _sluice_synced_at). Turn off for streams with a column of one of those names or with 1600 columns (PostgreSQL's limit).")

@@ -83,6 +83,7 @@ struct WritePlan: Sendable {
     }
 
     static func clearKeyPending(_ qualified: String) -> String { "COMMENT ON TABLE \(qualified) IS NULL" }
+
     var quotedStaging: String { SQL.quoteIdentifier(staging) }
 
     /// Every column a flush writes, metadata included, quoted.
@@ -177,12 +178,30 @@ struct WritePlan: Sendable {
         let values = zip(selectList("s"), writtenColumns).map { "\($0) AS \($1)" }
         let match = key.map { "t.\(SQL.quoteIdentifier($0)) = s.\(SQL.quoteIdentifier($0))" }.joined(separator: " AND ")
         // MERGE reports only how many rows it changed: a temporary sequence counts the inserts.
-        return StagedUpsert(sql: "SELECT setval('\(counter)', 1, false); "
+        return StagedUpsert(sql: "\(statisticsGuard); SELECT setval('\(counter)', 1, false); "
             + "MERGE INTO \(target) AS t USING (SELECT \(values.joined(separator: ", ")) FROM \(source) s \(filter)) AS s ON \(match) "
             + "WHEN MATCHED THEN UPDATE SET \(updates.joined(separator: ", ")) "
             + "WHEN NOT MATCHED AND nextval('\(counter)') > 0 THEN INSERT (\(writtenColumns.joined(separator: ", "))) "
             + "VALUES (\(writtenColumns.map { "s.\($0)" }.joined(separator: ", "))); "
             + "SELECT last_value, is_called FROM \(counter)", merges: true)
+    }
+
+    /// Analyzes the table when its statistics say it holds no rows but has pages (a VACUUM or an
+    /// index build found only dead rows, e.g. those of a failed Write): the planner then takes
+    /// it for empty even while this transaction fills it, and may join staged rows to it by
+    /// scanning the whole table once per staged row. Run before each statement that joins
+    /// staged rows to the table; ANALYZE counts this transaction's own rows.
+    var statisticsGuard: String {
+        let literal = "'" + target.replacingOccurrences(of: "'", with: "''") + "'"
+        let body = "BEGIN IF (SELECT reltuples = 0 AND relpages > 0 FROM pg_class WHERE oid = to_regclass(\(literal))) "
+            + "THEN ANALYZE \(target); END IF; END"
+        // A dollar-quote tag the body does not contain (the table's name could).
+        var tag = "$sluice$", attempt = 0
+        while body.contains(tag) {
+            attempt += 1
+            tag = "$sluice\(attempt)$"
+        }
+        return "DO \(tag)\(body)\(tag)"
     }
 
     /// The temporary sequence that counts the rows a MERGE inserts.
