@@ -83,6 +83,35 @@ struct DestinationFreshTableTests {
         }
     }
 
+    @Test("a uuid key: flushes rising past every key written go straight in and the key comes after them; a repeated key builds it first and is upserted")
+    func uuidKeys() async throws {
+        let things = DestinationHarness.schema("things", [Column(name: "id", type: LogicalType(.uuid), nullable: false),
+                                                          Column(name: "name", type: LogicalType(.string))], primaryKey: ["id"])
+        // Rising byte by byte: the number in the last four bytes, big-endian.
+        let rows = { (ids: ClosedRange<UInt32>, prefix: String) -> [[Value]] in
+            ids.map { id in [.uuid([UInt8](repeating: 0, count: 12) + withUnsafeBytes(of: id.bigEndian) { Array($0) }), .string("\(prefix)\(id)")] }
+        }
+        for repeated in [false, true] {
+            try await DestinationHarness.withSchema { schema, connection in
+                let config = DestinationHarness.config(schema: schema, ["batch_size": 100])
+                let last = repeated ? rows(50...60, "u") + rows(201...210, "a") : rows(201...210, "a")
+                let outcome = try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: things)], [
+                    .schema(things), try DestinationHarness.batch(things, rows(1...100, "a")),
+                    try DestinationHarness.batch(things, rows(101...200, "a")), try DestinationHarness.batch(things, last),
+                ])
+                #expect(outcome.stream("things")?.inserted == 210, "repeated: \(repeated)")
+                #expect(outcome.stream("things")?.updated == (repeated ? 11 : 0), "repeated: \(repeated)")
+                let table = "\(SQL.quoteIdentifier(schema)).things"
+                #expect(try await DestinationHarness.rows(connection, "SELECT count(*), count(*) FILTER (WHERE name LIKE 'u%') FROM \(table)")
+                            == [["210", repeated ? "11" : "0"]])
+                #expect(try await Self.primaryKeyBuiltLast(connection, table) == [[repeated ? "f" : "t"]], "repeated: \(repeated)")
+                // Straight into the table: each flush's rows under their own savepoint, not one staged upsert.
+                let flushes = try await DestinationHarness.rows(connection, "SELECT count(DISTINCT xmin::text) FROM \(table) WHERE name LIKE 'a%'")
+                #expect(flushes == [["3"]])
+            }
+        }
+    }
+
     @Test("replace whose rows repeat a key fails when the key is built, naming it, and keeps the live table")
     func replaceWithRepeatedKey() async throws {
         try await DestinationHarness.withSchema { schema, connection in

@@ -43,6 +43,30 @@ struct DistinctKeysTests {
         #expect(!Self.proven([[3, 1, 3]], kind))
     }
 
+    /// A batch of uuid keys, each given by its last byte (the others zero but the first, `high`).
+    private static func uuids(_ keys: [[UInt8]], high: UInt8 = 0) -> [RecordBatch] {
+        keys.map { keys in
+            let names = ColumnVector(data: [], offsets: [UInt32](repeating: 0, count: keys.count + 1))
+            let ids = ColumnVector(data: keys.flatMap { [high] + [UInt8](repeating: 0, count: 14) + [$0] })
+            return RecordBatch(stream: StreamID(name: "t"), rowCount: keys.count, columns: [names, ids])
+        }
+    }
+
+    @Test("uuid keys: rising (byte by byte, as PostgreSQL orders them), in any order, or repeated")
+    func uuidKeys() {
+        let plan = Self.plan(.uuid)
+        #expect(DistinctKeys.risingRange(plan: plan, batches: Self.uuids([[1, 2], [200]])) != nil)
+        #expect(DistinctKeys.risingRange(plan: plan, batches: Self.uuids([[2, 1]])) == nil)
+        #expect(DistinctKeys.proven(plan: plan, batches: Self.uuids([[2, 1], [3]]), rows: 3))
+        #expect(!DistinctKeys.proven(plan: plan, batches: Self.uuids([[2, 1], [2]]), rows: 3))
+        // The first byte weighs most: 0x80… sorts after 0x01…, as in PostgreSQL (unsigned bytes).
+        let low = DistinctKeys.risingRange(plan: plan, batches: Self.uuids([[9]], high: 0x01))!
+        let high = DistinctKeys.risingRange(plan: plan, batches: Self.uuids([[1]], high: 0x80))!
+        #expect(low.upperBound < high.lowerBound)
+        // Integers keep their order through the key's sign flip.
+        #expect(DistinctKeys.Key(-5) < DistinctKeys.Key(3) && DistinctKeys.Key(.min) < DistinctKeys.Key(.max))
+    }
+
     @Test("a null key is never proven distinct")
     func nullKey() {
         #expect(!Self.proven([[1, 2, 3]], validity: [0b101]))

@@ -3,30 +3,59 @@ import SluiceWire
 /// Tells, when it is cheap, that a flush's rows never repeat a key, so upsert can apply the
 /// staged rows as they are instead of sorting them to keep the last row of each key.
 enum DistinctKeys {
-    /// True when the key is one integer column without nulls and no value repeats in `batches`;
-    /// false when a value repeats or the check does not apply.
+    /// One key value, in an order where two values are equal exactly when PostgreSQL's
+    /// equality says so: an integer (its sign flipped, so that the order is the integers'), or
+    /// a uuid's 16 bytes (compared as PostgreSQL compares uuids, byte by byte).
+    struct Key: Comparable, Hashable, Sendable {
+        let high: UInt64
+        let low: UInt64
+
+        init(_ integer: Int64) {
+            high = 0
+            low = UInt64(bitPattern: integer) ^ (1 << 63)
+        }
+
+        init(uuid bytes: [UInt8], at offset: Int) {
+            var high: UInt64 = 0, low: UInt64 = 0
+            for index in 0 ..< 8 {
+                high = high << 8 | UInt64(bytes[offset + index])
+                low = low << 8 | UInt64(bytes[offset + 8 + index])
+            }
+            self.high = high
+            self.low = low
+        }
+
+        static func < (left: Key, right: Key) -> Bool {
+            (left.high, left.low) < (right.high, right.low)
+        }
+    }
+
+    /// True when the key is one integer or uuid column without nulls and no value repeats in
+    /// `batches`; false when a value repeats or the check does not apply.
     static func proven(plan: WritePlan, batches: [RecordBatch], rows: Int) -> Bool {
-        guard let (index, kind) = integerKey(plan, batches) else { return false }
+        guard let (index, kind) = singleKey(plan, batches) else { return false }
         if rising(batches, index: index, kind: kind) != nil { return true }
-        var seen = Set<Int64>(minimumCapacity: rows)
+        var seen = Set<Key>(minimumCapacity: rows)
         return everyKey(of: batches, index: index, kind: kind) { seen.insert($0).inserted }
     }
 
-    /// The first and last key when the key is one integer column without nulls whose values
-    /// rise from row to row in `batches` (as a table read by its key sends them); nil otherwise.
-    /// Keys that rise past every key written before are new to the table.
-    static func risingRange(plan: WritePlan, batches: [RecordBatch]) -> ClosedRange<Int64>? {
-        guard let (index, kind) = integerKey(plan, batches) else { return nil }
+    /// The first and last key when the key is one integer or uuid column without nulls whose
+    /// values rise from row to row in `batches` (as a table read by its key sends them); nil
+    /// otherwise. Keys that rise past every key written before are new to the table.
+    static func risingRange(plan: WritePlan, batches: [RecordBatch]) -> ClosedRange<Key>? {
+        guard let (index, kind) = singleKey(plan, batches) else { return nil }
         return rising(batches, index: index, kind: kind)
     }
 
-    /// The key's column index and kind when it is one integer column without nulls in `batches`.
-    private static func integerKey(_ plan: WritePlan, _ batches: [RecordBatch]) -> (Int, TypeKind)? {
+    /// The key's column index and kind when it is one integer or uuid column without nulls in
+    /// `batches` (and, for uuids, 16 bytes a row).
+    private static func singleKey(_ plan: WritePlan, _ batches: [RecordBatch]) -> (Int, TypeKind)? {
         guard plan.key.count == 1, let index = plan.columns.firstIndex(where: { $0.name.isExactly(plan.key[0]) }) else { return nil }
         let kind = plan.columns[index].type.kind
-        guard [.int16, .int32, .int64].contains(kind) else { return nil }
+        guard [.int16, .int32, .int64, .uuid].contains(kind) else { return nil }
         for batch in batches {
             let vector = batch.columns[index]
+            if kind == .uuid, vector.data.count < batch.rowCount * 16 { return nil }
             if !vector.validity.isEmpty {
                 for row in 0..<batch.rowCount where vector.validity[row >> 3] & (1 << UInt8(row & 7)) == 0 { return nil }
             }
@@ -36,8 +65,8 @@ enum DistinctKeys {
 
     /// The first and last key when every key is above the one before it: distinct without
     /// hashing each one.
-    private static func rising(_ batches: [RecordBatch], index: Int, kind: TypeKind) -> ClosedRange<Int64>? {
-        var first: Int64?, previous: Int64?
+    private static func rising(_ batches: [RecordBatch], index: Int, kind: TypeKind) -> ClosedRange<Key>? {
+        var first: Key?, previous: Key?
         let rises = everyKey(of: batches, index: index, kind: kind) { value in
             defer { previous = value }
             if first == nil { first = value }
@@ -47,15 +76,18 @@ enum DistinctKeys {
         return first...previous
     }
 
-    /// Whether `holds` is true of every key value of `batches` (column `index`, an integer
-    /// `kind`), taken in order; stops at the first it is not.
-    private static func everyKey(of batches: [RecordBatch], index: Int, kind: TypeKind, _ holds: (Int64) -> Bool) -> Bool {
+    /// Whether `holds` is true of every key value of `batches` (column `index`, of `kind`),
+    /// taken in order; stops at the first it is not.
+    private static func everyKey(of batches: [RecordBatch], index: Int, kind: TypeKind, _ holds: (Key) -> Bool) -> Bool {
         for batch in batches {
             let vector = batch.columns[index]
-            if kind == .int64 {
-                for value in vector.int64s.prefix(batch.rowCount) where !holds(value) { return false }
-            } else {
-                for value in vector.int32s.prefix(batch.rowCount) where !holds(Int64(value)) { return false }
+            switch kind {
+            case .int64:
+                for value in vector.int64s.prefix(batch.rowCount) where !holds(Key(value)) { return false }
+            case .uuid:
+                for row in 0 ..< batch.rowCount where !holds(Key(uuid: vector.data, at: row * 16)) { return false }
+            default:
+                for value in vector.int32s.prefix(batch.rowCount) where !holds(Key(Int64(value))) { return false }
             }
         }
         return true

@@ -71,7 +71,7 @@ struct Flush: Sendable {
     var buildsKey = false
     /// Into a table still without its primary key: the flush's keys, which rise past every key
     /// written before (``DistinctKeys/risingRange(plan:batches:)``).
-    var newKeys: ClosedRange<Int64>?
+    var newKeys: ClosedRange<DistinctKeys.Key>?
 
     var usesStaging: Bool {
         if case .staging = route { return true }
@@ -125,7 +125,7 @@ struct Flush: Sendable {
         // A table still without its primary key (``WritePlan/keyAfterLoad``) takes a flush as it is
         // only when no key can be in it yet: straight into it, keys rising past every key written.
         // Any other keyed flush builds the key first, since it finds rows by it.
-        var newKeys: ClosedRange<Int64>?
+        var newKeys: ClosedRange<DistinctKeys.Key>?
         if buffer.keyPending, keyed, fresh, let range = DistinctKeys.risingRange(plan: plan, batches: buffer.batches),
            buffer.highestKeyWritten.map({ range.lowerBound > $0 }) ?? true {
             newKeys = range

@@ -21,7 +21,7 @@ final class StreamBuffer {
     /// that needs it, else when the Write ends.
     var keyPending: Bool
     /// The highest key written while ``keyPending`` (``Flush/newKeys``).
-    var highestKeyWritten: Int64?
+    var highestKeyWritten: DistinctKeys.Key?
 
     init(plan: WritePlan) {
         self.plan = plan
