@@ -18,6 +18,8 @@ struct StagedUpsertTests {
         let merge = StagedUpsert(sql: "", merges: true)
         let guarded = Self.result("DO"), reset = Self.result("SELECT 1", [["1"]])
         #expect(merge.counts([guarded, reset, Self.result("MERGE 10"), Self.result("SELECT 1", [["3", "t"]])])! == (3, 7))
+        // Without the guard (a database without PL/pgSQL).
+        #expect(merge.counts([reset, Self.result("MERGE 10"), Self.result("SELECT 1", [["3", "t"]])])! == (3, 7))
         // The counter untouched: nothing inserted (setval(…, 1, false) leaves last_value 1).
         #expect(merge.counts([guarded, reset, Self.result("MERGE 10"), Self.result("SELECT 1", [["1", "f"]]), Self.result("TRUNCATE TABLE")])! == (0, 10))
         #expect(merge.counts([guarded, reset, Self.result("UPDATE 10"), Self.result("SELECT 1", [["1", "f"]])]) == nil)
@@ -38,6 +40,7 @@ struct StagedUpsertTests {
                                        WriteColumn(name: "name", type: columns[1].type, targetType: "text", encodedType: "text")],
                              hasSyncedAt: false, raw: false, hasSource: false, staging: "stage_upsert")
         plan.merges = merges
+        plan.guardsStatistics = true
         var names = ColumnVector(offsets: [0])
         for (_, name) in rows {
             names.data += Array(name.utf8)
@@ -104,6 +107,32 @@ struct StagedUpsertTests {
             }
             #expect(try await admin.execute("SELECT reltuples FROM pg_class WHERE oid = '\(table)'::regclass").rows == [["1500"]])
         }
+    }
+
+    @Test("a database without PL/pgSQL upserts without the statistics guard")
+    func withoutPLpgSQL() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let database = "sluice_noplpgsql_\(UInt32.random(in: 0...UInt32.max))"
+        _ = try await connection.execute("CREATE DATABASE \(database)")
+        do {
+            var config = TestDatabase.config()
+            config.database = database
+            let owner = try await PostgresConnection.connect(config)
+            _ = try await owner.execute("DROP EXTENSION plpgsql")
+            owner.close()
+            let items = DestinationHarness.items
+            let write = DestinationHarness.config(schema: "public", ["database": database, "batch_size": 100])
+            _ = try await DestinationHarness.write(write, streams: [ConfiguredStream(schema: items)], [.schema(items), try DestinationHarness.items(1...300)])
+            // Every key there: staged and merged.
+            let again = try await DestinationHarness.write(write, streams: [ConfiguredStream(schema: items)], [.schema(items), try DestinationHarness.items(201...400)])
+            #expect(again.stream("items")?.inserted == 100)
+            #expect(again.stream("items")?.updated == 100)
+        } catch {
+            _ = try? await connection.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+            throw error
+        }
+        _ = try await connection.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
     }
 
     @Test("a key another session inserts while the upsert waits: MERGE fails with a unique violation, INSERT … ON CONFLICT updates the row",

@@ -323,7 +323,7 @@ struct Flush: Sendable {
         }
         // Deletes, update-only and kept values join the staged rows to the table (MERGE's
         // upsert carries its own guard).
-        if hasDeletes || keepsValues || plan.mode == .updateOnly { _ = try await connection.execute(plan.statisticsGuard) }
+        if plan.guardsStatistics, hasDeletes || keepsValues || plan.mode == .updateOnly { _ = try await connection.execute(plan.statisticsGuard) }
         if hasDeletes, plan.mode != .append, plan.mode != .replace {
             result.deleted = count(try await connection.execute(plan.deleteFromStaging), 0)
         }

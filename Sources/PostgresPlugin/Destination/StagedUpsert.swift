@@ -10,9 +10,9 @@ import PostgresClient
 /// sequence counts its inserts. A row that another session inserts with the same key while the
 /// MERGE runs fails it with a unique violation, where `INSERT … ON CONFLICT` would update it.
 struct StagedUpsert: Sendable {
-    /// One statement (`INSERT … ON CONFLICT` returning both counts) or, with ``merges``, four:
-    /// the table's statistics guard (``WritePlan/statisticsGuard``), the counter's reset, the
-    /// MERGE and the counter's value.
+    /// One statement (`INSERT … ON CONFLICT` returning both counts) or, with ``merges``, the
+    /// table's statistics guard where the database allows it (``WritePlan/statisticsGuard``),
+    /// the counter's reset, the MERGE and the counter's value.
     let sql: String
     let merges: Bool
 
@@ -24,8 +24,8 @@ struct StagedUpsert: Sendable {
                   let inserted = row[0].flatMap({ UInt64($0) }), let updated = row[1].flatMap({ UInt64($0) }) else { return nil }
             return (inserted, updated)
         }
-        guard results.count >= 4, let changed = Self.mergedRows(results[2].commandTag),
-              let counter = results[3].rows.first, counter.count == 2,
+        guard let merge = results.firstIndex(where: { Self.mergedRows($0.commandTag) != nil }), merge + 1 < results.count,
+              let changed = Self.mergedRows(results[merge].commandTag), let counter = results[merge + 1].rows.first, counter.count == 2,
               let last = counter[0].flatMap({ UInt64($0) }), let called = counter[1] else { return nil }
         let inserted = called == "t" ? last : 0
         guard inserted <= changed else { return nil }

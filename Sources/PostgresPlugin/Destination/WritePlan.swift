@@ -64,6 +64,9 @@ struct WritePlan: Sendable {
     /// The server has MERGE (PostgreSQL 15 and later): staged rows are upserted with it
     /// (``upsertFromStaging(distinctKeys:)``).
     var merges = false
+    /// The database has PL/pgSQL (it does unless someone dropped it), which
+    /// ``statisticsGuard`` needs.
+    var guardsStatistics = false
 
     var target: String { SQL.quoteQualified(schema: schemaName, name: writeTable) }
 
@@ -178,7 +181,7 @@ struct WritePlan: Sendable {
         let values = zip(selectList("s"), writtenColumns).map { "\($0) AS \($1)" }
         let match = key.map { "t.\(SQL.quoteIdentifier($0)) = s.\(SQL.quoteIdentifier($0))" }.joined(separator: " AND ")
         // MERGE reports only how many rows it changed: a temporary sequence counts the inserts.
-        return StagedUpsert(sql: "\(statisticsGuard); SELECT setval('\(counter)', 1, false); "
+        return StagedUpsert(sql: (guardsStatistics ? "\(statisticsGuard); " : "") + "SELECT setval('\(counter)', 1, false); "
             + "MERGE INTO \(target) AS t USING (SELECT \(values.joined(separator: ", ")) FROM \(source) s \(filter)) AS s ON \(match) "
             + "WHEN MATCHED THEN UPDATE SET \(updates.joined(separator: ", ")) "
             + "WHEN NOT MATCHED AND nextval('\(counter)') > 0 THEN INSERT (\(writtenColumns.joined(separator: ", "))) "
@@ -190,7 +193,8 @@ struct WritePlan: Sendable {
     /// index build found only dead rows, e.g. those of a failed Write): the planner then takes
     /// it for empty even while this transaction fills it, and may join staged rows to it by
     /// scanning the whole table once per staged row. Run before each statement that joins
-    /// staged rows to the table; ANALYZE counts this transaction's own rows.
+    /// staged rows to the table; ANALYZE counts this transaction's own rows. Needs PL/pgSQL
+    /// (``guardsStatistics``).
     var statisticsGuard: String {
         let literal = "'" + target.replacingOccurrences(of: "'", with: "''") + "'"
         let body = "BEGIN IF (SELECT reltuples = 0 AND relpages > 0 FROM pg_class WHERE oid = to_regclass(\(literal))) "
