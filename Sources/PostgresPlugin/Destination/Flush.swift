@@ -206,8 +206,8 @@ struct Flush: Sendable {
         do {
             try await withTaskCancellationHandler {
                 if begin { result.transactionID = try await connection.executeScript(Self.begin).rows.first?.first ?? nil }
-                if buildsKey { try await Self.buildKey(plan, on: connection) }
                 do {
+                    if buildsKey { try await Self.buildKey(plan, on: connection) }
                     switch route {
                     case .staging(let chunks):
                         if !stagingReady { try await connection.executeScript(plan.createStaging) }
