@@ -75,6 +75,23 @@ import Testing
         }
     }
 
+    @Test("a NULL key is refused in a key column whose name PostgreSQL shortens, naming the stream's column")
+    func nullKeyInALongColumn() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let long = String(repeating: "k", count: 70)
+            let events = DestinationHarness.schema("events", [Column(name: long, type: LogicalType(.int64)), Column(name: "v", type: LogicalType(.string))])
+            let config = DestinationHarness.config(schema: schema, ["write_mode": "upsert", "key_columns": ["events": [long]]])
+            do {
+                _ = try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: events)],
+                                                       [.schema(events), try DestinationHarness.batch(events, [[.int64(1), .string("a")], [.null, .string("b")]])])
+                Issue.record("upsert took a NULL key")
+            } catch HostError.plugin(let error) {
+                #expect(error.code == "NULL_KEY")
+                #expect(error.message.hasPrefix("stream events, column \"\(long)\", row 2: the key is NULL"), "\(error.message)")
+            }
+        }
+    }
+
     @Test("GetSpec says what the default write mode is")
     func specDescribesTheDefaultMode() async throws {
         let client = try await DestinationHarness.launch()

@@ -409,8 +409,10 @@ final class DestinationSession {
     private static func refuseNullKeys(_ batch: RecordBatch, _ buffer: StreamBuffer) throws {
         let plan = buffer.plan
         guard isIdempotent(plan.mode) else { return }
-        for name in plan.key {
-            guard let index = plan.schema.columns.firstIndex(where: { $0.name == name }), index < batch.columns.count else { continue }
+        for key in plan.key {
+            // The key names the destination's columns, which follow the stream's in order.
+            guard let index = plan.columns.firstIndex(where: { $0.name.isExactly(key) }), index < batch.columns.count else { continue }
+            let name = plan.schema.columns[index].name
             let validity = batch.columns[index].validity, operations = batch.operations
             // A TRUNCATE row (change data capture) carries no values.
             guard !validity.isEmpty, let row = (0 ..< batch.rowCount).first(where: { row in
