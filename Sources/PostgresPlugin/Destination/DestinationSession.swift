@@ -60,6 +60,9 @@ final class DestinationSession {
     private var deferredGlobalState: State?
     /// Streams whose table this Write created: nothing of them is committed.
     private var freshStreams: [StreamID] = []
+    /// Whether the database has PL/pgSQL (``WritePlan/guardsStatistics``), looked up with the
+    /// first stream's table.
+    private var hasPLpgSQL: Bool?
 
     init(config: PluginConfig, request: WriteRequest, context: CallContext) async throws {
         self.config = config
@@ -326,8 +329,12 @@ final class DestinationSession {
                               stream: schema.stream)
         }
         stagingCounter += 1
-        let manager = TableManager(connection: connection ?? self.connection, settings: settings, schemaName: target.schema,
-                                   embeddingClient: embeddingClient, plannedUserTypes: plannedUserTypes)
+        let connection = connection ?? self.connection
+        if hasPLpgSQL == nil {
+            hasPLpgSQL = try await connection.execute("SELECT EXISTS (SELECT 1 FROM pg_language WHERE lanname = 'plpgsql')").rows.first?.first == "t"
+        }
+        let manager = TableManager(connection: connection, settings: settings, schemaName: target.schema,
+                                   embeddingClient: embeddingClient, plannedUserTypes: plannedUserTypes, guardsStatistics: hasPLpgSQL ?? false)
         let action = try await manager.action(for: schema, target: target, mode: mode, key: key, staging: "_sluice_stg_\(stagingCounter)",
                                               replacementStarted: buffers[schema.stream] != nil, cdc: cdc)
         for type in action.createdUserTypes { plannedUserTypes[ExactName(type.name)] = type }
@@ -714,7 +721,8 @@ final class DestinationSession {
         for stream in order {
             guard let buffer = buffers[stream] else { continue }
             let plan = buffer.plan
-            if buffer.keyPending, plan.mode != .replace { try await buildKey(buffer) }
+            // A replacement whose rows go into a live table that views keep (replaceInPlace) is dropped.
+            if buffer.keyPending, plan.replaceInPlace == nil { try await buildKey(buffer) }
             switch plan.mode {
             case .mirror:
                 if let partial = request.catalog.streams.first(where: { $0.schema.stream == stream })?.partialRead {
@@ -773,8 +781,6 @@ final class DestinationSession {
             if let afterEmptying = plan.replaceInPlace {
                 try await TableManager(connection: connection, settings: settings, schemaName: plan.schemaName).replaceRows(plan, afterEmptying: afterEmptying)
             } else {
-                // The replacement's rows are all in: it gets its primary key (``WritePlan/keyAfterLoad``).
-                if buffers[plan.stream]?.keyPending == true { try await Flush.buildKey(plan, on: connection) }
                 try await swapTable(schema: plan.schemaName, live: plan.table, replacement: plan.writeTable)
             }
             if let embedding = plan.embedding {

@@ -25,6 +25,8 @@ struct TableManager {
     var embeddingClient: EmbeddingClient? = nil
     /// User-defined types that earlier streams of the Write create, by destination name.
     var plannedUserTypes: [ExactName: UserType] = [:]
+    /// The database has PL/pgSQL, which ``WritePlan/statisticsGuard`` needs.
+    var guardsStatistics = false
 
     /// Decides the DDL for a stream: create, safely migrate, or (forced) recreate its table.
     /// Throws `MIGRATION_REFUSED` listing every unsafe change in safe mode.
@@ -147,7 +149,7 @@ struct TableManager {
                               writeTable: writeTable, columns: columns, hasSyncedAt: hasSyncedAt, raw: raw, hasSource: hasSource, staging: staging,
                               replaceInPlace: replaceInPlace, cdc: cdc, softDeletes: softDeletes)
         plan.merges = connection.serverVersionNumber >= 150_000
-        plan.guardsStatistics = try await connection.execute("SELECT EXISTS (SELECT 1 FROM pg_language WHERE lanname = 'plpgsql')").rows.first?.first == "t"
+        plan.guardsStatistics = guardsStatistics
         let staged = raw || [.upsert, .updateOnly, .mirror].contains(mode) || settings.embeddings?.table(for: schema.stream) != nil || !plan.direct
         try TableLimits.check(plan, rowID: rowID, staged: staged, metadataSetting: settings.metadataColumns)
         if let embedded = settings.embeddings?.table(for: schema.stream), let embeddings = settings.embeddings, let embeddingClient {
