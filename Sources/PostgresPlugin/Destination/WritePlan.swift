@@ -189,8 +189,8 @@ struct WritePlan: Sendable {
             + "SELECT last_value, is_called FROM \(counter)", merges: true)
     }
 
-    /// Analyzes the table when its statistics say it holds no rows but has pages (a VACUUM or an
-    /// index build found only dead rows, e.g. those of a failed Write): the planner then takes
+    /// Analyzes the table when its statistics say it holds no rows but has pages (a VACUUM found
+    /// only dead rows, e.g. those of a failed Write, and could not truncate): the planner then takes
     /// it for empty even while this transaction fills it, and may join staged rows to it by
     /// scanning the whole table once per staged row. Run before each statement that joins
     /// staged rows to the table; ANALYZE counts this transaction's own rows. Needs PL/pgSQL
