@@ -61,6 +61,32 @@ extension PostgresConnection {
         }
     }
 
+    /// Sends `chunks` as data of `sql` (a `COPY … FROM STDIN`) and leaves the COPY open, so that
+    /// later calls add rows to the same statement: the server goes on without a statement's
+    /// start and end, nor a round trip, between them. `continuing`: the rows go into the COPY
+    /// left open, which must run `sql` (else nothing is sent and
+    /// ``PostgresError/Kind/transactionNotOpen`` is thrown); otherwise a new COPY starts (any
+    /// open one is ended first), its data beginning with `header`, and `inOpenTransaction` and
+    /// `onStart` are as in ``copyIn(_:chunks:followUp:inOpenTransaction:onStart:)``.
+    ///
+    /// The COPY ends, with `trailer` as its last data, at ``endOpenCopy()`` or before any other
+    /// call on the connection, which then fails with the COPY's error if it failed. The server
+    /// reports a rejected row only then.
+    public func copyInKeepingOpen(_ sql: String, header: [UInt8], chunks: [[UInt8]], trailer: [UInt8], continuing: Bool,
+                                  inOpenTransaction: Bool = false, onStart: (@Sendable () -> Void)? = nil) async throws(PostgresError) {
+        try await run(keepingCopyOpen: true) { handle throws(PostgresError) in
+            try handle.copyInKeepingOpen(sql, header: header, chunks: chunks, trailer: trailer, continuing: continuing,
+                                         inOpenTransaction: inOpenTransaction, onStart: onStart)
+        }
+    }
+
+    /// Ends the COPY left open by ``copyInKeepingOpen(_:header:chunks:trailer:continuing:inOpenTransaction:onStart:)``;
+    /// returns the rows it copied, or nil when none was open.
+    @discardableResult
+    public func endOpenCopy() async throws(PostgresError) -> Int? {
+        try await run(keepingCopyOpen: true) { handle throws(PostgresError) in try handle.endOpenCopy() }
+    }
+
     /// Runs `sql`, which must be a `COPY … TO STDOUT`, and hands its data to `consume` in chunks;
     /// returns the rows copied.
     ///

@@ -77,7 +77,11 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs `body` with the handle on the connection's queue and waits for it. When the calling
     /// task is cancelled (or `cancelling` is true), the server is asked to cancel what `body`
     /// runs; a failure then becomes ``PostgresError/Kind/cancelled``.
-    func run<T: Sendable>(cancelling: Bool = false,
+    ///
+    /// A COPY left open (``copyInKeepingOpen(_:header:chunks:trailer:continuing:inOpenTransaction:onStart:)``)
+    /// is ended before `body` runs, unless `keepingCopyOpen`: a statement never meets it, and
+    /// its failure fails the call.
+    func run<T: Sendable>(cancelling: Bool = false, keepingCopyOpen: Bool = false,
                           _ body: @escaping @Sendable (ConnectionHandle) throws(PostgresError) -> T) async throws(PostgresError) -> T {
         let token = cancelToken
         let interrupt = StatementInterrupt { _ = token?.send() }
@@ -86,7 +90,10 @@ public final class PostgresConnection: @unchecked Sendable {
             await withCheckedContinuation { continuation in
                 queue.async {
                     self.lock.withLock { self.current = interrupt }
-                    let outcome = Result { () throws(PostgresError) in try body(self.handle) }
+                    let outcome = Result { () throws(PostgresError) in
+                        if !keepingCopyOpen, self.handle.openCopy != nil { _ = try self.handle.endOpenCopy() }
+                        return try body(self.handle)
+                    }
                     interrupt.end()
                     let healthy = self.handle.isAlive
                     self.lock.withLock {

@@ -228,6 +228,56 @@ struct CopyTests {
         try await locker.executeScript("ROLLBACK; DROP TABLE \(table)")
     }
 
+    @Test("a COPY left open takes the rows of later calls as one statement, and ends before any other call")
+    func copyLeftOpen() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        _ = try await connection.execute("CREATE TEMP TABLE t (x int, name text)")
+        _ = try await connection.execute("BEGIN")
+        let copy = "COPY t FROM STDIN (FORMAT binary)"
+        func row(_ x: Int32, _ name: String) -> [UInt8] {
+            [0, 2, 0, 0, 0, 4] + withUnsafeBytes(of: x.bigEndian, Array.init) + withUnsafeBytes(of: Int32(name.utf8.count).bigEndian, Array.init) + Array(name.utf8)
+        }
+        let header = Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00, 0, 0, 0, 0, 0, 0, 0, 0], trailer: [UInt8] = [0xFF, 0xFF]
+        // Continuing needs a COPY open: nothing is sent without one.
+        let none = await expectPostgresError {
+            try await connection.copyInKeepingOpen(copy, header: header, chunks: [row(0, "lost")], trailer: trailer, continuing: true)
+        }
+        #expect(none?.kind == .transactionNotOpen)
+        let started = Counter()
+        try await connection.copyInKeepingOpen(copy, header: header, chunks: [row(1, "a"), row(2, "b")], trailer: trailer, continuing: false,
+                                               inOpenTransaction: true, onStart: { started.add() })
+        try await connection.copyInKeepingOpen(copy, header: header, chunks: [row(3, "c")], trailer: trailer, continuing: true,
+                                               onStart: { started.add() })
+        #expect(started.value == 2)
+        // Another statement ends the COPY first: it sees every row, all written by one command.
+        #expect(try await connection.execute("SELECT count(*), count(DISTINCT cmin::text), string_agg(name, '' ORDER BY x) FROM t").rows == [["3", "1", "abc"]])
+        #expect(try await connection.endOpenCopy() == nil)
+        // Ended explicitly, it says how many rows it copied.
+        try await connection.copyInKeepingOpen(copy, header: header, chunks: [row(4, "d")], trailer: trailer, continuing: false)
+        try await connection.copyInKeepingOpen(copy, header: header, chunks: [row(5, "e"), row(6, "f")], trailer: trailer, continuing: true)
+        #expect(try await connection.endOpenCopy() == 3)
+        _ = try await connection.execute("COMMIT")
+        #expect(try await connection.execute("SELECT count(*), count(DISTINCT cmin::text) FROM t").rows == [["6", "2"]])
+    }
+
+    @Test("a row refused by a COPY left open fails the COPY when it ends, at its line; the session stays usable")
+    func copyLeftOpenRefusesARow() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        _ = try await connection.execute("CREATE TEMP TABLE t (x int CHECK (x < 3))")
+        _ = try await connection.execute("BEGIN")
+        try await connection.copyInKeepingOpen("COPY t FROM STDIN", header: [], chunks: [Array("1\n2\n".utf8)], trailer: [], continuing: false)
+        // The server refuses the row now, but says so only when the COPY ends.
+        try await connection.copyInKeepingOpen("COPY t FROM STDIN", header: [], chunks: [Array("7\n".utf8), Array("2\n".utf8)], trailer: [], continuing: true)
+        let refused = await expectPostgresError { _ = try await connection.endOpenCopy() }
+        #expect(refused?.sqlState == "23514")
+        #expect(refused?.context?.hasPrefix("COPY t, line 3") == true)
+        #expect(connection.isAlive)
+        _ = try await connection.execute("ROLLBACK")
+        #expect(try await connection.execute("SELECT count(*) FROM t").rows == [["0"]])
+    }
+
     @Test("the wrong COPY direction is refused")
     func wrongDirection() async throws {
         let connection = try await TestDatabase.connect()

@@ -221,4 +221,32 @@ extension DestinationNormalizationTests {
             #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(schema).codes") == [["2"]])
         }
     }
+
+    /// Flushes between two states go through one COPY left open across them: the server
+    /// refuses a row only when that COPY ends, and the row is still named by its place in the
+    /// stream (the COPY's line counted from the COPY's first row, after the state's).
+    @Test func aValueRejectedInACopyLeftOpenIsNamedByColumnAndRow() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let stream = DestinationHarness.schema("codes", [
+                Column(name: "id", type: LogicalType(.int64), nullable: false),
+                Column(name: "Côde", type: LogicalType(.string, maxLength: 5)),
+            ])
+            let config = DestinationHarness.config(schema: schema, ["insert_method": "copy", "batch_size": 2])
+            func batch(_ ids: ClosedRange<Int64>, long: Int64? = nil) throws -> HostMessage {
+                try DestinationHarness.batch(stream, ids.map { [.int64($0), .string($0 == long ? "toolong" : "c\($0)")] })
+            }
+            do {
+                _ = try await DestinationHarness.write(config, streams: [ConfiguredStream(schema: stream)], [
+                    .schema(stream), try batch(1...2), .state(State(id: 1, stream: nil, data: [])),
+                    try batch(3...4), try batch(5...6), try batch(7...8, long: 8), try batch(9...10), .state(State(id: 2, stream: nil, data: [])),
+                ])
+                Issue.record("a value too long for character varying(5) was accepted")
+            } catch HostError.plugin(let error) {
+                #expect(error.code == "VALUE_REJECTED")
+                #expect(error.message.contains("stream codes, column \"Côde\", row 8: PostgreSQL rejected the value"), "\(error.message)")
+            }
+            // The first state's rows were committed; none after it.
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*), max(id) FROM \(schema).codes") == [["2", "2"]])
+        }
+    }
 }

@@ -70,6 +70,54 @@ extension ConnectionHandle {
         return try endCopyIn(abortMessage: nil)
     }
 
+    /// Sends `chunks` into a COPY FROM STDIN kept open between calls. `continuing`: into the
+    /// one open, which must run `sql` (else nothing is sent and
+    /// ``PostgresError/Kind/transactionNotOpen`` is thrown); otherwise into a new one (after
+    /// ending any open one), whose data begins with `header`, with `inOpenTransaction` and
+    /// `onStart` as in ``copyIn(_:chunks:inOpenTransaction:onStart:)``. `trailer` ends the data
+    /// when the COPY is ended (``endOpenCopy()``). A failed send ends the COPY (aborted).
+    func copyInKeepingOpen(_ sql: String, header: [UInt8], chunks: [[UInt8]], trailer: [UInt8], continuing: Bool,
+                           inOpenTransaction: Bool, onStart: (() -> Void)?) throws(PostgresError) {
+        if continuing {
+            guard openCopy?.sql == sql else {
+                throw PostgresError(kind: .transactionNotOpen, message: "no COPY open to continue: the rows were not sent", secrets: [])
+            }
+            onStart?()
+        } else {
+            if openCopy != nil { _ = try endOpenCopy() }
+            if inOpenTransaction {
+                guard PQtransactionStatus(try open()) == PQTRANS_INTRANS else {
+                    throw PostgresError(kind: .transactionNotOpen, message: "no open transaction to continue (none, or a failed one): the COPY was not sent", secrets: [])
+                }
+            }
+            onStart?()
+            try beginCopyIn(sql)
+            openCopy = OpenCopy(sql: sql, trailer: trailer)
+            if !header.isEmpty { try putOrAbort(header) }
+        }
+        for chunk in chunks where !chunk.isEmpty { try putOrAbort(chunk) }
+    }
+
+    /// Ends the COPY left open by ``copyInKeepingOpen(_:header:chunks:trailer:continuing:inOpenTransaction:onStart:)``,
+    /// sending its trailer first; returns the rows it copied, or nil when none was open.
+    func endOpenCopy() throws(PostgresError) -> Int? {
+        guard let open = openCopy else { return nil }
+        openCopy = nil
+        try putOrAbort(open.trailer, closing: false)
+        return try endCopyIn(abortMessage: nil)
+    }
+
+    /// ``putCopyData(_:)``; a failure ends the COPY (aborted), leaving the connection usable.
+    private func putOrAbort(_ bytes: [UInt8], closing: Bool = true) throws(PostgresError) {
+        do throws(PostgresError) {
+            try putCopyData(bytes)
+        } catch {
+            if closing { openCopy = nil }
+            _ = try? endCopyIn(abortMessage: "COPY aborted by the client")
+            throw error
+        }
+    }
+
     /// Ends a COPY FROM STDIN, successfully or (with `abortMessage`, which the server reports
     /// back) aborted, then reads every remaining result; returns the rows copied.
     func endCopyIn(abortMessage: String?) throws(PostgresError) -> Int {
@@ -164,4 +212,10 @@ extension ConnectionHandle {
             finish()
         }
     }
+}
+
+/// A COPY FROM STDIN open between calls: its statement, and the data that ends it.
+struct OpenCopy {
+    var sql: String
+    var trailer: [UInt8]
 }

@@ -474,6 +474,7 @@ final class DestinationSession {
     /// mode's single flush is written again (idempotent), anything else fails saying so.
     /// `states` are stored in the transaction (written again with its flush when it is retried).
     private func commit(_ lane: FlushLane, storing states: [State] = [], retried: Bool = false) async throws {
+        try await endCopy(lane)
         try await store(states, on: lane)
         guard lane.transactionOpen else { return }
         let flushes = lane.written, sole = lane.soleFlush, id = lane.transactionID
@@ -569,7 +570,7 @@ final class DestinationSession {
             lane.promoteQueued()
             return
         }
-        try await drain(lane)
+        try await drain(lane, keepingCopyFor: flush)
         lane.start(flush, buffer: buffer, bytes: bytes, commit: commitsEachFlush, on: try await connected(lane))
     }
 
@@ -591,11 +592,32 @@ final class DestinationSession {
     /// memory: the host re-runs from the last acknowledged state. A connection lost while COMMIT
     /// was in flight leaves the outcome unknown: keyed modes retry (idempotent), append and
     /// replace fail rather than risk committing the batch twice.
-    private func drain(_ lane: FlushLane) async throws {
+    ///
+    /// Then ends the COPY the lane left open (``Flush/Route/stream(_:)``), unless `next` continues it.
+    private func drain(_ lane: FlushLane, keepingCopyFor next: Flush? = nil) async throws {
         try await drainInFlight(lane)
-        guard lane.queued != nil else { return }
-        lane.promoteQueued()
-        try await drainInFlight(lane)
+        if lane.queued != nil {
+            lane.promoteQueued()
+            try await drainInFlight(lane)
+        }
+        try await endCopy(lane, unlessContinuedBy: next)
+    }
+
+    /// Ends the COPY left open on `lane`, unless `next` continues it. The server takes or refuses
+    /// the COPY's rows only now: a refused one fails the Write as a flush would, naming its row,
+    /// and the lane's transaction is rolled back.
+    private func endCopy(_ lane: FlushLane, unlessContinuedBy next: Flush? = nil) async throws {
+        guard let span = lane.copySpan, let connection = lane.connection else { return }
+        if let next, span.isContinued(by: next) { return }
+        lane.copySpan = nil
+        do {
+            try await connection.endOpenCopy()
+        } catch {
+            if connection.isAlive { _ = try? await connection.execute("ROLLBACK") }
+            let earlier = lane.dropTransaction().filter { !($0.stream == span.plan.stream && $0.firstRow >= span.firstRow) }
+            if Task.isCancelled { throw CancellationError() }
+            throw describe(error, flush: span.asFlush, attempts: 1, ambiguous: false, rolledBack: earlier)
+        }
     }
 
     /// ``drain(_:)`` for the flush in flight only, leaving a queued one queued. A chained flush

@@ -49,6 +49,12 @@ struct Flush: Sendable {
         case fresh([[UInt8]])
         case insert([PostgresValue])
         case staging([[UInt8]])
+        /// Rows straight into a table that no key of theirs can already be in (an append, or a
+        /// table still without its primary key whose keys rise past every key written), within
+        /// a transaction committed at a state: into the COPY its lane left open, when this flush
+        /// continues its rows, else a new one left open (``FlushLane/CopySpan``). The chunks hold
+        /// rows only, no COPY header or trailer.
+        case stream([[UInt8]])
         /// A CDC stream's TRUNCATE row (``WritePlan/truncateStatement``).
         case truncate
     }
@@ -85,7 +91,7 @@ struct Flush: Sendable {
     /// then, so a call queued in between sends nothing.
     var copyIsLastCall: Bool {
         switch route {
-        case .copy, .fresh: return true
+        case .copy, .fresh, .stream: return true
         case .staging: return stagedUpsert != nil
         case .insert, .truncate: return false
         }
@@ -155,7 +161,11 @@ struct Flush: Sendable {
             var encoder = CopyEncoder(plan: plan, staging: staging, syncedAtMicros: syncedAtMicros, sourceName: sourceName,
                                       failOnNul: failOnNul, capacity: min(buffer.bytes + buffer.rows * 24, chunkBytes * 2))
             var chunks: [[UInt8]] = []
-            encoder.appendHeader()
+            // Rows no key conflict can refuse, in a transaction that outlasts the flush, go into a
+            // COPY left open across flushes (a key already there must take a fresh table's
+            // savepoint and fallback instead).
+            let streams = !staging && (!fresh || newKeys != nil) && settings.transactionScope == .state && !plan.cdc
+            if !streams { encoder.appendHeader() }
             var sequence: Int64 = 0
             let flushVectors = origins == nil ? [] : buffer.batches.map { $0.columns.map(VectorReader.init) }
             for (index, batch) in buffer.batches.enumerated() {
@@ -167,9 +177,9 @@ struct Flush: Sendable {
                 }
                 if encoder.fields.out.bytes.count >= chunkBytes { chunks.append(encoder.take()) }
             }
-            encoder.appendTrailer()
+            if !streams { encoder.appendTrailer() }
             chunks.append(encoder.take())
-            route = fresh ? .fresh(chunks) : staging ? .staging(chunks) : .copy(chunks)
+            route = streams ? .stream(chunks) : fresh ? .fresh(chunks) : staging ? .staging(chunks) : .copy(chunks)
             stripped = encoder.fields.nulBytesStripped
         }
         let distinct = staging && provenDistinct
@@ -198,8 +208,9 @@ struct Flush: Sendable {
     ///
     /// `copyStarted` is set on the connection's queue when the call that starts the COPY starts
     /// (and, continuing a transaction, has found it open).
+    /// `continuesCopy`: a ``Route/stream(_:)`` flush adds its rows to the COPY left open.
     func run(on connection: PostgresConnection, stagingReady: Bool, begin: Bool, commit: Bool,
-             copyStarted: CallStarted? = nil) async throws -> FlushResult {
+             copyStarted: CallStarted? = nil, continuesCopy: Bool = false) async throws -> FlushResult {
         try Task.checkCancellation()
         var committing = false
         var result = FlushResult()
@@ -232,6 +243,14 @@ struct Flush: Sendable {
                         result.inserted = UInt64(rows)
                     case .fresh(let chunks):
                         try await copyFresh(chunks, &result, on: connection, inOpenTransaction: !begin, started: copyStarted)
+                    case .stream(let chunks):
+                        var onStart: (@Sendable () -> Void)?
+                        if let copyStarted { onStart = { copyStarted.set() } }
+                        try await connection.copyInKeepingOpen(plan.copyIntoTarget, header: CopyEncoder.header, chunks: chunks, trailer: CopyEncoder.trailer,
+                                                               continuing: continuesCopy, inOpenTransaction: !begin, onStart: onStart)
+                        // Committing, the COPY ends first, so a row it refuses fails this flush.
+                        if commit { try await connection.endOpenCopy() }
+                        result.inserted = UInt64(rows)
                     case .truncate:
                         result.deleted = count(try await connection.execute(plan.truncateStatement), 0)
                     }

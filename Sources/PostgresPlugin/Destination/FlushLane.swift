@@ -28,6 +28,45 @@ final class FlushLane {
     var soleFlush: Flush?
     /// Cancels the flush tasks when the Write is cancelled or fails.
     let cancellation: FlushCancellation
+    /// The rows sent into the COPY left open on `connection` (``Flush/Route/stream(_:)``), once
+    /// a flush that opens one has been started; the session ends it before anything else uses
+    /// the connection.
+    var copySpan: CopySpan?
+
+    /// The rows of one stream in a COPY left open, consecutive in the stream: the rows of every
+    /// flush started into it, which the server takes or refuses only when the COPY ends.
+    struct CopySpan {
+        var plan: WritePlan
+        /// The stream position (zero-based) of the COPY's first row; its line 1.
+        var firstRow: Int
+        var rows: Int
+
+        /// Whether `flush` adds its rows to this COPY: the same statement, and the next rows.
+        func isContinued(by flush: Flush) -> Bool {
+            guard case .stream = flush.route else { return false }
+            return flush.plan.stream == plan.stream && flush.plan.copyIntoTarget == plan.copyIntoTarget && flush.firstRow == firstRow + rows
+        }
+
+        /// The COPY's rows as one flush, for error messages (``RejectedValue``).
+        var asFlush: Flush {
+            Flush(plan: plan, route: .copy([]), hasDeletes: false, distinctKeys: false, rows: rows, firstRow: firstRow, nulBytesStripped: 0)
+        }
+    }
+
+    /// Records `flush` as the next one on the connection: whether it continues the COPY left
+    /// open, or opens the next (a flush of another route ends it, ``Flush/Route/stream(_:)``).
+    private func joinCopy(_ flush: Flush) -> Bool {
+        guard case .stream = flush.route else {
+            copySpan = nil
+            return false
+        }
+        if let span = copySpan, span.isContinued(by: flush) {
+            copySpan?.rows += flush.rows
+            return true
+        }
+        copySpan = CopySpan(plan: flush.plan, firstRow: flush.firstRow, rows: flush.rows)
+        return false
+    }
 
     /// A started flush, with what the session records once it commits.
     struct InFlight {
@@ -79,8 +118,10 @@ final class FlushLane {
         transactionOpen = !commit
         let ready = stagingReady.contains(flush.plan.staging)
         let started = CallStarted()
+        let continues = !commit && joinCopy(flush)
+        if commit { copySpan = nil }
         let task = cancellation.start(lane: ObjectIdentifier(self)) {
-            try await flush.run(on: connection, stagingReady: ready, begin: begin, commit: commit, copyStarted: started)
+            try await flush.run(on: connection, stagingReady: ready, begin: begin, commit: commit, copyStarted: started, continuesCopy: continues)
         }
         inFlight = InFlight(flush: flush, buffer: buffer, bytes: bytes, commits: commit, task: task, copyStarted: started)
         return task
@@ -97,6 +138,8 @@ final class FlushLane {
     /// the order they were made, so the two stay in order.
     func canChain(_ flush: Flush, commit: Bool) -> Bool {
         guard let inFlight, queued == nil, !commit, !inFlight.commits, transactionOpen, !flush.buildsKey else { return false }
+        // A COPY left open is ended by the session, not by a call queued behind it.
+        if let copySpan, !copySpan.isContinued(by: flush) { return false }
         guard !flush.usesStaging || stagingReady.contains(flush.plan.staging) else { return false }
         return flush.copyIsLastCall && inFlight.flush.copyIsLastCall && inFlight.copyStarted.isSet
     }
@@ -110,8 +153,9 @@ final class FlushLane {
     func chain(_ flush: Flush, buffer: StreamBuffer, bytes: Int, on connection: PostgresConnection) {
         let ready = stagingReady.contains(flush.plan.staging)
         let started = CallStarted()
+        let continues = joinCopy(flush)
         let task = cancellation.start(lane: ObjectIdentifier(self)) {
-            try await flush.run(on: connection, stagingReady: ready, begin: false, commit: false, copyStarted: started)
+            try await flush.run(on: connection, stagingReady: ready, begin: false, commit: false, copyStarted: started, continuesCopy: continues)
         }
         queued = InFlight(flush: flush, buffer: buffer, bytes: bytes, commits: false, task: task, chained: true, copyStarted: started)
     }
@@ -132,6 +176,7 @@ final class FlushLane {
     /// returns the flushes it held.
     func dropTransaction() -> [Written] {
         let lost = written
+        copySpan = nil
         transactionOpen = false
         transactionID = nil
         written = []
