@@ -28,8 +28,8 @@ struct FlushFailure: Error {
 }
 
 /// One stream's buffered rows, encoded, and the statements that write them: binary COPY
-/// straight into the table, an `unnest` INSERT, or COPY into a staging table plus one
-/// set-based statement. Encoding (``encode(_:settings:syncedAtMicros:sourceName:)``) is
+/// straight into the table (its own, or one left open across flushes), an `unnest` INSERT, or
+/// COPY into a staging table plus one set-based statement. Encoding (``encode(_:settings:syncedAtMicros:sourceName:)``) is
 /// separate from writing (``run(on:stagingReady:begin:commit:)``), so the session encodes the
 /// next flush while this one is in flight, and a retry resends the same bytes.
 struct Flush: Sendable {
