@@ -616,7 +616,7 @@ final class DestinationSession {
             if connection.isAlive { _ = try? await connection.execute("ROLLBACK") }
             let earlier = lane.dropTransaction().filter { !($0.stream == span.plan.stream && $0.firstRow >= span.firstRow) }
             if Task.isCancelled { throw CancellationError() }
-            throw describe(error, flush: span.asFlush, attempts: 1, ambiguous: false, rolledBack: earlier)
+            throw describe(error, flush: span.asFlush, attempts: 1, ambiguous: false, rolledBack: earlier, held: false)
         }
     }
 
@@ -678,7 +678,9 @@ final class DestinationSession {
     }
 
     /// The error of a failed flush. `rolledBack`: earlier flushes of its transaction, lost with it.
-    private func describe(_ error: PostgresError, flush: Flush, attempts: Int, ambiguous: Bool, rolledBack: [FlushLane.Written]) -> PluginError {
+    /// `held`: the flush's rows are still in memory (not those of a COPY left open, already sent).
+    private func describe(_ error: PostgresError, flush: Flush, attempts: Int, ambiguous: Bool, rolledBack: [FlushLane.Written],
+                          held: Bool = true) -> PluginError {
         if let timeout = PluginErrors.timeout(error, stream: flush.plan.stream, table: flush.plan.target) { return timeout }
         let rows = Self.rows(first: flush.firstRow, count: flush.rows)
         let state = error.sqlState ?? ""
@@ -696,7 +698,7 @@ final class DestinationSession {
         // After an ambiguous COMMIT, repeating the call could write append rows twice.
         let retryable = error.isRetryable && (!ambiguous || Self.isIdempotent(flush.plan.mode))
         let note = ambiguous ? " (the connection was lost while committing, so whether \(rows) were committed is unknown; not retried to avoid writing them twice)"
-            : lost > 0 && retryable ? "\(rollback); those rows are no longer held, so re-run from the last acknowledged state"
+            : (lost > 0 || !held) && retryable ? "\(rollback); those rows are no longer held, so re-run from the last acknowledged state"
             : retryable ? " (after \(attempts) attempts)\(rollback)" : rollback
         return PluginError(category: retryable ? .transient : .system, code: "WRITE_FAILED",
                            message: "stream \(flush.plan.stream): writing \(rows) failed: \(error.message)\(note)",
