@@ -70,6 +70,61 @@ import Testing
         }
     }
 
+    /// Flushes between two states go into one COPY left open: a connection lost while it waits
+    /// for rows fails only when the COPY ends, at the state. A COPY holding one flush (kept in
+    /// memory as its transaction's only one) is then written again on a new connection; one of
+    /// two flushes fails the Write, retryable, and nothing after the last acknowledged state is
+    /// committed.
+    @Test(arguments: [1, 2])
+    func connectionKilledWhileACopyIsLeftOpen(flushes: Int) async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let application = "sluice_open_" + schema
+            let config = DestinationHarness.config(schema: schema, ["connection_string": "application_name=\(application)",
+                                                                    "write_mode": "append", "insert_method": "copy", "batch_size": 1_000])
+            let client = try await DestinationHarness.launch()
+            try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items)])))
+            try await client.send(.schema(items))
+            for message in try DestinationHarness.batches(items, 1...1_000) { try await client.send(message) }
+            try await client.send(.state(State(id: 1, stream: nil, data: [])))
+            #expect(try await DestinationHarness.nextAck(client)?.id == 1)
+            let last = Int64(1_000 + 1_000 * flushes)
+            for message in try DestinationHarness.batches(items, 1_001...last, size: 1_000) { try await client.send(message) }
+            // The COPY stays open until the state: killed once the server has taken every row of
+            // the flushes (so none of them fails on its own).
+            var killed = false
+            let deadline = Date().addingTimeInterval(120)
+            while !killed, Date() < deadline {
+                let waiting = try await connection.execute(
+                    "SELECT p.pid FROM pg_stat_progress_copy p JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1 AND p.tuples_processed = $2",
+                    [.text(application), .text(String(1_000 * flushes))])
+                if let pid = waiting.rows.first?.first ?? nil {
+                    killed = try await connection.execute("SELECT pg_terminate_backend($1::int)", [.text(pid)]).rows == [["t"]]
+                } else {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+            }
+            #expect(killed, "the COPY was never seen holding every row")
+            try await client.send(.state(State(id: 2, stream: nil, data: [])))
+            let table = "\(SQL.quoteIdentifier(schema)).items"
+            if flushes == 1 {
+                #expect(try await DestinationHarness.nextAck(client)?.id == 2)
+                try await client.send(.writeEnd)
+                while let message = try await client.nextCallMessage() { if case .summary = message { break } }
+                #expect(try await DestinationHarness.rows(connection, "SELECT count(*), count(DISTINCT id) FROM \(table)") == [["2000", "2000"]])
+            } else {
+                do {
+                    _ = try await DestinationHarness.nextAck(client)
+                    Issue.record("the state was acknowledged though the COPY holding its rows was lost")
+                } catch HostError.plugin(let error) {
+                    #expect(error.code == "WRITE_FAILED" && error.retryable, "\(error)")
+                    #expect(error.message.contains("rows 1001–3000 of the stream") && error.message.contains("re-run from the last acknowledged state"), "\(error)")
+                }
+                #expect(try await DestinationHarness.rows(connection, "SELECT count(*), max(id) FROM \(table)") == [["1000", "1000"]])
+            }
+            await client.close()
+        }
+    }
+
     @Test func connectionKilledInTheMiddleOfACopyIsRetriedOrFailsCleanly() async throws {
         try await DestinationHarness.withSchema { schema, connection in
             let application = "sluice_copy_" + schema

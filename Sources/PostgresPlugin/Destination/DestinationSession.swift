@@ -605,18 +605,32 @@ final class DestinationSession {
 
     /// Ends the COPY left open on `lane`, unless `next` continues it. The server takes or refuses
     /// the COPY's rows only now: a refused one fails the Write as a flush would, naming its row,
-    /// and the lane's transaction is rolled back.
-    private func endCopy(_ lane: FlushLane, unlessContinuedBy next: Flush? = nil) async throws {
+    /// and the lane's transaction is rolled back. A COPY that held only its transaction's one
+    /// flush (whose rows the lane keeps, ``FlushLane/soleFlush``) and failed for a reason worth
+    /// retrying (a lost connection, say) is written again, as that flush would be.
+    private func endCopy(_ lane: FlushLane, unlessContinuedBy next: Flush? = nil, attempt: Int = 1) async throws {
         guard let span = lane.copySpan, let connection = lane.connection else { return }
         if let next, span.isContinued(by: next) { return }
         lane.copySpan = nil
         do {
             try await connection.endOpenCopy()
         } catch {
+            let sole = lane.soleFlush
             if connection.isAlive { _ = try? await connection.execute("ROLLBACK") }
-            let earlier = lane.dropTransaction().filter { !($0.stream == span.plan.stream && $0.firstRow >= span.firstRow) }
+            let rolledBack = lane.dropTransaction()
             if Task.isCancelled { throw CancellationError() }
-            throw describe(error, flush: span.asFlush, attempts: 1, ambiguous: false, rolledBack: earlier, held: false)
+            if let sole, let only = rolledBack.first, rolledBack.count == 1, only.firstRow == span.firstRow, error.isRetryable,
+               attempt < Self.maxAttempts {
+                context.logger.warning("flush of \(span.plan.stream) failed (\(error.sqlState ?? "no SQLSTATE")), retrying: \(error.message)")
+                try await Task.sleep(for: .milliseconds(200 * (1 << (2 * (attempt - 1)))))
+                try await reconnectIfNeeded(lane)
+                lane.start(sole, buffer: only.buffer, bytes: only.bytes, commit: false, on: try await connected(lane))
+                try await drainInFlight(lane)
+                try await endCopy(lane, attempt: attempt + 1)
+                return
+            }
+            let earlier = rolledBack.filter { !($0.stream == span.plan.stream && $0.firstRow >= span.firstRow) }
+            throw describe(error, flush: span.asFlush, attempts: attempt, ambiguous: false, rolledBack: earlier, held: false)
         }
     }
 
