@@ -155,7 +155,7 @@ start() {
     as_postgres "$BIN/pg_ctl" -D "$DATA" reload >/dev/null
   else
     as_postgres "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w \
-      -o "-p $PORT -k $DATA -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=logical -c max_replication_slots=40 -c max_wal_senders=40 -c ssl=on -c ssl_cert_file=$TLS/server.crt -c ssl_key_file=$TLS/server.key -c ssl_ca_file=$TLS/ca.crt" \
+      -o "-p $PORT -k $DATA -c listen_addresses=127.0.0.1 -c max_connections=500 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=logical -c max_replication_slots=40 -c max_wal_senders=40 -c ssl=on -c ssl_cert_file=$TLS/server.crt -c ssl_key_file=$TLS/server.key -c ssl_ca_file=$TLS/ca.crt" \
       start >/dev/null
   fi
   sync_roles
