@@ -70,6 +70,20 @@ import Testing
         }
     }
 
+    /// Starts an append Write of `items` into `schema` on connections named `application`
+    /// (COPY, `batchSize` rows per flush), and has its first 1,000 rows acknowledged by state 1.
+    func appendFirstThousand(schema: String, application: String, batchSize: Int) async throws -> PluginClient {
+        let config = DestinationHarness.config(schema: schema, ["connection_string": "application_name=\(application)",
+                                                                "write_mode": "append", "insert_method": "copy", "batch_size": batchSize])
+        let client = try await DestinationHarness.launch()
+        try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items)])))
+        try await client.send(.schema(items))
+        for message in try DestinationHarness.batches(items, 1...1_000) { try await client.send(message) }
+        try await client.send(.state(State(id: 1, stream: nil, data: [])))
+        #expect(try await DestinationHarness.nextAck(client)?.id == 1)
+        return client
+    }
+
     /// Flushes between two states go into one COPY left open: a connection lost while it waits
     /// for rows fails only when the COPY ends, at the state. A COPY holding one flush (kept in
     /// memory as its transaction's only one) is then written again on a new connection; one of
@@ -79,14 +93,7 @@ import Testing
     func connectionKilledWhileACopyIsLeftOpen(flushes: Int) async throws {
         try await DestinationHarness.withSchema { schema, connection in
             let application = "sluice_open_" + schema
-            let config = DestinationHarness.config(schema: schema, ["connection_string": "application_name=\(application)",
-                                                                    "write_mode": "append", "insert_method": "copy", "batch_size": 1_000])
-            let client = try await DestinationHarness.launch()
-            try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items)])))
-            try await client.send(.schema(items))
-            for message in try DestinationHarness.batches(items, 1...1_000) { try await client.send(message) }
-            try await client.send(.state(State(id: 1, stream: nil, data: [])))
-            #expect(try await DestinationHarness.nextAck(client)?.id == 1)
+            let client = try await appendFirstThousand(schema: schema, application: application, batchSize: 1_000)
             let last = Int64(1_000 + 1_000 * flushes)
             for message in try DestinationHarness.batches(items, 1_001...last, size: 1_000) { try await client.send(message) }
             // The COPY stays open until the state: killed once the server has taken every row of
@@ -128,14 +135,7 @@ import Testing
     @Test func connectionKilledInTheMiddleOfACopyIsRetriedOrFailsCleanly() async throws {
         try await DestinationHarness.withSchema { schema, connection in
             let application = "sluice_copy_" + schema
-            let config = DestinationHarness.config(schema: schema, ["connection_string": "application_name=\(application)",
-                                                                    "write_mode": "append", "insert_method": "copy", "batch_size": 10_000_000])
-            let client = try await DestinationHarness.launch()
-            try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: [ConfiguredStream(schema: items)])))
-            try await client.send(.schema(items))
-            for message in try DestinationHarness.batches(items, 1...1_000) { try await client.send(message) }
-            try await client.send(.state(State(id: 1, stream: nil, data: [])))
-            #expect(try await DestinationHarness.nextAck(client)?.id == 1)
+            let client = try await appendFirstThousand(schema: schema, application: application, batchSize: 10_000_000)
 
             // One large flush (about 60 MB of COPY data) so the COPY is in flight long enough, and
             // a pause every 1,000 rows it inserts, so a poll on a busy machine cannot miss it.
