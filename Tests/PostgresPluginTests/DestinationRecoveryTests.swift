@@ -105,7 +105,9 @@ import Testing
                     "SELECT p.pid FROM pg_stat_progress_copy p JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1 AND p.tuples_processed = $2",
                     [.text(application), .text(String(1_000 * flushes))])
                 if let pid = waiting.rows.first?.first ?? nil {
-                    killed = try await connection.execute("SELECT pg_terminate_backend($1::int)", [.text(pid)]).rows == [["t"]]
+                    // Waits for the backend to be gone (a generous bound on a hang): signalled only,
+                    // a busy one could still take the COPY's end, and then fail at COMMIT instead.
+                    killed = try await connection.execute("SELECT pg_terminate_backend($1::int, 60000)", [.text(pid)]).rows == [["t"]]
                 } else {
                     try await Task.sleep(for: .milliseconds(10))
                 }
