@@ -50,23 +50,10 @@ extension ConnectionHandle {
     /// else throws ``PostgresError/Kind/transactionNotOpen`` having sent nothing. `onStart` is
     /// called once that check has passed, before anything is sent.
     func copyIn(_ sql: String, chunks: [[UInt8]], inOpenTransaction: Bool = false, onStart: (() -> Void)? = nil) throws(PostgresError) -> Int {
-        if inOpenTransaction {
-            let conn = try open()
-            guard PQtransactionStatus(conn) == PQTRANS_INTRANS else {
-                throw PostgresError(kind: .transactionNotOpen, message: "no open transaction to continue (none, or a failed one): the COPY was not sent", secrets: [])
-            }
-        }
+        if inOpenTransaction { try checkOpenTransaction() }
         onStart?()
         try beginCopyIn(sql)
-        for chunk in chunks where !chunk.isEmpty {
-            do throws(PostgresError) {
-                try putCopyData(chunk)
-            } catch {
-                // Leaves the connection usable; the send's error is the one reported.
-                _ = try? endCopyIn(abortMessage: "COPY aborted by the client")
-                throw error
-            }
-        }
+        for chunk in chunks where !chunk.isEmpty { try putOrAbort(chunk) }
         return try endCopyIn(abortMessage: nil)
     }
 
@@ -85,11 +72,7 @@ extension ConnectionHandle {
             onStart?()
         } else {
             if openCopy != nil { _ = try endOpenCopy() }
-            if inOpenTransaction {
-                guard PQtransactionStatus(try open()) == PQTRANS_INTRANS else {
-                    throw PostgresError(kind: .transactionNotOpen, message: "no open transaction to continue (none, or a failed one): the COPY was not sent", secrets: [])
-                }
-            }
+            if inOpenTransaction { try checkOpenTransaction() }
             onStart?()
             try beginCopyIn(sql)
             openCopy = OpenCopy(sql: sql, trailer: trailer)
@@ -107,7 +90,16 @@ extension ConnectionHandle {
         return try endCopyIn(abortMessage: nil)
     }
 
-    /// ``putCopyData(_:)``; a failure ends the COPY (aborted), leaving the connection usable.
+    /// Throws ``PostgresError/Kind/transactionNotOpen`` unless a transaction block is open and
+    /// has not failed: a COPY that must continue one is then not sent.
+    private func checkOpenTransaction() throws(PostgresError) {
+        guard PQtransactionStatus(try open()) == PQTRANS_INTRANS else {
+            throw PostgresError(kind: .transactionNotOpen, message: "no open transaction to continue (none, or a failed one): the COPY was not sent", secrets: [])
+        }
+    }
+
+    /// ``putCopyData(_:)``; a failure ends the COPY (aborted), leaving the connection usable, and
+    /// the send's error is the one thrown. `closing`: forgets the COPY left open, if any.
     private func putOrAbort(_ bytes: [UInt8], closing: Bool = true) throws(PostgresError) {
         do throws(PostgresError) {
             try putCopyData(bytes)

@@ -11,7 +11,7 @@ final class ConnectionHandle {
     private let notices: NoticeRelay
     /// The secrets scrubbed from every error this connection makes.
     private(set) var secrets: [String]
-    /// The COPY FROM STDIN left open between calls (``openCopyIn(_:chunks:trailer:inOpenTransaction:onStart:)``).
+    /// The COPY FROM STDIN left open between calls (``copyInKeepingOpen(_:header:chunks:trailer:continuing:inOpenTransaction:onStart:)``).
     var openCopy: OpenCopy?
 
     private init(_ conn: OpaquePointer?, notices: NoticeRelay, secrets: [String]) {

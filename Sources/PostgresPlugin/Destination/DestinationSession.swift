@@ -622,7 +622,7 @@ final class DestinationSession {
             if let sole, let only = rolledBack.first, rolledBack.count == 1, only.firstRow == span.firstRow, error.isRetryable,
                attempt < Self.maxAttempts {
                 context.logger.warning("flush of \(span.plan.stream) failed (\(error.sqlState ?? "no SQLSTATE")), retrying: \(error.message)")
-                try await Task.sleep(for: .milliseconds(200 * (1 << (2 * (attempt - 1)))))
+                try await Task.sleep(for: Self.backoff(attempt))
                 try await reconnectIfNeeded(lane)
                 lane.start(sole, buffer: only.buffer, bytes: only.bytes, commit: false, on: try await connected(lane))
                 try await drainInFlight(lane)
@@ -675,7 +675,7 @@ final class DestinationSession {
                     throw describe(error, flush: current.flush, attempts: attempt, ambiguous: committed == nil, rolledBack: rolledBack)
                 }
                 context.logger.warning("flush of \(current.flush.plan.stream) failed (\(error.sqlState ?? "no SQLSTATE")), retrying: \(error.message)")
-                try await Task.sleep(for: .milliseconds(200 * (1 << (2 * (attempt - 1)))))
+                try await Task.sleep(for: Self.backoff(attempt))
                 try await reconnectIfNeeded(lane)
                 attempt += 1
                 task = lane.start(current.flush, buffer: current.buffer, bytes: current.bytes, commit: current.commits, on: try await connected(lane))
@@ -683,6 +683,9 @@ final class DestinationSession {
             }
         }
     }
+
+    /// The wait before a flush's next attempt: 200 ms after the first, then four times longer.
+    private static func backoff(_ attempt: Int) -> Duration { .milliseconds(200 * (1 << (2 * (attempt - 1)))) }
 
     private func reconnectIfNeeded(_ lane: FlushLane) async throws {
         guard let connection = lane.connection, !connection.isAlive else { return }

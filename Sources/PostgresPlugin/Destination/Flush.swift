@@ -244,10 +244,8 @@ struct Flush: Sendable {
                     case .fresh(let chunks):
                         try await copyFresh(chunks, &result, on: connection, inOpenTransaction: !begin, started: copyStarted)
                     case .stream(let chunks):
-                        var onStart: (@Sendable () -> Void)?
-                        if let copyStarted { onStart = { copyStarted.set() } }
                         try await connection.copyInKeepingOpen(plan.copyIntoTarget, header: CopyEncoder.header, chunks: chunks, trailer: CopyEncoder.trailer,
-                                                               continuing: continuesCopy, inOpenTransaction: !begin, onStart: onStart)
+                                                               continuing: continuesCopy, inOpenTransaction: !begin, onStart: copyStarted?.setter)
                         // Committing, the COPY ends first, so a row it refuses fails this flush.
                         if commit { try await connection.endOpenCopy() }
                         result.inserted = UInt64(rows)
@@ -301,9 +299,7 @@ struct Flush: Sendable {
     @discardableResult
     private func copy(_ chunks: [[UInt8]], _ sql: String, on connection: PostgresConnection, followUp: String? = nil,
                       inOpenTransaction: Bool = false, started: CallStarted? = nil) async throws -> CopyInResult {
-        var onStart: (@Sendable () -> Void)?
-        if let started { onStart = { started.set() } }
-        return try await connection.copyIn(sql, chunks: chunks, followUp: followUp, inOpenTransaction: inOpenTransaction, onStart: onStart)
+        try await connection.copyIn(sql, chunks: chunks, followUp: followUp, inOpenTransaction: inOpenTransaction, onStart: started?.setter)
     }
 
     /// A fresh table's rows, straight into it under a savepoint. A key already there (written by
@@ -411,4 +407,6 @@ final class CallStarted: @unchecked Sendable {
 
     func set() { lock.withLock { value = true } }
     var isSet: Bool { lock.withLock { value } }
+    /// ``set()`` as a connection's `onStart`.
+    var setter: @Sendable () -> Void { { self.set() } }
 }
