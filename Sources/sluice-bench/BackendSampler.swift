@@ -86,7 +86,8 @@ final class BackendSampler: @unchecked Sendable {
     private static func role(of query: String) -> Role? {
         let text = query.uppercased()
         if text.contains("TO STDOUT") { return .reading }
-        if text.contains("FROM STDIN") || text.hasPrefix("INSERT") || text.hasPrefix("MERGE") { return .writing }
+        // A staged upsert's MERGE may follow its statistics guard and counter reset in one query.
+        if text.contains("FROM STDIN") || text.hasPrefix("INSERT") || text.contains("MERGE INTO") { return .writing }
         return nil
     }
 

@@ -63,6 +63,9 @@ final class DestinationSession {
     /// Whether the database has PL/pgSQL (``WritePlan/guardsStatistics``), looked up with the
     /// first stream's table.
     private var hasPLpgSQL: Bool?
+    /// Stages staged upserts ahead on a connection of its own, when the Write has one to spare
+    /// (``Stager``).
+    private let stager: Stager?
 
     init(config: PluginConfig, request: WriteRequest, context: CallContext) async throws {
         self.config = config
@@ -75,8 +78,21 @@ final class DestinationSession {
         lanes = [FlushLane(connection: try await Self.connect(config), cancellation: cancellation)]
             + (1..<(appliesChanges ? 1 : config.batch.maxConnections)).map { _ in FlushLane(cancellation: cancellation) }
         defersStates = request.catalog.streams.contains { config.destination.mode(of: $0.schema, configured: $0) == .replace }
+        stager = try await Self.stager(config, request: request, lanes: lanes, appliesChanges: appliesChanges, logger: context.logger)
         stateStore = request.pipelineID.isEmpty ? nil
             : CommittedStateStore(schemaName: config.connection.schema, pipelineID: request.pipelineID)
+    }
+
+    /// A ``Stager`` when a connection is to spare (fewer streams than lanes, so a lane stays
+    /// unused), flushes commit at states, no stream is CDC, and the lanes' transactions read
+    /// what was committed before each statement (READ COMMITTED, the server's default).
+    private static func stager(_ config: PluginConfig, request: WriteRequest, lanes: [FlushLane], appliesChanges: Bool,
+                               logger: Logger) async throws -> Stager? {
+        guard !appliesChanges, config.destination.transactionScope == .state, request.catalog.streams.count < lanes.count,
+              let connection = lanes.first?.connection else { return nil }
+        let isolation = try await connection.execute("SELECT current_setting('default_transaction_isolation')").rows.first?.first ?? nil
+        guard isolation == "read committed" else { return nil }
+        return Stager(logger: logger) { try await Self.connect(config) }
     }
 
     private static func connect(_ config: PluginConfig) async throws -> PostgresConnection {
@@ -110,11 +126,12 @@ final class DestinationSession {
     /// rolls back every flush whose COMMIT was not sent yet (see ``Flush/run(on:stagingReady:)``).
     func run(input: WriteInput, output: WriteOutput) async throws -> [StreamSummary] {
         defer { for lane in lanes { lane.connection?.close() } }
-        let cancellation = cancellation
+        let cancellation = cancellation, stager = stager
         return try await withTaskCancellationHandler {
             try await runUntilEnd(input: input, output: output)
         } onCancel: {
             cancellation.cancelAll()
+            stager?.cancelAll()
         }
     }
 
@@ -133,6 +150,7 @@ final class DestinationSession {
             }
             try await checkpoint()
             try await finish()
+            await stager?.close()
             if let stateStore, let global = deferredGlobalState {
                 try await stateStore.store(global, table: nil, syncStartedMicros: nil, on: connection)
             }
@@ -526,6 +544,7 @@ final class DestinationSession {
 
     /// Counts committed flushes in their streams' summaries and reports progress.
     private func record(_ flushes: [FlushLane.Written]) async throws {
+        stager?.release(flushes.compactMap(\.result.slot))
         for written in flushes {
             let buffer = written.buffer
             buffer.summary.inserted += written.result.inserted
@@ -550,13 +569,18 @@ final class DestinationSession {
     /// does not wait between them.
     private func flush(_ buffer: StreamBuffer) async throws {
         guard buffer.rows > 0 else { return }
-        let flush: Flush
+        var flush: Flush
         do {
             flush = try Flush.encode(buffer, settings: settings, syncedAtMicros: syncedAtMicros, sourceName: request.sourceName)
         } catch let error as RowError {
             throw PluginError(category: .data, code: "INVALID_VALUE",
                               message: "stream \(buffer.plan.stream), column \"\(error.column)\", row \(error.row + 1): \(error.reason)",
                               stream: buffer.plan.stream)
+        }
+        // Its rows go into a staging slot on the stager's connection while the lane finishes
+        // the flush before it.
+        if let stager, flush.stagedUpsert != nil, case .staging(let chunks) = flush.route {
+            flush.prestage = await stager.stage(flush.plan, chunks: chunks)
         }
         let bytes = buffer.bytes
         bufferedBytes -= bytes
@@ -865,6 +889,7 @@ final class DestinationSession {
             if let connection = lane.connection, connection.isAlive { _ = try? await connection.execute("ROLLBACK") }
             _ = lane.dropTransaction()
         }
+        await stager?.close()
         guard connection.isAlive else { return }
         for stream in order {
             guard let plan = buffers[stream]?.plan, plan.mode == .replace, plan.writeTable != plan.table else { continue }

@@ -13,6 +13,9 @@ struct FlushResult: Sendable {
     var transactionID: String?
     /// A ``Flush/Route/fresh(_:)`` flush met a key already in the table and was upserted.
     var leftFreshRoute = false
+    /// The staging slot the flush's upsert read (``Flush/prestage``): free again once its
+    /// transaction has committed.
+    var slot: StagingSlot?
 }
 
 /// A flush attempt that failed. `committing`: COMMIT was already sent, so whether it took
@@ -78,6 +81,10 @@ struct Flush: Sendable {
     /// Into a table still without its primary key: the flush's keys, which rise past every key
     /// written before (``DistinctKeys/risingRange(plan:batches:)``).
     var newKeys: ClosedRange<DistinctKeys.Key>?
+    /// A staged upsert's rows, being staged ahead on the ``Stager``'s connection: the upsert then
+    /// reads them there, or, if that staging failed, stages them on its own connection. Such a
+    /// flush makes its upsert a call of its own, so no flush is chained to it.
+    var prestage: Prestage?
 
     var usesStaging: Bool {
         if case .staging = route { return true }
@@ -92,7 +99,7 @@ struct Flush: Sendable {
     var copyIsLastCall: Bool {
         switch route {
         case .copy, .fresh, .stream: return true
-        case .staging: return stagedUpsert != nil
+        case .staging: return stagedUpsert != nil && prestage == nil
         case .insert, .truncate: return false
         }
     }
@@ -222,7 +229,12 @@ struct Flush: Sendable {
                     switch route {
                     case .staging(let chunks):
                         if !stagingReady { try await connection.executeScript(plan.createStaging) }
-                        if let upsert = stagedUpsert {
+                        if stagedUpsert != nil, let slot = await prestage?.ready() {
+                            // The rows are committed in the slot: only the upsert runs here.
+                            let upsert = plan.stagedIn(slot).upsertFromStaging(distinctKeys: distinctKeys)
+                            (result.inserted, result.updated) = try counts(of: upsert, try await connection.executeScriptResults(upsert.sql))
+                            result.slot = slot
+                        } else if let upsert = stagedUpsert {
                             // One call: the COPY, the upsert and (unless committing) emptying
                             // the staging table for the next flush.
                             let outcome = try await copy(chunks, plan.copyIntoStaging, on: connection,

@@ -44,6 +44,9 @@ struct WritePlan: Sendable {
     var hasSource: Bool
     /// The session's temporary staging table for this plan.
     var staging: String
+    /// The schema of `staging` when it is not the session's temporary table but a staging slot
+    /// filled on another connection (``Stager``, ``stagedIn(_:)``).
+    var stagingSchema: String? = nil
     /// `replace` into a table that views depend on: the final transaction replaces the live
     /// table's rows with the replacement's, running these statements once it is emptied,
     /// instead of swapping the tables (``TableManager/replaceRows(_:afterEmptying:)``).
@@ -87,7 +90,17 @@ struct WritePlan: Sendable {
 
     static func clearKeyPending(_ qualified: String) -> String { "COMMENT ON TABLE \(qualified) IS NULL" }
 
-    var quotedStaging: String { SQL.quoteIdentifier(staging) }
+    var quotedStaging: String {
+        stagingSchema.map { SQL.quoteQualified(schema: $0, name: staging) } ?? SQL.quoteIdentifier(staging)
+    }
+
+    /// This plan with its staged rows read from `slot`, a table another connection filled.
+    func stagedIn(_ slot: StagingSlot) -> WritePlan {
+        var plan = self
+        plan.staging = slot.name
+        plan.stagingSchema = slot.schema
+        return plan
+    }
 
     /// Every column a flush writes, metadata included, quoted.
     var writtenColumns: [String] {
@@ -115,15 +128,27 @@ struct WritePlan: Sendable {
         return "COPY \(quotedStaging) (\(all.joined(separator: ", "))) FROM STDIN (FORMAT binary)"
     }
 
-    var createStaging: String {
+    /// The staging table's columns: the encoded ones, the metadata, the sequence and delete
+    /// flags (and, for CDC, the unchanged-columns mask).
+    private var stagingDefinitions: String {
         var definitions = columns.map { "\(SQL.quoteIdentifier($0.name)) \($0.encodedType)" }
         if hasSyncedAt { definitions.append("\(SQL.quoteIdentifier(Self.syncedAtColumn)) timestamp with time zone") }
         if hasSource { definitions.append("\(SQL.quoteIdentifier(Self.sourceColumn)) text") }
         definitions.append("\(SQL.quoteIdentifier(Self.sequenceColumn)) bigint")
         definitions.append("\(SQL.quoteIdentifier(Self.deleteColumn)) boolean")
         if cdc { definitions.append("\(SQL.quoteIdentifier(Self.unchangedColumn)) bytea") }
-        let table = "CREATE TEMPORARY TABLE IF NOT EXISTS \(quotedStaging) (\(definitions.joined(separator: ", "))) ON COMMIT DELETE ROWS"
+        return definitions.joined(separator: ", ")
+    }
+
+    var createStaging: String {
+        let table = "CREATE TEMPORARY TABLE IF NOT EXISTS \(quotedStaging) (\(stagingDefinitions)) ON COMMIT DELETE ROWS"
         return merges ? "\(table); CREATE TEMPORARY SEQUENCE IF NOT EXISTS \(Self.insertCounter)" : table
+    }
+
+    /// Creates `slot` with the staging table's columns: unlogged (scratch rows, never worth the
+    /// write-ahead log) and visible to the Write's other connections.
+    func createSlot(_ slot: StagingSlot) -> String {
+        "CREATE UNLOGGED TABLE \(stagedIn(slot).quotedStaging) (\(stagingDefinitions))"
     }
 
     /// The staging value of each written column, cast to the table's type where needed.

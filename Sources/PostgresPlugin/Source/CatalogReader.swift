@@ -16,7 +16,7 @@ struct CatalogReader {
         """
 
     /// Every selected relation (not partitions, not the destination's `_sluice_state` bookkeeping
-    /// table) with its columns and keys, ordered by schema and name.
+    /// table nor its staging slots, ``Stager``) with its columns and keys, ordered by schema and name.
     func tables() async throws -> [SourceTable] {
         let mapper = try await typeMapper()
         let schemas = try await schemaNames()
@@ -37,8 +37,9 @@ struct CatalogReader {
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND NOT c.relispartition AND n.nspname = ANY($1::text[])
               AND NOT (c.relkind = 'r' AND c.relname = $2)
+              AND NOT (c.relkind = 'r' AND c.relpersistence = 'u' AND c.relname LIKE $3)
             ORDER BY n.nspname, c.relname
-            """, [.text(PrivilegeAudit.textArray(schemas)), .text(CommittedStateStore.tableName)])
+            """, [.text(PrivilegeAudit.textArray(schemas)), .text(CommittedStateStore.tableName), .text(Stager.slotPattern)])
         var tables: [SourceTable] = []
         for row in relations.rows {
             guard let oid = UInt32(row[0] ?? ""), let schema = row[1], let name = row[2],
