@@ -31,7 +31,7 @@ struct StagedUpsertTests {
     }
 
     /// An upsert flush of `rows` (id, name) by `id` into `schema.t`, staged.
-    private static func flush(_ rows: [(Int64, String)], schema: String, merges: Bool) throws -> Flush {
+    static func flush(_ rows: [(Int64, String)], schema: String, merges: Bool) throws -> Flush {
         let stream = StreamID(name: "t")
         let columns = [Column(name: "id", type: LogicalType(.int64)), Column(name: "name", type: LogicalType(.string))]
         var plan = WritePlan(stream: stream, schema: StreamSchema(stream: stream, columns: columns, primaryKey: ["id"]),

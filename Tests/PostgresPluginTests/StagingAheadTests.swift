@@ -1,9 +1,11 @@
 import Foundation
+import Logging
 import PostgresClient
 import SluiceSDK
 import SluiceTestSupport
 import SluiceWire
 import Testing
+@testable import PostgresPlugin
 
 /// A staged upsert's rows are copied into a staging slot on a connection of their own while the
 /// lane's connection runs the flush before (``Stager``); a failure there only sends them back to
@@ -142,6 +144,34 @@ struct StagingAheadTests {
             let counts = try await finishUpsert(client, rest: 1_001...1_500)
             #expect(counts?.updated == 500 && counts?.inserted == 500, "\(String(describing: counts))")
             try await expectUpserted(schema, connection, through: 1_500)
+        }
+    }
+}
+
+/// The ``Stager`` itself, on a connection of the tests.
+@Suite("Destination: staging slots")
+struct StagingSlotTests {
+    @Test("a slot is filled again only once released, and then holds only its new rows; past the held bytes, nothing is staged")
+    func slotsReusedAndBounded() async throws {
+        try await DestinationHarness.withSchema { schema, admin in
+            _ = try await admin.execute("CREATE SCHEMA \(SQL.quoteIdentifier(schema))")
+            let first = try StagedUpsertTests.flush((1...300).map { ($0, "a\($0)") }, schema: schema, merges: true)
+            let second = try StagedUpsertTests.flush((301...400).map { ($0, "b\($0)") }, schema: schema, merges: true)
+            guard case .staging(let chunks) = first.route, case .staging(let more) = second.route else {
+                Issue.record("the flushes are not staged")
+                return
+            }
+            let size = chunks.reduce(0) { $0 + $1.count }
+            let stager = Stager(logger: Logger(label: "tests"), maxHeldBytes: size + size / 2) { try await TestDatabase.connect() }
+            let filled = try #require(await stager.stage(first.plan, chunks: chunks)?.ready())
+            // Held: a second flush would pass the maximum.
+            #expect(await stager.stage(second.plan, chunks: chunks) == nil)
+            stager.release([filled])
+            let again = try #require(await stager.stage(second.plan, chunks: more)?.ready())
+            #expect(again == filled)
+            #expect(try await DestinationHarness.rows(admin, "SELECT count(*), min(id), max(id) FROM \(again.qualified)") == [["100", "301", "400"]])
+            await stager.close()
+            #expect(try await DestinationHarness.rows(admin, "SELECT to_regclass('\(again.qualified)') IS NULL") == [["t"]])
         }
     }
 }

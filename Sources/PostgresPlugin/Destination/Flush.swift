@@ -235,6 +235,8 @@ struct Flush: Sendable {
                             (result.inserted, result.updated) = try counts(of: upsert, try await connection.executeScriptResults(upsert.sql))
                             result.slot = slot
                         } else if let upsert = stagedUpsert {
+                            // Staging ahead may have failed by a cancellation meant for this flush too.
+                            try Task.checkCancellation()
                             // One call: the COPY, the upsert and (unless committing) emptying
                             // the staging table for the next flush.
                             let outcome = try await copy(chunks, plan.copyIntoStaging, on: connection,

@@ -39,11 +39,21 @@ final class Stager: @unchecked Sendable {
 
     private let open: () async throws -> PostgresConnection
     private let logger: Logger
+    private let maxHeldBytes: Int
     private var connection: PostgresConnection?
     private var prefix = ""
     private var counter = 0
     private var created: [StagingSlot] = []
     private var free: [String: [StagingSlot]] = [:]
+    /// The COPY data in slots whose transaction has not committed yet, by slot name.
+    private var held: [String: Int] = [:]
+    private var heldBytes = 0
+
+    /// The most COPY data held in slots waiting for their transactions to commit: past it,
+    /// flushes stage on their own connection until a commit frees slots. Slots are not emptied
+    /// within a transaction (its MERGEs keep them locked), so this bounds the server's scratch
+    /// space when states come rarely.
+    static let maxHeldBytes = 128 << 20
 
     /// What the names of staging slots start with (then the stager's backend pid, `_`, a number).
     static let slotPrefix = "_sluice_stage_"
@@ -51,8 +61,9 @@ final class Stager: @unchecked Sendable {
     static let slotPattern = slotPrefix.replacingOccurrences(of: "_", with: #"\_"#) + "%"
 
     /// `open`: connects a new session as the Write's lanes do.
-    init(logger: Logger, open: @escaping () async throws -> PostgresConnection) {
+    init(logger: Logger, maxHeldBytes: Int = Stager.maxHeldBytes, open: @escaping () async throws -> PostgresConnection) {
         self.logger = logger
+        self.maxHeldBytes = maxHeldBytes
         self.open = open
     }
 
@@ -60,9 +71,11 @@ final class Stager: @unchecked Sendable {
     var isUsable: Bool { lock.withLock { !failed && !cancelled } }
 
     /// Starts copying `chunks` (a staging COPY's data for `plan`) into a free slot, committed on
-    /// the stager's connection; nil when the stager is off.
+    /// the stager's connection; nil when the stager is off or would hold over its maximum
+    /// (``maxHeldBytes``).
     func stage(_ plan: WritePlan, chunks: [[UInt8]]) async -> Prestage? {
-        guard isUsable else { return nil }
+        let bytes = chunks.reduce(0) { $0 + $1.count }
+        guard isUsable, heldBytes + bytes <= maxHeldBytes else { return nil }
         let connection: PostgresConnection
         do {
             connection = try await connected()
@@ -72,6 +85,8 @@ final class Stager: @unchecked Sendable {
         }
         let reused = free[plan.staging]?.popLast()
         let slot = reused ?? newSlot(plan)
+        held[slot.name] = bytes
+        heldBytes += bytes
         let staged = plan.stagedIn(slot)
         let prepare = reused == nil ? plan.createSlot(slot) : "TRUNCATE \(slot.qualified)"
         let sql = "BEGIN; \(prepare); \(staged.copyIntoStaging)"
@@ -93,7 +108,10 @@ final class Stager: @unchecked Sendable {
 
     /// Makes `slots` free again: the transactions that read them have committed.
     func release(_ slots: [StagingSlot]) {
-        for slot in slots { free[slot.layout, default: []].append(slot) }
+        for slot in slots {
+            heldBytes -= held.removeValue(forKey: slot.name) ?? 0
+            free[slot.layout, default: []].append(slot)
+        }
     }
 
     /// Cancels the staging under way, now and from now on (callable from any thread).
