@@ -63,6 +63,12 @@ CREATE SCHEMA faults;
 CREATE TABLE faults.items (id bigint, name text, amount numeric, at timestamptz, doc jsonb);
 """
 
+# --prefilled: a stale copy of every row, so that upsert and mirror update each one (by staging).
+PREFILLED_TABLE_SQL = """
+CREATE SCHEMA faults;
+CREATE TABLE faults.items (id bigint PRIMARY KEY, name text NOT NULL, amount numeric, at timestamptz NOT NULL, doc jsonb);
+"""
+
 COMPARE_SQL = """
 ANALYZE faults_check.landed;
 SELECT (SELECT count(*) FROM faults.items s WHERE NOT EXISTS (SELECT 1 FROM faults_check.landed d WHERE d.id = s.id)),
@@ -349,6 +355,17 @@ class Trials:
         psql("postgres", "CREATE DATABASE %s" % quote_ident(self.destination_db))
         if mode == "append":
             psql_script(self.destination_db, APPEND_TABLE_SQL)
+        elif self.o.prefilled:
+            psql_script(self.destination_db, PREFILLED_TABLE_SQL)
+            exporter = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.source_db, "-c",
+                                         "COPY (SELECT id, 'stale ' || name, amount, at, doc FROM faults.items) TO STDOUT"],
+                                        stdout=subprocess.PIPE)
+            loader = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.destination_db,
+                                     "-c", "COPY faults.items FROM STDIN", "-c", "ANALYZE faults.items"],
+                                    stdin=exporter.stdout, capture_output=True, text=True)
+            exporter.stdout.close()
+            if exporter.wait() != 0 or loader.returncode != 0:
+                raise SystemExit("fault trials: could not prefill the destination: " + loader.stderr.strip())
 
     def cleanup(self):
         if self.current is not None:
@@ -679,6 +696,9 @@ def main():
                         help="another line of the source's configuration (YAML), e.g. split_tables=true (repeatable)")
     parser.add_argument("--destination-setting", action="append", default=[], type=setting, metavar="KEY=VALUE",
                         help="another line of the destination's configuration (YAML), e.g. transaction_scope=flush (repeatable)")
+    parser.add_argument("--prefilled", action="store_true",
+                        help="upsert and mirror start from a destination holding a stale copy of every row, so that "
+                             "each row is updated (through staging) rather than loaded into a new table")
     parser.add_argument("--quick", action="store_true", help="the short CI version: 2 trials, 20000 rows, batch_size 1000")
     parser.add_argument("--reruns", type=int, default=5, help="re-runs after a failed run before the trial counts as failed (default 5)")
     parser.add_argument("--hang-timeout", type=float, default=120,
