@@ -78,7 +78,7 @@ final class DestinationSession {
         lanes = [FlushLane(connection: try await Self.connect(config), cancellation: cancellation)]
             + (1..<(appliesChanges ? 1 : config.batch.maxConnections)).map { _ in FlushLane(cancellation: cancellation) }
         defersStates = request.catalog.streams.contains { config.destination.mode(of: $0.schema, configured: $0) == .replace }
-        stager = try await Self.stager(config, request: request, lanes: lanes, appliesChanges: appliesChanges, logger: context.logger)
+        stager = await Self.stager(config, request: request, lanes: lanes, appliesChanges: appliesChanges, logger: context.logger)
         stateStore = request.pipelineID.isEmpty ? nil
             : CommittedStateStore(schemaName: config.connection.schema, pipelineID: request.pipelineID)
     }
@@ -87,11 +87,11 @@ final class DestinationSession {
     /// unused), flushes commit at states, no stream is CDC, and the lanes' transactions read
     /// what was committed before each statement (READ COMMITTED, the server's default).
     private static func stager(_ config: PluginConfig, request: WriteRequest, lanes: [FlushLane], appliesChanges: Bool,
-                               logger: Logger) async throws -> Stager? {
+                               logger: Logger) async -> Stager? {
         guard !appliesChanges, config.destination.transactionScope == .state, request.catalog.streams.count < lanes.count,
-              let connection = lanes.first?.connection else { return nil }
-        let isolation = try await connection.execute("SELECT current_setting('default_transaction_isolation')").rows.first?.first ?? nil
-        guard isolation == "read committed" else { return nil }
+              let connection = lanes.first?.connection,
+              let row = try? await connection.execute("SELECT current_setting('default_transaction_isolation')").rows.first,
+              row.first == "read committed" else { return nil }
         return Stager(logger: logger) { try await Self.connect(config) }
     }
 

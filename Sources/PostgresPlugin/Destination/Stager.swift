@@ -34,7 +34,8 @@ final class Stager: @unchecked Sendable {
     private let lock = NSLock()
     private var failed = false
     private var cancelled = false
-    /// The latest staging tasks (one running ahead, one whose flush may still read it).
+    /// The latest staging tasks: per lane, one running ahead and one whose flush may still read
+    /// it (earlier ones have ended).
     private var tasks: [Task<Void, any Error>] = []
 
     private let open: () async throws -> PostgresConnection
@@ -188,7 +189,7 @@ final class Stager: @unchecked Sendable {
 
     private func register(_ task: Task<Void, any Error>) {
         let cancel = lock.withLock {
-            tasks = tasks.suffix(1) + [task]
+            tasks = tasks.suffix(2 * 8 - 1) + [task] // 8 lanes at most (`max_connections`)
             return cancelled
         }
         if cancel { task.cancel() }
