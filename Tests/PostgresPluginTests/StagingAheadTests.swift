@@ -135,6 +135,45 @@ struct StagingAheadTests {
         }
     }
 
+    @Test("two streams on two of three connections share the stager: both exact, slots gone")
+    func twoStreams() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let things = DestinationHarness.schema("things", items.columns, primaryKey: ["id"])
+            let streams = [ConfiguredStream(schema: items), ConfiguredStream(schema: things)]
+            let config = DestinationHarness.config(schema: schema, ["batch_size": 200, "max_connections": 3])
+            _ = try await DestinationHarness.write(config, streams: streams, [.schema(items), .schema(things)]
+                                                   + DestinationHarness.batches(items, 1...1_000) + DestinationHarness.batches(things, 1...1_000))
+            let client = try await DestinationHarness.launch()
+            try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: streams)))
+            try await client.send(.schema(items))
+            try await client.send(.schema(things))
+            func send(_ ids: ClosedRange<Int64>) async throws {
+                for (one, other) in zip(try DestinationHarness.batches(items, ids, size: 200, name: { "u\($0)" }),
+                                        try DestinationHarness.batches(things, ids, size: 200, name: { "u\($0)" })) {
+                    try await client.send(one)
+                    try await client.send(other)
+                }
+            }
+            try await send(501...1_000)
+            try await client.send(.state(State(id: 1, stream: nil, data: [])))
+            #expect(try await DestinationHarness.nextAck(client)?.id == 1)
+            #expect(try await slots(schema, connection).count >= 2)
+            try await send(1_001...1_500)
+            try await client.send(.state(State(id: 2, stream: nil, data: [])))
+            #expect(try await DestinationHarness.nextAck(client)?.id == 2)
+            try await client.send(.writeEnd)
+            while let message = try await client.nextCallMessage() { if case .summary = message { break } }
+            await client.close()
+            for table in ["items", "things"] {
+                #expect(try await DestinationHarness.rows(connection, """
+                    SELECT count(*), count(*) FILTER (WHERE name = 'u' || id), count(*) FILTER (WHERE name = 'n' || id)
+                    FROM \(SQL.quoteIdentifier(schema)).\(table)
+                    """) == [["1500", "1000", "500"]], "\(table)")
+            }
+            #expect(try await slots(schema, connection).isEmpty)
+        }
+    }
+
     @Test("more streams than a connection to spare: no stager")
     func noConnectionToSpare() async throws {
         try await DestinationHarness.withSchema { schema, connection in
