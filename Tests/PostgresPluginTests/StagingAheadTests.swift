@@ -174,6 +174,36 @@ struct StagingAheadTests {
         }
     }
 
+    /// A role that may write the table but not create tables in its schema: the stager cannot
+    /// make a slot, and each flush stages on its own connection. (The role may create schemas in
+    /// the database: the Write's `CREATE SCHEMA IF NOT EXISTS` asks for that even when the
+    /// schema exists.)
+    @Test("a role that cannot create tables in the schema: the upsert stages on its own connection, rows exact")
+    func roleWithoutCreate() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            try await fill(schema)
+            let role = "sluice_nocreate_\(Int.random(in: 100_000...999_999))", password = "nocreate-pw"
+            let quoted = SQL.quoteIdentifier(schema)
+            _ = try await connection.executeScript("""
+                CREATE ROLE \(role) LOGIN PASSWORD '\(password)';
+                DO $$BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO \(role)', current_database()); END$$;
+                GRANT USAGE ON SCHEMA \(quoted) TO \(role);
+                GRANT SELECT, INSERT, UPDATE ON \(quoted).items TO \(role)
+                """)
+            do {
+                let client = try await startUpsert(schema, first: 501...1_000, ["user": role, "password": password])
+                #expect(try await slots(schema, connection).isEmpty)
+                let counts = try await finishUpsert(client, rest: 1_001...1_500)
+                #expect(counts?.updated == 500 && counts?.inserted == 500, "\(String(describing: counts))")
+                try await expectUpserted(schema, connection, through: 1_500)
+            } catch {
+                _ = try? await connection.executeScript("DROP OWNED BY \(role); DROP ROLE \(role)")
+                throw error
+            }
+            _ = try await connection.executeScript("DROP OWNED BY \(role); DROP ROLE \(role)")
+        }
+    }
+
     @Test("more streams than a connection to spare: no stager")
     func noConnectionToSpare() async throws {
         try await DestinationHarness.withSchema { schema, connection in
