@@ -3,7 +3,8 @@ import SluiceWire
 
 /// What preparing a stream's table will do, decided before any data moves.
 struct TableAction: Sendable {
-    /// DDL statements, run in one transaction; the first creates the schema.
+    /// DDL statements, run in one transaction; the first creates the schema (run only when it
+    /// is missing, ``TableManager/apply(_:stateSchema:inOpenTransaction:)``).
     var statements: [String]
     var plan: WritePlan
     /// Whether the stream's live table is created by the statements (it did not exist, or a
@@ -247,7 +248,13 @@ struct TableManager {
     func apply(_ action: TableAction, stateSchema: String, inOpenTransaction: Bool = false) async throws {
         let run = {
             for (index, statement) in action.statements.enumerated() {
-                _ = try await connection.execute(statement)
+                // `CREATE SCHEMA IF NOT EXISTS` asks for CREATE on the database even when the
+                // schema exists, which a role that only writes into it need not have.
+                if index > 0 {
+                    _ = try await connection.execute(statement)
+                } else if try await !Self.schemaExists(schemaName, on: connection) {
+                    _ = try await connection.execute(statement)
+                }
                 // The schema comes first, then the types its table uses.
                 guard index == 0 else { continue }
                 for typeStatement in action.userTypeStatements {
@@ -275,6 +282,11 @@ struct TableManager {
             _ = try? await connection.execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// Whether the schema `name` exists (its name compared exactly).
+    static func schemaExists(_ name: String, on connection: PostgresConnection) async throws -> Bool {
+        try await connection.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", [.text(name)]).rows.first?.first == "t"
     }
 
     /// Whether `qualified` has no primary key and is marked as waiting for one (``WritePlan/keyAfterLoad``).
