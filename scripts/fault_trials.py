@@ -131,6 +131,21 @@ def psql_script(database, sql):
         raise RuntimeError("psql failed in %s: %s" % (database, result.stderr.strip()))
 
 
+def pipe_copy(source, query, target, statements):
+    """Pipes `COPY (query) TO STDOUT` in database `source` into `statements` (a COPY … FROM STDIN
+    among them) in database `target`; returns the error, or None."""
+    exporter = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", source, "-c",
+                                 "COPY (%s) TO STDOUT" % query], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    loader = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", target]
+                            + [arg for statement in statements for arg in ("-c", statement)],
+                            stdin=exporter.stdout, capture_output=True, text=True)
+    exporter.stdout.close()
+    export_error = exporter.stderr.read().decode(errors="replace").strip()
+    if exporter.wait() != 0 or loader.returncode != 0:
+        return export_error or loader.stderr.strip()
+    return None
+
+
 def marked_processes(token):
     """The processes whose environment carries this attempt's marker: plugin-host and the
     plugins it started (even once orphaned), as (pid, argv[0])."""
@@ -357,15 +372,10 @@ class Trials:
             psql_script(self.destination_db, APPEND_TABLE_SQL)
         elif self.o.prefilled:
             psql_script(self.destination_db, PREFILLED_TABLE_SQL)
-            exporter = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.source_db, "-c",
-                                         "COPY (SELECT id, 'stale ' || name, amount, at, doc FROM faults.items) TO STDOUT"],
-                                        stdout=subprocess.PIPE)
-            loader = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.destination_db,
-                                     "-c", "COPY faults.items FROM STDIN", "-c", "ANALYZE faults.items"],
-                                    stdin=exporter.stdout, capture_output=True, text=True)
-            exporter.stdout.close()
-            if exporter.wait() != 0 or loader.returncode != 0:
-                raise SystemExit("fault trials: could not prefill the destination: " + loader.stderr.strip())
+            error = pipe_copy(self.source_db, "SELECT id, 'stale ' || name, amount, at, doc FROM faults.items",
+                              self.destination_db, ["COPY faults.items FROM STDIN", "ANALYZE faults.items"])
+            if error is not None:
+                raise SystemExit("fault trials: could not prefill the destination: " + error)
 
     def cleanup(self):
         if self.current is not None:
@@ -539,18 +549,10 @@ class Trials:
 
     def compare(self):
         """Copies the destination's rows into the source database and compares them there."""
-        exporter = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.destination_db, "-c",
-                                     "COPY (SELECT %s FROM faults.items) TO STDOUT" % COLUMNS],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        loader = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.source_db,
-                                 "-c", "TRUNCATE faults_check.landed", "-c", "COPY faults_check.landed FROM STDIN"],
-                                stdin=exporter.stdout, capture_output=True, text=True)
-        exporter.stdout.close()
-        export_error = exporter.stderr.read().decode(errors="replace").strip()
-        exporter.wait()
-        if exporter.returncode != 0 or loader.returncode != 0:
-            return {"lost": self.o.rows, "duplicated": 0, "wrong": 0, "unexpected": 0, "copies": (0, 0),
-                    "compare_error": export_error or loader.stderr.strip()}
+        error = pipe_copy(self.destination_db, "SELECT %s FROM faults.items" % COLUMNS,
+                          self.source_db, ["TRUNCATE faults_check.landed", "COPY faults_check.landed FROM STDIN"])
+        if error is not None:
+            return {"lost": self.o.rows, "duplicated": 0, "wrong": 0, "unexpected": 0, "copies": (0, 0), "compare_error": error}
         *counts, copies = psql(self.source_db, COMPARE_SQL).split("|")
         lost, duplicated, wrong, unexpected = (int(v) for v in counts)
         return {"lost": lost, "duplicated": duplicated, "wrong": wrong, "unexpected": unexpected,

@@ -59,11 +59,15 @@ struct StagingAheadTests {
         return summary?.streams.first
     }
 
-    private func expectUpserted(_ schema: String, _ connection: PostgresConnection, through last: Int64) async throws {
+    /// The upsert of 501…1500 over 1…1000 counted and landed exactly: 500 updated, 500 inserted,
+    /// 1…500 as filled, 501…1500 renamed; no slot left.
+    private func expectUpserted(_ counts: StreamSummary?, _ schema: String, _ connection: PostgresConnection) async throws {
+        #expect(counts?.updated == 500 && counts?.inserted == 500, "\(String(describing: counts))")
         let table = "\(SQL.quoteIdentifier(schema)).items"
         #expect(try await DestinationHarness.rows(connection, """
             SELECT count(*), count(*) FILTER (WHERE name = 'u' || id), count(*) FILTER (WHERE name = 'n' || id) FROM \(table)
-            """) == [["\(max(last, 1_000))", "\(last - 500)", "500"]])
+            """) == [["1500", "1000", "500"]])
+        #expect(try await slots(schema, connection).isEmpty)
     }
 
     @Test("rows and counts exact, slots used while the Write runs and dropped at its end")
@@ -75,9 +79,7 @@ struct StagingAheadTests {
             let used = try await slots(schema, connection)
             #expect(!used.isEmpty && used.allSatisfy { $0.last == "u" }, "\(used)")
             let counts = try await finishUpsert(client, rest: 1_001...1_500)
-            #expect(counts?.updated == 500 && counts?.inserted == 500, "\(String(describing: counts))")
-            try await expectUpserted(schema, connection, through: 1_500)
-            #expect(try await slots(schema, connection).isEmpty)
+            try await expectUpserted(counts, schema, connection)
         }
     }
 
@@ -90,9 +92,7 @@ struct StagingAheadTests {
             let pid = String(name.split(separator: "_").dropLast().last ?? "")
             #expect(try await connection.execute("SELECT pg_terminate_backend($1::int, 60000)", [.text(pid)]).rows == [["t"]])
             let counts = try await finishUpsert(client, rest: 901...1_500)
-            #expect(counts?.updated == 500 && counts?.inserted == 500, "\(String(describing: counts))")
-            try await expectUpserted(schema, connection, through: 1_500)
-            #expect(try await slots(schema, connection).isEmpty)
+            try await expectUpserted(counts, schema, connection)
         }
     }
 
@@ -130,8 +130,7 @@ struct StagingAheadTests {
             let client = try await startUpsert(schema, first: 501...1_000, options)
             #expect(try await slots(schema, connection).isEmpty)
             let counts = try await finishUpsert(client, rest: 1_001...1_500)
-            #expect(counts?.updated == 500 && counts?.inserted == 500, "\(String(describing: counts))")
-            try await expectUpserted(schema, connection, through: 1_500)
+            try await expectUpserted(counts, schema, connection)
         }
     }
 
@@ -193,8 +192,7 @@ struct StagingAheadTests {
                 let client = try await startUpsert(schema, first: 501...1_000, ["user": role, "password": password])
                 #expect(try await slots(schema, connection).isEmpty)
                 let counts = try await finishUpsert(client, rest: 1_001...1_500)
-                #expect(counts?.updated == 500 && counts?.inserted == 500, "\(String(describing: counts))")
-                try await expectUpserted(schema, connection, through: 1_500)
+                try await expectUpserted(counts, schema, connection)
             } catch {
                 _ = try? await connection.executeScript("DROP OWNED BY \(role); DROP ROLE \(role)")
                 throw error
@@ -210,8 +208,7 @@ struct StagingAheadTests {
             let client = try await startUpsert(schema, first: 501...1_000, ["max_connections": 1])
             #expect(try await slots(schema, connection).isEmpty)
             let counts = try await finishUpsert(client, rest: 1_001...1_500)
-            #expect(counts?.updated == 500 && counts?.inserted == 500, "\(String(describing: counts))")
-            try await expectUpserted(schema, connection, through: 1_500)
+            try await expectUpserted(counts, schema, connection)
         }
     }
 }

@@ -21,10 +21,7 @@ struct CommittedStateStore: Sendable {
 
     /// Creates the table (and the schema) when missing.
     func prepare(on connection: PostgresConnection) async throws {
-        // Created only when missing: `IF NOT EXISTS` asks for CREATE on the database even when it is there.
-        if !(try await TableManager.schemaExists(schemaName, on: connection)) {
-            _ = try await connection.execute("CREATE SCHEMA IF NOT EXISTS \(SQL.quoteIdentifier(schemaName))")
-        }
+        try await TableManager.createSchemaIfMissing(schemaName, on: connection)
         _ = try await connection.execute("""
             CREATE TABLE IF NOT EXISTS \(qualified) (
               pipeline_id text NOT NULL,

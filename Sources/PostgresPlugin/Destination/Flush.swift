@@ -228,6 +228,8 @@ struct Flush: Sendable {
                     if buildsKey { try await Self.buildKey(plan, on: connection) }
                     switch route {
                     case .staging(let chunks):
+                        // Also for rows staged ahead: the MERGE counts its inserts with the
+                        // session's temporary sequence, created with the staging table.
                         if !stagingReady { try await connection.executeScript(plan.createStaging) }
                         if stagedUpsert != nil, let slot = await prestage?.ready() {
                             // The rows are committed in the slot: only the upsert runs here.

@@ -3,8 +3,8 @@ import SluiceWire
 
 /// What preparing a stream's table will do, decided before any data moves.
 struct TableAction: Sendable {
-    /// DDL statements, run in one transaction; the first creates the schema (run only when it
-    /// is missing, ``TableManager/apply(_:stateSchema:inOpenTransaction:)``).
+    /// DDL statements, run in one transaction; the first creates the schema
+    /// (``TableManager/createSchema(_:)``, run only when it is missing).
     var statements: [String]
     var plan: WritePlan
     /// Whether the stream's live table is created by the statements (it did not exist, or a
@@ -71,10 +71,9 @@ struct TableManager {
         if softDeletes { metadata.append(WantedColumn(name: WritePlan.deletedAtColumn, type: "timestamp with time zone", nullable: true)) }
         let rowID = settings.metadataColumns && primaryKey.isEmpty
 
-        let quotedSchema = SQL.quoteIdentifier(schemaName)
         let writeTable = mode == .replace ? Identifiers.shortened(target.unshortenedTable + "_sluice_tmp") : table
         let qualified = SQL.quoteQualified(schema: schemaName, name: writeTable)
-        var statements = ["CREATE SCHEMA IF NOT EXISTS \(quotedSchema)"]
+        var statements = [Self.createSchema(schemaName)]
         var createsTable = false
         var finalTypes = Dictionary(wanted.map { (ExactName($0.name), $0.type) }, uniquingKeysWith: { first, _ in first })
         // A table created here may get its primary key after its rows (``WritePlan/keyAfterLoad``).
@@ -248,11 +247,9 @@ struct TableManager {
     func apply(_ action: TableAction, stateSchema: String, inOpenTransaction: Bool = false) async throws {
         let run = {
             for (index, statement) in action.statements.enumerated() {
-                // `CREATE SCHEMA IF NOT EXISTS` asks for CREATE on the database even when the
-                // schema exists, which a role that only writes into it need not have.
-                if index > 0 {
-                    _ = try await connection.execute(statement)
-                } else if try await !Self.schemaExists(schemaName, on: connection) {
+                if index == 0 {
+                    try await Self.createSchemaIfMissing(schemaName, on: connection)
+                } else {
                     _ = try await connection.execute(statement)
                 }
                 // The schema comes first, then the types its table uses.
@@ -284,9 +281,15 @@ struct TableManager {
         }
     }
 
-    /// Whether the schema `name` exists (its name compared exactly).
-    static func schemaExists(_ name: String, on connection: PostgresConnection) async throws -> Bool {
-        try await connection.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", [.text(name)]).rows.first?.first == "t"
+    /// The statement that creates the schema `name`: the first of a ``TableAction``'s.
+    static func createSchema(_ name: String) -> String { "CREATE SCHEMA IF NOT EXISTS \(SQL.quoteIdentifier(name))" }
+
+    /// Creates the schema `name` only when no schema has that name (compared exactly): `CREATE
+    /// SCHEMA IF NOT EXISTS` asks for CREATE on the database even when the schema exists, which
+    /// a role that only writes into it need not have.
+    static func createSchemaIfMissing(_ name: String, on connection: PostgresConnection) async throws {
+        let exists = try await connection.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", [.text(name)])
+        if exists.rows.first?.first != "t" { _ = try await connection.execute(createSchema(name)) }
     }
 
     /// Whether `qualified` has no primary key and is marked as waiting for one (``WritePlan/keyAfterLoad``).
