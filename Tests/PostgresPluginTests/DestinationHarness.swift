@@ -45,7 +45,7 @@ enum DestinationHarness {
 
     /// Runs one Write call sending `messages` (WriteEnd is added) and returns its outcome.
     static func write(_ config: String, streams: [ConfiguredStream], _ messages: [HostMessage], sourceName: String = "tests",
-                      environment: [String: String]? = nil) async throws -> WriteOutcome {
+                      pipelineID: String = "", environment: [String: String]? = nil) async throws -> WriteOutcome {
         let client = try await launch(environment: environment)
         let log = ReplyLog()
         do {
@@ -53,7 +53,8 @@ enum DestinationHarness {
                 for message in messages { continuation.yield(message) }
                 continuation.finish()
             }
-            let summary = try await client.write(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: streams), sourceName: sourceName),
+            let summary = try await client.write(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: streams), sourceName: sourceName,
+                                                              pipelineID: pipelineID),
                                                  input: input) { log.append($0) }
             await client.close()
             return WriteOutcome(summary: summary, acks: log.acks, messages: log.all)

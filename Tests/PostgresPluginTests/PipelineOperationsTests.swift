@@ -363,6 +363,7 @@ struct PipelineOperationsTests: PipelineWorkspace {
             #expect(writes.map { $0["target"] as? String } == ["\(target).orders", "\(target).log_1"])
             #expect(writes.map { $0["table_action"] as? String } == ["create", "create"])
             #expect((writes[0]["statements"] as? [String])?.contains { $0.contains("CREATE TABLE") } == true, "\(writes[0])")
+            #expect((writes[0]["statements"] as? [String])?.first?.hasPrefix("CREATE SCHEMA") == true, "\(writes[0])")
             #expect(result.stderr.contains("destination: upsert by (id) into \(target).orders (create, "), "\(result.stderr)")
             // Nothing was created, not even the destination schema or the state file.
             #expect(try await connection.execute("SELECT count(*) FROM pg_namespace WHERE nspname = $1", [.text(target)]).rows == [["0"]])
@@ -377,6 +378,8 @@ struct PipelineOperationsTests: PipelineWorkspace {
             let migration = try #require(((try summary(migrating))["streams"] as? [[String: Any]])?.first?["destinations"] as? [[String: Any]]).first
             #expect(migration?["table_action"] as? String == "migrate", "\(String(describing: migration))")
             #expect((migration?["statements"] as? [String])?.contains { $0.contains("ADD COLUMN") } == true, "\(String(describing: migration))")
+            // The schema exists now: the Write would not run its statement, so the plan does not list it.
+            #expect((migration?["statements"] as? [String])?.contains { $0.contains("CREATE SCHEMA") } == false, "\(String(describing: migration))")
             #expect(try await connection.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'orders'",
                                                  [.text(target)]).rows == [["1"]])
             _ = try await connection.executeScript("ALTER TABLE \(t).orders ADD COLUMN v point")

@@ -19,9 +19,24 @@ struct CommittedStateStore: Sendable {
 
     private var qualified: String { SQL.quoteQualified(schema: schemaName, name: Self.tableName) }
 
-    /// Creates the table (and the schema) when missing.
+    /// Creates the table (and the schema) when missing. Both are looked up first: `CREATE …
+    /// IF NOT EXISTS` asks for CREATE on the schema (or database) even when the object exists,
+    /// which a role that only writes into a table made for it need not have.
     func prepare(on connection: PostgresConnection) async throws {
         try await TableManager.createSchemaIfMissing(schemaName, on: connection)
+        let exists = try await connection.execute("SELECT to_regclass($1) IS NOT NULL", [.text(qualified)])
+        if exists.rows.first?.first != "t" { try await create(on: connection) }
+        // A table made by an earlier version lacks table_schema: added once (looked up first,
+        // because ALTER TABLE would wait for every open transaction holding a state row).
+        let hasColumn = try await connection.execute(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'table_schema' AND NOT attisdropped",
+            [.text(qualified)])
+        if hasColumn.rows.first?.first == "0" {
+            _ = try await connection.execute("ALTER TABLE \(qualified) ADD COLUMN IF NOT EXISTS table_schema text")
+        }
+    }
+
+    private func create(on connection: PostgresConnection) async throws {
         _ = try await connection.execute("""
             CREATE TABLE IF NOT EXISTS \(qualified) (
               pipeline_id text NOT NULL,
@@ -35,14 +50,6 @@ struct CommittedStateStore: Sendable {
               committed_at timestamp with time zone NOT NULL DEFAULT now(),
               PRIMARY KEY (pipeline_id, stream_namespace, stream_name))
             """)
-        // A table made by an earlier version lacks table_schema: added once (looked up first,
-        // because ALTER TABLE would wait for every open transaction holding a state row).
-        let hasColumn = try await connection.execute(
-            "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'table_schema' AND NOT attisdropped",
-            [.text(qualified)])
-        if hasColumn.rows.first?.first == "0" {
-            _ = try await connection.execute("ALTER TABLE \(qualified) ADD COLUMN IF NOT EXISTS table_schema text")
-        }
     }
 
     /// A state as committed: as the host sent it, and the start of the sync it belongs to while

@@ -267,7 +267,9 @@ final class DestinationSession {
             let name = "\(target.schema).\(target.table)"
             do {
                 let action = try await action(for: stream.schema, configured: stream)
-                let statements = [action.statements.first].compactMap { $0 } + action.userTypeStatements.map(\.sql) + action.statements.dropFirst()
+                // The schema statement runs only when the schema is missing (``TableManager/createSchemaIfMissing(_:on:)``).
+                let schemaStatement = try await TableManager.schemaExists(target.schema, on: connection) ? nil : action.statements.first
+                let statements = [schemaStatement].compactMap { $0 } + action.userTypeStatements.map(\.sql) + action.statements.dropFirst()
                 let exists = try await connection.execute("SELECT to_regclass($1) IS NOT NULL",
                                                           [.text(SQL.quoteQualified(schema: target.schema, name: target.table))]).rows.first?.first == "t"
                 let mode = settings.mode(of: stream.schema, configured: stream)

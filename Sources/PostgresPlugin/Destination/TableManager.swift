@@ -288,8 +288,12 @@ struct TableManager {
     /// SCHEMA IF NOT EXISTS` asks for CREATE on the database even when the schema exists, which
     /// a role that only writes into it need not have.
     static func createSchemaIfMissing(_ name: String, on connection: PostgresConnection) async throws {
-        let exists = try await connection.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", [.text(name)])
-        if exists.rows.first?.first != "t" { _ = try await connection.execute(createSchema(name)) }
+        if try await !schemaExists(name, on: connection) { _ = try await connection.execute(createSchema(name)) }
+    }
+
+    /// Whether a schema is named exactly `name`.
+    static func schemaExists(_ name: String, on connection: PostgresConnection) async throws -> Bool {
+        try await connection.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", [.text(name)]).rows.first?.first == "t"
     }
 
     /// Whether `qualified` has no primary key and is marked as waiting for one (``WritePlan/keyAfterLoad``).
