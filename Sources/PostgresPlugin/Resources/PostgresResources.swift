@@ -45,7 +45,7 @@ struct PostgresResources {
         var resources: [Resource] = []
         let row = try await connection.execute("""
             SELECT active::text, confirmed_flush_lsn::text, coalesce(wal_status, ''),
-                   coalesce(pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END,
+                   coalesce(pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END,
                                             confirmed_flush_lsn), 0)::bigint
             FROM pg_replication_slots WHERE slot_name = $1 AND database = current_database()
             """, [.text(slot)]).rows.first
