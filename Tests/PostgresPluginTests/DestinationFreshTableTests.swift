@@ -38,6 +38,10 @@ struct DestinationFreshTableTests {
             #expect(check == [["3200", "1001", "2199", "3200"]])
             // The fourth flush built the primary key before its rows (it finds rows by it).
             #expect(try await Self.primaryKeyBuiltLast(connection, table) == [["f"]])
+            // It added the metadata columns first: the rows before it hold their values once, in
+            // the catalog; its rows and later ones carry them; all the same values.
+            #expect(try await Self.metadataStoredOnce(connection, table) == [["t", "t"]])
+            #expect(try await Self.metadataValues(connection, table) == [["3200", "1", "1", "tests"]])
             // The first three flushes went straight into the table, through one COPY left open
             // across them (one transaction, one command); staged upserts would be a command each.
             let flushes = try await DestinationHarness.rows(connection, "SELECT count(DISTINCT xmin::text), count(DISTINCT cmin::text) FROM \(table) WHERE id IN (1, 1501, 2001)")
@@ -59,7 +63,23 @@ struct DestinationFreshTableTests {
             """)
     }
 
-    @Test("upsert, mirror, replace and append build a table's primary key after its rows; primary_key_after_load false creates it with the table")
+    /// Whether `_sluice_synced_at` and `_sluice_source` of `table` have values kept in the catalog
+    /// for the rows written before the columns were added (``WritePlan/metadataAfterLoad``).
+    static func metadataStoredOnce(_ connection: PostgresConnection, _ table: String) async throws -> [[String?]] {
+        try await DestinationHarness.rows(connection, """
+            SELECT bool_and(atthasmissing) FILTER (WHERE attname = '_sluice_synced_at'), bool_and(atthasmissing) FILTER (WHERE attname = '_sluice_source')
+            FROM pg_attribute WHERE attrelid = '\(table)'::regclass AND NOT attisdropped
+            """)
+    }
+
+    /// `table`'s rows, those with a synced-at time, the distinct times and the distinct sources.
+    static func metadataValues(_ connection: PostgresConnection, _ table: String) async throws -> [[String?]] {
+        try await DestinationHarness.rows(connection, """
+            SELECT count(_sluice_synced_at), count(DISTINCT _sluice_synced_at), count(DISTINCT _sluice_source), min(_sluice_source) FROM \(table)
+            """)
+    }
+
+    @Test("upsert, mirror, replace and append build a table's primary key after its rows; primary_key_after_load false creates it with the table; append and upsert add the metadata columns with it")
     func primaryKeyAfterLoad() async throws {
         for (mode, afterLoad) in [("upsert", true), ("mirror", true), ("replace", true), ("append", true), ("upsert", false), ("append", false)] {
             try await DestinationHarness.withSchema { schema, connection in
@@ -71,6 +91,12 @@ struct DestinationFreshTableTests {
                 #expect(try await Self.primaryKeyBuiltLast(connection, table) == [[afterLoad ? "t" : "f"]], "\(mode), after load: \(afterLoad)")
                 let columns = try await DestinationHarness.rows(connection, "SELECT attnotnull FROM pg_attribute WHERE attrelid = '\(table)'::regclass AND attname = 'id'")
                 #expect(columns == [["t"]])
+                let added = afterLoad && ["upsert", "append"].contains(mode)
+                #expect(try await Self.metadataStoredOnce(connection, table) == [[added ? "t" : "f", added ? "t" : "f"]], "\(mode), after load: \(afterLoad)")
+                #expect(try await Self.metadataValues(connection, table) == [["3000", "1", "1", "tests"]], "\(mode), after load: \(afterLoad)")
+                #expect(try await DestinationHarness.rows(connection, """
+                    SELECT count(*) FROM pg_attrdef WHERE adrelid = '\(table)'::regclass
+                    """) == [["0"]], "the metadata columns keep no default")
                 // The table is keyed as usual: a second Write upserts by the key.
                 if mode == "upsert" {
                     let again = try await DestinationHarness.write(config, streams: [Self.stream()], [.schema(Self.items), try Self.batch(2991...3010, "b")])
@@ -154,6 +180,10 @@ struct DestinationFreshTableTests {
                 let marked = "SELECT count(*), obj_description('\(table)'::regclass, 'pg_class') FROM \(table)"
                 #expect(try await DestinationHarness.rows(connection, marked) == [["10", "sluice: the primary key is built when the rows are loaded"]], "\(mode)")
                 #expect(try await Self.primaryKeyBuiltLast(connection, table) == [], "\(mode)")
+                // Nor the metadata columns, which come with the key.
+                #expect(try await DestinationHarness.rows(connection, """
+                    SELECT count(*) FROM pg_attribute WHERE attrelid = '\(table)'::regclass AND attname LIKE '\\_sluice\\_%' AND NOT attisdropped
+                    """) == [["0"]], "\(mode)")
                 let ids: ClosedRange<Int64> = mode == "upsert" ? 5...15 : 11...20
                 let again = try await DestinationHarness.write(config, streams: [Self.stream()], [.schema(Self.items), try Self.batch(ids, "b")])
                 #expect(again.stream("items")?.inserted == (mode == "upsert" ? 5 : 10), "\(mode)")
@@ -161,6 +191,9 @@ struct DestinationFreshTableTests {
                 #expect(try await DestinationHarness.rows(connection, marked) == [[mode == "upsert" ? "15" : "20", nil]], "\(mode)")
                 // Upsert finds rows by the key, so it is built before the Write's rows; append builds it at the end.
                 #expect(try await Self.primaryKeyBuiltLast(connection, table) == [[mode == "upsert" ? "f" : "t"]], "\(mode)")
+                // The first Write's rows take this Write's metadata values, as its own rows do.
+                #expect(try await Self.metadataStoredOnce(connection, table) == [["t", "t"]], "\(mode)")
+                #expect(try await Self.metadataValues(connection, table) == [[mode == "upsert" ? "15" : "20", "1", "1", "tests"]], "\(mode)")
             }
         }
     }

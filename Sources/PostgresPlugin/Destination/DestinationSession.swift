@@ -354,7 +354,8 @@ final class DestinationSession {
             hasPLpgSQL = try await connection.execute("SELECT EXISTS (SELECT 1 FROM pg_language WHERE lanname = 'plpgsql')").rows.first?.first == "t"
         }
         let manager = TableManager(connection: connection, settings: settings, schemaName: target.schema,
-                                   embeddingClient: embeddingClient, plannedUserTypes: plannedUserTypes, guardsStatistics: hasPLpgSQL ?? false)
+                                   embeddingClient: embeddingClient, plannedUserTypes: plannedUserTypes, guardsStatistics: hasPLpgSQL ?? false,
+                                   syncedAtMicros: syncedAtMicros, sourceName: request.sourceName)
         let action = try await manager.action(for: schema, target: target, mode: mode, key: key, staging: "_sluice_stg_\(stagingCounter)",
                                               replacementStarted: buffers[schema.stream] != nil, cdc: cdc)
         for type in action.createdUserTypes { plannedUserTypes[ExactName(type.name)] = type }
@@ -368,6 +369,7 @@ final class DestinationSession {
         if let buffer = buffers[action.plan.stream] {
             buffer.plan = action.plan
             buffer.keyPending = action.plan.keyAfterLoad
+            buffer.metadataPending = action.plan.metadataAfterLoad
         } else {
             buffers[action.plan.stream] = StreamBuffer(plan: action.plan)
             _ = lane(for: action.plan.stream)
@@ -587,7 +589,10 @@ final class DestinationSession {
         let bytes = buffer.bytes
         bufferedBytes -= bytes
         buffer.handedOver()
-        if flush.buildsKey { buffer.keyPending = false }
+        if flush.buildsKey {
+            buffer.keyPending = false
+            buffer.metadataPending = false
+        }
         if let keys = flush.newKeys { buffer.highestKeyWritten = keys.upperBound }
         let lane = lanes[lane(for: buffer.plan.stream)]
         if lane.canChain(flush, commit: commitsEachFlush), let connection = lane.connection, connection.isAlive {
@@ -810,6 +815,11 @@ final class DestinationSession {
     private func buildKey(_ buffer: StreamBuffer) async throws {
         _ = try await connection.execute("BEGIN")
         do {
+            if buffer.metadataPending {
+                for statement in buffer.plan.addMetadataColumns(syncedAtMicros: syncedAtMicros, sourceName: request.sourceName) {
+                    _ = try await connection.execute(statement)
+                }
+            }
             try await Flush.buildKey(buffer.plan, on: connection)
             try await connection.commit()
         } catch {
@@ -817,6 +827,7 @@ final class DestinationSession {
             throw error
         }
         buffer.keyPending = false
+        buffer.metadataPending = false
     }
 
     /// Mirror: deletes the rows this sync did not write (those written before it started), and

@@ -78,6 +78,8 @@ struct Flush: Sendable {
     var syncedAtMicros: Int64 = 0
     /// Builds the table's primary key before writing (``WritePlan/keyAfterLoad``).
     var buildsKey = false
+    /// Run before building the key: they add the table's metadata columns (``WritePlan/metadataAfterLoad``).
+    var metadataStatements: [String] = []
     /// Into a table still without its primary key: the flush's keys, which rise past every key
     /// written before (``DistinctKeys/risingRange(plan:batches:)``).
     var newKeys: ClosedRange<DistinctKeys.Key>?
@@ -115,7 +117,7 @@ struct Flush: Sendable {
 
     /// Encodes `buffer`'s rows for the route its plan, settings and size call for.
     static func encode(_ buffer: StreamBuffer, settings: DestinationSettings, syncedAtMicros: Int64, sourceName: String) throws -> Flush {
-        let plan = buffer.plan
+        var plan = buffer.plan
         let failOnNul = settings.nulBytes == .fail
         if buffer.hasDeletes, plan.key.isEmpty, !plan.raw {
             throw PluginError(category: .config, code: "MISSING_KEY",
@@ -144,6 +146,16 @@ struct Flush: Sendable {
             newKeys = range
         }
         let buildsKey = buffer.keyPending && keyed && newKeys == nil
+        // Until the key is built the table lacks its metadata columns (``WritePlan/metadataAfterLoad``);
+        // the flush that builds it adds them first and carries them.
+        var metadataStatements: [String] = []
+        if buffer.metadataPending {
+            if buildsKey {
+                metadataStatements = plan.addMetadataColumns(syncedAtMicros: syncedAtMicros, sourceName: sourceName)
+            } else {
+                plan = plan.withoutMetadata
+            }
+        }
         let origins = plan.cdc ? try UnchangedOrigins.resolve(plan: plan, batches: buffer.batches, firstRow: buffer.flushedRows) : nil
         var inserted: (parameters: [PostgresValue], nulBytesStripped: UInt64)?
         // A statement's parameters travel in one protocol message, which PostgreSQL caps at
@@ -193,7 +205,7 @@ struct Flush: Sendable {
         return Flush(plan: plan, route: route, hasDeletes: buffer.hasDeletes, distinctKeys: distinct, rows: buffer.rows, firstRow: buffer.flushedRows,
                      nulBytesStripped: stripped, keepsValues: origins?.keepsDestinationValues ?? false,
                      chunks: plan.embedding?.chunks(buffer.batches) ?? [], syncedAtMicros: syncedAtMicros,
-                     buildsKey: buildsKey, newKeys: newKeys)
+                     buildsKey: buildsKey, metadataStatements: metadataStatements, newKeys: newKeys)
     }
 
     /// A CDC stream's TRUNCATE row, at stream position `position`.
@@ -225,7 +237,10 @@ struct Flush: Sendable {
             try await withTaskCancellationHandler {
                 if begin { result.transactionID = try await connection.executeScript(Self.begin).rows.first?.first ?? nil }
                 do {
-                    if buildsKey { try await Self.buildKey(plan, on: connection) }
+                    if buildsKey {
+                        for statement in metadataStatements { _ = try await connection.execute(statement) }
+                        try await Self.buildKey(plan, on: connection)
+                    }
                     switch route {
                     case .staging(let chunks):
                         // Also for rows staged ahead: the MERGE counts its inserts with the

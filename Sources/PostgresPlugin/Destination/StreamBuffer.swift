@@ -20,12 +20,16 @@ final class StreamBuffer {
     /// The table still has no primary key (``WritePlan/keyAfterLoad``): built by the first flush
     /// that needs it, else when the Write ends.
     var keyPending: Bool
+    /// The table still lacks its metadata columns (``WritePlan/metadataAfterLoad``): flushes
+    /// leave them out until the one that builds the key adds them.
+    var metadataPending: Bool
     /// The highest key written while ``keyPending`` (``Flush/newKeys``).
     var highestKeyWritten: DistinctKeys.Key?
 
     init(plan: WritePlan) {
         self.plan = plan
         keyPending = plan.keyAfterLoad
+        metadataPending = plan.metadataAfterLoad
         summary = StreamSummary(stream: plan.stream)
     }
 

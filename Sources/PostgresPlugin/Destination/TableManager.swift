@@ -28,6 +28,10 @@ struct TableManager {
     var plannedUserTypes: [ExactName: UserType] = [:]
     /// The database has PL/pgSQL, which ``WritePlan/statisticsGuard`` needs.
     var guardsStatistics = false
+    /// The Write's metadata values, which the rows of a table whose metadata columns an earlier
+    /// Write left to add (``WritePlan/metadataAfterLoad``) take when they are added.
+    var syncedAtMicros: Int64 = 0
+    var sourceName = ""
 
     /// Decides the DDL for a stream: create, safely migrate, or (forced) recreate its table.
     /// Throws `MIGRATION_REFUSED` listing every unsafe change in safe mode.
@@ -81,11 +85,15 @@ struct TableManager {
             && settings.embeddings?.table(for: schema.stream) == nil
             && ([.append, .replace].contains(mode) || ([.upsert, .mirror].contains(mode) && key == primaryKey))
         var keyDeferred = false
+        // In append and upsert its metadata columns come with the key (``WritePlan/metadataAfterLoad``).
+        let metadataAfterLoad = keyAfterLoad && [.append, .upsert].contains(mode) && !settings.createPerformanceIndexes && !metadata.isEmpty
+        var metadataDeferred = false
         let create = { (name: String) -> [String] in
             let qualified = SQL.quoteQualified(schema: self.schemaName, name: name)
             keyDeferred = keyAfterLoad
+            metadataDeferred = metadataAfterLoad
             if raw { return [RawLayout.createTable(qualified, hasSource: hasSource)] }
-            return [self.createTable(qualified, wanted + metadata, primaryKey: primaryKey, rowID: rowID, keyAfterLoad: keyAfterLoad)]
+            return [self.createTable(qualified, wanted + (metadataAfterLoad ? [] : metadata), primaryKey: primaryKey, rowID: rowID, keyAfterLoad: keyAfterLoad)]
                 + (keyAfterLoad ? [WritePlan.markKeyPending(qualified)] : [])
         }
 
@@ -97,21 +105,36 @@ struct TableManager {
         if mode == .replace && !replacementStarted {
             statements += ["DROP TABLE IF EXISTS \(qualified)"] + create(writeTable)
         } else if let existing = try await existingColumns(qualified) {
-            var migration = migrate(existing)
+            // An earlier Write created the table and failed before building its primary key
+            // (and, in append and upsert, before adding its metadata columns: they are added
+            // with this Write's values for every row, not by the migration as empty columns).
+            let keyPending = raw ? false : try await keyIsPending(qualified)
+            let deferrable = metadata.filter { [WritePlan.syncedAtColumn, WritePlan.sourceColumn].contains($0.name) }
+            let metadataMissing = keyPending && !deferrable.isEmpty
+                && !deferrable.contains { column in existing.contains { $0.name.isExactly(column.name) } }
+            var migration = metadataMissing
+                ? Migration.plan(wanted: wanted + metadata.filter { !deferrable.map(\.name).contains($0.name) }, existing: existing,
+                                 keepNotNull: Set(primaryKey.map(ExactName.init)), quote: SQL.quoteIdentifier)
+                : migrate(existing)
             let keyMigration = raw ? nil : try await self.keyMigration(qualified, existing: existing, wanted: primaryKey, mode: mode)
             if let refusal = keyMigration?.refusal { migration.refusals.append(refusal) }
             if migration.refusals.isEmpty {
                 statements += keyMigration?.before ?? []
                 if !migration.clauses.isEmpty { statements.append("ALTER TABLE \(qualified) " + migration.clauses.joined(separator: ", ")) }
                 statements += keyMigration?.after ?? []
-                // An earlier Write created the table and failed before building its primary key:
-                // append goes on loading without it; the keyed modes built it just above.
-                if !raw, try await keyIsPending(qualified) {
+                // Append goes on loading without the key (and the metadata columns); the keyed
+                // modes built it just above.
+                if keyPending {
                     if keyMigration?.after.isEmpty == false || primaryKey.isEmpty {
                         statements.append(WritePlan.clearKeyPending(qualified))
                     } else {
                         keyDeferred = true
+                        metadataDeferred = metadataMissing && !settings.createPerformanceIndexes
                     }
+                }
+                if metadataMissing, !metadataDeferred {
+                    statements += WritePlan.addMetadataColumns(qualified, syncedAt: hasSyncedAt, source: hasSource,
+                                                               syncedAtMicros: syncedAtMicros, sourceName: sourceName)
                 }
                 finalTypes = migration.finalTypes
                 if rowID, !raw, !existing.contains(where: { $0.name.isExactly(WritePlan.rowIDColumn) }) {
@@ -160,6 +183,7 @@ struct TableManager {
         var planned = plan
         planned.freshTable = createsTable
         planned.keyAfterLoad = keyDeferred
+        planned.metadataAfterLoad = metadataDeferred
         return TableAction(statements: statements, plan: planned, createsTable: createsTable, createdUserTypes: createdUserTypes,
                            userTypeStatements: typeStatements)
     }

@@ -143,7 +143,7 @@ struct UserTypeInstaller {
         }
         switch type.kind {
         case .enumeration:
-            return ["CREATE TYPE \(name) AS ENUM (\(type.labels.map(Self.literal).joined(separator: ", ")))"]
+            return ["CREATE TYPE \(name) AS ENUM (\(type.labels.map(DDLLiteral.of).joined(separator: ", ")))"]
         case .composite:
             let fields = type.fields.map { "\(SQL.quoteIdentifier($0.name)) \(spelling($0.type))" }
             return ["CREATE TYPE \(name) AS (\(fields.joined(separator: ", ")))"]
@@ -195,10 +195,10 @@ struct UserTypeInstaller {
                 "SELECT enumlabel FROM pg_enum WHERE enumtypid = $1::oid ORDER BY enumsortorder", [.text(found.oid)]).rows.compactMap { $0[0] }
             let missing = type.labels.filter { label in !labels.contains { $0.isExactly(label) } }
             guard missing.isEmpty else {
-                throw conflict("lacks the labels \(missing.map(Self.literal).joined(separator: ", ")) (ALTER TYPE … ADD VALUE adds them)")
+                throw conflict("lacks the labels \(missing.map(DDLLiteral.of).joined(separator: ", ")) (ALTER TYPE … ADD VALUE adds them)")
             }
             let positions = type.labels.compactMap { label in labels.firstIndex { $0.isExactly(label) } }
-            guard positions == positions.sorted() else { throw conflict("orders the labels differently (\(labels.map(Self.literal).joined(separator: ", ")))") }
+            guard positions == positions.sorted() else { throw conflict("orders the labels differently (\(labels.map(DDLLiteral.of).joined(separator: ", ")))") }
         case .domain:
             let row = try await connection.execute(
                 "SELECT typbasetype, format_type(typbasetype, typtypmod), typnotnull FROM pg_type WHERE oid = $1::oid", [.text(found.oid)]).rows.first
@@ -242,12 +242,6 @@ struct UserTypeInstaller {
         guard let dot = spelling.firstIndex(of: "."),
               !spelling[..<dot].contains(where: { " ([".contains($0) }) else { return spelling }
         return String(spelling[spelling.index(after: dot)...])
-    }
-
-    /// A string literal of any text (`E'…'`, so backslashes mean the same whatever
-    /// `standard_conforming_strings` says).
-    static func literal(_ text: String) -> String {
-        "E'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'"
     }
 }
 

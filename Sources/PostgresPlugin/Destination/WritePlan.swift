@@ -59,6 +59,12 @@ struct WritePlan: Sendable {
     /// The write table was created without its primary key (`primary_key_after_load`):
     /// ``addPrimaryKey`` builds it once the rows are in, or before the first flush that needs it.
     var keyAfterLoad = false
+    /// The write table was created without its metadata columns (with ``keyAfterLoad``, in
+    /// append and upsert): flushes leave them out until ``addMetadataColumns(syncedAtMicros:sourceName:on:)``
+    /// adds them with the primary key, and the rows already in get their values from the
+    /// catalog (PostgreSQL keeps a column added with a constant default as one value for the
+    /// rows before it) instead of carrying them in every row.
+    var metadataAfterLoad = false
     /// The stream is read by change data capture: its rows may leave values unchanged and
     /// truncate the table (``ChangeApply``).
     var cdc = false
@@ -89,6 +95,41 @@ struct WritePlan: Sendable {
     }
 
     static func clearKeyPending(_ qualified: String) -> String { "COMMENT ON TABLE \(qualified) IS NULL" }
+
+    /// This plan for flushes into the table while its metadata columns are not there yet
+    /// (``metadataAfterLoad``).
+    var withoutMetadata: WritePlan {
+        var plan = self
+        plan.hasSyncedAt = false
+        plan.hasSource = false
+        return plan
+    }
+
+    /// The statements that add the metadata columns to `qualified` (``metadataAfterLoad``): the
+    /// rows there take `syncedAtMicros` and `sourceName` as the Write's rows carry them, stored
+    /// once in the catalog (a column added with a constant default does not rewrite the
+    /// table), and later rows name their own values (the defaults are dropped). DDL takes no
+    /// parameters: the source name goes in as an escaped literal.
+    static func addMetadataColumns(_ qualified: String, syncedAt: Bool, source: Bool, syncedAtMicros: Int64, sourceName: String) -> [String] {
+        var added: [String] = [], dropped: [String] = []
+        if syncedAt {
+            let column = SQL.quoteIdentifier(syncedAtColumn)
+            added.append("ADD COLUMN \(column) timestamp with time zone DEFAULT timestamptz '1970-01-01 00:00:00+00' + \(syncedAtMicros) * interval '1 microsecond'")
+            dropped.append("ALTER COLUMN \(column) DROP DEFAULT")
+        }
+        if source {
+            let column = SQL.quoteIdentifier(sourceColumn)
+            added.append("ADD COLUMN \(column) text DEFAULT \(DDLLiteral.of(sourceName))")
+            dropped.append("ALTER COLUMN \(column) DROP DEFAULT")
+        }
+        guard !added.isEmpty else { return [] }
+        return ["ALTER TABLE \(qualified) " + added.joined(separator: ", "), "ALTER TABLE \(qualified) " + dropped.joined(separator: ", ")]
+    }
+
+    /// ``addMetadataColumns(_:syncedAt:source:syncedAtMicros:sourceName:)`` for this plan's table.
+    func addMetadataColumns(syncedAtMicros: Int64, sourceName: String) -> [String] {
+        Self.addMetadataColumns(target, syncedAt: hasSyncedAt, source: hasSource, syncedAtMicros: syncedAtMicros, sourceName: sourceName)
+    }
 
     var quotedStaging: String {
         stagingSchema.map { SQL.quoteQualified(schema: $0, name: staging) } ?? SQL.quoteIdentifier(staging)
