@@ -198,6 +198,28 @@ struct DestinationFreshTableTests {
         }
     }
 
+    @Test("mirror after an append that failed before its key and metadata columns: the append's rows count as not written by the sync and go")
+    func mirrorAfterFailedAppend() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let table = "\(SQL.quoteIdentifier(schema)).items"
+            do {
+                _ = try await DestinationHarness.write(DestinationHarness.config(schema: schema, ["batch_size": 10, "write_mode": "append"]),
+                                                       streams: [Self.stream()], [
+                    .schema(Self.items), try Self.batch(1...10, "a"), .state(State(id: 1, stream: nil, data: [])),
+                    try DestinationHarness.batch(Self.items, [[.null, .string("x")]]),
+                ])
+                Issue.record("append took a NULL key")
+            } catch HostError.plugin(let error) {
+                #expect(error.category == .data, "\(error)")
+            }
+            let mirror = try await DestinationHarness.write(DestinationHarness.config(schema: schema, ["write_mode": "mirror"]),
+                                                            streams: [Self.stream()], [.schema(Self.items), try Self.batch(5...15, "m")])
+            #expect(mirror.stream("items")?.deleted == 4)
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*), min(id), max(id), count(*) FILTER (WHERE name = 'm' || id) FROM \(table)")
+                    == [["11", "5", "15", "11"]])
+        }
+    }
+
     /// The flushes after one that meets a repeated key (encoded while its COPY runs) are written
     /// after its fallback upsert, once each and in order: nothing is queued on the connection
     /// behind a fresh table's COPY, whose fallback takes several calls.

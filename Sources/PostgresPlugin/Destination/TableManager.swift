@@ -107,10 +107,12 @@ struct TableManager {
         } else if let existing = try await existingColumns(qualified) {
             // An earlier Write created the table and failed before building its primary key
             // (and, in append and upsert, before adding its metadata columns: they are added
-            // with this Write's values for every row, not by the migration as empty columns).
+            // with this Write's values for every row, not by the migration as empty columns;
+            // but for mirror, which deletes the rows its sync did not write by those values,
+            // they stay empty, so that the earlier Write's rows count as not written).
             let keyPending = raw ? false : try await keyIsPending(qualified)
             let deferrable = metadata.filter { [WritePlan.syncedAtColumn, WritePlan.sourceColumn].contains($0.name) }
-            let metadataMissing = keyPending && !deferrable.isEmpty
+            let metadataMissing = keyPending && mode != .mirror && !deferrable.isEmpty
                 && !deferrable.contains { column in existing.contains { $0.name.isExactly(column.name) } }
             var migration = metadataMissing
                 ? Migration.plan(wanted: wanted + metadata.filter { !deferrable.map(\.name).contains($0.name) }, existing: existing,
