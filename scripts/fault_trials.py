@@ -481,6 +481,11 @@ class Trials:
                 self.finish(self.start(name + "-catch-up", mode, read, state), record)
         record["failed"] = record["exit_codes"][-1] != 0
         record.update(self.compare())
+        if not record["failed"]:
+            missing = self.metadata_missing()
+            if missing:
+                record["wrong"] += missing
+                record["notes"].append("%d rows without their metadata values" % missing)
         record["next_sync"] = 0
         if record.get("whole_before_rerun") and record["copies"] == (2, 2) and not (record["lost"] or record["wrong"] or record["unexpected"]):
             # Exactly one more copy of every row: the rerun's own sync, not a re-delivery.
@@ -546,6 +551,18 @@ class Trials:
             time.sleep(0.1)
         seconds = time.monotonic() - attempt.started
         return {target: (first / seconds, last / seconds) for target, (first, last) in seen.items()} | {"run": (0, 1)}
+
+    def metadata_missing(self):
+        """After a sync that ended well: its rows without their metadata values (`_sluice_synced_at`,
+        `_sluice_source`; a table the Write created gets those columns with its primary key, the
+        rows already in taking their values then), or every row when the table lacks the columns."""
+        if any(key == "metadata_columns" and value.strip().lower() == "false" for key, value in self.o.destination_setting):
+            return 0
+        columns = psql(self.destination_db, "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass('faults.items') "
+                                            "AND attname IN ('_sluice_synced_at', '_sluice_source') AND NOT attisdropped")
+        if columns != "2":
+            return int(psql(self.destination_db, "SELECT count(*) FROM faults.items"))
+        return int(psql(self.destination_db, "SELECT count(*) FROM faults.items WHERE _sluice_synced_at IS NULL OR _sluice_source IS NULL"))
 
     def compare(self):
         """Copies the destination's rows into the source database and compares them there."""
