@@ -60,10 +60,10 @@ struct WritePlan: Sendable {
     /// ``addPrimaryKey`` builds it once the rows are in, or before the first flush that needs it.
     var keyAfterLoad = false
     /// The write table was created without its metadata columns (with ``keyAfterLoad``, in
-    /// append and upsert): flushes leave them out until ``addMetadataColumns(syncedAtMicros:sourceName:on:)``
+    /// append and upsert): flushes leave them out until ``addMetadataColumns(syncedAtMicros:sourceName:)``
     /// adds them with the primary key, and the rows already in get their values from the
-    /// catalog (PostgreSQL keeps a column added with a constant default as one value for the
-    /// rows before it) instead of carrying them in every row.
+    /// catalog (PostgreSQL evaluates a non-volatile default of an added column once and keeps it
+    /// as the value of the rows before it) instead of carrying them in every row.
     var metadataAfterLoad = false
     /// The stream is read by change data capture: its rows may leave values unchanged and
     /// truncate the table (``ChangeApply``).
@@ -107,7 +107,7 @@ struct WritePlan: Sendable {
 
     /// The statements that add the metadata columns to `qualified` (``metadataAfterLoad``): the
     /// rows there take `syncedAtMicros` and `sourceName` as the Write's rows carry them, stored
-    /// once in the catalog (a column added with a constant default does not rewrite the
+    /// once in the catalog (a column added with a non-volatile default does not rewrite the
     /// table), and later rows name their own values (the defaults are dropped). DDL takes no
     /// parameters: the source name goes in as an escaped literal.
     static func addMetadataColumns(_ qualified: String, syncedAt: Bool, source: Bool, syncedAtMicros: Int64, sourceName: String) -> [String] {
