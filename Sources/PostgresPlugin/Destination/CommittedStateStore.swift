@@ -24,8 +24,7 @@ struct CommittedStateStore: Sendable {
     /// which a role that only writes into a table made for it need not have.
     func prepare(on connection: PostgresConnection) async throws {
         try await TableManager.createSchemaIfMissing(schemaName, on: connection)
-        let exists = try await connection.execute("SELECT to_regclass($1) IS NOT NULL", [.text(qualified)])
-        if exists.rows.first?.first != "t" { try await create(on: connection) }
+        if try await !TableManager.tableExists(qualified, on: connection) { try await create(on: connection) }
         // A table made by an earlier version lacks table_schema: added once (looked up first,
         // because ALTER TABLE would wait for every open transaction holding a state row).
         let hasColumn = try await connection.execute(
@@ -104,8 +103,7 @@ struct CommittedStateStore: Sendable {
     /// cover. `stateSchema` is where `_sluice_state` is.
     static func forget(table: String, tableSchema: String, stateSchema: String, on connection: PostgresConnection) async throws {
         let qualified = SQL.quoteQualified(schema: stateSchema, name: tableName)
-        let exists = try await connection.execute("SELECT to_regclass($1) IS NOT NULL", [.text(qualified)])
-        guard exists.rows.first?.first == "t" else { return }
+        guard try await TableManager.tableExists(qualified, on: connection) else { return }
         _ = try await connection.execute("DELETE FROM \(qualified) WHERE table_name = $1 AND coalesce(table_schema, $3) = $2",
                                          [.text(table), .text(tableSchema), .text(stateSchema)])
     }

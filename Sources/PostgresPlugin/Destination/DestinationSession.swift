@@ -270,8 +270,7 @@ final class DestinationSession {
                 // The schema statement runs only when the schema is missing (``TableManager/createSchemaIfMissing(_:on:)``).
                 let schemaStatement = try await TableManager.schemaExists(target.schema, on: connection) ? nil : action.statements.first
                 let statements = [schemaStatement].compactMap { $0 } + action.userTypeStatements.map(\.sql) + action.statements.dropFirst()
-                let exists = try await connection.execute("SELECT to_regclass($1) IS NOT NULL",
-                                                          [.text(SQL.quoteQualified(schema: target.schema, name: target.table))]).rows.first?.first == "t"
+                let exists = try await TableManager.tableExists(SQL.quoteQualified(schema: target.schema, name: target.table), on: connection)
                 let mode = settings.mode(of: stream.schema, configured: stream)
                 let kind: TablePlan.Action = mode == .replace ? (exists ? .replace : .create)
                     : action.createsTable ? (exists ? .recreate : .create) : (action.statements.count > 1 ? .migrate : .keep)
@@ -815,12 +814,8 @@ final class DestinationSession {
     private func buildKey(_ buffer: StreamBuffer) async throws {
         _ = try await connection.execute("BEGIN")
         do {
-            if buffer.metadataPending {
-                for statement in buffer.plan.addMetadataColumns(syncedAtMicros: syncedAtMicros, sourceName: request.sourceName) {
-                    _ = try await connection.execute(statement)
-                }
-            }
-            try await Flush.buildKey(buffer.plan, on: connection)
+            let metadata = buffer.metadataPending ? buffer.plan.addMetadataColumns(syncedAtMicros: syncedAtMicros, sourceName: request.sourceName) : []
+            try await Flush.buildKey(buffer.plan, adding: metadata, on: connection)
             try await connection.commit()
         } catch {
             _ = try? await connection.execute("ROLLBACK")
@@ -879,7 +874,7 @@ final class DestinationSession {
         let old = Identifiers.shortened(name + "_sluice_old")
         let live = SQL.quoteQualified(schema: schema, name: name)
         let cascade = settings.migrateCascade ? " CASCADE" : ""
-        let exists = try await connection.execute("SELECT to_regclass($1) IS NOT NULL", [.text(live)]).rows.first?.first == "t"
+        let exists = try await TableManager.tableExists(live, on: connection)
         if exists {
             _ = try await connection.execute("DROP TABLE IF EXISTS \(SQL.quoteQualified(schema: schema, name: old))\(cascade)")
             _ = try await connection.execute("ALTER TABLE \(live) RENAME TO \(SQL.quoteIdentifier(old))")

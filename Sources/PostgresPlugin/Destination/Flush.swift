@@ -237,10 +237,7 @@ struct Flush: Sendable {
             try await withTaskCancellationHandler {
                 if begin { result.transactionID = try await connection.executeScript(Self.begin).rows.first?.first ?? nil }
                 do {
-                    if buildsKey {
-                        for statement in metadataStatements { _ = try await connection.execute(statement) }
-                        try await Self.buildKey(plan, on: connection)
-                    }
+                    if buildsKey { try await Self.buildKey(plan, adding: metadataStatements, on: connection) }
                     switch route {
                     case .staging(let chunks):
                         // Also for rows staged ahead: the MERGE counts its inserts with the
@@ -309,8 +306,11 @@ struct Flush: Sendable {
     }
 
     /// Builds `plan`'s primary key (``WritePlan/keyAfterLoad``) in the transaction open on
-    /// `connection`. Rows that repeat a key fail it with `KEY_NOT_UNIQUE`, naming the key.
-    static func buildKey(_ plan: WritePlan, on connection: PostgresConnection) async throws {
+    /// `connection`, after `metadata` (``WritePlan/addMetadataColumns(syncedAtMicros:sourceName:)``,
+    /// when the table still lacks those columns). Rows that repeat a key fail it with
+    /// `KEY_NOT_UNIQUE`, naming the key.
+    static func buildKey(_ plan: WritePlan, adding metadata: [String], on connection: PostgresConnection) async throws {
+        for statement in metadata { _ = try await connection.execute(statement) }
         do {
             _ = try await connection.execute(plan.addPrimaryKey)
             _ = try await connection.execute(WritePlan.clearKeyPending(plan.target))

@@ -97,10 +97,12 @@ struct TableManager {
                 + (keyAfterLoad ? [WritePlan.markKeyPending(qualified)] : [])
         }
 
-        let migrate = { (existing: [ExistingColumn]) -> Migration in
+        // The migration of an existing table to the stream's columns and `metadata`.
+        let migrateTo = { (existing: [ExistingColumn], metadata: [WantedColumn]) -> Migration in
             raw ? Migration.plan(raw: RawLayout.columns(hasSource: hasSource), existing: existing, quote: SQL.quoteIdentifier)
                 : Migration.plan(wanted: wanted + metadata, existing: existing, keepNotNull: Set(primaryKey.map(ExactName.init)), quote: SQL.quoteIdentifier)
         }
+        let migrate = { (existing: [ExistingColumn]) -> Migration in migrateTo(existing, metadata) }
         var replaceInPlace: [String]?
         if mode == .replace && !replacementStarted {
             statements += ["DROP TABLE IF EXISTS \(qualified)"] + create(writeTable)
@@ -111,13 +113,10 @@ struct TableManager {
             // but for mirror, which deletes the rows its sync did not write by those values,
             // they stay empty, so that the earlier Write's rows count as not written).
             let keyPending = raw ? false : try await keyIsPending(qualified)
-            let deferrable = metadata.filter { [WritePlan.syncedAtColumn, WritePlan.sourceColumn].contains($0.name) }
-            let metadataMissing = keyPending && mode != .mirror && !deferrable.isEmpty
-                && !deferrable.contains { column in existing.contains { $0.name.isExactly(column.name) } }
-            var migration = metadataMissing
-                ? Migration.plan(wanted: wanted + metadata.filter { !deferrable.map(\.name).contains($0.name) }, existing: existing,
-                                 keepNotNull: Set(primaryKey.map(ExactName.init)), quote: SQL.quoteIdentifier)
-                : migrate(existing)
+            let deferrable = { (column: WantedColumn) in [WritePlan.syncedAtColumn, WritePlan.sourceColumn].contains(column.name) }
+            let metadataMissing = keyPending && mode != .mirror && metadata.contains(where: deferrable)
+                && !metadata.contains { column in deferrable(column) && existing.contains { $0.name.isExactly(column.name) } }
+            var migration = migrateTo(existing, metadataMissing ? metadata.filter { !deferrable($0) } : metadata)
             let keyMigration = raw ? nil : try await self.keyMigration(qualified, existing: existing, wanted: primaryKey, mode: mode)
             if let refusal = keyMigration?.refusal { migration.refusals.append(refusal) }
             if migration.refusals.isEmpty {
@@ -322,6 +321,11 @@ struct TableManager {
         try await connection.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", [.text(name)]).rows.first?.first == "t"
     }
 
+    /// Whether the relation `qualified` (quoted, as ``SQL/quoteQualified(schema:name:)`` makes it) exists.
+    static func tableExists(_ qualified: String, on connection: PostgresConnection) async throws -> Bool {
+        try await connection.execute("SELECT to_regclass($1) IS NOT NULL", [.text(qualified)]).rows.first?.first == "t"
+    }
+
     /// Whether `qualified` has no primary key and is marked as waiting for one (``WritePlan/keyAfterLoad``).
     func keyIsPending(_ qualified: String) async throws -> Bool {
         try await connection.execute(
@@ -332,8 +336,7 @@ struct TableManager {
 
     /// The table's columns, or nil when it doesn't exist.
     func existingColumns(_ qualified: String) async throws -> [ExistingColumn]? {
-        let exists = try await connection.execute("SELECT to_regclass($1) IS NOT NULL", [.text(qualified)])
-        guard exists.rows.first?.first == "t" else { return nil }
+        guard try await Self.tableExists(qualified, on: connection) else { return nil }
         let result = try await connection.execute(
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull FROM pg_attribute a "
                 + "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",

@@ -79,7 +79,7 @@ struct PostgresResources {
     /// The states the request's pipeline committed in the destination schema.
     private func committedStates(_ connection: PostgresConnection) async throws -> [Resource] {
         let table = SQL.quoteQualified(schema: config.connection.schema, name: CommittedStateStore.tableName)
-        guard try await connection.execute("SELECT to_regclass($1) IS NOT NULL", [.text(table)]).rows.first?.first == "t" else { return [] }
+        guard try await TableManager.tableExists(table, on: connection) else { return [] }
         let row = try await connection.execute("SELECT count(*), max(committed_at)::text FROM \(table) WHERE pipeline_id = $1",
                                                [.text(request.pipelineID)]).rows.first
         guard let count = row?.first.flatMap({ $0 }), count != "0" else { return [] }
