@@ -72,6 +72,14 @@ struct DestinationFreshTableTests {
             """)
     }
 
+    /// The storage parameters of `table` and of its TOAST table (``WritePlan/loadingStorageParameters``).
+    static func storageParameters(_ connection: PostgresConnection, _ table: String) async throws -> [[String?]] {
+        try await DestinationHarness.rows(connection, """
+            SELECT c.reloptions::text, t.reloptions::text FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
+            WHERE c.oid = '\(table)'::regclass
+            """)
+    }
+
     /// `table`'s rows, those with a synced-at time, the distinct times and the distinct sources.
     static func metadataValues(_ connection: PostgresConnection, _ table: String) async throws -> [[String?]] {
         try await DestinationHarness.rows(connection, """
@@ -97,6 +105,8 @@ struct DestinationFreshTableTests {
                 #expect(try await DestinationHarness.rows(connection, """
                     SELECT count(*) FROM pg_attrdef WHERE adrelid = '\(table)'::regclass
                     """) == [["0"]], "the metadata columns keep no default")
+                // Autovacuum, kept off the table while it loaded, is back to the server's settings.
+                #expect(try await Self.storageParameters(connection, table) == [[nil, nil]], "\(mode), after load: \(afterLoad)")
                 // The table is keyed as usual: a second Write upserts by the key.
                 if mode == "upsert" {
                     let again = try await DestinationHarness.write(config, streams: [Self.stream()], [.schema(Self.items), try Self.batch(2991...3010, "b")])
@@ -180,6 +190,9 @@ struct DestinationFreshTableTests {
                 let marked = "SELECT count(*), obj_description('\(table)'::regclass, 'pg_class') FROM \(table)"
                 #expect(try await DestinationHarness.rows(connection, marked) == [["10", "sluice: the primary key is built when the rows are loaded"]], "\(mode)")
                 #expect(try await Self.primaryKeyBuiltLast(connection, table) == [], "\(mode)")
+                // Autovacuum stays off it until the key is built (the next Write's).
+                let autovacuumOff = "{autovacuum_enabled=false}"
+                #expect(try await Self.storageParameters(connection, table) == [[autovacuumOff, autovacuumOff]], "\(mode)")
                 // Nor the metadata columns, which come with the key.
                 #expect(try await DestinationHarness.rows(connection, """
                     SELECT count(*) FROM pg_attribute WHERE attrelid = '\(table)'::regclass AND attname LIKE '\\_sluice\\_%' AND NOT attisdropped
@@ -189,6 +202,7 @@ struct DestinationFreshTableTests {
                 #expect(again.stream("items")?.inserted == (mode == "upsert" ? 5 : 10), "\(mode)")
                 #expect(again.stream("items")?.updated == (mode == "upsert" ? 6 : 0), "\(mode)")
                 #expect(try await DestinationHarness.rows(connection, marked) == [[mode == "upsert" ? "15" : "20", nil]], "\(mode)")
+                #expect(try await Self.storageParameters(connection, table) == [[nil, nil]], "\(mode)")
                 // Upsert finds rows by the key, so it is built before the Write's rows; append builds it at the end.
                 #expect(try await Self.primaryKeyBuiltLast(connection, table) == [[mode == "upsert" ? "f" : "t"]], "\(mode)")
                 // The first Write's rows take this Write's metadata values, as its own rows do.

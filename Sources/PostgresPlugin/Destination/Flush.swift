@@ -313,7 +313,7 @@ struct Flush: Sendable {
         for statement in metadata { _ = try await connection.execute(statement) }
         do {
             _ = try await connection.execute(plan.addPrimaryKey)
-            _ = try await connection.execute(WritePlan.clearKeyPending(plan.target))
+            for statement in WritePlan.keyBuilt(plan.target) { _ = try await connection.execute(statement) }
         } catch {
             guard error.sqlState == "23505" else { throw error }
             throw PluginError(category: .data, code: "KEY_NOT_UNIQUE",

@@ -127,7 +127,7 @@ struct TableManager {
                 // modes built it just above.
                 if keyPending {
                     if keyMigration?.after.isEmpty == false || primaryKey.isEmpty {
-                        statements.append(WritePlan.clearKeyPending(qualified))
+                        statements += WritePlan.keyBuilt(qualified)
                     } else {
                         keyDeferred = true
                         metadataDeferred = metadataMissing && !settings.createPerformanceIndexes
@@ -344,8 +344,8 @@ struct TableManager {
         return result.rows.map { ExistingColumn(name: $0[0] ?? "", type: $0[1] ?? "", notNull: $0[2] == "t") }
     }
 
-    /// `keyAfterLoad`: the primary key's columns are NOT NULL, and the key itself is left to
-    /// ``WritePlan/addPrimaryKey``.
+    /// `keyAfterLoad`: the primary key's columns are NOT NULL, the key itself is left to
+    /// ``WritePlan/addPrimaryKey``, and autovacuum waits for it (``WritePlan/loadingStorageParameters``).
     private func createTable(_ qualified: String, _ columns: [WantedColumn], primaryKey: [String], rowID: Bool, keyAfterLoad: Bool) -> String {
         var definitions = columns.map { column in
             let notNull = !column.nullable || (keyAfterLoad && primaryKey.containsExactly(column.name))
@@ -353,6 +353,6 @@ struct TableManager {
         }
         if rowID { definitions.append("\(SQL.quoteIdentifier(WritePlan.rowIDColumn)) uuid NOT NULL DEFAULT gen_random_uuid()") }
         if !primaryKey.isEmpty, !keyAfterLoad { definitions.append("PRIMARY KEY (\(primaryKey.map(SQL.quoteIdentifier).joined(separator: ", ")))") }
-        return "CREATE TABLE \(qualified) (\(definitions.joined(separator: ", ")))"
+        return "CREATE TABLE \(qualified) (\(definitions.joined(separator: ", ")))" + (keyAfterLoad ? " WITH (\(WritePlan.loadingStorageParameters))" : "")
     }
 }

@@ -94,7 +94,19 @@ struct WritePlan: Sendable {
         "COMMENT ON TABLE \(qualified) IS '\(keyPendingComment)'"
     }
 
-    static func clearKeyPending(_ qualified: String) -> String { "COMMENT ON TABLE \(qualified) IS NULL" }
+    /// The storage parameters of a table created without its primary key (``keyAfterLoad``):
+    /// autovacuum stays off it while it loads, so that it neither vacuums rows still arriving
+    /// (setting hint bits and the visibility map of pages the load just wrote, competing with it
+    /// for the cores) nor holds a lock the key's build must wait for until PostgreSQL cancels it
+    /// (`deadlock_timeout`, 1 s by default). PostgreSQL still vacuums to prevent transaction ID
+    /// wraparound. ``keyBuilt(_:)`` resets them.
+    static let loadingStorageParameters = "autovacuum_enabled = false, toast.autovacuum_enabled = false"
+
+    /// The statements that end a pending key's wait once it is built: the mark goes and
+    /// autovacuum is back to the server's settings (``loadingStorageParameters``).
+    static func keyBuilt(_ qualified: String) -> [String] {
+        ["COMMENT ON TABLE \(qualified) IS NULL", "ALTER TABLE \(qualified) RESET (autovacuum_enabled, toast.autovacuum_enabled)"]
+    }
 
     /// This plan for flushes into the table while its metadata columns are not there yet
     /// (``metadataAfterLoad``).
