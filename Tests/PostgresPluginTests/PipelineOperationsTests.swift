@@ -339,7 +339,7 @@ struct PipelineOperationsTests: PipelineWorkspace {
             let statePath = path("state.json")
             let pipeline = try file("dry.yaml", """
                 source: {plugin: \(Binaries.postgresPlugin.path), config: \(try postgresConfig(source, "schemas: [\(source)]"))}
-                destinations: [{plugin: \(Binaries.postgresPlugin.path), config: \(try postgresConfig(target))}]
+                destinations: [{plugin: \(Binaries.postgresPlugin.path), config: \(try file("dst.yaml", HostFixtures.serverConfig(extra: "schema: \(target)\n")))}]
                 catalog:
                   streams:
                     - {name: orders, sync_mode: incremental, cursor: id, write_mode: upsert}
@@ -364,6 +364,16 @@ struct PipelineOperationsTests: PipelineWorkspace {
             #expect(writes.map { $0["table_action"] as? String } == ["create", "create"])
             #expect((writes[0]["statements"] as? [String])?.contains { $0.contains("CREATE TABLE") } == true, "\(writes[0])")
             #expect((writes[0]["statements"] as? [String])?.first?.hasPrefix("CREATE SCHEMA") == true, "\(writes[0])")
+            // The primary key and the metadata columns come after the rows; the plan lists their DDL last.
+            let quoted = "\(SQL.quoteIdentifier(target)).\"orders\""
+            let last = (writes[0]["statements"] as? [String] ?? []).suffix(5)
+            #expect(zip(last, [
+                "ALTER TABLE \(quoted) ADD COLUMN \"_sluice_synced_at\" timestamp with time zone DEFAULT ",
+                "ALTER TABLE \(quoted) ALTER COLUMN \"_sluice_synced_at\" DROP DEFAULT",
+                "ALTER TABLE \(quoted) ADD PRIMARY KEY (\"id\")",
+                "COMMENT ON TABLE \(quoted) IS NULL",
+                "ALTER TABLE \(quoted) RESET (autovacuum_enabled, toast.autovacuum_enabled)",
+            ]).allSatisfy { $0.hasPrefix($1) } && last.count == 5, "\(writes[0])")
             #expect(result.stderr.contains("destination: upsert by (id) into \(target).orders (create, "), "\(result.stderr)")
             // Nothing was created, not even the destination schema or the state file.
             #expect(try await connection.execute("SELECT count(*) FROM pg_namespace WHERE nspname = $1", [.text(target)]).rows == [["0"]])

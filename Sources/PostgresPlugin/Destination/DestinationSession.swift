@@ -269,13 +269,20 @@ final class DestinationSession {
                 let action = try await action(for: stream.schema, configured: stream)
                 // The schema statement runs only when the schema is missing (``TableManager/createSchemaIfMissing(_:on:)``).
                 let schemaStatement = try await TableManager.schemaExists(target.schema, on: connection) ? nil : action.statements.first
-                let statements = [schemaStatement].compactMap { $0 } + action.userTypeStatements.map(\.sql) + action.statements.dropFirst()
+                var statements = [schemaStatement].compactMap { $0 } + action.userTypeStatements.map(\.sql) + action.statements.dropFirst()
+                // A key built after the rows: its statements run later in the Write, but they are its DDL too.
+                let keyAfterLoad = action.plan.keyAfterLoad
+                if keyAfterLoad {
+                    statements += action.plan.keyStatements(adding: action.plan.metadataAfterLoad
+                        ? action.plan.addMetadataColumns(syncedAtMicros: syncedAtMicros, sourceName: request.sourceName) : [])
+                }
                 let exists = try await TableManager.tableExists(SQL.quoteQualified(schema: target.schema, name: target.table), on: connection)
                 let mode = settings.mode(of: stream.schema, configured: stream)
                 let kind: TablePlan.Action = mode == .replace ? (exists ? .replace : .create)
-                    : action.createsTable ? (exists ? .recreate : .create) : (action.statements.count > 1 ? .migrate : .keep)
+                    : action.createsTable ? (exists ? .recreate : .create) : (action.statements.count > 1 || keyAfterLoad ? .migrate : .keep)
                 tables.append(TablePlan(stream: stream.schema.stream, target: name, action: kind.rawValue, statements: kind == .keep ? [] : statements,
-                                        detail: "written with \(Self.modeName(mode))" + (action.createdUserTypes.isEmpty ? "" : ", creating \(action.createdUserTypes.count) user-defined types")))
+                                        detail: "written with \(Self.modeName(mode))" + (action.createdUserTypes.isEmpty ? "" : ", creating \(action.createdUserTypes.count) user-defined types")
+                                            + (keyAfterLoad ? ", the primary key built once the rows are in (the last statements)" : "")))
             } catch let error as PluginError where error.category == .config || error.category == .data {
                 tables.append(TablePlan(stream: stream.schema.stream, target: name, action: TablePlan.Action.refuse.rawValue, detail: "\(error.code): \(error.message)"))
             }

@@ -310,10 +310,8 @@ struct Flush: Sendable {
     /// when the table still lacks those columns). Rows that repeat a key fail it with
     /// `KEY_NOT_UNIQUE`, naming the key.
     static func buildKey(_ plan: WritePlan, adding metadata: [String], on connection: PostgresConnection) async throws {
-        for statement in metadata { _ = try await connection.execute(statement) }
         do {
-            _ = try await connection.execute(plan.addPrimaryKey)
-            for statement in WritePlan.keyBuilt(plan.target) { _ = try await connection.execute(statement) }
+            for statement in plan.keyStatements(adding: metadata) { _ = try await connection.execute(statement) }
         } catch {
             guard error.sqlState == "23505" else { throw error }
             throw PluginError(category: .data, code: "KEY_NOT_UNIQUE",

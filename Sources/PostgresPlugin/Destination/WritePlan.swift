@@ -102,6 +102,13 @@ struct WritePlan: Sendable {
     /// wraparound. ``keyBuilt(_:)`` resets them.
     static let loadingStorageParameters = "autovacuum_enabled = false, toast.autovacuum_enabled = false"
 
+    /// The statements that build the pending primary key (``keyAfterLoad``), in one transaction:
+    /// `metadata` first (``addMetadataColumns(syncedAtMicros:sourceName:)``, when the table
+    /// still lacks those columns), the key, then ``keyBuilt(_:)``.
+    func keyStatements(adding metadata: [String]) -> [String] {
+        metadata + [addPrimaryKey] + Self.keyBuilt(target)
+    }
+
     /// The statements that end a pending key's wait once it is built: the mark goes and
     /// autovacuum is back to the server's settings (``loadingStorageParameters``).
     static func keyBuilt(_ qualified: String) -> [String] {
