@@ -326,6 +326,42 @@ struct PipelineOperationsTests: PipelineWorkspace {
         }
     }
 
+    @Test("a source's error is printed once: the stream's INCOMPLETE line points to it instead of repeating it (pipeline and read)")
+    func sourceErrorPrintedOnce() async throws {
+        try await withDatabase { connection in
+            let source = schema("errsrc"), target = schema("errdst")
+            let s = SQL.quoteIdentifier(source)
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(s);
+                CREATE TABLE \(s).items (id int PRIMARY KEY);
+                INSERT INTO \(s).items SELECT generate_series(1, 10);
+                """)
+            // The filter passes PREPARE and fails when the read reaches id 3.
+            let sourceConfig = try postgresConfig(source, "schemas: [\(source)]")
+            let pipeline = try file("failing.yaml", """
+                source: {plugin: \(Binaries.postgresPlugin.path), config: \(sourceConfig)}
+                destinations: [{plugin: \(Binaries.postgresPlugin.path), config: \(try postgresConfig(target))}]
+                catalog:
+                  streams:
+                    - {name: items, filter: "1 / (id - 3) IS NOT NULL"}
+                """)
+            let piped = try await run(["pipeline", "--pipeline", pipeline, "--retries", "0"])
+            #expect(piped.exitCode == 70, "\(piped.stderr)")
+            #expect(piped.stderr.components(separatedBy: "division by zero").count == 2, "\(piped.stderr)")
+            #expect(piped.stderr.contains("source stream \(source).items: INCOMPLETE (the plugin's error follows)"), "\(piped.stderr)")
+            #expect(piped.stderr.contains("plugin-host: source: the plugin reported an error (stream \(source).items): "), "\(piped.stderr)")
+
+            let catalog = try file("failing-read.json", """
+                {"streams": [{"namespace": "\(source)", "name": "items", "filter": "1 / (id - 3) IS NOT NULL"}]}
+                """)
+            let read = try await run(["read", "--plugin", Binaries.postgresPlugin.path, "--config", sourceConfig, "--catalog", catalog,
+                                      "--output", path("failing.jsonl")])
+            #expect(read.exitCode == 70, "\(read.stderr)")
+            #expect(read.stderr.components(separatedBy: "division by zero").count == 2, "\(read.stderr)")
+            #expect(read.stderr.contains("stream \(source).items: INCOMPLETE (the plugin's error follows)"), "\(read.stderr)")
+        }
+    }
+
     @Test("pipeline --dry-run prints the plan (streams, sync and write modes, keys, resume points, skipped streams, each destination's target table, action and DDL) and changes nothing; a refused table fails it")
     func dryRun() async throws {
         try await withDatabase { connection in

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceSDK
 import SluiceWire
 
 /// Progress and stream status: on a terminal, updates of the live ``ProgressBoard`` (while one
@@ -10,9 +11,41 @@ final class ProgressReport: Sendable {
     }
     private let throttle = LockedValue(Throttle())
     private static let interval: TimeInterval = 2
+    /// INCOMPLETE statuses with a reason, held back until the call's next status or its end
+    /// (``settle(failure:)``): a plugin that fails its call reports its streams INCOMPLETE with
+    /// the error's text, then the Error, which the host prints; the text is then said once.
+    private let heldBack = LockedValue<[(status: StreamStatus, origin: String?)]>([])
 
     /// Reports a stream's status change, after `origin` ("source") when several plugins run.
     func status(_ status: StreamStatus, from origin: String? = nil) {
+        settle()
+        let board = Diagnostics.board
+        board?.status(status)
+        // The board shows the phase; a reason still gets a line.
+        guard board == nil || !status.message.isEmpty else { return }
+        if status.status == .incomplete, !status.message.isEmpty {
+            heldBack.withLock { $0.append((status, origin)) }
+            return
+        }
+        line(status, from: origin, reason: status.message)
+    }
+
+    /// Prints the statuses held back, at the end of the call (with the `failure` that ended it,
+    /// which its caller reports): a reason that is that failure's own text is left out.
+    func settle(failure: (any Error)? = nil) {
+        let held = heldBack.withLock { held in
+            defer { held.removeAll() }
+            return held
+        }
+        var failureTexts: Set<String> = []
+        if case HostError.plugin(let error)? = failure { failureTexts = [error.description, error.message] }
+        for (status, origin) in held {
+            line(status, from: origin, reason: failureTexts.contains(status.message) ? "" : status.message,
+                 note: failureTexts.contains(status.message) ? " (the plugin's error follows)" : "")
+        }
+    }
+
+    private func line(_ status: StreamStatus, from origin: String?, reason: String, note: String = "") {
         let word: String
         switch status.status {
         case .started: word = "started"
@@ -20,13 +53,9 @@ final class ProgressReport: Sendable {
         case .incomplete: word = "INCOMPLETE"
         case .unspecified: word = "status unknown"
         }
-        let board = Diagnostics.board
-        board?.status(status)
-        // The board shows the phase; a reason still gets a line.
-        guard board == nil || !status.message.isEmpty else { return }
         var fields: [(key: String, value: JSONValue)] = [("status", .string(word.lowercased()))]
         if let origin { fields.append(("origin", .string(origin))) }
-        Diagnostics.line("\(origin.map { "\($0) " } ?? "")stream \(status.stream): \(word)\(status.message.isEmpty ? "" : ": \(status.message)")",
+        Diagnostics.line("\(origin.map { "\($0) " } ?? "")stream \(status.stream): \(word)\(reason.isEmpty ? "" : ": \(reason)")\(note)",
                          level: status.status == .incomplete ? .warn : .info, stream: status.stream, fields: fields)
     }
 

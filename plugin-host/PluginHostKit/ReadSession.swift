@@ -53,6 +53,17 @@ struct ReadSession {
     /// source announcing `read_acks` gets a ReadAck for each state once the output before it is
     /// durable and the state file saved with it (PROTOCOL.md §8.2).
     mutating func consume(_ client: PluginClient, statePath: String? = nil) async throws -> Summary {
+        do {
+            let summary = try await consumeMessages(client, statePath: statePath)
+            report.settle()
+            return summary
+        } catch {
+            report.settle(failure: error)
+            throw error
+        }
+    }
+
+    private mutating func consumeMessages(_ client: PluginClient, statePath: String?) async throws -> Summary {
         let acknowledging = client.helloReply.capabilities.has(Feature.readAcks) ? statePath : nil
         while let message = try await client.nextCallMessage() {
             switch message {

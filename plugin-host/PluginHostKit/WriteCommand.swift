@@ -115,9 +115,11 @@ struct WriteCommand: AsyncParsableCommand {
                         }
                     })
             } catch {
+                report.settle(failure: error)
                 if let failure = assembler.failure { throw Self.stopped(failure, committed: false) }
                 throw error
             }
+            report.settle()
             if let failure = assembler.failure { throw Self.stopped(failure, committed: true) }
             board?.close()
             for stream in summary.streams {

@@ -161,13 +161,16 @@ struct PipelineRun: Sendable {
                         progress.tick(read: counts.total, committed: acks.committedRecords)
                     }
                 case .summary(let summary):
+                    report.settle()
                     return summary
                 default:
                     violation("unexpected \(message.name) during a Read")
                 }
             }
+            report.settle()
             violation("the Read ended without a Summary")
         } catch {
+            report.settle(failure: error)
             control.fail(error, origin: source.launch.label, stderr: source.client.process.stderr)
         }
         return nil
@@ -247,6 +250,7 @@ struct PipelineRun: Sendable {
                 case .progress:
                     continue
                 case .summary(let summary):
+                    report.settle()
                     return summary
                 default:
                     throw HostError.protocolViolation("unexpected \(message.name) during a Write")
@@ -255,8 +259,10 @@ struct PipelineRun: Sendable {
             throw HostError.protocolViolation("the Write ended without a Summary")
         } catch let failure as HostFailure {
             // The state file could not be written: the host itself failed.
+            report.settle()
             control.fail(failure, origin: nil, stderr: nil)
         } catch {
+            report.settle(failure: error)
             control.fail(error, origin: destination.launch.label, stderr: destination.client.process.stderr)
         }
         return nil
