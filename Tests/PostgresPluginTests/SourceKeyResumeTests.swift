@@ -53,6 +53,38 @@ struct SourceKeyResumeTests {
         }
     }
 
+    @Test("a full refresh cut by a limit and resumed from a mid-way state sends only what the limit leaves: by key and by ctid")
+    func resumedLimitCountsRowsSentBefore() async throws {
+        try await SourceHarness.withSchema { schema, db in
+            let s = SQL.quoteIdentifier(schema)
+            _ = try await db.executeScript("""
+                CREATE TABLE \(s).keyed (id int PRIMARY KEY, v text);
+                INSERT INTO \(s).keyed SELECT g, 'v' FROM generate_series(1, 100) g;
+                CREATE TABLE \(s).heap (id int, v text);
+                INSERT INTO \(s).heap SELECT g, 'v' FROM generate_series(1, 100) g;
+                """)
+            for table in ["keyed", "heap"] {
+                let stream = SourceHarness.stream(schema, table, columns: ["id", "v"], limit: 25)
+                let overrides: [String: Any] = ["batch_size": 10, "checkpoint_interval": 0]
+                let full = try await SourceHarness.read([stream], overrides: overrides)
+                #expect(try full.rows(table).count == 25, "\(table)")
+                // The state after the first 20 rows says so; the final one is complete.
+                let index = try #require(full.states.indices.first { full.batches.prefix(full.batchesBeforeState[$0]).reduce(0) { $0 + $1.rowCount } == 20 })
+                let middle = full.states[index]
+                #expect(SourceHarness.json(middle)["sent"] as? Int == 20, "\(table): \(SourceHarness.json(middle))")
+                #expect(full.lastStateJSON["complete"] as? Bool == true && full.lastStateJSON["sent"] == nil, "\(table)")
+                let resumed = try await SourceHarness.read([stream], states: [middle], overrides: overrides)
+                let rest = Self.pairs(try resumed.rows(table)).map(\.0)
+                #expect(rest == Array(21 ... 25), "\(table): the limit of 25 less the 20 sent before")
+                #expect(resumed.lastStateJSON["complete"] as? Bool == true, "\(table)")
+                // Resumed from a state that had sent the whole limit: nothing more.
+                let last = try #require(full.states.dropLast().last)
+                let done = try await SourceHarness.read([stream], states: [last], overrides: overrides)
+                #expect(try done.rows(table).count == 0, "\(table)")
+            }
+        }
+    }
+
     @Test("split_tables with max_connections 2 reads a table with a primary key in two key ranges of one snapshot; a mid-way state resumes every range, without split_tables too")
     func parallelKeyRanges() async throws {
         try await SourceHarness.withSchema { schema, db in

@@ -11,6 +11,8 @@ import SluiceWire
 /// `ctid`, one entry per block range (`"ranges":[{"lo":0,"hi":4096,"after":"(17,3)"}]`, `hi`
 /// absent for the open last range). A full refresh that finished carries `"complete":true` and
 /// the next one starts from the beginning. Version 1 states (no `key_ranges`) are still read.
+/// One cut by a `limit` also carries `"sent"`, the rows it has sent, which a resumed read counts
+/// toward the limit.
 ///
 /// Version 3 adds, for an incremental read of a relation with row versions (a table,
 /// partitioned table or materialized view), `snapshot`: a `pg_snapshot` such that every row
@@ -29,6 +31,8 @@ struct ReadState: Sendable, Equatable {
     var snapshot: String?
     /// Incremental: a read in progress.
     var run: RunPosition?
+    /// A full refresh with a `limit`: the rows it has sent so far.
+    var sent: UInt64?
 
     static let version = 3
 
@@ -41,6 +45,7 @@ struct ReadState: Sendable, Equatable {
         if !keyRanges.isEmpty { object["key_ranges"] = keyRanges.map(\.json) }
         if let snapshot { object["snapshot"] = snapshot }
         if let run { object["run"] = run.json }
+        if let sent { object["sent"] = sent }
         let json = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return Array(json)
     }
@@ -60,6 +65,10 @@ struct ReadState: Sendable, Equatable {
             guard let text = snapshot as? String, SnapshotText.isValid(text) else { return nil }
             self.snapshot = text
         }
+        if let sent = object["sent"] {
+            guard let count = sent as? NSNumber, count.int64Value >= 0 else { return nil }
+            self.sent = UInt64(count.int64Value)
+        }
         if let run = object["run"] {
             guard let run = (run as? [String: Any]).flatMap(RunPosition.init(json:)), run.key.count == keyColumns.count else { return nil }
             self.run = run
@@ -69,7 +78,7 @@ struct ReadState: Sendable, Equatable {
     }
 
     init(mode: String, keyColumns: [String], key: [String?], complete: Bool = false,
-         ranges: [CtidRange] = [], keyRanges: [KeyRange] = [], snapshot: String? = nil, run: RunPosition? = nil) {
+         ranges: [CtidRange] = [], keyRanges: [KeyRange] = [], snapshot: String? = nil, run: RunPosition? = nil, sent: UInt64? = nil) {
         self.mode = mode
         self.keyColumns = keyColumns
         self.key = key
@@ -78,6 +87,7 @@ struct ReadState: Sendable, Equatable {
         self.keyRanges = keyRanges
         self.snapshot = snapshot
         self.run = run
+        self.sent = sent
     }
 }
 

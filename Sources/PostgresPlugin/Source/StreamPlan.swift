@@ -42,6 +42,9 @@ struct StreamPlan: Sendable {
     let resumeRanges: [CtidRange]?
     /// For a full refresh by primary key: the key ranges of an interrupted read, from the host's state.
     let resumeKeyRanges: [KeyRange]?
+    /// For a full refresh with a `limit`: the rows the interrupted read it resumes had sent,
+    /// which count toward the limit (``ReadState/sent``).
+    let sentBefore: UInt64
 
     var stream: StreamID { table.stream }
     var mode: String { incremental ? "incremental" : "full_refresh" }
@@ -114,6 +117,7 @@ struct StreamPlan: Sendable {
         } else {
             resumeKeyRanges = nil
         }
+        sentBefore = limit > 0 && (resumeRanges != nil || resumeKeyRanges != nil) ? state?.sent ?? 0 : 0
         let versions = incremental && ["r", "m", "p"].contains(table.relkind)
         tracksVersions = versions
         let names = keyColumns
@@ -230,7 +234,7 @@ struct StreamPlan: Sendable {
         var sql = "SELECT " + selectList.joined(separator: ", ") + " FROM " + table.fromItem
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         if ordered && !keyColumns.isEmpty { sql += " ORDER BY " + keyColumns.map(keyExpression).joined(separator: ", ") }
-        if limit > 0 { sql += " LIMIT \(limit)" }
+        if limit > 0 { sql += " LIMIT \(limit - min(sentBefore, limit))" }
         return "COPY (\(sql)) TO STDOUT (FORMAT binary)"
     }
 
@@ -275,9 +279,11 @@ struct StreamPlan: Sendable {
                          run: sent.map { RunPosition(snapshot: run.text, key: $0) })
     }
 
-    /// The state after a row with `key` (or after the rows of block or key ranges).
-    func state(key: [String?], ranges: [CtidRange] = [], keyRanges: [KeyRange] = [], complete: Bool = false) -> ReadState {
-        ReadState(mode: mode, keyColumns: keyColumns, key: key, complete: complete, ranges: ranges, keyRanges: keyRanges)
+    /// The state after a row with `key` (or after the rows of block or key ranges), `sent` rows
+    /// into this read.
+    func state(key: [String?], ranges: [CtidRange] = [], keyRanges: [KeyRange] = [], complete: Bool = false, sent: UInt64 = 0) -> ReadState {
+        ReadState(mode: mode, keyColumns: keyColumns, key: key, complete: complete, ranges: ranges, keyRanges: keyRanges,
+                  sent: limit > 0 && !incremental && !complete ? sentBefore + sent : nil)
     }
 }
 

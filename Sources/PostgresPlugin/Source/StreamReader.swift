@@ -299,10 +299,10 @@ actor BatchSink {
         switch segment {
         case .ctid(let index, _):
             ranges[index].after = lastKey.first ?? nil
-            state = due ? plan.state(key: [], ranges: ranges) : nil
+            state = due ? plan.state(key: [], ranges: ranges, sent: summary.records) : nil
         case .key(let index, _):
             keyRanges[index].after = lastKey
-            state = due ? plan.state(key: [], keyRanges: keyRanges) : nil
+            state = due ? plan.state(key: [], keyRanges: keyRanges, sent: summary.records) : nil
         case .all where !plan.keyColumns.isEmpty:
             key = lastKey
             state = due ? plan.incrementalState(last: lastKey, run: run, finished: false) : nil
