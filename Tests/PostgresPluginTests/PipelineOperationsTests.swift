@@ -359,6 +359,26 @@ struct PipelineOperationsTests: PipelineWorkspace {
             #expect(read.exitCode == 70, "\(read.stderr)")
             #expect(read.stderr.components(separatedBy: "division by zero").count == 2, "\(read.stderr)")
             #expect(read.stderr.contains("stream \(source).items: INCOMPLETE (the plugin's error follows)"), "\(read.stderr)")
+
+            // A destination that fails reports every stream it started INCOMPLETE with its
+            // error's text, one after the other: each line points to the error, said once.
+            let t = SQL.quoteIdentifier(target)
+            _ = try await connection.executeScript("""
+                CREATE TABLE \(s).others (id int PRIMARY KEY);
+                INSERT INTO \(s).others SELECT generate_series(1, 10);
+                CREATE SCHEMA IF NOT EXISTS \(t);
+                CREATE TABLE \(t).others (id int PRIMARY KEY CONSTRAINT small_ids CHECK (id < 5));
+                """)
+            let refusing = try file("refusing.yaml", """
+                source: {plugin: \(Binaries.postgresPlugin.path), config: \(sourceConfig)}
+                destinations: [{plugin: \(Binaries.postgresPlugin.path), config: \(try postgresConfig(target))}]
+                """)
+            let refused = try await run(["pipeline", "--pipeline", refusing, "--retries", "0"])
+            #expect(refused.exitCode == 70, "\(refused.stderr)")
+            #expect(refused.stderr.components(separatedBy: "small_ids").count == 2, "\(refused.stderr)")
+            for stream in ["items", "others"] {
+                #expect(refused.stderr.contains("destination stream \(source).\(stream): INCOMPLETE (the plugin's error follows)"), "\(refused.stderr)")
+            }
         }
     }
 

@@ -11,14 +11,13 @@ final class ProgressReport: Sendable {
     }
     private let throttle = LockedValue(Throttle())
     private static let interval: TimeInterval = 2
-    /// INCOMPLETE statuses with a reason, held back until the call's next status or its end
+    /// INCOMPLETE statuses with a reason, held back until another status or the call's end
     /// (``settle(failure:)``): a plugin that fails its call reports its streams INCOMPLETE with
     /// the error's text, then the Error, which the host prints; the text is then said once.
     private let heldBack = LockedValue<[(status: StreamStatus, origin: String?)]>([])
 
     /// Reports a stream's status change, after `origin` ("source") when several plugins run.
     func status(_ status: StreamStatus, from origin: String? = nil) {
-        settle()
         let board = Diagnostics.board
         board?.status(status)
         // The board shows the phase; a reason still gets a line.
@@ -27,6 +26,7 @@ final class ProgressReport: Sendable {
             heldBack.withLock { $0.append((status, origin)) }
             return
         }
+        settle()
         line(status, from: origin, reason: status.message)
     }
 
