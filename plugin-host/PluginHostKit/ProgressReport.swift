@@ -27,7 +27,7 @@ final class ProgressReport: Sendable {
             return
         }
         settle()
-        line(status, from: origin, reason: status.message)
+        line(status, from: origin)
     }
 
     /// Prints the statuses held back, at the end of the call (with the `failure` that ended it,
@@ -40,12 +40,13 @@ final class ProgressReport: Sendable {
         var failureTexts: Set<String> = []
         if case HostError.plugin(let error)? = failure { failureTexts = [error.description, error.message] }
         for (status, origin) in held {
-            line(status, from: origin, reason: failureTexts.contains(status.message) ? "" : status.message,
-                 note: failureTexts.contains(status.message) ? " (the plugin's error follows)" : "")
+            line(status, from: origin, pointingToError: failureTexts.contains(status.message))
         }
     }
 
-    private func line(_ status: StreamStatus, from origin: String?, reason: String, note: String = "") {
+    /// The status line, with its reason or, when the plugin's error (printed after it) says
+    /// the same, a pointer to that error.
+    private func line(_ status: StreamStatus, from origin: String?, pointingToError: Bool = false) {
         let word: String
         switch status.status {
         case .started: word = "started"
@@ -55,7 +56,8 @@ final class ProgressReport: Sendable {
         }
         var fields: [(key: String, value: JSONValue)] = [("status", .string(word.lowercased()))]
         if let origin { fields.append(("origin", .string(origin))) }
-        Diagnostics.line("\(origin.map { "\($0) " } ?? "")stream \(status.stream): \(word)\(reason.isEmpty ? "" : ": \(reason)")\(note)",
+        let reason = pointingToError ? " (the plugin's error follows)" : status.message.isEmpty ? "" : ": \(status.message)"
+        Diagnostics.line("\(origin.map { "\($0) " } ?? "")stream \(status.stream): \(word)\(reason)",
                          level: status.status == .incomplete ? .warn : .info, stream: status.stream, fields: fields)
     }
 
