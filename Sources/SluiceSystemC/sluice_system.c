@@ -8,6 +8,7 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 
 extern char **environ;
@@ -64,4 +65,10 @@ int sluice_set_pipe_capacity(int fd, int bytes) {
     errno = ENOTSUP;
     return -1;
 #endif
+}
+
+int sluice_pipe_unread_bytes(int fd) {
+    int bytes = 0;
+    if (ioctl(fd, FIONREAD, &bytes) != 0) return -1;
+    return bytes;
 }

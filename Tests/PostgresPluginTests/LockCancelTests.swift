@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import PostgresClient
 import SluiceTestSupport
 import SluiceSDK
@@ -84,6 +85,61 @@ struct LockCancelTests {
             }
             #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(table)") == [["1"]])
         }
+    }
+
+    @Test("Cancel stops a Write that stopped reading its input while the pipe still had room, so the Cancel sits unread behind batches: SIGTERM follows, no session keeps waiting")
+    func cancelUnreadBehindBatches() async throws {
+        try await DestinationHarness.withSchema { schema, connection in
+            let config = DestinationHarness.config(schema: schema, ["lock_timeout": 0])
+            let streams = [ConfiguredStream(schema: DestinationHarness.items)]
+            _ = try await DestinationHarness.write(config, streams: streams, [try DestinationHarness.items(1...1)])
+            let table = SQL.quoteQualified(schema: schema, name: "items")
+            try await withLocked(table) {
+                let client = try await DestinationHarness.launch()
+                try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: streams), sourceName: "tests"))
+                // Small batches, one at a time, until the plugin stops reading: its flush waits
+                // for the lock and the input it reads ahead is full, while the pipe has room.
+                var first: Int64 = 2
+                var stalled = false
+                while !stalled && first < 10_000_000 {
+                    try await client.send(try DestinationHarness.items(first...(first + 999)))
+                    first += 1000
+                    stalled = try await inputStalls(client, connection, table)
+                }
+                #expect(stalled, "the plugin never stopped reading its input")
+                let unread = try #require(client.process.unreadInputBytes)
+                #expect(unread > 0 && unread < 256 << 10, "\(unread) bytes unread")
+                // Written at once (the pipe has room), then read by no one.
+                try await client.cancel()
+                let outcome = Mutex<(error: PluginError?, status: SluiceSDK.ExitStatus?)?>(nil)
+                let reading = Task {
+                    let ended = await ending { while try await client.nextCallMessage() != nil {} }
+                    outcome.withLock { $0 = ended }
+                }
+                try await eventually("the cancelled Write ends") { outcome.withLock { $0 != nil } }
+                if outcome.withLock({ $0 == nil }) { client.process.send(signal: SIGKILL) }
+                _ = await reading.result
+                let ended = outcome.withLock { $0 }
+                #expect(ended?.error?.code == "CANCELLED" || ended?.status == .exited(130), "\(String(describing: ended))")
+                try await eventually("no session waits for the lock") { try await lockWaiters(connection, table) == 0 }
+                await client.close()
+            }
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(table)") == [["1"]])
+        }
+    }
+
+    /// Whether `client`'s plugin stopped reading its input while a session waits for `table`'s
+    /// lock: bytes stay unread in its pipe, unchanged, for 2 s.
+    private func inputStalls(_ client: PluginClient, _ connection: PostgresConnection, _ table: String) async throws -> Bool {
+        guard try await lockWaiters(connection, table) > 0 else { return false }
+        try await Task.sleep(for: .milliseconds(5))
+        let unread = client.process.unreadInputBytes ?? 0
+        guard unread > 0 else { return false }
+        for _ in 0..<40 {
+            try await Task.sleep(for: .milliseconds(50))
+            if client.process.unreadInputBytes != unread { return false }
+        }
+        return true
     }
 
     @Test("SIGTERM stops a plugin-host pipeline whose destination table is locked: exit 130, no session left waiting")

@@ -6,9 +6,9 @@ import Glibc
 #endif
 
 /// SIGINT/SIGTERM while plugins run: the first asks every plugin to cancel its running call
-/// (which rolls back what is not committed and ends the call with CANCELLED; a plugin whose
-/// input is full gets SIGTERM, see ``PluginClient/cancel(signalAfter:)``); a second kills the
-/// plugins and exits with 130.
+/// (which rolls back what is not committed and ends the call with CANCELLED; a plugin that does
+/// not read it gets SIGTERM, see ``PluginClient/cancel(signalAfter:endAfter:)``); a second kills
+/// the plugins and exits with 130.
 final class InterruptHandler {
     private let sources: [any DispatchSourceSignal]
     private let interrupts = LockedValue(0)

@@ -17,4 +17,11 @@ enum PipeCapacity {
     static func enlarge(_ descriptor: Int32) {
         _ = sluice_set_pipe_capacity(descriptor, Int32(frames))
     }
+
+    /// The bytes written to the pipe `descriptor` belongs to and not read yet, or nil when the
+    /// system cannot tell.
+    static func unreadBytes(_ descriptor: Int32) -> Int? {
+        let bytes = sluice_pipe_unread_bytes(descriptor)
+        return bytes < 0 ? nil : Int(bytes)
+    }
 }

@@ -16,6 +16,8 @@ public final class PluginClient: @unchecked Sendable {
     private let onLog: @Sendable (LogMessage) -> Void
     /// Whether the running Read or Write already gave its final message (Summary or Error).
     private let callEnded = LockedBox(false)
+    /// The calls started and those whose final message arrived: one runs while they differ.
+    private let calls = LockedBox(CallCount())
 
     /// Spawns `executable`, performs the handshake with `hello`, and returns a ready client.
     public static func launch(executable: URL, arguments: [String] = [], environment: [String: String]? = nil,
@@ -78,8 +80,8 @@ public final class PluginClient: @unchecked Sendable {
 
     /// GetSpec.
     public func spec() async throws(HostError) -> SpecResponse {
-        try await send(.getSpec)
-        switch try await expectReply(to: "GetSpecRequest") {
+        try await send(call: .getSpec)
+        switch try await finalReply(to: "GetSpecRequest") {
         case .spec(let spec): return spec
         case .error(let error): throw .plugin(error)
         case let other: throw .protocolViolation("GetSpecRequest was answered with \(other.name), not SpecResponse")
@@ -88,8 +90,8 @@ public final class PluginClient: @unchecked Sendable {
 
     /// Check.
     public func check(_ request: CheckRequest) async throws(HostError) -> CheckResponse {
-        try await send(.check(request))
-        switch try await expectReply(to: "CheckRequest") {
+        try await send(call: .check(request))
+        switch try await finalReply(to: "CheckRequest") {
         case .check(let response): return response
         case .error(let error): throw .plugin(error)
         case let other: throw .protocolViolation("CheckRequest was answered with \(other.name), not CheckResponse")
@@ -98,8 +100,8 @@ public final class PluginClient: @unchecked Sendable {
 
     /// Discover.
     public func discover(_ request: DiscoverRequest) async throws(HostError) -> Catalog {
-        try await send(.discover(request))
-        switch try await expectReply(to: "DiscoverRequest") {
+        try await send(call: .discover(request))
+        switch try await finalReply(to: "DiscoverRequest") {
         case .catalog(let catalog): return catalog
         case .error(let error): throw .plugin(error)
         case let other: throw .protocolViolation("DiscoverRequest was answered with \(other.name), not Catalog")
@@ -108,8 +110,8 @@ public final class PluginClient: @unchecked Sendable {
 
     /// Resources: lists, or releases, what the plugin keeps between calls (feature `resources`).
     public func resources(_ request: ResourcesRequest) async throws(HostError) -> ResourcesResponse {
-        try await send(.resources(request))
-        switch try await expectReply(to: "ResourcesRequest") {
+        try await send(call: .resources(request))
+        switch try await finalReply(to: "ResourcesRequest") {
         case .resources(let response): return response
         case .error(let error): throw .plugin(error)
         case let other: throw .protocolViolation("ResourcesRequest was answered with \(other.name), not ResourcesResponse")
@@ -118,8 +120,8 @@ public final class PluginClient: @unchecked Sendable {
 
     /// PlanWrite: what a Write would do to the destination's tables (feature `plan_write`).
     public func planWrite(_ request: PlanWriteRequest) async throws(HostError) -> PlanWriteResponse {
-        try await send(.planWrite(request))
-        switch try await expectReply(to: "PlanWriteRequest") {
+        try await send(call: .planWrite(request))
+        switch try await finalReply(to: "PlanWriteRequest") {
         case .planWrite(let response): return response
         case .error(let error): throw .plugin(error)
         case let other: throw .protocolViolation("PlanWriteRequest was answered with \(other.name), not PlanWriteResponse")
@@ -129,14 +131,14 @@ public final class PluginClient: @unchecked Sendable {
     /// Starts a Read; then call ``nextCallMessage()`` until it returns `nil`.
     public func startRead(_ request: ReadRequest) async throws(HostError) {
         callEnded.value = false
-        try await send(.read(request))
+        try await send(call: .read(request))
     }
 
     /// Starts a Write; then ``send(_:)`` schemas, batches and states, and WriteEnd, while
     /// reading replies with ``nextCallMessage()`` concurrently (or use ``write(_:input:onMessage:)``).
     public func startWrite(_ request: WriteRequest) async throws(HostError) {
         callEnded.value = false
-        try await send(.write(request))
+        try await send(call: .write(request))
     }
 
     /// The next message of the running Read or Write, ending with its Summary; `nil` after it.
@@ -147,9 +149,11 @@ public final class PluginClient: @unchecked Sendable {
         switch message {
         case .error(let error):
             callEnded.value = true
+            calls.withLock { $0.ended += 1 }
             throw .plugin(error)
         case .summary:
             callEnded.value = true
+            calls.withLock { $0.ended += 1 }
             return message
         default:
             return message
@@ -215,20 +219,27 @@ public final class PluginClient: @unchecked Sendable {
         }
     }
 
-    /// Asks the plugin to cancel its running call (§6.1).
+    /// Asks the plugin to cancel its running call (§6.1); returns once the Cancel is written.
     ///
-    /// The Cancel frame queues behind any frame being written. When the plugin has not taken it
-    /// within `signalAfter` seconds, its input pipe is full because the call stopped reading
-    /// (a Write waiting for a lock, say), and the plugin gets SIGTERM instead: that cancels the
-    /// call the same way, without going through the pipe, but also ends the session (§6.2).
-    public func cancel(signalAfter seconds: Double = 2) async throws(HostError) {
-        let process = self.process
-        let fallback = Task {
+    /// A plugin that stopped reading its input (a Write waiting for a lock, say) does not read the
+    /// Cancel either, whether it fits in the pipe or waits behind a full one. So the plugin gets
+    /// SIGTERM, which cancels the call the same way without going through the pipe but also ends
+    /// the session (§6.2), when the Cancel is not written within `signalAfter` seconds, or when the
+    /// call running as it was sent has not given its final message (read with this client)
+    /// within `endAfter` seconds.
+    public func cancel(signalAfter seconds: Double = 2, endAfter grace: Double = 5) async throws(HostError) {
+        let process = self.process, calls = self.calls
+        let cancelled = calls.value
+        let written = LockedBox(false)
+        Task {
             try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
-            process.send(signal: SIGTERM)
+            guard written.value else { return process.send(signal: SIGTERM) }
+            guard cancelled.running else { return }
+            try await Task.sleep(nanoseconds: UInt64(max(0, grace - seconds) * 1_000_000_000))
+            if calls.value.ended == cancelled.ended { process.send(signal: SIGTERM) }
         }
-        defer { fallback.cancel() }
         try await send(.cancel)
+        written.value = true
     }
 
     /// Ends the session (Close, then end of input) and waits for the plugin to exit;
@@ -268,6 +279,19 @@ public final class PluginClient: @unchecked Sendable {
         }
     }
 
+    /// Sends the request that starts a call.
+    private func send(call request: HostMessage) async throws(HostError) {
+        calls.withLock { $0.started += 1 }
+        try await send(request)
+    }
+
+    /// The final message of a call that answers with one message.
+    private func finalReply(to what: String) async throws(HostError) -> PluginMessage {
+        let reply = try await expectReply(to: what)
+        calls.withLock { $0.ended += 1 }
+        return reply
+    }
+
     private func expectReply(to what: String) async throws(HostError) -> PluginMessage {
         while true {
             guard let event = await reader.queue.next() else {
@@ -294,4 +318,12 @@ public final class PluginClient: @unchecked Sendable {
         }
         return other ?? .pluginCrashed(nil, stderr: process.stderr)
     }
+}
+
+/// How many calls a client started and how many gave their final message.
+private struct CallCount: Sendable {
+    var started = 0
+    var ended = 0
+    /// Whether a call is running.
+    var running: Bool { started > ended }
 }

@@ -111,6 +111,10 @@ public final class PluginProcess: @unchecked Sendable {
         return stderrEnded.value
     }
 
+    /// The bytes sent to the plugin's stdin that it has not read yet (nil when the system cannot
+    /// tell): a plugin that stopped reading its input keeps them there.
+    public var unreadInputBytes: Int? { PipeCapacity.unreadBytes(stdinHandle.fileDescriptor) }
+
     /// Closes the plugin's stdin: a clean end of input.
     public func closeInput() {
         try? stdinHandle.close()

@@ -368,4 +368,8 @@ final class LockedBox<Value: Sendable>: @unchecked Sendable {
         get { lock.withLock { stored } }
         set { lock.withLock { stored = newValue } }
     }
+    /// Reads and changes the value in one step.
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
+        lock.withLock { body(&stored) }
+    }
 }

@@ -26,4 +26,8 @@ int sluice_retain_freed_memory(int mmap_threshold, int trim_threshold, int arena
 /// `bytes`; returns the capacity set, or -1 with errno set (elsewhere than Linux: ENOTSUP).
 int sluice_set_pipe_capacity(int fd, int bytes);
 
+/// The bytes held in the pipe `fd` belongs to, written and not read yet (`ioctl` `FIONREAD`,
+/// which Linux answers on either end of a pipe); -1 with errno set on failure.
+int sluice_pipe_unread_bytes(int fd);
+
 #endif
