@@ -48,6 +48,23 @@ struct SequencePluginTests {
         #expect(await client.process.waitForExit() == .exited(130))
     }
 
+    @Test("a Cancel sent once the call has ended (a Read's Summary, a GetSpec's reply) brings no SIGTERM: the session goes on and ends with exit 0")
+    func cancelAfterTheCallEnded() async throws {
+        let client = try await PluginClient.launch(executable: Binaries.sequencePlugin,
+                                                   hello: Hello(hostName: "tests", hostVersion: "1"))
+        let stream = ConfiguredStream(schema: StreamSchema(stream: StreamID(namespace: "example", name: "numbers"), columns: []))
+        try await client.startRead(ReadRequest(configJSON: #"{"rows": 50}"#, catalog: ConfiguredCatalog(streams: [stream])))
+        while try await client.nextCallMessage() != nil {}
+        // Far shorter than any call takes to end: a client that counted the Read as running would signal.
+        try await client.cancel(signalAfter: 0.05, endAfter: 0.1)
+        try await Task.sleep(for: .milliseconds(500))
+        _ = try await client.spec()
+        try await client.cancel(signalAfter: 0.05, endAfter: 0.1)
+        try await Task.sleep(for: .milliseconds(500))
+        _ = try await client.spec()
+        #expect(await client.close() == .exited(0))
+    }
+
     @Test("incremental read resumes after the state it is given")
     func incremental() async throws {
         let client = try await PluginClient.launch(executable: Binaries.sequencePlugin,

@@ -21,8 +21,8 @@ final class FrameReader<Message: Sendable>: @unchecked Sendable {
 
     /// Bytes of frames read ahead by default: 1 MB, and a single frame however large (10,000
     /// rows of a mixed table are about 1.7 MB, so one default-sized batch waits while the next is
-    /// read). Measured against 8 MB: pipelines ran 4–9% faster, with less memory (README,
-    /// Benchmarks, stop 37).
+    /// read). Against 8 MB, pipelines and reads ran as fast, within the noise, with peak RSS about
+    /// 10 MB lower per process (README, Benchmarks, stops 37 and 38).
     static var defaultReadAhead: Int { 1 << 20 }
 
     /// `readAhead`: the bytes of decoded frames queued before the reader waits (at least one
