@@ -111,8 +111,11 @@ struct Runner {
             let reference = try await measure([("psql \\copy TO CSV", ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
                                                                          "\\copy \(Self.sourceQualified) TO '\(csv.path)' CSV"])])
             _ = try await db.execute("CHECKPOINT")
-            let sluice = try await host(["read", "--plugin", sourcePlugin, "--config", sourceConfig.path, "--output", jsonLines.path])
+            // A fresh file for each side: replacing an earlier round's file costs its truncation.
+            let output = work.appendingPathComponent("read-output.jsonl")
+            let sluice = try await host(["read", "--plugin", sourcePlugin, "--config", sourceConfig.path, "--output", output.path])
             try? FileManager.default.removeItem(at: csv)
+            try? FileManager.default.removeItem(at: output)
             return (reference, sluice)
         case .write:
             try await prepareWriteInputs()
