@@ -58,8 +58,10 @@ struct LockCancelTests {
         return (nil, nil)
     }
 
-    @Test("Cancel stops a Write waiting for a locked table though its input pipe is full, and no session keeps waiting")
-    func cancelWriteOnLockedTable() async throws {
+    /// A Write started into `items` (one row in) while another session holds the table's lock:
+    /// `body` gets the client, the checking connection and the table; afterwards the table
+    /// still holds only its first row.
+    private func withWriteOnLockedTable(_ body: (PluginClient, PostgresConnection, String) async throws -> Void) async throws {
         try await DestinationHarness.withSchema { schema, connection in
             let config = DestinationHarness.config(schema: schema, ["lock_timeout": 0])
             let streams = [ConfiguredStream(schema: DestinationHarness.items)]
@@ -68,63 +70,60 @@ struct LockCancelTests {
             try await withLocked(table) {
                 let client = try await DestinationHarness.launch()
                 try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: streams), sourceName: "tests"))
-                // More input than the pipe and the plugin's inbox hold, so the host's writes block.
-                let sender = Task {
-                    for message in try DestinationHarness.batches(DestinationHarness.items, 2...400_001) { try await client.send(message) }
-                    try await client.send(.writeEnd)
-                }
-                try await eventually("the Write waits for the lock") { try await lockWaiters(connection, table) > 0 }
-                let outcome = await ending {
-                    try await client.cancel()
-                    while try await client.nextCallMessage() != nil {}
-                }
-                #expect(outcome.error?.code == "CANCELLED" || outcome.status == .exited(130), "\(outcome)")
-                _ = await sender.result
-                try await eventually("no session waits for the lock") { try await lockWaiters(connection, table) == 0 }
+                try await body(client, connection, table)
                 await client.close()
             }
             #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(table)") == [["1"]])
         }
     }
 
+    @Test("Cancel stops a Write waiting for a locked table though its input pipe is full, and no session keeps waiting")
+    func cancelWriteOnLockedTable() async throws {
+        try await withWriteOnLockedTable { client, connection, table in
+            // More input than the pipe and the plugin's inbox hold, so the host's writes block.
+            let sender = Task {
+                for message in try DestinationHarness.batches(DestinationHarness.items, 2...400_001) { try await client.send(message) }
+                try await client.send(.writeEnd)
+            }
+            try await eventually("the Write waits for the lock") { try await lockWaiters(connection, table) > 0 }
+            let outcome = await ending {
+                try await client.cancel()
+                while try await client.nextCallMessage() != nil {}
+            }
+            #expect(outcome.error?.code == "CANCELLED" || outcome.status == .exited(130), "\(outcome)")
+            _ = await sender.result
+            try await eventually("no session waits for the lock") { try await lockWaiters(connection, table) == 0 }
+        }
+    }
+
     @Test("Cancel stops a Write that stopped reading its input while the pipe still had room, so the Cancel sits unread behind batches: SIGTERM follows, no session keeps waiting")
     func cancelUnreadBehindBatches() async throws {
-        try await DestinationHarness.withSchema { schema, connection in
-            let config = DestinationHarness.config(schema: schema, ["lock_timeout": 0])
-            let streams = [ConfiguredStream(schema: DestinationHarness.items)]
-            _ = try await DestinationHarness.write(config, streams: streams, [try DestinationHarness.items(1...1)])
-            let table = SQL.quoteQualified(schema: schema, name: "items")
-            try await withLocked(table) {
-                let client = try await DestinationHarness.launch()
-                try await client.startWrite(WriteRequest(configJSON: config, catalog: ConfiguredCatalog(streams: streams), sourceName: "tests"))
-                // Small batches, one at a time, until the plugin stops reading: its flush waits
-                // for the lock and the input it reads ahead is full, while the pipe has room.
-                var first: Int64 = 2
-                var stalled = false
-                while !stalled && first < 10_000_000 {
-                    try await client.send(try DestinationHarness.items(first...(first + 999)))
-                    first += 1000
-                    stalled = try await inputStalls(client, connection, table)
-                }
-                #expect(stalled, "the plugin never stopped reading its input")
-                let unread = try #require(client.process.unreadInputBytes)
-                #expect(unread > 0 && unread < 256 << 10, "\(unread) bytes unread")
-                // Written at once (the pipe has room), then read by no one.
-                try await client.cancel()
-                let outcome = Mutex<(error: PluginError?, status: SluiceSDK.ExitStatus?)?>(nil)
-                let reading = Task {
-                    let ended = await ending { while try await client.nextCallMessage() != nil {} }
-                    outcome.withLock { $0 = ended }
-                }
-                try await eventually("the cancelled Write ends") { outcome.withLock { $0 != nil } }
-                if outcome.withLock({ $0 == nil }) { client.process.send(signal: SIGKILL) }
-                _ = await reading.result
-                let ended = outcome.withLock { $0 }
-                #expect(ended?.error?.code == "CANCELLED" || ended?.status == .exited(130), "\(String(describing: ended))")
-                try await eventually("no session waits for the lock") { try await lockWaiters(connection, table) == 0 }
-                await client.close()
+        try await withWriteOnLockedTable { client, connection, table in
+            // Small batches, one at a time, until the plugin stops reading: its flush waits
+            // for the lock and the input it reads ahead is full, while the pipe has room.
+            var first: Int64 = 2
+            var stalled = false
+            while !stalled && first < 10_000_000 {
+                try await client.send(try DestinationHarness.items(first...(first + 999)))
+                first += 1000
+                stalled = try await inputStalls(client, connection, table)
             }
-            #expect(try await DestinationHarness.rows(connection, "SELECT count(*) FROM \(table)") == [["1"]])
+            #expect(stalled, "the plugin never stopped reading its input")
+            let unread = try #require(client.process.unreadInputBytes)
+            #expect(unread > 0 && unread < 256 << 10, "\(unread) bytes unread")
+            // Written at once (the pipe has room), then read by no one.
+            try await client.cancel()
+            let outcome = Mutex<(error: PluginError?, status: SluiceSDK.ExitStatus?)?>(nil)
+            let reading = Task {
+                let ended = await ending { while try await client.nextCallMessage() != nil {} }
+                outcome.withLock { $0 = ended }
+            }
+            try await eventually("the cancelled Write ends") { outcome.withLock { $0 != nil } }
+            if outcome.withLock({ $0 == nil }) { client.process.send(signal: SIGKILL) }
+            _ = await reading.result
+            let ended = outcome.withLock { $0 }
+            #expect(ended?.error?.code == "CANCELLED" || ended?.status == .exited(130), "\(String(describing: ended))")
+            try await eventually("no session waits for the lock") { try await lockWaiters(connection, table) == 0 }
         }
     }
 
