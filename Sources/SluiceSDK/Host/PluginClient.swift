@@ -14,10 +14,8 @@ public final class PluginClient: @unchecked Sendable {
     private let reader: FrameReader<PluginMessage>
     private let writer: FrameWriter
     private let onLog: @Sendable (LogMessage) -> Void
-    /// Whether the running Read or Write already gave its final message (Summary or Error).
-    private let callEnded = LockedBox(false)
-    /// The calls started and those whose final message arrived: one runs while they differ.
-    private let calls = LockedBox(CallCount())
+    /// The latest call, and whether it has yet to give its final message.
+    private let call = LockedBox(CallState())
 
     /// Spawns `executable`, performs the handshake with `hello`, and returns a ready client.
     public static func launch(executable: URL, arguments: [String] = [], environment: [String: String]? = nil,
@@ -130,30 +128,26 @@ public final class PluginClient: @unchecked Sendable {
 
     /// Starts a Read; then call ``nextCallMessage()`` until it returns `nil`.
     public func startRead(_ request: ReadRequest) async throws(HostError) {
-        callEnded.value = false
         try await send(call: .read(request))
     }
 
     /// Starts a Write; then ``send(_:)`` schemas, batches and states, and WriteEnd, while
     /// reading replies with ``nextCallMessage()`` concurrently (or use ``write(_:input:onMessage:)``).
     public func startWrite(_ request: WriteRequest) async throws(HostError) {
-        callEnded.value = false
         try await send(call: .write(request))
     }
 
     /// The next message of the running Read or Write, ending with its Summary; `nil` after it.
     /// An Error message from the plugin is thrown as ``HostError/plugin(_:)``.
     public func nextCallMessage() async throws(HostError) -> PluginMessage? {
-        if callEnded.value { return nil }
+        guard call.value.running else { return nil }
         let message = try await expectReply(to: "the running call")
         switch message {
         case .error(let error):
-            callEnded.value = true
-            calls.withLock { $0.ended += 1 }
+            call.withLock { $0.running = false }
             throw .plugin(error)
         case .summary:
-            callEnded.value = true
-            calls.withLock { $0.ended += 1 }
+            call.withLock { $0.running = false }
             return message
         default:
             return message
@@ -228,15 +222,15 @@ public final class PluginClient: @unchecked Sendable {
     /// call running as it was sent has not given its final message (read with this client)
     /// within `endAfter` seconds.
     public func cancel(signalAfter seconds: Double = 2, endAfter grace: Double = 5) async throws(HostError) {
-        let process = self.process, calls = self.calls
-        let cancelled = calls.value
+        let process = self.process, call = self.call
+        let cancelled = call.value
         let written = LockedBox(false)
         Task {
             try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
             guard written.value else { return process.send(signal: SIGTERM) }
             guard cancelled.running else { return }
             try await Task.sleep(nanoseconds: UInt64(max(0, grace - seconds) * 1_000_000_000))
-            if calls.value.ended == cancelled.ended { process.send(signal: SIGTERM) }
+            if call.value == cancelled { process.send(signal: SIGTERM) }
         }
         try await send(.cancel)
         written.value = true
@@ -281,14 +275,14 @@ public final class PluginClient: @unchecked Sendable {
 
     /// Sends the request that starts a call.
     private func send(call request: HostMessage) async throws(HostError) {
-        calls.withLock { $0.started += 1 }
+        call.withLock { $0 = CallState(number: $0.number + 1, running: true) }
         try await send(request)
     }
 
     /// The final message of a call that answers with one message.
     private func finalReply(to what: String) async throws(HostError) -> PluginMessage {
         let reply = try await expectReply(to: what)
-        calls.withLock { $0.ended += 1 }
+        call.withLock { $0.running = false }
         return reply
     }
 
@@ -320,10 +314,9 @@ public final class PluginClient: @unchecked Sendable {
     }
 }
 
-/// How many calls a client started and how many gave their final message.
-private struct CallCount: Sendable {
-    var started = 0
-    var ended = 0
-    /// Whether a call is running.
-    var running: Bool { started > ended }
+/// A client's latest call: its number (1 for the first) and whether its final message is still
+/// to come.
+private struct CallState: Sendable, Equatable {
+    var number = 0
+    var running = false
 }
