@@ -55,11 +55,13 @@ struct SequencePluginTests {
         let stream = ConfiguredStream(schema: StreamSchema(stream: StreamID(namespace: "example", name: "numbers"), columns: []))
         try await client.startRead(ReadRequest(configJSON: #"{"rows": 50}"#, catalog: ConfiguredCatalog(streams: [stream])))
         while try await client.nextCallMessage() != nil {}
-        // Far shorter than any call takes to end: a client that counted the Read as running would signal.
-        try await client.cancel(signalAfter: 0.05, endAfter: 0.1)
+        // `endAfter` far shorter than any call takes to end: a client that counted the Read as running
+        // would signal. `signalAfter` (the Cancel not written) is generous: writing a frame may wait
+        // for a core on a busy machine.
+        try await client.cancel(signalAfter: 30, endAfter: 0.1)
         try await Task.sleep(for: .milliseconds(500))
         _ = try await client.spec()
-        try await client.cancel(signalAfter: 0.05, endAfter: 0.1)
+        try await client.cancel(signalAfter: 30, endAfter: 0.1)
         try await Task.sleep(for: .milliseconds(500))
         _ = try await client.spec()
         #expect(await client.close() == .exited(0))

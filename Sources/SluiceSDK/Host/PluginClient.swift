@@ -224,13 +224,21 @@ public final class PluginClient: @unchecked Sendable {
     public func cancel(signalAfter seconds: Double = 2, endAfter grace: Double = 5) async throws(HostError) {
         let process = self.process, call = self.call
         let cancelled = call.value
-        let written = LockedBox(false)
+        let written = LockedBox(false), signalled = LockedBox(false)
+        // Two independent timers, so that neither waits for the other: a short `endAfter` is not
+        // delayed by `signalAfter`, and a slow write on a busy machine is judged only by its own.
+        let signalOnce = { @Sendable in
+            if signalled.withLock({ done in defer { done = true }; return !done }) { process.send(signal: SIGTERM) }
+        }
         Task {
             try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
-            guard written.value else { return process.send(signal: SIGTERM) }
-            guard cancelled.running else { return }
-            try await Task.sleep(nanoseconds: UInt64(max(0, grace - seconds) * 1_000_000_000))
-            if call.value == cancelled { process.send(signal: SIGTERM) }
+            if !written.value { signalOnce() }
+        }
+        if cancelled.running {
+            Task {
+                try await Task.sleep(nanoseconds: UInt64(grace * 1_000_000_000))
+                if call.value == cancelled { signalOnce() }
+            }
         }
         try await send(.cancel)
         written.value = true
