@@ -133,6 +133,37 @@ struct CopyTests {
         #expect(try await connection.execute("SELECT 5").rows == [["5"]])
     }
 
+    @Test("COPY OUT rows that arrive one at a time (a slow query) all arrive, and the COPY ends")
+    func slowCopyOut() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        // Far fewer bytes than the socket's low-water mark: every row is read after a wait's timeout.
+        let chunks = Collector<[UInt8]>()
+        let rows = try await connection.copyOut("COPY (SELECT g, pg_sleep(0.003) FROM generate_series(1, 200) g) TO STDOUT") { chunks.append($0) }
+        #expect(rows == 200)
+        let lines = String(decoding: chunks.values.joined(), as: UTF8.self).split(separator: "\n")
+        let ids: [String] = lines.map { line in String(line.prefix { $0 != "\t" }) }
+        let expected: [String] = (1...200).map { String($0) }
+        #expect(ids == expected)
+        #expect(try await connection.execute("SELECT 6").rows == [["6"]])
+    }
+
+    @Test("a COPY OUT failing after many rows throws the server's error; the next query answers")
+    func copyOutFailsMidway() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let received = Collector<Int>()
+        let error = await expectPostgresError {
+            _ = try await connection.copyOut("COPY (SELECT g, 1 / (100000 - g) FROM generate_series(1, 200000) g) TO STDOUT", chunkBytes: 4096) {
+                received.append($0.count)
+            }
+        }
+        #expect(error?.sqlState == "22012")
+        #expect(received.values.reduce(0, +) > 100_000)
+        // A small answer after the COPY: its wait must wake on any byte again.
+        #expect(try await connection.execute("SELECT 7").rows == [["7"]])
+    }
+
     @Test("statements, a COPY's chunks and a follow-up run in one call")
     func copyInOneCall() async throws {
         let connection = try await TestDatabase.connect()

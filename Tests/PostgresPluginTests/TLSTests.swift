@@ -138,6 +138,23 @@ struct TLSTests {
         #expect(result(response, "config")?.message.contains("sslrootcert") == true, "\(response.checks)")
     }
 
+    @Test("a COPY TO STDOUT of 40 MB over TLS arrives whole, and the next query answers")
+    func largeCopyOutOverTLS() async throws {
+        let connection = try await PG15Server.connect()
+        defer { connection.close() }
+        var bytes = 0, rows = 0
+        let copied = try await connection.copyOut("COPY (SELECT g, repeat('x', g % 400) FROM generate_series(1, 200000) g) TO STDOUT") { chunk in
+            bytes += chunk.count
+            rows += chunk.count { $0 == 0x0A }
+        }
+        #expect(copied == 200_000)
+        #expect(rows == 200_000)
+        let expected = try await connection.execute(
+            "SELECT sum(length(g::text) + 1 + g % 400 + 1) FROM generate_series(1, 200000) g").rows.first?.first ?? nil
+        #expect(expected == String(bytes))
+        #expect(try await connection.execute("SELECT 8").rows == [["8"]])
+    }
+
     @Test("plugin-host writes and reads rows as the certificate role over verify-full TLS")
     func writeAndReadOverTLS() async throws {
         let schema = "tls_rw_\(UInt32.random(in: 0...UInt32.max))"

@@ -1,4 +1,7 @@
 import CLibPQ
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension ConnectionHandle {
     /// Sends `sql` and checks that it started a COPY FROM STDIN.
@@ -123,25 +126,54 @@ extension ConnectionHandle {
 
     /// Appends whole COPY rows (one `PQgetCopyData` message each) to `buffer` until it holds at
     /// least `limit` bytes or the COPY ends; true when it ended. A failure ends the COPY.
+    ///
+    /// Reads in libpq's async mode and, once rows are flowing and nothing whole is left to read,
+    /// waits on the socket itself with a low-water mark (``CopyOutWait``): a reader faster than
+    /// the server then wakes once per `lowWaterBytes` instead of once per packet the server sends
+    /// (about 8 kB), sparing the cores it shares with the server the switches in and out. The
+    /// first wait of a call wakes on any byte: a query's first rows, or a small table, never
+    /// wait for the timeout.
     func readCopyRows(into buffer: inout [UInt8], limit: Int) throws(PostgresError) -> Bool {
         let conn = try open()
+        let socket = PQsocket(conn)
+        var ended = false, failed = false
+        /// True when input was read since the last whole row: nothing more waits in the socket.
+        var inputRead = false
+        var lowWaterSet = false
         while buffer.count < limit {
             var row: UnsafeMutablePointer<CChar>?
-            let length = PQgetCopyData(conn, &row, 0)
+            let length = PQgetCopyData(conn, &row, 1)
             if length > 0, let row {
                 UnsafeRawPointer(row).withMemoryRebound(to: UInt8.self, capacity: Int(length)) {
                     buffer.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(length)))
                 }
                 PQfreemem(row)
-            } else if length == -1 {
-                return true
-            } else {
-                if let row { PQfreemem(row) }
-                let (_, error) = drainResults()
-                throw error ?? clientError(.copyFailed, context: "reading COPY data failed")
+                inputRead = false
+                continue
             }
+            if let row { PQfreemem(row) }
+            if length == -1 { ended = true; break }
+            guard length == 0 else { failed = true; break }
+            if inputRead {
+                if !lowWaterSet && !buffer.isEmpty {
+                    Self.setLowWater(socket, bytes: CopyOutWait.lowWaterBytes)
+                    lowWaterSet = true
+                }
+                guard Self.waitReadable(socket, milliseconds: lowWaterSet ? CopyOutWait.maxWaitMilliseconds : -1) else {
+                    failed = true
+                    break
+                }
+            }
+            guard PQconsumeInput(conn) == 1 else { failed = true; break }
+            inputRead = true
         }
-        return false
+        // Back to waking on any byte before libpq waits again itself (results, errors, queries).
+        if lowWaterSet { Self.setLowWater(socket, bytes: 1) }
+        if failed {
+            let (_, error) = drainResults()
+            throw error ?? clientError(.copyFailed, context: "reading COPY data failed")
+        }
+        return ended
     }
 
     /// Reads the results after a COPY TO STDOUT ended; returns the rows copied.

@@ -72,11 +72,8 @@ extension ConnectionHandle {
 
     /// Waits until the socket is readable or `milliseconds` have passed.
     private func waitReadable(_ conn: OpaquePointer, milliseconds: Int) throws(PostgresError) {
-        var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
-        while true {
-            let ready = poll(&descriptor, 1, Int32(clamping: max(0, milliseconds)))
-            if ready >= 0 { return }
-            if errno != EINTR { throw clientError(.connectionLost, context: "waiting for replication data failed") }
+        guard Self.waitReadable(PQsocket(conn), milliseconds: max(0, milliseconds)) else {
+            throw clientError(.connectionLost, context: "waiting for replication data failed")
         }
     }
 
