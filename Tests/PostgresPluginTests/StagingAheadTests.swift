@@ -14,10 +14,11 @@ import Testing
 struct StagingAheadTests {
     private let items = DestinationHarness.items
 
-    /// The staging slots (unlogged `_sluice_stage_*` tables) in `schema`, with their persistence.
+    /// The staging slots (unlogged `_sluice_stage_*` tables) in `schema`, with their storage
+    /// parameters and persistence.
     private func slots(_ schema: String, _ connection: PostgresConnection) async throws -> [[String?]] {
         try await DestinationHarness.rows(connection, """
-            SELECT c.relname, c.relpersistence FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            SELECT c.relname, array_to_string(c.reloptions, ','), c.relpersistence FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = '\(schema)' AND c.relname LIKE '\\_sluice\\_stage\\_%' ORDER BY c.relname
             """)
     }
@@ -78,6 +79,8 @@ struct StagingAheadTests {
             let client = try await startUpsert(schema, first: 501...1_000)
             let used = try await slots(schema, connection)
             #expect(!used.isEmpty && used.allSatisfy { $0.last == "u" }, "\(used)")
+            // Autovacuum stays off the scratch tables (toast.* options live on the TOAST table).
+            #expect(used.allSatisfy { $0[1] == "autovacuum_enabled=false" }, "\(used)")
             let counts = try await finishUpsert(client, rest: 1_001...1_500)
             try await expectUpserted(counts, schema, connection)
         }

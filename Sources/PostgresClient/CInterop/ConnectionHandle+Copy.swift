@@ -136,11 +136,11 @@ extension ConnectionHandle {
     func readCopyRows(into buffer: inout [UInt8], limit: Int) throws(PostgresError) -> Bool {
         let conn = try open()
         let socket = PQsocket(conn)
-        var ended = false, failed = false
+        var ended = false, failed = socket < 0
         /// True when input was read since the last whole row: nothing more waits in the socket.
         var inputRead = false
         var lowWaterSet = false
-        while buffer.count < limit {
+        while !failed && buffer.count < limit {
             var row: UnsafeMutablePointer<CChar>?
             let length = PQgetCopyData(conn, &row, 1)
             if length > 0, let row {

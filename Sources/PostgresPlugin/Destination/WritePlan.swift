@@ -206,9 +206,12 @@ struct WritePlan: Sendable {
     }
 
     /// Creates `slot` with the staging table's columns: unlogged (scratch rows, never worth the
-    /// write-ahead log) and visible to the Write's other connections.
+    /// write-ahead log) and visible to the Write's other connections; autovacuum stays off it
+    /// (``loadingStorageParameters``): its rows live one flush, and a vacuum or analyze of it
+    /// would hold the lock its next `TRUNCATE` must wait for (until PostgreSQL cancels the
+    /// worker after `deadlock_timeout`).
     func createSlot(_ slot: StagingSlot) -> String {
-        "CREATE UNLOGGED TABLE \(stagedIn(slot).quotedStaging) (\(stagingDefinitions))"
+        "CREATE UNLOGGED TABLE \(stagedIn(slot).quotedStaging) (\(stagingDefinitions)) WITH (\(Self.loadingStorageParameters))"
     }
 
     /// The staging value of each written column, cast to the table's type where needed.
