@@ -1,4 +1,3 @@
-import CLibPQ
 #if canImport(Glibc)
 import Glibc
 #endif
