@@ -228,7 +228,12 @@ public final class PluginClient: @unchecked Sendable {
         // Two independent timers, so that neither waits for the other: a short `endAfter` is not
         // delayed by `signalAfter`, and a slow write on a busy machine is judged only by its own.
         let signalOnce = { @Sendable in
-            if signalled.withLock({ done in defer { done = true }; return !done }) { process.send(signal: SIGTERM) }
+            let first = signalled.withLock { done in
+                let first = !done
+                done = true
+                return first
+            }
+            if first { process.send(signal: SIGTERM) }
         }
         Task {
             try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
