@@ -11,7 +11,7 @@ public final class PluginClient: @unchecked Sendable {
     public let process: PluginProcess
     /// The plugin's handshake answer (empty until ``handshake(_:)``).
     public private(set) var helloReply: HelloReply
-    private let reader: FrameReader<PluginMessage>
+    private let reader: FrameReader<ReceivedMessage>
     private let writer: FrameWriter
     private let onLog: @Sendable (LogMessage) -> Void
     /// The latest call, and whether it has yet to give its final message.
@@ -68,7 +68,7 @@ public final class PluginClient: @unchecked Sendable {
         // A few megabytes of frames read ahead, no more: a host forwarding a Read holds at most
         // these batches beyond the one in flight, whatever the table's or the batches' size.
         self.reader = FrameReader(handle: process.stdoutHandle, maxFrameSize: maxFrameSize,
-                                  decode: WireCodec.decodePluginMessage)
+                                  decode: ReceivedMessage.init(payload:), retained: { $0.payload?.count ?? 0 })
         self.writer = FrameWriter(handle: process.stdinHandle, maxFrameSize: maxFrameSize, label: "sluice.host.output")
         self.helloReply = HelloReply(pluginName: "", pluginVersion: "", protocolVersion: 0, roles: [], capabilities: Capabilities())
         reader.start(name: "sluice.host.input")
@@ -140,17 +140,23 @@ public final class PluginClient: @unchecked Sendable {
     /// The next message of the running Read or Write, ending with its Summary; `nil` after it.
     /// An Error message from the plugin is thrown as ``HostError/plugin(_:)``.
     public func nextCallMessage() async throws(HostError) -> PluginMessage? {
+        try await nextReceivedCallMessage()?.message
+    }
+
+    /// ``nextCallMessage()`` with, for a record batch, the bytes it came in: for a host that
+    /// forwards the batches of a Read (``ReceivedMessage/forwardingPayload``).
+    public func nextReceivedCallMessage() async throws(HostError) -> ReceivedMessage? {
         guard call.value.running else { return nil }
-        let message = try await expectReply(to: "the running call")
-        switch message {
+        let received = try await expectReceived(to: "the running call")
+        switch received.message {
         case .error(let error):
             call.withLock { $0.running = false }
             throw .plugin(error)
         case .summary:
             call.withLock { $0.running = false }
-            return message
+            return received
         default:
-            return message
+            return received
         }
     }
 
@@ -277,8 +283,8 @@ public final class PluginClient: @unchecked Sendable {
     public func nextMessage() async throws(HostError) -> PluginMessage? {
         guard let event = await reader.queue.next() else { return nil }
         switch event {
-        case .message(let message):
-            return message
+        case .message(let received):
+            return received.message
         case .protocolError(let error):
             throw .protocolViolation(error.description)
         case .readFailed(let reason):
@@ -300,15 +306,21 @@ public final class PluginClient: @unchecked Sendable {
     }
 
     private func expectReply(to what: String) async throws(HostError) -> PluginMessage {
+        try await expectReceived(to: what).message
+    }
+
+    private func expectReceived(to what: String) async throws(HostError) -> ReceivedMessage {
         while true {
             guard let event = await reader.queue.next() else {
                 throw await crashOr(nil)
             }
             switch event {
-            case .message(.log(let log)):
-                onLog(log)
-            case .message(let message):
-                return message
+            case .message(let received):
+                if case .log(let log) = received.message {
+                    onLog(log)
+                    continue
+                }
+                return received
             case .protocolError(let error):
                 throw .protocolViolation("while waiting for the answer to \(what): \(error.description)")
             case .readFailed(let reason):

@@ -18,6 +18,9 @@ final class FrameReader<Message: Sendable>: @unchecked Sendable {
     private let decode: @Sendable ([UInt8]) throws(ProtocolError) -> Message
     /// Called on the reader thread before a message is queued; returning true consumes it.
     private let intercept: @Sendable (Message) -> Bool
+    /// Bytes a decoded message keeps besides its decoded values (its frame's payload, kept for
+    /// forwarding), counted against the read-ahead too.
+    private let retained: @Sendable (Message) -> Int
 
     /// Bytes of frames read ahead by default: 1 MB, and a single frame however large (10,000
     /// rows of a mixed table are about 1.7 MB, so one default-sized batch waits while the next is
@@ -26,14 +29,16 @@ final class FrameReader<Message: Sendable>: @unchecked Sendable {
     static var defaultReadAhead: Int { 1 << 20 }
 
     /// `readAhead`: the bytes of decoded frames queued before the reader waits (at least one
-    /// frame is always queued); each message counts as its payload plus
-    /// ``messageOverhead``.
+    /// frame is always queued); each message counts as its payload plus what it keeps
+    /// besides (`retained`) plus ``messageOverhead``.
     init(handle: FileHandle, maxFrameSize: Int, readAhead: Int = defaultReadAhead,
          decode: @escaping @Sendable ([UInt8]) throws(ProtocolError) -> Message,
+         retained: @escaping @Sendable (Message) -> Int = { _ in 0 },
          intercept: @escaping @Sendable (Message) -> Bool = { _ in false }) {
         self.handle = handle
         self.maxFrameSizeValue = maxFrameSize
         self.decode = decode
+        self.retained = retained
         self.intercept = intercept
         self.queue = BoundedQueue(budget: readAhead)
     }
@@ -108,7 +113,7 @@ final class FrameReader<Message: Sendable>: @unchecked Sendable {
                         return
                     }
                     if intercept(message) { continue }
-                    guard queue.put(.message(message), cost: payload.count + Self.messageOverhead) else { return }
+                    guard queue.put(.message(message), cost: payload.count + retained(message) + Self.messageOverhead) else { return }
                 }
             } catch {
                 queue.put(.protocolError(error))

@@ -167,9 +167,10 @@ private func present<M>(_ message: UnsafeMutablePointer<M>?) throws(ProtocolErro
 
 /// Packs and unpacks the envelopes with protobuf-c.
 enum CCodec {
-    /// Field numbers of `records` in each envelope, for ``NestingScan``.
-    private static let hostRecordsField: UInt64 = 8
-    private static let pluginRecordsField: UInt64 = 6
+    /// Field numbers of `records` in each envelope, for ``NestingScan`` and for forwarding a
+    /// batch as it came (``WireCodec/hostRecordsPayload(forwarding:)``).
+    static let hostRecordsField: UInt64 = 8
+    static let pluginRecordsField: UInt64 = 6
 
     static func pack(_ message: HostMessage) -> [UInt8] {
         CArena.with { arena in

@@ -120,8 +120,8 @@ struct PipelineRun: Sendable {
         var progress = PipelineProgress()
         var schemas: [StreamID: StreamSchema] = [:]
         do {
-            while let message = try await source.client.nextCallMessage() {
-                switch message {
+            while let received = try await source.client.nextReceivedCallMessage() {
+                switch received.message {
                 case .schema(let schema):
                     schemas[schema.stream] = schema
                     await broadcast(.schema(schema), &accepting)
@@ -138,7 +138,8 @@ struct PipelineRun: Sendable {
                         continue
                     }
                     counts.add(batch.rowCount, to: batch.stream)
-                    await broadcast(.records(batch), &accepting)
+                    // The bytes just validated go on as they came; encoded again only when laid out otherwise.
+                    await broadcast(.records(batch), encoded: received.forwardingPayload, &accepting)
                     if let board = Diagnostics.board {
                         board.add(batch.stream, records: UInt64(batch.rowCount))
                         board.committed(acks.committedRecords)
@@ -163,7 +164,7 @@ struct PipelineRun: Sendable {
                 case .summary(let summary):
                     report.settle()
                     return summary
-                default:
+                case let message:
                     violation("unexpected \(message.name) during a Read")
                 }
             }
@@ -181,13 +182,13 @@ struct PipelineRun: Sendable {
         control.fail(HostError.protocolViolation(reason), origin: source.launch.label, stderr: source.client.process.stderr)
     }
 
-    /// Sends `message` to every destination still accepting input, concurrently (encoded once),
-    /// and waits for every send. Nothing is sent once the pipeline stopped; a destination whose
-    /// send fails is reported and sent nothing more.
-    private func broadcast(_ message: HostMessage, _ accepting: inout [Bool]) async {
+    /// Sends `message` to every destination still accepting input, concurrently (encoded once,
+    /// or already `encoded`), and waits for every send. Nothing is sent once the pipeline
+    /// stopped; a destination whose send fails is reported and sent nothing more.
+    private func broadcast(_ message: HostMessage, encoded: [UInt8]? = nil, _ accepting: inout [Bool]) async {
         guard !control.isStopped else { return }
         let targets = destinations.indices.filter { accepting[$0] }
-        let payload = WireCodec.encode(message), name = message.name
+        let payload = encoded ?? WireCodec.encode(message), name = message.name
         if targets.count == 1, let index = targets.first {
             if let error = await send(payload, name, to: index) { refuse(index, error, &accepting) }
             return
