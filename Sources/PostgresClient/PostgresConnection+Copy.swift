@@ -93,14 +93,18 @@ extension PostgresConnection {
     /// A chunk holds whole COPY data messages, never part of one: PostgreSQL sends one per row
     /// (in binary format the file header travels with the first row and the trailer alone), so
     /// a parser never sees a row split across chunks. A chunk is handed over once it reaches
-    /// `chunkBytes`, and at the end, so memory stays within `chunkBytes` plus one row. When
-    /// `consume` throws, the statement is cancelled, the rest is read and dropped, and
-    /// `consume`'s error is rethrown.
+    /// `chunkBytes`, and at the end, so memory stays within `chunkBytes` plus one row; the first
+    /// chunks are smaller (``firstChunkBytes``, then twice the last), so that the first rows
+    /// reach `consume` within milliseconds of the statement's start. When `consume` throws, the
+    /// statement is cancelled, the rest is read and dropped, and `consume`'s error is rethrown.
     nonisolated(nonsending)
     public func copyOut(_ sql: String, chunkBytes: Int = 1 << 20, _ consume: ([UInt8]) async throws -> Void) async throws -> Int {
         try await run { handle throws(PostgresError) in try handle.beginCopyOut(sql) }
-        let limit = max(1, chunkBytes)
+        let largest = max(1, chunkBytes)
+        var next = min(largest, Self.firstChunkBytes)
         while true {
+            let limit = next
+            next = min(largest, next * 2)
             let (chunk, ended) = try await run { handle throws(PostgresError) in
                 var chunk: [UInt8] = []
                 chunk.reserveCapacity(limit + 64 * 1024)
@@ -120,4 +124,7 @@ extension PostgresConnection {
             if ended { return try await run { handle throws(PostgresError) in try handle.finishCopyOut() } }
         }
     }
+
+    /// The most bytes of ``copyOut(_:chunkBytes:_:)``'s first chunk.
+    public static let firstChunkBytes = 64 << 10
 }

@@ -70,6 +70,25 @@ struct CopyTests {
         #expect(lines[19999] == "20000\t" + String(repeating: "x", count: 20000 % 200))
     }
 
+    @Test("COPY OUT's first chunks are smaller: 64 kB, then twice the one before, up to chunkBytes")
+    func firstChunksRampUp() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let chunks = Collector<[UInt8]>()
+        // About 4.5 MB of 220-byte rows.
+        let rows = try await connection.copyOut("COPY (SELECT i, repeat('x', 210) FROM generate_series(100000, 120000) i) TO STDOUT") { chunks.append($0) }
+        #expect(rows == 20001)
+        let row = 6 + 1 + 210 + 1
+        let sizes = chunks.values.map(\.count)
+        #expect(sizes.count > 6)
+        for (index, size) in sizes.enumerated() {
+            let limit = min(1 << 20, PostgresConnection.firstChunkBytes << min(index, 10))
+            #expect(size <= limit + row, "chunk \(index): \(size) bytes")
+            if index < sizes.count - 1 { #expect(size >= limit, "chunk \(index): \(size) bytes") }
+        }
+        #expect(sizes.reduce(0, +) == 20001 * row)
+    }
+
     @Test("COPY OUT chunks hold whole binary tuples")
     func binaryChunksAreWholeTuples() async throws {
         let connection = try await TestDatabase.connect()

@@ -9,13 +9,27 @@ struct BatchSettings: Sendable {
 
     static let batchSizeSetting = Setting<Int>.integer(
         "batch_size", default: 10_000, range: 1...10_000_000,
-        "Rows per batch: records per outgoing batch when reading, rows per flush when writing.")
+        "Rows per batch: records per outgoing batch when reading, rows per flush when writing. A stream's first batch and first flush hold at most 1,000 (then a source's batches double up to this), so that rows start loading at once.")
     static let batchSizeBytesSetting = Setting<Int>.integer(
         "batch_size_bytes", default: 100_000_000, range: 1024...2_000_000_000,
         "Approximate bytes per batch (default 100 MB); a source's batches also stay under the host's maximum frame size (64 MiB by default).")
     static let maxConnectionsSetting = Setting<Int>.integer(
         "max_connections", default: 2, range: 1...8,
         "Connections used in parallel: streams and batches written in parallel, or large tables read in ranges.")
+
+    /// Rows of a stream's first batch when reading, and of its first flush when writing, when
+    /// `batch_size` is larger. A source's batches after the first hold twice as many as the one
+    /// before, up to `batch_size`; a destination's later flushes come at `batch_size`. A
+    /// destination then starts loading a few milliseconds into a Read instead of once a whole
+    /// batch has been read, sent and buffered.
+    static let firstBatchRows = 1_000
+
+    /// The row limit of a stream's next batch: the first's (`previous` nil), or twice
+    /// `previous`, never above `batch_size`.
+    func rowLimit(after previous: Int?) -> Int {
+        guard let previous else { return min(batchSize, Self.firstBatchRows) }
+        return min(batchSize, previous * 2)
+    }
 
     init(_ reader: inout ConfigReader) {
         batchSize = reader.read(Self.batchSizeSetting)

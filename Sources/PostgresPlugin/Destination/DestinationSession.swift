@@ -431,7 +431,7 @@ final class DestinationSession {
         }
         bufferedBytes += buffer.append(batch)
         if oldestBuffered == nil { oldestBuffered = .now }
-        if buffer.rows >= config.batch.batchSize {
+        if buffer.rows >= (buffer.hasFlushed ? config.batch.batchSize : config.batch.rowLimit(after: nil)) {
             try await flush(buffer)
         } else if bufferedBytes >= config.batch.batchSizeBytes {
             try await flushAll()
@@ -595,6 +595,7 @@ final class DestinationSession {
         let bytes = buffer.bytes
         bufferedBytes -= bytes
         buffer.handedOver()
+        buffer.hasFlushed = true
         if flush.buildsKey {
             buffer.keyPending = false
             buffer.metadataPending = false

@@ -25,6 +25,9 @@ final class StreamBuffer {
     var metadataPending: Bool
     /// The highest key written while ``keyPending`` (``Flush/newKeys``).
     var highestKeyWritten: DistinctKeys.Key?
+    /// Whether a flush of the stream's rows has been made in this Write: the first comes sooner
+    /// (``BatchSettings/firstBatchRows``).
+    var hasFlushed = false
 
     init(plan: WritePlan) {
         self.plan = plan

@@ -168,7 +168,7 @@ struct StreamReader {
         // Only the row versions a snapshot did not see: a sequential scan, never a whole index.
         let setting = plan.usesCtid || plan.readsUnseenOnly ? "enable_indexscan" : plan.byKey ? "enable_sort" : nil
         if let setting { _ = try await connection.execute("SET LOCAL \(setting) = off") }
-        let maxRows = batch.batchSize, maxBytes = batch.batchSizeBytes
+        let maxBytes = batch.batchSizeBytes, batch = self.batch
         let stream = plan.stream
         let queue = ChunkQueue(capacity: Self.queuedChunks)
         let sql = plan.copySQL(segment: segment)
@@ -185,6 +185,8 @@ struct StreamReader {
             group.addTask {
                 let decoder = CopyBatchDecoder(decodings: plan.columns.map(\.plan.decoding), extraFields: plan.extraFields,
                                                keyFields: plan.keyFields, maxFrameSize: output.maxFrameSize)
+                // Smaller first batches (``BatchSettings/firstBatchRows``): the destination starts sooner.
+                var maxRows = batch.rowLimit(after: nil)
                 do {
                     while let chunk = try await queue.next() {
                         var position = 0
@@ -196,6 +198,7 @@ struct StreamReader {
                             }
                             if decoder.rows >= maxRows || decoder.bytes >= maxBytes || decoder.full {
                                 try await sink.send(decoder.takeBatchWithKey(stream: stream), segment: segment)
+                                maxRows = batch.rowLimit(after: maxRows)
                             }
                         }
                     }
