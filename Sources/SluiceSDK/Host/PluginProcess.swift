@@ -91,11 +91,8 @@ public final class PluginProcess: @unchecked Sendable {
 
     /// Waits up to `seconds` for the process to end.
     public func waitForExit(timeout seconds: Double) async -> ExitStatus? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if let status = child.exitStatus { return status }
-            try? await Task.sleep(nanoseconds: 10_000_000)
-        }
+        let child = self.child
+        _ = await ShortPoll.wait(upTo: seconds) { child.exitStatus != nil }
         return child.exitStatus
     }
 
@@ -104,11 +101,8 @@ public final class PluginProcess: @unchecked Sendable {
     /// Returns whether it did.
     @discardableResult
     public func waitForStderrEnd(timeout seconds: Double) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !stderrEnded.value && Date() < deadline {
-            try? await Task.sleep(nanoseconds: 10_000_000)
-        }
-        return stderrEnded.value
+        let ended = stderrEnded
+        return await ShortPoll.wait(upTo: seconds) { ended.value }
     }
 
     /// The bytes sent to the plugin's stdin that it has not read yet (nil when the system cannot
