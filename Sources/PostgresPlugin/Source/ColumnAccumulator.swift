@@ -34,12 +34,23 @@ struct ColumnAccumulator {
     }
 
     private mutating func reset() {
+        // The next batch is about as large as this one: its vectors start with room for as many
+        // values, so that they do not grow by copying, a doubling at a time, through each batch.
+        let last = vector
         vector = ColumnVector()
         validity = []
         hasNull = false
         count = 0
+        vector.bools.reserveCapacity(last.bools.count)
+        vector.int32s.reserveCapacity(last.int32s.count)
+        vector.int64s.reserveCapacity(last.int64s.count)
+        vector.float32s.reserveCapacity(last.float32s.count)
+        vector.float64s.reserveCapacity(last.float64s.count)
+        vector.intervalDays.reserveCapacity(last.intervalDays.count)
+        vector.data.reserveCapacity(last.data.count)
+        vector.offsets.reserveCapacity(last.offsets.count)
         switch decoding {
-        case .numeric, .raw, .jsonb, .array: vector.offsets = [0]
+        case .numeric, .raw, .jsonb, .array: vector.offsets.append(0)
         default: break
         }
     }
