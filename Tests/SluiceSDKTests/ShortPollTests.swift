@@ -15,6 +15,23 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(60))
     }
 
+    @Test("a cancelled task still waits for its deadline, sleeping rather than spinning")
+    func cancelledTaskStillWaits() async {
+        let checks = LockedBox(0)
+        let task = Task {
+            await ShortPoll.wait(upTo: 0.3) {
+                checks.withLock { $0 += 1 }
+                return false
+            }
+        }
+        task.cancel()
+        let start = ContinuousClock.now
+        #expect(await task.value == false)
+        #expect(ContinuousClock.now - start >= .milliseconds(250))
+        // 1, 2, 4, 8 ms, then 10 ms steps: a few dozen checks in 0.3 s, not millions.
+        #expect(checks.value < 200)
+    }
+
     @Test("a wait whose condition never holds gives up at its deadline, false")
     func givesUpAtTheDeadline() async {
         let start = ContinuousClock.now
