@@ -5,7 +5,8 @@ import SluiceWire
 import Testing
 
 /// A stream's first rows move sooner: a source's first batches are smaller (1,000 rows, then
-/// twice the one before, up to `batch_size`), and a destination's first flush comes at 1,000 rows.
+/// twice the one before, up to `batch_size`), and so are a destination's flushes until its first
+/// commit.
 @Suite("first batches and flushes")
 struct FirstBatchTests {
     @Test("a source's first batches hold 1,000 rows, then twice the one before, up to batch_size")
@@ -27,7 +28,7 @@ struct FirstBatchTests {
         }
     }
 
-    @Test("a destination's first flush comes at 1,000 rows whatever batch_size: the COPY starts before a state or more rows")
+    @Test("a destination's flushes come at 1,000 rows, then twice the one before, whatever batch_size: the COPY loads before a state or more rows")
     func destinationFlushesFirstRowsSooner() async throws {
         try await DestinationHarness.withSchema { schema, connection in
             let application = "sluice_first_" + schema
@@ -47,12 +48,26 @@ struct FirstBatchTests {
                 if !copying { try await Task.sleep(for: .milliseconds(20)) }
             }
             #expect(copying, "no COPY began with 1,000 rows buffered")
-            for message in try DestinationHarness.batches(items, 1_001...1_500) { try await client.send(message) }
+            // Until the first commit, each next flush comes at twice the one before: 2,000 more
+            // rows, then 4,000 more, reach the server with nothing else sent.
+            for (range, loaded) in [(Int64(1_001)...3_000, "3000"), (3_001...7_000, "7000")] {
+                for message in try DestinationHarness.batches(items, range, size: 1_000) { try await client.send(message) }
+                var processed: String?
+                let deadline = ContinuousClock.now + .seconds(120)
+                while processed != loaded, ContinuousClock.now < deadline {
+                    processed = try await connection.execute(
+                        "SELECT p.tuples_processed::text FROM pg_stat_progress_copy p JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1",
+                        [.text(application)]).rows.first?.first ?? nil
+                    if processed != loaded { try await Task.sleep(for: .milliseconds(20)) }
+                }
+                #expect(processed == loaded, "the COPY holds \(processed ?? "no") rows, not \(loaded)")
+            }
+            for message in try DestinationHarness.batches(items, 7_001...7_500) { try await client.send(message) }
             try await client.send(.writeEnd)
             var summary: Summary?
             while let message = try await client.nextCallMessage() { if case .summary(let s) = message { summary = s } }
-            #expect(summary?.streams.first?.inserted == 1_500)
-            #expect(try await DestinationHarness.rows(connection, "SELECT count(*), min(id), max(id) FROM \(SQL.quoteIdentifier(schema)).items") == [["1500", "1", "1500"]])
+            #expect(summary?.streams.first?.inserted == 7_500)
+            #expect(try await DestinationHarness.rows(connection, "SELECT count(*), min(id), max(id) FROM \(SQL.quoteIdentifier(schema)).items") == [["7500", "1", "7500"]])
             await client.close()
         }
     }

@@ -9,7 +9,7 @@ struct BatchSettings: Sendable {
 
     static let batchSizeSetting = Setting<Int>.integer(
         "batch_size", default: 10_000, range: 1...10_000_000,
-        "Rows per batch: records per outgoing batch when reading, rows per flush when writing. A stream's first batch and first flush hold at most 1,000 (then a source's batches double up to this), so that rows start loading at once.")
+        "Rows per batch: records per outgoing batch when reading, rows per flush when writing. A stream's first batch holds at most 1,000 rows and each next one twice the one before, up to this; so do a destination's flushes until the stream's first commit, so that rows start loading at once.")
     static let batchSizeBytesSetting = Setting<Int>.integer(
         "batch_size_bytes", default: 100_000_000, range: 1024...2_000_000_000,
         "Approximate bytes per batch (default 100 MB); a source's batches also stay under the host's maximum frame size (64 MiB by default).")
@@ -19,9 +19,10 @@ struct BatchSettings: Sendable {
 
     /// Rows of a stream's first batch when reading, and of its first flush when writing, when
     /// `batch_size` is larger. A source's batches after the first hold twice as many as the one
-    /// before, up to `batch_size`; a destination's later flushes come at `batch_size`. A
-    /// destination then starts loading a few milliseconds into a Read instead of once a whole
-    /// batch has been read, sent and buffered.
+    /// before, up to `batch_size`; so do a destination's flushes until the stream's first
+    /// commit, then they come at `batch_size`. A destination then starts loading a few
+    /// milliseconds into a Read instead of once a whole batch has been read, sent and buffered,
+    /// and keeps the server busy while the batches grow.
     static let firstBatchRows = 1_000
 
     /// The row limit of a stream's next batch: the first's (`previous` nil), or twice

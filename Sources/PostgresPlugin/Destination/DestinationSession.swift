@@ -431,7 +431,7 @@ final class DestinationSession {
         }
         bufferedBytes += buffer.append(batch)
         if oldestBuffered == nil { oldestBuffered = .now }
-        if buffer.rows >= (buffer.hasFlushed ? config.batch.batchSize : config.batch.rowLimit(after: nil)) {
+        if buffer.rows >= buffer.flushRows(config.batch) {
             try await flush(buffer)
         } else if bufferedBytes >= config.batch.batchSizeBytes {
             try await flushAll()
@@ -563,6 +563,7 @@ final class DestinationSession {
             buffer.summary.unmatched += written.result.unmatched
             buffer.summary.nulBytesStripped += written.nulBytesStripped
             buffer.committedRows += written.rows
+            buffer.ramping = false
             buffer.committedBytes += UInt64(written.bytes)
             try await reporter?.committed(buffer)
         }
@@ -594,8 +595,8 @@ final class DestinationSession {
         }
         let bytes = buffer.bytes
         bufferedBytes -= bytes
+        if buffer.ramping { buffer.previousFlushRows = buffer.rows }
         buffer.handedOver()
-        buffer.hasFlushed = true
         if flush.buildsKey {
             buffer.keyPending = false
             buffer.metadataPending = false

@@ -25,9 +25,17 @@ final class StreamBuffer {
     var metadataPending: Bool
     /// The highest key written while ``keyPending`` (``Flush/newKeys``).
     var highestKeyWritten: DistinctKeys.Key?
-    /// Whether a flush of the stream's rows has been made in this Write: the first comes sooner
-    /// (``BatchSettings/firstBatchRows``).
-    var hasFlushed = false
+    /// Rows of the stream's last flush while its flushes ramp up, nil before the first.
+    var previousFlushRows: Int?
+    /// Until the stream's first commit, its flushes come sooner: the first at
+    /// ``BatchSettings/firstBatchRows``, each next at twice the one before, up to `batch_size`
+    /// (``BatchSettings/rowLimit(after:)``), so the server loads while the rest arrives.
+    var ramping = true
+
+    /// Buffered rows at which the stream is flushed.
+    func flushRows(_ batch: BatchSettings) -> Int {
+        ramping ? batch.rowLimit(after: previousFlushRows) : batch.batchSize
+    }
 
     init(plan: WritePlan) {
         self.plan = plan
