@@ -4,8 +4,8 @@ import PostgresClient
 import SluiceSDK
 
 /// `sluice-bench pipeline`: `plugin-host` end to end, each case against what psql does in the
-/// same round (interleaved, each after a CHECKPOINT), with every process's CPU time, minor page
-/// faults and peak memory.
+/// same round (interleaved: psql first in odd rounds, plugin-host first in even ones, each after
+/// a CHECKPOINT and `sync`), with every process's CPU time, minor page faults and peak memory.
 struct PipelineBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
@@ -27,8 +27,8 @@ struct PipelineBenchmark: AsyncParsableCommand {
     @Option(help: "Rows in the source table (sluice_bench.read_mixed, the read benchmark's table).")
     var rows = 1_000_000
 
-    @Option(help: "Rounds; each runs every case, psql first.")
-    var rounds = 3
+    @Option(help: "Rounds; each runs every case, psql first in odd rounds and plugin-host first in even ones (an even number gives each side the same share).")
+    var rounds = 4
 
     @Option(help: "Cases to run: append, upsert, read, write (repeat the option).")
     var cases: [Case] = [.append, .upsert]
@@ -100,7 +100,9 @@ struct PipelineBenchmark: AsyncParsableCommand {
         print("summary (ratio = psql seconds / sluice seconds, per round; median):")
         for benchCase in cases {
             let values = ratios[benchCase] ?? []
-            let median = values.sorted()[values.count / 2]
+            let sorted = values.sorted(), middle = sorted.count / 2
+            // With an even number of rounds (as many started by each side), the middle two's mean.
+            let median = sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
             print(String(format: "  %@: %@; median %.2f x", benchCase.rawValue,
                          values.map { String(format: "%.2f", $0) }.joined(separator: ", "), median))
         }

@@ -69,51 +69,67 @@ struct Runner {
         }
     }
 
-    /// Runs `benchCase` with psql, then with plugin-host, each after a CHECKPOINT.
+    /// Runs `benchCase` with psql and with plugin-host, each after a CHECKPOINT and `sync`
+    /// (``quiesce(_:)``): psql first in odd rounds, plugin-host first in even ones, so that neither
+    /// side always follows the other's writes (and the VACUUM after them).
     func run(_ benchCase: PipelineBenchmark.Case, round: Int, db: PostgresConnection) async throws -> (MeasuredRun, MeasuredRun) {
         let name = "bench-\(benchCase.rawValue)-\(getpid())-\(round)"
+        let referenceFirst = round % 2 == 1
         switch benchCase {
         case .append:
-            _ = try await db.execute("DROP TABLE IF EXISTS \(Self.referenceTable)")
-            _ = try await db.execute("CHECKPOINT")
-            let reference = try await psqlPipe(into: ["-c", "CREATE TABLE \(Self.referenceTable) (\(WriteBenchmark.columns))",
-                                                      "-c", "COPY \(Self.referenceTable) FROM STDIN (FORMAT binary)"])
-            try await settle([Self.referenceTable], db)
-            _ = try await db.execute("DROP TABLE IF EXISTS \(Self.destinationTable) CASCADE")
-            _ = try await db.execute("CHECKPOINT")
-            let sluice = try await host(["pipeline", "--source", sourcePlugin, "--source-config", sourceConfig.path,
-                                         "--destination", destinationPlugin, "--destination-config", destinationConfig.path, "--name", name])
-            try await settle([Self.destinationTable], db)
+            let (reference, sluice) = try await inOrder(referenceFirst: referenceFirst, reference: {
+                _ = try await db.execute("DROP TABLE IF EXISTS \(Self.referenceTable)")
+                try await quiesce(db)
+                let run = try await psqlPipe(into: ["-c", "CREATE TABLE \(Self.referenceTable) (\(WriteBenchmark.columns))",
+                                                    "-c", "COPY \(Self.referenceTable) FROM STDIN (FORMAT binary)"])
+                try await settle([Self.referenceTable], db)
+                return run
+            }, sluice: {
+                _ = try await db.execute("DROP TABLE IF EXISTS \(Self.destinationTable) CASCADE")
+                try await quiesce(db)
+                let run = try await host(["pipeline", "--source", sourcePlugin, "--source-config", sourceConfig.path,
+                                          "--destination", destinationPlugin, "--destination-config", destinationConfig.path, "--name", name])
+                try await settle([Self.destinationTable], db)
+                return run
+            })
             try await expectRows(Self.referenceTable, db)
             try await expectRows(Self.destinationTable, db)
             return (reference, sluice)
         case .upsert:
             try await fill(db, name: name)
             try await settle([Self.referenceTable, Self.destinationTable], db)
-            _ = try await db.execute("CHECKPOINT")
-            let reference = try await psqlPipe(into: [
-                "-c", "BEGIN", "-c", "CREATE TEMPORARY TABLE s (LIKE \(Self.referenceTable))", "-c", "COPY s FROM STDIN (FORMAT binary)",
-                "-c", "INSERT INTO \(Self.referenceTable) SELECT * FROM s ON CONFLICT (id) DO UPDATE SET \(WriteBenchmark.updates)", "-c", "COMMIT",
-            ])
-            try await settle([Self.referenceTable], db)
-            _ = try await db.execute("CHECKPOINT")
-            let sluice = try await host(["pipeline", "--source", sourcePlugin, "--source-config", sourceConfig.path,
-                                         "--destination", destinationPlugin, "--destination-config", destinationConfig.path,
-                                         "--name", name, "--write-mode", "upsert"])
-            try await settle([Self.destinationTable], db)
+            let (reference, sluice) = try await inOrder(referenceFirst: referenceFirst, reference: {
+                try await quiesce(db)
+                let run = try await psqlPipe(into: [
+                    "-c", "BEGIN", "-c", "CREATE TEMPORARY TABLE s (LIKE \(Self.referenceTable))", "-c", "COPY s FROM STDIN (FORMAT binary)",
+                    "-c", "INSERT INTO \(Self.referenceTable) SELECT * FROM s ON CONFLICT (id) DO UPDATE SET \(WriteBenchmark.updates)", "-c", "COMMIT",
+                ])
+                try await settle([Self.referenceTable], db)
+                return run
+            }, sluice: {
+                try await quiesce(db)
+                let run = try await host(["pipeline", "--source", sourcePlugin, "--source-config", sourceConfig.path,
+                                          "--destination", destinationPlugin, "--destination-config", destinationConfig.path,
+                                          "--name", name, "--write-mode", "upsert"])
+                try await settle([Self.destinationTable], db)
+                return run
+            })
             try await expectRows(Self.referenceTable, db)
             try await expectRows(Self.destinationTable, db)
             return (reference, sluice)
         case .read:
             let csv = work.appendingPathComponent("reference.csv")
-            // A checkpoint the cases before left pending would otherwise run during one read only.
-            _ = try await db.execute("CHECKPOINT")
-            let reference = try await measure([("psql \\copy TO CSV", ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
-                                                                         "\\copy \(Self.sourceQualified) TO '\(csv.path)' CSV"])])
-            _ = try await db.execute("CHECKPOINT")
             // A fresh file for each side: replacing an earlier round's file costs its truncation.
             let output = work.appendingPathComponent("read-output.jsonl")
-            let sluice = try await host(["read", "--plugin", sourcePlugin, "--config", sourceConfig.path, "--output", output.path])
+            let (reference, sluice) = try await inOrder(referenceFirst: referenceFirst, reference: {
+                // A checkpoint the cases before left pending would otherwise run during one read only.
+                try await quiesce(db)
+                return try await measure([("psql \\copy TO CSV", ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                                                                      "\\copy \(Self.sourceQualified) TO '\(csv.path)' CSV"])])
+            }, sluice: {
+                try await quiesce(db)
+                return try await host(["read", "--plugin", sourcePlugin, "--config", sourceConfig.path, "--output", output.path])
+            })
             try? FileManager.default.removeItem(at: csv)
             try? FileManager.default.removeItem(at: output)
             return (reference, sluice)
@@ -121,19 +137,35 @@ struct Runner {
             try await prepareWriteInputs()
             let table = "\(Self.writeSchema).\(PipelineBenchmark.sourceTable)"
             _ = try await db.executeScript("CREATE SCHEMA IF NOT EXISTS \(Self.writeSchema); DROP TABLE IF EXISTS \(table) CASCADE; DROP TABLE IF EXISTS \(Self.referenceTable)_w")
-            _ = try await db.execute("CHECKPOINT")
-            let reference = try await measure([("psql COPY FROM binary", ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                                                                          "-c", "CREATE TABLE \(Self.referenceTable)_w (\(WriteBenchmark.columns))",
-                                                                          "-c", "\\copy \(Self.referenceTable)_w FROM '\(binaryCopy.path)' (FORMAT binary)"])])
-            try await settle(["\(Self.referenceTable)_w"], db)
-            _ = try await db.execute("CHECKPOINT")
-            let sluice = try await host(["write", "--plugin", destinationPlugin, "--config", writeConfig.path,
-                                         "--catalog", catalog.path, "--input", jsonLines.path])
-            try await settle([table], db)
+            let (reference, sluice) = try await inOrder(referenceFirst: referenceFirst, reference: {
+                try await quiesce(db)
+                let run = try await measure([("psql COPY FROM binary", ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                                                                        "-c", "CREATE TABLE \(Self.referenceTable)_w (\(WriteBenchmark.columns))",
+                                                                        "-c", "\\copy \(Self.referenceTable)_w FROM '\(binaryCopy.path)' (FORMAT binary)"])])
+                try await settle(["\(Self.referenceTable)_w"], db)
+                return run
+            }, sluice: {
+                try await quiesce(db)
+                let run = try await host(["write", "--plugin", destinationPlugin, "--config", writeConfig.path,
+                                          "--catalog", catalog.path, "--input", jsonLines.path])
+                try await settle([table], db)
+                return run
+            })
             try await expectRows("\(Self.referenceTable)_w", db)
             try await expectRows(table, db)
             return (reference, sluice)
         }
+    }
+
+    /// Runs the reference and the plugin's side in the order given; returns them in that order.
+    private func inOrder(referenceFirst: Bool, reference: () async throws -> MeasuredRun,
+                         sluice: () async throws -> MeasuredRun) async throws -> (MeasuredRun, MeasuredRun) {
+        if referenceFirst {
+            let first = try await reference()
+            return (first, try await sluice())
+        }
+        let first = try await sluice()
+        return (try await reference(), first)
     }
 
     private var jsonLines: URL { work.appendingPathComponent("read.jsonl") }
@@ -174,6 +206,16 @@ struct Runner {
     private func count(_ table: String, _ db: PostgresConnection) async throws -> Int? {
         guard try await db.execute("SELECT to_regclass($1) IS NOT NULL", [.text(table)]).rows.first?.first == "t" else { return nil }
         return try await db.execute("SELECT count(*) FROM \(table)").rows.first?.first.flatMap { $0.flatMap(Int.init) }
+    }
+
+    /// A CHECKPOINT, then the kernel's writeback of every dirty page (`sync`), before each
+    /// measured run: the server here runs with `fsync` off, so a CHECKPOINT leaves the pages it
+    /// wrote dirty in the page cache (1.6–2 GB after a 10M-row load and its VACUUM), and the
+    /// kernel would write them back, or hold writers back, during the next run, which is always
+    /// the plugin's in a round.
+    private func quiesce(_ db: PostgresConnection) async throws {
+        _ = try await db.execute("CHECKPOINT")
+        sync()
     }
 
     /// `VACUUM (ANALYZE)` of the tables a run just wrote, outside any measured time: a 1M-row
