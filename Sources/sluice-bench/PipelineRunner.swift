@@ -211,8 +211,7 @@ struct Runner {
     /// A CHECKPOINT, then the kernel's writeback of every dirty page (`sync`), before each
     /// measured run: the server here runs with `fsync` off, so a CHECKPOINT leaves the pages it
     /// wrote dirty in the page cache (1.6–2 GB after a 10M-row load and its VACUUM), and the
-    /// kernel would write them back, or hold writers back, during the next run, which is always
-    /// the plugin's in a round.
+    /// kernel would write them back, or hold writers back, during the next run.
     private func quiesce(_ db: PostgresConnection) async throws {
         _ = try await db.execute("CHECKPOINT")
         sync()
@@ -220,7 +219,7 @@ struct Runner {
 
     /// `VACUUM (ANALYZE)` of the tables a run just wrote, outside any measured time: a 1M-row
     /// load crosses autovacuum's thresholds, and its worker would otherwise vacuum the table
-    /// while a later run is measured (usually the plugin's, which runs after psql's).
+    /// while a later run is measured.
     private func settle(_ tables: [String], _ db: PostgresConnection) async throws {
         for table in tables { _ = try await db.execute("VACUUM (ANALYZE) \(table)") }
     }

@@ -563,7 +563,6 @@ final class DestinationSession {
             buffer.summary.unmatched += written.result.unmatched
             buffer.summary.nulBytesStripped += written.nulBytesStripped
             buffer.committedRows += written.rows
-            buffer.ramping = false
             buffer.committedBytes += UInt64(written.bytes)
             try await reporter?.committed(buffer)
         }
@@ -595,7 +594,7 @@ final class DestinationSession {
         }
         let bytes = buffer.bytes
         bufferedBytes -= bytes
-        if buffer.ramping { buffer.previousFlushRows = buffer.rows }
+        buffer.previousFlushRows = buffer.rows
         buffer.handedOver()
         if flush.buildsKey {
             buffer.keyPending = false

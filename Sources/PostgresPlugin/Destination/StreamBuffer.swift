@@ -25,16 +25,15 @@ final class StreamBuffer {
     var metadataPending: Bool
     /// The highest key written while ``keyPending`` (``Flush/newKeys``).
     var highestKeyWritten: DistinctKeys.Key?
-    /// Rows of the stream's last flush while its flushes ramp up, nil before the first.
+    /// Rows of the stream's last flush, nil before the first.
     var previousFlushRows: Int?
-    /// Until the stream's first commit, its flushes come sooner: the first at
-    /// ``BatchSettings/firstBatchRows``, each next at twice the one before, up to `batch_size`
-    /// (``BatchSettings/rowLimit(after:)``), so the server loads while the rest arrives.
-    var ramping = true
 
-    /// Buffered rows at which the stream is flushed.
+    /// Buffered rows at which the stream is flushed. Until its first rows are committed, sooner:
+    /// the first flush at ``BatchSettings/firstBatchRows``, each next at twice the one before, up
+    /// to `batch_size` (``BatchSettings/rowLimit(after:)``), so the server loads while the rest
+    /// arrives; then at `batch_size`.
     func flushRows(_ batch: BatchSettings) -> Int {
-        ramping ? batch.rowLimit(after: previousFlushRows) : batch.batchSize
+        committedRows == 0 ? batch.rowLimit(after: previousFlushRows) : batch.batchSize
     }
 
     init(plan: WritePlan) {

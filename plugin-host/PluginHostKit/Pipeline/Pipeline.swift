@@ -54,16 +54,16 @@ struct Pipeline {
 
         try checkRoles()
         // The destinations answer GetSpec while the source does and discovers (a source's
-        // failure is still the one reported: its error is thrown before theirs is awaited).
-        let destinations = self.destinations
-        let destinationConfigsTask = Task { try await Self.configurations(of: destinations) }
+        // failure is still the one reported: its error is thrown before theirs is awaited, and
+        // leaving the scope cancels theirs).
+        async let destinationConfigsAnswered = Self.configurations(of: destinations)
         let sourceSchema = try await labelled(source) { try await source.configSchema() }
         var sourceConfig = try await labelled(source) {
             try PluginSession.configJSON(source.launch, environment: source.environment, schema: sourceSchema)
         }
         if follow { sourceConfig = try Self.following(sourceConfig, schema: sourceSchema) }
         let discovered = try await labelled(source) { try await source.client.discover(DiscoverRequest(configJSON: sourceConfig)) }
-        let destinationConfigs = try await destinationConfigsTask.value
+        let destinationConfigs = try await destinationConfigsAnswered
         let chosen = try catalog.map { try ReadCatalogFile.selection($0, against: discovered, for: .pipeline) }
         let selection = chosen?.catalog ?? ReadCatalogFile.everything(in: discovered)
         let skipped = try skipUnreadable(chosen?.unreadable ?? discovered.streams.filter { !$0.readable }.map {
@@ -241,7 +241,6 @@ struct Pipeline {
         }
     }
 
-    /// Runs a setup step of `session`, naming the plugin in its failure.
     /// Each destination's configuration (its GetSpec, then the file validated against it), in order.
     private static func configurations(of destinations: [PluginSession]) async throws -> [String] {
         var configs: [String] = []
@@ -251,6 +250,7 @@ struct Pipeline {
         return configs
     }
 
+    /// Runs a setup step of `session`, naming the plugin in its failure.
     private func labelled<T>(_ session: PluginSession, _ body: () async throws -> T) async throws -> T {
         try await Self.labelled(session, body)
     }
