@@ -6,6 +6,9 @@ public struct PostgresPlugin: SourcePlugin, WritePlanningPlugin, ResourcePlugin 
     /// The version reported in the handshake and by `--version`.
     public static let version = "0.1.0"
 
+    /// The connection a Discover leaves for the Read that follows it.
+    private let discoverConnection = DiscoverConnection()
+
     public init() {}
 
     public var info: PluginInfo {
@@ -32,16 +35,18 @@ public struct PostgresPlugin: SourcePlugin, WritePlanningPlugin, ResourcePlugin 
     public func discover(_ request: DiscoverRequest, context: CallContext) async throws -> Catalog {
         let config = try PluginConfig.parse(request.configJSON)
         let context = Self.context(context, config, call: "Discover")
+        let handOff = handOff(config, request.configJSON)
         return try await SSHTunnel.around(config, logger: context.logger) { config in
-            try await PostgresSource(config: config, context: context).discover()
+            try await PostgresSource(config: config, context: context, handOff: handOff).discover()
         }
     }
 
     public func read(_ request: ReadRequest, output: ReadOutput) async throws -> Summary {
         let config = try PluginConfig.parse(request.configJSON)
         let context = Self.context(output.context, config, call: "Read")
+        let handOff = handOff(config, request.configJSON)
         return try await SSHTunnel.around(config, logger: context.logger) { config in
-            try await PostgresSource(config: config, context: context).read(request, output: output)
+            try await PostgresSource(config: config, context: context, handOff: handOff).read(request, output: output)
         }
     }
 
@@ -67,6 +72,13 @@ public struct PostgresPlugin: SourcePlugin, WritePlanningPlugin, ResourcePlugin 
         return try await SSHTunnel.around(config, logger: context.logger) { config in
             try await PostgresResources(config: config, request: request).run()
         }
+    }
+
+    /// Where a source call of `configJSON` leaves or finds Discover's connection; nil through an
+    /// SSH tunnel, which closes with the call.
+    private func handOff(_ config: PluginConfig, _ configJSON: String) -> PostgresSource.HandOff? {
+        guard config.connection.sshTunnel == nil, let configuration = try? JSONValue.parse(configJSON) else { return nil }
+        return PostgresSource.HandOff(connections: discoverConnection, configuration: configuration)
     }
 
     /// The call's context with the configuration's `log_level` applied when it sets one (the

@@ -8,15 +8,24 @@ import SluiceWire
 struct PostgresSource {
     let config: PluginConfig
     let context: CallContext
+    /// Where Discover leaves its connection and Read looks for one; nil to open and close each.
+    var handOff: HandOff? = nil
+
+    /// The connection kept between a Discover and a Read of the same configuration.
+    struct HandOff: Sendable {
+        var connections: DiscoverConnection
+        var configuration: JSONValue
+    }
 
     /// Every selected relation, readable or not (with the GRANT that would fix it).
     func discover() async throws -> Catalog {
         let connection = try await connect()
-        defer { connection.close() }
         do {
             let tables = try await CatalogReader(connection: connection, settings: config.source).tables()
+            if let handOff { handOff.connections.keep(connection, for: handOff.configuration) } else { connection.close() }
             return Catalog(streams: tables.map(\.descriptor))
         } catch {
+            connection.close()
             throw PluginErrors.map(error, stream: nil, otherCode: "READ_FAILED")
         }
     }
@@ -31,7 +40,7 @@ struct PostgresSource {
             return try await CDCReader(source: self, request: request, output: output).run()
         }
         let started = Date()
-        let connection = try await connect()
+        let connection = try await readConnection()
         defer { connection.close() }
         let plans: [StreamPlan]
         do {
@@ -98,6 +107,12 @@ struct PostgresSource {
     func readsRanges(_ plan: StreamPlan) -> Bool {
         guard plan.byCtid || plan.byKey else { return false }
         return config.source.splitTables || (plan.resumeRanges?.count ?? 0) > 1 || (plan.resumeKeyRanges?.count ?? 0) > 1
+    }
+
+    /// Discover's connection when it left one for this configuration, else a new one.
+    private func readConnection() async throws -> PostgresConnection {
+        if let handOff, let kept = await handOff.connections.take(for: handOff.configuration) { return kept }
+        return try await connect()
     }
 
     func connect() async throws -> PostgresConnection {
