@@ -42,22 +42,22 @@ struct PluginConfig: Sendable {
 /// The configuration's JSON Schema, as GetSpec returns it: the description of every setting
 /// that reading a configuration reads.
 enum ConfigSchema {
-    static var properties: [String: Any] {
+    static var properties: [String: JSONValue] {
         var reader = ConfigReader(object: [:])
         _ = PluginConfig(&reader, environment: [:])
         return Dictionary(reader.described.map { ($0.key, $0.schema) }) { first, _ in first }
     }
 
     static var json: String {
-        let schema: [String: Any] = [
+        let required: [JSONValue] = ["connection_string", "host", "database", "user"].map { ["required": [.string($0)]] }
+        let schema: JSONValue = [
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": "Sluice PostgreSQL plugin",
             "type": "object",
             "additionalProperties": false,
-            "anyOf": [["required": ["connection_string"]], ["required": ["host"]], ["required": ["database"]], ["required": ["user"]]],
-            "properties": properties,
+            "anyOf": .array(required),
+            "properties": .object(properties),
         ]
-        let data = try! JSONSerialization.data(withJSONObject: schema, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self)
+        return schema.prettyPrinted
     }
 }

@@ -23,30 +23,30 @@ struct SettingDescription: Sendable {
     var text: String
 
     /// The setting's JSON Schema.
-    var schema: [String: Any] {
-        var schema: [String: Any] = ["description": text]
+    var schema: JSONValue {
+        var schema: [String: JSONValue] = ["description": .string(text)]
         switch kind {
         case .string(let secret, let minLength, let maxLength, let fallback):
             schema["type"] = "string"
             if secret { schema["secret"] = true; schema["writeOnly"] = true }
-            if let minLength { schema["minLength"] = minLength }
-            if let maxLength { schema["maxLength"] = maxLength }
-            if let fallback { schema["default"] = fallback }
+            if let minLength { schema["minLength"] = .integer(minLength) }
+            if let maxLength { schema["maxLength"] = .integer(maxLength) }
+            if let fallback { schema["default"] = .string(fallback) }
         case .integer(let range, let fallback):
             schema["type"] = "integer"
-            schema["minimum"] = range.lowerBound
-            schema["maximum"] = range.upperBound
-            if let fallback { schema["default"] = fallback }
+            schema["minimum"] = .integer(range.lowerBound)
+            schema["maximum"] = .integer(range.upperBound)
+            if let fallback { schema["default"] = .integer(fallback) }
         case .boolean(let fallback):
             schema["type"] = "boolean"
-            schema["default"] = fallback
+            schema["default"] = .bool(fallback)
         case .duration(let fallback):
             schema["type"] = ["string", "number"]
-            schema["default"] = fallback
+            schema["default"] = .string(fallback)
         case .choice(let names, let fallback):
             schema["type"] = "string"
-            schema["enum"] = names
-            if let fallback { schema["default"] = fallback }
+            schema["enum"] = .array(names.map(JSONValue.string))
+            if let fallback { schema["default"] = .string(fallback) }
         case .strings:
             schema["type"] = "array"
             schema["items"] = ["type": "string"]
@@ -57,19 +57,19 @@ struct SettingDescription: Sendable {
             schema.merge(Self.objectSchema(properties, required: required)) { _, new in new }
         case .objects(let properties, let required):
             schema["type"] = "array"
-            schema["items"] = Self.objectSchema(properties, required: required)
+            schema["items"] = .object(Self.objectSchema(properties, required: required))
         }
-        return schema
+        return .object(schema)
     }
 
     /// The schema of an object with `properties`, nothing else allowed.
-    static func objectSchema(_ properties: [SettingDescription], required: [String]) -> [String: Any] {
-        var schema: [String: Any] = [
+    static func objectSchema(_ properties: [SettingDescription], required: [String]) -> [String: JSONValue] {
+        var schema: [String: JSONValue] = [
             "type": "object",
             "additionalProperties": false,
-            "properties": Dictionary(properties.map { ($0.key, $0.schema) }) { first, _ in first },
+            "properties": .object(Dictionary(properties.map { ($0.key, $0.schema) }) { first, _ in first }),
         ]
-        if !required.isEmpty { schema["required"] = required }
+        if !required.isEmpty { schema["required"] = .array(required.map(JSONValue.string)) }
         return schema
     }
 }

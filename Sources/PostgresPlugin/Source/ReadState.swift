@@ -37,17 +37,17 @@ struct ReadState: Sendable, Equatable {
     static let version = 3
 
     var data: [UInt8] {
-        var object: [String: Any] = [
-            "v": Self.version, "mode": mode, "key_columns": keyColumns,
-            "key": key.map { $0.map { $0 as Any } ?? NSNull() }, "complete": complete,
+        var object: [String: JSONValue] = [
+            "v": .integer(Self.version), "mode": .string(mode), "key_columns": .array(keyColumns.map(JSONValue.string)),
+            "key": .texts(key), "complete": .bool(complete),
         ]
-        if !ranges.isEmpty { object["ranges"] = ranges.map(\.json) }
-        if !keyRanges.isEmpty { object["key_ranges"] = keyRanges.map(\.json) }
-        if let snapshot { object["snapshot"] = snapshot }
+        if !ranges.isEmpty { object["ranges"] = .array(ranges.map(\.json)) }
+        if !keyRanges.isEmpty { object["key_ranges"] = .array(keyRanges.map(\.json)) }
+        if let snapshot { object["snapshot"] = .string(snapshot) }
         if let run { object["run"] = run.json }
-        if let sent { object["sent"] = sent }
-        let json = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Array(json)
+        // A count of rows: far inside a Double's exact integers.
+        if let sent { object["sent"] = .number(Double(sent)) }
+        return Array(JSONValue.object(object).compact.utf8)
     }
 
     /// Parses state data; nil when it is not a state this source wrote.
@@ -97,8 +97,8 @@ struct RunPosition: Sendable, Equatable {
     var snapshot: String
     var key: [String?]
 
-    var json: [String: Any] {
-        ["snapshot": snapshot, "key": key.map { $0.map { $0 as Any } ?? NSNull() }]
+    var json: JSONValue {
+        ["snapshot": .string(snapshot), "key": .texts(key)]
     }
 
     init(snapshot: String, key: [String?]) {
@@ -124,12 +124,13 @@ struct CtidRange: Sendable, Equatable {
     /// Every row of the range was sent.
     var done = false
 
-    var json: [String: Any] {
-        var object: [String: Any] = ["lo": lo]
-        if let hi { object["hi"] = hi }
-        if let after { object["after"] = after }
+    /// Block numbers: below 2^32, exact as JSON numbers.
+    var json: JSONValue {
+        var object: [String: JSONValue] = ["lo": .number(Double(lo))]
+        if let hi { object["hi"] = .number(Double(hi)) }
+        if let after { object["after"] = .string(after) }
         if done { object["done"] = true }
-        return object
+        return .object(object)
     }
 
     init(lo: Int64, hi: Int64?, after: String? = nil) {
@@ -159,13 +160,13 @@ struct KeyRange: Sendable, Equatable {
     /// Every row of the range was sent.
     var done = false
 
-    var json: [String: Any] {
-        var object: [String: Any] = [:]
-        if let lower { object["lower"] = lower }
-        if let upper { object["upper"] = upper }
-        if let after { object["after"] = after.map { $0.map { $0 as Any } ?? NSNull() } }
+    var json: JSONValue {
+        var object: [String: JSONValue] = [:]
+        if let lower { object["lower"] = .string(lower) }
+        if let upper { object["upper"] = .string(upper) }
+        if let after { object["after"] = .texts(after) }
         if done { object["done"] = true }
-        return object
+        return .object(object)
     }
 
     init(lower: String?, upper: String?, after: [String?]? = nil) {

@@ -19,12 +19,12 @@ struct CDCState: Sendable, Equatable {
 
     /// The state's JSON bytes.
     var data: [UInt8] {
-        var object: [String: Any] = ["cdc": Self.version, "slot": slot, "lsn": lsn.description]
+        var object: [String: JSONValue] = ["cdc": .integer(Self.version), "slot": .string(slot), "lsn": .string(lsn.description)]
         if !columns.isEmpty {
-            object["columns"] = columns.sorted { ($0.key.namespace, $0.key.name) < ($1.key.namespace, $1.key.name) }
-                .map { ["namespace": $0.key.namespace, "name": $0.key.name, "columns": $0.value] as [String: Any] }
+            object["columns"] = .array(columns.sorted { ($0.key.namespace, $0.key.name) < ($1.key.namespace, $1.key.name) }
+                .map { ["namespace": .string($0.key.namespace), "name": .string($0.key.name), "columns": .array($0.value.map(JSONValue.string))] })
         }
-        return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+        return Array(JSONValue.object(object).compact.utf8)
     }
 
     init(slot: String, lsn: LSN, columns: [StreamID: [String]] = [:]) {
