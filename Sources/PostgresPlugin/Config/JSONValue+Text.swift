@@ -1,5 +1,5 @@
-/// JSON text of a ``JSONValue``: the configuration schema that GetSpec returns, and a source's
-/// state data.
+/// JSON text of a ``JSONValue``: the configuration schema that GetSpec returns, a source's state
+/// data, a Google service account's signed assertion.
 ///
 /// Hand-written because `JSONSerialization`'s `.sortedKeys` compares keys as localized strings
 /// through ICU, whose set-up is about 5 ms of a plugin process's first use (every plugin-host

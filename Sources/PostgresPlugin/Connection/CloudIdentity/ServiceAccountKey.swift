@@ -66,14 +66,13 @@ struct ServiceAccountKey: Sendable {
     /// claims as base64url JSON, signed with RSASSA-PKCS1-v1_5 and SHA-256 (RS256).
     func assertion(now: Date) throws -> String {
         let issued = Int(now.timeIntervalSince1970)
-        var header: [String: Any] = ["alg": "RS256", "typ": "JWT"]
-        if let privateKeyID { header["kid"] = privateKeyID }
-        let claims: [String: Any] = [
-            "iss": clientEmail, "scope": Self.scope, "aud": tokenURI.absoluteString,
-            "iat": issued, "exp": issued + Int(Self.assertionLifetime),
+        var header: [String: JSONValue] = ["alg": "RS256", "typ": "JWT"]
+        if let privateKeyID { header["kid"] = .string(privateKeyID) }
+        let claims: JSONValue = [
+            "iss": .string(clientEmail), "scope": .string(Self.scope), "aud": .string(tokenURI.absoluteString),
+            "iat": .integer(issued), "exp": .integer(issued + Int(Self.assertionLifetime)),
         ]
-        let signed = try Self.base64URL(JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
-            + "." + Self.base64URL(JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys, .withoutEscapingSlashes]))
+        let signed = Self.base64URL(Data(JSONValue.object(header).compact.utf8)) + "." + Self.base64URL(Data(claims.compact.utf8))
         let signature = try signingKey.signature(for: SHA256.hash(data: Data(signed.utf8)), padding: .insecurePKCS1v1_5)
         return signed + "." + Self.base64URL(signature.rawRepresentation)
     }
