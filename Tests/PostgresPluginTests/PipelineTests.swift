@@ -333,6 +333,15 @@ struct PipelineTests: PipelineWorkspace {
                 destinations: [(Binaries.postgresPlugin, try postgresConfig(target))], []))
             #expect(badConfig.exitCode == 65, "\(badConfig.stderr)")
             #expect(badConfig.stderr.contains("source: "), "\(badConfig.stderr)")
+
+            // A source that cannot connect and a destination configuration with an unknown key:
+            // the configuration error, found without any connection, is the one reported.
+            let unreachable = try file("unreachable.yaml", "host: 127.0.0.1\nport: 1\nuser: nobody\ndatabase: nothing\n")
+            let both = try await run(arguments(
+                source: (Binaries.postgresPlugin, unreachable),
+                destinations: [(Binaries.postgresPlugin, try postgresConfig(target, "no_such_setting: 1\n"))], []))
+            #expect(both.exitCode == 65, "\(both.stderr)")
+            #expect(both.stderr.contains("destination:") && both.stderr.contains("no_such_setting"), "\(both.stderr)")
         }
     }
 

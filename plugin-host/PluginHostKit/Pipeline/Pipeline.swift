@@ -53,17 +53,18 @@ struct Pipeline {
         defer { interrupts.stop() }
 
         try checkRoles()
-        // The destinations answer GetSpec while the source does and discovers (a source's
-        // failure is still the one reported: its error is thrown before theirs is awaited, and
-        // leaving the scope cancels theirs).
+        // The destinations answer GetSpec while the source does (a source's failure is still the
+        // one reported: its error is thrown before theirs is awaited, and leaving the scope
+        // cancels theirs). Every configuration is checked before the source's Discover connects,
+        // so that a configuration error is not hidden behind a connection's.
         async let destinationConfigsAnswered = Self.configurations(of: destinations)
         let sourceSchema = try await labelled(source) { try await source.configSchema() }
         var sourceConfig = try await labelled(source) {
             try PluginSession.configJSON(source.launch, environment: source.environment, schema: sourceSchema)
         }
         if follow { sourceConfig = try Self.following(sourceConfig, schema: sourceSchema) }
-        let discovered = try await labelled(source) { try await source.client.discover(DiscoverRequest(configJSON: sourceConfig)) }
         let destinationConfigs = try await destinationConfigsAnswered
+        let discovered = try await labelled(source) { try await source.client.discover(DiscoverRequest(configJSON: sourceConfig)) }
         let chosen = try catalog.map { try ReadCatalogFile.selection($0, against: discovered, for: .pipeline) }
         let selection = chosen?.catalog ?? ReadCatalogFile.everything(in: discovered)
         let skipped = try skipUnreadable(chosen?.unreadable ?? discovered.streams.filter { !$0.readable }.map {
