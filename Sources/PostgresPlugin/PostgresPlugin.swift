@@ -35,7 +35,7 @@ public struct PostgresPlugin: SourcePlugin, WritePlanningPlugin, ResourcePlugin 
     public func discover(_ request: DiscoverRequest, context: CallContext) async throws -> Catalog {
         let config = try PluginConfig.parse(request.configJSON)
         let context = Self.context(context, config, call: "Discover")
-        let handOff = handOff(config, request.configJSON)
+        let handOff = handOff(config)
         return try await SSHTunnel.around(config, logger: context.logger) { config in
             try await PostgresSource(config: config, context: context, handOff: handOff).discover()
         }
@@ -44,7 +44,7 @@ public struct PostgresPlugin: SourcePlugin, WritePlanningPlugin, ResourcePlugin 
     public func read(_ request: ReadRequest, output: ReadOutput) async throws -> Summary {
         let config = try PluginConfig.parse(request.configJSON)
         let context = Self.context(output.context, config, call: "Read")
-        let handOff = handOff(config, request.configJSON)
+        let handOff = handOff(config)
         return try await SSHTunnel.around(config, logger: context.logger) { config in
             try await PostgresSource(config: config, context: context, handOff: handOff).read(request, output: output)
         }
@@ -74,11 +74,11 @@ public struct PostgresPlugin: SourcePlugin, WritePlanningPlugin, ResourcePlugin 
         }
     }
 
-    /// Where a source call of `configJSON` leaves or finds Discover's connection; nil through an
-    /// SSH tunnel, which closes with the call.
-    private func handOff(_ config: PluginConfig, _ configJSON: String) -> PostgresSource.HandOff? {
-        guard config.connection.sshTunnel == nil, let configuration = try? JSONValue.parse(configJSON) else { return nil }
-        return PostgresSource.HandOff(connections: discoverConnection, configuration: configuration)
+    /// Where a source call of `config` leaves or finds Discover's connection; nil through an SSH
+    /// tunnel, which closes with the call.
+    private func handOff(_ config: PluginConfig) -> PostgresSource.HandOff? {
+        guard config.connection.sshTunnel == nil else { return nil }
+        return PostgresSource.HandOff(connections: discoverConnection, configuration: config.document)
     }
 
     /// The call's context with the configuration's `log_level` applied when it sets one (the

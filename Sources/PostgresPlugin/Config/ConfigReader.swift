@@ -28,6 +28,9 @@ struct ConfigReader {
         return .success(ConfigReader(object: object))
     }
 
+    /// The object being read, whole.
+    var document: JSONValue { .object(object) }
+
     func has(_ key: String) -> Bool {
         guard let value = object[key] else { return false }
         return value != .null

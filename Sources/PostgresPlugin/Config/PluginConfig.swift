@@ -9,6 +9,9 @@ struct PluginConfig: Sendable {
     var source: SourceSettings
     var destination: DestinationSettings
     var cdc: CDCSettings
+    /// The configuration as parsed: equal for two texts of one configuration whatever their
+    /// key order and spacing (what a Read compares with its Discover's, ``DiscoverConnection``).
+    var document: JSONValue = .object([:])
 
     /// Parses and validates configuration text; every problem is listed in the error.
     /// `environment` is where cloud identities find their credentials (AWS's variables).
@@ -18,7 +21,8 @@ struct PluginConfig: Sendable {
         case .success(let parsed): reader = parsed
         case .failure(let error): throw Self.invalid(error.problems)
         }
-        let config = PluginConfig(&reader, environment: environment)
+        var config = PluginConfig(&reader, environment: environment)
+        config.document = reader.document
         reader.refuseUnknownKeys()
         guard reader.problems.isEmpty else { throw Self.invalid(reader.problems) }
         return config
