@@ -8,7 +8,13 @@ import Testing
     @Test("a PluginMessage holding a record batch becomes the HostMessage holding the same batch, byte for byte but its tag")
     func batchIsForwardedAsItCame() throws {
         let payload = WireCodec.encode(PluginMessage.records(Self.batch))
-        let forwarded = try #require(WireCodec.hostRecordsPayload(forwarding: payload))
+        let forwarding = try #require(WireCodec.hostRecordsPayload(forwarding: payload))
+        // The received bytes themselves are sent on: not a copy, and not changed.
+        #expect(forwarding.bytes == payload)
+        forwarding.bytes.withUnsafeBufferPointer { sent in
+            payload.withUnsafeBufferPointer { received in #expect(sent.baseAddress == received.baseAddress) }
+        }
+        let forwarded = forwarding.written
         #expect(forwarded.count == payload.count)
         #expect(forwarded.dropFirst() == payload.dropFirst())
         guard case .records(let batch) = try WireCodec.decodeHostMessage(forwarded) else {
@@ -22,7 +28,7 @@ import Testing
     func smallestBatch() throws {
         let empty = RecordBatch(stream: StreamID(name: "s"), rowCount: 0, columns: [])
         let forwarded = try #require(WireCodec.hostRecordsPayload(forwarding: WireCodec.encode(PluginMessage.records(empty))))
-        #expect(try WireCodec.decodeHostMessage(forwarded) == .records(empty))
+        #expect(try WireCodec.decodeHostMessage(forwarded.written) == .records(empty))
     }
 
     @Test("anything but exactly one records field is encoded again, not forwarded")
@@ -39,5 +45,13 @@ import Testing
         #expect(WireCodec.hostRecordsPayload(forwarding: records + [0]) == nil)
         #expect(WireCodec.hostRecordsPayload(forwarding: [0x32, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]) == nil)
         #expect(WireCodec.hostRecordsPayload(forwarding: [0x32]) == nil)
+    }
+}
+
+extension FramePayload {
+    /// The payload as the frame writer sends it.
+    var written: [UInt8] {
+        guard let firstByte else { return bytes }
+        return [firstByte] + bytes.dropFirst()
     }
 }

@@ -196,12 +196,13 @@ public final class PluginClient: @unchecked Sendable {
 
     /// Sends one message to the plugin.
     public func send(_ message: HostMessage) async throws(HostError) {
-        try await send(encoded: WireCodec.encode(message), name: message.name)
+        try await send(encoded: FramePayload(WireCodec.encode(message)), name: message.name)
     }
 
-    /// Sends one message already encoded by `WireCodec.encode(_:)` (`name` for errors): a host
+    /// Sends one message already encoded by `WireCodec.encode(_:)`, or a source's record batch in
+    /// the bytes it came in (``ReceivedMessage/forwardingPayload``); `name` for errors. A host
     /// sending the same message to several plugins encodes it once.
-    public func send(encoded payload: [UInt8], name: String) async throws(HostError) {
+    public func send(encoded payload: FramePayload, name: String) async throws(HostError) {
         do {
             try await writer.send(payload: payload)
         } catch {

@@ -15,5 +15,5 @@ public struct ReceivedMessage: Sendable {
     /// For a record batch: the HostMessage payload that carries it on to a destination in the
     /// very bytes it came in (``WireCodec/hostRecordsPayload(forwarding:)``); nil for any other
     /// message, or a batch laid out so that it must be encoded again.
-    public var forwardingPayload: [UInt8]? { payload.flatMap(WireCodec.hostRecordsPayload(forwarding:)) }
+    public var forwardingPayload: FramePayload? { payload.flatMap(WireCodec.hostRecordsPayload(forwarding:)) }
 }

@@ -25,14 +25,20 @@ final class FrameWriter: @unchecked Sendable {
 
     /// Writes one frame and waits until it is written.
     func send(payload: [UInt8]) async throws(TransportError) {
-        try checkSize(payload)
+        try await send(payload: FramePayload(payload))
+    }
+
+    /// Writes one frame whose payload may have its first byte replaced (a forwarded batch), and
+    /// waits until it is written.
+    func send(payload: FramePayload) async throws(TransportError) {
+        try checkSize(payload.count)
         try await enqueue(payload, framed: true)
     }
 
     /// Writes `bytes` as they are (no frame header added) and waits until they are written:
     /// for conformance tests that send malformed frames.
     func send(raw bytes: [UInt8]) async throws(TransportError) {
-        try await enqueue(bytes, framed: false)
+        try await enqueue(FramePayload(bytes), framed: false)
     }
 
     /// Queues one frame without waiting (logs from synchronous code). Errors are remembered.
@@ -49,7 +55,7 @@ final class FrameWriter: @unchecked Sendable {
         }
         guard accepted else { return false }
         queue.async {
-            _ = self.write(payload, framed: true)
+            _ = self.write(FramePayload(payload), framed: true)
             self.lock.withLock { self.postedBytes -= payload.count }
         }
         return true
@@ -66,27 +72,35 @@ final class FrameWriter: @unchecked Sendable {
         queue.sync {}
     }
 
-    private func checkSize(_ payload: [UInt8]) throws(TransportError) {
-        guard payload.count <= maxFrameSize else {
-            throw TransportError("a message of \(payload.count) bytes is over the maximum frame size of \(maxFrameSize) bytes set in Hello; lower the batch size, or raise the maximum frame size (plugin-host --max-frame-size)")
+    private func checkSize(_ count: Int) throws(TransportError) {
+        guard count <= maxFrameSize else {
+            throw TransportError("a message of \(count) bytes is over the maximum frame size of \(maxFrameSize) bytes set in Hello; lower the batch size, or raise the maximum frame size (plugin-host --max-frame-size)")
         }
     }
 
     /// Writes on `queue`, in order with every other frame, and waits until it is written.
-    private func enqueue(_ bytes: [UInt8], framed: Bool) async throws(TransportError) {
+    private func enqueue(_ payload: FramePayload, framed: Bool) async throws(TransportError) {
         let result: TransportError? = await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: self.write(bytes, framed: framed)) }
+            queue.async { continuation.resume(returning: self.write(payload, framed: framed)) }
         }
         if let result { throw result }
     }
 
-    /// Writes `bytes` as one frame's payload, or as they are. Runs on `queue` only.
-    private func write(_ bytes: [UInt8], framed: Bool) -> TransportError? {
+    /// Writes `payload` as one frame's payload, or as it is. Runs on `queue` only.
+    private func write(_ payload: FramePayload, framed: Bool) -> TransportError? {
         if let failure { return TransportError(failure) }
         do {
-            // The header, then the payload as it is: no copy of the payload into a frame buffer.
-            if framed { try handle.write(contentsOf: Frame.header(payloadCount: bytes.count)) }
-            try handle.write(contentsOf: bytes)
+            // The header (with the replaced first byte, if any), then the payload as it is: no
+            // copy of the payload into a frame buffer.
+            var head = framed ? Frame.header(payloadCount: payload.count) : []
+            if let firstByte = payload.firstByte {
+                head.append(firstByte)
+                try handle.write(contentsOf: head)
+                try handle.write(contentsOf: payload.bytes[1...])
+            } else {
+                if !head.isEmpty { try handle.write(contentsOf: head) }
+                try handle.write(contentsOf: payload.bytes)
+            }
             return nil
         } catch {
             let reason = "the peer stopped reading: \(error)"

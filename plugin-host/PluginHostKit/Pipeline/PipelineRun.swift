@@ -185,10 +185,10 @@ struct PipelineRun: Sendable {
     /// Sends `message` to every destination still accepting input, concurrently (encoded once,
     /// or already `encoded`), and waits for every send. Nothing is sent once the pipeline
     /// stopped; a destination whose send fails is reported and sent nothing more.
-    private func broadcast(_ message: HostMessage, encoded: [UInt8]? = nil, _ accepting: inout [Bool]) async {
+    private func broadcast(_ message: HostMessage, encoded: FramePayload? = nil, _ accepting: inout [Bool]) async {
         guard !control.isStopped else { return }
         let targets = destinations.indices.filter { accepting[$0] }
-        let payload = encoded ?? WireCodec.encode(message), name = message.name
+        let payload = encoded ?? FramePayload(WireCodec.encode(message)), name = message.name
         if targets.count == 1, let index = targets.first {
             if let error = await send(payload, name, to: index) { refuse(index, error, &accepting) }
             return
@@ -202,7 +202,7 @@ struct PipelineRun: Sendable {
         for (index, error) in failures { refuse(index, error, &accepting) }
     }
 
-    private func send(_ payload: [UInt8], _ name: String, to index: Int) async -> HostError? {
+    private func send(_ payload: FramePayload, _ name: String, to index: Int) async -> HostError? {
         do {
             try await destinations[index].client.send(encoded: payload, name: name)
             return nil
