@@ -23,8 +23,8 @@ final class BatchAssembler: @unchecked Sendable {
     private var batchesSinceState = 0
     private var nextStateID: UInt64 = 1
     private var finished = false
-    private let stateLines = LockedValue<[UInt64: Int]>([:])
-    private let failureBox = LockedValue<HostFailure?>(nil)
+    private let stateLines = LockedBox<[UInt64: Int]>([:])
+    private let failureBox = LockedBox<HostFailure?>(nil)
 
     /// Fails when two streams of `catalog` have the same `_stream` text (`a.b` + `c` and `a` + `b.c`).
     init(catalog: ConfiguredCatalog, reader: LineReader, client: PluginClient, batchSize: Int, stateEvery: Int, maxFrameSize: Int) throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceSDK
 import SluiceWire
 
 /// How stderr lines are written (`--log-format`).
@@ -20,7 +21,7 @@ enum Diagnostics {
         var format = LogFormat.text
         var board: ProgressBoard?
     }
-    private static let settings = LockedValue(Settings())
+    private static let settings = LockedBox(Settings())
 
     /// The format of every later line.
     static var format: LogFormat {

@@ -11,7 +11,7 @@ import Glibc
 /// the plugins and exits with 130.
 final class InterruptHandler {
     private let sources: [any DispatchSourceSignal]
-    private let interrupts = LockedValue(0)
+    private let interrupts = LockedBox(0)
 
     /// Whether SIGINT or SIGTERM arrived.
     var interrupted: Bool { interrupts.withLock { $0 > 0 } }

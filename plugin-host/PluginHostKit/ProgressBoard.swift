@@ -1,4 +1,5 @@
 import Foundation
+import SluiceSDK
 import SluiceWire
 #if canImport(Glibc)
 import Glibc
@@ -33,13 +34,13 @@ final class ProgressBoard: Sendable {
         var finished = false
     }
 
-    private let state: LockedValue<State>
+    private let state: LockedBox<State>
     private let width: Int
     private static let interval: TimeInterval = 0.2
 
     /// A board for the streams (with their estimates, if known), started now.
     init(streams: [(stream: StreamID, estimate: UInt64?)] = [], width: Int = Terminal.columns(STDERR_FILENO), started: Date = Date()) {
-        state = LockedValue(State(rows: streams.map { Row(stream: $0.stream, estimate: $0.estimate) }, started: started))
+        state = LockedBox(State(rows: streams.map { Row(stream: $0.stream, estimate: $0.estimate) }, started: started))
         self.width = width
     }
 

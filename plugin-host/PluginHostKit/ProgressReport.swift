@@ -9,12 +9,12 @@ final class ProgressReport: Sendable {
     private struct Throttle {
         var lastPrint = Date.distantPast
     }
-    private let throttle = LockedValue(Throttle())
+    private let throttle = LockedBox(Throttle())
     private static let interval: TimeInterval = 2
     /// INCOMPLETE statuses with a reason, held back until another status or the call's end
     /// (``settle(failure:)``): a plugin that fails its call reports its streams INCOMPLETE with
     /// the error's text, then the Error, which the host prints; the text is then said once.
-    private let heldBack = LockedValue<[(status: StreamStatus, origin: String?)]>([])
+    private let heldBack = LockedBox<[(status: StreamStatus, origin: String?)]>([])
 
     /// Reports a stream's status change, after `origin` ("source") when several plugins run.
     func status(_ status: StreamStatus, from origin: String? = nil) {

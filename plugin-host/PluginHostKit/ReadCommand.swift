@@ -52,7 +52,7 @@ struct ReadCommand: AsyncParsableCommand {
 
     func run() async throws {
         try RunLock.acquireOrExit(stateFile: state)
-        let written = LockedValue<UInt64>(0)
+        let written = LockedBox<UInt64>(0)
         try await PluginSession.run(options, onFailure: { code, message in
             guard let summary else { return }
             SummaryFile.write(SummaryFile.failure(exitCode: code, error: message, extra: [

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceSDK
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +11,7 @@ import Glibc
 /// rename on every save, so it cannot carry the lock) and on the pipeline file.
 enum RunLock {
     /// The open, locked descriptors; never closed (closing would release the lock).
-    private static let held = LockedValue<[Int32]>([])
+    private static let held = LockedBox<[Int32]>([])
 
     /// Locks the pipeline file and the state file given (either may be nil); on failure prints
     /// why and ends the command with its exit code.

@@ -70,7 +70,7 @@ struct WriteCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let committed = LockedValue(Committed())
+        let committed = LockedBox(Committed())
         try await PluginSession.run(options, onFailure: { code, message in
             guard let summary else { return }
             SummaryFile.write(SummaryFile.failure(exitCode: code, error: message, extra: committed.withLock { $0.json }), to: summary)

@@ -358,18 +358,3 @@ private final class ReaderRelay: @unchecked Sendable {
         frameSizeAction?(size)
     }
 }
-
-/// A value shared between a task and its creator, behind a lock.
-final class LockedBox<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
-    }
-    /// Reads and changes the value in one step.
-    func withLock<T>(_ body: (inout Value) -> T) -> T {
-        lock.withLock { body(&stored) }
-    }
-}

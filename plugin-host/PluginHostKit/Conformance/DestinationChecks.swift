@@ -22,7 +22,7 @@ struct DestinationChecks: Sendable {
                 states.append(stream.state(index))
                 input.append(.state(stream.state(index)))
             }
-            let acks = LockedValue<[StateAck]>([])
+            let acks = LockedBox<[StateAck]>([])
             probe.state.step = "writing \(ConformanceStream.batchCount) batches and waiting for the Summary"
             let summary = try await probe.client.write(request, input: Self.sequence(input)) { message in
                 switch message {
@@ -126,7 +126,7 @@ struct DestinationChecks: Sendable {
                 throw ConformanceFailure("the plugin ended its output before answering the TRUNCATE row")
             }
             let input: [HostMessage] = [.records(try stream.batch(0)), .state(states[0]), .records(changes[0]), .records(changes[1]), .state(states[1])]
-            let acks = LockedValue<[StateAck]>([])
+            let acks = LockedBox<[StateAck]>([])
             probe.state.step = "writing a CDC stream and waiting for the Summary"
             _ = try await probe.client.write(request, input: Self.sequence(input)) { message in
                 switch message {
@@ -147,7 +147,7 @@ struct DestinationChecks: Sendable {
         try await target.withPlugin { probe in
             try await probe.handshake()
             let request = WriteRequest(configJSON: config, catalog: stream.catalog, sourceName: "plugin-host conformance", pipelineID: pipeline)
-            let seen = LockedValue<[PluginMessage]>([])
+            let seen = LockedBox<[PluginMessage]>([])
             probe.state.step = "writing with pipeline_id \(pipeline) and waiting for the Summary"
             _ = try await probe.client.write(request, input: Self.sequence(input)) { message in
                 switch message {

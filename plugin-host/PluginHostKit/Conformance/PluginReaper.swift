@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import SluiceSDK
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +10,7 @@ import Glibc
 /// also kills what it started, such as a shell script's children. SIGINT or SIGTERM kills every
 /// live group and exits 130.
 final class PluginReaper: @unchecked Sendable {
-    private let live = LockedValue<Set<Int32>>([])
+    private let live = LockedBox<Set<Int32>>([])
     private var sources: [any DispatchSourceSignal] = []
 
     /// Starts handling SIGINT and SIGTERM.

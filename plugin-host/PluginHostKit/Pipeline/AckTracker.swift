@@ -26,7 +26,7 @@ final class AckTracker: Sendable {
         var statesSaved = 0
     }
 
-    private let book: LockedValue<Book>
+    private let book: LockedBox<Book>
     private let path: String?
     /// Called, in order and under the tracker's lock, with the id of the newest source state
     /// every destination has acknowledged, each time it advances (ReadAck, PROTOCOL.md §8.2).
@@ -38,7 +38,7 @@ final class AckTracker: Sendable {
          onCovered: @escaping @Sendable (UInt64) -> Void = { _ in }) {
         var book = Book(nextID: firstID, firstID: firstID, acknowledged: Array(repeating: firstID - 1, count: destinations))
         for state in previous { Self.keep(state, in: &book) }
-        self.book = LockedValue(book)
+        self.book = LockedBox(book)
         self.path = path
         self.onCovered = onCovered
     }

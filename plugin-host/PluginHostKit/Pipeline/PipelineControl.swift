@@ -15,7 +15,7 @@ final class PipelineControl: Sendable {
         var stopped: Bool { failure != nil || interrupted }
     }
 
-    private let status = LockedValue(Status())
+    private let status = LockedBox(Status())
     private let clients: [PluginClient]
 
     /// Controls the calls of `clients` (the source and every destination).
