@@ -89,8 +89,8 @@ struct CheckTests {
         let role = "sluice_limited_\(suffix)", schema = "sluice_priv_\(suffix)", database = "sluice_priv_db_\(suffix)"
         let password = "limited-\(suffix)"
         // A database of its own, so revoking TEMPORARY from PUBLIC touches no other test.
-        try await admin.execute("CREATE ROLE \(role) LOGIN PASSWORD '\(password)'")
-        try await admin.execute("CREATE DATABASE \(database)")
+        _ = try await admin.execute("CREATE ROLE \(role) LOGIN PASSWORD '\(password)'")
+        _ = try await admin.execute("CREATE DATABASE \(database)")
         var limitedDatabase = TestDatabase.config()
         limitedDatabase.database = database
         let owner = try await PostgresConnection.connect(limitedDatabase)
