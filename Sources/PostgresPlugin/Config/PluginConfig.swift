@@ -11,7 +11,7 @@ struct PluginConfig: Sendable {
     var cdc: CDCSettings
     /// The configuration as parsed: equal for two texts of one configuration whatever their
     /// key order and spacing (what a Read compares with its Discover's, ``DiscoverConnection``).
-    var document: JSONValue = .object([:])
+    let document: JSONValue
 
     /// Parses and validates configuration text; every problem is listed in the error.
     /// `environment` is where cloud identities find their credentials (AWS's variables).
@@ -21,8 +21,7 @@ struct PluginConfig: Sendable {
         case .success(let parsed): reader = parsed
         case .failure(let error): throw Self.invalid(error.problems)
         }
-        var config = PluginConfig(&reader, environment: environment)
-        config.document = reader.document
+        let config = PluginConfig(&reader, environment: environment)
         reader.refuseUnknownKeys()
         guard reader.problems.isEmpty else { throw Self.invalid(reader.problems) }
         return config
@@ -35,6 +34,7 @@ struct PluginConfig: Sendable {
         source = SourceSettings(&reader)
         destination = DestinationSettings(&reader)
         cdc = CDCSettings(&reader)
+        document = reader.document
     }
 
     private static func invalid(_ problems: [String]) -> PluginError {
