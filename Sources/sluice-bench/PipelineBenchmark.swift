@@ -22,6 +22,26 @@ struct PipelineBenchmark: AsyncParsableCommand {
         case read
         /// `write --input` (JSON Lines) into a fresh table vs psql binary COPY FROM a file.
         case write
+
+        /// The median ratio (psql's seconds / plugin-host's) the project aims at.
+        var targetRatio: Double {
+            switch self {
+            case .append: 0.9
+            case .upsert: 0.95
+            case .read, .write: 0.8
+            }
+        }
+
+        /// A PostgreSQL → PostgreSQL pipeline (whose client CPU has a target).
+        var isPipeline: Bool { self == .append || self == .upsert }
+    }
+
+    /// The targets besides the ratios: client CPU of a pipeline (host and plugins together),
+    /// and each of plugin-host's processes' minor page faults and peak memory, in any case.
+    enum Target {
+        static let pipelineClientMicrosPerRow = 1.5
+        static let minorFaultsPerMillionRows = 20_000.0
+        static let peakMegabytes = 100.0
     }
 
     @Option(help: "Rows in the source table (sluice_bench.read_mixed, the read benchmark's table).")
@@ -68,11 +88,18 @@ struct PipelineBenchmark: AsyncParsableCommand {
         print("\(rows) rows of sluice_bench.\(Self.sourceTable), \(rounds) rounds; sluice: plugin-host \(runner.hostPath), plugin \(runner.pluginPath)")
 
         var ratios: [Case: [Double]] = [:]
+        var clientCPU: [Case: [Double]] = [:]
+        var worstFaults = 0.0, worstPeak = 0.0
         for round in 1...rounds {
             for benchCase in cases {
                 let (reference, sluice) = try await runner.run(benchCase, round: round, db: db)
                 let ratio = reference.seconds / sluice.seconds
                 ratios[benchCase, default: []].append(ratio)
+                clientCPU[benchCase, default: []].append(sluice.cpuMicrosPerRow(rows))
+                for process in sluice.processes {
+                    worstFaults = max(worstFaults, Double(process.minorFaults) * 1e6 / Double(rows))
+                    worstPeak = max(worstPeak, Double(process.peakKilobytes) / 1024)
+                }
                 print(String(format: "%@ round %d: %@ %.2f s, %.0f rows/s | sluice %.2f s, %.0f rows/s | ratio %.2f x",
                              benchCase.rawValue, round, runner.referenceLabel(benchCase), reference.seconds, Double(rows) / reference.seconds,
                              sluice.seconds, Double(rows) / sluice.seconds, ratio))
@@ -100,13 +127,34 @@ struct PipelineBenchmark: AsyncParsableCommand {
         print("summary (ratio = psql seconds / sluice seconds, per round; median):")
         for benchCase in cases {
             let values = ratios[benchCase] ?? []
-            let sorted = values.sorted(), middle = sorted.count / 2
-            // With an even number of rounds (as many started by each side), the middle two's mean.
-            let median = sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
             print(String(format: "  %@: %@; median %.2f x", benchCase.rawValue,
-                         values.map { String(format: "%.2f", $0) }.joined(separator: ", "), median))
+                         values.map { String(format: "%.2f", $0) }.joined(separator: ", "), Self.median(values)))
         }
+        print("targets:")
+        for benchCase in cases {
+            let median = Self.median(ratios[benchCase] ?? [])
+            print(String(format: "  %@: median ratio %.2f x, target at least %.2f x: %@", benchCase.rawValue, median,
+                         benchCase.targetRatio, Self.verdict(median >= benchCase.targetRatio)))
+            if benchCase.isPipeline {
+                let cpu = Self.median(clientCPU[benchCase] ?? [])
+                print(String(format: "  %@: client CPU (plugin-host and plugins) median %.2f µs/row, target at most %.2f: %@", benchCase.rawValue,
+                             cpu, Target.pipelineClientMicrosPerRow, Self.verdict(cpu <= Target.pipelineClientMicrosPerRow)))
+            }
+        }
+        print(String(format: "  minor faults: at most %.0f per 1M rows in any process of plugin-host's, target under %.0f: %@",
+                     worstFaults, Target.minorFaultsPerMillionRows, Self.verdict(worstFaults < Target.minorFaultsPerMillionRows)))
+        print(String(format: "  peak RSS: at most %.1f MB in any process of plugin-host's, target under %.0f MB: %@",
+                     worstPeak, Target.peakMegabytes, Self.verdict(worstPeak < Target.peakMegabytes)))
     }
+
+    /// The median; with an even count (as many rounds started by each side), the middle two's mean.
+    static func median(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return .nan }
+        let sorted = values.sorted(), middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    static func verdict(_ holds: Bool) -> String { holds ? "holds" : "MISSED" }
 }
 
 /// One measured process of a run.
