@@ -1,5 +1,6 @@
 import Testing
 @testable import PluginHostKit
+import SluiceWire
 
 /// The hand-written JSON text writers of the JSON Lines hot path: escapes and digits.
 @Suite("plugin-host JSON text: strings escaped and digits written exactly")
@@ -7,16 +8,16 @@ struct JSONTextTests {
     @Test("every byte below 0x20, quotes and backslashes are escaped; runs between them and UTF-8 are kept")
     func escapes() throws {
         var out: [UInt8] = []
-        JSONWriter.appendString("a\"b\\c\nd\re\tf\u{01}g\u{1F}h é ✓ /", to: &out)
+        JSONStringText.append("a\"b\\c\nd\re\tf\u{01}g\u{1F}h é ✓ /", to: &out)
         #expect(String(decoding: out, as: UTF8.self) == #""a\"b\\c\nd\re\tf\u0001g\u001fh é ✓ /""#)
         for byte in UInt8(0)..<0x80 {
             var text: [UInt8] = []
-            JSONWriter.appendString(utf8: [UInt8(ascii: "x"), byte, UInt8(ascii: "y")], to: &text)
+            JSONStringText.append(utf8: [UInt8(ascii: "x"), byte, UInt8(ascii: "y")], to: &text)
             let parsed = try JSONParser.parse(text)
             #expect(parsed == .string(String(decoding: [UInt8(ascii: "x"), byte, UInt8(ascii: "y")], as: UTF8.self)), "byte \(byte)")
         }
         out.removeAll()
-        JSONWriter.appendString(utf8: [UInt8](), to: &out)
+        JSONStringText.append(utf8: [UInt8](), to: &out)
         #expect(out == Array(#""""#.utf8))
     }
 

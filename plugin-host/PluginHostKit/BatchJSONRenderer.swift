@@ -26,17 +26,17 @@ struct BatchJSONRenderer {
     init(schema: StreamSchema) {
         self.schema = schema
         var prefix = Array(#"{"_stream":"#.utf8)
-        JSONWriter.appendString(schema.stream.description, to: &prefix)
+        JSONStringText.append(schema.stream.description, to: &prefix)
         self.prefix = prefix
         keys = schema.columns.map { column in
             var key: [UInt8] = [UInt8(ascii: ",")]
-            JSONWriter.appendString(JSONLinesKeys.key(forColumn: column.name), to: &key)
+            JSONStringText.append(JSONLinesKeys.key(forColumn: column.name), to: &key)
             key.append(UInt8(ascii: ":"))
             return key
         }
         quotedNames = schema.columns.map { column in
             var name: [UInt8] = []
-            JSONWriter.appendString(column.name, to: &name)
+            JSONStringText.append(column.name, to: &name)
             return name
         }
     }
@@ -111,7 +111,7 @@ struct BatchJSONRenderer {
                 values.append(to: &out, framing: .jsonString, isNull: { !ColumnVector.isValid($0, in: validity) }, ends: &ends)
                 return
             }
-            each { row, out in JSONWriter.appendString(utf8: data[Int(offsets[row]) ..< Int(offsets[row + 1])], to: &out) }
+            each { row, out in JSONStringText.append(utf8: data[Int(offsets[row]) ..< Int(offsets[row + 1])], to: &out) }
         case .timestamp, .timestamptz:
             let values = vector.int64s, utc = type.kind == .timestamptz
             each { row, out in quoted(&out) { TemporalText.appendTimestamp(values[row], utc: utc, to: &$0) } }
@@ -199,9 +199,9 @@ struct BatchJSONRenderer {
         case .float32: appendFloat(Double(column.float32s[row]), text: { column.float32s[row].description }, to: &out)
         case .float64: appendFloat(column.float64s[row], text: { column.float64s[row].description }, to: &out)
         case .decimal, .string, .json:
-            JSONWriter.appendString(utf8: column.data[slice(column, row)], to: &out)
+            JSONStringText.append(utf8: column.data[slice(column, row)], to: &out)
         case .bytes:
-            JSONWriter.appendString(Data(column.data[slice(column, row)]).base64EncodedString(), to: &out)
+            JSONStringText.append(Data(column.data[slice(column, row)]).base64EncodedString(), to: &out)
         case .date:
             quoted(&out) { TemporalText.appendDate(column.int32s[row], to: &$0) }
         case .time:

@@ -1,3 +1,5 @@
+import SluiceWire
+
 /// JSON text of a ``JSONValue``: the configuration schema that GetSpec returns, a source's state
 /// data, a Google service account's signed assertion.
 ///
@@ -13,53 +15,53 @@ extension JSONValue {
     /// The value as JSON text, indented by two spaces, each object's keys in the order of their
     /// UTF-8 bytes, so the same value always gives the same text.
     var prettyPrinted: String {
-        var text = ""
-        write(to: &text, indent: "")
-        return text
+        var out: [UInt8] = []
+        write(to: &out, indent: "")
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The value as JSON text without spaces or line breaks, each object's keys in the order of
     /// their UTF-8 bytes.
     var compact: String {
-        var text = ""
-        write(to: &text, indent: nil)
-        return text
+        var out: [UInt8] = []
+        write(to: &out, indent: nil)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A list of texts, nil elements as null.
     static func texts(_ values: [String?]) -> JSONValue { .array(values.map { $0.map(JSONValue.string) ?? .null }) }
 
     /// Writes the value; `indent` nil writes it compact.
-    private func write(to text: inout String, indent: String?) {
+    private func write(to out: inout [UInt8], indent: String?) {
         switch self {
-        case .null: text += "null"
-        case .bool(let value): text += value ? "true" : "false"
-        case .number(let value): text += Self.number(value)
-        case .string(let value): Self.quote(value, to: &text)
+        case .null: out += "null".utf8
+        case .bool(let value): out += (value ? "true" : "false").utf8
+        case .number(let value): out += Self.number(value).utf8
+        case .string(let value): JSONStringText.append(value, to: &out)
         case .array(let items):
-            guard !items.isEmpty else { return text += "[]" }
+            guard !items.isEmpty else { return out += "[]".utf8 }
             let inner = indent.map { $0 + "  " }
-            text += "["
+            out += "[".utf8
             for (index, item) in items.enumerated() {
-                if index > 0 { text += "," }
-                if let inner { text += "\n" + inner }
-                item.write(to: &text, indent: inner)
+                if index > 0 { out += ",".utf8 }
+                if let inner { out += ("\n" + inner).utf8 }
+                item.write(to: &out, indent: inner)
             }
-            if let indent { text += "\n" + indent }
-            text += "]"
+            if let indent { out += ("\n" + indent).utf8 }
+            out += "]".utf8
         case .object(let members):
-            guard !members.isEmpty else { return text += "{}" }
+            guard !members.isEmpty else { return out += "{}".utf8 }
             let inner = indent.map { $0 + "  " }
-            text += "{"
+            out += "{".utf8
             for (index, member) in members.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
-                if index > 0 { text += "," }
-                if let inner { text += "\n" + inner }
-                Self.quote(member.key, to: &text)
-                text += indent == nil ? ":" : ": "
-                member.value.write(to: &text, indent: inner)
+                if index > 0 { out += ",".utf8 }
+                if let inner { out += ("\n" + inner).utf8 }
+                JSONStringText.append(member.key, to: &out)
+                out += (indent == nil ? ":" : ": ").utf8
+                member.value.write(to: &out, indent: inner)
             }
-            if let indent { text += "\n" + indent }
-            text += "}"
+            if let indent { out += ("\n" + indent).utf8 }
+            out += "}".utf8
         }
     }
 
@@ -69,26 +71,6 @@ extension JSONValue {
         guard value.isFinite else { return "null" }
         if value == value.rounded(), abs(value) < 9_007_199_254_740_992 { return String(Int64(value)) }
         return "\(value)"
-    }
-
-    /// `value` as a JSON string: quotes, backslashes and control characters escaped, the rest
-    /// as it is (UTF-8).
-    private static func quote(_ value: String, to text: inout String) {
-        text += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: text.unicodeScalars.append(scalar)
-            }
-        }
-        text += "\""
     }
 }
 
