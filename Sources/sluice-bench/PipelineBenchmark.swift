@@ -97,8 +97,8 @@ struct PipelineBenchmark: AsyncParsableCommand {
                 ratios[benchCase, default: []].append(ratio)
                 clientCPU[benchCase, default: []].append(sluice.cpuMicrosPerRow(rows))
                 for process in sluice.processes {
-                    worstFaults = max(worstFaults, Double(process.minorFaults) * 1e6 / Double(rows))
-                    worstPeak = max(worstPeak, Double(process.peakKilobytes) / 1024)
+                    worstFaults = max(worstFaults, process.minorFaultsPerMillionRows(rows))
+                    worstPeak = max(worstPeak, process.peakMegabytes)
                 }
                 print(String(format: "%@ round %d: %@ %.2f s, %.0f rows/s | sluice %.2f s, %.0f rows/s | ratio %.2f x",
                              benchCase.rawValue, round, runner.referenceLabel(benchCase), reference.seconds, Double(rows) / reference.seconds,
@@ -171,9 +171,13 @@ struct MeasuredProcess {
     func line(rows: Int) -> String {
         label.padding(toLength: 22, withPad: " ", startingAt: 0)
             + String(format: " CPU %.2f µs/row, %7.0f minor faults and %6.0f context switches per 1M rows, peak RSS %6.1f MB",
-                     cpuSeconds * 1e6 / Double(rows), Double(minorFaults) * 1e6 / Double(rows), Double(contextSwitches) * 1e6 / Double(rows),
-                     Double(peakKilobytes) / 1024)
+                     cpuSeconds * 1e6 / Double(rows), minorFaultsPerMillionRows(rows), Double(contextSwitches) * 1e6 / Double(rows),
+                     peakMegabytes)
     }
+
+    func minorFaultsPerMillionRows(_ rows: Int) -> Double { Double(minorFaults) * 1e6 / Double(rows) }
+
+    var peakMegabytes: Double { Double(peakKilobytes) / 1024 }
 }
 
 /// A timed run and its processes.
