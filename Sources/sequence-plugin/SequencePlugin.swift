@@ -75,7 +75,9 @@ struct SequencePlugin: SourcePlugin {
             try await output.send(RecordBatch(stream: Self.stream, rowCount: count, columns: names.map { columns[$0]!.finish() }))
             next += Int64(count)
             summary.records += UInt64(count)
-            try await output.checkpoint(State(id: summary.records, stream: Self.stream, data: Array(String(next - 1).utf8)))
+            // The last state says so: a host can then record the stream whole with it (PROTOCOL.md §4.4 rule 3).
+            try await output.checkpoint(State(id: summary.records, stream: Self.stream, data: Array(String(next - 1).utf8),
+                                              streamComplete: next > last))
         }
         try await output.status(StreamStatus(stream: Self.stream, status: .complete))
         return Summary(streams: [summary], durationMicros: UInt64(Date().timeIntervalSince(started) * 1_000_000))

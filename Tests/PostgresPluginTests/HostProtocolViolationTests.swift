@@ -18,7 +18,8 @@ import Testing
     }
 
     @Test(arguments: [("invalid-batch", "invalid RecordBatch of fixture.numbers"),
-                      ("batch-before-schema", "a RecordBatch of fixture.numbers came before its StreamSchema")])
+                      ("batch-before-schema", "a RecordBatch of fixture.numbers came before its StreamSchema"),
+                      ("after-last-state", "a RecordBatch of fixture.numbers came after its State marked stream_complete")])
     func readRejectsTheBatch(fault: String, reason: String) async throws {
         let output = try TemporaryFolder.url("misbehaving-\(UUID().uuidString.prefix(6)).jsonl").path
         let result = try await host(["read", "--plugin", Binaries.misbehavingPlugin.path, "--config", try config(fault), "--output", output])
@@ -45,6 +46,27 @@ import Testing
         let count = exists ? try await connection.execute("SELECT count(*) FROM \(table)").rows.first?.first ?? nil : "0"
         #expect(count == "0" || count == "10", "\(String(describing: count))")
         _ = try? await connection.execute("DROP SCHEMA IF EXISTS \(SQL.quoteIdentifier(schema)) CASCADE")
+    }
+
+    @Test("a read --output killed after a stream's last state (marked stream_complete) and before its COMPLETE is continued without that stream: every row once")
+    func continuedReadKeepsAStreamWholeAtItsLastState() async throws {
+        let output = try TemporaryFolder.url("last-state-\(UUID().uuidString.prefix(6)).jsonl").path
+        let state = try TemporaryFolder.url("last-state-\(UUID().uuidString.prefix(6)).json").path
+        let arguments = ["read", "--plugin", Binaries.misbehavingPlugin.path, "--config", try config("dies-after-last-state"),
+                         "--output", output, "--state", state]
+        let first = try await host(arguments)
+        #expect(first.exitCode != 0, "\(first.stderr)")
+        let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: state))) as? [String: Any]
+        let complete = (saved?["output"] as? [String: Any])?["complete_streams"] as? [[String: Any]]
+        #expect(complete?.compactMap { $0["name"] as? String } == ["numbers"], "\(String(describing: saved))")
+        // The same fault again: a read that started the stream again would write its rows twice and fail.
+        let second = try await host(arguments)
+        #expect(second.exitCode == 0, "\(second.stderr)")
+        #expect(second.stderr.contains("already holds every stream whole"), "\(second.stderr)")
+        let ids = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? Int
+        }
+        #expect(ids == Array(1...10), "\(ids)")
     }
 
     @Test func conformanceFailsTheReadCheck() async throws {

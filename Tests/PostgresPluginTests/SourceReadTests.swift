@@ -40,6 +40,8 @@ struct SourceReadTests {
             #expect(first.summary?.streams.first?.records == 2500)
             #expect(first.states.count == 4)
             #expect(first.lastStateJSON["complete"] as? Bool == true)
+            // Only the last state is marked as the stream's last (PROTOCOL.md §4.4 rule 3).
+            #expect(first.states.map(\.streamComplete) == [false, false, false, true])
         }
     }
 

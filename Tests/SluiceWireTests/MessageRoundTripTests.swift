@@ -106,6 +106,7 @@ struct MessageRoundTripTests {
                 .schema(schema),
                 .records(try batch),
                 .state(State(id: 42, stream: StreamID(namespace: "sales", name: "orders"), data: Array("{}".utf8))),
+                .state(State(id: 44, stream: StreamID(namespace: "sales", name: "orders"), data: Array("{}".utf8), streamComplete: true)),
                 .state(State(id: 43, stream: nil, data: [])),
                 .stateAck(StateAck(id: 42, stream: StreamID(namespace: "sales", name: "orders"))),
                 .stateAck(StateAck(id: 0, stream: nil)),

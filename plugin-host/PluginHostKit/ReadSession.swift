@@ -18,6 +18,8 @@ struct ReadSession {
     private var stateOrder: [StreamID?] = []
     /// Streams with rows written after their latest state.
     private var uncovered: Set<StreamID> = []
+    /// The stream-complete rule of PROTOCOL.md §4.4 rule 3.
+    private var endings = StreamEndings()
     /// States received since the last cut, not yet acknowledged to the source.
     private var waitingAcks: [UInt64] = []
     private let report = ProgressReport()
@@ -73,6 +75,7 @@ struct ReadSession {
                 guard let renderer = renderers[batch.stream] else {
                     throw HostError.protocolViolation("a RecordBatch of \(batch.stream) came before its StreamSchema")
                 }
+                if let violation = endings.violation(batchOf: batch.stream) { throw HostError.protocolViolation(violation) }
                 do {
                     try batch.validate(against: renderer.schema)
                 } catch {
@@ -83,8 +86,11 @@ struct ReadSession {
                 if batch.rowCount > 0 { uncovered.insert(batch.stream) }
                 try sink.flushIfLarge()
             case .state(let state):
+                if let violation = endings.violation(state) { throw HostError.protocolViolation(violation) }
                 try sink.flush(durable: true)
                 keep(state)
+                // Its last state: the stream is whole in the output, in the same cut as the state.
+                if state.streamComplete, let stream = state.stream, !complete.contains(stream) { complete.append(stream) }
                 emittedStates = true
                 if let stream = state.stream { uncovered.remove(stream) } else { uncovered.removeAll() }
                 waitingAcks.append(state.id)
@@ -115,7 +121,8 @@ struct ReadSession {
 
     /// A stream's COMPLETE comes after its final state, which a cut may already hold: its rows
     /// all lie before that state, so the cut holds the stream whole (else a continuing read would
-    /// start the stream again, a full refresh's next sync). Saved at once where states are.
+    /// start the stream again, a full refresh's next sync). Saved at once where states are. (A
+    /// source that marks its final state `stream_complete` closes the gap between the two.)
     private mutating func markCompleteInCut(_ stream: StreamID, statePath: String?) throws {
         guard outputPath != nil, !uncovered.contains(stream), !cut.complete.contains(stream),
               let latest = states[stream], cut.states.contains(latest) else { return }

@@ -350,7 +350,7 @@ actor BatchSink {
     func finish() async throws -> StreamSummary {
         let cut = plan.limit > 0 && summary.records >= plan.limit
         let final = plan.incremental ? plan.incrementalState(last: key, run: run, finished: !cut) : plan.state(key: [], complete: true)
-        try await states.checkpoint(output, stream: plan.stream, final)
+        try await states.checkpoint(output, stream: plan.stream, final, streamComplete: true)
         try await output.progress(StreamProgress(stream: plan.stream, records: summary.records, bytes: summary.bytes,
                                            estimatedRecords: plan.table.estimatedRows))
         return summary
@@ -377,10 +377,11 @@ final class StateCounter: @unchecked Sendable {
         self.sendsStreamStates = sendsStreamStates
     }
 
-    /// Sends the state `state` of `stream` through `output`, unless per-stream states are off.
-    func checkpoint(_ output: ReadOutput, stream: StreamID, _ state: ReadState) async throws {
+    /// Sends the state `state` of `stream` through `output`, unless per-stream states are off;
+    /// `streamComplete` marks the stream's last state of the Read (PROTOCOL.md §4.4 rule 3).
+    func checkpoint(_ output: ReadOutput, stream: StreamID, _ state: ReadState, streamComplete: Bool = false) async throws {
         guard sendsStreamStates else { return }
-        try await output.checkpoint(next(stream: stream, state))
+        try await output.checkpoint(next(stream: stream, state, streamComplete: streamComplete))
     }
 
     /// The next state id.
@@ -392,10 +393,10 @@ final class StateCounter: @unchecked Sendable {
     }
 
     /// A state message for `stream` carrying `state`.
-    func next(stream: StreamID, _ state: ReadState) -> State {
+    func next(stream: StreamID, _ state: ReadState, streamComplete: Bool = false) -> State {
         lock.lock()
         defer { lock.unlock() }
         last += 1
-        return State(id: last, stream: stream, data: state.data)
+        return State(id: last, stream: stream, data: state.data, streamComplete: streamComplete)
     }
 }

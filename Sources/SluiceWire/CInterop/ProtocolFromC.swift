@@ -138,7 +138,8 @@ extension ConfiguredCatalog {
 
 extension State {
     init(c message: UnsafeMutablePointer<Sluice__V1__State>) {
-        self.init(id: message.pointee.id, stream: StreamID.optional(c: message.pointee.stream), data: CRead.bytes(message.pointee.data))
+        self.init(id: message.pointee.id, stream: StreamID.optional(c: message.pointee.stream), data: CRead.bytes(message.pointee.data),
+                  streamComplete: message.pointee.stream_complete != 0)
     }
 }
 

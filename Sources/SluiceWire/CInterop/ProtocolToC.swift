@@ -190,6 +190,7 @@ extension State {
         message.pointee.id = id
         if let stream { message.pointee.stream = stream.cMessage(in: &arena) }
         message.pointee.data = arena.binary(data)
+        message.pointee.stream_complete = streamComplete ? 1 : 0
         return message
     }
 }

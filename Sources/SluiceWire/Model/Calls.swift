@@ -192,11 +192,15 @@ public struct State: Sendable, Hashable {
     /// `nil` for a global state.
     public var stream: StreamID?
     public var data: [UInt8]
+    /// Read, on a stream's state only: the stream's last state of the Read; its rows all came
+    /// before it and its StreamStatus COMPLETE follows (PROTOCOL.md §4.4 rule 3).
+    public var streamComplete: Bool
 
-    public init(id: UInt64, stream: StreamID?, data: [UInt8]) {
+    public init(id: UInt64, stream: StreamID?, data: [UInt8], streamComplete: Bool = false) {
         self.id = id
         self.stream = stream
         self.data = data
+        self.streamComplete = streamComplete
     }
 }
 

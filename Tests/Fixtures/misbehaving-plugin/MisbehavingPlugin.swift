@@ -14,6 +14,10 @@ import SluiceWire
 ///   ends once State 2 is acknowledged (a host that never acknowledges it waits forever). With
 ///   `follow: true` (plugin-host's `--follow`) it logs "following" first; given a global state,
 ///   it logs "resuming from" and the state's data.
+/// - `dies-after-last-state`: rows 1 to 10 and their State marked `stream_complete`, then the
+///   process exits before the stream's COMPLETE and the Summary (a source killed there).
+/// - `after-last-state`: rows 1 to 10, their State marked `stream_complete`, then one more row
+///   of the stream (a violation of §4.4 rule 3).
 struct MisbehavingPlugin: SourcePlugin {
     static let stream = StreamID(namespace: "fixture", name: "numbers")
     static let schema = StreamSchema(stream: stream, columns: [Column(name: "id", type: LogicalType(.int64), nullable: false)],
@@ -25,7 +29,7 @@ struct MisbehavingPlugin: SourcePlugin {
     }
 
     func spec() -> SpecResponse {
-        SpecResponse(configSchemaJSON: #"{"type": "object", "properties": {"fault": {"type": "string", "enum": ["invalid-batch", "batch-before-schema", "deletes", "cdc"]}, "follow": {"type": "boolean"}}}"#)
+        SpecResponse(configSchemaJSON: #"{"type": "object", "properties": {"fault": {"type": "string", "enum": ["invalid-batch", "batch-before-schema", "deletes", "cdc", "dies-after-last-state", "after-last-state"]}, "follow": {"type": "boolean"}}}"#)
     }
 
     func check(_ request: CheckRequest, context: CallContext) async -> CheckResponse {
@@ -52,7 +56,13 @@ struct MisbehavingPlugin: SourcePlugin {
             return try await changes(output)
         }
         try await output.send(try Self.numbers(1...10))
-        try await output.checkpoint(State(id: 1, stream: Self.stream, data: Array("10".utf8)))
+        let last = fault == "dies-after-last-state" || fault == "after-last-state"
+        try await output.checkpoint(State(id: 1, stream: Self.stream, data: Array("10".utf8), streamComplete: last))
+        if fault == "dies-after-last-state" { exit(3) }
+        if fault == "after-last-state" {
+            try await output.send(try Self.numbers(11...11))
+            return Summary(streams: [StreamSummary(stream: Self.stream)], durationMicros: 0)
+        }
         if fault == "deletes" {
             var deletes = try Self.numbers(3...4)
             deletes.operations = [RowOperation.delete.rawValue, RowOperation.delete.rawValue]

@@ -2,7 +2,8 @@ import SluiceWire
 
 /// The messages of one Read, checked as they arrive against §4.4's rules: a StreamSchema
 /// before a stream's first RecordBatch, every batch valid for the latest schema (§5.10), State
-/// ids increasing, StreamStatus STARTED before COMPLETE, and one Summary whose record counts
+/// ids increasing, nothing of a stream after its State marked `stream_complete` but Progress and
+/// its StreamStatus, StreamStatus STARTED before COMPLETE, and one Summary whose record counts
 /// are the rows received.
 struct ReadTranscript {
     /// The stream the Read asked for.
@@ -13,6 +14,7 @@ struct ReadTranscript {
     private var started = false
     private var completed = false
     private var lastStateID: UInt64?
+    private var endings = StreamEndings()
     private var rows: UInt64 = 0
     private var batches = 0
     private var states = 0
@@ -38,6 +40,7 @@ struct ReadTranscript {
             } catch {
                 throw ConformanceFailure("RecordBatch \(batches + 1) does not match its StreamSchema (§5.10): \(error)")
             }
+            if let problem = endings.violation(batchOf: batch.stream) { throw ConformanceFailure(problem + " (§4.4 rule 3)") }
             batches += 1
             rows += UInt64(batch.rowCount)
         case .state(let state):
@@ -45,6 +48,7 @@ struct ReadTranscript {
                 throw ConformanceFailure("State id \(state.id) follows State id \(lastStateID): ids must increase (§4.4 rule 3)")
             }
             lastStateID = state.id
+            if let problem = endings.violation(state) { throw ConformanceFailure(problem + " (§4.4 rule 3)") }
             states += 1
         case .streamStatus(let status):
             try requireRequested(status.stream, "StreamStatus")

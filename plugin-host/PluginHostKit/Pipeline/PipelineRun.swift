@@ -119,6 +119,7 @@ struct PipelineRun: Sendable {
         let report = ProgressReport()
         var progress = PipelineProgress()
         var schemas: [StreamID: StreamSchema] = [:]
+        var endings = StreamEndings()
         do {
             while let received = try await source.client.nextReceivedCallMessage() {
                 switch received.message {
@@ -128,6 +129,10 @@ struct PipelineRun: Sendable {
                 case .records(var batch):
                     guard let schema = schemas[batch.stream] else {
                         violation("a RecordBatch of \(batch.stream) came before its StreamSchema")
+                        continue
+                    }
+                    if let problem = endings.violation(batchOf: batch.stream) {
+                        violation(problem)
                         continue
                     }
                     // PROTOCOL.md §5.10: a host reading a source rejects a batch that does not match.
@@ -147,6 +152,10 @@ struct PipelineRun: Sendable {
                         progress.tick(read: counts.total, committed: acks.committedRecords)
                     }
                 case .state(let state):
+                    if let problem = endings.violation(state) {
+                        violation(problem)
+                        continue
+                    }
                     guard !control.isStopped else { continue }
                     let id = acks.forward(state, afterRecords: counts.total)
                     await broadcast(.state(State(id: id, stream: state.stream, data: state.data)), &accepting)

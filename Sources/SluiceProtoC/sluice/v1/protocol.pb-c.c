@@ -3307,7 +3307,7 @@ const ProtobufCMessageDescriptor sluice__v1__configured_catalog__descriptor =
   (ProtobufCMessageInit) sluice__v1__configured_catalog__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sluice__v1__state__field_descriptors[3] =
+static const ProtobufCFieldDescriptor sluice__v1__state__field_descriptors[4] =
 {
   {
     "id",
@@ -3345,16 +3345,29 @@ static const ProtobufCFieldDescriptor sluice__v1__state__field_descriptors[3] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "stream_complete",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__State, stream_complete),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__state__field_indices_by_name[] = {
   2,   /* field[2] = data */
   0,   /* field[0] = id */
   1,   /* field[1] = stream */
+  3,   /* field[3] = stream_complete */
 };
 static const ProtobufCIntRange sluice__v1__state__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor sluice__v1__state__descriptor =
 {
@@ -3364,7 +3377,7 @@ const ProtobufCMessageDescriptor sluice__v1__state__descriptor =
   "Sluice__V1__State",
   "sluice.v1",
   sizeof(Sluice__V1__State),
-  3,
+  4,
   sluice__v1__state__field_descriptors,
   sluice__v1__state__field_indices_by_name,
   1,  sluice__v1__state__number_ranges,

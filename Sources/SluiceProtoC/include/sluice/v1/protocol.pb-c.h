@@ -714,10 +714,18 @@ struct  Sluice__V1__State
    * Plugin-defined bytes (the PostgreSQL plugin uses JSON).
    */
   ProtobufCBinaryData data;
+  /*
+   * Read, on a stream's State only: this is the stream's last State of the
+   * Read. Every row of the stream came before it, no batch or State of the
+   * stream follows, and its StreamStatus COMPLETE follows (PROTOCOL.md §4.4
+   * rule 3). Lets a host record "stream complete" together with the state.
+   * Never set on a global state; hosts do not forward it to destinations.
+   */
+  protobuf_c_boolean stream_complete;
 };
 #define SLUICE__V1__STATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__state__descriptor) \
-    , 0, NULL, {0,NULL} }
+    , 0, NULL, {0,NULL}, 0 }
 
 
 /*
