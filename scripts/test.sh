@@ -50,7 +50,7 @@ run_tests 2700 "$@"
 [ "${SLUICE_TEST_PG15:-1}" = 0 ] && exit 0
 # Suites that test the host, the protocol or the SSH tunnel rather than the server: one pass is enough.
 # TLSTests and CrossVersionPipelineTests already ran against PostgreSQL 15 in the first pass.
-PG15_SKIP='SSHTunnelTests|PluginHostConformanceTests|HostProtocolViolationTests|FrameLimitTests|SequencePluginTests|TLSTests|CrossVersionPipelineTests'
+PG15_SKIP='SSHTunnelTests|BenchmarkSmokeTests|PluginHostConformanceTests|HostProtocolViolationTests|FrameLimitTests|SequencePluginTests|TLSTests|CrossVersionPipelineTests'
 echo "== integration suites against PostgreSQL 15"
 (
   eval "$(scripts/pg15-server.sh pg-env)"

@@ -18,6 +18,8 @@ enum Binaries {
     static var sequencePlugin: URL { directory.appendingPathComponent("sequence-plugin") }
     /// A source that breaks the protocol on purpose (`Tests/Fixtures/misbehaving-plugin`).
     static var misbehavingPlugin: URL { directory.appendingPathComponent("misbehaving-plugin") }
+    /// The benchmarks.
+    static var sluiceBench: URL { directory.appendingPathComponent("sluice-bench") }
 
     private static func locate() -> URL {
         let files = FileManager.default
