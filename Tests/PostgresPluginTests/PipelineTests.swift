@@ -206,6 +206,29 @@ struct PipelineTests: PipelineWorkspace {
         }
     }
 
+    @Test("a destination added to a pipeline starts from the beginning, and the one that had committed more is warned about by name: append rows without a key repeat there")
+    func destinationAheadIsNamed() async throws {
+        try await withDatabase { connection in
+            let first = schema("ahead"), second = schema("added")
+            let source = (Binaries.sequencePlugin, try sequenceConfig(rows: 500, batch: 100))
+            // Without the id column the stream has no key: appended rows cannot be refused as repeats.
+            let catalog = try file("unkeyed.json", #"{"streams":[{"namespace":"example","name":"numbers","columns":["label","at"]}]}"#)
+            let options = ["--catalog", catalog, "--write-mode", "append", "--name", "grown"]
+            let alone = try await run(arguments(source: source, destinations: [(Binaries.postgresPlugin, try postgresConfig(first))], options))
+            #expect(alone.exitCode == 0, "\(alone.stderr)")
+            let both = try await run(arguments(source: source, destinations: [(Binaries.postgresPlugin, try postgresConfig(first)),
+                                                                              (Binaries.postgresPlugin, try postgresConfig(second))], options))
+            #expect(both.exitCode == 0, "\(both.stderr)")
+            #expect(both.stderr.contains("pipeline: stream example.numbers resumes from an older point than destination 1 committed: destination 1 receives the rows in between again (written with append, they may repeat there)"), "\(both.stderr)")
+            #expect(!both.stderr.contains("than destination 2"), "\(both.stderr)")
+            func labels(_ schema: String) async throws -> [String?]? {
+                try await connection.execute("SELECT count(*), count(DISTINCT label) FROM \(SQL.quoteQualified(schema: schema, name: "numbers"))").rows.first
+            }
+            #expect(try await labels(second) == ["500", "500"])
+            #expect(try await labels(first) == ["1000", "500"], "what the warning says")
+        }
+    }
+
     @Test("--pipeline FILE: inline and file configurations, per-destination write modes, paths relative to the file")
     func pipelineFile() async throws {
         try await withDatabase { connection in

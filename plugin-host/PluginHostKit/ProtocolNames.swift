@@ -54,6 +54,18 @@ enum ProtocolNames {
         }
     }
 
+    /// `append`, `upsert`, `update-only`, `mirror`, `replace`, or `destination default`.
+    static func label(_ mode: WriteMode) -> String {
+        switch mode {
+        case .append: "append"
+        case .upsert: "upsert"
+        case .updateOnly: "update-only"
+        case .mirror: "mirror"
+        case .replace: "replace"
+        case .unspecified: "destination default"
+        }
+    }
+
     /// The write mode named `text` (`update_only` is accepted too), or nil.
     static func writeMode(named text: String) -> WriteMode? {
         switch text {

@@ -117,7 +117,12 @@ struct Pipeline {
             WriteRequest(configJSON: destinationConfigs[index], catalog: writeCatalogs[index], sourceName: sourceName, pipelineID: pipelineID)
         }, destinations: destinations, control: control)
         let resumeFrom = ResumePoints(streams: streams, saved: previous, reports: writes.committed)
-        if !control.isStopped { announce(resumeFrom, pipelineID: pipelineID, saved: previous) }
+        if !control.isStopped {
+            announce(resumeFrom, pipelineID: pipelineID, saved: previous)
+            for warning in resumeFrom.aheadWarnings(destinations: destinations.indices.map { index in
+                (destinations[index].launch.label ?? "destination \(index + 1)", writeCatalogs[index])
+            }) { Diagnostics.warning(warning) }
+        }
         let selected = Set(streams)
         let relay = source.client.helloReply.capabilities.has(Feature.readAcks) ? ReadAckRelay() : nil
         let acks = AckTracker(path: statePath, previous: previous.filter { $0.stream.map { !selected.contains($0) } ?? false } + resumeFrom.states,

@@ -28,7 +28,7 @@ struct PipelinePlan {
             if !stream.filter.isEmpty { read += ", filtered" }
             let writes = destinations.indices.map { at in
                 let written = writeCatalogs[at].streams[index]
-                var text = "\(destinations[at].launch.label ?? "destination"): \(Self.label(written.writeMode))\(Self.keyText(written))"
+                var text = "\(destinations[at].launch.label ?? "destination"): \(ProtocolNames.label(written.writeMode))\(Self.keyText(written))"
                 if let table = table(at, id) {
                     text += " into \(table.target) (\(table.action)\(table.statements.isEmpty ? "" : ", \(table.statements.count) statements"))"
                     if table.action == TablePlan.Action.refuse.rawValue { text += ": \(table.detail)" }
@@ -60,7 +60,7 @@ struct PipelinePlan {
                         let table = table(at, stream.schema.stream)
                         return .object([
                             ("label", .string(destinations[at].launch.label ?? "destination")),
-                            ("write_mode", .string(Self.label(written.writeMode))),
+                            ("write_mode", .string(ProtocolNames.label(written.writeMode))),
                             ("key_columns", .array(key.map(JSONValue.string))),
                             ("target", table.map { .string($0.target) } ?? .null),
                             ("table_action", .string(table?.action ?? "unknown")),
@@ -77,18 +77,6 @@ struct PipelinePlan {
     /// Destination `index`'s plan of `stream`'s table, if it gave one.
     private func table(_ index: Int, _ stream: StreamID) -> TablePlan? {
         tables[index]?.first { $0.stream == stream }
-    }
-
-    /// A write mode as the pipeline file spells it; unspecified is the destination's own default.
-    private static func label(_ mode: WriteMode) -> String {
-        switch mode {
-        case .append: "append"
-        case .upsert: "upsert"
-        case .updateOnly: "update-only"
-        case .mirror: "mirror"
-        case .replace: "replace"
-        case .unspecified: "destination default"
-        }
     }
 
     private static func keyText(_ stream: ConfiguredStream) -> String {

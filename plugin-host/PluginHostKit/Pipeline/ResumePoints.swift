@@ -3,7 +3,8 @@ import SluiceWire
 /// Where each stream of a pipeline run resumes (PROTOCOL.md §8.1): from what its destinations
 /// committed when they can say, else from the state the host saved (the state file, or a
 /// failed attempt's), else from the beginning. With several destinations the oldest point wins,
-/// so none of them misses anything.
+/// so none of them misses anything; the destinations that had committed more receive the rows
+/// between again (``ahead``).
 struct ResumePoints {
     /// Where a stream's resume point came from.
     enum Origin: String {
@@ -19,6 +20,9 @@ struct ResumePoints {
     private(set) var states: [State] = []
     /// Each selected stream's origin (nil: the global state), in selection order.
     private(set) var origins: [(stream: StreamID?, origin: Origin)] = []
+    /// The streams whose resume point is older than what some destinations committed: those
+    /// destinations (their indices) receive again the rows in between.
+    private(set) var ahead: [(stream: StreamID?, destinations: [Int])] = []
     /// The first id to forward states with: above every id a destination reported, so the
     /// oldest committed state is always the one with the smallest id.
     private(set) var firstID: UInt64 = 1
@@ -49,7 +53,10 @@ struct ResumePoints {
                 if stream == nil, !report.freshStreams.isEmpty { return .beginning }
                 return report.states.last { $0.stream == stream }.map(Candidate.committed) ?? fallback
             }
-            switch Self.oldest(candidates) {
+            let chosen = Self.oldest(candidates)
+            let further = candidates.indices.filter { Self.isFurther(candidates[$0], than: chosen) }
+            if !further.isEmpty { ahead.append((stream, further)) }
+            switch chosen {
             case .beginning:
                 origins.append((stream, .beginning))
             case .saved(let state):
@@ -59,6 +66,37 @@ struct ResumePoints {
                 states.append(state)
                 origins.append((stream, .destination))
             }
+        }
+    }
+
+    /// A warning per stream and destination of ``ahead``: that it receives rows again, and what
+    /// its write mode makes of them (`destinations`: each one's label and Write catalog, in order).
+    func aheadWarnings(destinations: [(label: String, catalog: ConfiguredCatalog)]) -> [String] {
+        ahead.flatMap { stream, indices in
+            indices.map { index in
+                let (label, catalog) = destinations[index]
+                guard let stream else {
+                    return "pipeline: the change stream resumes from an older position than \(label) committed: \(label) applies the "
+                        + "changes in between again (by key, which leaves the same rows)"
+                }
+                var effect = ""
+                if let mode = catalog.streams.first(where: { $0.schema.stream == stream })?.writeMode {
+                    let repeats = mode == .append || mode == .unspecified
+                    effect = " (written with \(ProtocolNames.label(mode)), " + (repeats ? "they may repeat there)" : "they replace the same rows)")
+                }
+                return "pipeline: stream \(stream) resumes from an older point than \(label) committed: \(label) receives the rows "
+                    + "in between again\(effect)"
+            }
+        }
+    }
+
+    /// Whether a destination whose point is `candidate` holds more than `chosen` covers.
+    private static func isFurther(_ candidate: Candidate, than chosen: Candidate) -> Bool {
+        switch (candidate, chosen) {
+        case (.beginning, _): false
+        case (_, .beginning): true
+        case (.committed(let state), .committed(let other)), (.committed(let state), .saved(let other)): state != other
+        case (.saved, _): false
         }
     }
 
