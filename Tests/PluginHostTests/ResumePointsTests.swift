@@ -42,8 +42,9 @@ import Testing
     }
 
     @Test func destinationsAtTheSamePointAreNotAhead() {
-        let one = CommittedStates(states: [state(6, orders, "key 60")])
-        let points = ResumePoints(streams: [orders], saved: [state(6, orders, "key 60")], reports: [one, one, nil])
+        // The same position under another id (the host's numbering) is the same point.
+        let one = CommittedStates(states: [state(6, orders, "key 60")]), renumbered = CommittedStates(states: [state(7, orders, "key 60")])
+        let points = ResumePoints(streams: [orders], saved: [state(5, orders, "key 60")], reports: [one, renumbered, nil])
         #expect(points.ahead.isEmpty)
         #expect(points.aheadWarnings(destinations: [("a", catalog(.append)), ("b", catalog(.append)), ("c", catalog(.append))]).isEmpty)
     }

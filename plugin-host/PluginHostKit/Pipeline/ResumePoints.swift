@@ -90,12 +90,13 @@ struct ResumePoints {
         }
     }
 
-    /// Whether a destination whose point is `candidate` holds more than `chosen` covers.
+    /// Whether a destination whose point is `candidate` holds more than `chosen` covers: a state's
+    /// bytes are the source's position (its id is the host's numbering, which may differ).
     private static func isFurther(_ candidate: Candidate, than chosen: Candidate) -> Bool {
         switch (candidate, chosen) {
         case (.beginning, _): false
         case (_, .beginning): true
-        case (.committed(let state), .committed(let other)), (.committed(let state), .saved(let other)): state != other
+        case (.committed(let state), .committed(let other)), (.committed(let state), .saved(let other)): state.data != other.data
         case (.saved, _): false
         }
     }
