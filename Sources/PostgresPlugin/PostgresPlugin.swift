@@ -18,7 +18,7 @@ public struct PostgresPlugin: SourcePlugin, WritePlanningPlugin, ResourcePlugin 
                 readModes: [.fullRefresh, .incremental, .cdc],
                 writeModes: DestinationSettings.WriteModeName.allCases.map(\.mode),
                 features: [Feature.cancel, "exact_types", "binary_copy", Feature.committedStates, Feature.cdcApply, Feature.readAcks,
-                           Feature.resources, Feature.planWrite]
+                           Feature.resources, Feature.planWrite, Feature.postgresRows]
             )
         )
     }

@@ -29,6 +29,7 @@ struct MessageRoundTripTests {
         ConfiguredStream(schema: schema, selectedColumns: ["id", "note"], syncMode: .incremental, cursorField: "id",
                          filter: "amount > 0", limit: 1000, writeMode: .upsert, keyColumns: ["id"]),
         ConfiguredStream(schema: StreamSchema(stream: StreamID(name: "empty"), columns: [])),
+        ConfiguredStream(schema: StreamSchema(stream: StreamID(name: "rows"), columns: []), postgresRows: true),
     ])
 
     static var batch: RecordBatch {
@@ -105,6 +106,9 @@ struct MessageRoundTripTests {
                 .catalog(Catalog(streams: [])),
                 .schema(schema),
                 .records(try batch),
+                // Two PostgreSQL rows of one column: 7 and NULL.
+                .records(RecordBatch(stream: StreamID(name: "rows"), rowCount: 2, columns: [],
+                                     postgresRows: [0, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 7, 0, 1, 255, 255, 255, 255])),
                 .state(State(id: 42, stream: StreamID(namespace: "sales", name: "orders"), data: Array("{}".utf8))),
                 .state(State(id: 44, stream: StreamID(namespace: "sales", name: "orders"), data: Array("{}".utf8), streamComplete: true)),
                 .state(State(id: 43, stream: nil, data: [])),
@@ -114,6 +118,7 @@ struct MessageRoundTripTests {
                                                           State(id: 3, stream: nil, data: [0, 255])],
                                                  freshStreams: [StreamID(name: "new_table")])),
                 .committedStates(CommittedStates(states: [])),
+                .committedStates(CommittedStates(states: [], freshStreams: [StreamID(name: "t")], postgresRowsStreams: [StreamID(name: "t"), StreamID(namespace: "a", name: "u")])),
                 .streamStatus(StreamStatus(stream: StreamID(name: "t"), status: .started)),
                 .streamStatus(StreamStatus(stream: StreamID(namespace: "s", name: "t"), status: .incomplete, message: "cancelled")),
                 .log(LogMessage(level: .warn, message: "slow query ⏳", logger: "postgres.source")),

@@ -76,6 +76,8 @@ struct ReadSession {
                     throw HostError.protocolViolation("a RecordBatch of \(batch.stream) came before its StreamSchema")
                 }
                 if let violation = endings.violation(batchOf: batch.stream) { throw HostError.protocolViolation(violation) }
+                // JSON Lines are rendered from column vectors: this host never allows PostgreSQL rows.
+                if batch.carriesPostgresRows { throw HostError.protocolViolation(PostgresRowsRule.notAllowed(batch.stream)) }
                 do {
                     try batch.validate(against: renderer.schema)
                 } catch {

@@ -108,9 +108,44 @@ struct CopyEncoder {
     /// batches' vectors in `flushVectors`), or staged as NULL with their unchanged flag set.
     mutating func append(_ batch: RecordBatch, sequence: inout Int64, origins: [Int: [Int: UnchangedOrigins.Origin]]? = nil,
                          flushVectors: [[VectorReader]] = []) throws(RowError) {
+        if batch.carriesPostgresRows { return try appendPostgresRows(batch, sequence: &sequence) }
         let deletes = batch.operations.contains(RowOperation.delete.rawValue)
         if origins == nil, !deletes { return try appendByColumns(batch, sequence: &sequence) }
         try appendByRows(batch, sequence: &sequence, origins: origins, flushVectors: flushVectors)
+    }
+
+    /// A batch of PostgreSQL rows (PROTOCOL.md §5.12), whose stream the plan takes as they are
+    /// (``WritePlan/takesPostgresRows``): the tuples unchanged when the COPY carries just the
+    /// stream's columns, else each followed by the metadata fields and, staged, its sequence
+    /// and delete flag (false), its field count raised to match.
+    private mutating func appendPostgresRows(_ batch: RecordBatch, sequence: inout Int64) throws(RowError) {
+        guard plan.takesPostgresRows, !plan.cdc else {
+            throw RowError(column: plan.columns.first?.name ?? "", row: 0, reason: "the stream does not take PostgreSQL rows")
+        }
+        if Int(fieldCount) == plan.columns.count {
+            fields.out.bytes.append(contentsOf: batch.postgresRows)
+        } else {
+            let rows = batch.postgresRows, count = fieldCount, metadata = metadataFields, staged = staging
+            var out = BinaryBuffer(), next = sequence
+            swap(&out, &fields.out)
+            defer { swap(&out, &fields.out) }
+            do throws(ProtocolError) {
+                _ = try PostgresRows.walk(rows, fields: plan.columns.count) { range throws(ProtocolError) in
+                    out.int16(count)
+                    out.bytes.append(contentsOf: rows[range])
+                    out.bytes.append(contentsOf: metadata)
+                    guard staged else { return }
+                    out.int32(8)
+                    out.int64(next)
+                    out.int32(1)
+                    out.bytes.append(0)
+                    next += 1
+                }
+            } catch {
+                throw RowError(column: plan.columns.first?.name ?? "", row: 0, reason: "\(error)")
+            }
+        }
+        sequence += Int64(batch.rowCount)
     }
 
     /// ``append(_:sequence:origins:flushVectors:)`` a row at a time, each value where its row

@@ -60,6 +60,8 @@ final class DestinationSession {
     private var deferredGlobalState: State?
     /// Streams whose table this Write created: nothing of them is committed.
     private var freshStreams: [StreamID] = []
+    /// The streams this Write told the host it takes as PostgreSQL rows (PROTOCOL.md §5.12).
+    private var postgresRowsStreams: Set<StreamID> = []
     /// Whether the database has PL/pgSQL (``WritePlan/guardsStatistics``), looked up with the
     /// first stream's table.
     private var hasPLpgSQL: Bool?
@@ -199,7 +201,10 @@ final class DestinationSession {
             guard let stream = entry.state.stream, buffers[stream]?.plan.mode == .mirror, let started = entry.syncStartedMicros else { continue }
             syncStarted[stream] = started
         }
-        try await output.report(CommittedStates(states: committed.map(\.state), freshStreams: freshStreams))
+        // PostgreSQL rows go by COPY: not for a Write told to insert.
+        postgresRowsStreams = settings.insertMethod == .insert ? [] : Set(streams.filter { buffers[$0]?.plan.takesPostgresRows == true })
+        try await output.report(CommittedStates(states: committed.map(\.state), freshStreams: freshStreams,
+                                                postgresRowsStreams: streams.filter(postgresRowsStreams.contains)))
     }
 
     /// Where `state` is stored with the rows it covers: the lane of its stream (a global state:
@@ -417,6 +422,11 @@ final class DestinationSession {
             throw PluginError(category: .protocol, code: "UNKNOWN_STREAM", message: "records for stream \(batch.stream) before its schema", stream: batch.stream)
         }
         guard batch.rowCount > 0 else { return }
+        if batch.carriesPostgresRows, !(postgresRowsStreams.contains(batch.stream) && buffer.plan.takesPostgresRows) {
+            throw PluginError(category: .protocol, code: ProtocolError.Code.invalidMessage.rawValue,
+                              message: "the batch for \(batch.stream) carries PostgreSQL rows, which this Write does not take for the stream (§5.12)",
+                              stream: batch.stream)
+        }
         var batch = batch
         if !buffer.plan.cdc, let marker = batch.changeMarker {
             throw PluginError(category: .protocol, code: ProtocolError.Code.invalidMessage.rawValue,
@@ -446,17 +456,32 @@ final class DestinationSession {
         guard isIdempotent(plan.mode) else { return }
         for key in plan.key {
             // The key names the destination's columns, which follow the stream's in order.
-            guard let index = plan.columns.firstIndex(where: { $0.name.isExactly(key) }), index < batch.columns.count else { continue }
+            guard let index = plan.columns.firstIndex(where: { $0.name.isExactly(key) }) else { continue }
             let name = plan.schema.columns[index].name
+            if batch.carriesPostgresRows {
+                var row = 0, null: Int?
+                _ = batch.eachPostgresField(index, fields: plan.columns.count) { _, length in
+                    if length < 0, null == nil { null = row }
+                    row += 1
+                }
+                if let null { throw nullKey(plan, name, row: buffer.flushedRows + buffer.rows + null + 1) }
+                continue
+            }
+            guard index < batch.columns.count else { continue }
             let validity = batch.columns[index].validity, operations = batch.operations
             // A TRUNCATE row (change data capture) carries no values.
             guard !validity.isEmpty, let row = (0 ..< batch.rowCount).first(where: { row in
                 !ColumnVector.isValid(row, in: validity) && (operations.isEmpty || operations[row] != RowOperation.truncate.rawValue)
             }) else { continue }
-            throw PluginError(category: .data, code: "NULL_KEY",
-                              message: "stream \(plan.stream), column \"\(name)\", row \(buffer.flushedRows + buffer.rows + row + 1): the key is NULL, and \(modeName(plan.mode)) finds rows by their key, so a NULL key would write the row again on every sync: give the column a value, choose key_columns that are never NULL, or write the stream with append",
-                              stream: plan.stream)
+            throw nullKey(plan, name, row: buffer.flushedRows + buffer.rows + row + 1)
         }
+    }
+
+    /// The error for a NULL in key column `name` at stream row `row` (one-based).
+    private static func nullKey(_ plan: WritePlan, _ name: String, row: Int) -> PluginError {
+        PluginError(category: .data, code: "NULL_KEY",
+                    message: "stream \(plan.stream), column \"\(name)\", row \(row): the key is NULL, and \(modeName(plan.mode)) finds rows by their key, so a NULL key would write the row again on every sync: give the column a value, choose key_columns that are never NULL, or write the stream with append",
+                    stream: plan.stream)
     }
 
     /// A TRUNCATE row at `row` of `batch`: the rows buffered before it and those before it in the

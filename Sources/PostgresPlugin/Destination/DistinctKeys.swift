@@ -34,9 +34,9 @@ enum DistinctKeys {
     /// `batches`; false when a value repeats or the check does not apply.
     static func proven(plan: WritePlan, batches: [RecordBatch], rows: Int) -> Bool {
         guard let (index, kind) = singleKey(plan, batches) else { return false }
-        if rising(batches, index: index, kind: kind) != nil { return true }
+        if rising(batches, index: index, kind: kind, fieldCount: plan.columns.count) != nil { return true }
         var seen = Set<Key>(minimumCapacity: rows)
-        return everyKey(of: batches, index: index, kind: kind) { seen.insert($0).inserted }
+        return everyKey(of: batches, index: index, kind: kind, fieldCount: plan.columns.count) { seen.insert($0).inserted }
     }
 
     /// The first and last key when the key is one integer or uuid column without nulls whose
@@ -44,7 +44,7 @@ enum DistinctKeys {
     /// otherwise. Keys that rise past every key written before are new to the table.
     static func risingRange(plan: WritePlan, batches: [RecordBatch]) -> ClosedRange<Key>? {
         guard let (index, kind) = singleKey(plan, batches) else { return nil }
-        return rising(batches, index: index, kind: kind)
+        return rising(batches, index: index, kind: kind, fieldCount: plan.columns.count)
     }
 
     /// The key's column index and kind when it is one integer or uuid column without nulls in
@@ -53,7 +53,8 @@ enum DistinctKeys {
         guard plan.key.count == 1, let index = plan.columns.firstIndex(where: { $0.name.isExactly(plan.key[0]) }) else { return nil }
         let kind = plan.columns[index].type.kind
         guard [.int16, .int32, .int64, .uuid].contains(kind) else { return nil }
-        for batch in batches {
+        // PostgreSQL rows: their keys are read in ``everyKey(of:index:kind:fieldCount:_:)``, where a NULL fails.
+        for batch in batches where !batch.carriesPostgresRows {
             let vector = batch.columns[index]
             if kind == .uuid, vector.data.count < batch.rowCount * 16 { return nil }
             if !vector.validity.isEmpty {
@@ -65,9 +66,9 @@ enum DistinctKeys {
 
     /// The first and last key when every key is above the one before it: distinct without
     /// hashing each one.
-    private static func rising(_ batches: [RecordBatch], index: Int, kind: TypeKind) -> ClosedRange<Key>? {
+    private static func rising(_ batches: [RecordBatch], index: Int, kind: TypeKind, fieldCount: Int) -> ClosedRange<Key>? {
         var first: Key?, previous: Key?
-        let rises = everyKey(of: batches, index: index, kind: kind) { value in
+        let rises = everyKey(of: batches, index: index, kind: kind, fieldCount: fieldCount) { value in
             defer { previous = value }
             if first == nil { first = value }
             return previous.map { value > $0 } ?? true
@@ -78,8 +79,13 @@ enum DistinctKeys {
 
     /// Whether `holds` is true of every key value of `batches` (column `index`, of `kind`),
     /// taken in order; stops at the first it is not.
-    private static func everyKey(of batches: [RecordBatch], index: Int, kind: TypeKind, _ holds: (Key) -> Bool) -> Bool {
+    private static func everyKey(of batches: [RecordBatch], index: Int, kind: TypeKind, fieldCount: Int, _ holds: (Key) -> Bool) -> Bool {
         for batch in batches {
+            if batch.carriesPostgresRows {
+                guard let keys = postgresRowKeys(batch, fields: fieldCount, index: index, kind: kind) else { return false }
+                for key in keys where !holds(key) { return false }
+                continue
+            }
             let vector = batch.columns[index]
             switch kind {
             case .int64:
@@ -91,5 +97,24 @@ enum DistinctKeys {
             }
         }
         return true
+    }
+
+    /// The values of key column `index` in a batch of PostgreSQL rows (PROTOCOL.md §5.12) of
+    /// `fields` fields each; nil when one is NULL or not of its kind's size.
+    private static func postgresRowKeys(_ batch: RecordBatch, fields: Int, index: Int, kind: TypeKind) -> [Key]? {
+        let rows = batch.postgresRows
+        var keys: [Key] = []
+        keys.reserveCapacity(batch.rowCount)
+        var complete = true
+        let walked = batch.eachPostgresField(index, fields: fields) { at, length in
+            switch (kind, length) {
+            case (.int64, 8): keys.append(Key(Int64(bitPattern: BigEndian.u64(rows, at))))
+            case (.int32, 4): keys.append(Key(Int64(Int32(bitPattern: BigEndian.u32(rows, at)))))
+            case (.int16, 2): keys.append(Key(Int64(Int16(bitPattern: BigEndian.u16(rows, at)))))
+            case (.uuid, 16): keys.append(Key(uuid: rows, at: at))
+            default: complete = false
+            }
+        }
+        return walked && complete ? keys : nil
     }
 }

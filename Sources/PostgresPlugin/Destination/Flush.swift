@@ -124,7 +124,7 @@ struct Flush: Sendable {
                               message: "stream \(plan.stream) sends deletes but has no key: give it a primary key or key_columns", stream: plan.stream)
         }
         let insert: Bool
-        if buffer.hasDeletes || plan.hasListColumnWithoutLiteral || plan.raw || plan.embedding != nil {
+        if buffer.hasDeletes || buffer.hasPostgresRows || plan.hasListColumnWithoutLiteral || plan.raw || plan.embedding != nil {
             insert = false
         } else {
             switch settings.insertMethod {

@@ -7,6 +7,8 @@ final class StreamBuffer {
     var rows = 0
     var bytes = 0
     var hasDeletes = false
+    /// Whether a buffered batch carries PostgreSQL rows (PROTOCOL.md §5.12): they go by COPY.
+    private(set) var hasPostgresRows = false
     /// Rows of the stream handed to flushes before this buffer (for error positions).
     var flushedRows = 0
     /// Rows of the stream committed so far.
@@ -45,7 +47,8 @@ final class StreamBuffer {
 
     /// Adds a batch; returns its approximate size in bytes.
     func append(_ batch: RecordBatch) -> Int {
-        let size = Self.approximateBytes(batch.columns) + batch.operations.count
+        let size = Self.approximateBytes(batch.columns) + batch.operations.count + batch.postgresRows.count
+        if batch.carriesPostgresRows { hasPostgresRows = true }
         batches.append(batch)
         rows += batch.rowCount
         bytes += size
@@ -62,6 +65,7 @@ final class StreamBuffer {
         rows = 0
         bytes = 0
         hasDeletes = false
+        hasPostgresRows = false
     }
 
     private static func approximateBytes(_ vectors: [ColumnVector]) -> Int {

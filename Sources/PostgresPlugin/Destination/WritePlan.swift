@@ -174,6 +174,16 @@ struct WritePlan: Sendable {
     /// Whether binary COPY can go straight into the table.
     var direct: Bool { !columns.contains(where: \.needsCast) }
 
+    /// Whether the stream's rows can be loaded as the PostgreSQL rows a source sends
+    /// (PROTOCOL.md §5.12): by COPY, into the table or its staging table, every column of the
+    /// type it has at the source (the schema's `source_type`) and staged without a cast, so each
+    /// value's binary form goes in as it came and the server checks it as its own type. Not for
+    /// change data capture, embeddings or the raw table layout, which read the values.
+    var takesPostgresRows: Bool {
+        !raw && embedding == nil && !cdc && direct && columns.count == schema.columns.count
+            && zip(columns, schema.columns).allSatisfy { column, source in !source.sourceType.isEmpty && column.targetType == source.sourceType }
+    }
+
     /// Whether a list column's elements have no array-literal form (so INSERT can't carry it).
     var hasListColumnWithoutLiteral: Bool {
         columns.contains { $0.type.kind == .list && !FieldEncoder.listLiteralSupports($0.type.elementKind) }

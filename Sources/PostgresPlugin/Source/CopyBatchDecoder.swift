@@ -15,6 +15,10 @@ struct KeyField: Sendable, Hashable {
 ///
 /// A batch never outgrows `maxFrameSize` once encoded: a row that would take it over is taken
 /// back out and left for the next batch, and a row too large for any batch fails the read.
+///
+/// With `postgresRows`, the rows are not decoded: each row's column fields are kept as the
+/// PostgreSQL binary COPY tuple they came in (its key fields dropped), and the batch carries
+/// them as ``RecordBatch/postgresRows`` (PROTOCOL.md §5.12).
 final class CopyBatchDecoder {
     /// Bytes of a RecordBatch message that are not column values: the stream's names, the row
     /// count, and per column vector its field tags and lengths.
@@ -40,9 +44,13 @@ final class CopyBatchDecoder {
     private let envelope: Int
     /// True when the next row did not fit the batch: send it before decoding on.
     private(set) var full = false
+    /// The rows as tuples of their column fields, when they travel as PostgreSQL rows.
+    private let postgresRows: Bool
+    private var tuples: [UInt8] = []
 
-    init(decodings: [FieldDecoding], extraFields: Int, keyFields: [KeyField], maxFrameSize: Int) {
-        accumulators = decodings.map { ColumnAccumulator(decoding: $0) }
+    init(decodings: [FieldDecoding], extraFields: Int, keyFields: [KeyField], maxFrameSize: Int, postgresRows: Bool = false) {
+        self.postgresRows = postgresRows
+        accumulators = postgresRows ? [] : decodings.map { ColumnAccumulator(decoding: $0) }
         columnCount = decodings.count
         self.extraFields = extraFields
         self.keyFields = keyFields
@@ -68,6 +76,7 @@ final class CopyBatchDecoder {
             index += 19 + extensionLength
             headerSeen = true
         }
+        if postgresRows { return try keepTuples(chunk, from: index, maxRows: maxRows, maxBytes: maxBytes) }
         // Work on locals: no runtime exclusivity checks on the per-field path, and through a
         // mutable span, no uniqueness check of the array at each field either.
         var owned: [ColumnAccumulator] = []
@@ -137,6 +146,58 @@ final class CopyBatchDecoder {
         return index
     }
 
+    /// ``decode(_:from:maxRows:maxBytes:)`` for rows kept as tuples: each row's layout is checked
+    /// and its column fields copied after a field count of `columnCount`.
+    private func keepTuples(_ chunk: [UInt8], from position: Int, maxRows: Int, maxBytes: Int) throws(CopyFormatError) -> Int {
+        var index = position
+        let expected = columnCount + extraFields
+        var lastRow = -1
+        while index + 2 <= chunk.count, rows < maxRows, bytes < maxBytes, !full {
+            let rowStart = index
+            let fields = Int(Int16(bitPattern: BigEndian.u16(chunk, index)))
+            index += 2
+            if fields == -1 {
+                ended = true
+                break
+            }
+            guard fields == expected else { throw CopyFormatError(message: "row has \(fields) fields, expected \(expected)") }
+            var rowBytes = 0, columnsEnd = index
+            for field in 0 ..< fields {
+                if field == columnCount { columnsEnd = index }
+                guard index + 4 <= chunk.count else { throw CopyFormatError(message: "row cut short") }
+                let length = Int(Int32(bitPattern: BigEndian.u32(chunk, index)))
+                index += 4
+                guard index + max(length, 0) <= chunk.count else { throw CopyFormatError(message: "field cut short") }
+                if length > 0 {
+                    index += length
+                    rowBytes += length
+                }
+            }
+            if extraFields == 0 { columnsEnd = index }
+            let tupleBytes = 2 + columnsEnd - (rowStart + 2)
+            if encodedBytes + tupleBytes > maxEncodedBytes {
+                guard tupleBytes <= maxEncodedBytes, rows > 0 else {
+                    throw located(CopyFormatError(message: "", rowTooLarge: tupleBytes + envelope), field: nil, row: rows, rowStart: rowStart, chunk: chunk)
+                }
+                index = rowStart
+                full = true
+                break
+            }
+            tuples.append(UInt8(truncatingIfNeeded: columnCount >> 8))
+            tuples.append(UInt8(truncatingIfNeeded: columnCount))
+            tuples.append(contentsOf: chunk[rowStart + 2 ..< columnsEnd])
+            encodedBytes += tupleBytes
+            bytes += rowBytes
+            rows += 1
+            lastRow = rowStart
+        }
+        if index == chunk.count - 1, !ended, !full, rows < maxRows, bytes < maxBytes {
+            throw CopyFormatError(message: "row cut short")
+        }
+        if lastRow >= 0 && !keyFields.isEmpty { lastKey = key(ofRowAt: lastRow, in: chunk) ?? lastKey }
+        return index
+    }
+
     /// `error` with where it happened: the column, the row's index in the batch, and its key.
     private func located(_ error: CopyFormatError, field: Int?, row: Int, rowStart: Int, chunk: [UInt8]) -> CopyFormatError {
         var located = error
@@ -177,6 +238,16 @@ final class CopyBatchDecoder {
 
     /// The rows decoded since the last batch, as a batch of `stream`; starts the next batch.
     func takeBatch(stream: StreamID) -> RecordBatch {
+        if postgresRows {
+            let batch = RecordBatch(stream: stream, rowCount: rows, columns: [], postgresRows: tuples)
+            tuples = []
+            tuples.reserveCapacity(batch.postgresRows.count)
+            rows = 0
+            bytes = 0
+            encodedBytes = 0
+            full = false
+            return batch
+        }
         var columns: [ColumnVector] = []
         columns.reserveCapacity(accumulators.count)
         for index in accumulators.indices { columns.append(accumulators[index].finish()) }

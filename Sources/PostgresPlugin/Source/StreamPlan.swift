@@ -45,8 +45,19 @@ struct StreamPlan: Sendable {
     /// For a full refresh with a `limit`: the rows the interrupted read it resumes had sent,
     /// which count toward the limit (``ReadState/sent``).
     let sentBefore: UInt64
+    /// The rows go as PostgreSQL binary COPY tuples (PROTOCOL.md §5.12): the host allowed it
+    /// for the stream, and every column is of a built-in type, selected as it is
+    /// (``travelsAsIs(_:)``).
+    let postgresRows: Bool
 
     var stream: StreamID { table.stream }
+
+    /// Whether a column's values can travel as the server sends them in binary COPY to a
+    /// destination column of the same type: a type of PostgreSQL's own (its oid below
+    /// FirstNormalObjectId, 16384, so the same type on every server), selected without a cast.
+    static func travelsAsIs(_ column: SourceColumn) -> Bool {
+        column.plan.cast.isEmpty && column.userType == nil && column.typeOID > 0 && column.typeOID < 16384
+    }
     var mode: String { incremental ? "incremental" : "full_refresh" }
     var usesCtid: Bool { keyColumns.contains("ctid") }
     /// A full refresh read in block ranges.
@@ -70,6 +81,7 @@ struct StreamPlan: Sendable {
             selected.append(column)
         }
         columns = selected.isEmpty ? table.columns : selected
+        postgresRows = configured.postgresRows && configured.syncMode != .cdc && columns.allSatisfy(Self.travelsAsIs)
         incremental = configured.syncMode == .incremental
         filter = configured.filter.trimmingCharacters(in: .whitespacesAndNewlines)
         if let problem = FilterSyntax.problem(filter) {

@@ -184,7 +184,7 @@ struct StreamReader {
             }
             group.addTask {
                 let decoder = CopyBatchDecoder(decodings: plan.columns.map(\.plan.decoding), extraFields: plan.extraFields,
-                                               keyFields: plan.keyFields, maxFrameSize: output.maxFrameSize)
+                                               keyFields: plan.keyFields, maxFrameSize: output.maxFrameSize, postgresRows: plan.postgresRows)
                 // Smaller first batches (``BatchSettings/firstBatchRows``): the destination starts sooner.
                 var maxRows = batch.rowLimit(after: nil)
                 do {

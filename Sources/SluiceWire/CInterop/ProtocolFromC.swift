@@ -120,7 +120,7 @@ extension ConfiguredStream {
                   selectedColumns: CRead.strings(m.selected_columns, m.n_selected_columns),
                   syncMode: SyncMode(c: m.sync_mode), cursorField: CRead.string(m.cursor_field),
                   filter: CRead.string(m.filter), limit: m.limit, writeMode: WriteMode(c: m.write_mode),
-                  keyColumns: CRead.strings(m.key_columns, m.n_key_columns))
+                  keyColumns: CRead.strings(m.key_columns, m.n_key_columns), postgresRows: m.postgres_rows != 0)
     }
 }
 
@@ -184,7 +184,10 @@ extension PlanWriteResponse {
 extension CommittedStates {
     init(c message: UnsafeMutablePointer<Sluice__V1__CommittedStates>) throws(ProtocolError) {
         self.init(states: try CRead.messages(message.pointee.states, message.pointee.n_states) { State(c: $0) },
-                  freshStreams: try CRead.messages(message.pointee.fresh_streams, message.pointee.n_fresh_streams) { StreamID(cOrEmpty: $0) })
+                  freshStreams: try CRead.messages(message.pointee.fresh_streams, message.pointee.n_fresh_streams) { StreamID(cOrEmpty: $0) },
+                  postgresRowsStreams: try CRead.messages(message.pointee.postgres_rows_streams, message.pointee.n_postgres_rows_streams) {
+                      StreamID(cOrEmpty: $0)
+                  })
     }
 }
 

@@ -171,6 +171,7 @@ extension ConfiguredStream {
         message.pointee.write_mode = writeMode.c()
         message.pointee.n_key_columns = keyColumns.count
         message.pointee.key_columns = arena.cStrings(keyColumns)
+        message.pointee.postgres_rows = postgresRows ? 1 : 0
         return message
     }
 }
@@ -254,6 +255,8 @@ extension CommittedStates {
         message.pointee.states = arena.messages(states) { $0.cMessage(in: &$1) }
         message.pointee.n_fresh_streams = freshStreams.count
         message.pointee.fresh_streams = arena.messages(freshStreams) { $0.cMessage(in: &$1) }
+        message.pointee.n_postgres_rows_streams = postgresRowsStreams.count
+        message.pointee.postgres_rows_streams = arena.messages(postgresRowsStreams) { $0.cMessage(in: &$1) }
         return message
     }
 }

@@ -90,6 +90,6 @@ extension RecordBatch {
         self.init(stream: StreamID(cOrEmpty: message.pointee.stream),
                   rowCount: Int(message.pointee.row_count),
                   columns: try CRead.messages(message.pointee.columns, message.pointee.n_columns) { ColumnVector(c: $0) },
-                  operations: CRead.bytes(message.pointee.operations))
+                  operations: CRead.bytes(message.pointee.operations), postgresRows: CRead.bytes(message.pointee.postgres_rows))
     }
 }

@@ -86,6 +86,7 @@ extension RecordBatch {
         message.pointee.n_columns = columns.count
         message.pointee.columns = arena.messages(columns) { $0.cMessage(in: &$1) }
         message.pointee.operations = arena.binary(operations)
+        message.pointee.postgres_rows = arena.binary(postgresRows)
         return message
     }
 }

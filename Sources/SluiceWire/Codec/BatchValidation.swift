@@ -11,7 +11,11 @@ extension RecordBatch {
     /// Completes what a proto3 writer may leave out (PROTOCOL.md §5.5): a list column whose rows
     /// hold no element at all may come without its `child`; it gets an empty vector of the
     /// element kind, so that readers of a validated batch always find one.
+    ///
+    /// A batch of PostgreSQL rows (``postgresRows``) is checked for its layout alone
+    /// (``PostgresRows``); whether its stream may carry them is its receiver's to check.
     public mutating func validate(against schema: StreamSchema, keyColumns: [String]? = nil) throws(ProtocolError) {
+        if carriesPostgresRows { return try validatePostgresRows(columnCount: schema.columns.count) }
         guard columns.count == schema.columns.count else {
             throw ProtocolError(.invalidMessage, "the batch for \(stream) has \(columns.count) columns; its schema has \(schema.columns.count)")
         }

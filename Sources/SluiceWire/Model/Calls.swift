@@ -165,9 +165,13 @@ public struct ConfiguredStream: Sendable, Hashable {
     public var writeMode: WriteMode
     /// Write: the key when it is not the schema's primary key.
     public var keyColumns: [String]
+    /// Read, feature ``Feature/postgresRows``: the source may send this stream's rows as
+    /// PostgreSQL binary COPY tuples (``RecordBatch/postgresRows``, PROTOCOL.md §5.12).
+    public var postgresRows: Bool
 
     public init(schema: StreamSchema, selectedColumns: [String] = [], syncMode: SyncMode = .fullRefresh, cursorField: String = "",
-                filter: String = "", limit: UInt64 = 0, writeMode: WriteMode = .unspecified, keyColumns: [String] = []) {
+                filter: String = "", limit: UInt64 = 0, writeMode: WriteMode = .unspecified, keyColumns: [String] = [],
+                postgresRows: Bool = false) {
         self.schema = schema
         self.selectedColumns = selectedColumns
         self.syncMode = syncMode
@@ -176,6 +180,7 @@ public struct ConfiguredStream: Sendable, Hashable {
         self.limit = limit
         self.writeMode = writeMode
         self.keyColumns = keyColumns
+        self.postgresRows = postgresRows
     }
 }
 
@@ -291,10 +296,14 @@ public struct CommittedStates: Sendable, Hashable {
     public var states: [State]
     /// Streams whose table this Write created: they hold nothing, read them from the beginning.
     public var freshStreams: [StreamID]
+    /// Feature ``Feature/postgresRows``: the streams whose rows this destination takes as
+    /// PostgreSQL binary COPY tuples (PROTOCOL.md §5.12).
+    public var postgresRowsStreams: [StreamID]
 
-    public init(states: [State], freshStreams: [StreamID] = []) {
+    public init(states: [State], freshStreams: [StreamID] = [], postgresRowsStreams: [StreamID] = []) {
         self.states = states
         self.freshStreams = freshStreams
+        self.postgresRowsStreams = postgresRowsStreams
     }
 }
 

@@ -218,11 +218,18 @@ public struct RecordBatch: Sendable, Equatable {
     public var columns: [ColumnVector]
     /// One ``RowOperation`` raw value per row; empty means every row is an upsert.
     public var operations: [UInt8]
+    /// Feature ``Feature/postgresRows``: the rows as PostgreSQL binary COPY tuples instead of
+    /// `columns` (PROTOCOL.md §5.12); empty otherwise.
+    public var postgresRows: [UInt8]
 
-    public init(stream: StreamID, rowCount: Int, columns: [ColumnVector], operations: [UInt8] = []) {
+    public init(stream: StreamID, rowCount: Int, columns: [ColumnVector], operations: [UInt8] = [], postgresRows: [UInt8] = []) {
         self.stream = stream
         self.rowCount = rowCount
         self.columns = columns
         self.operations = operations
+        self.postgresRows = postgresRows
     }
+
+    /// Whether the rows travel as PostgreSQL binary COPY tuples (``postgresRows``).
+    public var carriesPostgresRows: Bool { !postgresRows.isEmpty }
 }

@@ -85,6 +85,9 @@ public enum Feature {
     /// A destination that answers ``PlanWriteRequest``: the tables a Write would create or change
     /// (PROTOCOL.md §4.8).
     public static let planWrite = "plan_write"
+    /// A source that can send, or a destination that can take, a stream's rows as PostgreSQL
+    /// binary COPY tuples (``RecordBatch/postgresRows``, PROTOCOL.md §5.12).
+    public static let postgresRows = "postgres_rows"
 }
 
 /// What a plugin can do.

@@ -41,6 +41,7 @@ struct ReadTranscript {
                 throw ConformanceFailure("RecordBatch \(batches + 1) does not match its StreamSchema (§5.10): \(error)")
             }
             if let problem = endings.violation(batchOf: batch.stream) { throw ConformanceFailure(problem + " (§4.4 rule 3)") }
+            if batch.carriesPostgresRows { throw ConformanceFailure(PostgresRowsRule.notAllowed(batch.stream)) }
             batches += 1
             rows += UInt64(batch.rowCount)
         case .state(let state):

@@ -130,12 +130,18 @@ struct Pipeline {
         if resumeFrom.origins.contains(where: { $0.origin == .destination }) {
             try acks.saveResumePoints(differingFrom: previous)
         }
+        let postgresRows = PostgresRowsRule.streams(source: source, destinations: destinations, committed: writes.committed)
+        if !postgresRows.isEmpty {
+            let names = streams.filter(postgresRows.contains).map(\.description)
+            Diagnostics.line("pipeline \(pipelineID): \(names.count == 1 ? "stream" : "streams") \(names.joined(separator: ", ")) may travel as PostgreSQL rows (every destination loads them as they are)")
+        }
         let estimates = Dictionary(discovered.streams.map { ($0.schema.stream, $0.estimatedRows) }) { first, _ in first }
         let board = ProgressBoard.show(streams: streams.map { stream in
             (stream, estimates[stream].flatMap { $0 > 0 ? UInt64($0) : nil })
         })
         let outcome = await PipelineRun(source: source, destinations: destinations, control: control, acks: acks, readAcks: relay).run(
-            read: ReadRequest(configJSON: sourceConfig, catalog: Self.readCatalog(selection), states: Self.readStates(resumeFrom, writeCatalogs)),
+            read: ReadRequest(configJSON: sourceConfig, catalog: Self.readCatalog(selection, postgresRows: postgresRows),
+                              states: Self.readStates(resumeFrom, writeCatalogs)),
             writing: writes.writing)
         board?.committed(acks.committedRecords)
         board?.close()
@@ -273,11 +279,13 @@ struct Pipeline {
     }
 
     /// The source's catalog: the selection without the destinations' settings.
-    static func readCatalog(_ selection: ConfiguredCatalog) -> ConfiguredCatalog {
+    /// `postgresRows`: the streams whose rows may travel as PostgreSQL rows (PROTOCOL.md §5.12).
+    static func readCatalog(_ selection: ConfiguredCatalog, postgresRows: Set<StreamID> = []) -> ConfiguredCatalog {
         ConfiguredCatalog(streams: selection.streams.map { stream in
             var stream = stream
             stream.writeMode = .unspecified
             stream.keyColumns = []
+            stream.postgresRows = postgresRows.contains(stream.schema.stream)
             return stream
         })
     }

@@ -105,7 +105,8 @@ struct PipelineRun: Sendable {
         if !control.isStopped {
             do {
                 try await source.client.startRead(request)
-                summary = await pump(&accepting, &counts)
+                let postgresRows = Set(request.catalog.streams.filter(\.postgresRows).map(\.schema.stream))
+                summary = await pump(&accepting, &counts, postgresRows: postgresRows)
             } catch {
                 control.fail(error, origin: source.launch.label, stderr: source.client.process.stderr)
             }
@@ -115,7 +116,8 @@ struct PipelineRun: Sendable {
     }
 
     /// Handles the Read's messages up to its final one; returns the Summary if it succeeded.
-    private func pump(_ accepting: inout [Bool], _ counts: inout StreamCounts) async -> Summary? {
+    /// `postgresRows`: the streams whose batches may carry PostgreSQL rows (PROTOCOL.md §5.12).
+    private func pump(_ accepting: inout [Bool], _ counts: inout StreamCounts, postgresRows: Set<StreamID>) async -> Summary? {
         let report = ProgressReport()
         var progress = PipelineProgress()
         var schemas: [StreamID: StreamSchema] = [:]
@@ -133,6 +135,10 @@ struct PipelineRun: Sendable {
                     }
                     if let problem = endings.violation(batchOf: batch.stream) {
                         violation(problem)
+                        continue
+                    }
+                    if batch.carriesPostgresRows, !postgresRows.contains(batch.stream) {
+                        violation(PostgresRowsRule.notAllowed(batch.stream))
                         continue
                     }
                     // PROTOCOL.md §5.10: a host reading a source rejects a batch that does not match.

@@ -3140,7 +3140,7 @@ const ProtobufCMessageDescriptor sluice__v1__catalog__descriptor =
   (ProtobufCMessageInit) sluice__v1__catalog__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sluice__v1__configured_stream__field_descriptors[8] =
+static const ProtobufCFieldDescriptor sluice__v1__configured_stream__field_descriptors[9] =
 {
   {
     "schema",
@@ -3238,12 +3238,25 @@ static const ProtobufCFieldDescriptor sluice__v1__configured_stream__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "postgres_rows",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__ConfiguredStream, postgres_rows),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__configured_stream__field_indices_by_name[] = {
   3,   /* field[3] = cursor_field */
   4,   /* field[4] = filter */
   7,   /* field[7] = key_columns */
   5,   /* field[5] = limit */
+  8,   /* field[8] = postgres_rows */
   0,   /* field[0] = schema */
   1,   /* field[1] = selected_columns */
   2,   /* field[2] = sync_mode */
@@ -3252,7 +3265,7 @@ static const unsigned sluice__v1__configured_stream__field_indices_by_name[] = {
 static const ProtobufCIntRange sluice__v1__configured_stream__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor sluice__v1__configured_stream__descriptor =
 {
@@ -3262,7 +3275,7 @@ const ProtobufCMessageDescriptor sluice__v1__configured_stream__descriptor =
   "Sluice__V1__ConfiguredStream",
   "sluice.v1",
   sizeof(Sluice__V1__ConfiguredStream),
-  8,
+  9,
   sluice__v1__configured_stream__field_descriptors,
   sluice__v1__configured_stream__field_indices_by_name,
   1,  sluice__v1__configured_stream__number_ranges,
@@ -3729,7 +3742,7 @@ const ProtobufCMessageDescriptor sluice__v1__plan_write_response__descriptor =
   (ProtobufCMessageInit) sluice__v1__plan_write_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sluice__v1__committed_states__field_descriptors[2] =
+static const ProtobufCFieldDescriptor sluice__v1__committed_states__field_descriptors[3] =
 {
   {
     "states",
@@ -3755,15 +3768,28 @@ static const ProtobufCFieldDescriptor sluice__v1__committed_states__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "postgres_rows_streams",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sluice__V1__CommittedStates, n_postgres_rows_streams),
+    offsetof(Sluice__V1__CommittedStates, postgres_rows_streams),
+    &sluice__v1__stream_id__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__committed_states__field_indices_by_name[] = {
   1,   /* field[1] = fresh_streams */
+  2,   /* field[2] = postgres_rows_streams */
   0,   /* field[0] = states */
 };
 static const ProtobufCIntRange sluice__v1__committed_states__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor sluice__v1__committed_states__descriptor =
 {
@@ -3773,7 +3799,7 @@ const ProtobufCMessageDescriptor sluice__v1__committed_states__descriptor =
   "Sluice__V1__CommittedStates",
   "sluice.v1",
   sizeof(Sluice__V1__CommittedStates),
-  2,
+  3,
   sluice__v1__committed_states__field_descriptors,
   sluice__v1__committed_states__field_indices_by_name,
   1,  sluice__v1__committed_states__number_ranges,

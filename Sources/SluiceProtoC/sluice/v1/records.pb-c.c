@@ -1241,7 +1241,7 @@ const ProtobufCMessageDescriptor sluice__v1__column_vector__descriptor =
   (ProtobufCMessageInit) sluice__v1__column_vector__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sluice__v1__record_batch__field_descriptors[4] =
+static const ProtobufCFieldDescriptor sluice__v1__record_batch__field_descriptors[5] =
 {
   {
     "stream",
@@ -1291,17 +1291,30 @@ static const ProtobufCFieldDescriptor sluice__v1__record_batch__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "postgres_rows",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Sluice__V1__RecordBatch, postgres_rows),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sluice__v1__record_batch__field_indices_by_name[] = {
   2,   /* field[2] = columns */
   3,   /* field[3] = operations */
+  4,   /* field[4] = postgres_rows */
   1,   /* field[1] = row_count */
   0,   /* field[0] = stream */
 };
 static const ProtobufCIntRange sluice__v1__record_batch__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor sluice__v1__record_batch__descriptor =
 {
@@ -1311,7 +1324,7 @@ const ProtobufCMessageDescriptor sluice__v1__record_batch__descriptor =
   "Sluice__V1__RecordBatch",
   "sluice.v1",
   sizeof(Sluice__V1__RecordBatch),
-  4,
+  5,
   sluice__v1__record_batch__field_descriptors,
   sluice__v1__record_batch__field_indices_by_name,
   1,  sluice__v1__record_batch__number_ranges,

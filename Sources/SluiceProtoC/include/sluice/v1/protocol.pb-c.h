@@ -678,10 +678,17 @@ struct  Sluice__V1__ConfiguredStream
    */
   size_t n_key_columns;
   char **key_columns;
+  /*
+   * Read, feature "postgres_rows": the source may send this stream's batches
+   * as PostgreSQL rows (RecordBatch.postgres_rows, PROTOCOL.md section 5.12).
+   * A host sets it only when every destination listed the stream in its
+   * CommittedStates.postgres_rows_streams.
+   */
+  protobuf_c_boolean postgres_rows;
 };
 #define SLUICE__V1__CONFIGURED_STREAM__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__configured_stream__descriptor) \
-    , NULL, 0,NULL, SLUICE__V1__SYNC_MODE__SYNC_MODE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, SLUICE__V1__WRITE_MODE__WRITE_MODE_UNSPECIFIED, 0,NULL }
+    , NULL, 0,NULL, SLUICE__V1__SYNC_MODE__SYNC_MODE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, SLUICE__V1__WRITE_MODE__WRITE_MODE_UNSPECIFIED, 0,NULL, 0 }
 
 
 struct  Sluice__V1__ConfiguredCatalog
@@ -864,10 +871,17 @@ struct  Sluice__V1__CommittedStates
    */
   size_t n_fresh_streams;
   Sluice__V1__StreamId **fresh_streams;
+  /*
+   * Feature "postgres_rows": streams of the Write's catalog whose batches this
+   * destination takes as PostgreSQL rows (PROTOCOL.md section 5.12): it loads
+   * their tuples as they are into columns of the same types.
+   */
+  size_t n_postgres_rows_streams;
+  Sluice__V1__StreamId **postgres_rows_streams;
 };
 #define SLUICE__V1__COMMITTED_STATES__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__committed_states__descriptor) \
-    , 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, 0,NULL }
 
 
 struct  Sluice__V1__WriteEnd

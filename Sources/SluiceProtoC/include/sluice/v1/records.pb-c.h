@@ -421,10 +421,19 @@ struct  Sluice__V1__RecordBatch
    * row is ROW_OPERATION_UPSERT.
    */
   ProtobufCBinaryData operations;
+  /*
+   * Feature "postgres_rows" (PROTOCOL.md section 5.12): the rows as
+   * PostgreSQL binary COPY tuples instead of column vectors, in a stream
+   * whose ConfiguredStream.postgres_rows the host set. Each tuple: an int16
+   * field count (the schema's column count), then per column an int32 length
+   * (-1 for NULL) and that many bytes of the column's source_type in its
+   * binary send format. `columns` and `operations` are then empty.
+   */
+  ProtobufCBinaryData postgres_rows;
 };
 #define SLUICE__V1__RECORD_BATCH__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&sluice__v1__record_batch__descriptor) \
-    , NULL, 0, 0,NULL, {0,NULL} }
+    , NULL, 0, 0,NULL, {0,NULL}, {0,NULL} }
 
 
 /* Sluice__V1__LogicalType methods */
