@@ -24,7 +24,7 @@ struct DistinctKeysTests {
     }
 
     private static func proven(_ keys: [[Int64]], _ kind: TypeKind = .int64, validity: [UInt8] = []) -> Bool {
-        DistinctKeys.proven(plan: plan(kind), batches: batches(keys, kind: kind, validity: validity), rows: keys.joined().count)
+        DistinctKeys.check(plan: plan(kind), batches: batches(keys, kind: kind, validity: validity), rows: keys.joined().count).proven
     }
 
     @Test("rising keys, across batches too", arguments: [TypeKind.int64, .int32])
@@ -55,13 +55,13 @@ struct DistinctKeysTests {
     @Test("uuid keys: rising (byte by byte, as PostgreSQL orders them), in any order, or repeated")
     func uuidKeys() {
         let plan = Self.plan(.uuid)
-        #expect(DistinctKeys.risingRange(plan: plan, batches: Self.uuids([[1, 2], [200]])) != nil)
-        #expect(DistinctKeys.risingRange(plan: plan, batches: Self.uuids([[2, 1]])) == nil)
-        #expect(DistinctKeys.proven(plan: plan, batches: Self.uuids([[2, 1], [3]]), rows: 3))
-        #expect(!DistinctKeys.proven(plan: plan, batches: Self.uuids([[2, 1], [2]]), rows: 3))
+        #expect(DistinctKeys.check(plan: plan, batches: Self.uuids([[1, 2], [200]]), rows: 3).rising != nil)
+        #expect(DistinctKeys.check(plan: plan, batches: Self.uuids([[2, 1]]), rows: 2).rising == nil)
+        #expect(DistinctKeys.check(plan: plan, batches: Self.uuids([[2, 1], [3]]), rows: 3).proven)
+        #expect(!DistinctKeys.check(plan: plan, batches: Self.uuids([[2, 1], [2]]), rows: 3).proven)
         // The first byte weighs most: 0x80… sorts after 0x01…, as in PostgreSQL (unsigned bytes).
-        let low = DistinctKeys.risingRange(plan: plan, batches: Self.uuids([[9]], high: 0x01))!
-        let high = DistinctKeys.risingRange(plan: plan, batches: Self.uuids([[1]], high: 0x80))!
+        let low = DistinctKeys.check(plan: plan, batches: Self.uuids([[9]], high: 0x01), rows: 1).rising!
+        let high = DistinctKeys.check(plan: plan, batches: Self.uuids([[1]], high: 0x80), rows: 1).rising!
         #expect(low.upperBound < high.lowerBound)
         // Integers keep their order through the key's sign flip.
         #expect(DistinctKeys.Key(-5) < DistinctKeys.Key(3) && DistinctKeys.Key(.min) < DistinctKeys.Key(.max))
@@ -71,5 +71,31 @@ struct DistinctKeysTests {
     func nullKey() {
         #expect(!Self.proven([[1, 2, 3]], validity: [0b101]))
         #expect(Self.proven([[1, 2, 3]], validity: [0b111]))
+    }
+
+    /// A batch of PostgreSQL rows (PROTOCOL.md §5.12) with the plan's two columns: a NULL name
+    /// and the bigint key (nil: NULL).
+    private static func postgresRows(_ keys: [Int64?]) -> RecordBatch {
+        var bytes: [UInt8] = []
+        for key in keys {
+            bytes += [0, 2, 255, 255, 255, 255]
+            if let key {
+                bytes += [0, 0, 0, 8] + (0 ..< 8).map { UInt8(truncatingIfNeeded: UInt64(bitPattern: key) >> UInt64(56 - 8 * $0)) }
+            } else {
+                bytes += [255, 255, 255, 255]
+            }
+        }
+        return RecordBatch(stream: StreamID(name: "t"), rowCount: keys.count, columns: [], postgresRows: bytes)
+    }
+
+    @Test("keys read from PostgreSQL rows: rising, in any order, repeated, NULL")
+    func postgresRowKeys() {
+        let plan = Self.plan(.int64)
+        let rising = DistinctKeys.check(plan: plan, batches: [Self.postgresRows([-2, 5]), Self.postgresRows([9])], rows: 3)
+        #expect(rising.proven && rising.rising == DistinctKeys.Key(-2)...DistinctKeys.Key(9))
+        let shuffled = DistinctKeys.check(plan: plan, batches: [Self.postgresRows([5, -2, 9])], rows: 3)
+        #expect(shuffled.proven && shuffled.rising == nil)
+        #expect(!DistinctKeys.check(plan: plan, batches: [Self.postgresRows([5, 7]), Self.postgresRows([5])], rows: 3).proven)
+        #expect(!DistinctKeys.check(plan: plan, batches: [Self.postgresRows([5, nil, 7])], rows: 3).proven)
     }
 }

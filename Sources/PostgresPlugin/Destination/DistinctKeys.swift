@@ -30,21 +30,16 @@ enum DistinctKeys {
         }
     }
 
-    /// True when the key is one integer or uuid column without nulls and no value repeats in
-    /// `batches`; false when a value repeats or the check does not apply.
-    static func proven(plan: WritePlan, batches: [RecordBatch], rows: Int) -> Bool {
-        guard let (index, kind) = singleKey(plan, batches) else { return false }
-        if rising(batches, index: index, kind: kind, fieldCount: plan.columns.count) != nil { return true }
+    /// What the keys of `batches` are known to do, when the key is one integer or uuid column
+    /// without nulls (else neither): `proven`, no value repeats; `rising`, the first and last key
+    /// when every key is above the one before it (as a table read by its key sends them), which
+    /// also proves them distinct. Keys that rise past every key written before are new to the
+    /// table. The keys are read once when they rise (the usual case), twice otherwise.
+    static func check(plan: WritePlan, batches: [RecordBatch], rows: Int) -> (proven: Bool, rising: ClosedRange<Key>?) {
+        guard let (index, kind) = singleKey(plan, batches) else { return (false, nil) }
+        if let range = rising(batches, index: index, kind: kind, fieldCount: plan.columns.count) { return (true, range) }
         var seen = Set<Key>(minimumCapacity: rows)
-        return everyKey(of: batches, index: index, kind: kind, fieldCount: plan.columns.count) { seen.insert($0).inserted }
-    }
-
-    /// The first and last key when the key is one integer or uuid column without nulls whose
-    /// values rise from row to row in `batches` (as a table read by its key sends them); nil
-    /// otherwise. Keys that rise past every key written before are new to the table.
-    static func risingRange(plan: WritePlan, batches: [RecordBatch]) -> ClosedRange<Key>? {
-        guard let (index, kind) = singleKey(plan, batches) else { return nil }
-        return rising(batches, index: index, kind: kind, fieldCount: plan.columns.count)
+        return (everyKey(of: batches, index: index, kind: kind, fieldCount: plan.columns.count) { seen.insert($0).inserted }, nil)
     }
 
     /// The key's column index and kind when it is one integer or uuid column without nulls in

@@ -81,7 +81,7 @@ struct Flush: Sendable {
     /// Run before building the key: they add the table's metadata columns (``WritePlan/metadataAfterLoad``).
     var metadataStatements: [String] = []
     /// Into a table still without its primary key: the flush's keys, which rise past every key
-    /// written before (``DistinctKeys/risingRange(plan:batches:)``).
+    /// written before (``DistinctKeys/check(plan:batches:rows:)``).
     var newKeys: ClosedRange<DistinctKeys.Key>?
     /// A staged upsert's rows, being staged ahead on the ``Stager``'s connection: the upsert then
     /// reads them there, or, if that staging failed, stages them on its own connection. Such a
@@ -134,14 +134,15 @@ struct Flush: Sendable {
             }
         }
         let keyed = plan.raw || buffer.hasDeletes || [.upsert, .updateOnly, .mirror].contains(plan.mode) || plan.embedding != nil
-        let provenDistinct = !buffer.hasDeletes && !plan.raw && [.upsert, .mirror].contains(plan.mode)
-            && DistinctKeys.proven(plan: plan, batches: buffer.batches, rows: buffer.rows)
+        let keys = !buffer.hasDeletes && !plan.raw && [.upsert, .mirror].contains(plan.mode)
+            ? DistinctKeys.check(plan: plan, batches: buffer.batches, rows: buffer.rows) : (proven: false, rising: nil)
+        let provenDistinct = keys.proven
         let fresh = provenDistinct && plan.freshTable && buffer.freshRoute && plan.embedding == nil && plan.direct && !plan.cdc
         // A table still without its primary key (``WritePlan/keyAfterLoad``) takes a flush as it is
         // only when no key can be in it yet: straight into it, keys rising past every key written.
         // Any other keyed flush builds the key first, since it finds rows by it.
         var newKeys: ClosedRange<DistinctKeys.Key>?
-        if buffer.keyPending, keyed, fresh, let range = DistinctKeys.risingRange(plan: plan, batches: buffer.batches),
+        if buffer.keyPending, keyed, fresh, let range = keys.rising,
            buffer.highestKeyWritten.map({ range.lowerBound > $0 }) ?? true {
             newKeys = range
         }

@@ -8,18 +8,19 @@ public enum PostgresRows {
     /// tuple (zero-based) that breaks the layout.
     @inlinable
     public static func walk(_ bytes: [UInt8], fields: Int, _ body: (Range<Int>) throws(ProtocolError) -> Void) throws(ProtocolError) -> Int {
+        // Each count and length is one (bounds-checked) load of the raw bytes, not two or four.
+        let raw = bytes.span.bytes
         let end = bytes.count
         var index = 0, tuples = 0
         while index < end {
             guard index + 2 <= end else { throw problem(tuples, "is cut short in its field count") }
-            let count = Int(Int16(bitPattern: UInt16(bytes[index]) << 8 | UInt16(bytes[index + 1])))
+            let count = Int(Int16(bitPattern: UInt16(bigEndian: raw.unsafeLoadUnaligned(fromByteOffset: index, as: UInt16.self))))
             guard count == fields else { throw problem(tuples, "has \(count) fields; the schema has \(fields) columns") }
             index += 2
             let start = index
             for _ in 0 ..< count {
                 guard index + 4 <= end else { throw problem(tuples, "is cut short in a field's length") }
-                let length = Int(Int32(bitPattern: UInt32(bytes[index]) << 24 | UInt32(bytes[index + 1]) << 16
-                    | UInt32(bytes[index + 2]) << 8 | UInt32(bytes[index + 3])))
+                let length = Int(Int32(bitPattern: UInt32(bigEndian: raw.unsafeLoadUnaligned(fromByteOffset: index, as: UInt32.self))))
                 index += 4
                 guard length != -1 else { continue }
                 guard length >= 0, length <= end - index else { throw problem(tuples, "has a field length \(length) past the rows' bytes") }
