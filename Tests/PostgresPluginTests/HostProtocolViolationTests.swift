@@ -19,7 +19,8 @@ import Testing
 
     @Test(arguments: [("invalid-batch", "invalid RecordBatch of fixture.numbers"),
                       ("batch-before-schema", "a RecordBatch of fixture.numbers came before its StreamSchema"),
-                      ("after-last-state", "a RecordBatch of fixture.numbers came after its State marked stream_complete")])
+                      ("after-last-state", "a RecordBatch of fixture.numbers came after its State marked stream_complete"),
+                      ("postgres-rows", "a RecordBatch of fixture.numbers carries PostgreSQL rows, which the Read did not allow for it")])
     func readRejectsTheBatch(fault: String, reason: String) async throws {
         let output = try TemporaryFolder.url("misbehaving-\(UUID().uuidString.prefix(6)).jsonl").path
         let result = try await host(["read", "--plugin", Binaries.misbehavingPlugin.path, "--config", try config(fault), "--output", output])
@@ -67,6 +68,21 @@ import Testing
             (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? Int
         }
         #expect(ids == Array(1...10), "\(ids)")
+    }
+
+    @Test("pipeline: a batch of PostgreSQL rows the Read did not allow (a source without the feature) stops it, blaming the source")
+    func pipelineRefusesPostgresRowsItDidNotAllow() async throws {
+        let schema = "rows_\(UUID().uuidString.prefix(8).lowercased())"
+        let destination = try TemporaryFolder.url("\(schema).yaml")
+        try Data(HostFixtures.serverConfig(extra: "schema: \(schema)\n").utf8).write(to: destination)
+        let result = try await host(["pipeline", "--source", Binaries.misbehavingPlugin.path, "--source-config", try config("postgres-rows"),
+                                     "--destination", Binaries.postgresPlugin.path, "--destination-config", destination.path,
+                                     "--write-mode", "append", "--retries", "0"])
+        #expect(result.exitCode == 71, "\(result.stderr)")
+        #expect(result.stderr.contains("source: protocol violation by the plugin: a RecordBatch of fixture.numbers carries PostgreSQL rows"), "\(result.stderr)")
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        _ = try? await connection.execute("DROP SCHEMA IF EXISTS \(SQL.quoteIdentifier(schema)) CASCADE")
     }
 
     @Test func conformanceFailsTheReadCheck() async throws {

@@ -18,6 +18,8 @@ import SluiceWire
 ///   process exits before the stream's COMPLETE and the Summary (a source killed there).
 /// - `after-last-state`: rows 1 to 10, their State marked `stream_complete`, then one more row
 ///   of the stream (a violation of §4.4 rule 3).
+/// - `postgres-rows`: rows 1 to 10, a State, then row 11 as a PostgreSQL row (§5.12), which no
+///   host allowed.
 struct MisbehavingPlugin: SourcePlugin {
     static let stream = StreamID(namespace: "fixture", name: "numbers")
     static let schema = StreamSchema(stream: stream, columns: [Column(name: "id", type: LogicalType(.int64), nullable: false)],
@@ -29,7 +31,7 @@ struct MisbehavingPlugin: SourcePlugin {
     }
 
     func spec() -> SpecResponse {
-        SpecResponse(configSchemaJSON: #"{"type": "object", "properties": {"fault": {"type": "string", "enum": ["invalid-batch", "batch-before-schema", "deletes", "cdc", "dies-after-last-state", "after-last-state"]}, "follow": {"type": "boolean"}}}"#)
+        SpecResponse(configSchemaJSON: #"{"type": "object", "properties": {"fault": {"type": "string", "enum": ["invalid-batch", "batch-before-schema", "deletes", "cdc", "dies-after-last-state", "after-last-state", "postgres-rows"]}, "follow": {"type": "boolean"}}}"#)
     }
 
     func check(_ request: CheckRequest, context: CallContext) async -> CheckResponse {
@@ -59,6 +61,11 @@ struct MisbehavingPlugin: SourcePlugin {
         let last = fault == "dies-after-last-state" || fault == "after-last-state"
         try await output.checkpoint(State(id: 1, stream: Self.stream, data: Array("10".utf8), streamComplete: last))
         if fault == "dies-after-last-state" { exit(3) }
+        if fault == "postgres-rows" {
+            let row: [UInt8] = [0, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 11]
+            try await output.send(RecordBatch(stream: Self.stream, rowCount: 1, columns: [], postgresRows: row))
+            return Summary(streams: [StreamSummary(stream: Self.stream)], durationMicros: 0)
+        }
         if fault == "after-last-state" {
             try await output.send(try Self.numbers(11...11))
             return Summary(streams: [StreamSummary(stream: Self.stream)], durationMicros: 0)
