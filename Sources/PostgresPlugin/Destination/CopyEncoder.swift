@@ -119,7 +119,7 @@ struct CopyEncoder {
     /// stream's columns, else each followed by the metadata fields and, staged, its sequence
     /// and delete flag (false), its field count raised to match.
     private mutating func appendPostgresRows(_ batch: RecordBatch, sequence: inout Int64) throws(RowError) {
-        guard plan.takesPostgresRows, !plan.cdc else {
+        guard plan.takesPostgresRows else {
             throw RowError(column: plan.columns.first?.name ?? "", row: 0, reason: "the stream does not take PostgreSQL rows")
         }
         if Int(fieldCount) == plan.columns.count {
