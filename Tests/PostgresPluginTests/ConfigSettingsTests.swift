@@ -160,6 +160,7 @@ struct ConfigSettingsTests {
         #expect(shown("checkpoint_interval") as? String == "1s" && config.source.checkpoints.interval == 1)
         #expect(shown("checkpoint_bytes") as? Int == config.source.checkpoints.bytes)
         #expect(shown("split_tables") as? Bool == false && !config.source.splitTables)
+        #expect(shown("resumable_read_min_bytes") as? Int == 256 << 20 && config.source.resumableReadMinBytes == 256 << 20)
         #expect(config.destination.writeMode == nil && config.connection.sslmode == nil && config.connection.port == nil)
     }
 

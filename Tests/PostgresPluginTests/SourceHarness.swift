@@ -32,12 +32,13 @@ struct SourceReadResult {
 /// Drives the real `postgres-plugin` binary as a source over the protocol, against the test server.
 enum SourceHarness {
     /// A plugin configuration for the test server, with `overrides`. A state follows every
-    /// batch (`checkpoint_interval: 0`) unless `overrides` say otherwise: the tests resume from
-    /// states in the middle of small tables.
+    /// batch (`checkpoint_interval: 0`), small tables included (`resumable_read_min_bytes: 0`),
+    /// unless `overrides` say otherwise: the tests resume from states in the middle of small tables.
     static func config(_ overrides: [String: Any] = [:]) -> String {
         let env = ProcessInfo.processInfo.environment
         var object: [String: Any] = [
             "checkpoint_interval": 0,
+            "resumable_read_min_bytes": 0,
             "host": env["PGHOST"] ?? "127.0.0.1",
             "port": Int(env["PGPORT"] ?? "5432") ?? 5432,
             "user": env["PGUSER"] ?? "postgres",

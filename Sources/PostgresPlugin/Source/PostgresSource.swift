@@ -143,7 +143,7 @@ struct PostgresSource {
         settings.schemas = Array(Set(namespaces)).sorted()
         settings.tables = .all
         let tables = try await CatalogReader(connection: connection, settings: settings).tables()
-        var plans: [StreamPlan] = []
+        var candidates: [(configured: ConfiguredStream, table: SourceTable, state: ReadState?)] = []
         for configured in request.catalog.streams {
             var id = configured.schema.stream
             if id.namespace.isEmpty { id.namespace = config.connection.schema }
@@ -161,7 +161,16 @@ struct PostgresSource {
                 state = nil
                 break
             }
-            let plan = try StreamPlan(table: table, configured: configured, state: state)
+            candidates.append((configured, table, state))
+        }
+        let small = try await smallTables(candidates.filter { StreamPlan.readsInOnePass(table: $0.table, configured: $0.configured, state: $0.state) }
+            .map(\.table), connection: connection)
+        var plans: [StreamPlan] = []
+        for (configured, table, state) in candidates {
+            let id = table.stream
+            let onePass = small.contains(table.oid)
+            if onePass { context.logger.info("stream \(id): under resumable_read_min_bytes, read in one pass (an interrupted read reads it again)") }
+            let plan = try StreamPlan(table: table, configured: configured, state: state, onePass: onePass)
             if plan.incremental && !plan.tracksVersions {
                 context.logger.warning("stream \(id): a \(table.kindName) has no row versions to compare with the last read's snapshot; a row committed after a read with a cursor below the saved one is never read (read the underlying table instead)")
             }
@@ -171,6 +180,19 @@ struct PostgresSource {
             plans.append(plan)
         }
         return plans
+    }
+
+    /// The oids of `tables` smaller than `resumable_read_min_bytes` (`pg_table_size`: heap,
+    /// TOAST and their maps, as the files are now, whatever the statistics say).
+    private func smallTables(_ tables: [SourceTable], connection: PostgresConnection) async throws -> Set<UInt32> {
+        let limit = config.source.resumableReadMinBytes
+        guard limit > 0, !tables.isEmpty else { return [] }
+        let oids = "{" + tables.map { String($0.oid) }.joined(separator: ",") + "}"
+        let rows = try await connection.execute("SELECT o::text, pg_table_size(o) FROM unnest($1::oid[]) AS o", [.text(oids)]).rows
+        return Set(rows.compactMap { row in
+            guard let oid = row[0].flatMap(UInt32.init), let size = row[1].flatMap(Int.init), size < limit else { return nil }
+            return oid
+        })
     }
 
     /// Prepares `SELECT … WHERE (filter)` so a mistake fails before anything is read.

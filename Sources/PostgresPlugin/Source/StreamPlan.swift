@@ -7,7 +7,8 @@ import SluiceWire
 /// The checkpoint key is `(cursor, primary key or ctid)` for an incremental stream; for a full
 /// refresh, the primary key (read in key order, one or more key ranges), else `ctid` for a
 /// table or materialized view (read in physical order, one or more block ranges), and nothing
-/// otherwise (no mid-stream checkpoints). An unfinished ctid state of a table that has a
+/// for a table read in one pass (``readsInOnePass(table:configured:state:)``) or another
+/// relation (no mid-stream checkpoints). An unfinished ctid state of a table that has a
 /// primary key (written by an older version) is resumed by ctid once.
 ///
 /// An incremental read of a relation with row versions (``tracksVersions``) also reads every row
@@ -66,7 +67,18 @@ struct StreamPlan: Sendable {
     var byKey: Bool { !incremental && !keyColumns.isEmpty && !usesCtid }
     var qualifiedName: String { SQL.quoteQualified(schema: table.schema, name: table.name) }
 
-    init(table: SourceTable, configured: ConfiguredStream, state: ReadState?) throws(PluginError) {
+    /// Whether a full refresh of `table` may be read in one pass, a sequential scan with no
+    /// state before its last, when the table is small (`resumable_read_min_bytes`): a table or
+    /// materialized view read whole (no `limit`, whose rows would depend on the order) and not
+    /// resuming an interrupted read's state.
+    static func readsInOnePass(table: SourceTable, configured: ConfiguredStream, state: ReadState?) -> Bool {
+        guard configured.syncMode == .fullRefresh, configured.limit == 0, table.hasCtid else { return false }
+        guard let state, state.mode == "full_refresh" else { return true }
+        return state.complete
+    }
+
+    /// `onePass`: read the table in one pass (it ``readsInOnePass(table:configured:state:)`` and is small).
+    init(table: SourceTable, configured: ConfiguredStream, state: ReadState?, onePass: Bool = false) throws(PluginError) {
         self.table = table
         let stream = table.stream
         func configError(_ code: String, _ message: String) -> PluginError {
@@ -109,6 +121,10 @@ struct StreamPlan: Sendable {
             }
             ordered = true
             inclusive = keys.count == 1
+        } else if onePass {
+            keys = []
+            ordered = false
+            inclusive = false
         } else if table.hasCtid && (table.primaryKey.isEmpty || ctidState != nil) {
             keys = [nil]
             ordered = false

@@ -22,6 +22,7 @@ enum HostFixtures {
         database: ${PGDATABASE:-postgres}
         sslmode: disable
         checkpoint_interval: 0
+        resumable_read_min_bytes: 0
         \(extra)
         """
     }
