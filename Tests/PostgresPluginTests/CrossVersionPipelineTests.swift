@@ -60,6 +60,16 @@ struct CrossVersionPipelineTests {
             "--destination", Binaries.postgresPlugin.path, "--destination-config", destination,
         ], timeout: 180)
         #expect(result.exitCode == 0, "\(result.stderr)")
+        // Every column is of a built-in type: the rows travel as the source server's binary COPY
+        // tuples, which the other version's server parses (PROTOCOL.md §5.12).
+        #expect(result.stderr.contains("stream \(schemaOf(source)).items may travel as PostgreSQL rows"), "\(result.stderr)")
+    }
+
+    /// The schema a configuration file written by this suite reads (its `schemas:` line).
+    private func schemaOf(_ path: String) -> String {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").first { $0.hasPrefix("schemas: [") } ?? ""
+        return String(line.dropFirst("schemas: [".count).dropLast())
     }
 
     /// The rows of `schema.items`, every column as text (UTC, ISO dates).
