@@ -150,6 +150,7 @@ struct ConfigSettingsTests {
         #expect(shown("max_connections") as? Int == config.batch.maxConnections)
         #expect(shown("table_layout") as? String == config.destination.tableLayout.rawValue)
         #expect(shown("insert_method") as? String == config.destination.insertMethod.rawValue)
+        #expect(shown("postgres_rows") as? Bool == true && config.destination.postgresRows)
         #expect(shown("transaction_scope") as? String == config.destination.transactionScope.rawValue)
         #expect(shown("deletes") as? String == config.destination.deletes.rawValue)
         #expect(shown("snapshot") as? String == config.source.snapshot.rawValue)

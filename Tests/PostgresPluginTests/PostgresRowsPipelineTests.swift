@@ -12,14 +12,14 @@ struct PostgresRowsPipelineTests: PipelineWorkspace {
     /// The columns compared, `json` as its text (it has no equality).
     static let columns = "id, name, amount, score, active, created_at, payload, tags, j::text, d, iv, u, b, n, v, grid"
 
-    func destinationConfig(_ schema: String) throws -> String {
-        try file("dst-\(schema).yaml", HostFixtures.serverConfig(extra: "schema: \(schema)\n"))
-    }
-
-    func pipeline(_ source: String, _ target: String, _ extra: [String]) async throws -> CommandResult {
-        try await run(["pipeline", "--source", Binaries.postgresPlugin.path,
-                       "--source-config", try file("src-\(source).yaml", HostFixtures.serverConfig(extra: "schemas: [\(source)]\n")),
-                       "--destination", Binaries.postgresPlugin.path, "--destination-config", try destinationConfig(target)] + extra)
+    /// A pipeline from `source` into `target`; `onePass`: tables read with the default
+    /// `resumable_read_min_bytes` (small ones in one pass), else every one resumably.
+    func pipeline(_ source: String, _ target: String, _ extra: [String], onePass: Bool = false,
+                  destinationSettings: String = "") async throws -> CommandResult {
+        let sourceConfig = HostFixtures.serverConfig(resumableReadMinBytes: onePass ? 256 << 20 : 0, extra: "schemas: [\(source)]\n")
+        let destinationConfig = try file("dst-\(target).yaml", HostFixtures.serverConfig(extra: "schema: \(target)\n" + destinationSettings))
+        return try await run(["pipeline", "--source", Binaries.postgresPlugin.path, "--source-config", try file("src-\(source).yaml", sourceConfig),
+                              "--destination", Binaries.postgresPlugin.path, "--destination-config", destinationConfig] + extra)
     }
 
     /// Rows of `left` not in `right`, counting repeats.
@@ -100,6 +100,36 @@ struct PostgresRowsPipelineTests: PipelineWorkspace {
             let same = "SELECT id, score FROM \(s).same EXCEPT SELECT id, score FROM \(t).same UNION ALL (SELECT id, score FROM \(t).same EXCEPT SELECT id, score FROM \(s).same)"
             #expect(try await connection.execute("SELECT count(*) FROM (\(same)) AS d").rows.first == ["0"])
             #expect(try await connection.execute("SELECT count(*) FROM \(t).same").rows.first == ["502"])
+        }
+    }
+
+    @Test("postgres_rows: false keeps every stream to column vectors; a small table read in one pass travels as PostgreSQL rows by default; both arrive equal")
+    func turnedOffAndOnePass() async throws {
+        try await withDatabase { connection in
+            let source = schema("osrc"), rows = schema("orows"), vectors = schema("ovec")
+            let s = SQL.quoteIdentifier(source)
+            _ = try await connection.executeScript("""
+                CREATE SCHEMA \(s);
+                CREATE TABLE \(s).t (id bigint PRIMARY KEY, name text, amount numeric, at timestamptz, tags text[]) WITH (fillfactor = 100);
+                INSERT INTO \(s).t SELECT g, 'n' || g, g / 7.0, '2026-01-01 00:00:00+00'::timestamptz + g * interval '1 s', ARRAY['a', NULL]
+                FROM generate_series(1, 2000) g;
+                UPDATE \(s).t SET name = 'moved ' || id WHERE id <= 300;
+                """)
+            let byDefault = try await pipeline(source, rows, ["--name", "one-pass"], onePass: true)
+            #expect(byDefault.exitCode == 0, "\(byDefault.stderr)")
+            #expect(byDefault.stderr.contains("stream \(source).t may travel as PostgreSQL rows"), "\(byDefault.stderr)")
+            let off = try await pipeline(source, vectors, ["--name", "vectors"], onePass: true, destinationSettings: "postgres_rows: false\n")
+            #expect(off.exitCode == 0, "\(off.stderr)")
+            #expect(!off.stderr.contains("may travel as PostgreSQL rows"), "\(off.stderr)")
+            let columns = "id, name, amount, at, tags"
+            for target in [rows, vectors] {
+                let t = SQL.quoteIdentifier(target)
+                let differ = "(SELECT \(columns) FROM \(s).t EXCEPT ALL SELECT \(columns) FROM \(t).t) UNION ALL (SELECT \(columns) FROM \(t).t EXCEPT ALL SELECT \(columns) FROM \(s).t)"
+                #expect(try await connection.execute("SELECT count(*) FROM (\(differ)) AS d").rows.first == ["0"], "\(target)")
+                #expect(try await connection.execute("SELECT count(*) FROM \(t).t").rows.first == ["2000"], "\(target)")
+                // Rows in physical order: the key was built after the load, and it holds.
+                #expect(try await connection.execute("SELECT count(*) FROM pg_index WHERE indrelid = '\(t).t'::regclass AND indisprimary").rows.first == ["1"])
+            }
         }
     }
 }

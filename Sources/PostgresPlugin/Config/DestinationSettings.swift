@@ -12,6 +12,8 @@ struct DestinationSettings: Sendable {
     /// Seconds a received row may wait before it is flushed.
     var batchTimeout: Double
     var insertMethod: InsertMethod
+    /// Whether streams may arrive as PostgreSQL rows (`postgres_rows`, PROTOCOL.md §5.12).
+    var postgresRows: Bool
     var migrateMode: MigrateMode
     /// With `forced`: drop dependent objects too (DROP … CASCADE).
     var migrateCascade: Bool
@@ -132,6 +134,9 @@ struct DestinationSettings: Sendable {
     static let primaryKeyAfterLoadSetting = Setting<Bool>.bool(
         "primary_key_after_load", default: true,
         "Destination: a table the write creates (typed layout, a stream not read with cdc, no embeddings; for upsert and mirror, keyed by its primary key) gets its primary key when its rows are loaded, which is faster than keeping the index up to date row by row; upsert and mirror build it sooner, before the first batch whose keys do not rise above every key already written. The key columns are NOT NULL from the start; rows that repeat a key fail the write (KEY_NOT_UNIQUE). false: the key is created with the table.")
+    static let postgresRowsSetting = Setting<Bool>.bool(
+        "postgres_rows", default: true,
+        "Destination: take the streams of a PostgreSQL source whose columns have exactly the source's types as PostgreSQL rows, the source server's binary COPY tuples, which this server parses as they are (PROTOCOL.md section 5.12); off = every batch as column vectors, which the source decodes and this plugin encodes again (slower; the same values arrive). insert_method: insert also keeps them to column vectors.")
     static let metadataColumnsSetting = Setting<Bool>.bool(
         "metadata_columns", default: true,
         "Destination: add _sluice_synced_at, _sluice_source and, for tables without a primary key, _sluice_row_id (mirror always keeps _sluice_synced_at). Turn off for streams with a column of one of those names or with 1600 columns (PostgreSQL's limit).")
@@ -163,6 +168,7 @@ struct DestinationSettings: Sendable {
         tableLayout = reader.read(Self.tableLayoutSetting)
         batchTimeout = reader.read(Self.batchTimeoutSetting)
         insertMethod = reader.read(Self.insertMethodSetting)
+        postgresRows = reader.read(Self.postgresRowsSetting)
         migrateMode = reader.read(Self.migrateModeSetting)
         migrateCascade = reader.read(Self.migrateCascadeSetting)
         createPerformanceIndexes = reader.read(Self.createPerformanceIndexesSetting)

@@ -201,8 +201,9 @@ final class DestinationSession {
             guard let stream = entry.state.stream, buffers[stream]?.plan.mode == .mirror, let started = entry.syncStartedMicros else { continue }
             syncStarted[stream] = started
         }
-        // PostgreSQL rows go by COPY: not for a Write told to insert.
-        postgresRowsStreams = settings.insertMethod == .insert ? [] : Set(streams.filter { buffers[$0]?.plan.takesPostgresRows == true })
+        // PostgreSQL rows go by COPY: not for a Write told to insert, nor when they are turned off.
+        let taken = settings.postgresRows && settings.insertMethod != .insert
+        postgresRowsStreams = taken ? Set(streams.filter { buffers[$0]?.plan.takesPostgresRows == true }) : []
         try await output.report(CommittedStates(states: committed.map(\.state), freshStreams: freshStreams,
                                                 postgresRowsStreams: streams.filter(postgresRowsStreams.contains)))
     }

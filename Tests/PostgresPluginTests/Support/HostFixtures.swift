@@ -11,8 +11,10 @@ enum HostFixtures {
     }
 
     /// The test server's settings as YAML, taken from the PG* variables by `${VAR}` expansion,
-    /// followed by `extra` lines.
-    static func serverConfig(password: String = "${PGPASSWORD:-}", port: String = "${PGPORT:-5432}", extra: String = "") -> String {
+    /// followed by `extra` lines. A state follows every batch, and every table is read resumably
+    /// (`resumable_read_min_bytes` 0) unless `resumableReadMinBytes` says otherwise.
+    static func serverConfig(password: String = "${PGPASSWORD:-}", port: String = "${PGPORT:-5432}", resumableReadMinBytes: Int = 0,
+                             extra: String = "") -> String {
         """
         # the test server, from the environment
         host: ${PGHOST:-127.0.0.1}
@@ -22,7 +24,7 @@ enum HostFixtures {
         database: ${PGDATABASE:-postgres}
         sslmode: disable
         checkpoint_interval: 0
-        resumable_read_min_bytes: 0
+        resumable_read_min_bytes: \(resumableReadMinBytes)
         \(extra)
         """
     }
