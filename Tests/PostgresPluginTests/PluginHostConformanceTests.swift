@@ -12,9 +12,10 @@ struct PluginHostConformanceTests {
         "command-line", "handshake", "version-mismatch", "hello-first", "bad-frame-flags", "close", "spec",
         "check-invalid-config", "check", "write-input-between-calls", "cancel-between-calls", "read-ack-between-calls",
         "unsupported-call", "resources", "plan-write", "sigterm", "discover", "read", "read-cancel", "write", "write-invalid-batch", "write-committed-states",
-        "write-cdc",
+        "write-cdc", "write-postgres-rows",
     ]
-    private static let destinationChecks: Set = ["plan-write", "write", "write-invalid-batch", "write-committed-states", "write-cdc"]
+    private static let destinationChecks: Set = ["plan-write", "write", "write-invalid-batch", "write-committed-states", "write-cdc",
+                                                 "write-postgres-rows"]
     /// Checks for features a source may lack (the example source lacks them).
     private static let featureChecks: Set = ["read-ack-between-calls"]
 
@@ -72,7 +73,7 @@ struct PluginHostConformanceTests {
         #expect(lines.contains { $0.hasPrefix("✔ read: example.numbers: 5000 rows in 50 batches") }, "\(result.stdout)")
         #expect(lines.contains { $0.hasPrefix("✔ unsupported-call: Write") }, "\(result.stdout)")
         #expect(lines.contains { $0.hasPrefix("✔ resources: Resources without the feature → Error{CONFIG, UNSUPPORTED_CALL}") }, "\(result.stdout)")
-        #expect(lines.last == "23 checks: 17 passed, 0 failed, 6 skipped")
+        #expect(lines.last == "24 checks: 17 passed, 0 failed, 7 skipped")
     }
 
     @Test("--json prints one document whose counts match its checks")
@@ -131,7 +132,7 @@ struct PluginHostConformanceTests {
         #expect(outcomes["read"]?.detail.hasPrefix("\(schema).source_rows: 2500 rows") == true, "\(outcomes["read"]?.detail ?? "")")
 
         // The write check's table holds its 12 rows, write-committed-states' its 4, write-cdc's
-        // the one inserted after its TRUNCATE row.
+        // the one inserted after its TRUNCATE row, write-postgres-rows' its 3 as they were sent.
         let written = try await connection.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE 'sluice_conformance_%'",
             [.text(schema)])
@@ -139,7 +140,12 @@ struct PluginHostConformanceTests {
         for name in written.rows.compactMap({ $0.first ?? nil }) {
             counts.append((try await connection.execute("SELECT count(*) FROM \(SQL.quoteQualified(schema: schema, name: name))").rows.first?.first ?? nil) ?? "")
         }
-        #expect(counts.sorted() == ["1", "12", "4"])
+        #expect(counts.sorted() == ["1", "12", "3", "4"])
+        let rows = try await connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE 'sluice\\_conformance\\_rows\\_%'",
+            [.text(schema)]).rows.compactMap { $0.first ?? nil }
+        let rowsTable = SQL.quoteQualified(schema: schema, name: try #require(rows.first))
+        #expect(try await connection.execute("SELECT id::text, note FROM \(rowsTable) ORDER BY id").rows == [["1", "hé"], ["2", nil], ["3", ""]])
     }
 
     @Test("a script that prints text instead of frames fails the handshake with a readable reason, promptly")
@@ -167,7 +173,7 @@ struct PluginHostConformanceTests {
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains("✘ handshake: timed out after 2 s waiting for HelloReply (the plugin was killed)"), "\(result.stdout)")
         #expect(lines.contains("✘ command-line: `--version` did not exit within 2 s (it was killed)"), "\(result.stdout)")
-        #expect(lines.last == "23 checks: 0 passed, 2 failed, 21 skipped")
+        #expect(lines.last == "24 checks: 0 passed, 2 failed, 22 skipped")
     }
 
     @Test("a missing configuration file exits 65 before any check runs")

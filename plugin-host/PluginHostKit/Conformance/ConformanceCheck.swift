@@ -52,4 +52,7 @@ enum ConformanceCheck: String, CaseIterable, Sendable {
     /// values, global states) and acknowledges its states; one without it refuses TRUNCATE rows
     /// with Error{PROTOCOL, INVALID_MESSAGE}.
     case writeChanges = "write-cdc"
+    /// §5.12: a destination with `postgres_rows` that lists a stream takes its batches as
+    /// PostgreSQL rows, and refuses a tuple of another field count with Error{PROTOCOL, INVALID_MESSAGE}.
+    case writePostgresRows = "write-postgres-rows"
 }

@@ -96,6 +96,13 @@ struct ConformanceSuite {
             }
             return try await checks.writeChanges(applies: reply.capabilities.has(Feature.cdcApply))
         }
+        await run(.writePostgresRows) {
+            let checks = try prerequisites()
+            for feature in [Feature.postgresRows, Feature.committedStates] where !reply.capabilities.has(feature) {
+                throw ConformanceSkip("the plugin does not announce the \(feature) feature")
+            }
+            return try await checks.writePostgresRows()
+        }
     }
 
     /// The stream of `--stream`, or the first readable one that supports full refresh.

@@ -141,6 +141,77 @@ struct DestinationChecks: Sendable {
         }
     }
 
+    /// `write-postgres-rows` (§5.12): a destination with `postgres_rows` that lists a new stream
+    /// of a `bigint` and a `text` column in the CommittedStates of a Write with a pipeline id
+    /// takes a batch of it as PostgreSQL rows (UTF-8 text, a NULL, an empty string): a StateAck,
+    /// then a Summary counting its 3 rows; in a new session, a batch whose tuple has another
+    /// field count than the schema's columns is Error{PROTOCOL, INVALID_MESSAGE}, and the session
+    /// continues. Skipped when the destination does not list the stream (its choice, rule 1).
+    func writePostgresRows() async throws -> String {
+        let stream = PostgresRowsStream()
+        let pipeline = "sluice-conformance-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
+        let request = WriteRequest(configJSON: config, catalog: stream.catalog, sourceName: "plugin-host conformance", pipelineID: pipeline)
+        let state = State(id: 301, stream: stream.id, data: Array("conformance postgres rows".utf8))
+        let taken = try await target.withPlugin { probe in
+            try await probe.handshake()
+            guard case .committedStates(let committed) = try await probe.answer(to: .write(request), expecting: "CommittedStates") else {
+                throw ConformanceFailure("the Write with a pipeline_id did not begin with CommittedStates (§8.1)")
+            }
+            let listed = committed.postgresRowsStreams.contains(stream.id)
+            if listed {
+                try await probe.send(.records(stream.batch))
+                try await probe.send(.state(state))
+            }
+            try await probe.send(.writeEnd)
+            var acks: [StateAck] = []
+            while let message = try await probe.next("the Write's StateAck and Summary") {
+                switch message {
+                case .stateAck(let ack): acks.append(ack)
+                case .streamStatus, .progress: continue
+                case .summary(let summary):
+                    guard listed else { return false }
+                    try Self.verify(acks, against: [state])
+                    let inserted = summary.streams.reduce(0) { $0 + $1.inserted }
+                    guard inserted == 3 else {
+                        throw ConformanceFailure("the Summary counts \(inserted) inserted rows; 3 PostgreSQL rows were sent in append mode")
+                    }
+                    try await probe.closeCleanly(after: "the Write's Summary")
+                    return true
+                case .error(let error):
+                    throw ConformanceFailure("a batch of PostgreSQL rows for a stream the destination listed was refused: \(ConformanceText.error(error))")
+                default:
+                    throw ConformanceFailure("\(ConformanceText.name(message)) arrived during a Write (§3.3)")
+                }
+            }
+            throw ConformanceFailure("the plugin ended its output before the Write's Summary")
+        }
+        guard taken else {
+            throw ConformanceSkip("the destination did not list \(stream.id) (bigint, text) in postgres_rows_streams; which streams it takes is its choice (§5.12)")
+        }
+        try await target.withPlugin { probe in
+            try await probe.handshake()
+            try await probe.send(.write(request))
+            try await probe.send(.records(stream.brokenBatch))
+            try await probe.send(.writeEnd)
+            while let message = try await probe.next("Error{PROTOCOL, INVALID_MESSAGE}") {
+                switch message {
+                case .committedStates, .streamStatus, .progress:
+                    continue
+                case .error(let error) where error.category == .protocol && error.code == "INVALID_MESSAGE":
+                    try await probe.expectSpec(after: "the failed Write")
+                    try await probe.closeCleanly(after: "GetSpec")
+                    return
+                case .summary:
+                    throw ConformanceFailure("the Write accepted a tuple of 1 field for a stream of 2 columns (Summary)")
+                default:
+                    throw ConformanceFailure("a tuple of 1 field for 2 columns was answered with \(ConformanceText.name(message)), not Error{PROTOCOL, INVALID_MESSAGE}")
+                }
+            }
+            throw ConformanceFailure("the plugin ended its output before answering the broken tuple")
+        }
+        return "\(stream.id): 3 PostgreSQL rows acknowledged (StateAck \(state.id)) and counted; a tuple of 1 field for 2 columns → Error{PROTOCOL, INVALID_MESSAGE}; the session continued"
+    }
+
     /// Runs a Write of `pipeline` with `input` in a fresh session and returns its CommittedStates,
     /// which must be its first message.
     private func committedStates(_ pipeline: String, _ stream: ConformanceStream, input: [HostMessage]) async throws -> CommittedStates {
