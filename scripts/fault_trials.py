@@ -311,10 +311,11 @@ class Trials:
         connection = "host: ${PGHOST}\nport: ${PGPORT}\nuser: ${PGUSER}\npassword: ${PGPASSWORD}\n"
         source_extra = "".join("%s: %s\n" % setting for setting in self.o.source_setting)
         with open(os.path.join(self.work, "source.yaml"), "w") as f:
-            # Resumable whatever the table's size: a kill lands between mid-stream states.
-            f.write(connection + "database: %s\nschemas: [faults]\nbatch_size: %d\ncheckpoint_interval: 0\nresumable_read_min_bytes: 0\n"
-                    % (self.source_db, self.o.batch_size)
-                    + source_extra)
+            # Resumable whatever the table's size (a kill lands between mid-stream states), unless
+            # --source-setting resumable_read_min_bytes=N says otherwise (one pass under N bytes).
+            one_pass = any(key == "resumable_read_min_bytes" for key, _ in self.o.source_setting)
+            f.write(connection + "database: %s\nschemas: [faults]\nbatch_size: %d\ncheckpoint_interval: 0\n" % (self.source_db, self.o.batch_size)
+                    + ("" if one_pass else "resumable_read_min_bytes: 0\n") + source_extra)
         with open(os.path.join(self.work, "destination.yaml"), "w") as f:
             f.write(connection + "database: %s\nschema: faults\n" % self.destination_db
                     + "".join("%s: %s\n" % setting for setting in self.o.destination_setting))
@@ -733,8 +734,7 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the databases and logs for inspection")
     options = parser.parse_args()
     options.bin = os.path.abspath(options.bin)
-    written = {"source": {"host", "port", "user", "password", "database", "schemas", "batch_size", "checkpoint_interval", "resumable_read_min_bytes",
-                          "cdc_slot", "cdc_publication"},
+    written = {"source": {"host", "port", "user", "password", "database", "schemas", "batch_size", "checkpoint_interval", "cdc_slot", "cdc_publication"},
                "destination": {"host", "port", "user", "password", "database", "schema"}}
     for role, settings in (("source", options.source_setting), ("destination", options.destination_setting)):
         for key in sorted({key for key, _ in settings} & written[role]):

@@ -39,8 +39,10 @@ struct SourceSettings: Sendable {
         "split_tables", default: false,
         "Source: read a large table (128 blocks or more per range) in ranges of its primary key (or of its blocks) on several connections at once, up to max_connections. Off: every table is read on one connection (a read resumed from a state holding several ranges still reads them all), and max_connections reads tables side by side. Splitting helps only a consumer faster than one reading backend: a PostgreSQL destination loading the ranges into one table gets two ascending key sequences, which leave the lower range's index pages half full.")
 
+    /// `resumable_read_min_bytes`' default: a table smaller than it takes a few seconds to read.
+    static let defaultResumableReadMinBytes = 256 << 20
     static let resumableReadMinBytesSetting = Setting<Int>.integer(
-        "resumable_read_min_bytes", default: 256 << 20, range: 0...1 << 40,
+        "resumable_read_min_bytes", default: defaultResumableReadMinBytes, range: 0...1 << 40,
         "Source: a full refresh of a table or materialized view at least this large (pg_table_size when the read starts) is read resumably: in primary-key order (physical order without a key) with a state every checkpoint_interval or checkpoint_bytes, so an interrupted read resumes where it stopped. A smaller one (a few seconds of reading) is read in one sequential scan, in physical order, whose only state is its last: an interrupted read reads it again, and the server does about a third less work than reading it through its primary key index. Also resumable whatever its size: a read with a limit, and one resuming an interrupted read's state. 0 = every table resumable.")
 
     init(_ reader: inout ConfigReader) {

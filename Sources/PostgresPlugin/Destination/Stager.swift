@@ -53,10 +53,10 @@ final class Stager: @unchecked Sendable {
     /// The most COPY data held in slots waiting for their transactions to commit: past it,
     /// flushes stage on their own connection until a commit frees slots. Slots are not emptied
     /// within a transaction (its MERGEs keep them locked), so this bounds the server's scratch
-    /// space when states come rarely. A small table read in one pass (the source's
-    /// `resumable_read_min_bytes`, 256 MiB) comes in one transaction: its staged rows, with the
-    /// metadata and TOAST-compressed values expanded, stay within 1.5 times that.
-    static let maxHeldBytes = 384 << 20
+    /// space when states come rarely. A small table read in one pass (under the source's
+    /// `resumable_read_min_bytes`) comes in one transaction: its staged rows, with the metadata
+    /// and TOAST-compressed values expanded, stay within 1.5 times that (384 MiB).
+    static let maxHeldBytes = SourceSettings.defaultResumableReadMinBytes * 3 / 2
 
     /// What the names of staging slots start with (then the stager's backend pid, `_`, a number).
     static let slotPrefix = "_sluice_stage_"
