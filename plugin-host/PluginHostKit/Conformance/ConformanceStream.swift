@@ -11,10 +11,14 @@ struct ConformanceStream: Sendable {
 
     let schema: StreamSchema
 
-    init() {
+    /// `prefix` and 8 random hex digits: a table name no earlier check used.
+    static func freshName(_ prefix: String) -> String {
         let hex = String(UInt64.random(in: 0...UInt64(UInt32.max)), radix: 16)
-        let name = "sluice_conformance_" + String(repeating: "0", count: 8 - hex.count) + hex
-        schema = StreamSchema(stream: StreamID(name: name), columns: [
+        return prefix + String(repeating: "0", count: 8 - hex.count) + hex
+    }
+
+    init() {
+        schema = StreamSchema(stream: StreamID(name: Self.freshName("sluice_conformance_")), columns: [
             Column(name: "id", type: LogicalType(.int64), nullable: false),
             Column(name: "label", type: LogicalType(.string)),
             Column(name: "score", type: LogicalType(.float64)),

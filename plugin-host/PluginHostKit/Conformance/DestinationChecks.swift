@@ -49,27 +49,35 @@ struct DestinationChecks: Sendable {
     func writeInvalidBatch() async throws -> String {
         try await target.withPlugin { probe in
             try await probe.handshake()
-            try await probe.send(.write(request))
-            try await probe.send(.records(try stream.mismatchedBatch()))
-            try await probe.send(.writeEnd)
-            while true {
-                guard let message = try await probe.next("Error{PROTOCOL, INVALID_MESSAGE}") else {
-                    throw ConformanceFailure("the plugin ended its output before answering the invalid batch")
-                }
-                switch message {
-                case .streamStatus, .progress:
-                    continue
-                case .error(let error) where error.category == .protocol && error.code == "INVALID_MESSAGE":
-                    try await probe.expectSpec(after: "the failed Write")
-                    try await probe.closeCleanly(after: "GetSpec")
-                    return "text in an int64 column → Error{PROTOCOL, INVALID_MESSAGE}; the session continued"
-                case .summary:
-                    throw ConformanceFailure("the Write accepted a batch whose columns do not match the schema (Summary)")
-                default:
-                    throw ConformanceFailure("the invalid batch was answered with \(ConformanceText.name(message)), not Error{PROTOCOL, INVALID_MESSAGE}")
-                }
+            try await Self.expectRefused(try stream.mismatchedBatch(), of: request, probe: probe,
+                                         what: "the invalid batch", accepted: "a batch whose columns do not match the schema")
+            return "text in an int64 column → Error{PROTOCOL, INVALID_MESSAGE}; the session continued"
+        }
+    }
+
+    /// Writes `batch` in a Write of `request`, then expects Error{PROTOCOL, INVALID_MESSAGE}
+    /// (what came before it aside: CommittedStates, StreamStatus, Progress) and a session that
+    /// still answers GetSpec, and closes it.
+    private static func expectRefused(_ batch: RecordBatch, of request: WriteRequest, probe: ConformanceProbe,
+                                      what: String, accepted: String) async throws {
+        try await probe.send(.write(request))
+        try await probe.send(.records(batch))
+        try await probe.send(.writeEnd)
+        while let message = try await probe.next("Error{PROTOCOL, INVALID_MESSAGE}") {
+            switch message {
+            case .committedStates, .streamStatus, .progress:
+                continue
+            case .error(let error) where error.category == .protocol && error.code == "INVALID_MESSAGE":
+                try await probe.expectSpec(after: "the failed Write")
+                try await probe.closeCleanly(after: "GetSpec")
+                return
+            case .summary:
+                throw ConformanceFailure("the Write accepted \(accepted) (Summary)")
+            default:
+                throw ConformanceFailure("\(what) was answered with \(ConformanceText.name(message)), not Error{PROTOCOL, INVALID_MESSAGE}")
             }
         }
+        throw ConformanceFailure("the plugin ended its output before answering \(what)")
     }
 
     /// `write-committed-states` (§8.1): a Write with a new pipeline id, to a stream of its own,
@@ -190,24 +198,8 @@ struct DestinationChecks: Sendable {
         }
         try await target.withPlugin { probe in
             try await probe.handshake()
-            try await probe.send(.write(request))
-            try await probe.send(.records(stream.brokenBatch))
-            try await probe.send(.writeEnd)
-            while let message = try await probe.next("Error{PROTOCOL, INVALID_MESSAGE}") {
-                switch message {
-                case .committedStates, .streamStatus, .progress:
-                    continue
-                case .error(let error) where error.category == .protocol && error.code == "INVALID_MESSAGE":
-                    try await probe.expectSpec(after: "the failed Write")
-                    try await probe.closeCleanly(after: "GetSpec")
-                    return
-                case .summary:
-                    throw ConformanceFailure("the Write accepted a tuple of 1 field for a stream of 2 columns (Summary)")
-                default:
-                    throw ConformanceFailure("a tuple of 1 field for 2 columns was answered with \(ConformanceText.name(message)), not Error{PROTOCOL, INVALID_MESSAGE}")
-                }
-            }
-            throw ConformanceFailure("the plugin ended its output before answering the broken tuple")
+            try await Self.expectRefused(stream.brokenBatch, of: request, probe: probe,
+                                         what: "a tuple of 1 field for 2 columns", accepted: "a tuple of 1 field for a stream of 2 columns")
         }
         return "\(stream.id): 3 PostgreSQL rows acknowledged (StateAck \(state.id)) and counted; a tuple of 1 field for 2 columns → Error{PROTOCOL, INVALID_MESSAGE}; the session continued"
     }

@@ -7,9 +7,7 @@ struct PostgresRowsStream: Sendable {
     let schema: StreamSchema
 
     init() {
-        let hex = String(UInt64.random(in: 0...UInt64(UInt32.max)), radix: 16)
-        let name = "sluice_conformance_rows_" + String(repeating: "0", count: 8 - hex.count) + hex
-        schema = StreamSchema(stream: StreamID(name: name), columns: [
+        schema = StreamSchema(stream: StreamID(name: ConformanceStream.freshName("sluice_conformance_rows_")), columns: [
             Column(name: "id", type: LogicalType(.int64), nullable: false, sourceType: "bigint"),
             Column(name: "note", type: LogicalType(.string), sourceType: "text"),
         ], primaryKey: ["id"])
